@@ -1,0 +1,48 @@
+/* The public API of the runtime library: one function per lifecycle operation. cli/
+ * parses arguments, calls these and prints the error; transitions are enforced here. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "runtime/error.h"
+#include "runtime/log.h"
+#include "specs/state.h"
+
+struct rc_runtime {
+        const char *root; /* state root, default RC_DEFAULT_ROOT */
+        struct rc_logger log;
+};
+
+#define RC_DEFAULT_ROOT "/run/run-container"
+
+struct rc_create_opts {
+        const char *bundle; /* absolute path of the bundle */
+        const char *config_path; /* NULL: <bundle>/config.json */
+        const char *pid_file; /* NULL: none */
+        const char *console_socket;
+        unsigned preserve_fds; /* fds 3 .. 3+N-1 are passed to the container */
+        bool no_pivot;
+        bool no_new_keyring;
+};
+
+/* runc's rule: ^[\w+-\.]+$, not "." or "..", at most 1024 bytes. */
+int rc_validate_id(const char *id, rc_error_t *err);
+
+int rc_container_create(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
+                        rc_error_t *err);
+int rc_container_start(const struct rc_runtime *rt, const char *id, rc_error_t *err);
+
+/* create + start; unless detach: forward signals, wait, delete. *ret_status is the exit
+ * status (128+N when killed by signal N); 0 with detach. */
+int rc_container_run(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
+                     bool detach, int *ret_status, rc_error_t *err);
+
+int rc_container_state(const struct rc_runtime *rt, const char *id, struct oci_state **ret, rc_error_t *err);
+/* sig: signal number; all: every process of the container, not just the init. */
+int rc_container_kill(const struct rc_runtime *rt, const char *id, int sig, bool all, rc_error_t *err);
+/* force: kill a running/created container first. Runs poststop hooks. */
+int rc_container_delete(const struct rc_runtime *rt, const char *id, bool force, rc_error_t *err);
+/* All containers (status refreshed), sorted by id. Free with rc_container_list_free. */
+int rc_container_list(const struct rc_runtime *rt, struct oci_state ***ret, size_t *ret_n, rc_error_t *err);
+void rc_container_list_free(struct oci_state **v, size_t n);

@@ -1,0 +1,33 @@
+/* File helpers: paths inside the container root are always resolved relative to a root
+ * fd (openat2 RESOLVE_IN_ROOT, falling back to a component-wise O_NOFOLLOW walk that
+ * treats ".." and absolute symlinks as staying inside the root), never by joining
+ * strings onto a host path. Every fd returned is O_CLOEXEC. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "runtime/error.h"
+
+/* Open `path` (absolute or relative; interpreted inside rootfd) with open(2) flags. */
+int rc_open_in_root(int rootfd, const char *path, int flags, mode_t mode, rc_error_t *err);
+
+/* Create every missing directory of `path` inside rootfd (mode for new ones) and return
+ * an O_PATH|O_DIRECTORY fd of the last one. */
+int rc_mkdir_p_in_root(int rootfd, const char *path, mode_t mode, rc_error_t *err);
+
+/* Make sure a mount target exists inside rootfd: a directory, or an empty regular file
+ * when `is_file`; parents are created. Returns an O_PATH fd of the target (suitable for
+ * "/proc/self/fd/N" mount targets or move_mount with MOVE_MOUNT_T_EMPTY_PATH). */
+int rc_ensure_target_in_root(int rootfd, const char *path, bool is_file, rc_error_t *err);
+
+/* Write a whole file atomically: temp file in dirfd, fsync-free write, rename over name. */
+int rc_write_file_atomic(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+                         rc_error_t *err);
+
+/* Write buf to an existing file (e.g. under /proc or /sys) in one write(2). */
+int rc_write_file_at(int dirfd, const char *path, const void *buf, size_t len, rc_error_t *err);
+
+/* Read a whole file (at most max bytes, else EFBIG) into a NUL-terminated buffer. */
+int rc_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len, rc_error_t *err);

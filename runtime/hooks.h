@@ -1,0 +1,18 @@
+/* OCI hooks: each hook is fork+exec'ed with the state JSON on stdin, its own args and
+ * env, killed after its timeout. The caller runs them in the right namespaces: prestart,
+ * createRuntime and poststart/poststop from the runtime, createContainer and
+ * startContainer from inside the container. */
+#pragma once
+
+#include <stddef.h>
+
+#include "runtime/error.h"
+#include "specs/config.h"
+
+const char *rc_hook_phase_name(enum oci_hook_phase phase); /* "createRuntime" ... */
+
+/* Run every hook of a list in order; the first failure stops and is returned as
+ * "<phase> hook `path`: exited with status N" (or killed by / timed out after). Hook
+ * stdout/stderr are inherited. */
+int rc_hooks_run(const struct oci_hook_list *l, enum oci_hook_phase phase, const char *state_json,
+                 size_t state_len, rc_error_t *err);

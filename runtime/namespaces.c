@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int rc_placeholder_namespaces;

@@ -1,0 +1,46 @@
+/* The container's filesystem, set up by the container init inside its new mount
+ * namespace, in two steps around the createContainer hooks:
+ *
+ *   rc_rootfs_prepare:  make "/" rslave (or linux.rootfsPropagation) so nothing leaks to
+ *                       the host, bind the rootfs onto itself, mount every entry of
+ *                       `mounts` in order (targets created and opened inside the rootfs),
+ *                       populate /dev (default nodes, linux.devices, /dev/pts/ptmx,
+ *                       /dev/shm, fd/stdin/stdout/stderr/core symlinks) when /dev is not
+ *                       bind-mounted from the host.
+ *   [createContainer hooks]
+ *   rc_rootfs_finish:   pivot_root (chroot only with no_pivot), detach the old root,
+ *                       root.readonly, maskedPaths, readonlyPaths, rootfsPropagation.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "runtime/error.h"
+#include "runtime/log.h"
+#include "specs/config.h"
+
+struct rc_rootfs_ctx {
+        const struct oci_config *cfg;
+        const char *rootfs; /* absolute host path of root.path */
+        bool no_pivot;
+        bool in_userns; /* device nodes are bind-mounted from the host instead of mknod */
+        const struct rc_logger *log;
+        int rootfd; /* set by rc_rootfs_prepare: O_PATH fd of the bound rootfs; -1 before */
+};
+
+int rc_rootfs_prepare(struct rc_rootfs_ctx *ctx, rc_error_t *err);
+int rc_rootfs_finish(struct rc_rootfs_ctx *ctx, rc_error_t *err);
+
+/* After pivot: bind the terminal's slave (its /dev/pts/N path) onto /dev/console. */
+int rc_rootfs_bind_console(const char *pts_path, rc_error_t *err);
+
+/* Pure: the flags rc_rootfs_prepare passes to mount(2) for one config mount, split into
+ * the initial mount and the remount that bind mounts need for ro/nosuid/... (exposed for
+ * unit tests). */
+struct rc_mount_plan {
+        unsigned long mount_flags; /* first mount(2) call */
+        unsigned long remount_flags; /* 0: no MS_REMOUNT|MS_BIND pass needed */
+        unsigned long propagation; /* 0: none */
+        const char *data;
+};
+void rc_mount_plan_make(const struct oci_mount *m, struct rc_mount_plan *ret);

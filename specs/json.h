@@ -1,0 +1,67 @@
+/* The only JSON interface of the project: a thin wrapper over yajl (used in specs/json.c
+ * and nowhere else) so the backend can be swapped. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/error.h"
+
+/* Limits applied before the tree is built (yajl's tree free recurses). */
+#define JSON_MAX_INPUT (16u * 1024u * 1024u)
+#define JSON_MAX_DEPTH 64
+
+typedef struct json_node json_node; /* opaque; owned by the tree root */
+
+enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_OBJECT, JSON_ARRAY };
+
+/* Parse a whole document. Errors name `origin` (e.g. the file path) and, for syntax
+ * errors, what yajl reports. Input over JSON_MAX_INPUT or nested deeper than
+ * JSON_MAX_DEPTH is refused before parsing. */
+int json_parse(const char *data, size_t len, const char *origin, json_node **ret, rc_error_t *err);
+void json_free(json_node *root);
+
+enum json_type json_type_of(const json_node *n);
+const char *json_type_name(enum json_type t); /* "string", "object", ... */
+
+/* Objects. Lookups return NULL when the key is absent. */
+size_t json_object_size(const json_node *n);
+const char *json_object_key(const json_node *n, size_t i);
+json_node *json_object_value(const json_node *n, size_t i);
+json_node *json_object_get(const json_node *n, const char *key);
+
+/* Arrays. */
+size_t json_array_size(const json_node *n);
+json_node *json_array_get(const json_node *n, size_t i);
+
+/* Scalars. These return NULL/false/-1 on a type mismatch; callers check json_type_of
+ * first to give a precise message. Numbers are read exactly from their text:
+ * json_get_u64 fails (-1) for negatives, fractions, exponents or values > UINT64_MAX,
+ * json_get_i64 for fractions or values outside int64_t. */
+const char *json_get_string(const json_node *n);
+bool json_get_bool(const json_node *n);
+int json_get_u64(const json_node *n, uint64_t *ret);
+int json_get_i64(const json_node *n, int64_t *ret);
+const char *json_number_text(const json_node *n);
+
+/* Generator. All functions are no-ops once an error happened; json_gen_finish reports it. */
+typedef struct json_gen json_gen;
+json_gen *json_gen_new(bool pretty);
+void json_gen_free(json_gen *g);
+void json_gen_object_open(json_gen *g);
+void json_gen_object_close(json_gen *g);
+void json_gen_array_open(json_gen *g);
+void json_gen_array_close(json_gen *g);
+void json_gen_string(json_gen *g, const char *s); /* also used for keys; NULL -> null */
+void json_gen_int(json_gen *g, int64_t v);
+void json_gen_uint(json_gen *g, uint64_t v);
+void json_gen_bool(json_gen *g, bool v);
+void json_gen_null(json_gen *g);
+/* Convenience: key + value in an object. */
+void json_gen_kv_string(json_gen *g, const char *key, const char *value);
+void json_gen_kv_int(json_gen *g, const char *key, int64_t v);
+void json_gen_kv_uint(json_gen *g, const char *key, uint64_t v);
+void json_gen_kv_bool(json_gen *g, const char *key, bool v);
+/* Return a malloc'ed NUL-terminated copy of the document (pretty output ends with '\n'). */
+int json_gen_finish(json_gen *g, char **ret, size_t *ret_len, rc_error_t *err);
