@@ -1,2 +1,371 @@
-/* placeholder: being written */
-typedef int rc_placeholder_container;
+/* create, start and run: the lifecycle operations that bring a container up. state,
+ * kill, delete and list live in container_ops.c. */
+#include "runtime/container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/cleanup.h"
+#include "runtime/fsutil.h"
+#include "runtime/hooks.h"
+#include "runtime/spawn.h"
+#include "runtime/state.h"
+#include "runtime/syscalls.h"
+#include "specs/json.h"
+
+struct create_run {
+        const struct rc_runtime *rt;
+        const char *id;
+        const struct rc_create_opts *o;
+        struct oci_config *cfg;
+        char *config_path;
+        char *config_data;
+        size_t config_len;
+        char *rootfs;
+        int rootfd;
+        int dirfd;
+        struct oci_state state;
+};
+
+static void create_run_clear(struct create_run *c)
+{
+        oci_config_free(c->cfg);
+        free(c->config_path);
+        free(c->config_data);
+        free(c->rootfs);
+        free(c->state.created);
+        if (c->dirfd >= 0)
+                close(c->dirfd);
+        if (c->rootfd >= 0)
+                close(c->rootfd);
+}
+
+static int load_config(struct create_run *c, rc_error_t *err)
+{
+        const struct rc_create_opts *o = c->o;
+        char buf[PATH_MAX];
+
+        if (o->config_path != NULL)
+                c->config_path = strdup(o->config_path);
+        else if (asprintf(&c->config_path, "%s/config.json", o->bundle) < 0)
+                c->config_path = NULL;
+        if (c->config_path == NULL)
+                return rc_error_set(err, ENOMEM, "config path");
+        if (rc_read_file_at(AT_FDCWD, c->config_path, JSON_MAX_INPUT, &c->config_data, &c->config_len, err) <
+            0)
+                return -1;
+        if (oci_config_parse(c->config_data, c->config_len, c->config_path, &c->cfg, err) < 0)
+                return -1;
+        if (!c->cfg->has_process)
+                return rc_error_set(err, 0, "%s: .process: required to create a container", c->config_path);
+        if (c->cfg->root.path == NULL)
+                return rc_error_set(err, 0, "%s: .root.path: required", c->config_path);
+        if (c->cfg->root.path[0] == '/')
+                snprintf(buf, sizeof(buf), "%s", c->cfg->root.path);
+        else
+                snprintf(buf, sizeof(buf), "%s/%s", o->bundle, c->cfg->root.path);
+        c->rootfs = realpath(buf, NULL);
+        if (c->rootfs == NULL)
+                return rc_error_set(err, errno, "%s: .root.path: rootfs `%s`", c->config_path, buf);
+        return 0;
+}
+
+static int write_pid_file(const char *path, pid_t pid, rc_error_t *err)
+{
+        _cleanup_free_ char *tmp = NULL;
+        char buf[32];
+        int len = snprintf(buf, sizeof(buf), "%d", pid);
+        int fd;
+
+        if (asprintf(&tmp, "%s.tmp-%d", path, getpid()) < 0)
+                return rc_error_set(err, ENOMEM, "pid file");
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return rc_error_set(err, errno, "write pid file `%s`", tmp);
+        if (write(fd, buf, (size_t)len) != len) {
+                int e = errno;
+                close(fd);
+                unlink(tmp);
+                return rc_error_set(err, e, "write pid file `%s`", tmp);
+        }
+        close(fd);
+        if (rename(tmp, path) < 0) {
+                int e = errno;
+                unlink(tmp);
+                return rc_error_set(err, e, "rename pid file to `%s`", path);
+        }
+        return 0;
+}
+
+static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
+{
+        struct rc_spawn sp;
+        pid_t pid;
+
+        if (c->cfg->process.terminal && c->o->console_socket == NULL)
+                return rc_error_set(err, 0,
+                                    "cannot allocate a terminal without --console-socket: "
+                                    "set process.terminal to false or pass --console-socket");
+        if (rc_write_file_atomic(c->dirfd, RC_CONFIG_FILE, c->config_data, c->config_len, 0600, err) < 0)
+                return -1;
+        c->state = (struct oci_state){
+                .oci_version = c->cfg->oci_version,
+                .id = (char *)c->id,
+                .status = OCI_STATUS_CREATING,
+                .bundle = (char *)c->o->bundle,
+                .annotations = c->cfg->annotations,
+                .n_annotations = c->cfg->n_annotations,
+                .created = rc_now_rfc3339(),
+                .rootfs = c->rootfs,
+                .owner = geteuid(),
+        };
+        if (rc_state_write(c->dirfd, &c->state, err) < 0)
+                return -1;
+        if (mkfifoat(c->dirfd, RC_FIFO_FILE, 0600) < 0)
+                return rc_error_set(err, errno, "create exec fifo");
+        sp = (struct rc_spawn){.rt = c->rt,
+                               .cfg = c->cfg,
+                               .opts = c->o,
+                               .rootfs = c->rootfs,
+                               .state_dirfd = c->dirfd,
+                               .state = &c->state};
+        if (rc_spawn_container(&sp, &pid, err) < 0)
+                return -1;
+        c->state.status = OCI_STATUS_CREATED;
+        if (rc_state_write(c->dirfd, &c->state, err) < 0 ||
+            (c->o->pid_file != NULL && write_pid_file(c->o->pid_file, pid, err) < 0)) {
+                kill(pid, SIGKILL);
+                return -1;
+        }
+        *ret_pid = pid;
+        return 0;
+}
+
+static int create_container(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
+                            pid_t *ret_pid, rc_error_t *err)
+{
+        struct create_run c = {.rt = rt, .id = id, .o = o, .rootfd = -1, .dirfd = -1};
+        rc_error_t ignored = NULL;
+        int ret = -1;
+
+        if (rc_validate_id(id, err) < 0 || load_config(&c, err) < 0)
+                goto out;
+        if (rc_state_root_open(rt->root, &c.rootfd, err) < 0 ||
+            rc_state_dir_create(c.rootfd, id, &c.dirfd, err) < 0)
+                goto out;
+        ret = do_create(&c, ret_pid, err);
+        if (ret < 0) {
+                rc_state_dir_remove(c.rootfd, id, c.dirfd, &ignored);
+                rc_error_free(&ignored);
+        }
+out:
+        create_run_clear(&c);
+        return ret;
+}
+
+int rc_container_create(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
+                        rc_error_t *err)
+{
+        pid_t pid;
+
+        return create_container(rt, id, o, &pid, err);
+}
+
+/* Open the FIFO without blocking and wait until the init writes its byte, or dies. */
+static int release_init(int dirfd, pid_t pid, uint64_t start_time, rc_error_t *err)
+{
+        _cleanup_close_ int fifo = -1, pidfd = -1;
+        char c;
+
+        pidfd = rc_pidfd_open(pid, 0);
+        if (pidfd < 0 || !rc_pid_matches(pid, start_time))
+                return rc_error_set(err, 0, "container init (pid %d) is gone", pid);
+        fifo = openat(dirfd, RC_FIFO_FILE, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fifo < 0)
+                return rc_error_set(err, errno, "open exec fifo");
+        for (;;) {
+                struct pollfd p[2] = {{.fd = fifo, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+                ssize_t n;
+
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return rc_error_set(err, errno, "wait for the container init");
+                }
+                if (p[0].revents & POLLIN) {
+                        n = read(fifo, &c, 1);
+                        if (n == 1)
+                                return 0;
+                        if (n < 0 && errno == EAGAIN)
+                                continue;
+                }
+                if (p[1].revents & POLLIN || p[0].revents & (POLLHUP | POLLERR))
+                        return rc_error_set(err, 0, "container init (pid %d) exited before start", pid);
+        }
+}
+
+static void run_poststart(const struct rc_runtime *rt, int dirfd, struct oci_state *st)
+{
+        _cleanup_free_ char *data = NULL, *json = NULL;
+        struct oci_config *cfg = NULL;
+        rc_error_t err = NULL;
+        size_t len = 0, jlen = 0;
+
+        if (rc_read_file_at(dirfd, RC_CONFIG_FILE, JSON_MAX_INPUT, &data, &len, &err) < 0 ||
+            oci_config_parse(data, len, RC_CONFIG_FILE, &cfg, &err) < 0)
+                goto out;
+        if (cfg->hooks[OCI_HOOK_POSTSTART].n == 0)
+                goto out;
+        st->status = OCI_STATUS_RUNNING;
+        if (oci_state_to_json(st, 0, &json, &jlen, &err) < 0)
+                goto out;
+        rc_hooks_run(&cfg->hooks[OCI_HOOK_POSTSTART], OCI_HOOK_POSTSTART, json, jlen, &err);
+out:
+        if (err != NULL)
+                rc_log(&rt->log, RC_LOG_WARNING, "poststart: %s", err->msg);
+        rc_error_free(&err);
+        oci_config_free(cfg);
+}
+
+int rc_container_start(const struct rc_runtime *rt, const char *id, rc_error_t *err)
+{
+        _cleanup_close_ int rootfd = -1, dirfd = -1;
+        struct oci_state *st = NULL;
+        int ret = -1;
+
+        if (rc_validate_id(id, err) < 0 || rc_state_root_open(rt->root, &rootfd, err) < 0 ||
+            rc_state_dir_open(rootfd, id, &dirfd, err) < 0 || rc_state_read(dirfd, id, &st, err) < 0 ||
+            rc_state_refresh(dirfd, st, err) < 0)
+                goto out;
+        if (st->status != OCI_STATUS_CREATED) {
+                rc_error_set(err, 0, "cannot start container \"%s\": it is %s, not created", id,
+                             oci_status_name(st->status));
+                goto out;
+        }
+        if (release_init(dirfd, st->pid, st->pid_start_time, err) < 0)
+                goto out;
+        if (unlinkat(dirfd, RC_FIFO_FILE, 0) < 0 && errno != ENOENT) {
+                rc_error_set(err, errno, "remove exec fifo");
+                goto out;
+        }
+        run_poststart(rt, dirfd, st);
+        ret = 0;
+out:
+        oci_state_free(st);
+        return ret;
+}
+
+static int wait_status(int status)
+{
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        if (WIFSIGNALED(status))
+                return 128 + WTERMSIG(status);
+        return 255;
+}
+
+/* Forward every catchable signal to the init and wait for it; we are its parent or its
+ * subreaper, so we reap it (and any orphan that reparents to us). */
+static int forward_and_wait(pid_t pid, int sfd, int *ret_status, rc_error_t *err)
+{
+        _cleanup_close_ int pidfd = rc_pidfd_open(pid, 0);
+        int status;
+
+        if (pidfd < 0)
+                return rc_error_set(err, errno, "pidfd_open container init");
+        for (;;) {
+                struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+                struct signalfd_siginfo si;
+
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return rc_error_set(err, errno, "wait for the container");
+                }
+                if (p[1].revents & POLLIN) {
+                        while (waitpid(pid, &status, 0) < 0)
+                                if (errno != EINTR)
+                                        return rc_error_set(err, errno, "wait for the container init");
+                        *ret_status = wait_status(status);
+                        return 0;
+                }
+                if ((p[0].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                        if (si.ssi_signo == SIGCHLD) {
+                                while (waitpid(-1, &status, WNOHANG | __WNOTHREAD) > 0)
+                                        ; /* orphans of the container; the init is reaped above */
+                                continue;
+                        }
+                        rc_pidfd_send_signal(pidfd, (int)si.ssi_signo, NULL, 0);
+                }
+        }
+}
+
+static int block_signals(sigset_t *old, rc_error_t *err)
+{
+        sigset_t all;
+        int sfd;
+
+        sigfillset(&all);
+        sigdelset(&all, SIGKILL);
+        sigdelset(&all, SIGSTOP);
+        sigdelset(&all, SIGSEGV);
+        sigdelset(&all, SIGBUS);
+        sigdelset(&all, SIGILL);
+        sigdelset(&all, SIGFPE);
+        if (sigprocmask(SIG_BLOCK, &all, old) < 0)
+                return rc_error_set(err, errno, "block signals");
+        sfd = signalfd(-1, &all, SFD_CLOEXEC);
+        if (sfd < 0) {
+                sigprocmask(SIG_SETMASK, old, NULL);
+                return rc_error_set(err, errno, "signalfd");
+        }
+        return sfd;
+}
+
+int rc_container_run(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
+                     bool detach, int *ret_status, rc_error_t *err)
+{
+        _cleanup_close_ int sfd = -1;
+        rc_error_t derr = NULL;
+        sigset_t old;
+        pid_t pid;
+        int ret;
+
+        *ret_status = 0;
+        if (!detach && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+                return rc_error_set(err, errno, "become a subreaper");
+        if (create_container(rt, id, o, &pid, err) < 0)
+                return -1;
+        if (!detach) {
+                sfd = block_signals(&old, err);
+                if (sfd < 0)
+                        goto fail;
+        }
+        if (rc_container_start(rt, id, err) < 0)
+                goto fail;
+        if (detach)
+                return 0;
+        ret = forward_and_wait(pid, sfd, ret_status, err);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        if (rc_container_delete(rt, id, true, ret < 0 ? &derr : err) < 0 && ret == 0)
+                return -1;
+        rc_error_free(&derr);
+        return ret;
+fail:
+        if (sfd >= 0)
+                sigprocmask(SIG_SETMASK, &old, NULL);
+        rc_container_delete(rt, id, true, &derr);
+        rc_error_free(&derr);
+        return -1;
+}

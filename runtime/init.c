@@ -1,2 +1,256 @@
-/* placeholder: being written */
-typedef int rc_placeholder_init;
+/* The container init: from the clone to execve of the user's process. Its setup is the
+ * straight list of steps in init_setup(); each step lives in its own module. Until READY
+ * every failure travels back to the parent as a sync ERROR message; after `start` the
+ * parent is gone and a failure is written to the container's stderr. */
+#include "runtime/spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/keyctl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "runtime/caps.h"
+#include "runtime/cleanup.h"
+#include "runtime/hooks.h"
+#include "runtime/process.h"
+#include "runtime/rootfs.h"
+#include "runtime/state.h"
+#include "runtime/sync.h"
+#include "runtime/terminal.h"
+
+struct init_run {
+        struct rc_init_args *a;
+        char *state_json; /* from HOOKS_DONE: the state the hooks see */
+        size_t state_len;
+};
+
+static int ask_idmaps(struct init_run *r, rc_error_t *err)
+{
+        if (rc_sync_send(r->a->sync_fd, RC_SYNC_IDMAP_REQ, 0, NULL, 0, err) < 0)
+                return -1;
+        return rc_sync_expect(r->a->sync_fd, RC_SYNC_IDMAP_DONE, "runtime", NULL, err);
+}
+
+/* The join path: setns into the given namespaces, create the new ones, and fork when a
+ * pid or time namespace only applies to children. Returns 1 in the intermediate stage
+ * (which must exit), 0 in the process that goes on as the init. */
+static int join_namespaces(struct init_run *r, rc_error_t *err)
+{
+        const struct rc_ns_plan *p = r->a->plan;
+        pid_t pid;
+
+        if (rc_ns_join(p, err) < 0)
+                return -1;
+        if (p->clone_flags != 0 && unshare(p->clone_flags) < 0)
+                return rc_error_set(err, errno, "unshare namespaces");
+        if ((p->clone_flags & CLONE_NEWUSER) && ask_idmaps(r, err) < 0)
+                return -1;
+        if (p->time_offsets && rc_ns_write_time_offsets(r->a->cfg, err) < 0)
+                return -1;
+        if (!p->needs_fork)
+                return 0;
+        pid = fork();
+        if (pid < 0)
+                return rc_error_set(err, errno, "fork the container init");
+        if (pid > 0) {
+                if (rc_sync_send(r->a->sync_fd, RC_SYNC_INIT_PID, pid, NULL, 0, err) < 0)
+                        return -1;
+                return 1;
+        }
+        return 0;
+}
+
+static int setup_namespaces(struct init_run *r, rc_error_t *err)
+{
+        const struct rc_ns_plan *p = r->a->plan;
+        int ret;
+
+        if (p->direct) {
+                if ((p->clone_flags & CLONE_NEWUSER) && ask_idmaps(r, err) < 0)
+                        return -1;
+        } else {
+                ret = join_namespaces(r, err);
+                if (ret != 0)
+                        return ret;
+        }
+        if (oci_config_namespace(r->a->cfg, OCI_NS_USER) != NULL) {
+                /* Become root of the user namespace when it is mapped (it need not be). */
+                if (setresgid(0, 0, 0) == 0)
+                        (void)setresuid(0, 0, 0);
+        }
+        return 0;
+}
+
+static int join_session_keyring(const char *id, rc_error_t *err)
+{
+        char name[64];
+
+        snprintf(name, sizeof(name), "_ses.%.40s", id);
+        if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0) < 0 && errno != ENOSYS &&
+            errno != EACCES && errno != EPERM)
+                return rc_error_set(err, errno, "join a new session keyring");
+        return 0;
+}
+
+static int setup_terminal(struct init_run *r, rc_error_t *err)
+{
+        const struct oci_process *p = &r->a->cfg->process;
+        _cleanup_close_ int master = -1, slave = -1;
+        _cleanup_free_ char *path = NULL;
+
+        if (!p->terminal)
+                return 0;
+        if (r->a->console_fd < 0)
+                return rc_error_set(err, 0, "process.terminal is set but no console socket was given");
+        if (rc_terminal_create(&p->console_size, &master, &slave, &path, err) < 0)
+                return -1;
+        if (rc_terminal_send(r->a->console_fd, master, path, err) < 0)
+                return -1;
+        if (rc_rootfs_bind_console(path, err) < 0)
+                return -1;
+        if (rc_terminal_make_controlling(slave, err) < 0)
+                return -1;
+        if (slave <= 2)
+                slave = -1; /* now one of the stdio fds */
+        close(r->a->console_fd);
+        r->a->console_fd = -1;
+        return 0;
+}
+
+static int setup_process_attrs(struct init_run *r, rc_error_t *err)
+{
+        const struct oci_config *c = r->a->cfg;
+
+        if (rc_process_set_hostname(c, err) < 0 || rc_process_apply_sysctl(c, err) < 0 ||
+            rc_process_set_oom_score_adj(&c->process, err) < 0 ||
+            rc_process_apply_rlimits(&c->process, err) < 0 ||
+            rc_process_apply_scheduler(&c->process, err) < 0 ||
+            rc_process_apply_io_priority(&c->process, err) < 0 || rc_process_apply_personality(c, err) < 0)
+                return -1;
+        if (!r->a->no_new_keyring && join_session_keyring(r->a->id, err) < 0)
+                return -1;
+        return 0;
+}
+
+/* Everything up to READY. Returns 1 in an intermediate stage that must just exit. */
+static int init_setup(struct init_run *r, rc_error_t *err)
+{
+        struct rc_init_args *a = r->a;
+        struct rc_rootfs_ctx rfs = {
+                .cfg = a->cfg, .rootfs = a->rootfs, .no_pivot = a->no_pivot, .log = a->log, .rootfd = -1};
+        struct rc_sync_msg m = {0};
+        _cleanup_free_ char *exe = NULL;
+        int ret;
+
+        ret = setup_namespaces(r, err);
+        if (ret != 0)
+                return ret;
+        if (oci_config_namespace(a->cfg, OCI_NS_MOUNT) == NULL)
+                return rc_error_set(err, 0, "a mount namespace is required");
+        rfs.in_userns = oci_config_namespace(a->cfg, OCI_NS_USER) != NULL;
+        if (chdir(a->bundle) < 0)
+                return rc_error_set(err, errno, "chdir to the bundle `%s`", a->bundle);
+        if (rc_rootfs_prepare(&rfs, err) < 0)
+                return -1;
+        if (rc_sync_send(a->sync_fd, RC_SYNC_HOOKS, 0, NULL, 0, err) < 0 ||
+            rc_sync_expect(a->sync_fd, RC_SYNC_HOOKS_DONE, "runtime", &m, err) < 0)
+                return -1;
+        r->state_json = m.data;
+        r->state_len = m.len;
+        if (rc_hooks_run(&a->cfg->hooks[OCI_HOOK_CREATE_CONTAINER], OCI_HOOK_CREATE_CONTAINER, r->state_json,
+                         r->state_len, err) < 0)
+                return -1;
+        if (rc_rootfs_finish(&rfs, err) < 0)
+                return -1;
+        if (setup_terminal(r, err) < 0 || setup_process_attrs(r, err) < 0)
+                return -1;
+        /* Report a missing executable at create time, as runc does. */
+        if (rc_process_find_executable(&a->cfg->process, &exe, err) < 0)
+                return -1;
+        prctl(PR_SET_PDEATHSIG, 0); /* create exits after READY; the container stays */
+        return rc_sync_send(a->sync_fd, RC_SYNC_READY, 0, NULL, 0, err);
+}
+
+/* Block until `start` opens exec.fifo for reading, then tell it we are going. */
+static int wait_for_start(struct init_run *r, rc_error_t *err)
+{
+        _cleanup_close_ int fd = -1;
+
+        fd = openat(r->a->state_dirfd, RC_FIFO_FILE, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return rc_error_set(err, errno, "open exec fifo");
+        if (write(fd, "0", 1) != 1)
+                return rc_error_set(err, errno, "write exec fifo");
+        close(r->a->state_dirfd);
+        r->a->state_dirfd = -1;
+        return 0;
+}
+
+static int exec_process(struct init_run *r, rc_error_t *err)
+{
+        const struct oci_process *p = &r->a->cfg->process;
+        _cleanup_free_ char *exe = NULL;
+        unsigned first_closed = 3 + r->a->preserve_fds;
+
+        if (rc_hooks_run(&r->a->cfg->hooks[OCI_HOOK_START_CONTAINER], OCI_HOOK_START_CONTAINER,
+                         r->state_json, r->state_len, err) < 0)
+                return -1;
+        if (rc_caps_prepare(&p->caps, err) < 0 || rc_process_set_user(p, err) < 0 ||
+            rc_caps_apply(&p->caps, err) < 0)
+                return -1;
+        if (p->no_new_privileges && rc_set_no_new_privs(err) < 0)
+                return -1;
+        if (rc_process_chdir(p, err) < 0)
+                return -1;
+        if (rc_process_find_executable(p, &exe, err) < 0)
+                return -1;
+        for (unsigned fd = 3; fd < first_closed; fd++)
+                if (fcntl((int)fd, F_SETFD, 0) < 0)
+                        return rc_error_set(err, errno, "preserve fd %u", fd);
+        if (rc_process_cloexec_from((int)first_closed, err) < 0)
+                return -1;
+        return rc_process_exec(exe, p, err);
+}
+
+static void die_on_stderr(const rc_error_t err, int status)
+{
+        dprintf(STDERR_FILENO, "run-container: container init: %s\n",
+                err && err->msg ? err->msg : "unknown error");
+        _exit(status);
+}
+
+void rc_init_main(struct rc_init_args *a)
+{
+        struct init_run r = {.a = a};
+        rc_error_t err = NULL;
+        sigset_t none;
+        int ret;
+
+        close(a->lock_fd); /* the parent's lock must end with the parent */
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (a->plan->direct)
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+        prctl(PR_SET_NAME, "rc:init", 0, 0, 0);
+
+        ret = init_setup(&r, &err);
+        if (ret == 1)
+                _exit(0);
+        if (ret < 0) {
+                rc_sync_send_error(a->sync_fd, err);
+                _exit(1);
+        }
+        close(a->sync_fd);
+        if (wait_for_start(&r, &err) < 0)
+                die_on_stderr(err, 1);
+        if (exec_process(&r, &err) < 0)
+                die_on_stderr(err, err && err->status == ENOENT ? 127 : 126);
+        _exit(127);
+}

@@ -1,2 +1,175 @@
-/* placeholder: being written */
-typedef int rc_placeholder_spawn;
+/* Parent side of `create`: clone the init into its namespaces and drive the handshake
+ * drawn in runtime/sync.h. */
+#include "runtime/spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "runtime/cleanup.h"
+#include "runtime/hooks.h"
+#include "runtime/state.h"
+#include "runtime/sync.h"
+#include "runtime/syscalls.h"
+#include "runtime/terminal.h"
+
+struct spawn_run {
+        struct rc_spawn *s;
+        struct rc_ns_plan plan;
+        int sync_fd; /* parent end */
+        pid_t child; /* our direct child (the init, or the stage that forks it) */
+        pid_t init_pid; /* the container init */
+};
+
+static int record_pid(struct spawn_run *r, pid_t pid, rc_error_t *err)
+{
+        struct oci_state *st = r->s->state;
+
+        st->pid = pid;
+        if (rc_proc_start_time(pid, &st->pid_start_time, err) < 0)
+                return -1;
+        return rc_state_write(r->s->state_dirfd, st, err);
+}
+
+static int clone_init(struct spawn_run *r, rc_error_t *err)
+{
+        struct rc_spawn *s = r->s;
+        struct rc_init_args ia = {0};
+        _cleanup_close_ int console_fd = -1, fifo_dirfd = -1;
+        struct clone_args ca = {0};
+        int sv[2];
+        pid_t pid;
+
+        if (s->opts->console_socket != NULL) {
+                console_fd = rc_console_socket_connect(s->opts->console_socket, err);
+                if (console_fd < 0)
+                        return -1;
+        }
+        /* A separate open file description: the init must not keep the lock alive. */
+        fifo_dirfd = openat(s->state_dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fifo_dirfd < 0)
+                return rc_error_set(err, errno, "open state directory");
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return rc_error_set(err, errno, "socketpair");
+
+        ia = (struct rc_init_args){
+                .cfg = s->cfg,
+                .plan = &r->plan,
+                .log = &s->rt->log,
+                .bundle = s->opts->bundle,
+                .rootfs = s->rootfs,
+                .id = s->state->id,
+                .sync_fd = sv[1],
+                .state_dirfd = fifo_dirfd,
+                .lock_fd = s->state_dirfd,
+                .console_fd = console_fd,
+                .preserve_fds = s->opts->preserve_fds,
+                .no_pivot = s->opts->no_pivot,
+                .no_new_keyring = s->opts->no_new_keyring,
+        };
+        ca.flags = r->plan.direct ? (uint64_t)r->plan.clone_flags : 0;
+        ca.exit_signal = SIGCHLD;
+        pid = rc_clone3(&ca, sizeof(ca));
+        if (pid < 0) {
+                int e = errno;
+                close(sv[0]);
+                close(sv[1]);
+                return rc_error_set(err, e, "clone3 the container init");
+        }
+        if (pid == 0) {
+                close(sv[0]);
+                rc_init_main(&ia);
+        }
+        close(sv[1]);
+        r->sync_fd = sv[0];
+        r->child = r->init_pid = pid;
+        return 0;
+}
+
+static int handshake_namespaces(struct spawn_run *r, rc_error_t *err)
+{
+        struct rc_sync_msg m = {0};
+        int status;
+
+        if (r->plan.clone_flags & CLONE_NEWUSER) {
+                if (rc_sync_expect(r->sync_fd, RC_SYNC_IDMAP_REQ, "container init", NULL, err) < 0)
+                        return -1;
+                if (rc_ns_write_idmaps(r->child, r->s->cfg, err) < 0)
+                        return -1;
+                if (rc_sync_send(r->sync_fd, RC_SYNC_IDMAP_DONE, 0, NULL, 0, err) < 0)
+                        return -1;
+        }
+        if (!r->plan.direct && r->plan.needs_fork) {
+                if (rc_sync_expect(r->sync_fd, RC_SYNC_INIT_PID, "container init", &m, err) < 0)
+                        return -1;
+                r->init_pid = m.value;
+                rc_sync_msg_clear(&m);
+                /* The intermediate stage exits once it has forked the init. */
+                while (waitpid(r->child, &status, 0) < 0)
+                        if (errno != EINTR)
+                                return rc_error_set(err, errno, "wait for the namespace stage");
+                r->child = 0;
+        }
+        return record_pid(r, r->init_pid, err);
+}
+
+static int handshake_hooks(struct spawn_run *r, rc_error_t *err)
+{
+        const struct oci_config *cfg = r->s->cfg;
+        _cleanup_free_ char *json = NULL;
+        size_t len = 0;
+
+        if (rc_sync_expect(r->sync_fd, RC_SYNC_HOOKS, "container init", NULL, err) < 0)
+                return -1;
+        if (oci_state_to_json(r->s->state, 0, &json, &len, err) < 0)
+                return -1;
+        if (rc_hooks_run(&cfg->hooks[OCI_HOOK_PRESTART], OCI_HOOK_PRESTART, json, len, err) < 0)
+                return -1;
+        if (rc_hooks_run(&cfg->hooks[OCI_HOOK_CREATE_RUNTIME], OCI_HOOK_CREATE_RUNTIME, json, len, err) < 0)
+                return -1;
+        if (rc_sync_send(r->sync_fd, RC_SYNC_HOOKS_DONE, 0, json, len, err) < 0)
+                return -1;
+        return rc_sync_expect(r->sync_fd, RC_SYNC_READY, "container init", NULL, err);
+}
+
+static void kill_and_reap(struct spawn_run *r)
+{
+        int status;
+
+        if (r->init_pid > 0)
+                kill(r->init_pid, SIGKILL);
+        if (r->child > 0) {
+                if (r->child != r->init_pid)
+                        kill(r->child, SIGKILL);
+                while (waitpid(r->child, &status, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        if (r->init_pid > 0 && r->init_pid != r->child) /* reparented: reap if it is ours */
+                waitpid(r->init_pid, &status, __WALL | WNOHANG);
+}
+
+int rc_spawn_container(struct rc_spawn *s, pid_t *ret_pid, rc_error_t *err)
+{
+        struct spawn_run r = {.s = s, .sync_fd = -1};
+        int ret;
+
+        if (rc_ns_plan_make(s->cfg, &r.plan, err) < 0)
+                return -1;
+        ret = clone_init(&r, err);
+        rc_ns_plan_close(&r.plan);
+        if (ret < 0)
+                return -1;
+        ret = handshake_namespaces(&r, err);
+        if (ret == 0)
+                ret = handshake_hooks(&r, err);
+        close(r.sync_fd);
+        if (ret < 0) {
+                kill_and_reap(&r);
+                return -1;
+        }
+        *ret_pid = r.init_pid;
+        return 0;
+}

@@ -1,2 +1,129 @@
-/* placeholder: being written */
-typedef int rc_placeholder_sync;
+#include "runtime/sync.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "runtime/cleanup.h"
+
+struct sync_header {
+        uint32_t type;
+        int32_t value;
+};
+
+const char *rc_sync_name(enum rc_sync_type t)
+{
+        static const char *const names[] = {
+                [RC_SYNC_IDMAP_REQ] = "IDMAP_REQ",   [RC_SYNC_IDMAP_DONE] = "IDMAP_DONE",
+                [RC_SYNC_INIT_PID] = "INIT_PID",     [RC_SYNC_HOOKS] = "HOOKS",
+                [RC_SYNC_HOOKS_DONE] = "HOOKS_DONE", [RC_SYNC_READY] = "READY",
+                [RC_SYNC_ERROR] = "ERROR",
+        };
+        if ((unsigned)t < sizeof(names) / sizeof(names[0]) && names[t] != NULL)
+                return names[t];
+        return "UNKNOWN";
+}
+
+int rc_sync_send(int fd, enum rc_sync_type type, int32_t value, const void *data, size_t len,
+                 rc_error_t *err)
+{
+        struct sync_header h = {.type = type, .value = value};
+        struct iovec iov[2] = {{.iov_base = &h, .iov_len = sizeof(h)},
+                               {.iov_base = (void *)data, .iov_len = data ? len : 0}};
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+        ssize_t n;
+
+        if (len > RC_SYNC_MAX_PAYLOAD)
+                return rc_error_set(err, EMSGSIZE, "sync: send %s", rc_sync_name(type));
+        do
+                n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return rc_error_set(err, errno, "sync: send %s", rc_sync_name(type));
+        return 0;
+}
+
+void rc_sync_send_error(int fd, const struct rc_error *e)
+{
+        const char *msg = e && e->msg ? e->msg : "unknown error";
+        rc_error_t ignored = NULL;
+
+        rc_sync_send(fd, RC_SYNC_ERROR, e ? e->status : 0, msg, strlen(msg), &ignored);
+        rc_error_free(&ignored);
+}
+
+void rc_sync_msg_clear(struct rc_sync_msg *m)
+{
+        free(m->data);
+        m->data = NULL;
+        m->len = 0;
+}
+
+static int sync_recv(int fd, struct rc_sync_msg *ret, rc_error_t *err)
+{
+        struct sync_header h;
+        _cleanup_free_ char *buf = NULL;
+        ssize_t size, n;
+
+        do
+                size = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+        while (size < 0 && errno == EINTR);
+        if (size < 0)
+                return rc_error_set(err, errno, "sync: receive");
+        if (size == 0)
+                return 0; /* EOF */
+        if ((size_t)size < sizeof(h) || (size_t)size > sizeof(h) + RC_SYNC_MAX_PAYLOAD)
+                return rc_error_set(err, EPROTO, "sync: message of %zd bytes", size);
+        buf = malloc((size_t)size + 1);
+        if (buf == NULL)
+                return rc_error_set(err, ENOMEM, "sync: receive");
+        do
+                n = recv(fd, buf, (size_t)size, 0);
+        while (n < 0 && errno == EINTR);
+        if (n != size)
+                return rc_error_set(err, n < 0 ? errno : EPROTO, "sync: receive");
+        memcpy(&h, buf, sizeof(h));
+        ret->type = h.type;
+        ret->value = h.value;
+        ret->len = (size_t)size - sizeof(h);
+        ret->data = NULL;
+        if (ret->len > 0) {
+                ret->data = malloc(ret->len + 1);
+                if (ret->data == NULL)
+                        return rc_error_set(err, ENOMEM, "sync: receive");
+                memcpy(ret->data, buf + sizeof(h), ret->len);
+                ret->data[ret->len] = '\0';
+        }
+        return 1;
+}
+
+int rc_sync_expect(int fd, enum rc_sync_type want, const char *peer, struct rc_sync_msg *ret,
+                   rc_error_t *err)
+{
+        struct rc_sync_msg m = {0};
+        int r;
+
+        r = sync_recv(fd, &m, err);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return rc_error_set(err, 0, "%s exited before %s", peer, rc_sync_name(want));
+        if (m.type == RC_SYNC_ERROR) {
+                rc_error_set(err, 0, "%s", m.data ? m.data : "unknown error");
+                (*err)->status = m.value; /* the text already names the reason */
+                rc_sync_msg_clear(&m);
+                return -1;
+        }
+        if (m.type != want) {
+                rc_sync_msg_clear(&m);
+                return rc_error_set(err, EPROTO, "sync: expected %s from %s, got %s", rc_sync_name(want),
+                                    peer, rc_sync_name(m.type));
+        }
+        if (ret != NULL)
+                *ret = m;
+        else
+                rc_sync_msg_clear(&m);
+        return 0;
+}

@@ -1,0 +1,47 @@
+/* Internal: the two sides of `create` (see runtime/sync.h for the handshake).
+ * spawn.c is the parent side, init.c the container init. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "runtime/container.h"
+#include "runtime/error.h"
+#include "runtime/log.h"
+#include "runtime/namespaces.h"
+#include "specs/config.h"
+#include "specs/state.h"
+
+/* What the init needs; prepared by the parent before the clone. */
+struct rc_init_args {
+        const struct oci_config *cfg;
+        const struct rc_ns_plan *plan;
+        const struct rc_logger *log;
+        const char *bundle; /* the init's cwd while it sets up: relative sources resolve here */
+        const char *rootfs; /* absolute */
+        int sync_fd; /* child end of the socketpair */
+        const char *id;
+        int state_dirfd; /* O_PATH of <root>/<id>, to open exec.fifo */
+        int lock_fd; /* the parent's locked state dir fd: closed first thing */
+        int console_fd; /* connected --console-socket or -1 */
+        unsigned preserve_fds;
+        bool no_pivot;
+        bool no_new_keyring;
+};
+
+/* The init's whole life; never returns. Runs in the child of clone3. */
+__attribute__((noreturn)) void rc_init_main(struct rc_init_args *a);
+
+struct rc_spawn {
+        const struct rc_runtime *rt;
+        const struct oci_config *cfg;
+        const struct rc_create_opts *opts;
+        const char *rootfs;
+        int state_dirfd; /* locked state dir */
+        struct oci_state *state; /* status "creating"; the spawn fills pid + start time */
+};
+
+/* Clone the init, drive the handshake, run prestart/createRuntime hooks. On success the
+ * init waits on exec.fifo and *ret_pid is its pid (in our pid namespace). On failure
+ * the init has been killed and reaped. */
+int rc_spawn_container(struct rc_spawn *s, pid_t *ret_pid, rc_error_t *err);
