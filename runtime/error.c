@@ -44,6 +44,18 @@ int rc_error_set(rc_error_t *err, int errnum, const char *fmt, ...)
         return -1;
 }
 
+int rc_error_set_status(rc_error_t *err, int errnum, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        rc_error_setv(err, 0, fmt, ap);
+        va_end(ap);
+        if (err != NULL && *err != NULL)
+                (*err)->status = errnum;
+        return -1;
+}
+
 int rc_error_wrap(rc_error_t *err, const char *fmt, ...)
 {
         char *prefix = NULL, *full = NULL;

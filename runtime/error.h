@@ -15,6 +15,11 @@ typedef struct rc_error *rc_error_t;
 int rc_error_set(rc_error_t *err, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int rc_error_setv(rc_error_t *err, int errnum, const char *fmt, va_list ap);
 
+/* Like rc_error_set, but the text is entirely the caller's (no strerror suffix) while
+ * status still records errnum. Returns -1. */
+int rc_error_set_status(rc_error_t *err, int errnum, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
 /* Prefix the existing error message with "<context>: ". Returns -1. */
 int rc_error_wrap(rc_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

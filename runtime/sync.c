@@ -111,8 +111,8 @@ int rc_sync_expect(int fd, enum rc_sync_type want, const char *peer, struct rc_s
         if (r == 0)
                 return rc_error_set(err, 0, "%s exited before %s", peer, rc_sync_name(want));
         if (m.type == RC_SYNC_ERROR) {
-                rc_error_set(err, 0, "%s", m.data ? m.data : "unknown error");
-                (*err)->status = m.value; /* the text already names the reason */
+                /* the text already names the reason */
+                rc_error_set_status(err, m.value, "%s", m.data ? m.data : "unknown error");
                 rc_sync_msg_clear(&m);
                 return -1;
         }

@@ -1,7 +1,9 @@
 /* Thin wrappers for system calls glibc 2.36 does not wrap (or wraps late). */
 #pragma once
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
