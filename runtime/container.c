@@ -120,7 +120,7 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
         if (rc_write_file_atomic(c->dirfd, RC_CONFIG_FILE, c->config_data, c->config_len, 0600, err) < 0)
                 return -1;
         c->state = (struct oci_state){
-                .oci_version = c->cfg->oci_version,
+                .oci_version = (char *)OCI_VERSION,
                 .id = (char *)c->id,
                 .status = OCI_STATUS_CREATING,
                 .bundle = (char *)c->o->bundle,

@@ -1,2 +1,595 @@
-/* placeholder: being written */
-typedef int rc_placeholder_container_ops;
+/* The lifecycle operations on an existing container: state, kill, delete, list (create,
+ * start and run live in runtime/container.c).
+ *
+ * Only delete takes the state directory's lock: it is the one that changes anything.
+ * state, kill and list read state.json (always replaced atomically) without it, so a
+ * hook that asks for the state of its own container while create or start holds the
+ * lock does not deadlock. kill stays race-free without the lock because it signals
+ * through a pidfd whose process is checked against the recorded start time. */
+#include "runtime/container.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/cleanup.h"
+#include "runtime/fsutil.h"
+#include "runtime/hooks.h"
+#include "runtime/state.h"
+#include "runtime/syscalls.h"
+#include "specs/config.h"
+
+#define ID_MAX 1024
+#define CONFIG_MAX_SIZE (16u * 1024u * 1024u)
+#define DELETE_WAIT_MS 10000
+
+static bool id_char_ok(char c)
+{
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+               c == '+' || c == '-' || c == '.';
+}
+
+int rc_validate_id(const char *id, rc_error_t *err)
+{
+        size_t len;
+
+        if (id == NULL)
+                return rc_error_set(err, 0, "invalid container id \"\"");
+        len = strlen(id);
+        if (len == 0 || len > ID_MAX || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+                return rc_error_set(err, 0, "invalid container id \"%s\"", id);
+        for (size_t i = 0; i < len; i++) {
+                if (!id_char_ok(id[i]))
+                        return rc_error_set(err, 0, "invalid container id \"%s\"", id);
+        }
+        return 0;
+}
+
+static const char *root_of(const struct rc_runtime *rt)
+{
+        return rt->root != NULL && rt->root[0] != '\0' ? rt->root : RC_DEFAULT_ROOT;
+}
+
+/* Open the root without creating it: asking about a container must not make the state
+ * root appear. *ret_rootfd is -1 when the root does not exist. */
+static int open_root(const struct rc_runtime *rt, int *ret_rootfd, rc_error_t *err)
+{
+        int fd = open(root_of(rt), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0 && errno != ENOENT)
+                return rc_error_set(err, errno, "open state root \"%s\"", root_of(rt));
+        *ret_rootfd = fd;
+        return 0;
+}
+
+/* The state of a directory without a readable state.json (a create interrupted before
+ * its first write): "creating" with no pid, which refreshes to stopped. */
+static int synth_state(const char *id, struct oci_state **ret, rc_error_t *err)
+{
+        struct oci_state *s = calloc(1, sizeof(*s));
+
+        if (s == NULL)
+                return rc_error_set(err, ENOMEM, "state of container \"%s\"", id);
+        s->oci_version = strdup(OCI_VERSION);
+        s->id = strdup(id);
+        s->bundle = strdup("");
+        s->status = OCI_STATUS_CREATING;
+        if (s->oci_version == NULL || s->id == NULL || s->bundle == NULL) {
+                oci_state_free(s);
+                return rc_error_set(err, ENOMEM, "state of container \"%s\"", id);
+        }
+        *ret = s;
+        return 0;
+}
+
+/* Read state.json; a missing one is synthesised, an unreadable one too when `tolerant`
+ * (with a warning). The status is refreshed; *ret_saved (if not NULL) gets the status as
+ * saved, before the refresh. */
+static int load_state(const struct rc_runtime *rt, int dirfd, const char *id, bool tolerant,
+                      struct oci_state **ret, enum oci_status *ret_saved, rc_error_t *err)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+        struct oci_state *s = NULL;
+
+        if (rc_state_read(dirfd, id, &s, &e) < 0) {
+                if (e->status != ENOENT && !tolerant) {
+                        rc_error_move(err, &e);
+                        return -1;
+                }
+                if (e->status != ENOENT)
+                        rc_log(&rt->log, RC_LOG_WARNING, "%s", e->msg);
+                if (synth_state(id, &s, err) < 0)
+                        return -1;
+        }
+        if (ret_saved != NULL)
+                *ret_saved = s->status;
+        if (rc_state_refresh(dirfd, s, err) < 0) {
+                oci_state_free(s);
+                return -1;
+        }
+        *ret = s;
+        return 0;
+}
+
+static int open_dir_unlocked(int rootfd, const char *id, int *ret_dirfd, rc_error_t *err)
+{
+        int fd = rootfd < 0 ? -1 : openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+        if (fd < 0) {
+                if (rootfd < 0 || errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+                        return rc_error_set(err, 0, "container \"%s\" does not exist", id);
+                return rc_error_set(err, errno, "open state directory of container \"%s\"", id);
+        }
+        *ret_dirfd = fd;
+        return 0;
+}
+
+/* Someone holds the directory's lock (a create or start at work). Probed through an
+ * open file description of our own, so a lock we hold would be reported, never changed. */
+static bool lock_busy(int dirfd)
+{
+        _cleanup_close_ int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        return fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+}
+
+int rc_container_state(const struct rc_runtime *rt, const char *id, struct oci_state **ret, rc_error_t *err)
+{
+        _cleanup_close_ int rootfd = -1, dirfd = -1;
+        enum oci_status saved;
+        struct oci_state *s = NULL;
+
+        if (rc_validate_id(id, err) < 0 || open_root(rt, &rootfd, err) < 0 ||
+            open_dir_unlocked(rootfd, id, &dirfd, err) < 0 ||
+            load_state(rt, dirfd, id, false, &s, &saved, err) < 0)
+                return -1;
+        /* a create still at work, before it recorded the pid */
+        if (saved == OCI_STATUS_CREATING && s->status == OCI_STATUS_STOPPED && lock_busy(dirfd))
+                s->status = OCI_STATUS_CREATING;
+        *ret = s;
+        return 0;
+}
+
+static void config_free(struct oci_config *c)
+{
+        if (c != NULL)
+                oci_config_free(c);
+}
+
+/* The config saved at create; *ret is NULL (and 0 returned) when there is none. */
+static int load_config(int dirfd, const char *id, struct oci_config **ret, rc_error_t *err)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_free_ char *origin = NULL;
+        size_t len = 0;
+
+        *ret = NULL;
+        if (rc_read_file_at(dirfd, RC_CONFIG_FILE, CONFIG_MAX_SIZE, &buf, &len, &e) < 0) {
+                if (e->status == ENOENT)
+                        return 0;
+                rc_error_move(err, &e);
+                return rc_error_wrap(err, "config of container \"%s\"", id);
+        }
+        if (asprintf(&origin, "config of container \"%s\"", id) < 0)
+                return rc_error_set(err, ENOMEM, "config of container \"%s\"", id);
+        return oci_config_parse(buf, len, origin, ret, err);
+}
+
+/* ---- signalling --------------------------------------------------------------- */
+
+/* A pidfd for pid, checked (after opening it, which closes the race with pid reuse)
+ * to be the process that started at start_time. -1 with errno ESRCH if it is gone. */
+static int open_verified_pidfd(pid_t pid, uint64_t start_time)
+{
+        int fd = rc_pidfd_open(pid, 0);
+
+        if (fd < 0)
+                return -1;
+        if (!rc_pid_matches(pid, start_time)) {
+                close(fd);
+                errno = ESRCH;
+                return -1;
+        }
+        return fd;
+}
+
+static int signal_pid(pid_t pid, uint64_t start_time, int sig)
+{
+        _cleanup_close_ int fd = open_verified_pidfd(pid, start_time);
+
+        if (fd < 0)
+                return -1;
+        return rc_pidfd_send_signal(fd, sig, NULL, 0);
+}
+
+/* ppid and start time from /proc/PID/stat (fields 4 and 22, counted after the last
+ * ')' since comm may contain anything). */
+static int proc_ppid_start(pid_t pid, pid_t *ret_ppid, uint64_t *ret_start)
+{
+        char path[64], buf[1024];
+        _cleanup_close_ int fd = -1;
+        unsigned long long start;
+        char *p;
+        ssize_t n;
+        int ppid;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return -1;
+        buf[n] = '\0';
+        p = strrchr(buf, ')');
+        if (p == NULL ||
+            sscanf(p + 1, " %*c %d %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+                   &ppid, &start) != 2)
+                return -1;
+        *ret_ppid = ppid;
+        *ret_start = start;
+        return 0;
+}
+
+static bool same_file(const char *path, const struct stat *ref)
+{
+        struct stat st;
+
+        return stat(path, &st) == 0 && st.st_dev == ref->st_dev && st.st_ino == ref->st_ino;
+}
+
+struct proc_entry {
+        pid_t pid, ppid;
+        uint64_t start;
+        bool mark;
+};
+
+/* One pass over /proc: every process with its parent and start time. */
+static int scan_proc(struct proc_entry **ret, size_t *ret_n, rc_error_t *err)
+{
+        struct proc_entry *v = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *de;
+        DIR *d = opendir("/proc");
+
+        if (d == NULL)
+                return rc_error_set(err, errno, "read /proc");
+        while ((de = readdir(d)) != NULL) {
+                char *end;
+                long pid = strtol(de->d_name, &end, 10);
+                struct proc_entry e = {.pid = (pid_t)pid};
+
+                if (*end != '\0' || pid <= 0 || proc_ppid_start(e.pid, &e.ppid, &e.start) < 0)
+                        continue;
+                if (n == cap) {
+                        struct proc_entry *nv = realloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
+                        if (nv == NULL) {
+                                free(v);
+                                closedir(d);
+                                return rc_error_set(err, ENOMEM, "read /proc");
+                        }
+                        v = nv;
+                }
+                v[n++] = e;
+        }
+        closedir(d);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+        pid_t x = ((const struct proc_entry *)a)->pid, y = ((const struct proc_entry *)b)->pid;
+
+        return (x > y) - (x < y);
+}
+
+/* Repeat until nothing changes: a process whose parent is the init or marked is marked.
+ * v is sorted by pid so a parent is found by bisection. */
+static void mark_descendants(struct proc_entry *v, size_t n, pid_t init)
+{
+        bool changed = true;
+
+        qsort(v, n, sizeof(*v), cmp_pid);
+        while (changed) {
+                changed = false;
+                for (size_t i = 0; i < n; i++) {
+                        struct proc_entry key = {.pid = v[i].ppid};
+                        const struct proc_entry *parent;
+
+                        if (v[i].mark || v[i].pid == init)
+                                continue;
+                        if (v[i].ppid == init) {
+                                v[i].mark = changed = true;
+                                continue;
+                        }
+                        parent = bsearch(&key, v, n, sizeof(*v), cmp_pid);
+                        if (parent != NULL && parent->mark)
+                                v[i].mark = changed = true;
+                }
+        }
+}
+
+/* Mark the container's other processes: with its own pid namespace, every process in
+ * that namespace; otherwise (a shared or joined namespace also holds processes that are
+ * not ours, and there is no cgroup to ask) the init's descendants. */
+static void mark_targets(struct proc_entry *v, size_t n, pid_t init, bool own_pidns)
+{
+        char path[64];
+        struct stat ns;
+
+        snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)init);
+        /* Never take our own namespace for the container's, whatever the config says. */
+        if (!own_pidns || stat(path, &ns) < 0 || same_file("/proc/self/ns/pid", &ns)) {
+                mark_descendants(v, n, init);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)v[i].pid);
+                v[i].mark = v[i].pid != init && same_file(path, &ns);
+        }
+}
+
+static bool has_own_pidns(int dirfd, const char *id)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+        struct oci_config *c = NULL;
+        const struct oci_namespace *ns;
+        bool own;
+
+        if (load_config(dirfd, id, &c, &e) < 0 || c == NULL)
+                return false; /* the cautious answer: only the init's descendants */
+        ns = oci_config_namespace(c, OCI_NS_PID);
+        own = ns != NULL && ns->path == NULL;
+        config_free(c);
+        return own;
+}
+
+/* Every process of the container but the init; those gone meanwhile are skipped. */
+static int signal_others(const struct oci_state *s, int dirfd, int sig, rc_error_t *err)
+{
+        bool own = has_own_pidns(dirfd, s->id);
+        struct proc_entry *v = NULL;
+        size_t n = 0;
+
+        if (sig == SIGKILL && own)
+                return 0; /* SIGKILL to the init of a pid namespace takes all of it down */
+        if (scan_proc(&v, &n, err) < 0)
+                return -1;
+        mark_targets(v, n, s->pid, own);
+        for (size_t i = 0; i < n; i++) {
+                if (v[i].mark)
+                        signal_pid(v[i].pid, v[i].start, sig);
+        }
+        free(v);
+        return 0;
+}
+
+/* Signal the init and, with `all`, the rest of the container (the init last). The
+ * init's own signal decides the result: ESRCH there means the container is gone. */
+static int signal_container(const struct oci_state *s, int dirfd, int sig, bool all, rc_error_t *err)
+{
+        _cleanup_close_ int initfd = open_verified_pidfd(s->pid, s->pid_start_time);
+
+        if (initfd < 0 && errno == ESRCH)
+                return rc_error_set(err, 0, "container \"%s\" is not running", s->id);
+        if (initfd < 0)
+                return rc_error_set(err, errno, "signal container \"%s\": pidfd_open", s->id);
+        if (all && signal_others(s, dirfd, sig, err) < 0)
+                return -1;
+        if (rc_pidfd_send_signal(initfd, sig, NULL, 0) < 0) {
+                if (errno == ESRCH)
+                        return rc_error_set(err, 0, "container \"%s\" is not running", s->id);
+                return rc_error_set(err, errno, "signal container \"%s\"", s->id);
+        }
+        return 0;
+}
+
+int rc_container_kill(const struct rc_runtime *rt, const char *id, int sig, bool all, rc_error_t *err)
+{
+        _cleanup_close_ int rootfd = -1, dirfd = -1;
+        struct oci_state *s = NULL;
+        int ret;
+
+        if (sig < 0 || sig >= NSIG)
+                return rc_error_set(err, EINVAL, "invalid signal %d", sig);
+        if (rc_validate_id(id, err) < 0 || open_root(rt, &rootfd, err) < 0 ||
+            open_dir_unlocked(rootfd, id, &dirfd, err) < 0 ||
+            load_state(rt, dirfd, id, false, &s, NULL, err) < 0)
+                return -1;
+        if (s->status != OCI_STATUS_CREATED && s->status != OCI_STATUS_RUNNING &&
+            s->status != OCI_STATUS_PAUSED)
+                ret = rc_error_set(err, 0, "container \"%s\" is not running", id);
+        else
+                ret = signal_container(s, dirfd, sig, all, err);
+        oci_state_free(s);
+        return ret;
+}
+
+/* ---- delete --------------------------------------------------------------------- */
+
+/* Wait for a process to exit through its pidfd: its parent may be gone (or be us
+ * only by accident), so waitpid() is not an option. */
+static int wait_exit(int pidfd, int timeout_ms)
+{
+        struct timespec t0, t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+                struct pollfd p = {.fd = pidfd, .events = POLLIN};
+                int elapsed, r;
+
+                clock_gettime(CLOCK_MONOTONIC, &t);
+                elapsed = (int)((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+                if (elapsed >= timeout_ms)
+                        return -ETIMEDOUT;
+                r = poll(&p, 1, timeout_ms - elapsed);
+                if (r > 0)
+                        return 0;
+                if (r < 0 && errno != EINTR)
+                        return -errno;
+        }
+}
+
+static int force_kill(const struct oci_state *s, int dirfd, rc_error_t *err)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+        _cleanup_close_ int pidfd = open_verified_pidfd(s->pid, s->pid_start_time);
+        int r;
+
+        if (pidfd < 0)
+                return 0; /* exited since we looked */
+        if (signal_container(s, dirfd, SIGKILL, true, &e) < 0 && rc_pid_matches(s->pid, s->pid_start_time)) {
+                rc_error_move(err, &e);
+                return -1;
+        }
+        r = wait_exit(pidfd, DELETE_WAIT_MS);
+        if (r == -ETIMEDOUT)
+                return rc_error_set(err, 0, "delete container \"%s\": pid %d did not exit within %ds", s->id,
+                                    (int)s->pid, DELETE_WAIT_MS / 1000);
+        if (r < 0)
+                return rc_error_set(err, -r, "delete container \"%s\": wait for pid %d", s->id, (int)s->pid);
+        return 0;
+}
+
+/* Poststop hooks: failures are warnings (the container is gone either way). */
+static void run_poststop(const struct rc_runtime *rt, int dirfd, struct oci_state *s)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+        _cleanup_free_ char *json = NULL;
+        struct oci_config *c = NULL;
+        size_t len = 0;
+
+        if (load_config(dirfd, s->id, &c, &e) < 0) {
+                rc_log(&rt->log, RC_LOG_WARNING, "skipping poststop hooks: %s", e->msg);
+                return;
+        }
+        if (c == NULL || c->hooks[OCI_HOOK_POSTSTOP].n == 0) {
+                config_free(c);
+                return;
+        }
+        s->status = OCI_STATUS_STOPPED;
+        if (oci_state_to_json(s, 0, &json, &len, &e) < 0 ||
+            rc_hooks_run(&c->hooks[OCI_HOOK_POSTSTOP], OCI_HOOK_POSTSTOP, json, len, &e) < 0)
+                rc_log(&rt->log, RC_LOG_WARNING, "%s", e->msg);
+        config_free(c);
+}
+
+static int delete_locked(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id, bool force,
+                         rc_error_t *err)
+{
+        enum oci_status saved;
+        struct oci_state *s = NULL;
+        int ret = 0;
+
+        if (load_state(rt, dirfd, id, true, &s, &saved, err) < 0)
+                return -1;
+        if (s->status != OCI_STATUS_STOPPED && !force)
+                ret = rc_error_set(err, 0, "cannot delete container \"%s\" that is not stopped: %s", id,
+                                   oci_status_name(s->status));
+        else if (s->status != OCI_STATUS_STOPPED)
+                ret = force_kill(s, dirfd, err);
+        /* A container saved as "creating" never finished create (or has no state at
+         * all): its poststop hooks have nothing to undo. */
+        if (ret == 0 && saved != OCI_STATUS_CREATING)
+                run_poststop(rt, dirfd, s);
+        if (ret == 0)
+                ret = rc_state_dir_remove(rootfd, id, dirfd, err);
+        oci_state_free(s);
+        return ret;
+}
+
+int rc_container_delete(const struct rc_runtime *rt, const char *id, bool force, rc_error_t *err)
+{
+        _cleanup_close_ int rootfd = -1, dirfd = -1;
+
+        if (rc_validate_id(id, err) < 0 || open_root(rt, &rootfd, err) < 0)
+                return -1;
+        if (rootfd < 0)
+                return rc_error_set(err, 0, "container \"%s\" does not exist", id);
+        if (rc_state_dir_open(rootfd, id, &dirfd, err) < 0)
+                return -1;
+        return delete_locked(rt, rootfd, dirfd, id, force, err);
+}
+
+/* ---- list --------------------------------------------------------------------------- */
+
+/* One entry of the list; never fails but for lack of memory. A directory whose lock is
+ * held is being worked on (most likely created): without a usable state it shows as
+ * creating, not stopped. */
+static int list_one(const struct rc_runtime *rt, int rootfd, const char *id, struct oci_state **ret,
+                    rc_error_t *err)
+{
+        _cleanup_close_ int dirfd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_error_ rc_error_t e = NULL;
+        struct oci_state *s = NULL;
+        bool busy = false;
+
+        if (dirfd < 0 && errno == ENOENT)
+                return 0; /* deleted meanwhile */
+        if (dirfd < 0) {
+                rc_log(&rt->log, RC_LOG_WARNING, "open state of container \"%s\": %s", id, strerror(errno));
+        } else {
+                busy = lock_busy(dirfd);
+                if (rc_state_read(dirfd, id, &s, &e) < 0 && e->status != ENOENT)
+                        rc_log(&rt->log, RC_LOG_WARNING, "%s", e->msg);
+        }
+        if (s == NULL && synth_state(id, &s, err) < 0)
+                return -1;
+        if (s->status == OCI_STATUS_CREATING && busy) {
+                *ret = s;
+                return 0;
+        }
+        rc_error_free(&e);
+        if (dirfd < 0 || rc_state_refresh(dirfd, s, &e) < 0)
+                s->status = OCI_STATUS_STOPPED;
+        *ret = s;
+        return 0;
+}
+
+int rc_container_list(const struct rc_runtime *rt, struct oci_state ***ret, size_t *ret_n, rc_error_t *err)
+{
+        _cleanup_close_ int rootfd = -1;
+        _cleanup_strv_ char **ids = NULL;
+        struct oci_state **v;
+        size_t n_ids = 0, n = 0;
+
+        if (open_root(rt, &rootfd, err) < 0)
+                return -1;
+        if (rootfd >= 0 && rc_state_list_ids(rootfd, &ids, &n_ids, err) < 0)
+                return -1;
+        v = calloc(n_ids + 1, sizeof(*v));
+        if (v == NULL)
+                return rc_error_set(err, ENOMEM, "list containers");
+        for (size_t i = 0; i < n_ids; i++) {
+                if (list_one(rt, rootfd, ids[i], &v[n], err) < 0) {
+                        rc_container_list_free(v, n);
+                        return -1;
+                }
+                if (v[n] != NULL)
+                        n++;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+void rc_container_list_free(struct oci_state **v, size_t n)
+{
+        if (v == NULL)
+                return;
+        for (size_t i = 0; i < n; i++)
+                oci_state_free(v[i]);
+        free(v);
+}

@@ -1,2 +1,395 @@
-/* placeholder: being written */
-typedef int rc_placeholder_state;
+/* Containers' state directories (layout in runtime/state.h).
+ *
+ * Liveness: a pid alone means nothing once the process is gone (pids are recycled), so
+ * the state keeps the start time from /proc/PID/stat next to it and a pid only counts as
+ * the container's init while both match. A zombie counts as gone: the container has
+ * stopped, whoever reaps it. */
+#include "runtime/state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/cleanup.h"
+#include "runtime/fsutil.h"
+
+#define STATE_MAX_SIZE (4u * 1024u * 1024u)
+#define REMOVE_MAX_DEPTH 8
+
+static int mkdir_p(const char *path, mode_t mode, rc_error_t *err)
+{
+        _cleanup_free_ char *p = strdup(path);
+
+        if (p == NULL)
+                return rc_error_set(err, ENOMEM, "create state root \"%s\"", path);
+        for (char *s = p + 1;; s++) {
+                if (*s != '/' && *s != '\0')
+                        continue;
+                char saved = *s;
+                *s = '\0';
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return rc_error_set(err, errno, "create state root \"%s\"", p);
+                *s = saved;
+                if (saved == '\0')
+                        break;
+        }
+        return 0;
+}
+
+int rc_state_root_open(const char *root, int *ret_rootfd, rc_error_t *err)
+{
+        int fd;
+
+        if (root == NULL || root[0] == '\0')
+                return rc_error_set(err, EINVAL, "state root: empty path");
+        fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) {
+                if (mkdir_p(root, 0700, err) < 0)
+                        return -1;
+                fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        }
+        if (fd < 0)
+                return rc_error_set(err, errno, "open state root \"%s\"", root);
+        *ret_rootfd = fd;
+        return 0;
+}
+
+static int lock_dir(int dirfd, const char *id, rc_error_t *err)
+{
+        int ret;
+
+        do
+                ret = flock(dirfd, LOCK_EX);
+        while (ret < 0 && errno == EINTR);
+        if (ret < 0)
+                return rc_error_set(err, errno, "lock state of container \"%s\"", id);
+        return 0;
+}
+
+int rc_state_dir_create(int rootfd, const char *id, int *ret_dirfd, rc_error_t *err)
+{
+        _cleanup_close_ int fd = -1;
+
+        if (mkdirat(rootfd, id, 0700) < 0) {
+                if (errno == EEXIST)
+                        return rc_error_set(err, 0, "container \"%s\" already exists", id);
+                return rc_error_set(err, errno, "create state directory of container \"%s\"", id);
+        }
+        fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return rc_error_set(err, errno, "open state directory of container \"%s\"", id);
+        if (lock_dir(fd, id, err) < 0)
+                return -1;
+        *ret_dirfd = TAKE_FD(fd);
+        return 0;
+}
+
+/* After waiting for the lock, make sure the directory is still the one under root: a
+ * concurrent delete may have removed it (and a create made a new one) meanwhile. */
+static bool still_linked(int rootfd, const char *id, int dirfd)
+{
+        struct stat a, b;
+
+        if (fstat(dirfd, &a) < 0 || fstatat(rootfd, id, &b, AT_SYMLINK_NOFOLLOW) < 0)
+                return false;
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+int rc_state_dir_open(int rootfd, const char *id, int *ret_dirfd, rc_error_t *err)
+{
+        _cleanup_close_ int fd = -1;
+
+        fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+                        return rc_error_set(err, 0, "container \"%s\" does not exist", id);
+                return rc_error_set(err, errno, "open state directory of container \"%s\"", id);
+        }
+        if (lock_dir(fd, id, err) < 0)
+                return -1;
+        if (!still_linked(rootfd, id, fd))
+                return rc_error_set(err, 0, "container \"%s\" does not exist", id);
+        *ret_dirfd = TAKE_FD(fd);
+        return 0;
+}
+
+static int empty_dir(int dirfd, int depth, const char *id, rc_error_t *err);
+
+static int remove_entry(int dirfd, const char *name, int depth, const char *id, rc_error_t *err)
+{
+        _cleanup_close_ int sub = -1;
+
+        if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+                return 0;
+        if (errno != EISDIR || depth >= REMOVE_MAX_DEPTH)
+                return rc_error_set(err, errno, "remove state of container \"%s\": \"%s\"", id, name);
+        sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0)
+                return rc_error_set(err, errno, "remove state of container \"%s\": \"%s\"", id, name);
+        if (empty_dir(sub, depth + 1, id, err) < 0)
+                return -1;
+        if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return rc_error_set(err, errno, "remove state of container \"%s\": \"%s\"", id, name);
+        return 0;
+}
+
+/* Empty a directory (we only ever put files and fifos there; subdirectories are
+ * handled to a small depth in case a later version adds some). */
+static int empty_dir(int dirfd, int depth, const char *id, rc_error_t *err)
+{
+        struct dirent *de;
+        DIR *d;
+        int fd, ret = 0;
+
+        fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return rc_error_set(err, errno, "remove state of container \"%s\"", id);
+        d = fdopendir(fd);
+        if (d == NULL) {
+                close(fd);
+                return rc_error_set(err, errno, "remove state of container \"%s\"", id);
+        }
+        for (;;) {
+                errno = 0;
+                de = readdir(d);
+                if (de == NULL) {
+                        if (errno != 0)
+                                ret = rc_error_set(err, errno, "remove state of container \"%s\"", id);
+                        break;
+                }
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                ret = remove_entry(dirfd, de->d_name, depth, id, err);
+                if (ret < 0)
+                        break;
+        }
+        closedir(d);
+        return ret;
+}
+
+int rc_state_dir_remove(int rootfd, const char *id, int dirfd, rc_error_t *err)
+{
+        _cleanup_close_ int own = -1;
+
+        if (dirfd < 0) {
+                own = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (own < 0) {
+                        if (errno == ENOENT)
+                                return 0;
+                        return rc_error_set(err, errno, "remove state of container \"%s\"", id);
+                }
+                dirfd = own;
+        }
+        if (empty_dir(dirfd, 0, id, err) < 0)
+                return -1;
+        if (unlinkat(rootfd, id, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return rc_error_set(err, errno, "remove state directory of container \"%s\"", id);
+        return 0;
+}
+
+int rc_state_write(int dirfd, const struct oci_state *s, rc_error_t *err)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+
+        if (oci_state_to_json(s, OCI_STATE_EXTENDED, &buf, &len, err) < 0 ||
+            rc_write_file_atomic(dirfd, RC_STATE_FILE, buf, len, 0600, err) < 0)
+                return rc_error_wrap(err, "save state of container \"%s\"", s->id ? s->id : "");
+        return 0;
+}
+
+int rc_state_read(int dirfd, const char *id, struct oci_state **ret, rc_error_t *err)
+{
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_free_ char *origin = NULL;
+        size_t len = 0;
+
+        if (rc_read_file_at(dirfd, RC_STATE_FILE, STATE_MAX_SIZE, &buf, &len, err) < 0)
+                return rc_error_wrap(err, "read state of container \"%s\"", id);
+        if (asprintf(&origin, "state of container \"%s\"", id) < 0)
+                return rc_error_set(err, ENOMEM, "read state of container \"%s\"", id);
+        return oci_state_parse(buf, len, origin, ret, err);
+}
+
+/* /proc/PID/stat: "pid (comm) S ppid ...". comm may hold spaces and parentheses, so
+ * the fields are counted from the last ')'. Field 3 is the state, 22 the start time. */
+static int proc_stat(pid_t pid, char *ret_state, uint64_t *ret_start, rc_error_t *err)
+{
+        char path[64], buf[1024];
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+        char *p, *end;
+        uint64_t start;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return rc_error_set(err, errno, "read %s", path);
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n < 0)
+                return rc_error_set(err, errno, "read %s", path);
+        buf[n] = '\0';
+        p = strrchr(buf, ')');
+        if (p == NULL || p[1] != ' ' || p[2] == '\0')
+                return rc_error_set(err, EINVAL, "parse %s", path);
+        *ret_state = p[2];
+        p += 2; /* at field 3 */
+        for (int field = 3; field < 22; field++) {
+                p = strchr(p, ' ');
+                if (p == NULL)
+                        return rc_error_set(err, EINVAL, "parse %s", path);
+                p++;
+        }
+        errno = 0;
+        start = strtoull(p, &end, 10);
+        if (errno != 0 || end == p || (*end != ' ' && *end != '\n' && *end != '\0'))
+                return rc_error_set(err, EINVAL, "parse %s: start time", path);
+        *ret_start = start;
+        return 0;
+}
+
+int rc_proc_start_time(pid_t pid, uint64_t *ret, rc_error_t *err)
+{
+        char state;
+
+        if (pid <= 0)
+                return rc_error_set(err, ESRCH, "start time of pid %d", (int)pid);
+        return proc_stat(pid, &state, ret, err);
+}
+
+bool rc_pid_matches(pid_t pid, uint64_t start_time)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        uint64_t start;
+        char state;
+
+        if (pid <= 0 || proc_stat(pid, &state, &start, &err) < 0)
+                return false;
+        if (state == 'Z' || state == 'X' || state == 'x')
+                return false;
+        return start_time == 0 || start == start_time;
+}
+
+int rc_state_refresh(int dirfd, struct oci_state *s, rc_error_t *err)
+{
+        bool alive = rc_pid_matches(s->pid, s->pid_start_time);
+
+        if (s->status == OCI_STATUS_CREATING) {
+                if (!alive)
+                        s->status = OCI_STATUS_STOPPED;
+                return 0;
+        }
+        if (!alive) {
+                s->status = OCI_STATUS_STOPPED;
+                return 0;
+        }
+        if (s->status == OCI_STATUS_PAUSED)
+                return 0; /* only the cgroup freezer knows better */
+        if (faccessat(dirfd, RC_FIFO_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                s->status = OCI_STATUS_CREATED;
+        else if (errno == ENOENT)
+                s->status = OCI_STATUS_RUNNING;
+        else
+                return rc_error_set(err, errno, "state of container \"%s\": %s", s->id ? s->id : "",
+                                    RC_FIFO_FILE);
+        return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_dir_entry(int rootfd, const struct dirent *de)
+{
+        struct stat st;
+
+        if (de->d_type == DT_DIR)
+                return true;
+        if (de->d_type != DT_UNKNOWN)
+                return false;
+        return fstatat(rootfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int strv_push(char ***v, size_t *n, size_t *cap, const char *s)
+{
+        if (*n + 2 > *cap) {
+                size_t ncap = *cap ? *cap * 2 : 16;
+                char **nv = realloc(*v, ncap * sizeof(char *));
+                if (nv == NULL)
+                        return -1;
+                *v = nv;
+                *cap = ncap;
+        }
+        (*v)[*n] = strdup(s);
+        if ((*v)[*n] == NULL)
+                return -1;
+        (*n)++;
+        (*v)[*n] = NULL;
+        return 0;
+}
+
+int rc_state_list_ids(int rootfd, char ***ret, size_t *ret_n, rc_error_t *err)
+{
+        _cleanup_strv_ char **v = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *de;
+        DIR *d;
+        int fd;
+
+        fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return rc_error_set(err, errno, "list containers");
+        d = fdopendir(fd);
+        if (d == NULL) {
+                close(fd);
+                return rc_error_set(err, errno, "list containers");
+        }
+        while ((errno = 0, de = readdir(d)) != NULL) {
+                if (de->d_name[0] == '.' || !is_dir_entry(rootfd, de))
+                        continue; /* ".", "..", and nothing we would create */
+                if (strv_push(&v, &n, &cap, de->d_name) < 0) {
+                        closedir(d);
+                        return rc_error_set(err, ENOMEM, "list containers");
+                }
+        }
+        if (errno != 0) {
+                int e = errno;
+                closedir(d);
+                return rc_error_set(err, e, "list containers");
+        }
+        closedir(d);
+        if (v == NULL) {
+                v = calloc(1, sizeof(char *));
+                if (v == NULL)
+                        return rc_error_set(err, ENOMEM, "list containers");
+        }
+        qsort(v, n, sizeof(char *), cmp_str);
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
+        return 0;
+}
+
+char *rc_now_rfc3339(void)
+{
+        struct timespec ts;
+        struct tm tm;
+        char date[32];
+        char *s = NULL;
+
+        if (clock_gettime(CLOCK_REALTIME, &ts) < 0 || gmtime_r(&ts.tv_sec, &tm) == NULL)
+                return NULL;
+        if (strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+                return NULL;
+        if (asprintf(&s, "%s.%09ldZ", date, (long)ts.tv_nsec) < 0)
+                return NULL;
+        return s;
+}
