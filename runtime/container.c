@@ -182,10 +182,12 @@ int rc_container_create(const struct rc_runtime *rt, const char *id, const struc
         return create_container(rt, id, o, &pid, err);
 }
 
-/* Open the FIFO without blocking and wait until the init writes its byte, or dies. */
+/* Open the FIFO without blocking, wait for the init's byte, then for EOF: the init holds
+ * the write end until execve closes it, so EOF means the process runs (or the init died). */
 static int release_init(int dirfd, pid_t pid, uint64_t start_time, rc_error_t *err)
 {
         _cleanup_close_ int fifo = -1, pidfd = -1;
+        bool released = false;
         char c;
 
         pidfd = rc_pidfd_open(pid, 0);
@@ -198,19 +200,25 @@ static int release_init(int dirfd, pid_t pid, uint64_t start_time, rc_error_t *e
                 struct pollfd p[2] = {{.fd = fifo, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
                 ssize_t n;
 
-                if (poll(p, 2, -1) < 0) {
+                if (poll(p, released ? 1 : 2, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return rc_error_set(err, errno, "wait for the container init");
                 }
-                if (p[0].revents & POLLIN) {
+                if (p[0].revents & (POLLIN | POLLHUP)) {
                         n = read(fifo, &c, 1);
                         if (n == 1)
+                                released = true;
+                        else if (n == 0 && released)
                                 return 0;
-                        if (n < 0 && errno == EAGAIN)
-                                continue;
+                        else if (n < 0 && errno != EAGAIN)
+                                return rc_error_set(err, errno, "read exec fifo");
+                        else if (n == 0)
+                                return rc_error_set(err, 0, "container init (pid %d) exited before start",
+                                                    pid);
+                        continue;
                 }
-                if (p[1].revents & POLLIN || p[0].revents & (POLLHUP | POLLERR))
+                if (!released && (p[1].revents & POLLIN))
                         return rc_error_set(err, 0, "container init (pid %d) exited before start", pid);
         }
 }

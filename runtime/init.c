@@ -178,16 +178,21 @@ static int init_setup(struct init_run *r, rc_error_t *err)
         return rc_sync_send(a->sync_fd, RC_SYNC_READY, 0, NULL, 0, err);
 }
 
-/* Block until `start` opens exec.fifo for reading, then tell it we are going. */
+/* Block until `start` opens exec.fifo for reading, then tell it we are going. The write
+ * end stays open (close-on-exec) so `start` sees EOF exactly when the process is
+ * executed (or the init died): only then does it run the poststart hooks. */
 static int wait_for_start(struct init_run *r, rc_error_t *err)
 {
-        _cleanup_close_ int fd = -1;
+        int fd;
 
         fd = openat(r->a->state_dirfd, RC_FIFO_FILE, O_WRONLY | O_CLOEXEC);
         if (fd < 0)
                 return rc_error_set(err, errno, "open exec fifo");
-        if (write(fd, "0", 1) != 1)
-                return rc_error_set(err, errno, "write exec fifo");
+        if (write(fd, "0", 1) != 1) {
+                int e = errno;
+                close(fd);
+                return rc_error_set(err, e, "write exec fifo");
+        }
         close(r->a->state_dirfd);
         r->a->state_dirfd = -1;
         return 0;
