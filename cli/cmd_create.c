@@ -1,2 +1,123 @@
-/* placeholder: being written */
-typedef int rc_placeholder_cmd_create;
+/* run-container create [OPTIONS] ID: set the container up; its process waits for
+ * "start". The create options are shared with "run" (cli_create_args_*). */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/cleanup.h"
+
+static const char create_usage[] =
+        "Usage: run-container create [OPTIONS] ID\n\n"
+        "Create a container from a bundle. Its process waits until "
+        "\"run-container start ID\".\n\n"
+        "Options:\n" CLI_CREATE_USAGE "  -h, --help                show this help\n";
+
+static int set_string(char **field, const char *arg, rc_error_t *err)
+{
+        char *copy = strdup(arg);
+
+        if (copy == NULL)
+                return rc_error_set(err, ENOMEM, "copy option value");
+        free(*field);
+        *field = copy;
+        return 1;
+}
+
+int cli_create_args_handle(struct cli_create_args *a, int opt, const char *arg, rc_error_t *err)
+{
+        switch (opt) {
+        case 'b':
+                return set_string(&a->bundle, arg, err);
+        case CLI_OPT_CONFIG:
+                return set_string(&a->config, arg, err);
+        case CLI_OPT_PID_FILE:
+                return set_string(&a->pid_file, arg, err);
+        case CLI_OPT_CONSOLE_SOCKET:
+                return set_string(&a->console_socket, arg, err);
+        case CLI_OPT_PRESERVE_FDS:
+                /* leave room for stdio and every fd number a process can have */
+                if (cli_parse_uint(arg, INT_MAX - 3, &a->opts.preserve_fds) < 0)
+                        return rc_error_set(err, 0, "invalid --preserve-fds value \"%s\"", arg);
+                return 1;
+        case CLI_OPT_NO_PIVOT:
+                a->opts.no_pivot = true;
+                return 1;
+        case CLI_OPT_NO_NEW_KEYRING:
+                a->opts.no_new_keyring = true;
+                return 1;
+        }
+        return 0;
+}
+
+/* Relative paths are taken from the current directory, as runc does, because the
+ * library may work from another one. */
+static int make_absolute(char **field, rc_error_t *err)
+{
+        char *abs;
+
+        if (*field == NULL)
+                return 0;
+        if (cli_path_absolute(*field, &abs, err) < 0)
+                return -1;
+        free(*field);
+        *field = abs;
+        return 0;
+}
+
+int cli_create_args_finish(struct cli_create_args *a, rc_error_t *err)
+{
+        if (a->bundle == NULL && set_string(&a->bundle, ".", err) < 0)
+                return -1;
+        if (make_absolute(&a->bundle, err) < 0 || make_absolute(&a->config, err) < 0 ||
+            make_absolute(&a->pid_file, err) < 0 || make_absolute(&a->console_socket, err) < 0)
+                return -1;
+        a->opts.bundle = a->bundle;
+        a->opts.config_path = a->config;
+        a->opts.pid_file = a->pid_file;
+        a->opts.console_socket = a->console_socket;
+        return 0;
+}
+
+void cli_create_args_clear(struct cli_create_args *a)
+{
+        free(a->bundle);
+        free(a->config);
+        free(a->pid_file);
+        free(a->console_socket);
+        *a = (struct cli_create_args){0};
+}
+
+int cli_cmd_create(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
+{
+        static const struct option longopts[] = {
+                CLI_CREATE_LONGOPTS,
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        __attribute__((cleanup(cli_create_args_clear))) struct cli_create_args a = {0};
+        const char *id;
+        int opt, ret;
+
+        while ((opt = cli_getopt(argc, argv, ":h" CLI_CREATE_SHORTOPTS, longopts, "create", err)) != -1) {
+                if (opt == 'h')
+                        return cli_print_usage(create_usage);
+                if (opt == -2)
+                        return -1;
+                ret = cli_create_args_handle(&a, opt, optarg, err);
+                if (ret < 0)
+                        return -1;
+        }
+        if (cli_check_args("create", argc - optind, 1, 1, err) < 0)
+                return -1;
+        id = argv[optind];
+        if (rc_validate_id(id, err) < 0)
+                return -1;
+        if (cli_create_args_finish(&a, err) < 0)
+                return -1;
+        if (rc_container_create(&ctx->rt, id, &a.opts, err) < 0)
+                return -1;
+        return 0;
+}

@@ -1,2 +1,40 @@
-/* placeholder: being written */
-typedef int rc_placeholder_cmd_delete;
+/* run-container delete [OPTIONS] ID: remove a stopped container (--force: any). */
+#include "cli/cli.h"
+
+static const char delete_usage[] = "Usage: run-container delete [OPTIONS] ID\n\n"
+                                   "Delete a stopped container and the resources it holds.\n\n"
+                                   "Options:\n"
+                                   "  -f, --force               kill the container first if it still runs\n"
+                                   "  -h, --help                show this help\n";
+
+int cli_cmd_delete(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
+{
+        static const struct option longopts[] = {
+                {"force", no_argument, NULL, 'f'},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        bool force = false;
+        const char *id;
+        int opt;
+
+        while ((opt = cli_getopt(argc, argv, ":fh", longopts, "delete", err)) != -1) {
+                switch (opt) {
+                case 'f':
+                        force = true;
+                        break;
+                case 'h':
+                        return cli_print_usage(delete_usage);
+                default:
+                        return -1;
+                }
+        }
+        if (cli_check_args("delete", argc - optind, 1, 1, err) < 0)
+                return -1;
+        id = argv[optind];
+        if (rc_validate_id(id, err) < 0)
+                return -1;
+        if (rc_container_delete(&ctx->rt, id, force, err) < 0)
+                return -1;
+        return 0;
+}

@@ -1,2 +1,61 @@
-/* placeholder: being written */
-typedef int rc_placeholder_cmd_run;
+/* run-container run [OPTIONS] ID: create and start a container; unless --detach, wait
+ * for it, delete it and exit with its status (128+N when killed by signal N). */
+#include "cli/cli.h"
+
+#include "runtime/cleanup.h"
+
+static const char run_usage[] =
+        "Usage: run-container run [OPTIONS] ID\n\n"
+        "Create and start a container. Without --detach, wait for it to exit, "
+        "delete it\nand exit with its status.\n\n"
+        "Options:\n" CLI_CREATE_USAGE "  -d, --detach              do not wait for the container\n"
+        "      --keep                do not delete the container after it exits\n"
+        "  -h, --help                show this help\n";
+
+int cli_cmd_run(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
+{
+        static const struct option longopts[] = {
+                CLI_CREATE_LONGOPTS,
+                {"detach", no_argument, NULL, 'd'},
+                {"keep", no_argument, NULL, CLI_OPT_KEEP},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        __attribute__((cleanup(cli_create_args_clear))) struct cli_create_args a = {0};
+        bool detach = false, keep = false;
+        int opt, status = 0;
+        const char *id;
+
+        while ((opt = cli_getopt(argc, argv, ":hd" CLI_CREATE_SHORTOPTS, longopts, "run", err)) != -1) {
+                switch (opt) {
+                case 'h':
+                        return cli_print_usage(run_usage);
+                case 'd':
+                        detach = true;
+                        break;
+                case CLI_OPT_KEEP:
+                        keep = true;
+                        break;
+                case -2:
+                        return -1;
+                default:
+                        if (cli_create_args_handle(&a, opt, optarg, err) < 0)
+                                return -1;
+                }
+        }
+        if (cli_check_args("run", argc - optind, 1, 1, err) < 0)
+                return -1;
+        id = argv[optind];
+        if (rc_validate_id(id, err) < 0)
+                return -1;
+        if (cli_create_args_finish(&a, err) < 0)
+                return -1;
+        /* TODO: pass --keep through once rc_container_run can skip the delete */
+        if (keep)
+                rc_log(&ctx->rt.log, RC_LOG_DEBUG, "--keep is accepted but not implemented yet");
+        if (rc_container_run(&ctx->rt, id, &a.opts, detach, &status, err) < 0)
+                return -1;
+        if (status < 0 || status > 255)
+                status = 255;
+        return status;
+}

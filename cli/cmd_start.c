@@ -1,2 +1,31 @@
-/* placeholder: being written */
-typedef int rc_placeholder_cmd_start;
+/* run-container start ID: let a created container's process run its program. */
+#include "cli/cli.h"
+
+static const char start_usage[] = "Usage: run-container start ID\n\n"
+                                  "Start the user process of a created container.\n\n"
+                                  "Options:\n"
+                                  "  -h, --help                show this help\n";
+
+int cli_cmd_start(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
+{
+        static const struct option longopts[] = {
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        const char *id;
+        int opt;
+
+        while ((opt = cli_getopt(argc, argv, ":h", longopts, "start", err)) != -1) {
+                if (opt == 'h')
+                        return cli_print_usage(start_usage);
+                return -1;
+        }
+        if (cli_check_args("start", argc - optind, 1, 1, err) < 0)
+                return -1;
+        id = argv[optind];
+        if (rc_validate_id(id, err) < 0)
+                return -1;
+        if (rc_container_start(&ctx->rt, id, err) < 0)
+                return -1;
+        return 0;
+}

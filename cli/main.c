@@ -1,3 +1,264 @@
-/* placeholder: being written */
-typedef int rc_placeholder_main;
-int main(void) { return 0; }
+/* run-container: global options, the command table, and the one place that prints the
+ * final error. Callers (podman, containerd) invoke us exactly like runc:
+ *   run-container [GLOBAL OPTIONS] COMMAND [OPTIONS] ARGS... */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/cleanup.h"
+#include "specs/config.h"
+
+#ifndef RC_VERSION
+#define RC_VERSION "0.1.0"
+#endif
+
+struct command {
+        const char *name;
+        cli_command_fn fn;
+        const char *summary;
+};
+
+static const struct command commands[] = {
+        {"create", cli_cmd_create, "create a container (its process waits for \"start\")"},
+        {"start", cli_cmd_start, "start the user process of a created container"},
+        {"run", cli_cmd_run, "create and start a container, wait for it unless --detach"},
+        {"state", cli_cmd_state, "print the state of a container as JSON"},
+        {"kill", cli_cmd_kill, "send a signal to the init process of a container"},
+        {"delete", cli_cmd_delete, "delete a container and the resources it holds"},
+        {"list", cli_cmd_list, "list the containers under --root"},
+        {"spec", cli_cmd_spec, "write a default config.json into a bundle"},
+        {"features", cli_cmd_features, "print the features this runtime supports as JSON"},
+};
+
+enum {
+        OPT_ROOT = 256,
+        OPT_LOG,
+        OPT_LOG_FORMAT,
+        OPT_LOG_LEVEL,
+        OPT_DEBUG,
+        OPT_SYSTEMD_CGROUP,
+        OPT_CGROUP_MANAGER,
+        OPT_ROOTLESS,
+};
+
+static const struct option global_options[] = {
+        {"root", required_argument, NULL, OPT_ROOT},
+        {"log", required_argument, NULL, OPT_LOG},
+        {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"debug", no_argument, NULL, OPT_DEBUG},
+        {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD_CGROUP},
+        {"cgroup-manager", required_argument, NULL, OPT_CGROUP_MANAGER},
+        {"rootless", optional_argument, NULL, OPT_ROOTLESS},
+        {"version", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {},
+};
+
+static void print_usage(void)
+{
+        printf("Usage: run-container [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS...]\n\n"
+               "An OCI container runtime.\n\nCommands:\n");
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+        printf("  %-10s %s\n", "help", "show this help, or a command's with \"help COMMAND\"");
+        printf("\nGlobal options:\n"
+               "      --root DIR            state directory (default: " RC_DEFAULT_ROOT ")\n"
+               "      --log FILE            append log lines to FILE (default: stderr)\n"
+               "      --log-format FORMAT   text or json (default: text)\n"
+               "      --log-level LEVEL     error, warning, info or debug (default: warning)\n"
+               "      --debug               log debug messages\n"
+               "      --systemd-cgroup      manage cgroups through systemd\n"
+               "      --cgroup-manager MGR  cgroupfs, systemd or disabled (default: cgroupfs)\n"
+               "      --rootless[=VALUE]    true, false or auto: accepted and ignored\n"
+               "  -v, --version             print the version\n"
+               "  -h, --help                show this help\n\n"
+               "Run \"run-container COMMAND --help\" for the options of a command.\n");
+}
+
+static void print_version(void)
+{
+        const struct scmp_version *v = seccomp_version();
+
+        printf("run-container version %s\nspec: %s\n", RC_VERSION, OCI_VERSION);
+        if (v != NULL)
+                printf("libseccomp: %u.%u.%u\n", v->major, v->minor, v->micro);
+}
+
+static const struct command *find_command(const char *name)
+{
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                if (strcmp(commands[i].name, name) == 0)
+                        return &commands[i];
+        return NULL;
+}
+
+static int parse_log_level(const char *s, enum rc_log_level *ret)
+{
+        static const struct {
+                const char *name;
+                enum rc_log_level level;
+        } levels[] = {
+                {"panic", RC_LOG_ERROR},  {"fatal", RC_LOG_ERROR},     {"error", RC_LOG_ERROR},
+                {"warn", RC_LOG_WARNING}, {"warning", RC_LOG_WARNING}, {"info", RC_LOG_INFO},
+                {"debug", RC_LOG_DEBUG},  {"trace", RC_LOG_DEBUG},
+        };
+
+        for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+                if (strcmp(levels[i].name, s) == 0) {
+                        *ret = levels[i].level;
+                        return 0;
+                }
+        }
+        return -1;
+}
+
+static bool is_rootless_value(const char *s)
+{
+        return s != NULL && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0 || strcmp(s, "auto") == 0);
+}
+
+/* One global option. Returns 1 when the caller should stop (--help, --version). */
+static int global_option(struct cli_context *ctx, int opt, int argc, char **argv, rc_error_t *err)
+{
+        switch (opt) {
+        case OPT_ROOT:
+                ctx->root = optarg;
+                return 0;
+        case OPT_LOG:
+                ctx->log_path = optarg;
+                return 0;
+        case OPT_LOG_FORMAT:
+                if (strcmp(optarg, "text") == 0)
+                        ctx->log.format = CLI_LOG_TEXT;
+                else if (strcmp(optarg, "json") == 0)
+                        ctx->log.format = CLI_LOG_JSON;
+                else
+                        return rc_error_set(err, 0, "invalid log format \"%s\" (text or json)", optarg);
+                return 0;
+        case OPT_LOG_LEVEL:
+                if (parse_log_level(optarg, &ctx->log_level) < 0)
+                        return rc_error_set(err, 0, "invalid log level \"%s\"", optarg);
+                return 0;
+        case OPT_DEBUG:
+                ctx->debug = true;
+                return 0;
+        case OPT_SYSTEMD_CGROUP:
+                ctx->systemd_cgroup = true;
+                ctx->cgroup_manager = CLI_CGROUP_SYSTEMD;
+                return 0;
+        case OPT_CGROUP_MANAGER:
+                if (strcmp(optarg, "cgroupfs") == 0)
+                        ctx->cgroup_manager = CLI_CGROUP_CGROUPFS;
+                else if (strcmp(optarg, "systemd") == 0)
+                        ctx->cgroup_manager = CLI_CGROUP_SYSTEMD;
+                else if (strcmp(optarg, "disabled") == 0)
+                        ctx->cgroup_manager = CLI_CGROUP_DISABLED;
+                else
+                        return rc_error_set(err, 0,
+                                            "invalid cgroup manager \"%s\" (cgroupfs, systemd or disabled)",
+                                            optarg);
+                ctx->systemd_cgroup = ctx->cgroup_manager == CLI_CGROUP_SYSTEMD;
+                return 0;
+        case OPT_ROOTLESS:
+                /* runc takes a value, also as a separate word: "--rootless true" */
+                if (optarg == NULL && optind < argc && is_rootless_value(argv[optind]))
+                        optarg = argv[optind++];
+                if (optarg != NULL && !is_rootless_value(optarg))
+                        return rc_error_set(err, 0, "invalid --rootless value \"%s\" (true, false or auto)",
+                                            optarg);
+                ctx->rootless = optarg ? optarg : "true";
+                return 0;
+        case 'v':
+                print_version();
+                return 1;
+        case 'h':
+                print_usage();
+                return 1;
+        }
+        return -1; /* cli_getopt's -2: err is set */
+}
+
+static int run_command(struct cli_context *ctx, const struct command *cmd, int argc, char **argv,
+                       rc_error_t *err)
+{
+        int ret;
+
+        if (cli_log_open(&ctx->log, ctx->log_path, ctx->log.format, err) < 0)
+                return -1;
+        ctx->rt.root = ctx->root;
+        ctx->rt.log = (struct rc_logger){
+                .fn = cli_log_sink,
+                .data = &ctx->log,
+                .max_level = ctx->debug ? RC_LOG_DEBUG : ctx->log_level,
+        };
+        optind = 0; /* full getopt reinitialisation for the command's own options */
+        ret = cmd->fn(ctx, argc, argv, err);
+        if (fflush(stdout) != 0 && ret >= 0)
+                return rc_error_set(err, errno, "write to stdout");
+        return ret;
+}
+
+static int run(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
+{
+        const struct command *cmd;
+        int opt, ret;
+
+        optind = 0;
+        while ((opt = cli_getopt(argc, argv, "+:hv", global_options, NULL, err)) != -1) {
+                ret = global_option(ctx, opt, argc, argv, err);
+                if (ret != 0)
+                        return ret < 0 ? -1 : 0;
+        }
+        if (optind >= argc)
+                return rc_error_set(err, 0, "missing command (see \"run-container --help\")");
+        argv += optind;
+        argc -= optind;
+
+        if (strcmp(argv[0], "help") == 0) {
+                char *help_argv[] = {argc > 1 ? argv[1] : NULL, (char *)"--help", NULL};
+
+                if (argc < 2) {
+                        print_usage();
+                        return 0;
+                }
+                cmd = find_command(argv[1]);
+                if (cmd == NULL)
+                        return rc_error_set(err, 0, "unknown command \"%s\" (see \"run-container --help\")",
+                                            argv[1]);
+                return run_command(ctx, cmd, 2, help_argv, err);
+        }
+        cmd = find_command(argv[0]);
+        if (cmd == NULL)
+                return rc_error_set(err, 0, "unknown command \"%s\" (see \"run-container --help\")",
+                                    argv[0]);
+        return run_command(ctx, cmd, argc, argv, err);
+}
+
+int main(int argc, char **argv)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        struct cli_context ctx = {
+                .root = RC_DEFAULT_ROOT,
+                .log = {.fd = -1, .format = CLI_LOG_TEXT},
+                .log_level = RC_LOG_WARNING,
+                .cgroup_manager = CLI_CGROUP_CGROUPFS,
+        };
+        int ret;
+
+        ret = run(&ctx, argc, argv, &err);
+        if (ret < 0) {
+                const char *msg = err && err->msg ? err->msg : "unknown error";
+
+                /* the final error, printed once: stderr, and the log file if there is one */
+                fprintf(stderr, "run-container: %s\n", msg);
+                if (ctx.log.fd >= 0)
+                        cli_log_write(&ctx.log, RC_LOG_ERROR, msg);
+                ret = 1;
+        }
+        cli_log_close(&ctx.log);
+        return ret;
+}

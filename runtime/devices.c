@@ -1,2 +1,273 @@
-/* placeholder: being written */
-typedef int rc_placeholder_devices;
+/* /dev population (see rootfs.h): the default nodes, linux.devices, and the usual
+ * symlinks, unless /dev is a bind mount of the host's.
+ *
+ * Nodes are made with mknod(2); in a user namespace (where mknod fails) an empty file is
+ * created and the host's node bind-mounted onto it. Nothing under /dev is resolved
+ * through a symlink: an entry already there that is not the wanted node (a symlink
+ * planted in the image, say) is removed and replaced. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "runtime/cleanup.h"
+#include "runtime/log.h"
+#include "runtime/mounts_internal.h"
+#include "runtime/rootfs.h"
+
+struct node {
+        const char *path;
+        mode_t type; /* S_IFCHR, S_IFBLK or S_IFIFO */
+        dev_t rdev;
+        mode_t mode;
+        uid_t uid; /* (uid_t)-1: leave as created */
+        gid_t gid;
+};
+
+static const struct {
+        const char *path;
+        unsigned major, minor;
+} default_nodes[] = {
+        {"/dev/null", 1, 3},   {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
+        {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
+};
+
+static const struct {
+        const char *name, *target;
+        bool needs_proc;
+} dev_symlinks[] = {
+        {"fd", "/proc/self/fd", false},       {"stdin", "/proc/self/fd/0", false},
+        {"stdout", "/proc/self/fd/1", false}, {"stderr", "/proc/self/fd/2", false},
+        {"core", "/proc/kcore", true},
+};
+
+/* Remove whatever is at name (a stale file, a symlink, an empty directory). */
+static int remove_entry(int dirfd, const char *name)
+{
+        if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+                return 0;
+        if (errno == EISDIR && unlinkat(dirfd, name, AT_REMOVEDIR) == 0)
+                return 0;
+        return -errno;
+}
+
+/* mknod, replacing an existing entry unless it already is the same node. */
+static int make_node(int dirfd, const char *name, const struct node *n)
+{
+        struct stat st;
+        int r;
+
+        if (mknodat(dirfd, name, n->type | n->mode, n->rdev) == 0)
+                return 0;
+        if (errno != EEXIST)
+                return -errno;
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if ((st.st_mode & S_IFMT) == n->type && (n->type == S_IFIFO || st.st_rdev == n->rdev))
+                return 0;
+        r = remove_entry(dirfd, name);
+        if (r < 0)
+                return r;
+        return mknodat(dirfd, name, n->type | n->mode, n->rdev) == 0 ? 0 : -errno;
+}
+
+/* The user-namespace way: an empty regular file with the host's node bound onto it. */
+static int bind_node(int dirfd, const char *name, const struct node *n)
+{
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int r;
+
+        fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+                close(TAKE_FD(fd));
+                r = remove_entry(dirfd, name);
+                if (r < 0)
+                        return r;
+        }
+        if (fd < 0) {
+                if (mknodat(dirfd, name, S_IFREG | 0644, 0) < 0 && errno != EEXIST)
+                        return -errno;
+                fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+        }
+        /* the host's node lives at the same path in the runtime's mount namespace */
+        return rc_bind_onto(AT_FDCWD, n->path, false, fd, NULL);
+}
+
+static int create_node(struct rc_rootfs_ctx *ctx, const struct node *n, rc_error_t *err)
+{
+        _cleanup_free_ char *parent = NULL;
+        _cleanup_close_ int dirfd = -1;
+        const char *base;
+        int r;
+
+        r = rc_path_split(n->path, &parent, &base);
+        if (r < 0)
+                return rc_error_set(err, -r, "create device `%s`", n->path);
+        dirfd = rc_root_mkdir_p(ctx->rootfd, parent, 0755, RC_ROOT_NO_SYMLINKS);
+        if (dirfd < 0)
+                return rc_error_set(err, -dirfd, "create device `%s`: directory `%s`", n->path, parent);
+        _cleanup_free_ char *name = strndup(base, strcspn(base, "/"));
+        if (name == NULL)
+                return rc_error_set(err, ENOMEM, "create device `%s`", n->path);
+
+        r = -EPERM;
+        if (!ctx->in_userns || n->type == S_IFIFO)
+                r = make_node(dirfd, name, n);
+        if (r == -EPERM && n->type != S_IFIFO) {
+                r = bind_node(dirfd, name, n);
+                if (r < 0)
+                        return rc_error_set(err, -r, "bind device `%s`", n->path);
+                return 0; /* the host's node keeps its owner and mode */
+        }
+        if (r < 0)
+                return rc_error_set(err, -r, "mknod `%s`", n->path);
+        /* mknod's mode went through the umask */
+        if (fchmodat(dirfd, name, n->mode, 0) < 0)
+                return rc_error_set(err, errno, "chmod `%s`", n->path);
+        if ((n->uid != (uid_t)-1 || n->gid != (gid_t)-1) &&
+            fchownat(dirfd, name, n->uid, n->gid, AT_SYMLINK_NOFOLLOW) < 0)
+                return rc_error_set(err, errno, "chown `%s`", n->path);
+        return 0;
+}
+
+static int node_from_config(const struct oci_device *d, struct node *ret, rc_error_t *err)
+{
+        switch (d->type) {
+        case 'c':
+        case 'u':
+                ret->type = S_IFCHR;
+                break;
+        case 'b':
+                ret->type = S_IFBLK;
+                break;
+        case 'p':
+                ret->type = S_IFIFO;
+                break;
+        default:
+                return rc_error_set(err, EINVAL, "device `%s`: unknown type '%c'", d->path, d->type);
+        }
+        ret->path = d->path;
+        ret->rdev = makedev((unsigned)d->major, (unsigned)d->minor);
+        ret->mode = d->has_file_mode ? (d->file_mode & 07777) : 0666;
+        ret->uid = d->has_uid ? d->uid : (uid_t)-1;
+        ret->gid = d->has_gid ? d->gid : (gid_t)-1;
+        return 0;
+}
+
+static bool configured(const struct oci_config *cfg, const char *path)
+{
+        for (size_t i = 0; i < cfg->linux_.n_devices; i++)
+                if (rc_path_equal(cfg->linux_.devices[i].path, path))
+                        return true;
+        return false;
+}
+
+static int create_nodes(struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        const struct oci_config *cfg = ctx->cfg;
+        struct node n;
+
+        for (size_t i = 0; i < sizeof(default_nodes) / sizeof(default_nodes[0]); i++) {
+                if (configured(cfg, default_nodes[i].path))
+                        continue; /* linux.devices says how */
+                n = (struct node){
+                        .path = default_nodes[i].path,
+                        .type = S_IFCHR,
+                        .rdev = makedev(default_nodes[i].major, default_nodes[i].minor),
+                        .mode = 0666,
+                        .uid = (uid_t)-1,
+                        .gid = (gid_t)-1,
+                };
+                if (create_node(ctx, &n, err) < 0)
+                        return -1;
+        }
+        for (size_t i = 0; i < cfg->linux_.n_devices; i++) {
+                if (node_from_config(&cfg->linux_.devices[i], &n, err) < 0)
+                        return -1;
+                if (create_node(ctx, &n, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+int rc_console_target(int rootfd)
+{
+        _cleanup_close_ int dev = rc_root_open(rootfd, "/dev", O_PATH | O_DIRECTORY, 0, RC_ROOT_NO_SYMLINKS);
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int r;
+
+        if (dev < 0)
+                return dev;
+        fd = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0) {
+                if (fstat(fd, &st) < 0)
+                        return -errno;
+                if (S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))
+                        return TAKE_FD(fd);
+                r = remove_entry(dev, "console");
+                if (r < 0)
+                        return r;
+        } else if (errno != ENOENT) {
+                return -errno;
+        }
+        if (mknodat(dev, "console", S_IFREG | 0600, 0) < 0)
+                return -errno;
+        fd = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        return fd >= 0 ? TAKE_FD(fd) : -errno;
+}
+
+static int create_symlinks(struct rc_rootfs_ctx *ctx, int devfd, rc_error_t *err)
+{
+        bool have_proc = rc_mounts_find(ctx->cfg, "/proc") != NULL;
+        int r;
+
+        /* /dev/ptmx must be the container's devpts one */
+        r = remove_entry(devfd, "ptmx");
+        if (r == -EBUSY)
+                rc_log(ctx->log, RC_LOG_DEBUG, "/dev/ptmx is a mount point: left as it is");
+        else if (r < 0)
+                return rc_error_set(err, -r, "remove `/dev/ptmx`");
+        else if (symlinkat("pts/ptmx", devfd, "ptmx") < 0)
+                return rc_error_set(err, errno, "symlink `/dev/ptmx`");
+
+        for (size_t i = 0; i < sizeof(dev_symlinks) / sizeof(dev_symlinks[0]); i++) {
+                if (dev_symlinks[i].needs_proc && !have_proc)
+                        continue;
+                if (symlinkat(dev_symlinks[i].target, devfd, dev_symlinks[i].name) < 0 && errno != EEXIST)
+                        return rc_error_set(err, errno, "symlink `/dev/%s`", dev_symlinks[i].name);
+        }
+        return 0;
+}
+
+int rc_devices_setup(struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        _cleanup_close_ int devfd = -1;
+
+        if (rc_mounts_dev_from_host(ctx->cfg)) {
+                rc_log(ctx->log, RC_LOG_DEBUG, "/dev is bound from the host: no device nodes created");
+                return 0;
+        }
+        devfd = rc_root_mkdir_p(ctx->rootfd, "/dev", 0755, RC_ROOT_NO_SYMLINKS);
+        if (devfd < 0)
+                return devfd == -ELOOP ? rc_error_set(err, ELOOP, "populate `/dev` (symlinks not followed)")
+                                       : rc_error_set(err, -devfd, "populate `/dev`");
+        if (create_nodes(ctx, err) < 0 || create_symlinks(ctx, devfd, err) < 0)
+                return -1;
+        /* the console is bound after the root may have become read-only: make sure its
+         * target exists now */
+        if (ctx->cfg->has_process && ctx->cfg->process.terminal) {
+                int fd = rc_console_target(ctx->rootfd);
+                if (fd < 0)
+                        return rc_error_set(err, -fd, "create `/dev/console`");
+                close(fd);
+        }
+        return 0;
+}

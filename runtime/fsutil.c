@@ -1,2 +1,525 @@
-/* placeholder: being written */
-typedef int rc_placeholder_fsutil;
+/* Root-relative path resolution and small file helpers (see fsutil.h).
+ *
+ * Container paths are always resolved relative to a root fd. openat2(RESOLVE_IN_ROOT)
+ * does it in one call; without it (old kernel, seccomp) rc_root_open_walk opens one
+ * component at a time with O_NOFOLLOW, keeps a stack of directory fds so ".." pops but
+ * never leaves the root, and re-resolves a symlink's text inside the root. */
+#include "runtime/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/cleanup.h"
+#include "runtime/mounts_internal.h"
+#include "runtime/syscalls.h"
+
+#define MAX_SYMLINKS 40
+#define OPENAT2_RETRIES 32
+
+/* Set once openat2 turned out to be unusable here; a cache of a kernel property. */
+static bool openat2_unusable;
+
+int rc_root_open(int rootfd, const char *path, int flags, mode_t mode, unsigned rflags)
+{
+        struct open_how how = {
+                .flags = (uint64_t)(flags | O_CLOEXEC),
+                .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+
+        if (rflags & RC_ROOT_NO_SYMLINKS)
+                how.resolve |= RESOLVE_NO_SYMLINKS;
+        if (path[0] == '\0')
+                path = ".";
+        if (!openat2_unusable) {
+                for (int i = 0; i < OPENAT2_RETRIES; i++) {
+                        int fd = rc_openat2(rootfd, path, &how, sizeof(how));
+                        if (fd >= 0)
+                                return fd;
+                        if (errno == EAGAIN) /* a rename raced with ".." resolution */
+                                continue;
+                        if (errno != ENOSYS && errno != E2BIG)
+                                return -errno;
+                        openat2_unusable = true;
+                        break;
+                }
+        }
+        return rc_root_open_walk(rootfd, path, flags, mode, rflags);
+}
+
+/* The walk's state: the directory stack (dirs[0] is the root, not owned) and the path
+ * still to resolve. */
+struct walk {
+        int *dirs;
+        size_t depth, cap;
+        char *rest;
+        unsigned links;
+};
+
+static void walk_free(struct walk *w)
+{
+        for (size_t i = 1; i < w->depth; i++)
+                close(w->dirs[i]);
+        free(w->dirs);
+        free(w->rest);
+}
+
+static int walk_push(struct walk *w, int fd)
+{
+        if (w->depth == w->cap) {
+                size_t cap = w->cap * 2;
+                int *v = realloc(w->dirs, cap * sizeof(*v));
+                if (v == NULL) {
+                        close(fd);
+                        return -ENOMEM;
+                }
+                w->dirs = v;
+                w->cap = cap;
+        }
+        w->dirs[w->depth++] = fd;
+        return 0;
+}
+
+static void walk_pop(struct walk *w, size_t keep)
+{
+        while (w->depth > keep && w->depth > 1)
+                close(w->dirs[--w->depth]);
+}
+
+/* Replace the consumed part of w->rest by the symlink's target: "target/remaining". */
+static int walk_follow(struct walk *w, int linkfd, const char *remaining)
+{
+        char target[PATH_MAX];
+        char *rest;
+        ssize_t n;
+
+        if (++w->links > MAX_SYMLINKS)
+                return -ELOOP;
+        n = readlinkat(linkfd, "", target, sizeof(target) - 1);
+        if (n < 0)
+                return -errno;
+        target[n] = '\0';
+        if (asprintf(&rest, "%s/%s", target, remaining) < 0)
+                return -ENOMEM;
+        free(w->rest);
+        w->rest = rest;
+        if (target[0] == '/')
+                walk_pop(w, 1);
+        return 0;
+}
+
+/* Open the last component `name` in `dir`, like openat2 would: a trailing symlink is
+ * followed (inside the root) unless O_NOFOLLOW; with O_PATH|O_NOFOLLOW the link itself is
+ * returned. Returns an fd, -errno, or 1 after following a symlink (the walk goes on). */
+static int walk_last(struct walk *w, int dir, const char *name, int flags, mode_t mode, unsigned rflags)
+{
+        _cleanup_close_ int probe = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+        int fd, r;
+
+        if (probe < 0) {
+                if (errno == ENOENT && (flags & O_CREAT)) {
+                        fd = openat(dir, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+                        return fd >= 0 ? fd : -errno;
+                }
+                return -errno;
+        }
+        if (fstat(probe, &st) < 0)
+                return -errno;
+        if (S_ISLNK(st.st_mode)) {
+                if ((flags & (O_PATH | O_NOFOLLOW)) == (O_PATH | O_NOFOLLOW))
+                        return TAKE_FD(probe);
+                if ((flags & O_NOFOLLOW) || (rflags & RC_ROOT_NO_SYMLINKS))
+                        return -ELOOP;
+                r = walk_follow(w, probe, "");
+                return r < 0 ? r : 1;
+        }
+        if ((flags & O_DIRECTORY) && !S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+                return -EEXIST;
+        if (flags & O_PATH)
+                return TAKE_FD(probe);
+        /* O_NOFOLLOW: if the name was swapped for a symlink since the probe, fail */
+        fd = openat(dir, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+        return fd >= 0 ? fd : -errno;
+}
+
+/* Open an intermediate component: push a directory, or follow a symlink. */
+static int walk_dir(struct walk *w, int dir, const char *name, unsigned rflags, const char *remaining)
+{
+        _cleanup_close_ int fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISLNK(st.st_mode))
+                return (rflags & RC_ROOT_NO_SYMLINKS) ? -ELOOP : walk_follow(w, fd, remaining);
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        return walk_push(w, TAKE_FD(fd));
+}
+
+/* One step of the walk: consume the next component of w->rest. Returns 0 to go on, 1
+ * at the end of the path (*ret_fd set), or -errno. */
+static int walk_step(struct walk *w, int flags, mode_t mode, unsigned rflags, int *ret_fd)
+{
+        int dir = w->dirs[w->depth - 1];
+        char *p = w->rest, *name, *end;
+        size_t links = w->links;
+        int r;
+
+        while (*p == '/')
+                p++;
+        if (*p == '\0') {
+                r = openat(dir, ".", (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC);
+                if (r < 0)
+                        return -errno;
+                *ret_fd = r;
+                return 1;
+        }
+        name = p;
+        end = strchrnul(p, '/');
+        p = end;
+        while (*p == '/')
+                p++;
+        *end = '\0';
+        /* copy what follows: walk_follow replaces w->rest, which `p` points into */
+        _cleanup_free_ char *remaining = strdup(p);
+        if (remaining == NULL)
+                return -ENOMEM;
+
+        if (strcmp(name, "..") == 0) {
+                walk_pop(w, w->depth - 1);
+        } else if (strcmp(name, ".") == 0) {
+                /* nothing */
+        } else if (*remaining == '\0') {
+                r = walk_last(w, dir, name, flags, mode, rflags);
+                if (r == 1)
+                        return 0; /* w->rest is now the link target */
+                if (r < 0)
+                        return r;
+                *ret_fd = r;
+                return 1;
+        } else {
+                r = walk_dir(w, dir, name, rflags, remaining);
+                if (r < 0)
+                        return r;
+                if (w->links != links)
+                        return 0; /* followed a symlink: w->rest was replaced */
+        }
+        free(w->rest);
+        w->rest = TAKE_PTR(remaining);
+        return 0;
+}
+
+int rc_root_open_walk(int rootfd, const char *path, int flags, mode_t mode, unsigned rflags)
+{
+        struct walk w = {.cap = 16};
+        int fd = -1, r;
+
+        w.dirs = malloc(w.cap * sizeof(*w.dirs));
+        w.rest = strdup(path);
+        if (w.dirs == NULL || w.rest == NULL) {
+                walk_free(&w);
+                return -ENOMEM;
+        }
+        w.dirs[w.depth++] = rootfd;
+        do
+                r = walk_step(&w, flags, mode, rflags, &fd);
+        while (r == 0);
+        walk_free(&w);
+        return r < 0 ? r : fd;
+}
+
+int rc_path_split(const char *path, char **ret_parent, const char **ret_base)
+{
+        size_t len = strlen(path), base;
+        char *parent;
+
+        while (len > 0 && path[len - 1] == '/')
+                len--;
+        base = len;
+        while (base > 0 && path[base - 1] != '/')
+                base--;
+        if (base == len)
+                return -EINVAL;
+        parent = strndup(path, base);
+        if (parent == NULL)
+                return -ENOMEM;
+        *ret_parent = parent;
+        *ret_base = path + base;
+        return 0;
+}
+
+/* Next component of a path: skips slashes, returns its length (0 at the end). */
+static size_t path_next(const char **p)
+{
+        while (**p == '/')
+                (*p)++;
+        return strcspn(*p, "/");
+}
+
+bool rc_path_under(const char *path, const char *dir)
+{
+        for (;;) {
+                size_t a = path_next(&path), b = path_next(&dir);
+                if (b == 0)
+                        return true;
+                if (a != b || memcmp(path, dir, a) != 0)
+                        return false;
+                path += a;
+                dir += b;
+        }
+}
+
+bool rc_path_equal(const char *a, const char *b)
+{
+        return rc_path_under(a, b) && rc_path_under(b, a);
+}
+
+/* Open the directory `name` in parent (an fd of `prefix`), creating it when missing. */
+static int mkdir_one(int rootfd, int parent, const char *prefix, const char *name, mode_t mode,
+                     unsigned rflags)
+{
+        int fd;
+
+        if (mkdirat(parent, name, mode) == 0) {
+                fd = openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                return fd >= 0 ? fd : -errno;
+        }
+        if (errno != EEXIST)
+                return -errno;
+        /* it exists (maybe as a symlink): resolve the whole prefix inside the root */
+        return rc_root_open(rootfd, prefix, O_PATH | O_DIRECTORY, 0, rflags);
+}
+
+/* Create the missing `path`, starting from its deepest existing ancestor. */
+static int mkdir_missing(int rootfd, const char *path, mode_t mode, unsigned rflags)
+{
+        _cleanup_free_ char *parent = NULL, *name = NULL;
+        _cleanup_close_ int pfd = -1;
+        const char *base;
+        int r;
+
+        r = rc_path_split(path, &parent, &base);
+        if (r == -EINVAL) /* "/": the root itself */
+                return rc_root_open(rootfd, path, O_PATH | O_DIRECTORY, 0, rflags);
+        if (r < 0)
+                return r;
+        pfd = rc_root_open(rootfd, parent, O_PATH | O_DIRECTORY, 0, rflags);
+        if (pfd == -ENOENT)
+                pfd = mkdir_missing(rootfd, parent, mode, rflags);
+        if (pfd < 0)
+                return pfd;
+        name = strndup(base, strcspn(base, "/"));
+        if (name == NULL)
+                return -ENOMEM;
+        return mkdir_one(rootfd, pfd, path, name, mode, rflags);
+}
+
+int rc_root_mkdir_p(int rootfd, const char *path, mode_t mode, unsigned rflags)
+{
+        /* the common case: it already exists */
+        int fd = rc_root_open(rootfd, path, O_PATH | O_DIRECTORY, 0, rflags);
+
+        return fd == -ENOENT ? mkdir_missing(rootfd, path, mode, rflags) : fd;
+}
+
+int rc_root_ensure_target(int rootfd, const char *path, bool is_file, unsigned rflags)
+{
+        _cleanup_free_ char *parent = NULL;
+        _cleanup_close_ int dir = -1;
+        const char *base;
+        int fd, r;
+
+        fd = rc_root_open(rootfd, path, O_PATH, 0, rflags);
+        if (fd != -ENOENT)
+                return fd;
+        if (!is_file)
+                return mkdir_missing(rootfd, path, 0755, rflags);
+        r = rc_path_split(path, &parent, &base);
+        if (r < 0)
+                return r;
+        dir = rc_root_mkdir_p(rootfd, parent, 0755, rflags);
+        if (dir < 0)
+                return dir;
+        _cleanup_free_ char *name = strndup(base, strcspn(base, "/"));
+        if (name == NULL)
+                return -ENOMEM;
+        /* mknod of a regular file creates it without opening it; it never follows */
+        if (mknodat(dir, name, S_IFREG | 0644, 0) < 0) {
+                if (errno != EEXIST)
+                        return -errno;
+                /* a dangling symlink (or a race): resolve it inside the root */
+                return rc_root_open(rootfd, path, O_PATH, 0, rflags);
+        }
+        fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        return fd >= 0 ? fd : -errno;
+}
+
+void rc_fd_path(int fd, char buf[RC_FD_PATH_MAX])
+{
+        snprintf(buf, RC_FD_PATH_MAX, "/proc/self/fd/%d", fd);
+}
+
+int rc_open_in_root(int rootfd, const char *path, int flags, mode_t mode, rc_error_t *err)
+{
+        int fd = rc_root_open(rootfd, path, flags, mode, 0);
+
+        if (fd < 0)
+                return rc_error_set(err, -fd, "open `%s`", path);
+        return fd;
+}
+
+int rc_mkdir_p_in_root(int rootfd, const char *path, mode_t mode, rc_error_t *err)
+{
+        int fd = rc_root_mkdir_p(rootfd, path, mode, 0);
+
+        if (fd < 0)
+                return rc_error_set(err, -fd, "mkdir `%s`", path);
+        return fd;
+}
+
+int rc_ensure_target_in_root(int rootfd, const char *path, bool is_file, rc_error_t *err)
+{
+        int fd = rc_root_ensure_target(rootfd, path, is_file, 0);
+
+        if (fd < 0)
+                return rc_error_set(err, -fd, "create `%s`", path);
+        return fd;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+        const char *p = buf;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+/* Create "<dir>/.<base>.XXXXXXXX" next to name with O_EXCL; returns the fd. */
+static int create_temp(int dirfd, const char *name, mode_t mode, char **ret_tmp)
+{
+        const char *slash = strrchr(name, '/');
+        int dirlen = slash ? (int)(slash - name + 1) : 0;
+
+        for (int i = 0; i < 100; i++) {
+                uint32_t rnd;
+                char *tmp;
+                int fd;
+
+                if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+                        rnd = (uint32_t)getpid() * 2654435761u + (uint32_t)i;
+                if (asprintf(&tmp, "%.*s.%s.%08x", dirlen, name, name + dirlen, rnd) < 0)
+                        return -ENOMEM;
+                fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+                if (fd >= 0) {
+                        *ret_tmp = tmp;
+                        return fd;
+                }
+                free(tmp);
+                if (errno != EEXIST)
+                        return -errno;
+        }
+        return -EEXIST;
+}
+
+int rc_write_file_atomic(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+                         rc_error_t *err)
+{
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        fd = create_temp(dirfd, name, mode, &tmp);
+        if (fd < 0)
+                return rc_error_set(err, -fd, "create a temporary file for `%s`", name);
+        r = write_all(fd, buf, len);
+        /* the mode given to open(2) went through the umask: set it exactly */
+        if (r == 0 && fchmod(fd, mode) < 0)
+                r = -errno;
+        if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+                r = -errno;
+        if (r < 0) {
+                unlinkat(dirfd, tmp, 0);
+                return rc_error_set(err, -r, "write `%s`", name);
+        }
+        return 0;
+}
+
+int rc_write_file_at(int dirfd, const char *path, const void *buf, size_t len, rc_error_t *err)
+{
+        _cleanup_close_ int fd = openat(dirfd, path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        ssize_t n;
+
+        if (fd < 0)
+                return rc_error_set(err, errno, "open `%s`", path);
+        do
+                n = write(fd, buf, len);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return rc_error_set(err, errno, "write `%s`", path);
+        if ((size_t)n != len)
+                return rc_error_set(err, EIO, "write `%s`: short write (%zd of %zu bytes)", path, n, len);
+        return 0;
+}
+
+int rc_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len, rc_error_t *err)
+{
+        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+
+        if (fd < 0)
+                return rc_error_set(err, errno, "open `%s`", path);
+        for (;;) {
+                if (cap - len < 2) {
+                        size_t ncap = cap ? cap * 2 : 4096;
+                        char *nbuf;
+                        if (ncap > max + 2)
+                                ncap = max + 2; /* room for one byte too many, and the NUL */
+                        nbuf = realloc(buf, ncap);
+                        if (nbuf == NULL)
+                                return rc_error_set(err, ENOMEM, "read `%s`", path);
+                        buf = nbuf;
+                        cap = ncap;
+                }
+                ssize_t n = read(fd, buf + len, cap - len - 1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return rc_error_set(err, errno, "read `%s`", path);
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+                if (len > max)
+                        return rc_error_set(err, EFBIG, "read `%s`: larger than %zu bytes", path, max);
+        }
+        buf[len] = '\0';
+        *ret = TAKE_PTR(buf);
+        if (ret_len != NULL)
+                *ret_len = len;
+        return 0;
+}

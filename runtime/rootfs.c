@@ -1,2 +1,342 @@
-/* placeholder: being written */
-typedef int rc_placeholder_rootfs;
+/* The container's root filesystem: the two steps around the createContainer hooks (see
+ * rootfs.h for the order), plus maskedPaths, readonlyPaths and the console bind.
+ *
+ * Everything here runs in the init's private mount namespace. The first step makes "/"
+ * rslave (or linux.rootfsPropagation) so nothing mounted here reaches the host; the old
+ * root is made rslave again right before it is detached, so even with an "rshared"
+ * rootfsPropagation the lazy unmount cannot propagate to the host. */
+#include "runtime/rootfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "runtime/cleanup.h"
+#include "runtime/log.h"
+#include "runtime/mounts_internal.h"
+#include "runtime/syscalls.h"
+
+#ifndef DEVPTS_SUPER_MAGIC
+#define DEVPTS_SUPER_MAGIC 0x1cd1
+#endif
+#define PTY_SLAVE_MAJOR_FIRST 136 /* UNIX98_PTY_SLAVE_MAJOR .. +7 */
+#define PTY_SLAVE_MAJOR_LAST 143
+
+static unsigned long rootfs_propagation(const struct rc_rootfs_ctx *ctx)
+{
+        return ctx->cfg->has_linux ? ctx->cfg->linux_.rootfs_propagation : 0;
+}
+
+/* Step 1: "/" rslave by default. An unbindable "/" could not be bound below, so it is
+ * made rprivate now and unbindable at the end. */
+static int isolate_root(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        unsigned long prop = rootfs_propagation(ctx);
+
+        if (prop == 0)
+                prop = MS_REC | MS_SLAVE;
+        if (prop & MS_UNBINDABLE)
+                prop = (prop & MS_REC) | MS_PRIVATE;
+        if (mount(NULL, "/", NULL, prop, NULL) < 0)
+                return rc_error_set(err, errno, "set propagation of `/`");
+        return 0;
+}
+
+/* The mount that holds the rootfs directory (the rootfs itself if it is a mount point),
+ * found by walking up with statx(STATX_ATTR_MOUNT_ROOT) instead of reading mountinfo,
+ * is made private, so that binding the rootfs there does not propagate. */
+static int make_rootfs_parent_private(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        _cleanup_close_ int fd = open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        char path[RC_FD_PATH_MAX];
+        struct statx stx;
+
+        if (fd < 0)
+                return rc_error_set(err, errno, "open rootfs `%s`", ctx->rootfs);
+        for (int depth = 0; depth < 4096; depth++) {
+                if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) < 0)
+                        return rc_error_set(err, errno, "statx rootfs `%s`", ctx->rootfs);
+                if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+                        return rc_error_set(err, ENOSYS, "find the mount of rootfs `%s`", ctx->rootfs);
+                if (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) {
+                        rc_fd_path(fd, path);
+                        if (mount(NULL, path, NULL, MS_PRIVATE, NULL) < 0)
+                                return rc_error_set(err, errno, "make the mount of rootfs `%s` private",
+                                                    ctx->rootfs);
+                        return 0;
+                }
+                int up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (up < 0)
+                        return rc_error_set(err, errno, "find the mount of rootfs `%s`", ctx->rootfs);
+                close(fd);
+                fd = up;
+        }
+        return rc_error_set(err, ELOOP, "find the mount of rootfs `%s`", ctx->rootfs);
+}
+
+/* Step 2: bind the rootfs onto itself, so it is a mount pivot_root can use. pivot_root
+ * needs neither the new root, its parent mount nor "/" to be shared: with an rshared
+ * rootfsPropagation both are made private (not recursively) first, which also keeps the
+ * bind itself from propagating. */
+static int bind_rootfs(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        if (rootfs_propagation(ctx) & MS_SHARED) {
+                if (mount(NULL, "/", NULL, MS_PRIVATE, NULL) < 0)
+                        return rc_error_set(err, errno, "make `/` private");
+                if (make_rootfs_parent_private(ctx, err) < 0)
+                        return -1;
+        }
+        if (mount(ctx->rootfs, ctx->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return rc_error_set(err, errno, "bind rootfs `%s`", ctx->rootfs);
+        return 0;
+}
+
+int rc_rootfs_prepare(struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        ctx->rootfd = -1;
+        if (ctx->rootfs == NULL || ctx->rootfs[0] != '/')
+                return rc_error_set(err, EINVAL, "rootfs `%s`: not an absolute path",
+                                    ctx->rootfs ? ctx->rootfs : "");
+        if (isolate_root(ctx, err) < 0 || bind_rootfs(ctx, err) < 0)
+                return -1;
+        ctx->rootfd = open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (ctx->rootfd < 0)
+                return rc_error_set(err, errno, "open rootfs `%s`", ctx->rootfs);
+        if (rc_mounts_setup(ctx, err) < 0 || rc_devices_setup(ctx, err) < 0) {
+                close(ctx->rootfd);
+                ctx->rootfd = -1;
+                return -1;
+        }
+        return 0;
+}
+
+/* pivot_root(".", ".") stacks the old root on top of the new one; it is then made
+ * rslave (so the unmount cannot propagate anywhere) and lazily detached. */
+static int pivot(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        _cleanup_close_ int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        if (oldroot < 0)
+                return rc_error_set(err, errno, "open `/`");
+        if (fchdir(ctx->rootfd) < 0)
+                return rc_error_set(err, errno, "chdir to rootfs `%s`", ctx->rootfs);
+        if (rc_pivot_root(".", ".") < 0)
+                return rc_error_set(err, errno, "pivot_root to `%s`", ctx->rootfs);
+        if (fchdir(oldroot) < 0)
+                return rc_error_set(err, errno, "chdir to the old root");
+        if (mount(NULL, ".", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                return rc_error_set(err, errno, "make the old root rslave");
+        if (umount2(".", MNT_DETACH) < 0)
+                return rc_error_set(err, errno, "detach the old root");
+        if (chdir("/") < 0)
+                return rc_error_set(err, errno, "chdir to `/`");
+        return 0;
+}
+
+/* no_pivot (a rootfs on the initramfs, say): move the rootfs over "/" and chroot. */
+static int move_and_chroot(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        if (fchdir(ctx->rootfd) < 0)
+                return rc_error_set(err, errno, "chdir to rootfs `%s`", ctx->rootfs);
+        if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+                return rc_error_set(err, errno, "move rootfs `%s` to `/`", ctx->rootfs);
+        if (chroot(".") < 0)
+                return rc_error_set(err, errno, "chroot to `%s`", ctx->rootfs);
+        if (chdir("/") < 0)
+                return rc_error_set(err, errno, "chdir to `/`");
+        return 0;
+}
+
+/* Open a masked or read-only path inside the new root. The last component is never
+ * followed. Returns 0 with *ret_fd = -1 when the path is to be skipped. */
+static int open_protected(const struct rc_rootfs_ctx *ctx, const char *path, const char *what, int *ret_fd,
+                          struct stat *st, rc_error_t *err)
+{
+        _cleanup_close_ int fd = rc_root_open(ctx->rootfd, path, O_PATH | O_NOFOLLOW, 0, 0);
+
+        *ret_fd = -1;
+        if (fd == -ENOENT || fd == -ENOTDIR)
+                return 0;
+        if (fd < 0)
+                return rc_error_set(err, -fd, "%s `%s`", what, path);
+        if (fstat(fd, st) < 0)
+                return rc_error_set(err, errno, "%s `%s`: stat", what, path);
+        if (S_ISLNK(st->st_mode)) {
+                rc_log(ctx->log, RC_LOG_DEBUG, "%s `%s`: a symlink, skipped", what, path);
+                return 0;
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* The /dev/null that masks files must really be the null device (CVE-2025-31133: a
+ * symlink or another node there would turn masking into a bind of something else). */
+static int open_dev_null(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        _cleanup_close_ int fd =
+                rc_root_open(ctx->rootfd, "/dev/null", O_PATH | O_NOFOLLOW, 0, RC_ROOT_NO_SYMLINKS);
+        struct stat st;
+
+        if (fd < 0)
+                return rc_error_set(err, -fd, "masked paths: open `/dev/null`");
+        if (fstat(fd, &st) < 0)
+                return rc_error_set(err, errno, "masked paths: stat `/dev/null`");
+        if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+                return rc_error_set(err, EPERM, "masked paths: `/dev/null` is not the null device");
+        return TAKE_FD(fd);
+}
+
+/* An empty read-only tmpfs, created detached with the new mount API. */
+static int mask_dir(int dstfd)
+{
+        _cleanup_close_ int fsfd = -1, mnt = -1;
+
+        fsfd = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+        if (fsfd < 0)
+                return -errno;
+        if (syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return -errno;
+        mnt = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC,
+                           MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        if (mnt < 0)
+                return -errno;
+        if (rc_move_mount(mnt, "", dstfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return -errno;
+        return 0;
+}
+
+static int mask_paths(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        const struct oci_linux *l = &ctx->cfg->linux_;
+        _cleanup_close_ int null = -1;
+
+        for (size_t i = 0; i < l->n_masked_paths; i++) {
+                const char *path = l->masked_paths[i];
+                _cleanup_close_ int fd = -1;
+                struct stat st;
+                int r;
+
+                if (open_protected(ctx, path, "mask", &fd, &st, err) < 0)
+                        return -1;
+                if (fd < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        r = mask_dir(fd);
+                } else {
+                        if (null < 0 && (null = open_dev_null(ctx, err)) < 0)
+                                return -1;
+                        r = rc_bind_onto(null, "", false, fd, NULL);
+                }
+                if (r < 0)
+                        return rc_error_set(err, -r, "mask `%s`", path);
+        }
+        return 0;
+}
+
+/* Bind the path onto itself read-only: the clone is made read-only (recursively, keeping
+ * nosuid/nodev/noexec as they are) before it is attached, so it is never writable. */
+static int readonly_paths(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        const struct oci_linux *l = &ctx->cfg->linux_;
+        struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+
+        for (size_t i = 0; i < l->n_readonly_paths; i++) {
+                const char *path = l->readonly_paths[i];
+                _cleanup_close_ int fd = -1, tree = -1;
+                struct stat st;
+
+                if (open_protected(ctx, path, "make read-only", &fd, &st, err) < 0)
+                        return -1;
+                if (fd < 0)
+                        continue;
+                tree = rc_open_tree(fd, "",
+                                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+                if (tree < 0)
+                        return rc_error_set(err, errno, "make read-only `%s`: bind", path);
+                if (rc_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+                        return rc_error_set(err, errno, "make read-only `%s`: set attributes", path);
+                if (rc_move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        return rc_error_set(err, errno, "make read-only `%s`: attach", path);
+        }
+        return 0;
+}
+
+/* root.readonly: the per-mount flags of a bind remount replace the old ones, so the
+ * current nosuid/nodev/... are read back and kept. */
+static int remount_root_readonly(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        struct statvfs sv;
+        unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY;
+
+        if (fstatvfs(ctx->rootfd, &sv) < 0)
+                return rc_error_set(err, errno, "statvfs `/`");
+        flags |= rc_statvfs_mount_flags(sv.f_flag);
+        if (mount(NULL, "/", NULL, flags, NULL) < 0)
+                return rc_error_set(err, errno, "remount `/` read-only");
+        return 0;
+}
+
+static int remount_dev_readonly(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+        _cleanup_close_ int fd =
+                rc_root_open(ctx->rootfd, "/dev", O_PATH | O_DIRECTORY, 0, RC_ROOT_NO_SYMLINKS);
+
+        if (fd < 0)
+                return rc_error_set(err, -fd, "remount `/dev` read-only");
+        if (rc_mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+                return rc_error_set(err, errno, "remount `/dev` read-only");
+        return 0;
+}
+
+int rc_rootfs_finish(struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        unsigned long prop = rootfs_propagation(ctx);
+
+        if (ctx->rootfd < 0)
+                return rc_error_set(err, EBADF, "rootfs `%s`: not prepared", ctx->rootfs ? ctx->rootfs : "");
+        if ((ctx->no_pivot ? move_and_chroot(ctx, err) : pivot(ctx, err)) < 0)
+                return -1;
+        /* from here on ctx->rootfd is the fd of "/" */
+        if (ctx->cfg->has_linux && (mask_paths(ctx, err) < 0 || readonly_paths(ctx, err) < 0))
+                return -1;
+        if (rc_mounts_dev_needs_ro(ctx->cfg) && remount_dev_readonly(ctx, err) < 0)
+                return -1;
+        if (ctx->cfg->root.readonly && remount_root_readonly(ctx, err) < 0)
+                return -1;
+        if (prop != 0 && mount(NULL, "/", NULL, prop, NULL) < 0)
+                return rc_error_set(err, errno, "set propagation of `/`");
+        return 0;
+}
+
+int rc_rootfs_bind_console(const char *pts_path, rc_error_t *err)
+{
+        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), src = -1, dst = -1;
+        struct statfs sfs;
+        struct stat st;
+        int r;
+
+        if (root < 0)
+                return rc_error_set(err, errno, "bind console: open `/`");
+        src = rc_root_open(root, pts_path, O_PATH | O_NOFOLLOW, 0, RC_ROOT_NO_SYMLINKS);
+        if (src < 0)
+                return rc_error_set(err, -src, "bind console: open `%s`", pts_path);
+        if (fstat(src, &st) < 0 || fstatfs(src, &sfs) < 0)
+                return rc_error_set(err, errno, "bind console: stat `%s`", pts_path);
+        if (!S_ISCHR(st.st_mode) || major(st.st_rdev) < PTY_SLAVE_MAJOR_FIRST ||
+            major(st.st_rdev) > PTY_SLAVE_MAJOR_LAST || sfs.f_type != DEVPTS_SUPER_MAGIC)
+                return rc_error_set(err, EPERM, "bind console: `%s` is not a pty slave in devpts", pts_path);
+        dst = rc_console_target(root);
+        if (dst < 0)
+                return rc_error_set(err, -dst, "bind console: create `/dev/console`");
+        r = rc_bind_onto(src, "", false, dst, NULL);
+        if (r < 0)
+                return rc_error_set(err, -r, "bind console `%s` on `/dev/console`", pts_path);
+        return 0;
+}

@@ -18,14 +18,18 @@ enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_OBJECT, JS
 
 /* Parse a whole document. Errors name `origin` (e.g. the file path) and, for syntax
  * errors, what yajl reports. Input over JSON_MAX_INPUT or nested deeper than
- * JSON_MAX_DEPTH is refused before parsing. */
+ * JSON_MAX_DEPTH is refused before parsing, and so are comments and NUL bytes (yajl_tree
+ * would accept comments; JSON has none). */
 int json_parse(const char *data, size_t len, const char *origin, json_node **ret, rc_error_t *err);
 void json_free(json_node *root);
 
 enum json_type json_type_of(const json_node *n);
 const char *json_type_name(enum json_type t); /* "string", "object", ... */
 
-/* Objects. Lookups return NULL when the key is absent. */
+/* Accessors accept NULL (json_type_of(NULL) is JSON_NULL, sizes are 0). */
+
+/* Objects. Lookups return NULL when the key is absent. Duplicate keys are all kept, in
+ * document order; json_object_get returns the last one. */
 size_t json_object_size(const json_node *n);
 const char *json_object_key(const json_node *n, size_t i);
 json_node *json_object_value(const json_node *n, size_t i);

@@ -31,9 +31,10 @@ const char *oci_rlimit_name(int resource);
  * dev, noexec, exec, sync, async, dirsync, remount, mand, nomand, atime, noatime,
  * diratime, nodiratime, relatime, norelatime, strictatime, nostrictatime, bind, rbind,
  * private, rprivate, shared, rshared, slave, rslave, unbindable, runbindable, silent,
- * loud, lazytime, nolazytime, iversion, noiversion, and the recursive rro, rrw,
- * rnosuid, rsuid, rnodev, rdev, rnoexec, rexec, rnoatime, ratime, rrelatime,
- * rnorelatime, rstrictatime, rnodiratime, rdiratime, rnosymfollow, rsymfollow) to the
+ * loud, lazytime, nolazytime, iversion, noiversion, nosymfollow, symfollow, and the
+ * recursive rro, rrw, rnosuid, rsuid, rnodev, rdev, rnoexec, rexec, rnoatime, ratime,
+ * rrelatime, rnorelatime, rstrictatime, rnostrictatime, rnodiratime, rdiratime,
+ * rnosymfollow, rsymfollow) to the
  * lowered fields of *m. Returns 1 if the option was a known flag, 0 if it is a
  * filesystem option for `data` (the caller collects those). */
 int oci_mount_option_apply(const char *opt, struct oci_mount *m);

@@ -1,0 +1,156 @@
+/* The command-line front end: global options, one file per command, and the log sink.
+ *
+ * main.c parses the global options into a struct cli_context (no globals), opens the
+ * log and dispatches to a command. A command returns its exit status (>= 0) or -1 with
+ * *err set; main.c prints that error once, to stderr and to the --log file. */
+#pragma once
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "runtime/container.h"
+#include "runtime/error.h"
+#include "runtime/log.h"
+#include "specs/json.h"
+#include "specs/state.h"
+
+/* ---- log sink (cli/log.c) ----------------------------------------------------- */
+
+enum cli_log_format { CLI_LOG_TEXT, CLI_LOG_JSON };
+
+struct cli_log {
+        int fd; /* the --log file, or -1 for stderr */
+        enum cli_log_format format;
+};
+
+/* Open `path` for appending (NULL: log to stderr). */
+int cli_log_open(struct cli_log *l, const char *path, enum cli_log_format format, rc_error_t *err);
+void cli_log_close(struct cli_log *l);
+/* Write one line: logrus text (time="..." level=... msg="...") or one JSON object. */
+void cli_log_write(const struct cli_log *l, enum rc_log_level level, const char *msg);
+/* The struct rc_logger callback; data is a struct cli_log. */
+void cli_log_sink(void *data, enum rc_log_level level, const char *msg);
+
+/* Pure formatting, exposed for the unit tests. The line ends with '\n'. */
+int cli_log_format_line(enum cli_log_format format, enum rc_log_level level, const char *msg,
+                        const struct timespec *ts, char **ret, rc_error_t *err);
+/* RFC 3339 in UTC with nanoseconds: "2024-05-01T10:00:00.000000001Z". */
+int cli_format_time(const struct timespec *ts, char *buf, size_t size);
+
+/* ---- context ------------------------------------------------------------------- */
+
+enum cli_cgroup_manager { CLI_CGROUP_CGROUPFS, CLI_CGROUP_SYSTEMD, CLI_CGROUP_DISABLED };
+
+struct cli_context {
+        const char *root; /* --root, default RC_DEFAULT_ROOT */
+        const char *log_path; /* --log, NULL if not given */
+        struct cli_log log;
+        struct rc_runtime rt; /* root + logger, what the library calls take */
+        bool debug;
+        enum rc_log_level log_level;
+        enum cli_cgroup_manager cgroup_manager;
+        bool systemd_cgroup; /* --systemd-cgroup (also sets cgroup_manager) */
+        const char *rootless; /* --rootless[=true|false|auto]: accepted, ignored */
+};
+
+/* ---- commands ------------------------------------------------------------------ */
+
+/* argv[0] is the command name; options are parsed from argv[1] on. */
+typedef int (*cli_command_fn)(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+
+int cli_cmd_create(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_start(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_run(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_state(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_kill(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_delete(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_list(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_spec(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_features(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+
+/* ---- shared by create and run (cli/cmd_create.c) -------------------------------- */
+
+/* Values for long-only options (beyond any char). */
+enum {
+        CLI_OPT_PID_FILE = 256,
+        CLI_OPT_CONSOLE_SOCKET,
+        CLI_OPT_PRESERVE_FDS,
+        CLI_OPT_NO_PIVOT,
+        CLI_OPT_NO_NEW_KEYRING,
+        CLI_OPT_CONFIG,
+        CLI_OPT_KEEP,
+        CLI_OPT_ROOTLESS,
+};
+
+#define CLI_CREATE_SHORTOPTS "b:"
+/* clang-format off */
+#define CLI_CREATE_LONGOPTS                                                     \
+        {"bundle", required_argument, NULL, 'b'},                               \
+        {"pid-file", required_argument, NULL, CLI_OPT_PID_FILE},                \
+        {"console-socket", required_argument, NULL, CLI_OPT_CONSOLE_SOCKET},    \
+        {"preserve-fds", required_argument, NULL, CLI_OPT_PRESERVE_FDS},        \
+        {"no-pivot", no_argument, NULL, CLI_OPT_NO_PIVOT},                      \
+        {"no-new-keyring", no_argument, NULL, CLI_OPT_NO_NEW_KEYRING},          \
+        {"config", required_argument, NULL, CLI_OPT_CONFIG}
+/* clang-format on */
+#define CLI_CREATE_USAGE                                                                                    \
+        "  -b, --bundle DIR          bundle directory (default: the current directory)\n"                   \
+        "      --config FILE         configuration file (default: BUNDLE/config.json)\n"                    \
+        "      --pid-file FILE       write the container's init pid to FILE\n"                              \
+        "      --console-socket SOCK send the terminal's master fd to this AF_UNIX socket\n"                \
+        "      --preserve-fds N      pass N more fds (3 .. 3+N-1) to the container\n"                       \
+        "      --no-pivot            do not use pivot_root to enter the root filesystem\n"                  \
+        "      --no-new-keyring      do not create a new session keyring\n"
+
+/* The paths are owned here and made absolute by cli_create_args_finish. */
+struct cli_create_args {
+        struct rc_create_opts opts;
+        char *bundle, *config, *pid_file, *console_socket;
+};
+
+/* Returns 1 if `opt` was a create option (consumed), 0 if not, -1 on a bad value. */
+int cli_create_args_handle(struct cli_create_args *a, int opt, const char *arg, rc_error_t *err);
+int cli_create_args_finish(struct cli_create_args *a, rc_error_t *err);
+void cli_create_args_clear(struct cli_create_args *a);
+
+/* Emit one container as runc's `state`/`list` object (cli/cmd_state.c): ociVersion,
+ * id, pid, status, bundle, rootfs, created, annotations when there are some, owner. */
+void cli_state_gen(json_gen *g, const struct oci_state *s);
+
+/* ---- helpers (cli/util.c) -------------------------------------------------------- */
+
+/* getopt_long with our messages. `shortopts` starts with ':' (missing values reported
+ * apart from unknown options). Commands let getopt permute, so options may follow the
+ * id as runc (urfave/cli) allows; "+:" stops at the first argument, for the global
+ * options, which end at the command name. `cmd` names the command for the "--help"
+ * hint (NULL: the global options). Reset optind to 0 before the first call. Returns
+ * the option, -1 at the end, or -2 with *err set. */
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts, const char *cmd,
+               rc_error_t *err);
+
+/* "<cmd> requires exactly 1 argument" and friends; max < 0: no maximum. */
+int cli_check_args(const char *cmd, int nargs, int min, int max, rc_error_t *err);
+
+/* Print `usage` to stdout; returns 0 (the exit status of --help). */
+int cli_print_usage(const char *usage);
+
+/* Strict decimal unsigned, no sign, no trailing junk, <= max. */
+int cli_parse_uint(const char *s, unsigned max, unsigned *ret);
+
+/* Lexical cleanup as Go's filepath.Clean: collapse "//", "." and "..". */
+char *cli_path_clean(const char *path);
+/* Absolute, cleaned path: relative ones are taken from the current directory. */
+int cli_path_absolute(const char *path, char **ret, rc_error_t *err);
+
+/* Write all of buf to fd, retrying on EINTR and short writes. */
+int cli_write_all(int fd, const void *buf, size_t len);
+
+/* The owner column/property as runc shows it: user name, or "#<uid>" if unknown. */
+char *cli_owner_name(uid_t uid);
+
+/* Pad cells so columns line up as runc's tabwriter (minwidth 12, padding 3); the last
+ * column is not padded. cells holds rows * cols strings, row-major. */
+int cli_table_print(FILE *out, const char *const *cells, size_t rows, size_t cols);

@@ -1,0 +1,217 @@
+/* Helpers shared by the commands: option errors, argument counts, paths, output. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/cleanup.h"
+
+#define PROGRAM "run-container"
+
+static int option_error(const char *what, const char *name, size_t name_len, const char *cmd,
+                        rc_error_t *err)
+{
+        return rc_error_set(err, 0, "%s \"%.*s\" (see \"" PROGRAM "%s%s --help\")", what, (int)name_len,
+                            name, cmd ? " " : "", cmd ? cmd : "");
+}
+
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts, const char *cmd,
+               rc_error_t *err)
+{
+        const char *arg;
+        char shortname[3];
+        int c;
+
+        opterr = 0;
+        c = getopt_long(argc, argv, shortopts, longopts, NULL);
+        if (c != '?' && c != ':')
+                return c;
+
+        /* getopt_long always steps past a long option; a short one may sit in a group. */
+        arg = optind > 0 && optind <= argc ? argv[optind - 1] : NULL;
+        if (arg != NULL && strncmp(arg, "--", 2) == 0) {
+                const char *eq = strchr(arg, '=');
+                size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+
+                if (c == ':')
+                        return option_error("missing value for option", arg, len, cmd, err), -2;
+                if (optopt != 0 && eq != NULL)
+                        return option_error("no value allowed for option", arg, len, cmd, err), -2;
+                return option_error("unknown option", arg, len, cmd, err), -2;
+        }
+        shortname[0] = '-';
+        shortname[1] = (char)optopt;
+        shortname[2] = '\0';
+        if (c == ':')
+                return option_error("missing value for option", shortname, 2, cmd, err), -2;
+        return option_error("unknown option", shortname, 2, cmd, err), -2;
+}
+
+int cli_check_args(const char *cmd, int nargs, int min, int max, rc_error_t *err)
+{
+        if (min == max && nargs != min)
+                return rc_error_set(err, 0, "\"%s\" requires exactly %d argument%s", cmd, min,
+                                    min == 1 ? "" : "s");
+        if (nargs < min)
+                return rc_error_set(err, 0, "\"%s\" requires a minimum of %d argument%s", cmd, min,
+                                    min == 1 ? "" : "s");
+        if (max >= 0 && nargs > max)
+                return rc_error_set(err, 0, "\"%s\" requires a maximum of %d argument%s", cmd, max,
+                                    max == 1 ? "" : "s");
+        return 0;
+}
+
+int cli_print_usage(const char *usage)
+{
+        fputs(usage, stdout);
+        return 0;
+}
+
+int cli_parse_uint(const char *s, unsigned max, unsigned *ret)
+{
+        unsigned long v;
+        char *end;
+
+        if (s == NULL || *s < '0' || *s > '9')
+                return -1;
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno != 0 || *end != '\0' || v > max)
+                return -1;
+        *ret = (unsigned)v;
+        return 0;
+}
+
+char *cli_path_clean(const char *path)
+{
+        size_t n = strlen(path), r = 0, w = 0, dotdot = 0;
+        bool rooted = path[0] == '/';
+        char *out = malloc(n + 2);
+
+        if (out == NULL)
+                return NULL;
+        if (rooted) {
+                out[w++] = '/';
+                r = dotdot = 1;
+        }
+        /* w: end of the output; dotdot: where ".." can no longer backtrack */
+        while (r < n) {
+                if (path[r] == '/') {
+                        r++;
+                } else if (path[r] == '.' && (r + 1 == n || path[r + 1] == '/')) {
+                        r++;
+                } else if (path[r] == '.' && path[r + 1] == '.' && (r + 2 == n || path[r + 2] == '/')) {
+                        r += 2;
+                        if (w > dotdot) {
+                                w--;
+                                while (w > dotdot && out[w] != '/')
+                                        w--;
+                        } else if (!rooted) {
+                                if (w > 0)
+                                        out[w++] = '/';
+                                out[w++] = '.';
+                                out[w++] = '.';
+                                dotdot = w;
+                        }
+                } else {
+                        if ((rooted && w != 1) || (!rooted && w != 0))
+                                out[w++] = '/';
+                        while (r < n && path[r] != '/')
+                                out[w++] = path[r++];
+                }
+        }
+        if (w == 0)
+                out[w++] = '.';
+        out[w] = '\0';
+        return out;
+}
+
+int cli_path_absolute(const char *path, char **ret, rc_error_t *err)
+{
+        _cleanup_free_ char *cwd = NULL, *joined = NULL;
+        char *clean;
+
+        if (path[0] == '/') {
+                clean = cli_path_clean(path);
+        } else {
+                cwd = getcwd(NULL, 0);
+                if (cwd == NULL)
+                        return rc_error_set(err, errno, "get the current directory");
+                if (asprintf(&joined, "%s/%s", cwd, path) < 0) {
+                        joined = NULL;
+                        return rc_error_set(err, ENOMEM, "make `%s` absolute", path);
+                }
+                clean = cli_path_clean(joined);
+        }
+        if (clean == NULL)
+                return rc_error_set(err, ENOMEM, "make `%s` absolute", path);
+        *ret = clean;
+        return 0;
+}
+
+int cli_write_all(int fd, const void *buf, size_t len)
+{
+        const char *p = buf;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -1;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+char *cli_owner_name(uid_t uid)
+{
+        struct passwd pw, *res = NULL;
+        char buf[4096];
+        char *name = NULL;
+
+        if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
+                return strdup(res->pw_name);
+        if (asprintf(&name, "#%u", (unsigned)uid) < 0)
+                return NULL;
+        return name;
+}
+
+int cli_table_print(FILE *out, const char *const *cells, size_t rows, size_t cols)
+{
+        _cleanup_free_ size_t *width = calloc(cols ? cols : 1, sizeof(*width));
+
+        if (width == NULL)
+                return -1;
+        for (size_t c = 0; c + 1 < cols; c++) {
+                size_t w = 0;
+
+                for (size_t r = 0; r < rows; r++) {
+                        size_t n = strlen(cells[r * cols + c]);
+
+                        if (n > w)
+                                w = n;
+                }
+                width[c] = w + 3 < 12 ? 12 : w + 3;
+        }
+        for (size_t r = 0; r < rows; r++) {
+                for (size_t c = 0; c < cols; c++) {
+                        const char *cell = cells[r * cols + c];
+
+                        if (c + 1 < cols) {
+                                if (fprintf(out, "%-*s", (int)width[c], cell) < 0)
+                                        return -1;
+                        } else if (fprintf(out, "%s\n", cell) < 0) {
+                                return -1;
+                        }
+                }
+        }
+        return 0;
+}

@@ -1,0 +1,213 @@
+/* The CLI's pure helpers: option errors, argument counts, paths, log lines, tables. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "runtime/cleanup.h"
+
+static void check_clean(const char *in, const char *want)
+{
+        _cleanup_free_ char *got = cli_path_clean(in);
+
+        cr_assert_not_null(got);
+        cr_assert_str_eq(got, want, "clean(\"%s\") = \"%s\", want \"%s\"", in, got, want);
+}
+
+Test(cli, path_clean)
+{
+        check_clean("", ".");
+        check_clean(".", ".");
+        check_clean("/", "/");
+        check_clean("//", "/");
+        check_clean("/a/b/", "/a/b");
+        check_clean("/a//b/./c", "/a/b/c");
+        check_clean("/a/b/..", "/a");
+        check_clean("/a/b/../..", "/");
+        check_clean("/../..", "/");
+        check_clean("/a/../../b", "/b");
+        check_clean("a/b", "a/b");
+        check_clean("a/..", ".");
+        check_clean("../a", "../a");
+        check_clean("../../a/..", "../..");
+        check_clean("a/../../b", "../b");
+        check_clean("./a/./", "a");
+        check_clean("/a/..b/.c", "/a/..b/.c");
+        check_clean("/abc/def/../../..", "/");
+}
+
+Test(cli, path_absolute)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        _cleanup_free_ char *cwd = getcwd(NULL, 0), *want = NULL, *got = NULL, *abs = NULL;
+
+        cr_assert_not_null(cwd);
+        cr_assert_eq(cli_path_absolute("sub/../bundle/", &got, &err), 0);
+        cr_assert_eq(asprintf(&want, "%s/bundle", strcmp(cwd, "/") == 0 ? "" : cwd) > 0, 1);
+        cr_assert_str_eq(got, want);
+        cr_assert_eq(cli_path_absolute("/x/./y", &abs, &err), 0);
+        cr_assert_str_eq(abs, "/x/y");
+}
+
+Test(cli, parse_uint)
+{
+        unsigned v = 7;
+
+        cr_assert_eq(cli_parse_uint("0", 10, &v), 0);
+        cr_assert_eq(v, 0);
+        cr_assert_eq(cli_parse_uint("10", 10, &v), 0);
+        cr_assert_eq(v, 10);
+        cr_assert_lt(cli_parse_uint("11", 10, &v), 0);
+        cr_assert_lt(cli_parse_uint("", 10, &v), 0);
+        cr_assert_lt(cli_parse_uint("-1", 10, &v), 0);
+        cr_assert_lt(cli_parse_uint("+1", 10, &v), 0);
+        cr_assert_lt(cli_parse_uint(" 1", 10, &v), 0);
+        cr_assert_lt(cli_parse_uint("1x", 10, &v), 0);
+        cr_assert_lt(cli_parse_uint("99999999999999999999999", ~0u, &v), 0);
+        cr_assert_eq(v, 10, "failed parses leave the output alone");
+}
+
+Test(cli, check_args)
+{
+        rc_error_t err = NULL;
+
+        cr_assert_eq(cli_check_args("create", 1, 1, 1, &err), 0);
+        cr_assert_lt(cli_check_args("create", 0, 1, 1, &err), 0);
+        cr_assert_str_eq(err->msg, "\"create\" requires exactly 1 argument");
+        rc_error_free(&err);
+        cr_assert_lt(cli_check_args("list", 2, 0, 0, &err), 0);
+        cr_assert_str_eq(err->msg, "\"list\" requires exactly 0 arguments");
+        rc_error_free(&err);
+        cr_assert_eq(cli_check_args("kill", 2, 1, 2, &err), 0);
+        cr_assert_lt(cli_check_args("kill", 3, 1, 2, &err), 0);
+        cr_assert_str_eq(err->msg, "\"kill\" requires a maximum of 2 arguments");
+        rc_error_free(&err);
+        cr_assert_lt(cli_check_args("kill", 0, 1, 2, &err), 0);
+        cr_assert_str_eq(err->msg, "\"kill\" requires a minimum of 1 argument");
+        rc_error_free(&err);
+}
+
+static const struct option test_opts[] = {
+        {"bundle", required_argument, NULL, 'b'},
+        {"force", no_argument, NULL, 'f'},
+        {},
+};
+
+/* Run cli_getopt over argv until the end or an error; return the error message. */
+static char *getopt_error(const char *shortopts, int argc, char **argv)
+{
+        rc_error_t err = NULL;
+        char *msg;
+        int c;
+
+        optind = 0;
+        while ((c = cli_getopt(argc, argv, shortopts, test_opts, "create", &err)) != -1)
+                if (c == -2)
+                        break;
+        if (err == NULL)
+                return NULL;
+        msg = strdup(err->msg);
+        rc_error_free(&err);
+        return msg;
+}
+
+Test(cli, getopt_errors)
+{
+        char *a1[] = {"create", "--bogus=1", "id", NULL};
+        char *a2[] = {"create", "-x", NULL};
+        char *a3[] = {"create", "--bundle", NULL};
+        char *a4[] = {"create", "-b", NULL};
+        char *a5[] = {"create", "--force=yes", NULL};
+        char *a6[] = {"create", "--bundle=/b", "-f", "id", "--bogus", NULL};
+        char *a7[] = {"create", "--bundle=/b", "-f", "id", "--bogus", NULL};
+        _cleanup_free_ char *m1 = getopt_error(":b:f", 3, a1), *m2 = getopt_error(":b:f", 2, a2),
+                            *m3 = getopt_error(":b:f", 2, a3), *m4 = getopt_error(":b:f", 2, a4),
+                            *m5 = getopt_error(":b:f", 2, a5), *m6 = getopt_error("+:b:f", 5, a6),
+                            *m7 = getopt_error(":b:f", 5, a7);
+
+        cr_assert_str_eq(m1, "unknown option \"--bogus\" (see \"run-container create --help\")");
+        cr_assert_str_eq(m2, "unknown option \"-x\" (see \"run-container create --help\")");
+        cr_assert_str_eq(m3, "missing value for option \"--bundle\" (see \"run-container create --help\")");
+        cr_assert_str_eq(m4, "missing value for option \"-b\" (see \"run-container create --help\")");
+        cr_assert_str_eq(m5,
+                         "no value allowed for option \"--force\" (see \"run-container create --help\")");
+        cr_assert_null(m6, "with '+', options stop at the first argument");
+        cr_assert_str_eq(m7, "unknown option \"--bogus\" (see \"run-container create --help\")");
+}
+
+Test(cli, getopt_values)
+{
+        char *argv[] = {"create", "--bundle=/b", "id", "-f", "-b", "/c", NULL};
+        rc_error_t err = NULL;
+        int c, n = 0;
+
+        optind = 0;
+        while ((c = cli_getopt(6, argv, ":b:f", test_opts, "create", &err)) != -1) {
+                cr_assert_neq(c, -2);
+                if (c == 'b')
+                        cr_assert_str_eq(optarg, n == 0 ? "/b" : "/c");
+                n++;
+        }
+        cr_assert_eq(n, 3, "options after the id are parsed too");
+        cr_assert_eq(optind, 5);
+        cr_assert_str_eq(argv[optind], "id");
+        cr_assert_null(err);
+}
+
+Test(cli, format_time)
+{
+        struct timespec ts = {.tv_sec = 1714557600, .tv_nsec = 5};
+        char buf[64];
+
+        cr_assert_eq(cli_format_time(&ts, buf, sizeof(buf)), 0);
+        cr_assert_str_eq(buf, "2024-05-01T10:00:00.000000005Z");
+        cr_assert_lt(cli_format_time(&ts, buf, 10), 0);
+}
+
+Test(cli, log_line_text)
+{
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 0};
+        _cleanup_free_ char *line = NULL;
+        rc_error_t err = NULL;
+
+        cr_assert_eq(cli_log_format_line(CLI_LOG_TEXT, RC_LOG_WARNING, "say \"hi\"\\\n\t\x01 é", &ts, &line,
+                                         &err),
+                     0);
+        cr_assert_str_eq(line, "time=\"1970-01-01T00:00:00.000000000Z\" level=warning "
+                               "msg=\"say \\\"hi\\\"\\\\\\n\\t\\x01 é\"\n");
+}
+
+Test(cli, log_line_json)
+{
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 0};
+        _cleanup_free_ char *line = NULL;
+        rc_error_t err = NULL;
+
+        cr_assert_eq(cli_log_format_line(CLI_LOG_JSON, RC_LOG_ERROR, "a \"b\"\n", &ts, &line, &err), 0, "%s",
+                     err ? err->msg : "");
+        cr_assert_str_eq(line, "{\"level\":\"error\",\"msg\":\"a \\\"b\\\"\\n\","
+                               "\"time\":\"1970-01-01T00:00:00.000000000Z\"}\n");
+}
+
+Test(cli, table)
+{
+        const char *cells[] = {"ID", "PID", "OWNER", "a-rather-long-id", "1", "root", "x", "22", "#1000"};
+        _cleanup_free_ char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+
+        cr_assert_not_null(f);
+        cr_assert_eq(cli_table_print(f, cells, 3, 3), 0);
+        cr_assert_eq(fclose(f), 0);
+        cr_assert_str_eq(out, "ID                 PID         OWNER\n"
+                              "a-rather-long-id   1           root\n"
+                              "x                  22          #1000\n");
+}
+
+Test(cli, owner_name)
+{
+        _cleanup_free_ char *root = cli_owner_name(0), *nobody = cli_owner_name(4000000000u);
+
+        cr_assert_str_eq(root, "root");
+        cr_assert_str_eq(nobody, "#4000000000");
+}

@@ -1,0 +1,109 @@
+#!/bin/sh
+# Guest init for tests/vm/run-in-vm.sh.  Runs inside the VM, never on the host.
+#
+# Stage 1 (PID 1 from the initramfs, busybox sh): mount proc/sys/dev, load the
+# few modules needed, mount the host's root (9p, read-only) under a tmpfs
+# overlay at /newroot, the per-run share at /run/vm/io, a pure cgroup2 at
+# /sys/fs/cgroup with every controller enabled, then switch_root.
+# Stage 2 (PID 1 in the new root): run /run/vm/io/cmd.sh, write its exit
+# status to /run/vm/io/status, drain the console and power off.
+#
+# Everything here is busybox; every program start costs ~50 ms under TCG, so
+# keep the number of commands small.
+
+p9opts=trans=virtio,version=9p2000.L,msize=512000
+
+stage1() {
+	PATH=/bin
+	export PATH
+	mount -t devtmpfs devtmpfs /dev
+	exec </dev/null >/dev/console 2>&1
+	mount -t proc proc /proc
+	mount -t sysfs sysfs /sys
+	# crc32c first: libcrc32c (netfilter) asks for it through the crypto API.
+	modprobe -a crc32c_generic virtio_pci 9pnet_virtio 9p overlay ||
+		die "loading the kernel modules (virtio_pci, 9p, overlay) failed"
+	mkdir -p /mnt/host /mnt/rw /newroot
+	# cache=loose: about twice as fast for file-heavy work; the share is
+	# read-only and the VM short-lived, so staleness is not a concern.
+	mount -t 9p -o "$p9opts,ro,cache=loose" hostroot /mnt/host ||
+		die "mounting the host root (9p tag hostroot) failed"
+	mount -t tmpfs -o mode=755 tmpfs /mnt/rw
+	mkdir /mnt/rw/upper /mnt/rw/work
+	mount -t overlay -o lowerdir=/mnt/host,upperdir=/mnt/rw/upper,workdir=/mnt/rw/work overlay /newroot ||
+		die "mounting the overlay on the host root failed"
+	r=/newroot
+	mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs $r/tmp
+	mount -t tmpfs -o mode=755,nosuid,nodev tmpfs $r/run
+	mkdir -p $r/run/vm/io $r/run/vm/bin
+	mount -t 9p -o "$p9opts,cache=mmap" vmio $r/run/vm/io ||
+		die "mounting the per-run share (9p tag vmio) failed"
+	. $r/run/vm/io/vm.conf
+	cp /bin/busybox /init $r/run/vm/
+	for a in sh modprobe poweroff sync sleep stty env cat; do
+		ln -s ../busybox $r/run/vm/bin/$a
+	done
+	mount --move /dev $r/dev
+	mount --move /proc $r/proc
+	mount --move /sys $r/sys
+	mkdir -p $r/dev/pts $r/dev/shm
+	mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts $r/dev/pts
+	mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs $r/dev/shm
+	mount -t cgroup2 -o nsdelegate cgroup2 $r/sys/fs/cgroup ||
+		die "mounting cgroup2 on /sys/fs/cgroup failed"
+	read -r ctrls <$r/sys/fs/cgroup/cgroup.controllers
+	enable=
+	for c in $ctrls; do enable="$enable +$c"; done
+	[ -z "$enable" ] || echo "$enable" >$r/sys/fs/cgroup/cgroup.subtree_control ||
+		die "enabling cgroup controllers ($enable) failed"
+	# The guest kernel's modules live in the host's cache directory; make
+	# them the guest's /lib/modules so that on-demand loading (veth, bridge,
+	# nf_tables, ...) works through busybox modprobe.
+	# (Taken from the 9p mount itself, so a cache under /tmp works too.)
+	if [ -n "${VM_MODDIR:-}" ] && [ -d "/mnt/host$VM_MODDIR" ]; then
+		mkdir -p "$r/lib/modules/$VM_KVER"
+		mount --bind "/mnt/host$VM_MODDIR" "$r/lib/modules/$VM_KVER"
+		echo /run/vm/bin/modprobe >$r/proc/sys/kernel/modprobe
+	fi
+	i=0
+	for d in ${VM_RW:-}; do
+		mkdir -p "$r$d"
+		mount -t 9p -o "$p9opts,cache=mmap" "rw$i" "$r$d" ||
+			die "mounting the writable share rw$i at $d failed"
+		i=$((i + 1))
+	done
+	exec switch_root $r /run/vm/busybox sh /run/vm/init stage2
+	die "switch_root failed"
+}
+
+stage2() {
+	PATH=/run/vm/bin
+	export PATH
+	. /run/vm/io/vm.conf
+	[ "${VM_VERBOSE:-0}" = 1 ] || echo 1 >/proc/sys/kernel/printk
+	# No CR before LF on the serial line: the host sees the command's bytes.
+	stty -onlcr </dev/console
+	env -i "$VM_BASH" --noprofile --norc /run/vm/io/cmd.sh </dev/null >/dev/console 2>&1
+	echo $? >/run/vm/io/status
+	sync
+	finish
+}
+
+# Drain the console (busybox stty sets attributes with TCSADRAIN) and leave.
+finish() {
+	stty -onlcr </dev/console
+	sleep 0.1
+	echo 0 >/proc/sys/kernel/printk 2>/dev/null
+	poweroff -f
+}
+
+die() {
+	echo "run-in-vm (guest init): $*"
+	sync
+	finish
+}
+
+case "${1:-stage1}" in
+stage2) stage2 ;;
+*) stage1 ;;
+esac
