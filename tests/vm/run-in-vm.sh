@@ -271,13 +271,10 @@ trap 'exit 143' TERM
 	printf ' %q' "$@"
 	printf '\n'
 } >"$io/cmd.sh"
-{
-	echo "VM_BASH=$BASH"
-	echo "VM_KVER=$kver"
-	echo "VM_MODDIR=$cache/$kver/modules/lib/modules/$kver"
-	echo "VM_VERBOSE=$verbose"
-	echo "VM_RW='${rw_dirs[*]}'"
-} >"$io/vm.conf"
+# Read by busybox sh in the guest: plain single-quoted values.
+[[ $cache != *"'"* ]] || die "the cache path must not contain a single quote: $cache"
+printf "VM_%s='%s'\n" BASH "$BASH" KVER "$kver" MODDIR "$cache/$kver/modules/lib/modules/$kver" \
+	VERBOSE "$verbose" RW "${rw_dirs[*]}" >"$io/vm.conf"
 
 # acpi=noirq and mitigations=off: each saves time under TCG.
 append="console=ttyS0 panic=-1 acpi=noirq mitigations=off rdinit=/init cgroup_no_v1=all"

@@ -35,8 +35,8 @@ in_guest() {
 		echo 0 >"$d/memory.swap.max" 2>/dev/null || true
 		# dd fills a 100 MiB buffer: more than memory.max allows.
 		st=0
-		# (in a subshell, so that the shell's "Killed" notice goes to /dev/null)
-		(bash -c 'echo $$ >"$1/cgroup.procs" && exec dd if=/dev/zero of=/dev/null bs=100M count=1' _ "$d") 2>/dev/null || st=$?
+		# (the group's redirection also silences bash's "Killed" notice)
+		{ bash -c 'echo $$ >"$1/cgroup.procs" && exec dd if=/dev/zero of=/dev/null bs=100M count=1' _ "$d" || st=$?; } 2>/dev/null
 		events=$(cat "$d/memory.events")
 		n=$(awk '$1 == "oom_kill" { print $2 }' <<<"$events")
 		rmdir "$d" || true
@@ -68,6 +68,9 @@ in_guest() {
 }
 
 if [ "${1:-}" = --in-guest ]; then
+	# Never on the host: the checks create cgroups under /sys/fs/cgroup.
+	[ -e /run/vm/io/cmd.sh ] && [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] ||
+		{ echo "smoke.sh: --in-guest runs only inside run-in-vm.sh's VM" >&2; exit 2; }
 	in_guest
 fi
 
