@@ -19,6 +19,7 @@
 #include "runtime/caps.h"
 #include "runtime/cleanup.h"
 #include "runtime/hooks.h"
+#include "runtime/lsm.h"
 #include "runtime/process.h"
 #include "runtime/rootfs.h"
 #include "runtime/state.h"
