@@ -208,6 +208,9 @@ static int exec_process(struct init_run *r, rc_error_t *err)
         if (rc_hooks_run(&r->a->cfg->hooks[OCI_HOOK_START_CONTAINER], OCI_HOOK_START_CONTAINER,
                          r->state_json, r->state_len, err) < 0)
                 return -1;
+        /* Labels for the exec: after the last hook is forked, while still privileged. */
+        if (rc_lsm_apply_exec(p, r->a->log, err) < 0)
+                return -1;
         if (rc_caps_prepare(&p->caps, err) < 0 || rc_process_set_user(p, err) < 0 ||
             rc_caps_apply(&p->caps, err) < 0)
                 return -1;
