@@ -1,5 +1,6 @@
 /* run-container delete [OPTIONS] ID: remove a stopped container (--force: any). */
 #include "cli/cli.h"
+#include <errno.h>
 
 static const char delete_usage[] = "Usage: run-container delete [OPTIONS] ID\n\n"
                                    "Delete a stopped container and the resources it holds.\n\n"
@@ -34,7 +35,13 @@ int cli_cmd_delete(struct cli_context *ctx, int argc, char **argv, rc_error_t *e
         id = argv[optind];
         if (rc_validate_id(id, err) < 0)
                 return -1;
-        if (rc_container_delete(&ctx->rt, id, force, err) < 0)
+        if (rc_container_delete(&ctx->rt, id, force, err) < 0) {
+                /* As runc: forcing the removal of what is already gone succeeds. */
+                if (force && *err != NULL && (*err)->status == ENOENT) {
+                        rc_error_free(err);
+                        return 0;
+                }
                 return -1;
+        }
         return 0;
 }

@@ -126,7 +126,7 @@ static int open_dir_unlocked(int rootfd, const char *id, int *ret_dirfd, rc_erro
 
         if (fd < 0) {
                 if (rootfd < 0 || errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
-                        return rc_error_set(err, 0, "container \"%s\" does not exist", id);
+                        return rc_error_set_status(err, ENOENT, "container \"%s\" does not exist", id);
                 return rc_error_set(err, errno, "open state directory of container \"%s\"", id);
         }
         *ret_dirfd = fd;
@@ -517,7 +517,7 @@ int rc_container_delete(const struct rc_runtime *rt, const char *id, bool force,
         if (rc_validate_id(id, err) < 0 || open_root(rt, &rootfd, err) < 0)
                 return -1;
         if (rootfd < 0)
-                return rc_error_set(err, 0, "container \"%s\" does not exist", id);
+                return rc_error_set_status(err, ENOENT, "container \"%s\" does not exist", id);
         if (rc_state_dir_open(rootfd, id, &dirfd, err) < 0)
                 return -1;
         return delete_locked(rt, rootfd, dirfd, id, force, err);

@@ -110,13 +110,13 @@ int rc_state_dir_open(int rootfd, const char *id, int *ret_dirfd, rc_error_t *er
         fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
                 if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
-                        return rc_error_set(err, 0, "container \"%s\" does not exist", id);
+                        return rc_error_set_status(err, ENOENT, "container \"%s\" does not exist", id);
                 return rc_error_set(err, errno, "open state directory of container \"%s\"", id);
         }
         if (lock_dir(fd, id, err) < 0)
                 return -1;
         if (!still_linked(rootfd, id, fd))
-                return rc_error_set(err, 0, "container \"%s\" does not exist", id);
+                return rc_error_set_status(err, ENOENT, "container \"%s\" does not exist", id);
         *ret_dirfd = TAKE_FD(fd);
         return 0;
 }
