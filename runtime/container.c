@@ -16,12 +16,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "runtime/cgroup.h"
 #include "runtime/cleanup.h"
 #include "runtime/fsutil.h"
 #include "runtime/hooks.h"
+#include "runtime/network.h"
+#include "runtime/relay.h"
 #include "runtime/spawn.h"
 #include "runtime/state.h"
 #include "runtime/syscalls.h"
+#include "runtime/terminal.h"
 #include "specs/json.h"
 
 struct create_run {
@@ -35,6 +39,8 @@ struct create_run {
         char *rootfs;
         int rootfd;
         int dirfd;
+        int relay_fd; /* run's terminal relay: the init's end of the console pair, or -1 */
+        struct rc_cgroup *cg; /* planned, then created in do_create */
         struct oci_state state;
 };
 
@@ -45,6 +51,7 @@ static void create_run_clear(struct create_run *c)
         free(c->config_data);
         free(c->rootfs);
         free(c->state.created);
+        rc_cgroup_free(c->cg);
         if (c->dirfd >= 0)
                 close(c->dirfd);
         if (c->rootfd >= 0)
@@ -108,12 +115,35 @@ static int write_pid_file(const char *path, pid_t pid, rc_error_t *err)
         return 0;
 }
 
+/* In a new user namespace the init opens exec.fifo as the namespace's root: let that
+ * host uid traverse the state directory (0711, nothing listable) and own the FIFO. */
+static int give_fifo_to_container_root(struct create_run *c, rc_error_t *err)
+{
+        const struct oci_linux *l = &c->cfg->linux_;
+        uid_t uid = 0;
+        gid_t gid = 0;
+
+        if (oci_config_namespace(c->cfg, OCI_NS_USER) == NULL)
+                return 0;
+        for (size_t i = 0; i < l->n_uid_mappings; i++)
+                if (l->uid_mappings[i].container_id == 0)
+                        uid = l->uid_mappings[i].host_id;
+        for (size_t i = 0; i < l->n_gid_mappings; i++)
+                if (l->gid_mappings[i].container_id == 0)
+                        gid = l->gid_mappings[i].host_id;
+        if (fchmod(c->dirfd, 0711) < 0)
+                return rc_error_set(err, errno, "chmod state directory");
+        if (fchownat(c->dirfd, RC_FIFO_FILE, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+                return rc_error_set(err, errno, "chown exec fifo to the container root");
+        return 0;
+}
+
 static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
 {
         struct rc_spawn sp;
         pid_t pid;
 
-        if (c->cfg->process.terminal && c->o->console_socket == NULL)
+        if (c->cfg->process.terminal && c->o->console_socket == NULL && c->relay_fd < 0)
                 return rc_error_set(err, 0,
                                     "cannot allocate a terminal without --console-socket: "
                                     "set process.terminal to false or pass --console-socket");
@@ -130,15 +160,26 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
                 .rootfs = c->rootfs,
                 .owner = geteuid(),
         };
+        if (rc_cgroup_plan(c->rt, c->cfg, c->id, &c->cg, err) < 0)
+                return -1;
+        c->state.cgroup_path = c->cg->path; /* recorded before mkdir: delete finds a leftover */
         if (rc_state_write(c->dirfd, &c->state, err) < 0)
+                return -1;
+        if (rc_cgroup_create(c->cg, c->cfg, err) < 0)
                 return -1;
         if (mkfifoat(c->dirfd, RC_FIFO_FILE, 0600) < 0)
                 return rc_error_set(err, errno, "create exec fifo");
+        if (give_fifo_to_container_root(c, err) < 0)
+                return -1;
+        if (rc_network_prepare(c->rt, c->id, c->cfg, c->dirfd, err) < 0)
+                return -1;
         sp = (struct rc_spawn){.rt = c->rt,
                                .cfg = c->cfg,
                                .opts = c->o,
                                .rootfs = c->rootfs,
                                .state_dirfd = c->dirfd,
+                               .relay_fd = c->relay_fd,
+                               .cgroup_fd = c->cg->dirfd,
                                .state = &c->state};
         if (rc_spawn_container(&sp, &pid, err) < 0)
                 return -1;
@@ -152,10 +193,12 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
         return 0;
 }
 
+/* relay_fd: see struct create_run; *ret_terminal (may be NULL) says whether the process
+ * has a terminal. */
 static int create_container(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
-                            pid_t *ret_pid, rc_error_t *err)
+                            int relay_fd, pid_t *ret_pid, bool *ret_terminal, rc_error_t *err)
 {
-        struct create_run c = {.rt = rt, .id = id, .o = o, .rootfd = -1, .dirfd = -1};
+        struct create_run c = {.rt = rt, .id = id, .o = o, .rootfd = -1, .dirfd = -1, .relay_fd = relay_fd};
         rc_error_t ignored = NULL;
         int ret = -1;
 
@@ -165,8 +208,17 @@ static int create_container(const struct rc_runtime *rt, const char *id, const s
             rc_state_dir_create(c.rootfd, id, &c.dirfd, err) < 0)
                 goto out;
         ret = do_create(&c, ret_pid, err);
+        if (ret == 0 && ret_terminal != NULL)
+                *ret_terminal = c.cfg->process.terminal;
         if (ret < 0) {
-                rc_state_dir_remove(c.rootfd, id, c.dirfd, &ignored);
+                if (rc_network_detach(rt, id, c.dirfd, &ignored) < 0)
+                        rc_log(&rt->log, RC_LOG_WARNING, "%s", ignored->msg);
+                rc_error_free(&ignored);
+                /* a cgroup that cannot be removed keeps its record for `delete --force` */
+                if (c.cg != NULL && rc_cgroup_destroy(c.cg, &ignored) < 0)
+                        rc_log(&rt->log, RC_LOG_WARNING, "%s (run \"delete --force %s\")", ignored->msg, id);
+                else
+                        rc_state_dir_remove(c.rootfd, id, c.dirfd, &ignored);
                 rc_error_free(&ignored);
         }
 out:
@@ -179,7 +231,7 @@ int rc_container_create(const struct rc_runtime *rt, const char *id, const struc
 {
         pid_t pid;
 
-        return create_container(rt, id, o, &pid, err);
+        return create_container(rt, id, o, -1, &pid, NULL, err);
 }
 
 /* Open the FIFO without blocking, wait for the init's byte, then for EOF: the init holds
@@ -274,106 +326,57 @@ out:
         return ret;
 }
 
-static int wait_status(int status)
-{
-        if (WIFEXITED(status))
-                return WEXITSTATUS(status);
-        if (WIFSIGNALED(status))
-                return 128 + WTERMSIG(status);
-        return 255;
-}
-
-/* Forward every catchable signal to the init and wait for it; we are its parent or its
- * subreaper, so we reap it (and any orphan that reparents to us). */
-static int forward_and_wait(pid_t pid, int sfd, int *ret_status, rc_error_t *err)
-{
-        _cleanup_close_ int pidfd = rc_pidfd_open(pid, 0);
-        int status;
-
-        if (pidfd < 0)
-                return rc_error_set(err, errno, "pidfd_open container init");
-        for (;;) {
-                struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
-                struct signalfd_siginfo si;
-
-                if (poll(p, 2, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return rc_error_set(err, errno, "wait for the container");
-                }
-                if (p[1].revents & POLLIN) {
-                        while (waitpid(pid, &status, 0) < 0)
-                                if (errno != EINTR)
-                                        return rc_error_set(err, errno, "wait for the container init");
-                        *ret_status = wait_status(status);
-                        return 0;
-                }
-                if ((p[0].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si)) {
-                        if (si.ssi_signo == SIGCHLD) {
-                                while (waitpid(-1, &status, WNOHANG | __WNOTHREAD) > 0)
-                                        ; /* orphans of the container; the init is reaped above */
-                                continue;
-                        }
-                        rc_pidfd_send_signal(pidfd, (int)si.ssi_signo, NULL, 0);
-                }
-        }
-}
-
-static int block_signals(sigset_t *old, rc_error_t *err)
-{
-        sigset_t all;
-        int sfd;
-
-        sigfillset(&all);
-        sigdelset(&all, SIGKILL);
-        sigdelset(&all, SIGSTOP);
-        sigdelset(&all, SIGSEGV);
-        sigdelset(&all, SIGBUS);
-        sigdelset(&all, SIGILL);
-        sigdelset(&all, SIGFPE);
-        if (sigprocmask(SIG_BLOCK, &all, old) < 0)
-                return rc_error_set(err, errno, "block signals");
-        sfd = signalfd(-1, &all, SFD_CLOEXEC);
-        if (sfd < 0) {
-                sigprocmask(SIG_SETMASK, old, NULL);
-                return rc_error_set(err, errno, "signalfd");
-        }
-        return sfd;
-}
-
+/* create + start; in the foreground the runtime relays the terminal itself when the
+ * process has one and no --console-socket was given (runtime/relay.h). */
 int rc_container_run(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
-                     bool detach, int *ret_status, rc_error_t *err)
+                     const struct rc_run_opts *ro, int *ret_status, rc_error_t *err)
 {
-        _cleanup_close_ int sfd = -1;
+        struct rc_relay relay = {.master = -1};
+        int pair[2] = {-1, -1}, sfd = -1, master = -1, ret = -1;
         rc_error_t derr = NULL;
+        bool terminal = false;
         sigset_t old;
         pid_t pid;
-        int ret;
 
         *ret_status = 0;
-        if (!detach && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+        if (!ro->detach && !ro->no_subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
                 return rc_error_set(err, errno, "become a subreaper");
-        if (create_container(rt, id, o, &pid, err) < 0)
+        if (!ro->detach && o->console_socket == NULL && rc_relay_console_pair(pair, err) < 0)
                 return -1;
-        if (!detach) {
-                sfd = block_signals(&old, err);
+        if (create_container(rt, id, o, pair[1], &pid, &terminal, err) < 0)
+                goto out;
+        if (!ro->detach) {
+                sfd = rc_relay_block_signals(&old, err);
                 if (sfd < 0)
                         goto fail;
         }
+        if (terminal && pair[0] >= 0 &&
+            (rc_terminal_recv(pair[0], &master, err) < 0 ||
+             rc_relay_start(&relay, master, STDIN_FILENO, STDOUT_FILENO, err) < 0))
+                goto fail;
         if (rc_container_start(rt, id, err) < 0)
                 goto fail;
-        if (detach)
-                return 0;
-        ret = forward_and_wait(pid, sfd, ret_status, err);
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        if (rc_container_delete(rt, id, true, ret < 0 ? &derr : err) < 0 && ret == 0)
-                return -1;
-        rc_error_free(&derr);
-        return ret;
+        if (ro->detach) {
+                ret = 0;
+                goto out;
+        }
+        ret = rc_relay_wait(&relay, pid, sfd, ret_status, err);
+        rc_relay_stop(&relay);
+        if (!ro->keep && rc_container_delete(rt, id, true, ret < 0 ? &derr : err) < 0 && ret == 0)
+                ret = -1;
+        goto out;
 fail:
-        if (sfd >= 0)
-                sigprocmask(SIG_SETMASK, &old, NULL);
+        rc_relay_stop(&relay);
         rc_container_delete(rt, id, true, &derr);
+out:
+        rc_relay_stop(&relay);
         rc_error_free(&derr);
-        return -1;
+        if (sfd >= 0) {
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                close(sfd);
+        }
+        for (int i = 0; i < 2; i++)
+                if (pair[i] >= 0)
+                        close(pair[i]);
+        return ret;
 }

@@ -18,12 +18,14 @@
 
 #include "runtime/caps.h"
 #include "runtime/cleanup.h"
+#include "runtime/fsutil.h"
 #include "runtime/hooks.h"
 #include "runtime/lsm.h"
 #include "runtime/process.h"
 #include "runtime/rootfs.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
+#include "runtime/syscalls.h"
 #include "runtime/terminal.h"
 
 struct init_run {
@@ -57,7 +59,9 @@ static int join_namespaces(struct init_run *r, rc_error_t *err)
                 return -1;
         if (!p->needs_fork)
                 return 0;
-        pid = fork();
+        /* CLONE_PARENT: the init is the runtime's child, so `run` waits for it (and gets
+         * its exit status) without being a subreaper */
+        pid = rc_clone3(&(struct clone_args){.flags = CLONE_PARENT}, sizeof(struct clone_args));
         if (pid < 0)
                 return rc_error_set(err, errno, "fork the container init");
         if (pid > 0) {
@@ -140,6 +144,19 @@ static int setup_process_attrs(struct init_run *r, rc_error_t *err)
         return 0;
 }
 
+/* First step, before any namespace is joined or mount made. CVE-2019-5736: until execve
+ * (which resets it) this process runs the runtime's own binary; non-dumpable, no other
+ * process of the container (one sharing its pid namespace, a hook) may open its
+ * /proc/PID/exe, mem or fds, nor ptrace it. The flag is inherited by the fork of the
+ * join path. /proc is opened now, while it is the host's, and verified (rc_proc_fd):
+ * every later write to /proc goes through it, not through the container's /proc. */
+static int harden_init(rc_error_t *err)
+{
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return rc_error_set(err, errno, "prctl PR_SET_DUMPABLE 0");
+        return rc_proc_fd(err) < 0 ? -1 : 0;
+}
+
 /* Everything up to READY. Returns 1 in an intermediate stage that must just exit. */
 static int init_setup(struct init_run *r, rc_error_t *err)
 {
@@ -150,14 +167,17 @@ static int init_setup(struct init_run *r, rc_error_t *err)
         _cleanup_free_ char *exe = NULL;
         int ret;
 
+        if (harden_init(err) < 0)
+                return -1;
+        /* Before becoming root of a user namespace, which may not reach the bundle. */
+        if (chdir(a->bundle) < 0)
+                return rc_error_set(err, errno, "chdir to the bundle `%s`", a->bundle);
         ret = setup_namespaces(r, err);
         if (ret != 0)
                 return ret;
         if (oci_config_namespace(a->cfg, OCI_NS_MOUNT) == NULL)
                 return rc_error_set(err, 0, "a mount namespace is required");
         rfs.in_userns = oci_config_namespace(a->cfg, OCI_NS_USER) != NULL;
-        if (chdir(a->bundle) < 0)
-                return rc_error_set(err, errno, "chdir to the bundle `%s`", a->bundle);
         if (rc_rootfs_prepare(&rfs, err) < 0)
                 return -1;
         if (rc_sync_send(a->sync_fd, RC_SYNC_HOOKS, 0, NULL, 0, err) < 0 ||
@@ -168,7 +188,10 @@ static int init_setup(struct init_run *r, rc_error_t *err)
         if (rc_hooks_run(&a->cfg->hooks[OCI_HOOK_CREATE_CONTAINER], OCI_HOOK_CREATE_CONTAINER, r->state_json,
                          r->state_len, err) < 0)
                 return -1;
-        if (rc_rootfs_finish(&rfs, err) < 0)
+        ret = rc_rootfs_finish(&rfs, err);
+        if (rfs.rootfd >= 0)
+                close(rfs.rootfd);
+        if (ret < 0)
                 return -1;
         if (setup_terminal(r, err) < 0 || setup_process_attrs(r, err) < 0)
                 return -1;
@@ -211,6 +234,10 @@ static int exec_process(struct init_run *r, rc_error_t *err)
         /* Labels for the exec: after the last hook is forked, while still privileged. */
         if (rc_lsm_apply_exec(p, r->a->log, err) < 0)
                 return -1;
+        /* Loading a filter needs no_new_privs or CAP_SYS_ADMIN: without noNewPrivileges it
+         * goes in before the capability drop, as runc does, else last before execve. */
+        if (!p->no_new_privileges && rc_seccomp_load(r->a->seccomp, r->state_json, r->state_len, err) < 0)
+                return -1;
         if (rc_caps_prepare(&p->caps, err) < 0 || rc_process_set_user(p, err) < 0 ||
             rc_caps_apply(&p->caps, err) < 0)
                 return -1;
@@ -224,6 +251,8 @@ static int exec_process(struct init_run *r, rc_error_t *err)
                 if (fcntl((int)fd, F_SETFD, 0) < 0)
                         return rc_error_set(err, errno, "preserve fd %u", fd);
         if (rc_process_cloexec_from((int)first_closed, err) < 0)
+                return -1;
+        if (p->no_new_privileges && rc_seccomp_load(r->a->seccomp, r->state_json, r->state_len, err) < 0)
                 return -1;
         return rc_process_exec(exe, p, err);
 }
