@@ -47,6 +47,8 @@ static int ask_idmaps(struct init_run *r, rc_error_t *err)
 static int join_namespaces(struct init_run *r, rc_error_t *err)
 {
         const struct rc_ns_plan *p = r->a->plan;
+        int gate[2];
+        char c;
         pid_t pid;
 
         if (rc_ns_join(p, err) < 0)
@@ -61,14 +63,27 @@ static int join_namespaces(struct init_run *r, rc_error_t *err)
                 return 0;
         /* CLONE_PARENT: the init is the runtime's child, so `run` waits for it (and gets
          * its exit status) without being a subreaper */
+        if (pipe2(gate, O_CLOEXEC) < 0)
+                return rc_error_set(err, errno, "create a pipe");
         pid = rc_clone3(&(struct clone_args){.flags = CLONE_PARENT}, sizeof(struct clone_args));
-        if (pid < 0)
-                return rc_error_set(err, errno, "fork the container init");
+        if (pid < 0) {
+                int e = errno;
+                close(gate[0]);
+                close(gate[1]);
+                return rc_error_set(err, e, "fork the container init");
+        }
         if (pid > 0) {
+                close(gate[0]);
                 if (rc_sync_send(r->a->sync_fd, RC_SYNC_INIT_PID, pid, NULL, 0, err) < 0)
                         return -1;
-                return 1;
+                return 1; /* exiting closes gate[1] */
         }
+        /* Both share the sync socket: the init's first message must not overtake INIT_PID.
+         * It waits for EOF on the gate, i.e. until the stage has sent it and exited. */
+        close(gate[1]);
+        while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+                ;
+        close(gate[0]);
         return 0;
 }
 
@@ -85,12 +100,14 @@ static int setup_namespaces(struct init_run *r, rc_error_t *err)
                 if (ret != 0)
                         return ret;
         }
-        if (oci_config_namespace(r->a->cfg, OCI_NS_USER) != NULL) {
-                /* Become root of the user namespace when it is mapped (it need not be). */
-                if (setresgid(0, 0, 0) == 0)
-                        (void)setresuid(0, 0, 0);
-        }
         return 0;
+}
+
+/* Become root of the user namespace when it is mapped (it need not be). */
+static void become_userns_root(const struct oci_config *c)
+{
+        if (oci_config_namespace(c, OCI_NS_USER) != NULL && setresgid(0, 0, 0) == 0)
+                (void)setresuid(0, 0, 0);
 }
 
 static int join_session_keyring(const char *id, rc_error_t *err)
@@ -161,10 +178,15 @@ static int harden_init(rc_error_t *err)
 static int init_setup(struct init_run *r, rc_error_t *err)
 {
         struct rc_init_args *a = r->a;
-        struct rc_rootfs_ctx rfs = {
-                .cfg = a->cfg, .rootfs = a->rootfs, .no_pivot = a->no_pivot, .log = a->log, .rootfd = -1};
+        struct rc_rootfs_ctx rfs = {.cfg = a->cfg,
+                                    .rootfs = a->rootfs,
+                                    .no_pivot = a->no_pivot,
+                                    .log = a->log,
+                                    .rootfs_dirfd = -1,
+                                    .rootfd = -1};
         struct rc_sync_msg m = {0};
         _cleanup_free_ char *exe = NULL;
+        _cleanup_close_ int rootfs_dirfd = -1;
         int ret;
 
         if (harden_init(err) < 0)
@@ -178,6 +200,11 @@ static int init_setup(struct init_run *r, rc_error_t *err)
         if (oci_config_namespace(a->cfg, OCI_NS_MOUNT) == NULL)
                 return rc_error_set(err, 0, "a mount namespace is required");
         rfs.in_userns = oci_config_namespace(a->cfg, OCI_NS_USER) != NULL;
+        rootfs_dirfd = open(a->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfs_dirfd < 0)
+                return rc_error_set(err, errno, "open rootfs `%s`", a->rootfs);
+        rfs.rootfs_dirfd = rootfs_dirfd;
+        become_userns_root(a->cfg);
         if (rc_rootfs_prepare(&rfs, err) < 0)
                 return -1;
         if (rc_sync_send(a->sync_fd, RC_SYNC_HOOKS, 0, NULL, 0, err) < 0 ||

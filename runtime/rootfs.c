@@ -51,9 +51,16 @@ static int isolate_root(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
 /* The mount that holds the rootfs directory (the rootfs itself if it is a mount point),
  * found by walking up with statx(STATX_ATTR_MOUNT_ROOT) instead of reading mountinfo,
  * is made private, so that binding the rootfs there does not propagate. */
+static int open_rootfs_dir(const struct rc_rootfs_ctx *ctx)
+{
+        if (ctx->rootfs_dirfd >= 0)
+                return fcntl(ctx->rootfs_dirfd, F_DUPFD_CLOEXEC, 3);
+        return open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
 static int make_rootfs_parent_private(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
 {
-        _cleanup_close_ int fd = open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int fd = open_rootfs_dir(ctx);
         char path[RC_FD_PATH_MAX];
         struct statx stx;
 
@@ -84,16 +91,27 @@ static int make_rootfs_parent_private(const struct rc_rootfs_ctx *ctx, rc_error_
  * needs neither the new root, its parent mount nor "/" to be shared: with an rshared
  * rootfsPropagation both are made private (not recursively) first, which also keeps the
  * bind itself from propagating. */
-static int bind_rootfs(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
+static int bind_rootfs(struct rc_rootfs_ctx *ctx, rc_error_t *err)
 {
+        _cleanup_close_ int dirfd = -1, tree = -1;
+
         if (rootfs_propagation(ctx) & MS_SHARED) {
                 if (mount(NULL, "/", NULL, MS_PRIVATE, NULL) < 0)
                         return rc_error_set(err, errno, "make `/` private");
                 if (make_rootfs_parent_private(ctx, err) < 0)
                         return -1;
         }
-        if (mount(ctx->rootfs, ctx->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+        /* A recursive clone attached on top of the directory itself: no path walk, and
+         * the clone's fd is the root of the new mount, ready for pivot_root. */
+        dirfd = open_rootfs_dir(ctx);
+        if (dirfd < 0)
+                return rc_error_set(err, errno, "open rootfs `%s`", ctx->rootfs);
+        tree = rc_open_tree(dirfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+        if (tree < 0)
                 return rc_error_set(err, errno, "bind rootfs `%s`", ctx->rootfs);
+        if (rc_move_mount(tree, "", dirfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return rc_error_set(err, errno, "attach rootfs `%s`", ctx->rootfs);
+        ctx->rootfd = TAKE_FD(tree);
         return 0;
 }
 
@@ -105,9 +123,6 @@ int rc_rootfs_prepare(struct rc_rootfs_ctx *ctx, rc_error_t *err)
                                     ctx->rootfs ? ctx->rootfs : "");
         if (isolate_root(ctx, err) < 0 || bind_rootfs(ctx, err) < 0)
                 return -1;
-        ctx->rootfd = open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (ctx->rootfd < 0)
-                return rc_error_set(err, errno, "open rootfs `%s`", ctx->rootfs);
         if (rc_mounts_setup(ctx, err) < 0 || rc_devices_setup(ctx, err) < 0) {
                 close(ctx->rootfd);
                 ctx->rootfd = -1;

@@ -25,6 +25,10 @@ struct rc_rootfs_ctx {
         bool no_pivot;
         bool in_userns; /* device nodes are bind-mounted from the host instead of mknod */
         const struct rc_logger *log;
+        /* O_PATH fd of the rootfs directory opened in the container's mount namespace
+         * before the init became root of a user namespace (which may not be allowed to
+         * walk the host path); -1: open ctx->rootfs by path. Owned by the caller. */
+        int rootfs_dirfd;
         int rootfd; /* set by rc_rootfs_prepare: O_PATH fd of the bound rootfs; -1 before */
 };
 
