@@ -70,6 +70,13 @@ int cli_cmd_delete(struct cli_context *ctx, int argc, char **argv, rc_error_t *e
 int cli_cmd_list(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
 int cli_cmd_spec(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
 int cli_cmd_features(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_update(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_pause(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_resume(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_ps(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_events(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_network(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_exec(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
 
 /* ---- shared by create and run (cli/cmd_create.c) -------------------------------- */
 

@@ -10,7 +10,10 @@ static const char run_usage[] =
         "delete it\nand exit with its status.\n\n"
         "Options:\n" CLI_CREATE_USAGE "  -d, --detach              do not wait for the container\n"
         "      --keep                do not delete the container after it exits\n"
+        "      --no-subreaper        do not reap the container's orphaned processes\n"
         "  -h, --help                show this help\n";
+
+enum { OPT_NO_SUBREAPER = 512 };
 
 int cli_cmd_run(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
 {
@@ -18,11 +21,12 @@ int cli_cmd_run(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
                 CLI_CREATE_LONGOPTS,
                 {"detach", no_argument, NULL, 'd'},
                 {"keep", no_argument, NULL, CLI_OPT_KEEP},
+                {"no-subreaper", no_argument, NULL, OPT_NO_SUBREAPER},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
         __attribute__((cleanup(cli_create_args_clear))) struct cli_create_args a = {0};
-        bool detach = false, keep = false;
+        struct rc_run_opts ro = {0};
         int opt, status = 0;
         const char *id;
 
@@ -31,10 +35,13 @@ int cli_cmd_run(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
                 case 'h':
                         return cli_print_usage(run_usage);
                 case 'd':
-                        detach = true;
+                        ro.detach = true;
                         break;
                 case CLI_OPT_KEEP:
-                        keep = true;
+                        ro.keep = true;
+                        break;
+                case OPT_NO_SUBREAPER:
+                        ro.no_subreaper = true;
                         break;
                 case -2:
                         return -1;
@@ -50,10 +57,7 @@ int cli_cmd_run(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
                 return -1;
         if (cli_create_args_finish(&a, err) < 0)
                 return -1;
-        /* TODO: pass --keep through once rc_container_run can skip the delete */
-        if (keep)
-                rc_log(&ctx->rt.log, RC_LOG_DEBUG, "--keep is accepted but not implemented yet");
-        if (rc_container_run(&ctx->rt, id, &a.opts, detach, &status, err) < 0)
+        if (rc_container_run(&ctx->rt, id, &a.opts, &ro, &status, err) < 0)
                 return -1;
         if (status < 0 || status > 255)
                 status = 255;

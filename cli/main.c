@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/network.h"
 #include "specs/config.h"
 
 #ifndef RC_VERSION
@@ -25,12 +26,19 @@ static const struct command commands[] = {
         {"create", cli_cmd_create, "create a container (its process waits for \"start\")"},
         {"start", cli_cmd_start, "start the user process of a created container"},
         {"run", cli_cmd_run, "create and start a container, wait for it unless --detach"},
+        {"exec", cli_cmd_exec, "run a new process in a running container"},
         {"state", cli_cmd_state, "print the state of a container as JSON"},
         {"kill", cli_cmd_kill, "send a signal to the init process of a container"},
         {"delete", cli_cmd_delete, "delete a container and the resources it holds"},
         {"list", cli_cmd_list, "list the containers under --root"},
+        {"update", cli_cmd_update, "change the resource limits of a running container"},
+        {"pause", cli_cmd_pause, "freeze every process of a container"},
+        {"resume", cli_cmd_resume, "thaw a paused container"},
+        {"ps", cli_cmd_ps, "list the processes of a container"},
+        {"events", cli_cmd_events, "print resource usage and OOM events of a container"},
         {"spec", cli_cmd_spec, "write a default config.json into a bundle"},
         {"features", cli_cmd_features, "print the features this runtime supports as JSON"},
+        {"network", cli_cmd_network, "create, list, inspect and remove container networks"},
 };
 
 enum {
@@ -42,6 +50,7 @@ enum {
         OPT_SYSTEMD_CGROUP,
         OPT_CGROUP_MANAGER,
         OPT_ROOTLESS,
+        OPT_NETWORK_ROOT,
 };
 
 static const struct option global_options[] = {
@@ -53,6 +62,7 @@ static const struct option global_options[] = {
         {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD_CGROUP},
         {"cgroup-manager", required_argument, NULL, OPT_CGROUP_MANAGER},
         {"rootless", optional_argument, NULL, OPT_ROOTLESS},
+        {"network-root", required_argument, NULL, OPT_NETWORK_ROOT},
         {"version", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {},
@@ -74,6 +84,8 @@ static void print_usage(void)
                "      --systemd-cgroup      manage cgroups through systemd\n"
                "      --cgroup-manager MGR  cgroupfs, systemd or disabled (default: cgroupfs)\n"
                "      --rootless[=VALUE]    true, false or auto: accepted and ignored\n"
+               "      --network-root DIR    networks and leases (default: $" RC_NET_STATE_DIR_ENV " or\n"
+               "                            " RC_DEFAULT_NET_STATE_DIR ")\n"
                "  -v, --version             print the version\n"
                "  -h, --help                show this help\n\n"
                "Run \"run-container COMMAND --help\" for the options of a command.\n");
@@ -163,6 +175,9 @@ static int global_option(struct cli_context *ctx, int opt, int argc, char **argv
                                             optarg);
                 ctx->systemd_cgroup = ctx->cgroup_manager == CLI_CGROUP_SYSTEMD;
                 return 0;
+        case OPT_NETWORK_ROOT:
+                ctx->rt.net_state_dir = optarg;
+                return 0;
         case OPT_ROOTLESS:
                 /* runc takes a value, also as a separate word: "--rootless true" */
                 if (optarg == NULL && optind < argc && is_rootless_value(argv[optind]))
@@ -190,6 +205,11 @@ static int run_command(struct cli_context *ctx, const struct command *cmd, int a
         if (cli_log_open(&ctx->log, ctx->log_path, ctx->log.format, err) < 0)
                 return -1;
         ctx->rt.root = ctx->root;
+        ctx->rt.cgroup_manager = ctx->cgroup_manager == CLI_CGROUP_DISABLED  ? RC_CGROUP_MANAGER_DISABLED
+                                 : ctx->cgroup_manager == CLI_CGROUP_SYSTEMD ? RC_CGROUP_MANAGER_SYSTEMD
+                                                                             : RC_CGROUP_MANAGER_CGROUPFS;
+        if (ctx->rt.net_state_dir == NULL)
+                ctx->rt.net_state_dir = getenv(RC_NET_STATE_DIR_ENV);
         ctx->rt.log = (struct rc_logger){
                 .fn = cli_log_sink,
                 .data = &ctx->log,

@@ -308,6 +308,7 @@ int rc_container_start(const struct rc_runtime *rt, const char *id, rc_error_t *
             rc_state_dir_open(rootfd, id, &dirfd, err) < 0 || rc_state_read(dirfd, id, &st, err) < 0 ||
             rc_state_refresh(dirfd, st, err) < 0)
                 goto out;
+        rc_cgroup_status_overlay(st); /* a frozen init could never take the start */
         if (st->status != OCI_STATUS_CREATED) {
                 rc_error_set(err, 0, "cannot start container \"%s\": it is %s, not created", id,
                              oci_status_name(st->status));

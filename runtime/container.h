@@ -9,9 +9,19 @@
 #include "runtime/log.h"
 #include "specs/state.h"
 
+/* How new containers get their cgroup (runtime/cgroup.h); existing containers always
+ * use the cgroup recorded in their state. */
+enum rc_cgroup_manager {
+        RC_CGROUP_MANAGER_CGROUPFS, /* the default: cgroup v2 through /sys/fs/cgroup */
+        RC_CGROUP_MANAGER_SYSTEMD, /* refused: not supported */
+        RC_CGROUP_MANAGER_DISABLED, /* no cgroup; limits are not enforced (one warning) */
+};
+
 struct rc_runtime {
         const char *root; /* state root, default RC_DEFAULT_ROOT */
         struct rc_logger log;
+        enum rc_cgroup_manager cgroup_manager;
+        const char *net_state_dir; /* networks and leases, NULL: RC_DEFAULT_NET_STATE_DIR (network.h) */
 };
 
 #define RC_DEFAULT_ROOT "/run/run-container"
@@ -33,10 +43,17 @@ int rc_container_create(const struct rc_runtime *rt, const char *id, const struc
                         rc_error_t *err);
 int rc_container_start(const struct rc_runtime *rt, const char *id, rc_error_t *err);
 
-/* create + start; unless detach: forward signals, wait, delete. *ret_status is the exit
- * status (128+N when killed by signal N); 0 with detach. */
+struct rc_run_opts {
+        bool detach; /* return once started */
+        bool keep; /* do not delete the container after it exits */
+        bool no_subreaper; /* do not become a subreaper for the container's orphans */
+};
+
+/* create + start; unless detach: forward signals, relay the terminal when the process
+ * has one and no console socket was given, wait, delete (unless keep). *ret_status is
+ * the exit status (128+N when killed by signal N); 0 with detach. */
 int rc_container_run(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
-                     bool detach, int *ret_status, rc_error_t *err);
+                     const struct rc_run_opts *ro, int *ret_status, rc_error_t *err);
 
 int rc_container_state(const struct rc_runtime *rt, const char *id, struct oci_state **ret, rc_error_t *err);
 /* sig: signal number; all: every process of the container, not just the init. */

@@ -21,9 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/cgroup.h"
 #include "runtime/cleanup.h"
 #include "runtime/fsutil.h"
 #include "runtime/hooks.h"
+#include "runtime/network.h"
 #include "runtime/state.h"
 #include "runtime/syscalls.h"
 #include "specs/config.h"
@@ -116,6 +118,7 @@ static int load_state(const struct rc_runtime *rt, int dirfd, const char *id, bo
                 oci_state_free(s);
                 return -1;
         }
+        rc_cgroup_status_overlay(s); /* frozen: paused */
         *ret = s;
         return 0;
 }
@@ -386,6 +389,13 @@ static int signal_container(const struct oci_state *s, int dirfd, int sig, bool 
                 return rc_error_set(err, 0, "container \"%s\" is not running", s->id);
         if (initfd < 0)
                 return rc_error_set(err, errno, "signal container \"%s\": pidfd_open", s->id);
+        if (all && s->cgroup_path != NULL) {
+                _cleanup_error_ rc_error_t e = NULL;
+
+                /* its cgroup knows every process (SIGKILL: cgroup.kill), the init last */
+                if (rc_cgroup_signal_all(s, sig, &e) == 0)
+                        return 0;
+        }
         if (all && signal_others(s, dirfd, sig, err) < 0)
                 return -1;
         if (rc_pidfd_send_signal(initfd, sig, NULL, 0) < 0) {
@@ -486,6 +496,22 @@ static void run_poststop(const struct rc_runtime *rt, int dirfd, struct oci_stat
         config_free(c);
 }
 
+/* Network teardown: a failure keeps the state (delete can be retried), unless forced:
+ * then it is a warning and `network prune` releases what is left. */
+static int detach_network(const struct rc_runtime *rt, int dirfd, const char *id, bool force, rc_error_t *err)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+
+        if (rc_network_detach(rt, id, dirfd, &e) == 0)
+                return 0;
+        if (!force) {
+                rc_error_move(err, &e);
+                return -1;
+        }
+        rc_log(&rt->log, RC_LOG_WARNING, "%s (run \"network prune\" to release the rest)", e->msg);
+        return 0;
+}
+
 static int delete_locked(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id, bool force,
                          rc_error_t *err)
 {
@@ -500,10 +526,16 @@ static int delete_locked(const struct rc_runtime *rt, int rootfd, int dirfd, con
                                    oci_status_name(s->status));
         else if (s->status != OCI_STATUS_STOPPED)
                 ret = force_kill(s, dirfd, err);
+        /* the final usage goes to the state dir, then the cgroup (and what is left in
+         * it) goes; poststop hooks can still ask `events --stats` */
+        if (ret == 0)
+                ret = rc_cgroup_finish(rt, dirfd, s, err);
         /* A container saved as "creating" never finished create (or has no state at
          * all): its poststop hooks have nothing to undo. */
         if (ret == 0 && saved != OCI_STATUS_CREATING)
                 run_poststop(rt, dirfd, s);
+        if (ret == 0)
+                ret = detach_network(rt, dirfd, id, force, err);
         if (ret == 0)
                 ret = rc_state_dir_remove(rootfd, id, dirfd, err);
         oci_state_free(s);
@@ -554,6 +586,7 @@ static int list_one(const struct rc_runtime *rt, int rootfd, const char *id, str
         rc_error_free(&e);
         if (dirfd < 0 || rc_state_refresh(dirfd, s, &e) < 0)
                 s->status = OCI_STATUS_STOPPED;
+        rc_cgroup_status_overlay(s);
         *ret = s;
         return 0;
 }

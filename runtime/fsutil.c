@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
@@ -24,6 +25,10 @@
 
 #define MAX_SYMLINKS 40
 #define OPENAT2_RETRIES 32
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
+#endif
+#define PROC_ROOT_INO 1
 
 /* Set once openat2 turned out to be unusable here; a cache of a kernel property. */
 static bool openat2_unusable;
@@ -522,4 +527,71 @@ int rc_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t 
         if (ret_len != NULL)
                 *ret_len = len;
         return 0;
+}
+
+/* The verified procfs of this process; a cache like openat2_unusable (see rc_proc_fd). */
+static int proc_root_fd = -1;
+
+int rc_proc_fd(rc_error_t *err)
+{
+        _cleanup_close_ int fd = -1;
+        struct statfs sfs;
+        struct stat st;
+
+        if (proc_root_fd >= 0)
+                return proc_root_fd;
+        fd = open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return rc_error_set(err, errno, "open `/proc`");
+        if (fstatfs(fd, &sfs) < 0 || fstat(fd, &st) < 0)
+                return rc_error_set(err, errno, "stat `/proc`");
+        if (sfs.f_type != PROC_SUPER_MAGIC || st.st_ino != PROC_ROOT_INO)
+                return rc_error_set(err, EPERM, "open `/proc`: not the root of a procfs");
+        proc_root_fd = TAKE_FD(fd);
+        return proc_root_fd;
+}
+
+/* Paths handed to rc_proc_open are ours ("self/...", "sys/..."): relative, no "..". */
+static bool proc_path_ok(const char *path)
+{
+        const char *p = path;
+
+        if (path[0] == '/' || path[0] == '\0')
+                return false;
+        for (;;) {
+                size_t n = path_next(&p);
+                if (n == 0)
+                        return true;
+                if (n == 2 && p[0] == '.' && p[1] == '.')
+                        return false;
+                p += n;
+        }
+}
+
+int rc_proc_open(const char *path, int flags, rc_error_t *err)
+{
+        struct open_how how = {
+                .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+        };
+        _cleanup_close_ int fd = -1;
+        struct statfs sfs;
+        int root;
+
+        if (!proc_path_ok(path))
+                return rc_error_set(err, EINVAL, "open `/proc/%s`: invalid path", path);
+        root = rc_proc_fd(err);
+        if (root < 0)
+                return -1;
+        fd = openat2_unusable ? -1 : rc_openat2(root, path, &how, sizeof(how));
+        if (fd < 0 && (openat2_unusable || errno == ENOSYS || errno == E2BIG))
+                /* intermediate links ("self") stay inside procfs; the type is checked below */
+                fd = openat(root, path, flags | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return rc_error_set(err, errno, "open `/proc/%s`", path);
+        if (fstatfs(fd, &sfs) < 0)
+                return rc_error_set(err, errno, "stat `/proc/%s`", path);
+        if (sfs.f_type != PROC_SUPER_MAGIC)
+                return rc_error_set(err, EXDEV, "open `/proc/%s`: not on procfs", path);
+        return TAKE_FD(fd);
 }

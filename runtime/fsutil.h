@@ -31,3 +31,16 @@ int rc_write_file_at(int dirfd, const char *path, const void *buf, size_t len, r
 
 /* Read a whole file (at most max bytes, else EFBIG) into a NUL-terminated buffer. */
 int rc_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len, rc_error_t *err);
+
+/* The procfs the container init works through: opened once, at the start of the init
+ * (before any namespace is joined, any config mount is made or the root is pivoted), and
+ * verified to be the root of a procfs (f_type PROC_SUPER_MAGIC, inode PROC_ROOT_INO). A
+ * /proc the container provides (a tmpfs or a bind mount over /proc or /proc/sys in its
+ * mounts) is thus never written through. The fd is cached for the life of the process;
+ * later calls return it. */
+int rc_proc_fd(rc_error_t *err);
+
+/* Open `path` relative to that procfs ("self/oom_score_adj", "sys/net/core/somaxconn")
+ * without leaving it: no "..", no absolute or magic links, no crossing into another
+ * mount, and the result must itself be on procfs. Returns an O_CLOEXEC fd or -1. */
+int rc_proc_open(const char *path, int flags, rc_error_t *err);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/fsutil.h"
 #include "runtime/syscalls.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -39,14 +40,28 @@ struct rc_sched_attr {
         uint32_t sched_util_max;
 };
 
-/* Write buf to an existing file (under /proc) in one write(2); returns -errno. */
-static int write_existing_file(const char *path, const char *buf, size_t len)
+/* Open `path` (relative to /proc) through the verified procfs (rc_proc_open): a /proc
+ * the container mounted over is never written or read through. Returns an fd or -errno. */
+static int open_proc_file(const char *path, int flags)
 {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        rc_error_t e = NULL;
+        int fd = rc_proc_open(path, flags, &e);
+
+        if (fd < 0) {
+                fd = e != NULL && e->status != 0 ? -e->status : -EIO;
+                rc_error_free(&e);
+        }
+        return fd;
+}
+
+/* Write buf to an existing file under /proc in one write(2); returns -errno. */
+static int write_proc_file(const char *path, const char *buf, size_t len)
+{
+        _cleanup_close_ int fd = open_proc_file(path, O_WRONLY | O_NOCTTY);
         ssize_t n;
 
         if (fd < 0)
-                return -errno;
+                return fd;
         n = write(fd, buf, len);
         if (n < 0)
                 return -errno;
@@ -95,7 +110,7 @@ int rc_process_apply_sysctl(const struct oci_config *c, rc_error_t *err)
                         return rc_error_set_status(err, EINVAL, "sysctl: missing key");
                 if (sysctl_path(kv->key, &path, err) < 0)
                         return -1;
-                r = write_existing_file(path, value, strlen(value));
+                r = write_proc_file(path + strlen("/proc/"), value, strlen(value));
                 if (r < 0)
                         return rc_error_set(err, -r, "write sysctl `%s` (%s)", kv->key, path);
         }
@@ -110,7 +125,7 @@ int rc_process_set_oom_score_adj(const struct oci_process *p, rc_error_t *err)
         if (!p->has_oom_score_adj)
                 return 0;
         len = snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
-        r = write_existing_file("/proc/self/oom_score_adj", buf, (size_t)len);
+        r = write_proc_file("self/oom_score_adj", buf, (size_t)len);
         if (r < 0)
                 return rc_error_set(err, -r, "write `%s` to /proc/self/oom_score_adj", buf);
         return 0;
@@ -199,16 +214,16 @@ int rc_process_apply_personality(const struct oci_config *c, rc_error_t *err)
  * missing file (kernels before 3.19) means setgroups is allowed. */
 static int setgroups_denied(bool *ret, rc_error_t *err)
 {
-        _cleanup_close_ int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int fd = open_proc_file("self/setgroups", O_RDONLY);
         char buf[16];
         ssize_t n;
 
         if (fd < 0) {
-                if (errno == ENOENT) {
+                if (fd == -ENOENT) {
                         *ret = false;
                         return 0;
                 }
-                return rc_error_set(err, errno, "open /proc/self/setgroups");
+                return rc_error_set(err, -fd, "open /proc/self/setgroups");
         }
         n = read(fd, buf, sizeof(buf) - 1);
         if (n < 0)
@@ -349,12 +364,19 @@ int rc_process_find_executable(const struct oci_process *p, char **ret_path, rc_
 
 static int cloexec_walk(int first, rc_error_t *err)
 {
-        DIR *dir = opendir("/proc/self/fd"); /* glibc opens it O_CLOEXEC */
+        int dfd = open_proc_file("self/fd", O_RDONLY | O_DIRECTORY);
         struct dirent *de;
+        DIR *dir;
         int ret = 0;
 
-        if (dir == NULL)
-                return rc_error_set(err, errno, "open /proc/self/fd");
+        if (dfd < 0)
+                return rc_error_set(err, -dfd, "open /proc/self/fd");
+        dir = fdopendir(dfd);
+        if (dir == NULL) {
+                ret = errno;
+                close(dfd);
+                return rc_error_set(err, ret, "open /proc/self/fd");
+        }
         while ((errno = 0, de = readdir(dir)) != NULL) {
                 char *end;
                 long fd;

@@ -9,8 +9,10 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include "runtime/cgroup.h"
 #include "runtime/cleanup.h"
 #include "runtime/hooks.h"
+#include "runtime/network.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
 #include "runtime/syscalls.h"
@@ -22,6 +24,7 @@ struct spawn_run {
         int sync_fd; /* parent end */
         pid_t child; /* our direct child (the init, or the stage that forks it) */
         pid_t init_pid; /* the container init */
+        bool move_to_cgroup; /* no CLONE_INTO_CGROUP: the parent moves the init */
 };
 
 static int record_pid(struct spawn_run *r, pid_t pid, rc_error_t *err)
@@ -34,19 +37,48 @@ static int record_pid(struct spawn_run *r, pid_t pid, rc_error_t *err)
         return rc_state_write(r->s->state_dirfd, st, err);
 }
 
+/* clone3 straight into the container's cgroup (CLONE_INTO_CGROUP, Linux 5.7), so the
+ * init never runs outside it. Older kernels refuse the larger clone_args with E2BIG:
+ * then the parent moves the child before the handshake goes on (*ret_move). */
+static pid_t clone_into_cgroup(struct clone_args *ca, int cgroup_fd, bool *ret_move)
+{
+        pid_t pid;
+
+        *ret_move = false;
+        if (cgroup_fd < 0)
+                return rc_clone3(ca, sizeof(*ca));
+        ca->flags |= CLONE_INTO_CGROUP;
+        ca->cgroup = (uint64_t)cgroup_fd;
+        pid = rc_clone3(ca, sizeof(*ca));
+        if (pid >= 0 || errno != E2BIG)
+                return pid;
+        ca->flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+        ca->cgroup = 0;
+        *ret_move = true;
+        return rc_clone3(ca, sizeof(*ca));
+}
+
 static int clone_init(struct spawn_run *r, rc_error_t *err)
 {
         struct rc_spawn *s = r->s;
         struct rc_init_args ia = {0};
         _cleanup_close_ int console_fd = -1, fifo_dirfd = -1;
+        __attribute__((cleanup(rc_seccomp_prog_clear))) struct rc_seccomp_prog seccomp = RC_SECCOMP_PROG_INIT;
         struct clone_args ca = {0};
         int sv[2];
         pid_t pid;
 
+        /* compiled (and the notify agent connected) here, so errors surface at create */
+        if (rc_seccomp_prepare(&s->cfg->linux_.seccomp, &s->rt->log, &seccomp, err) < 0)
+                return -1;
         if (s->opts->console_socket != NULL) {
                 console_fd = rc_console_socket_connect(s->opts->console_socket, err);
                 if (console_fd < 0)
                         return -1;
+        } else if (s->cfg->process.terminal && s->relay_fd >= 0) {
+                console_fd = fcntl(s->relay_fd, F_DUPFD_CLOEXEC, 3);
+                if (console_fd < 0)
+                        return rc_error_set(err, errno, "duplicate the terminal relay socket");
         }
         /* A separate open file description: the init must not keep the lock alive. */
         fifo_dirfd = openat(s->state_dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -69,10 +101,11 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
                 .preserve_fds = s->opts->preserve_fds,
                 .no_pivot = s->opts->no_pivot,
                 .no_new_keyring = s->opts->no_new_keyring,
+                .seccomp = &seccomp,
         };
         ca.flags = r->plan.direct ? (uint64_t)r->plan.clone_flags : 0;
         ca.exit_signal = SIGCHLD;
-        pid = rc_clone3(&ca, sizeof(ca));
+        pid = clone_into_cgroup(&ca, s->cgroup_fd, &r->move_to_cgroup);
         if (pid < 0) {
                 int e = errno;
                 close(sv[0]);
@@ -94,6 +127,8 @@ static int handshake_namespaces(struct spawn_run *r, rc_error_t *err)
         struct rc_sync_msg m = {0};
         int status;
 
+        if (r->move_to_cgroup && rc_cgroup_enter_fd(r->s->cgroup_fd, r->child, err) < 0)
+                return -1;
         if (r->plan.clone_flags & CLONE_NEWUSER) {
                 if (rc_sync_expect(r->sync_fd, RC_SYNC_IDMAP_REQ, "container init", NULL, err) < 0)
                         return -1;
@@ -107,6 +142,9 @@ static int handshake_namespaces(struct spawn_run *r, rc_error_t *err)
                         return -1;
                 r->init_pid = m.value;
                 rc_sync_msg_clear(&m);
+                /* forked before or after its parent moved: move it too */
+                if (r->move_to_cgroup && rc_cgroup_enter_fd(r->s->cgroup_fd, r->init_pid, err) < 0)
+                        return -1;
                 /* The intermediate stage exits once it has forked the init. */
                 while (waitpid(r->child, &status, 0) < 0)
                         if (errno != EINTR)
@@ -123,6 +161,10 @@ static int handshake_hooks(struct spawn_run *r, rc_error_t *err)
         size_t len = 0;
 
         if (rc_sync_expect(r->sync_fd, RC_SYNC_HOOKS, "container init", NULL, err) < 0)
+                return -1;
+        /* The init has set up all its namespaces by now (a netns it unshares itself
+         * exists only from here on): plumb the network before the prestart hooks. */
+        if (rc_network_attach(r->s->rt, r->s->state_dirfd, r->init_pid, err) < 0)
                 return -1;
         if (oci_state_to_json(r->s->state, 0, &json, &len, err) < 0)
                 return -1;

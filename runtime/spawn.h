@@ -9,6 +9,7 @@
 #include "runtime/error.h"
 #include "runtime/log.h"
 #include "runtime/namespaces.h"
+#include "runtime/seccomp.h"
 #include "specs/config.h"
 #include "specs/state.h"
 
@@ -27,6 +28,7 @@ struct rc_init_args {
         unsigned preserve_fds;
         bool no_pivot;
         bool no_new_keyring;
+        struct rc_seccomp_prog *seccomp; /* compiled by the parent; loaded right before exec */
 };
 
 /* The init's whole life; never returns. Runs in the child of clone3. */
@@ -38,6 +40,8 @@ struct rc_spawn {
         const struct rc_create_opts *opts;
         const char *rootfs;
         int state_dirfd; /* locked state dir */
+        int relay_fd; /* without --console-socket: run's terminal relay socket, or -1 */
+        int cgroup_fd; /* the container's cgroup directory (the init starts in it), or -1 */
         struct oci_state *state; /* status "creating"; the spawn fills pid + start time */
 };
 

@@ -358,6 +358,11 @@ int oci_config_validate(const struct oci_config *c, const char *origin, rc_error
 int oci_process_parse(const char *data, size_t len, const char *origin, struct oci_process **ret,
                       rc_error_t *err);
 
+/* A linux.resources document alone (for `update -r`): same rules as .linux.resources. */
+int oci_resources_parse(const char *data, size_t len, const char *origin, struct oci_resources **ret,
+                        rc_error_t *err);
+void oci_resources_free(struct oci_resources *r); /* frees the struct itself too */
+
 void oci_config_free(struct oci_config *c);
 void oci_process_free(struct oci_process *p); /* frees the struct itself too */
 void oci_process_clear(struct oci_process *p); /* frees members only */

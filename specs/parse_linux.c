@@ -708,3 +708,50 @@ void oci_linux_clear(struct oci_linux *l)
         free(l->mount_label);
         memset(l, 0, sizeof(*l));
 }
+
+/* ---- a linux.resources document alone (`update -r`) ------------------------------------ */
+
+int oci_resources_parse(const char *data, size_t len, const char *origin, struct oci_resources **ret,
+                        rc_error_t *err)
+{
+        json_node *root = NULL;
+        struct oci_resources *r;
+        struct pctx c;
+        int rv;
+
+        if (origin == NULL)
+                origin = "resources";
+        if (json_parse(data, len, origin, &root, err) < 0)
+                return -1;
+        r = calloc(1, sizeof(*r));
+        if (r == NULL) {
+                json_free(root);
+                return rc_error_set(err, ENOMEM, "%s", origin);
+        }
+        pctx_init(&c, origin, err);
+        rv = parse_resources(&c, root, r);
+        json_free(root);
+        if (rv == 0 && (r->has_network || r->has_rdma))
+                rv = rc_error_set(err, 0, "%s: .%s: not supported on cgroup v2", origin,
+                                  r->has_network ? "network" : "rdma");
+        for (size_t i = 0; rv == 0 && i < r->n_unified; i++) {
+                const char *k = r->unified[i].key;
+
+                if (k[0] == '\0' || strchr(k, '/') != NULL || strcmp(k, ".") == 0 || strcmp(k, "..") == 0)
+                        rv = rc_error_set(err, 0, "%s: .unified: invalid cgroup file name \"%s\"", origin, k);
+        }
+        if (rv < 0) {
+                oci_resources_free(r);
+                return -1;
+        }
+        *ret = r;
+        return 0;
+}
+
+void oci_resources_free(struct oci_resources *r)
+{
+        if (r == NULL)
+                return;
+        resources_clear(r);
+        free(r);
+}

@@ -284,6 +284,27 @@ def mount_at(info, mount_point):
 # ---------------------------------------------------------------- fixtures
 
 
+TEST_TIMEOUT = int(os.environ.get("TEST_TIMEOUT", "120"))
+
+
+class TestTimeout(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _per_test_timeout():
+    """Fails a test that hangs (say on a blocking read), so teardown still cleans up."""
+
+    def expired(signum, frame):
+        raise TestTimeout(f"test took longer than {TEST_TIMEOUT}s")
+
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(TEST_TIMEOUT)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
 @pytest.fixture(scope="session")
 def root_required():
     if os.geteuid() != 0:
@@ -336,6 +357,7 @@ def base_rootfs(session_dir, probe_binary):
 def workdir(root_required):
     """A short per-test directory (unix socket paths must stay under 108 bytes)."""
     d = tempfile.mkdtemp(prefix="rc-", dir="/tmp")
+    os.chmod(d, 0o711)  # a user namespace's root (an unprivileged host uid) must reach the bundle
     yield d
     shutil.rmtree(d, ignore_errors=True)
 

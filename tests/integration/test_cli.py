@@ -1,8 +1,8 @@
 """CLI features: terminals, fd passing, spec/features, logging, config errors, crash cleanup."""
 
-import array
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -48,8 +48,9 @@ class ConsoleServer:
         """Reads the master until the slave side closes (EIO)."""
         data = b""
         deadline = time.monotonic() + timeout
-        os.set_blocking(self.master, True)
         while time.monotonic() < deadline:
+            if not select.select([self.master], [], [], 0.2)[0]:
+                continue
             try:
                 chunk = os.read(self.master, 4096)
             except OSError:
@@ -89,7 +90,6 @@ def test_console_socket_create_start(rt, bundle, console):
     info = parse_json(srv.read_all())
     assert info["isatty"] == [1, 1, 1]
     assert info["fds"]["0"].startswith("/dev/pts/")
-    # The terminal becomes the controlling one: /dev/tty opens.
     rt.wait_status(c.cid, "stopped")
 
 
@@ -232,12 +232,19 @@ BAD_CONFIGS = {
 }
 
 
-@pytest.mark.parametrize("kind", sorted(BAD_CONFIGS))
+CRUN_LAX = "crun 1.8.1 accepts this at create and only fails at start"
+
+
+@pytest.mark.parametrize("kind", [
+    pytest.param(k, marks=pytest.mark.run_container_only(CRUN_LAX))
+    if k in ("args-not-array", "no-args", "relative-cwd") else k
+    for k in sorted(BAD_CONFIGS)
+])
 def test_bad_config_fails_cleanly(rt, bundle, kind):
     b = bundle()
     _bad_config(b, kind)
-    cid = rt.new_id()
-    r = rt.cmd("create", "--bundle", b.path, cid, stdout=subprocess.DEVNULL)
+    r = rt.create(b, check=False)
+    cid = r.cid
     assert r.returncode != 0, f"{kind} accepted"
     assert os.listdir(rt.root) == [], "state left under --root"
     assert not pids_with_token(cid), "a process was left behind"
@@ -247,8 +254,8 @@ def test_invalid_json_config(rt, bundle):
     b = bundle()
     with open(os.path.join(b.path, "config.json"), "w") as f:
         f.write('{"ociVersion": "1.0.2", "process": ')
-    cid = rt.new_id()
-    r = rt.cmd("create", "--bundle", b.path, cid, stdout=subprocess.DEVNULL)
+    b.save = lambda: None  # keep the broken file
+    r = rt.create(b, check=False)
     assert r.returncode != 0
     assert os.listdir(rt.root) == []
 
@@ -264,7 +271,7 @@ def test_missing_bundle(rt, workdir):
 def test_bad_config_message(rt, bundle, kind):
     b = bundle()
     _bad_config(b, kind)
-    r = rt.cmd("create", "--bundle", b.path, rt.new_id(), stdout=subprocess.DEVNULL)
+    r = rt.create(b, check=False)
     assert r.returncode == 1
     assert "config.json" in r.stderr, r.stderr
     assert BAD_CONFIGS[kind] in r.stderr, r.stderr

@@ -214,8 +214,9 @@ def test_sysctl_in_netns(rt, bundle):
     assert (rc, out.strip()) == (0, want), err
 
 
-def test_sysctl_uts(rt, bundle):
-    b = bundle()
-    b.config["linux"]["sysctl"] = {"kernel.domainname": "from-sysctl"}
-    b.config["process"]["args"] = ["/probe"]
-    assert rt.run_probe(b)["domainname"] == "from-sysctl"
+def test_sysctl_ipc(rt, bundle):
+    # kernel.msgmax belongs to the container's ipc namespace.
+    b = bundle(["/probe", "cat", "/proc/sys/kernel/msgmax"])
+    b.config["linux"]["sysctl"] = {"kernel.msgmax": "12345"}
+    r = rt.run(b)
+    assert (r.returncode, r.stdout.strip()) == (0, "12345"), r.stderr

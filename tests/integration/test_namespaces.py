@@ -26,6 +26,17 @@ def test_user_namespace_maps_ids(rt, bundle):
     assert info["gid_map"].split() == ["0", "100000", "65536"]
 
 
+def test_user_namespace_bundle_in_private_dir(rt, bundle, workdir):
+    # The bundle's parent is 0700 root: the mapped root cannot walk there itself, so the
+    # runtime must reach the rootfs while it is still the host's root.
+    private = os.path.join(workdir, "private")
+    os.mkdir(private, 0o700)
+    b = userns_bundle(bundle)
+    os.rename(b.path, os.path.join(private, "b"))
+    b.path, b.rootfs = os.path.join(private, "b"), os.path.join(private, "b", "rootfs")
+    assert rt.run_probe(b)["uid"] == 0
+
+
 def test_user_namespace_files_written_as_mapped_uid(rt, bundle, workdir):
     host = os.path.join(workdir, "out")
     os.mkdir(host)

@@ -78,7 +78,10 @@ Test(default_spec, expected_fields)
         cr_assert(strv_has(json_object_get(proc, "env"), "TERM=xterm"));
         cr_assert_str_eq(json_get_string(json_object_get(proc, "cwd")), "/");
         cr_assert(strv_has(path(proc, "capabilities", "bounding"), "CAP_NET_BIND_SERVICE"));
-        cr_assert_eq(json_array_size(path(proc, "capabilities", "effective")), 3);
+        cr_assert_eq(json_array_size(path(proc, "capabilities", "effective")), 11);
+        cr_assert(strv_has(path(proc, "capabilities", "permitted"), "CAP_SYS_CHROOT"));
+        cr_assert_not(strv_has(path(proc, "capabilities", "bounding"), "CAP_AUDIT_WRITE"));
+        cr_assert_not(strv_has(path(proc, "capabilities", "bounding"), "CAP_SYS_ADMIN"));
         cr_assert_str_eq(json_get_string(json_object_get(json_array_get(json_object_get(proc, "rlimits"), 0),
                                                          "type")),
                          "RLIMIT_NOFILE");
@@ -102,6 +105,54 @@ Test(default_spec, expected_fields)
         cr_assert(strv_has(path(root, "linux", "maskedPaths"), "/proc/kcore"));
         cr_assert(strv_has(path(root, "linux", "readonlyPaths"), "/proc/sysrq-trigger"));
         json_free(root);
+}
+
+/* The seccomp profile: an allow-list answering EPERM, without the syscalls it refuses. */
+Test(default_spec, seccomp_profile)
+{
+        for (int rootless = 0; rootless <= 1; rootless++) {
+                json_node *root = default_spec(rootless);
+                json_node *sc = path(root, "linux", "seccomp");
+                json_node *allow =
+                        json_object_get(json_array_get(json_object_get(sc, "syscalls"), 0), "names");
+                uint64_t v = 0;
+
+                cr_assert_str_eq(json_get_string(json_object_get(sc, "defaultAction")), "SCMP_ACT_ERRNO");
+                cr_assert_eq(json_get_u64(json_object_get(sc, "defaultErrnoRet"), &v), 0);
+                cr_assert_eq(v, 1);
+                cr_assert_gt(json_array_size(allow), 250);
+                for (const char *const *n =
+                             (const char *const[]){"read", "execve", "exit_group", "wait4", NULL};
+                     *n; n++)
+                        cr_assert(strv_has(allow, *n), "%s not allowed", *n);
+                for (const char *const *n = (const char *const[]){"kexec_load",
+                                                                  "open_by_handle_at",
+                                                                  "init_module",
+                                                                  "mount",
+                                                                  "umount2",
+                                                                  "pivot_root",
+                                                                  "keyctl",
+                                                                  "add_key",
+                                                                  "bpf",
+                                                                  "perf_event_open",
+                                                                  "userfaultfd",
+                                                                  "unshare",
+                                                                  "setns",
+                                                                  "reboot",
+                                                                  "swapon",
+                                                                  "acct",
+                                                                  "settimeofday",
+                                                                  "clock_settime",
+                                                                  "personality",
+                                                                  "clone",
+                                                                  "clone3",
+                                                                  "socket",
+                                                                  "io_uring_setup",
+                                                                  NULL};
+                     *n; n++)
+                        cr_assert_not(strv_has(allow, *n), "%s allowed unconditionally", *n);
+                json_free(root);
+        }
 }
 
 Test(default_spec, rootless_variant)

@@ -1,0 +1,256 @@
+/* run-container update [OPTIONS] ID: change the cgroup limits of a running container,
+ * with runc's flags and/or -r FILE (a linux.resources JSON document, "-" for stdin).
+ * Flags given together with -r override the file's values. */
+#include "cli/cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/cgroup.h"
+#include "runtime/cleanup.h"
+#include "runtime/fsutil.h"
+
+static const char update_usage[] =
+        "Usage: run-container update [OPTIONS] ID\n\n"
+        "Update the resource limits of a running container.\n\n"
+        "Options:\n"
+        "  -r, --resources FILE      a linux.resources JSON document (\"-\": stdin)\n"
+        "      --memory BYTES        memory limit (suffixes k, m, g, t; -1: unlimited)\n"
+        "      --memory-swap BYTES   memory+swap limit (-1: unlimited swap)\n"
+        "      --memory-reservation BYTES  memory soft limit (memory.low)\n"
+        "      --cpu-shares N        CPU shares (cpu.weight), also --cpu-share\n"
+        "      --cpu-quota USEC      CPU time per period (-1: unlimited)\n"
+        "      --cpu-period USEC     CPU period\n"
+        "      --cpuset-cpus LIST    CPUs to use (0-3, 0,1)\n"
+        "      --cpuset-mems LIST    memory nodes to use\n"
+        "      --pids-limit N        maximum number of processes (-1: unlimited)\n"
+        "      --blkio-weight N      block IO weight (10 to 1000)\n"
+        "  -h, --help                show this help\n";
+
+enum {
+        OPT_MEMORY = 256,
+        OPT_MEMORY_SWAP,
+        OPT_MEMORY_RESERVATION,
+        OPT_CPU_SHARES,
+        OPT_CPU_QUOTA,
+        OPT_CPU_PERIOD,
+        OPT_CPUSET_CPUS,
+        OPT_CPUSET_MEMS,
+        OPT_PIDS_LIMIT,
+        OPT_BLKIO_WEIGHT,
+};
+
+/* "-1", "1024", "64m", "1.5g" is not accepted (whole numbers), "2GiB", "512kb" */
+static int parse_bytes(const char *s, int64_t *ret)
+{
+        static const char units[] = "kmgtp";
+        const char *u;
+        char *end;
+        long long v;
+
+        if (strcmp(s, "-1") == 0) {
+                *ret = -1;
+                return 0;
+        }
+        if (!isdigit((unsigned char)s[0]))
+                return -1;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno != 0)
+                return -1;
+        end += *end == ' ';
+        if (*end != '\0' && (u = strchr(units, tolower((unsigned char)*end))) != NULL) {
+                for (long i = 0; i <= u - units; i++) {
+                        if (v > INT64_MAX / 1024)
+                                return -1;
+                        v *= 1024;
+                }
+                end++;
+                end += tolower((unsigned char)*end) == 'i';
+        }
+        end += tolower((unsigned char)*end) == 'b';
+        if (*end != '\0')
+                return -1;
+        *ret = v;
+        return 0;
+}
+
+static int parse_i64(const char *s, int64_t *ret)
+{
+        char *end;
+
+        errno = 0;
+        *ret = strtoll(s, &end, 10);
+        return errno != 0 || end == s || *end != '\0' ? -1 : 0;
+}
+
+static int parse_u64(const char *s, uint64_t *ret)
+{
+        char *end;
+
+        if (!isdigit((unsigned char)s[0]))
+                return -1;
+        errno = 0;
+        *ret = strtoull(s, &end, 10);
+        return errno != 0 || *end != '\0' ? -1 : 0;
+}
+
+static int load_file(const char *path, struct oci_resources **ret, rc_error_t *err)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+
+        if (rc_read_file_at(AT_FDCWD, strcmp(path, "-") == 0 ? "/dev/stdin" : path, JSON_MAX_INPUT, &data,
+                            &len, err) < 0)
+                return -1;
+        return oci_resources_parse(data, len, strcmp(path, "-") == 0 ? "stdin" : path, ret, err);
+}
+
+static int set_string(char **dst, const char *v, rc_error_t *err)
+{
+        free(*dst);
+        *dst = strdup(v);
+        return *dst == NULL ? rc_error_set(err, ENOMEM, "update") : 0;
+}
+
+static int opt_bytes(struct oci_opt_i64 *o, const char *arg)
+{
+        o->set = true;
+        return parse_bytes(arg, &o->v);
+}
+
+static int opt_i64(struct oci_opt_i64 *o, const char *arg)
+{
+        o->set = true;
+        return parse_i64(arg, &o->v);
+}
+
+static int opt_u64(struct oci_opt_u64 *o, const char *arg)
+{
+        o->set = true;
+        return parse_u64(arg, &o->v);
+}
+
+/* The pids limit as runc takes it: 0 means "not set", -1 (any negative) unlimited. */
+static int opt_pids(struct oci_resources *r, const char *arg)
+{
+        if (parse_i64(arg, &r->pids_limit) < 0)
+                return -1;
+        r->has_pids = r->pids_limit != 0;
+        return 0;
+}
+
+static int opt_blkio_weight(struct oci_blockio *b, const char *arg)
+{
+        return opt_u64(&b->weight, arg) < 0 || b->weight.v < 10 || b->weight.v > 1000 ? -1 : 0;
+}
+
+/* One flag onto r; -1 with *err on a bad value. */
+static int apply_flag(struct oci_resources *r, int opt, const char *arg, rc_error_t *err)
+{
+        int bad = 0;
+
+        r->has_memory |= opt == OPT_MEMORY || opt == OPT_MEMORY_SWAP || opt == OPT_MEMORY_RESERVATION;
+        r->has_cpu |= opt >= OPT_CPU_SHARES && opt <= OPT_CPUSET_MEMS;
+        r->has_blockio |= opt == OPT_BLKIO_WEIGHT;
+        switch (opt) {
+        case OPT_MEMORY:
+                bad = opt_bytes(&r->memory.limit, arg);
+                break;
+        case OPT_MEMORY_SWAP:
+                bad = opt_bytes(&r->memory.swap, arg);
+                break;
+        case OPT_MEMORY_RESERVATION:
+                bad = opt_bytes(&r->memory.reservation, arg);
+                break;
+        case OPT_CPU_SHARES:
+                bad = opt_u64(&r->cpu.shares, arg);
+                break;
+        case OPT_CPU_QUOTA:
+                bad = opt_i64(&r->cpu.quota, arg);
+                break;
+        case OPT_CPU_PERIOD:
+                bad = opt_u64(&r->cpu.period, arg);
+                break;
+        case OPT_CPUSET_CPUS:
+                return set_string(&r->cpu.cpus, arg, err);
+        case OPT_CPUSET_MEMS:
+                return set_string(&r->cpu.mems, arg, err);
+        case OPT_PIDS_LIMIT:
+                bad = opt_pids(r, arg);
+                break;
+        case OPT_BLKIO_WEIGHT:
+                bad = opt_blkio_weight(&r->blockio, arg);
+                break;
+        }
+        if (bad)
+                return rc_error_set(err, 0, "invalid value \"%s\" for an update option", arg);
+        return 0;
+}
+
+struct flag {
+        int opt;
+        const char *arg;
+};
+
+int cli_cmd_update(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
+{
+        static const struct option longopts[] = {
+                {"resources", required_argument, NULL, 'r'},
+                {"memory", required_argument, NULL, OPT_MEMORY},
+                {"memory-swap", required_argument, NULL, OPT_MEMORY_SWAP},
+                {"memory-reservation", required_argument, NULL, OPT_MEMORY_RESERVATION},
+                {"cpu-shares", required_argument, NULL, OPT_CPU_SHARES},
+                {"cpu-share", required_argument, NULL, OPT_CPU_SHARES},
+                {"cpu-quota", required_argument, NULL, OPT_CPU_QUOTA},
+                {"cpu-period", required_argument, NULL, OPT_CPU_PERIOD},
+                {"cpuset-cpus", required_argument, NULL, OPT_CPUSET_CPUS},
+                {"cpuset-mems", required_argument, NULL, OPT_CPUSET_MEMS},
+                {"pids-limit", required_argument, NULL, OPT_PIDS_LIMIT},
+                {"blkio-weight", required_argument, NULL, OPT_BLKIO_WEIGHT},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        struct flag flags[32];
+        size_t n_flags = 0;
+        struct oci_resources *r = NULL;
+        const char *file = NULL, *id;
+        int opt, ret = -1;
+
+        while ((opt = cli_getopt(argc, argv, ":r:h", longopts, "update", err)) != -1) {
+                if (opt == 'h')
+                        return cli_print_usage(update_usage);
+                if (opt == 'r')
+                        file = optarg;
+                else if (opt >= OPT_MEMORY && n_flags < sizeof(flags) / sizeof(flags[0]))
+                        flags[n_flags++] = (struct flag){opt, optarg};
+                else
+                        return opt < 0 ? -1 : rc_error_set(err, 0, "update: too many options");
+        }
+        if (cli_check_args("update", argc - optind, 1, 1, err) < 0)
+                return -1;
+        id = argv[optind];
+        if (rc_validate_id(id, err) < 0)
+                return -1;
+        if (file != NULL && load_file(file, &r, err) < 0)
+                return -1;
+        if (r == NULL && (r = calloc(1, sizeof(*r))) == NULL)
+                return rc_error_set(err, ENOMEM, "update");
+        r->present = true;
+        for (size_t i = 0; i < n_flags; i++)
+                if (apply_flag(r, flags[i].opt, flags[i].arg, err) < 0)
+                        goto out;
+        if (file == NULL && n_flags == 0) {
+                rc_error_set(err, 0, "update: nothing to change (pass -r FILE or a limit option)");
+                goto out;
+        }
+        ret = rc_container_update(&ctx->rt, id, r, err) < 0 ? -1 : 0;
+out:
+        oci_resources_free(r);
+        return ret;
+}

@@ -1,0 +1,59 @@
+/* rtnetlink through libmnl: links (bridge, veth), addresses, routes, link state.
+ *
+ * One request at a time, each with NLM_F_ACK; the kernel's extended ack text
+ * (NETLINK_EXT_ACK) is appended to our error messages: "create bridge `rc0`: Operation
+ * not supported: kernel says \"Unknown device type\"". A socket opened for another
+ * network namespace stays bound to it: the namespace is entered only for socket(). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/error.h"
+
+struct mnl_socket;
+
+struct rc_nl {
+        struct mnl_socket *sock;
+        uint32_t portid;
+        uint32_t seq;
+        char *buf; /* RC_NL_BUFSIZE, for requests and replies */
+};
+
+/* netns_fd < 0: the caller's network namespace. */
+int rc_nl_open(struct rc_nl *nl, int netns_fd, rc_error_t *err);
+void rc_nl_close(struct rc_nl *nl);
+
+struct rc_nl_link {
+        int ifindex; /* 0: no such link */
+        unsigned mtu;
+        int master; /* 0: none */
+        bool up;
+};
+
+/* Look a link up by name; ret->ifindex is 0 (and 0 returned) when there is none. */
+int rc_nl_link_get(struct rc_nl *nl, const char *name, struct rc_nl_link *ret, rc_error_t *err);
+
+/* Create a bridge; EEXIST is reported with status EEXIST (callers racing for it retry
+ * the lookup). */
+int rc_nl_bridge_create(struct rc_nl *nl, const char *name, rc_error_t *err);
+
+/* Create a veth pair: `name` here, `peer` created directly in the network namespace
+ * peer_netns_fd under the name peer_name. mtu 0: the kernel's default. */
+int rc_nl_veth_create(struct rc_nl *nl, const char *name, const char *peer_name, int peer_netns_fd,
+                      unsigned mtu, rc_error_t *err);
+
+/* Change a link: master (>0 to enslave, 0 unchanged), mtu (0 unchanged), up. */
+int rc_nl_link_set(struct rc_nl *nl, int ifindex, int master, unsigned mtu, bool up, rc_error_t *err);
+
+/* Delete a link by name; a missing link is fine (returns 0). */
+int rc_nl_link_delete(struct rc_nl *nl, const char *name, rc_error_t *err);
+
+/* Add an IPv4 address (host byte order) with its prefix; an existing one is fine. */
+int rc_nl_addr_add(struct rc_nl *nl, int ifindex, uint32_t addr, unsigned prefix, rc_error_t *err);
+
+/* Add the IPv4 default route via gateway (host byte order) on ifindex. */
+int rc_nl_route_add_default(struct rc_nl *nl, int ifindex, uint32_t gateway, rc_error_t *err);
+
+/* A valid interface name: 1..15 bytes, no '/', ':' or whitespace, not "." or "..". */
+bool rc_nl_ifname_valid(const char *name);

@@ -1,0 +1,133 @@
+#!/bin/bash
+# Build, check formatting, run the unit and integration tests, and print one summary line.
+#
+# Usage: bash tests/run-all.sh
+#
+# Environment:
+#   BUILD_DIR     meson build directory (default: build-ci in the repo)
+#   RUNTIME_KIND  passed to the integration tests (default run-container; "crun" validates the
+#                 tests against Debian's crun instead)
+#   PYTEST_ARGS   extra pytest arguments, e.g. "-k lifecycle -x"
+#
+# The last line printed is "N passed, N failed, N skipped", summed over the format check,
+# every criterion test case and every pytest test. Exits 1 if anything failed.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+build=${BUILD_DIR:-$repo/build-ci}
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+
+passed=0
+failed=0
+skipped=0
+add() {
+        passed=$((passed + $1))
+        failed=$((failed + $2))
+        skipped=$((skipped + $3))
+}
+
+section() {
+        printf '\n=== %s ===\n' "$*"
+}
+
+# --- build ---------------------------------------------------------------------------------
+section "build ($build)"
+if [ ! -f "$build/build.ninja" ]; then
+        meson setup "$build" "$repo"
+fi
+if ! ninja -C "$build"; then
+        echo "run-all: build failed" >&2
+        echo "0 passed, 1 failed, 0 skipped"
+        exit 1
+fi
+
+# --- clang-format ----------------------------------------------------------------------------
+section "clang-format"
+if git -C "$repo" rev-parse --git-dir >/dev/null 2>&1; then
+        mapfile -t sources < <(git -C "$repo" ls-files '*.c' '*.h')
+else
+        mapfile -t sources < <(find . -path ./build\* -prune -o \( -name '*.c' -o -name '*.h' \) -print)
+fi
+if [ ${#sources[@]} -eq 0 ]; then
+        echo "no C sources"
+elif clang-format --dry-run --Werror "${sources[@]}" 2>"$build/clang-format.log"; then
+        echo "clang-format: ${#sources[@]} files clean"
+        add 1 0 0
+else
+        grep -o '^[^:]*\.[ch]' "$build/clang-format.log" | sort -u | sed 's/^/needs clang-format: /'
+        add 0 1 0
+fi
+
+# --- unit tests (criterion) ------------------------------------------------------------------
+section "unit tests"
+unit_rc=0
+meson test -C "$build" --suite unit --print-errorlogs || unit_rc=$?
+# Count test cases from each binary's "Synthesis: Tested: N | Passing: P | Failing: F |
+# Crashing: C" line; a binary that died before printing one counts as one failure.
+read -r up uf us < <("$python" - "$build/meson-logs/testlog.json" <<'PY'
+import json, re, sys
+syn = re.compile(r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)")
+p = f = s = 0
+try:
+    lines = open(sys.argv[1]).read().splitlines()
+except FileNotFoundError:
+    lines = []
+for line in lines:
+    t = json.loads(line)
+    m = syn.search((t.get("stdout") or "") + (t.get("stderr") or ""))
+    if m:
+        n, ok, bad, crash = map(int, m.groups())
+        p, f, s = p + ok, f + bad + crash, s + max(0, n - ok - bad - crash)
+        if t["result"] not in ("OK", "SKIP", "EXPECTEDFAIL") and bad + crash == 0:
+            f += 1  # e.g. a leak check or timeout after the synthesis
+    elif t["result"] == "OK":
+        p += 1
+    elif t["result"] == "SKIP":
+        s += 1
+    else:
+        f += 1
+print(p, f, s)
+PY
+)
+echo "unit: $up passed, $uf failed, $us skipped (meson test exit $unit_rc)"
+if [ "$unit_rc" -ne 0 ] && [ "$uf" -eq 0 ]; then
+        uf=1
+fi
+add "$up" "$uf" "$us"
+
+# --- integration tests (pytest, real containers) ---------------------------------------------
+section "integration tests (${RUNTIME_KIND:-run-container})"
+junit="$build/integration-junit.xml"
+rm -f "$junit"
+it_rc=0
+# shellcheck disable=SC2086 # PYTEST_ARGS is split on purpose
+BUILD_DIR="$build" "$python" -m pytest "$repo/tests/integration" -q -rs -p no:cacheprovider \
+        --junitxml="$junit" ${PYTEST_ARGS:-} </dev/null || it_rc=$?
+read -r ip if is < <("$python" - "$junit" <<'PY'
+import sys, xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (FileNotFoundError, ET.ParseError):
+    print(0, 0, 0)
+    sys.exit()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+t = f = s = 0
+for su in suites:
+    t += int(su.get("tests", 0))
+    f += int(su.get("failures", 0)) + int(su.get("errors", 0))
+    s += int(su.get("skipped", 0))
+print(t - f - s, f, s)
+PY
+)
+# pytest exits 5 when it collected nothing: not a failure by itself.
+if [ "$it_rc" -ne 0 ] && [ "$it_rc" -ne 5 ] && [ "$if" -eq 0 ]; then
+        if=1
+fi
+echo "integration: $ip passed, $if failed, $is skipped (pytest exit $it_rc)"
+add "$ip" "$if" "$is"
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
