@@ -178,27 +178,26 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const char *na
         int r = seccomp_rule_add_array(ctx, action, nr, n, n > 0 ? conds : NULL);
 
         if (r < 0)
-                return rc_error_set(err, -r, "add seccomp rule for `%s`", name);
+                return rc_error_set(err, -r, "add seccomp rule for \"%s\"", name);
         return 0;
 }
 
 static int add_syscall(scmp_filter_ctx ctx, const struct oci_seccomp_syscall *sc, uint32_t def_action,
                        const struct rc_logger *log, rc_error_t *err)
 {
-        struct scmp_arg_cmp *conds = NULL;
-        _cleanup_free_ struct scmp_arg_cmp *conds_mem = NULL;
+        _cleanup_free_ struct scmp_arg_cmp *conds = NULL;
         uint32_t action;
         bool split = false;
 
         if (lower_action(sc->action, sc->has_errno_ret, sc->errno_ret, &action, err) < 0)
                 return -1;
         if (action == def_action) {
-                rc_log(log, RC_LOG_DEBUG, "seccomp: rule for `%s` has the default action, skipped",
+                rc_log(log, RC_LOG_DEBUG, "seccomp: rule for \"%s\" has the default action, skipped",
                        sc->n_names > 0 ? sc->names[0] : "");
                 return 0;
         }
         if (sc->n_args > 0) {
-                conds = conds_mem = calloc(sc->n_args, sizeof(*conds));
+                conds = calloc(sc->n_args, sizeof(*conds));
                 if (conds == NULL)
                         return rc_error_set(err, ENOMEM, "seccomp conditions");
                 if (lower_conditions(sc, conds, &split, err) < 0)
@@ -209,7 +208,7 @@ static int add_syscall(scmp_filter_ctx ctx, const struct oci_seccomp_syscall *sc
                 int nr = seccomp_syscall_resolve_name(name);
 
                 if (nr == __NR_SCMP_ERROR) {
-                        rc_log(log, RC_LOG_DEBUG, "seccomp: unknown syscall `%s` skipped", name);
+                        rc_log(log, RC_LOG_DEBUG, "seccomp: unknown syscall \"%s\" skipped", name);
                         continue;
                 }
                 if (sc->n_args == 0 || !split) {
@@ -278,7 +277,7 @@ static int plan_flags(const struct oci_seccomp *s, const struct rc_logger *log, 
                 if (profile_names(s, "sendmsg", true))
                         return rc_error_set(
                                 err, EINVAL,
-                                "seccomp action SCMP_ACT_NOTIFY cannot be used for `sendmsg`: the "
+                                "seccomp action SCMP_ACT_NOTIFY cannot be used for \"sendmsg\": the "
                                 "runtime sends the listener with it");
                 flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
                 /* TSYNC and a listener are exclusive; the init has a single thread anyway */

@@ -738,7 +738,8 @@ int oci_resources_parse(const char *data, size_t len, const char *origin, struct
                 const char *k = r->unified[i].key;
 
                 if (k[0] == '\0' || strchr(k, '/') != NULL || strcmp(k, ".") == 0 || strcmp(k, "..") == 0)
-                        rv = rc_error_set(err, 0, "%s: .unified: invalid cgroup file name \"%s\"", origin, k);
+                        rv = rc_error_set(err, 0, "%s: .unified: invalid cgroup file name \"%s\"", origin,
+                                          k);
         }
         if (rv < 0) {
                 oci_resources_free(r);

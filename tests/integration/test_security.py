@@ -202,6 +202,7 @@ ALL_CAPS = [
     "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 ]
 EXEC_ATTEMPTS = 20
+RACE_ROUNDS = int(os.environ.get("RC_RACE_ROUNDS", "40"))
 CAP_NET_ADMIN = 12
 CAP_SYS_ADMIN = 21
 
@@ -345,3 +346,192 @@ def test_exec_process_unreachable_from_the_container(rt, bundle, attack_binary, 
     if not caught_stages(report, "rc:exec"):
         pytest.skip(f"the attacker never caught an exec stage in {EXEC_ATTEMPTS} tries (too short-lived here)")
     assert_binary_unreachable(report, runtime_copy, "rc:exec")
+
+
+# ------------------------------------------------------------------ CVE-2024-21626
+
+
+def run_with_fds(rt, b, fds, extra=()):
+    """`run` with extra fds open in the runtime: `fds` maps an fd number to a host path
+    (a directory or a file), opened by a shell right before it execs the runtime, the way a
+    careless caller leaks them."""
+    b.save()
+    cid = rt.new_id()
+    redirs = " ".join(f"{n}<{p}" for n, p in fds.items())
+    argv = rt.argv("run", "--bundle", b.path, *extra, cid)
+    script = f'exec {redirs} "$@"'
+    return subprocess.run(["sh", "-c", script, "sh"] + argv, capture_output=True, text=True, timeout=30,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_caller_fds_do_not_leak(rt, bundle, workdir):
+    """Directories and files the caller left open (fds 5-9 here) are closed at the
+    container's execve; only stdio remain."""
+    secret = os.path.join(workdir, "secret")
+    with open(secret, "w") as f:
+        f.write("host secret")
+    r = run_with_fds(rt, bundle(), {5: workdir, 6: secret, 7: "/", 9: "/proc"})
+    assert r.returncode == 0, r.stderr
+    fds = parse_json(r.stdout)["fds"]
+    assert sorted(fds, key=int) == ["0", "1", "2"], fds
+
+
+def test_preserved_fds_only(rt, bundle, workdir):
+    """--preserve-fds 2 hands over fds 3 and 4, and nothing above them."""
+    secret = os.path.join(workdir, "secret")
+    with open(secret, "w") as f:
+        f.write("host secret")
+    r = run_with_fds(rt, bundle(), {3: secret, 4: secret, 5: workdir, 8: "/"}, extra=("--preserve-fds", "2"))
+    assert r.returncode == 0, r.stderr
+    fds = parse_json(r.stdout)["fds"]
+    assert sorted(fds, key=int) == ["0", "1", "2", "3", "4"], fds
+
+
+@pytest.mark.parametrize("fd", range(3, 16))
+def test_cwd_through_an_fd_is_refused(rt, bundle, workdir, fd):
+    """The runc attack: process.cwd "/proc/self/fd/N" where N is a directory fd of the
+    runtime that is still open at chdir time (leaked by the caller, as fd 7 and 9 here, or
+    the runtime's own: its verified /proc fd, say). The chdir lands outside the container's
+    root; the runtime must refuse to start the process there (a leak-free runtime shows it
+    through "(unreachable)" in getcwd). A cwd that is simply absent fails too."""
+    b = bundle()
+    b.config["process"]["cwd"] = f"/proc/self/fd/{fd}"
+    r = run_with_fds(rt, b, {7: workdir, 9: "/"})
+    if r.returncode == 0:
+        info = parse_json(r.stdout)
+        pytest.fail(f"the process started with cwd /proc/self/fd/{fd} = {info['cwd']!r}")
+    assert "cwd" in r.stderr or "current working directory" in r.stderr, r.stderr
+
+
+def test_cwd_through_a_preserved_directory_fd_is_refused(rt, bundle, workdir):
+    """A directory handed over with --preserve-fds is the container's to use, but not as
+    the cwd the runtime sets up: that would start the process outside its root."""
+    b = bundle()
+    b.config["process"]["cwd"] = "/proc/self/fd/3"
+    r = run_with_fds(rt, b, {3: workdir}, extra=("--preserve-fds", "1"))
+    assert r.returncode != 0, f"started outside the root: {r.stdout}"
+    assert "outside of the container root" in r.stderr, r.stderr
+
+
+# ------------------------------------------------------------------ CVE-2021-30465
+
+
+class PrivateNS:
+    """Runs runtime commands inside `unshare -m --propagation private`, which stands in for
+    the host: a shared mount point SHARED is made there, and the bundle asks for an
+    "rshared" rootfs propagation, so a mount that escaped the rootfs onto a path under
+    SHARED would show up in this namespace's mountinfo, exactly as it would on a host,
+    without ever touching the real host's mounts."""
+
+    def __init__(self, rt, workdir):
+        self.rt = rt
+        self.shared = os.path.join(workdir, "shared")
+        self.escape = os.path.join(self.shared, "escape")
+        os.makedirs(self.escape)
+
+    def run(self, body):
+        script = (f"mount --bind {self.shared} {self.shared} && mount --make-shared {self.shared} || exit 99\n"
+                  + body)
+        r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script], text=True,
+                           capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+        assert r.returncode != 99, r.stderr
+        return r
+
+
+def marker_mount(b, destination):
+    marker = f"rcmark{uuid.uuid4().hex[:10]}"
+    b.config["mounts"].append({"destination": destination, "type": "tmpfs", "source": marker,
+                               "options": ["size=64k"]})
+    b.config["linux"]["rootfsPropagation"] = "rshared"
+    return marker
+
+
+def create_and_inspect(rt, ns, b):
+    """create in the private namespace; returns (create status, stderr, the namespace's
+    mountinfo, the container init's mountinfo)."""
+    b.save()
+    cid = rt.new_id()
+    pidfile = os.path.join(rt.workdir, f"{cid}.pid")
+    argv = " ".join(rt.argv("create", "--bundle", b.path, "--pid-file", pidfile, cid))
+    body = (f"{argv} >/dev/null 2>{rt.workdir}/{cid}.err; echo \"status=$?\"\n"
+            "echo '--- host'; cat /proc/self/mountinfo\n"
+            f"echo '--- container'; [ -f {pidfile} ] && cat /proc/$(cat {pidfile})/mountinfo\n"
+            "true\n")
+    r = ns.run(body)
+    head, rest = r.stdout.split("--- host\n", 1)
+    host, container = rest.split("--- container\n", 1)
+    with open(f"{rt.workdir}/{cid}.err") as f:
+        err = f.read()
+    return int(head.strip().split("=")[1]), err, host, container
+
+
+@pytest.mark.parametrize("link", ["/", "../../..", "../../../../../../../..", "HOST_ESCAPE", "UP_HOST_ESCAPE"])
+def test_mount_target_symlink_stays_in_rootfs(rt, bundle, workdir, link):
+    """A rootfs whose mount target is a symlink out of it: to "/", climbing with "..", or
+    to a host path (absolute, or climbing to it) that is a shared mount on the host. The
+    target is resolved inside the rootfs (openat2 RESOLVE_IN_ROOT), so the mount either
+    lands inside the container (visible in its own mountinfo) or is refused, and the host
+    never gets it."""
+    ns = PrivateNS(rt, workdir)
+    target = {"HOST_ESCAPE": ns.escape, "UP_HOST_ESCAPE": "../../../../../../../.." + ns.escape}.get(link, link)
+    b = bundle()
+    os.symlink(target, os.path.join(b.rootfs, "mnt", "link"))
+    marker = marker_mount(b, "/mnt/link")
+    status, err, host, container = create_and_inspect(rt, ns, b)
+    assert marker not in host, f"the mount escaped to the host: {host}"
+    assert status != 0 or marker in container, f"the mount is neither in the container nor refused: {container}"
+    if os.environ.get("RC_SEC_DEBUG"):
+        print(f"status={status} err={err!r} in_container={marker in container}")
+
+
+def test_mount_target_swapped_during_setup(rt, bundle, workdir):
+    """The race of CVE-2021-30465: while containers are being created, the target in the
+    rootfs is swapped, atomically and over and over (renameat2 RENAME_EXCHANGE), between a
+    directory and a symlink to a shared host path. A runtime that checks the path and then
+    mounts on it by name can be made to mount on the host; one that resolves the target
+    once, inside the rootfs, and mounts on that fd cannot, whichever way the race goes."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if not hasattr(libc, "renameat2"):
+        pytest.skip("libc has no renameat2")
+    ns = PrivateNS(rt, workdir)
+    b = bundle()
+    mnt = os.path.join(b.rootfs, "mnt")
+    os.mkdir(os.path.join(mnt, "t"))
+    os.symlink(ns.escape, os.path.join(mnt, "t-link"))
+    marker = marker_mount(b, "/mnt/t")
+    b.config["process"]["args"] = ["/probe", "sleep", "30"]
+    b.save()
+    stop = threading.Event()
+    swaps = [0]
+
+    def flip():
+        dirfd = os.open(mnt, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            while not stop.is_set():
+                if libc.renameat2(dirfd, b"t", dirfd, b"t-link", 2) == 0:  # RENAME_EXCHANGE
+                    swaps[0] += 1
+        finally:
+            os.close(dirfd)
+
+    ids = [rt.new_id() for _ in range(RACE_ROUNDS)]
+    lines = []
+    for cid in ids:
+        argv = " ".join(rt.argv("create", "--bundle", b.path, cid))
+        delete = " ".join(rt.argv("delete", "--force", cid))
+        lines.append(f"{argv} >/dev/null 2>&1; echo \"$?\"; grep -c {marker} /proc/self/mountinfo; "
+                     f"{delete} >/dev/null 2>&1")
+    t = threading.Thread(target=flip)
+    t.start()
+    try:
+        r = ns.run("\n".join(lines) + "\n")
+    finally:
+        stop.set()
+        t.join()
+    out = r.stdout.split()
+    statuses, escapes = out[0::2], out[1::2]
+    assert len(escapes) == RACE_ROUNDS, r.stdout + r.stderr
+    assert swaps[0] > 100, "the symlink was hardly swapped"
+    assert all(e == "0" for e in escapes), f"the mount escaped to the host in some rounds: {escapes}"
+    # the race must have been run: some creates succeeded (the target was a directory, or
+    # a symlink resolved inside the rootfs)
+    assert "0" in statuses, f"no create succeeded: {statuses}"

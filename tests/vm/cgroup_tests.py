@@ -364,7 +364,8 @@ def start_refused_while_paused(s):
     b = s.bundle(["sh", "-c", "echo started; exec sleep 1000"])
     cid = f"c{s.n}"
     s.ids.append(cid)
-    s.rc("create", "--bundle", b, cid)
+    # the init inherits create's stdio: no pipes, or create never seems to end
+    s.rc("create", "--bundle", b, cid, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     s.rc("pause", cid)
     check(s.state(cid)["status"] == "paused", "created + pause: " + s.state(cid)["status"])
     r = s.rc("start", cid, check_rc=False, timeout=20)
