@@ -32,7 +32,7 @@ static const char exec_usage[] =
         "      --console-socket SOCK send the terminal's master fd to this AF_UNIX socket\n"
         "      --preserve-fds N      pass N more fds (3 .. 3+N-1) to the process\n"
         "      --cgroup PATH         run in this sub-cgroup of the container\n"
-        "      --ignore-paused       accepted for runc compatibility\n"
+        "      --ignore-paused       exec into a paused container too\n"
         "  -h, --help                show this help\n";
 
 enum {
@@ -180,6 +180,7 @@ static int handle_option(struct exec_args *a, int opt, const char *arg, rc_error
                 a->opts.cgroup = arg;
                 return 0;
         case OPT_IGNORE_PAUSED:
+                a->opts.ignore_paused = true;
                 return 0;
         }
         return -1; /* -2 from cli_getopt: err is set */

@@ -498,7 +498,8 @@ static void run_poststop(const struct rc_runtime *rt, int dirfd, struct oci_stat
 
 /* Network teardown: a failure keeps the state (delete can be retried), unless forced:
  * then it is a warning and `network prune` releases what is left. */
-static int detach_network(const struct rc_runtime *rt, int dirfd, const char *id, bool force, rc_error_t *err)
+static int detach_network(const struct rc_runtime *rt, int dirfd, const char *id, bool force,
+                          rc_error_t *err)
 {
         _cleanup_error_ rc_error_t e = NULL;
 

@@ -100,6 +100,28 @@ static int bind_node(int dirfd, const char *name, const struct node *n)
         return rc_bind_onto(AT_FDCWD, n->path, false, fd, NULL);
 }
 
+/* mknod's mode went through the umask: set it, and the owner, through an fd of the node
+ * itself. By name, chmod would follow a symlink swapped in meanwhile (by another container
+ * sharing this /dev, say) to whatever it points at. */
+static int set_mode_owner(int dirfd, const char *name, const struct node *n, rc_error_t *err)
+{
+        _cleanup_close_ int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        char path[RC_FD_PATH_MAX];
+        struct stat st;
+
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return rc_error_set(err, errno, "chmod `%s`", n->path);
+        if ((st.st_mode & S_IFMT) != n->type)
+                return rc_error_set(err, EEXIST, "chmod `%s`: replaced while being created", n->path);
+        rc_fd_path(fd, path);
+        if (chmod(path, n->mode) < 0)
+                return rc_error_set(err, errno, "chmod `%s`", n->path);
+        if ((n->uid != (uid_t)-1 || n->gid != (gid_t)-1) &&
+            fchownat(fd, "", n->uid, n->gid, AT_EMPTY_PATH) < 0)
+                return rc_error_set(err, errno, "chown `%s`", n->path);
+        return 0;
+}
+
 static int create_node(struct rc_rootfs_ctx *ctx, const struct node *n, rc_error_t *err)
 {
         _cleanup_free_ char *parent = NULL;
@@ -128,13 +150,7 @@ static int create_node(struct rc_rootfs_ctx *ctx, const struct node *n, rc_error
         }
         if (r < 0)
                 return rc_error_set(err, -r, "mknod `%s`", n->path);
-        /* mknod's mode went through the umask */
-        if (fchmodat(dirfd, name, n->mode, 0) < 0)
-                return rc_error_set(err, errno, "chmod `%s`", n->path);
-        if ((n->uid != (uid_t)-1 || n->gid != (gid_t)-1) &&
-            fchownat(dirfd, name, n->uid, n->gid, AT_SYMLINK_NOFOLLOW) < 0)
-                return rc_error_set(err, errno, "chown `%s`", n->path);
-        return 0;
+        return set_mode_owner(dirfd, name, n, err);
 }
 
 static int node_from_config(const struct oci_device *d, struct node *ret, rc_error_t *err)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "runtime/caps.h"
+#include "runtime/cgroup.h"
 #include "runtime/cleanup.h"
 #include "runtime/fsutil.h"
 #include "runtime/lsm.h"
@@ -42,6 +43,8 @@ struct exec_run {
         int initfd; /* pidfd of the container init */
         int rootfd; /* /proc/<init>/root, opened before any setns */
         int ns_flags; /* CLONE_NEW* of the init's namespaces that are not ours */
+        int cgroup_fd; /* the container's cgroup (or the --cgroup below it), -1 without one */
+        bool enter_cgroup; /* no CLONE_INTO_CGROUP: the stage moves itself */
         int console_fd; /* process side: the console socket or the relay's far end */
         int relay_fd; /* our end of the relay pair, -1 when not relaying */
         int sync_fd; /* runtime end */
@@ -52,8 +55,8 @@ struct exec_run {
 
 static void exec_run_clear(struct exec_run *x)
 {
-        int *fds[] = {&x->initfd, &x->rootfd, &x->console_fd, &x->relay_fd,
-                      &x->sync_fd, &x->child_fd, &x->go_fd[0], &x->go_fd[1]};
+        int *fds[] = {&x->initfd,  &x->rootfd,   &x->cgroup_fd, &x->console_fd, &x->relay_fd,
+                      &x->sync_fd, &x->child_fd, &x->go_fd[0],  &x->go_fd[1]};
 
         for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
                 if (*fds[i] >= 0)
@@ -202,8 +205,9 @@ static int apply_overrides(struct oci_process *p, const struct rc_exec_overrides
         rc_strv_free(p->args);
         p->args = NULL;
         p->n_args = 0;
-        if (strv_append(&p->args, &p->n_args, ov->args) < 0 || strv_append(&p->env, &p->n_env, ov->env) < 0 ||
-            replace_str(&p->cwd, ov->cwd) < 0 || replace_str(&p->apparmor_profile, ov->apparmor_profile) < 0 ||
+        if (strv_append(&p->args, &p->n_args, ov->args) < 0 ||
+            strv_append(&p->env, &p->n_env, ov->env) < 0 || replace_str(&p->cwd, ov->cwd) < 0 ||
+            replace_str(&p->apparmor_profile, ov->apparmor_profile) < 0 ||
             replace_str(&p->selinux_label, ov->process_label) < 0 ||
             add_gids(&p->user, ov->additional_gids, ov->n_additional_gids) < 0)
                 return -1;
@@ -276,7 +280,10 @@ static int load_container(struct exec_run *x, rc_error_t *err)
 
         if (rc_container_state(x->rt, x->id, &x->state, err) < 0)
                 return -1;
-        if (x->state->status != OCI_STATUS_RUNNING)
+        if (x->state->status == OCI_STATUS_PAUSED && !x->o->ignore_paused)
+                return rc_error_set(err, 0, "cannot exec in a paused container \"%s\" (use --ignore-paused)",
+                                    x->id);
+        if (x->state->status != OCI_STATUS_RUNNING && x->state->status != OCI_STATUS_PAUSED)
                 return rc_error_set(err, 0, "cannot exec in a %s container \"%s\"",
                                     oci_status_name(x->state->status), x->id);
         if (asprintf(&path, "%s/%s/%s", root_of(x->rt), x->id, RC_CONFIG_FILE) < 0)
@@ -323,22 +330,71 @@ static int open_init(struct exec_run *x, rc_error_t *err)
         return 0;
 }
 
+/* A non-empty relative path without ".." components. */
+static bool relative_below(const char *p)
+{
+        if (p[0] == '\0' || p[0] == '/')
+                return false;
+        for (const char *c = p; *c;) {
+                size_t n = strcspn(c, "/");
+
+                if (n == 2 && c[0] == '.' && c[1] == '.')
+                        return false;
+                c += n;
+                c += *c == '/';
+        }
+        return true;
+}
+
+/* The container's cgroup recorded at create, or --cgroup: an existing sub-cgroup of it. */
+static int open_cgroup(struct exec_run *x, rc_error_t *err)
+{
+        const char *sub = x->o->cgroup;
+        struct rc_cgroup *cg = NULL;
+        int fd;
+
+        if (x->state->cgroup_path == NULL) {
+                if (sub != NULL)
+                        return rc_error_set(err, 0, "exec --cgroup \"%s\": container \"%s\" has no cgroup",
+                                            sub, x->id);
+                return 0;
+        }
+        if (sub != NULL && !relative_below(sub))
+                return rc_error_set(
+                        err, EINVAL,
+                        "exec --cgroup \"%s\": must be a relative path below the container's cgroup", sub);
+        if (rc_cgroup_open(x->state->cgroup_path, &x->rt->log, &cg, err) < 0)
+                return -1;
+        if (cg->dirfd < 0) {
+                rc_cgroup_free(cg);
+                return rc_error_set(err, 0, "cgroup `%s` of container \"%s\" is gone", x->state->cgroup_path,
+                                    x->id);
+        }
+        fd = openat(cg->dirfd, sub != NULL ? sub : ".", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                int e = errno;
+                rc_cgroup_free(cg);
+                return rc_error_set(err, e, "exec --cgroup \"%s\": open the sub-cgroup of container \"%s\"",
+                                    sub != NULL ? sub : ".", x->id);
+        }
+        rc_cgroup_free(cg);
+        x->cgroup_fd = fd;
+        return 0;
+}
+
 static int check_options(struct exec_run *x, rc_error_t *err)
 {
         const struct rc_exec_opts *o = x->o;
 
-        if (o->cgroup != NULL)
-                return rc_error_set(err, 0,
-                                    "exec --cgroup \"%s\": sub-cgroups are not supported: this runtime "
-                                    "does not manage cgroups yet",
-                                    o->cgroup);
         if (o->process_path == NULL && o->o.apparmor_profile != NULL && !rc_lsm_enabled("", RC_LSM_APPARMOR))
-                return rc_error_set(err, 0, "apparmor profile \"%s\" given but AppArmor is not enabled on this host",
+                return rc_error_set(err, 0,
+                                    "apparmor profile \"%s\" given but AppArmor is not enabled on this host",
                                     o->o.apparmor_profile);
         if (x->proc->terminal && o->detach && o->console_socket == NULL)
-                return rc_error_set(err, 0,
-                                    "cannot allocate a terminal for a detached exec without --console-socket: "
-                                    "pass --console-socket or do not use --tty");
+                return rc_error_set(
+                        err, 0,
+                        "cannot allocate a terminal for a detached exec without --console-socket: "
+                        "pass --console-socket or do not use --tty");
         return 0;
 }
 
@@ -462,6 +518,9 @@ static int stage_setup(struct exec_run *x, rc_error_t *err)
                 return rc_error_set(err, errno, "move the sync fd");
         close(x->child_fd);
         x->child_fd = fd;
+        if (x->enter_cgroup && rc_cgroup_enter_fd(x->cgroup_fd, getpid(), err) < 0)
+                return -1;
+        close_fd(&x->cgroup_fd);
         /* the host's procfs, opened while it is reachable: later /proc accesses use it */
         if (rc_proc_fd(err) < 0)
                 return -1;
@@ -534,15 +593,36 @@ static int wait_executed(struct exec_run *x, rc_error_t *err)
         return -1;
 }
 
+/* The stage starts in the container's cgroup (CLONE_INTO_CGROUP, Linux 5.7; older
+ * kernels refuse the larger clone_args with E2BIG and the stage moves itself). */
+static pid_t clone_stage(struct exec_run *x)
+{
+        struct clone_args ca = {.exit_signal = SIGCHLD};
+        pid_t pid;
+
+        if (x->cgroup_fd >= 0) {
+                ca.flags = CLONE_INTO_CGROUP;
+                ca.cgroup = (uint64_t)x->cgroup_fd;
+        }
+        pid = rc_clone3(&ca, sizeof(ca));
+        if (pid < 0 && errno == E2BIG && x->cgroup_fd >= 0) {
+                x->enter_cgroup = true;
+                ca.flags = 0;
+                ca.cgroup = 0;
+                pid = rc_clone3(&ca, sizeof(ca));
+        }
+        return pid;
+}
+
 static int start_process(struct exec_run *x, rc_error_t *err)
 {
         struct rc_sync_msg m = {0};
         pid_t self = getpid();
         int status;
 
-        x->stage = fork();
+        x->stage = clone_stage(x);
         if (x->stage < 0)
-                return rc_error_set(err, errno, "fork");
+                return rc_error_set(err, errno, "clone the exec stage");
         if (x->stage == 0)
                 stage_main(x, self);
         close_fd(&x->child_fd);
@@ -622,7 +702,8 @@ static int exec_in(struct exec_run *x, int *ret_status, rc_error_t *err)
         int ret = -1;
 
         if (load_container(x, err) < 0 || rc_exec_build_process(x->cfg, x->o, &x->proc, err) < 0 ||
-            check_options(x, err) < 0 || open_init(x, err) < 0 || open_channels(x, err) < 0)
+            check_options(x, err) < 0 || open_init(x, err) < 0 || open_cgroup(x, err) < 0 ||
+            open_channels(x, err) < 0)
                 return -1;
         if (!x->o->detach) {
                 sfd = rc_relay_block_signals(&old, err);
@@ -650,8 +731,18 @@ out:
 int rc_container_exec(const struct rc_runtime *rt, const char *id, const struct rc_exec_opts *o,
                       int *ret_status, rc_error_t *err)
 {
-        struct exec_run x = {.rt = rt, .id = id, .o = o, .seccomp = RC_SECCOMP_PROG_INIT, .initfd = -1, .rootfd = -1, .console_fd = -1,
-                             .relay_fd = -1, .sync_fd = -1, .child_fd = -1, .go_fd = {-1, -1}};
+        struct exec_run x = {.rt = rt,
+                             .id = id,
+                             .o = o,
+                             .seccomp = RC_SECCOMP_PROG_INIT,
+                             .initfd = -1,
+                             .cgroup_fd = -1,
+                             .rootfd = -1,
+                             .console_fd = -1,
+                             .relay_fd = -1,
+                             .sync_fd = -1,
+                             .child_fd = -1,
+                             .go_fd = {-1, -1}};
         int ret;
 
         *ret_status = 0;

@@ -1,11 +1,11 @@
 /* exec: run a new process inside a running container.
  *
  *   runtime (exec)                      stage (rc:exec)                 process (rc:exec)
- *   state must be "running"; pidfd of
+ *   state must be "running" (or paused with ignore_paused); pidfd of
  *   the init (checked against its start
  *   time); fd of /proc/<init>/root
  *   block signals (foreground)
- *   fork ------------------------------> non-dumpable; rlimits, oom
+ *   clone3 into the container's cgroup -> non-dumpable; rlimits, oom
  *                                        score, scheduler, io priority
  *                                        (host privileges); setns(pidfd,
  *                                        every namespace of the init that
@@ -64,9 +64,10 @@ struct rc_exec_opts {
         struct rc_exec_overrides o;
         const char *console_socket; /* absolute path or NULL */
         const char *pid_file; /* absolute path or NULL */
-        const char *cgroup; /* --cgroup: a sub-cgroup of the container's, or NULL */
+        const char *cgroup; /* --cgroup: an existing sub-cgroup (relative path) of the container's */
         unsigned preserve_fds;
         bool detach;
+        bool ignore_paused; /* exec into a paused container too */
 };
 
 /* The process to run: the --process document or the container's process amended by

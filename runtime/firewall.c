@@ -268,6 +268,35 @@ int rc_fw_ensure_table(rc_error_t *err)
         return 0;
 }
 
+int rc_fw_apply(const char *text, rc_error_t *err)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+
+        if (text == NULL)
+                return rc_error_set(err, ENOMEM, "firewall: build nftables commands");
+        if (run_ctx(text, false, &e) == 0)
+                return 0;
+        if (rc_fw_table_exists()) {
+                rc_error_move(err, &e);
+                return -1;
+        }
+        if (rc_fw_ensure_table(err) < 0)
+                return -1;
+        return rc_fw_run(text, err);
+}
+
+int rc_fw_remove(const char *text, rc_error_t *err)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+
+        if (text == NULL)
+                return rc_error_set(err, ENOMEM, "firewall: build nftables commands");
+        if (run_ctx(text, false, &e) == 0 || !rc_fw_table_exists())
+                return 0;
+        rc_error_move(err, &e);
+        return -1;
+}
+
 static int write_sysctl(const char *path, rc_error_t *err)
 {
         _cleanup_error_ rc_error_t e = NULL;

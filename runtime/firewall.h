@@ -58,6 +58,11 @@ char *rc_fw_ports_text(const struct rc_port *p, size_t n, uint32_t addr, bool ad
 
 /* Run nft commands through libnftables; errors carry nft's own message. */
 int rc_fw_run(const char *text, rc_error_t *err);
+/* Run commands that need the table: tried first as they are (the common case costs one
+ * nft transaction), and after installing the table if it was missing. */
+int rc_fw_apply(const char *text, rc_error_t *err);
+/* Run removal commands (rc_fw_*_text with add == false); no table: nothing to remove. */
+int rc_fw_remove(const char *text, rc_error_t *err);
 /* Install the table unless it is there. */
 int rc_fw_ensure_table(rc_error_t *err);
 /* Is our table installed? */

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -249,6 +250,22 @@ static int wait_for_start(struct init_run *r, rc_error_t *err)
         return 0;
 }
 
+/* CVE-2022-29162: without process.capabilities nothing sets the inheritable set, and
+ * the caller's would reach the process (and be granted at execve by a file's inheritable
+ * capabilities, bounding set or not). It is emptied, and so the ambient set with it. */
+static int drop_inherited_caps(rc_error_t *err)
+{
+        cap_t caps = cap_get_proc();
+        int ret = 0;
+
+        if (caps == NULL)
+                return rc_error_set(err, errno, "read the capability sets");
+        if (cap_clear_flag(caps, CAP_INHERITABLE) < 0 || cap_set_proc(caps) < 0)
+                ret = rc_error_set(err, errno, "clear the inheritable capability set");
+        cap_free(caps);
+        return ret;
+}
+
 static int exec_process(struct init_run *r, rc_error_t *err)
 {
         const struct oci_process *p = &r->a->cfg->process;
@@ -267,6 +284,8 @@ static int exec_process(struct init_run *r, rc_error_t *err)
                 return -1;
         if (rc_caps_prepare(&p->caps, err) < 0 || rc_process_set_user(p, err) < 0 ||
             rc_caps_apply(&p->caps, err) < 0)
+                return -1;
+        if (!p->caps.present && drop_inherited_caps(err) < 0)
                 return -1;
         if (p->no_new_privileges && rc_set_no_new_privs(err) < 0)
                 return -1;

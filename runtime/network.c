@@ -533,11 +533,9 @@ static int network_teardown(const struct rc_network *nw, rc_error_t *err)
         struct rc_nl nl;
         int r;
 
-        if (rc_fw_table_exists()) {
-                text = rc_fw_network_text(&fw, false);
-                if (rc_fw_run(text, err) < 0)
-                        return -1;
-        }
+        text = rc_fw_network_text(&fw, false);
+        if (rc_fw_remove(text, err) < 0)
+                return -1;
         if (rc_nl_open(&nl, -1, err) < 0)
                 return -1;
         r = rc_nl_link_delete(&nl, nw->bridge, err);

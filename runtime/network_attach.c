@@ -291,7 +291,6 @@ int rc_net_claim_ports(const char *netroot, const struct rc_attachment *a, rc_er
 static int unpublish(const char *netroot, const struct rc_attachment *a, rc_error_t *err)
 {
         _cleanup_close_ int dirfd = -1;
-        bool table = false, checked = false;
 
         if (a->n_ports == 0)
                 return 0;
@@ -308,15 +307,9 @@ static int unpublish(const char *netroot, const struct rc_attachment *a, rc_erro
                 owner = claim_owner(dirfd, name, NULL);
                 if (owner == NULL || strcmp(owner, a->veth) != 0)
                         continue; /* not ours (any more) */
-                if (!checked) {
-                        table = rc_fw_table_exists();
-                        checked = true;
-                }
-                if (table) {
-                        text = rc_fw_ports_text(&a->ports[i], 1, a->address, false);
-                        if (rc_fw_run(text, err) < 0)
-                                return -1;
-                }
+                text = rc_fw_ports_text(&a->ports[i], 1, a->address, false);
+                if (rc_fw_remove(text, err) < 0)
+                        return -1;
                 if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
                         return rc_error_set(err, errno, "remove port claim \"%s\"", name);
         }
@@ -573,9 +566,6 @@ int rc_network_prepare(const struct rc_runtime *rt, const char *id, struct oci_c
 
 int rc_net_ensure_bridge(const struct rc_network *n, rc_error_t *err)
 {
-        struct rc_fw_net fw = {
-                .bridge = n->bridge, .subnet = n->subnet, .internal = n->internal, .isolate = n->isolate};
-        _cleanup_free_ char *text = NULL;
         _cleanup_error_ rc_error_t e = NULL;
         struct rc_nl_link l = {0};
         struct rc_nl nl;
@@ -600,12 +590,9 @@ int rc_net_ensure_bridge(const struct rc_network *n, rc_error_t *err)
         if (r == 0 && !l.up)
                 r = rc_nl_link_set(&nl, l.ifindex, 0, 0, true, err);
         rc_nl_close(&nl);
-        if (r < 0 || rc_fw_route_localnet(n->bridge, err) < 0 || rc_fw_ensure_table(err) < 0)
+        if (r < 0)
                 return -1;
-        text = rc_fw_network_text(&fw, true);
-        if (rc_fw_run(text, err) < 0)
-                return -1;
-        return n->internal ? 0 : rc_fw_enable_forwarding(err);
+        return rc_fw_route_localnet(n->bridge, err);
 }
 
 /* Refuse to plumb the runtime's own network namespace (a config that shares it). */
@@ -659,10 +646,24 @@ static int configure_inside(int nsfd, const struct rc_network *n, const struct r
         return r;
 }
 
+/* The network's elements and the container's ports in one nft transaction. */
+static int firewall_attach(const struct rc_network *n, const struct rc_attachment *a, rc_error_t *err)
+{
+        struct rc_fw_net fw = {
+                .bridge = n->bridge, .subnet = n->subnet, .internal = n->internal, .isolate = n->isolate};
+        _cleanup_free_ char *net = rc_fw_network_text(&fw, true), *ports = NULL, *text = NULL;
+
+        ports = rc_fw_ports_text(a->ports, a->n_ports, a->address, true);
+        if (net == NULL || ports == NULL || asprintf(&text, "%s%s", net, ports) < 0)
+                return rc_error_set(err, ENOMEM, "firewall: build nftables commands");
+        if (rc_fw_apply(text, err) < 0)
+                return -1;
+        return n->internal ? 0 : rc_fw_enable_forwarding(err);
+}
+
 static int plumb(const struct rc_network *n, const struct rc_attachment *a, pid_t pid, rc_error_t *err)
 {
         _cleanup_close_ int nsfd = open_container_netns(pid, err);
-        _cleanup_free_ char *text = NULL;
         struct rc_nl_link br = {0}, host = {0};
         struct rc_nl nl;
         int r;
@@ -681,10 +682,7 @@ static int plumb(const struct rc_network *n, const struct rc_attachment *a, pid_
         rc_nl_close(&nl);
         if (r < 0 || configure_inside(nsfd, n, a, err) < 0)
                 return -1;
-        if (a->n_ports == 0)
-                return 0;
-        text = rc_fw_ports_text(a->ports, a->n_ports, a->address, true);
-        return rc_fw_run(text, err);
+        return firewall_attach(n, a, err);
 }
 
 static long elapsed_us(const struct timespec *t0)

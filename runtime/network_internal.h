@@ -27,8 +27,8 @@ int rc_net_claim_ports(const char *netroot, const struct rc_attachment *a, rc_er
 /* Undo an attachment: nft port elements, port claims, host veth, lease. */
 int rc_net_teardown(const char *netroot, const struct rc_attachment *a, rc_error_t *err);
 
-/* Make sure the network's bridge (with its gateway address, up) and its firewall
- * elements exist; enable forwarding for non-internal networks. */
+/* Make sure the network's bridge exists with its gateway address, up, route_localnet
+ * set (its firewall elements are added with the container's ports, in one batch). */
 int rc_net_ensure_bridge(const struct rc_network *n, rc_error_t *err);
 
 /* Remove port claims (and their nft elements) whose lease is gone. */

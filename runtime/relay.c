@@ -245,7 +245,8 @@ int rc_relay_wait(struct rc_relay *r, pid_t pid, int sfd, int *ret_status, rc_er
                 if (tty) {
                         p[2] = (struct pollfd){.fd = out_open ? r->master : -1, .events = POLLIN};
                         if (r->to_master.len > 0)
-                                p[2] = (struct pollfd){.fd = r->master, .events = POLLOUT | (out_open ? POLLIN : 0)};
+                                p[2] = (struct pollfd){.fd = r->master,
+                                                       .events = POLLOUT | (out_open ? POLLIN : 0)};
                         p[3] = (struct pollfd){.fd = r->in_open && r->to_master.len == 0 ? r->in_fd : -1,
                                                .events = POLLIN};
                         n = 4;

@@ -56,7 +56,8 @@ elif clang-format --dry-run --Werror "${sources[@]}" 2>"$build/clang-format.log"
         echo "clang-format: ${#sources[@]} files clean"
         add 1 0 0
 else
-        grep -o '^[^:]*\.[ch]' "$build/clang-format.log" | sort -u | sed 's/^/needs clang-format: /'
+        grep -oE '^[^: ]+\.[ch]:[0-9]+:[0-9]+: ' "$build/clang-format.log" | cut -d: -f1 | sort -u |
+                sed 's/^/needs clang-format: /'
         add 0 1 0
 fi
 

@@ -33,16 +33,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A namespace held by a sleeping process; prints its pid.
+# A namespace held by a sleeping process; its pid in $ns_pid (no subshell: the holder
+# must stay a child of this script).
 new_netns() {
-        unshare --net --mount --propagation private sleep infinity &
-        local pid=$!
-        holders+=("$pid")
-        while [ "$(readlink /proc/$pid/ns/net)" = "$(readlink /proc/self/ns/net)" ]; do sleep 0.01; done
-        echo "$pid"
+        unshare --net --mount --propagation private sleep infinity </dev/null >/dev/null 2>&1 &
+        ns_pid=$!
+        holders+=("$ns_pid")
+        while [ "$(readlink /proc/$ns_pid/ns/net)" = "$(readlink /proc/self/ns/net)" ]; do sleep 0.01; done
 }
 
-host=$(new_netns)
+new_netns
+host=$ns_pid
 in_host() { nsenter -t "$host" -n -m -- "$@"; }
 in_host ip link set lo up
 
@@ -78,13 +79,15 @@ cat >"$work/cni.json" <<EOF
 EOF
 cni_us=()
 for i in $(seq 0 "$iterations"); do
-        ctr=$(new_netns)
+        new_netns
+        ctr=$ns_pid
         export CNI_CONTAINERID="bench$i" CNI_NETNS=/proc/$ctr/ns/net CNI_IFNAME=eth0 CNI_PATH=$cni_dir
         t0=$EPOCHREALTIME
         CNI_COMMAND=ADD in_host "$cni_dir/bridge" <"$work/cni.json" >/dev/null
         t1=$EPOCHREALTIME
         CNI_COMMAND=DEL in_host "$cni_dir/bridge" <"$work/cni.json" >/dev/null
         kill "$ctr"
+        wait "$ctr" 2>/dev/null || true
         [ "$i" = 0 ] || cni_us+=("$(python3 -c "print(round(($t1 - $t0) * 1e6))")")
 done
 # nsenter's own exec is part of the plugin's bracket: measure it alone and take it off

@@ -43,7 +43,8 @@ CAPS = {"CAP_CHOWN": 0, "CAP_KILL": 5, "CAP_NET_BIND_SERVICE": 10, "CAP_SYS_ADMI
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "run_container_only(reason): skipped unless RUNTIME_KIND=run-container")
+    config.addinivalue_line("markers",
+                            "run_container_only(reason): skipped unless RUNTIME_KIND=run-container")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -255,6 +256,22 @@ def pids_with_token(token):
             with open(f"/proc/{name}/cmdline", "rb") as f:
                 if token.encode() in f.read():
                     found.append(int(name))
+    return found
+
+
+def pids_under(path):
+    """Pids whose root or cwd is path or below it (finds a container's processes by rootfs)."""
+    path = os.path.realpath(path)
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        for link in ("root", "cwd"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"/proc/{name}/{link}")
+                if target == path or target.startswith(path + "/"):
+                    found.append(int(name))
+                    break
     return found
 
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import parse_json, pid_alive, pids_with_token, wait_for
+from conftest import parse_json, pid_alive, pids_under, pids_with_token, wait_for
 
 
 class ConsoleServer:
@@ -302,6 +302,7 @@ def test_kill_runtime_during_create_then_delete_force(rt, bundle, workdir):
     p.wait(timeout=10)
     r = rt.cmd("delete", "--force", cid)
     assert r.returncode in (0, 1), r.stderr
-    wait_for(lambda: not [pid for pid in pids_with_token(cid) if pid_alive(pid)], what="no process left")
+    wait_for(lambda: not [pid for pid in pids_with_token(cid) + pids_under(b.path) if pid_alive(pid)],
+             what="no process left")
     assert rt.cmd("state", cid).returncode != 0
     assert os.listdir(rt.root) == [], os.listdir(rt.root)

@@ -73,7 +73,8 @@ def test_container_hooks_state_has_pid_and_bundle(rt, bundle, workdir):
         assert os.path.realpath(st["bundle"]) == os.path.realpath(b.path), kind
 
 
-@pytest.mark.run_container_only("crun 1.8.1 tells createRuntime/createContainer hooks 'created', not 'creating'")
+@pytest.mark.run_container_only("crun 1.8.1 tells createRuntime/createContainer hooks 'created', "
+                                "not 'creating'")
 def test_hook_state_status(rt, bundle, workdir):
     out = os.path.join(workdir, "hooks")
     os.mkdir(out)

@@ -223,7 +223,8 @@ def test_delete_force_unknown_id(rt):
 
 @pytest.mark.parametrize("bad_id", [
     "../escape", "a/b", "..", ".", "",
-    pytest.param("with space", marks=pytest.mark.run_container_only("runc's id rule [A-Za-z0-9_+.-]; crun allows spaces")),
+    pytest.param("with space",
+                 marks=pytest.mark.run_container_only("runc's id rule [A-Za-z0-9_+.-]; crun allows spaces")),
     pytest.param("x" * 1025, marks=pytest.mark.run_container_only("crun has no id length limit")),
 ])
 def test_invalid_id_rejected(rt, bundle, bad_id, workdir):

@@ -10,6 +10,9 @@ import pytest
 from conftest import host_ns, pid_alive, wait_for
 
 
+CRUN_TIMENS = "crun 1.8.1 fails time+pid namespaces ('write to sync socket') and ignores timeOffsets"
+
+
 def userns_bundle(bundle, args=("/probe",)):
     b = bundle(list(args))
     b.set_namespace("user")
@@ -105,7 +108,7 @@ def test_join_missing_namespace_path_fails(rt, bundle, workdir):
     assert cid not in os.listdir(rt.root)
 
 
-@pytest.mark.run_container_only("crun 1.8.1 fails time+pid namespaces ('write to sync socket') and ignores timeOffsets")
+@pytest.mark.run_container_only(CRUN_TIMENS)
 def test_time_namespace_offsets(rt, bundle):
     if not os.path.exists("/proc/self/ns/time"):
         pytest.skip("kernel has no time namespaces")
@@ -126,7 +129,7 @@ def _host_monotonic():
     return time.clock_gettime(time.CLOCK_MONOTONIC)
 
 
-@pytest.mark.run_container_only("crun 1.8.1 fails time+pid namespaces ('write to sync socket') and ignores timeOffsets")
+@pytest.mark.run_container_only(CRUN_TIMENS)
 def test_time_namespace_uptime(rt, bundle):
     if not os.path.exists("/proc/self/ns/time"):
         pytest.skip("kernel has no time namespaces")

@@ -210,7 +210,7 @@ def test_attach_configures_the_container(nrt, host, bundle):
 
 def test_same_network_ping_and_tcp(nrt, bundle):
     nrt.ok("network", "create", "lan", "--subnet", "10.77.0.0/24")
-    a = net_bundle(bundle, sh("nc -l -p 7000"), network="lan", ip="10.77.0.10")
+    a = net_bundle(bundle, sh("sleep 100 | nc -l -p 7000"), network="lan", ip="10.77.0.10")
     cid, out = server(nrt, a)
     wait_for(lambda: nrt.host.run("nsenter", "-t", nrt.pid(cid), "-n", "ss", "-ltn").stdout.count(":7000"),
              what="the server in the first container")
@@ -226,7 +226,7 @@ def test_same_network_ping_and_tcp(nrt, bundle):
 def test_two_networks_cannot_talk(nrt, host, bundle):
     nrt.ok("network", "create", "red", "--subnet", "10.71.0.0/24")
     nrt.ok("network", "create", "blue", "--subnet", "10.72.0.0/24")
-    a = net_bundle(bundle, sh("nc -l -p 7000"), network="red", ip="10.71.0.10")
+    a = net_bundle(bundle, sh("sleep 100 | nc -l -p 7000"), network="red", ip="10.71.0.10")
     cid, out = server(nrt, a)
     b = net_bundle(bundle, sh("ping -c 1 -W 1 10.72.0.1 || exit 3; "  # its own gateway answers
                               "ping -c 2 -W 1 10.71.0.10 && exit 4; "
@@ -273,7 +273,7 @@ def test_masquerade_and_internal(nrt, host, outside, bundle):
 
 
 def test_published_port(nrt, host, outside, bundle):
-    b = net_bundle(bundle, sh("while true; do nc -l -p 80; done"), ports="8080:80/tcp,5353:53/udp")
+    b = net_bundle(bundle, sh("exec 3>&1; nc -ll -p 80 -e sh -c 'cat >&3'"), ports="8080:80/tcp,5353:53/udp")
     cid, out = server(nrt, b)
     wait_for(lambda: ":80 " in host.run("nsenter", "-t", nrt.pid(cid), "-n", "ss", "-ltn").stdout,
              what="the server in the container")

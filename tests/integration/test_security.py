@@ -535,3 +535,342 @@ def test_mount_target_swapped_during_setup(rt, bundle, workdir):
     # the race must have been run: some creates succeeded (the target was a directory, or
     # a symlink resolved inside the rootfs)
     assert "0" in statuses, f"no create succeeded: {statuses}"
+
+
+# ------------------------------------------------------------------ /dev symlinks
+
+
+def without_dev_tmpfs(b):
+    """The rootfs's own /dev is used (no tmpfs over it): what it holds matters."""
+    b.config["mounts"] = [m for m in b.config["mounts"] if m["destination"] != "/dev"]
+
+
+@pytest.mark.parametrize("dest,type_", [("/dev", "tmpfs"), ("/dev/pts", "devpts"), ("/dev/shm", "tmpfs"),
+                                        ("/dev/mqueue", "mqueue")])
+def test_dev_mount_target_symlink_not_followed(rt, bundle, workdir, dest, type_):
+    """A rootfs whose /dev (or /dev/pts, /dev/shm, /dev/mqueue under its own /dev) is a
+    symlink to a shared host directory: the mount is refused or made inside the rootfs,
+    never on the host directory, and no device node is created there."""
+    ns = PrivateNS(rt, workdir)
+    b = bundle()
+    if dest != "/dev":
+        without_dev_tmpfs(b)
+    path = os.path.join(b.rootfs, dest.lstrip("/"))
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    os.symlink(ns.escape, path)
+    marker = f"rcmark{uuid.uuid4().hex[:10]}"
+    for m in b.config["mounts"]:
+        if m["destination"] == dest:
+            m["source"] = marker
+    b.config["linux"]["rootfsPropagation"] = "rshared"
+    status, err, host, container = create_and_inspect(rt, ns, b)
+    assert marker not in host, f"{dest} was mounted on the host: {host}"
+    assert os.listdir(ns.escape) == [], f"device nodes were made on the host: {os.listdir(ns.escape)}"
+    assert status != 0 or marker in container, f"{dest}: neither inside the container nor refused: {err}"
+    if status != 0:
+        assert "symlinks not followed" in err or dest in err, err
+
+
+def test_dev_null_symlink_in_rootfs_is_replaced(rt, bundle):
+    """CVE-2025-31133: an image whose /dev/null is a symlink to a sensitive host file
+    (here /proc/sys/kernel/core_pattern, which is not namespaced). maskedPaths binds
+    /dev/null over files; following the symlink would bind core_pattern, writable, over
+    /proc/keys. The symlink is replaced by the real node, so the masks are the null
+    device; refusing the rootfs would do too."""
+    b = bundle()
+    without_dev_tmpfs(b)
+    os.symlink("/proc/sys/kernel/core_pattern", os.path.join(b.rootfs, "dev", "null"))
+    b.config["process"]["args"] = ["/probe", "stat", "/proc/keys"]
+    r = rt.run(b)
+    if r.returncode != 0:
+        assert "/dev/null" in r.stderr, r.stderr  # refused
+        return
+    st = parse_json(r.stdout)
+    assert (st["type"], st["major"], st["minor"]) == ("char", 1, 3), st
+
+
+def test_dev_null_swapped_for_a_symlink_during_setup(rt, bundle):
+    """CVE-2025-31133, the race: /dev/null turns into a symlink after /dev is populated
+    (another container sharing the mount, played here by a createContainer hook running
+    in the container's mount namespace before the masks are applied). The runtime checks
+    that what it binds is the null device, and refuses otherwise."""
+    b = bundle(["/probe", "stat", "/proc/keys"])
+    null = os.path.join(b.rootfs, "dev", "null")
+    b.config["hooks"] = {"createContainer": [{
+        "path": "/bin/sh",
+        "args": ["sh", "-c", f"rm -f {null} && ln -s /proc/sys/kernel/core_pattern {null}"]}]}
+    r = rt.run(b)
+    if r.returncode != 0:
+        assert "/dev/null" in r.stderr, r.stderr
+        return
+    st = parse_json(r.stdout)
+    assert (st["type"], st["major"], st["minor"]) == ("char", 1, 3), f"/proc/keys is masked with {st}"
+
+
+class Console:
+    """Accepts the --console-socket connection and keeps the pty master it carries."""
+
+    def __init__(self, path):
+        import socket
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(1)
+        self.sock.settimeout(20)
+        self.master = None
+
+        def accept():
+            with contextlib.suppress(OSError):
+                conn, _ = self.sock.accept()
+                with conn:
+                    _, fds, _, _ = socket.recv_fds(conn, 4096, 4)
+                    self.master = fds[0] if fds else None
+
+        self.thread = threading.Thread(target=accept, daemon=True)
+        self.thread.start()
+
+    def output(self, timeout=20):
+        import select
+        self.thread.join(timeout)
+        assert self.master is not None, "no pty master received"
+        data, deadline = b"", time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not select.select([self.master], [], [], 0.2)[0]:
+                continue
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        return data.decode(errors="replace")
+
+    def close(self):
+        self.sock.close()
+        if self.master is not None:
+            os.close(self.master)
+
+
+@pytest.mark.parametrize("how", ["image", "hook"])
+def test_dev_console_symlink_not_followed(rt, bundle, workdir, how):
+    """CVE-2025-52565: /dev/console as a symlink to a sensitive file, planted in the image
+    (its /dev is used as it is) or swapped in during setup (by a createContainer hook, as
+    another container sharing the mount could). The terminal's bind onto /dev/console
+    must not follow it: the container sees a pty there, and core_pattern is untouched."""
+    b = bundle(["/probe", "stat", "/dev/console"])
+    console = os.path.join(b.rootfs, "dev", "console")
+    target = "/proc/sys/kernel/core_pattern"
+    if how == "image":
+        without_dev_tmpfs(b)
+        os.symlink(target, console)
+    else:
+        b.config["hooks"] = {"createContainer": [{
+            "path": "/bin/sh", "args": ["sh", "-c", f"rm -f {console} && ln -s {target} {console}"]}]}
+    b.config["process"]["terminal"] = True
+    srv = Console(os.path.join(workdir, "console.sock"))
+    try:
+        c = rt.create(b, extra=["--console-socket", srv.path], check=False)
+        if c.returncode != 0:
+            assert "console" in c.stderr, c.stderr  # refused
+            return
+        assert rt.cmd("start", c.cid).returncode == 0
+        st = parse_json(srv.output())
+    finally:
+        srv.close()
+    assert st["type"] == "char" and 136 <= st["major"] <= 143, f"/dev/console is {st}"
+
+
+# ------------------------------------------------------------------ a fake /proc
+
+
+def fake_proc(b):
+    """bundle/fakeproc, bound over /proc by the config: the files the init writes or reads
+    (a sysctl, oom_score_adj, setgroups) as plain host files."""
+    root = os.path.join(b.path, "fakeproc")
+    files = {"sys/net/core/somaxconn": "orig\n", "self/oom_score_adj": "orig\n",
+             "self/setgroups": "deny\n", "thread-self/attr/exec": "orig\n"}
+    for rel, text in files.items():
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+    b.config["mounts"].insert(1, {"destination": "/proc", "type": "bind", "source": "fakeproc",
+                                  "options": ["rbind", "rw"]})
+    return root, files
+
+
+def test_fake_proc_is_never_written(rt, bundle):
+    """A hostile config binds a directory of its own over /proc (after the real one). The
+    init writes the sysctl and oomScoreAdj through the procfs it opened, and verified, at
+    its start, so the files of the fake are never touched; it reads setgroups there too, so
+    a fake "deny" does not stop it from dropping the caller's supplementary groups."""
+    b = bundle()
+    root, files = fake_proc(b)
+    b.config["linux"]["sysctl"] = {"net.core.somaxconn": "1234"}
+    b.config["linux"]["readonlyPaths"] = []
+    b.config["linux"]["maskedPaths"] = []
+    b.config["process"]["oomScoreAdj"] = 100
+    b.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    b.config["process"]["args"] = ["/probe", "sleep", "30"]
+    c = rt.create(b, extra=(), check=False)
+    for rel, text in files.items():
+        with open(os.path.join(root, rel)) as f:
+            assert f.read() == text, f"the init wrote through the fake /proc/{rel}"
+    if c.returncode != 0:
+        return  # refused: fine too
+    pid = rt.state(c.cid)["pid"]
+    with open(f"/proc/{pid}/oom_score_adj") as f:
+        assert f.read().strip() == "100"
+    r = subprocess.run(["nsenter", f"--net=/proc/{pid}/ns/net", "cat", "/proc/sys/net/core/somaxconn"],
+                       capture_output=True, text=True)
+    assert r.stdout.strip() == "1234", r.stderr
+
+
+def test_fake_proc_does_not_keep_the_callers_groups(rt, bundle):
+    """The caller runs with supplementary groups (4, 27 here); a fake /proc/self/setgroups
+    saying "deny" must not make the runtime skip setgroups() and hand them on."""
+    b = bundle()
+    fake_proc(b)
+    b.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    b.save()
+    cid = rt.new_id()
+    r = subprocess.run(rt.argv("run", "--bundle", b.path, cid), capture_output=True, text=True, timeout=30,
+                       stdin=subprocess.DEVNULL, extra_groups=[4, 27])
+    assert r.returncode == 0, r.stderr
+    assert parse_json(r.stdout)["groups"] == [], "the caller's groups leaked into the container"
+
+
+def test_tmpfs_over_proc_sys_is_not_written(rt, bundle):
+    """A tmpfs over /proc/sys (a hostile config) does not receive the sysctl, nor hide the
+    real file from the runtime: the sysctl is written to the real procfs."""
+    b = bundle()
+    b.config["mounts"].insert(1, {"destination": "/proc/sys", "type": "tmpfs", "source": "tmpfs"})
+    b.config["linux"]["readonlyPaths"] = []
+    b.config["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
+    b.config["process"]["args"] = ["/probe", "sleep", "30"]
+    c = rt.create(b)
+    pid = rt.state(c.cid)["pid"]
+    r = subprocess.run(["nsenter", f"--net=/proc/{pid}/ns/net", "cat", "/proc/sys/net/ipv4/ip_forward"],
+                       capture_output=True, text=True)
+    assert r.stdout.strip() == "1", r.stderr
+    # what the container sees at /proc/sys is the tmpfs, with nothing written into it
+    r = subprocess.run(["nsenter", "-t", str(pid), "-m", "ls", "-A", "/proc/sys"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.split() == [], r.stdout + r.stderr
+
+
+# ------------------------------------------------------------------ inherited capabilities
+
+
+def with_caller_inheritable(argv, caps="cap_net_admin,cap_sys_admin"):
+    """argv run with `caps` in the caller's inheritable set, the way a careless caller (a
+    shell started by `capsh --inh`) would hand them to the runtime."""
+    capsh = shutil.which("capsh")
+    if capsh is None:
+        pytest.skip("needs capsh (libcap2-bin) to give the caller inheritable capabilities")
+    return [capsh, f"--inh={caps}", "--", "-c", 'exec "$@"', "capsh"] + list(argv)
+
+
+def file_inheritable_probe(rootfs, cap):
+    """/probe-fcaps: a copy of the probe with `cap` in its file inheritable set (and the
+    effective bit): exec grants it to a process whose inheritable set holds it."""
+    path = os.path.join(rootfs, "probe-fcaps")
+    shutil.copy(os.path.join(rootfs, "probe"), path)
+    os.setxattr(path, "security.capability", struct.pack("<IIIII", 0x02000001, 0, 1 << cap, 0, 0))
+    return "/probe-fcaps"
+
+
+def run_caller_inheritable(rt, b):
+    b.save()
+    cid = rt.new_id()
+    r = subprocess.run(with_caller_inheritable(rt.argv("run", "--bundle", b.path, cid)), capture_output=True,
+                       text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    return status_caps(parse_json(r.stdout))
+
+
+@pytest.mark.parametrize("caps_in_config", [True, False])
+def test_inheritable_set_empty_unless_asked(rt, bundle, caps_in_config):
+    """CVE-2022-29162: the inheritable set must not come from the caller. A non-root
+    process with NET_ADMIN in its inheritable set gains it, bounding set or not, by
+    executing a file whose inheritable file capabilities hold it. With or without
+    process.capabilities in the config, the container's inheritable set is what the config
+    says (empty here), so the exec grants nothing."""
+    b = bundle()
+    exe = file_inheritable_probe(b.rootfs, CAP_NET_ADMIN)
+    b.config["process"]["args"] = [exe]
+    b.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    b.config["process"]["noNewPrivileges"] = False
+    if not caps_in_config:
+        del b.config["process"]["capabilities"]
+    caps = run_caller_inheritable(rt, b)
+    assert caps["CapInh"] == 0, caps
+    assert not caps["CapPrm"] & (1 << CAP_NET_ADMIN), f"exec granted CAP_NET_ADMIN: {caps}"
+    assert not caps["CapEff"] & (1 << CAP_NET_ADMIN), caps
+
+
+def test_root_default_config_inheritable_empty(rt, bundle):
+    """The default config, run by a caller with inheritable capabilities: none reach the
+    container process."""
+    caps = run_caller_inheritable(rt, bundle())
+    assert caps["CapInh"] == 0, caps
+    assert caps["CapAmb"] == 0, caps
+
+
+def test_non_root_keeps_exactly_its_ambient_set(rt, bundle):
+    """A non-root user with wide bounding/permitted/effective sets in the config but one
+    ambient capability ends up with exactly that one in its effective and permitted sets
+    (the others are lost at the uid switch and execve), even when the caller had more in
+    its inheritable set."""
+    b = bundle()
+    wide = ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_NET_ADMIN", "CAP_SYS_ADMIN"]
+    b.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    b.config["process"]["capabilities"] = {
+        "bounding": wide, "effective": wide, "permitted": wide,
+        "inheritable": ["CAP_NET_BIND_SERVICE"], "ambient": ["CAP_NET_BIND_SERVICE"]}
+    caps = run_caller_inheritable(rt, b)
+    amb = 1 << 10  # CAP_NET_BIND_SERVICE
+    assert caps["CapAmb"] == amb, caps
+    assert caps["CapEff"] == amb and caps["CapPrm"] == amb, caps
+    assert caps["CapInh"] == amb, caps
+
+
+# ------------------------------------------------------------------ malformed configs
+
+INVALID_DIR = os.path.join(REPO, "tests", "unit", "data", "invalid")
+
+
+def invalid_fixtures():
+    if not os.path.isdir(INVALID_DIR):
+        return []
+    return sorted(n[:-5] for n in os.listdir(INVALID_DIR) if n.endswith(".json"))
+
+
+def mountinfo_text():
+    with open("/proc/self/mountinfo") as f:
+        return f.read()
+
+
+@pytest.mark.parametrize("name", invalid_fixtures())
+def test_malformed_config_fails_cleanly(rt, workdir, name):
+    """Every malformed config of the unit-test corpus, given to the real `create`: exit
+    status 1, one error line naming the file and saying what the .err sidecar says (the
+    JSON path and the problem), no state left under --root, nothing mounted."""
+    bundle_dir = os.path.join(workdir, "b")
+    os.makedirs(os.path.join(bundle_dir, "rootfs"))
+    shutil.copy(os.path.join(INVALID_DIR, name + ".json"), os.path.join(bundle_dir, "config.json"))
+    with open(os.path.join(INVALID_DIR, name + ".err")) as f:
+        expected = f.read().split("\n")[0]
+    before = mountinfo_text().count(bundle_dir)
+    cid = rt.new_id()
+    r = rt.cmd("create", "--bundle", bundle_dir, cid)
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    config = os.path.join(bundle_dir, "config.json")
+    assert r.stderr.startswith(f"run-container: {config}: "), r.stderr
+    assert expected in r.stderr, f"expected {expected!r} in {r.stderr!r}"
+    assert r.stderr.count("\n") == 1, r.stderr
+    assert os.listdir(rt.root) == [], f"state left behind: {os.listdir(rt.root)}"
+    assert mountinfo_text().count(bundle_dir) == before
+    assert sorted(os.listdir(bundle_dir)) == ["config.json", "rootfs"]
