@@ -1,5 +1,6 @@
 #!/bin/bash
-# Build, check formatting, run the unit and integration tests, and print one summary line.
+# Install the dependencies, build, check formatting, run the unit tests, the integration
+# tests and the cgroup v2 suite in a VM, and print one summary line.
 #
 # Usage: bash tests/run-all.sh
 #
@@ -8,6 +9,7 @@
 #   RUNTIME_KIND  passed to the integration tests (default run-container; "crun" validates the
 #                 tests against Debian's crun instead)
 #   PYTEST_ARGS   extra pytest arguments, e.g. "-k lifecycle -x"
+#   SKIP_VM=1     skip the cgroup v2 suite in tests/vm (reported as skipped)
 #
 # The last line printed is "N passed, N failed, N skipped", summed over the format check,
 # every criterion test case and every pytest test. Exits 1 if anything failed.
@@ -31,6 +33,9 @@ add() {
 section() {
         printf '\n=== %s ===\n' "$*"
 }
+
+section "dependencies"
+bash "$repo/tests/install-deps.sh"
 
 # --- build ---------------------------------------------------------------------------------
 section "build ($build)"
@@ -128,6 +133,27 @@ if [ "$it_rc" -ne 0 ] && [ "$it_rc" -ne 5 ] && [ "$if" -eq 0 ]; then
 fi
 echo "integration: $ip passed, $if failed, $is skipped (pytest exit $it_rc)"
 add "$ip" "$if" "$is"
+
+# --- cgroup v2 suite in a VM ------------------------------------------------------------------
+section "cgroup v2 suite (tests/vm)"
+if [ "${SKIP_VM:-0}" = 1 ]; then
+        echo "cgroup v2 suite: skipped (SKIP_VM=1)"
+        add 0 0 1
+else
+        vm_log="$build/vm-cgroup.log"
+        vm_rc=0
+        BUILD_DIR="$build" bash "$repo/tests/vm/cgroup-tests.sh" </dev/null 2>&1 | tee "$vm_log" || vm_rc=${PIPESTATUS[0]}
+        summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$vm_log" | tail -n 1 || true)
+        if [ -n "$summary" ]; then
+                vp=$(echo "$summary" | sed -E 's/^([0-9]+) passed.*/\1/')
+                vf=$(echo "$summary" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+                [ "$vm_rc" -ne 0 ] && [ "$vf" -eq 0 ] && vf=1
+                add "$vp" "$vf" 0
+        else
+                echo "cgroup v2 suite: no summary (exit $vm_rc)"
+                add 0 1 0
+        fi
+fi
 
 echo
 echo "$passed passed, $failed failed, $skipped skipped"

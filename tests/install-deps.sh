@@ -1,0 +1,24 @@
+#!/bin/bash
+# Install every Debian 12 package the build and the test suite need (root, no stdin).
+# The one list of dependencies: README.md, .ci/run and tests/run-all.sh all use it.
+set -euo pipefail
+
+deps=(
+        # build
+        gcc libc6-dev meson ninja-build pkg-config libyajl-dev libcap-dev libseccomp-dev libmnl-dev
+        libnftables-dev
+        # tests
+        libcriterion-dev python3-pytest busybox-static clang-format util-linux git iproute2 nftables
+        # reference runtimes for tests and benchmarks, and the VM for the cgroup v2 suite
+        crun runc qemu-system-x86
+)
+missing=()
+for p in "${deps[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+        echo "installing: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq </dev/null
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+fi
