@@ -91,10 +91,11 @@ static int check_sets(uint64_t eff, uint64_t perm, uint64_t inh, uint64_t amb, r
                 }
                 if ((amb & bit) && (!(perm & bit) || !(inh & bit))) {
                         cap_name(cap, name, sizeof(name));
-                        return rc_error_set_status(err, EINVAL,
-                                                "ambient capability `%s` must also be in the permitted and "
-                                                "inheritable sets",
-                                                name);
+                        return rc_error_set_status(
+                                err, EINVAL,
+                                "ambient capability `%s` must also be in the permitted and "
+                                "inheritable sets",
+                                name);
                 }
         }
         return 0;

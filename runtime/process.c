@@ -246,9 +246,9 @@ int rc_process_set_user(const struct oci_process *p, rc_error_t *err)
                                             u->n_additional_gids);
         } else if (u->n_additional_gids > 0) {
                 return rc_error_set_status(err, EPERM,
-                                        "cannot set %zu additional gids: setgroups is denied in this "
-                                        "user namespace (/proc/self/setgroups is \"deny\")",
-                                        u->n_additional_gids);
+                                           "cannot set %zu additional gids: setgroups is denied in this "
+                                           "user namespace (/proc/self/setgroups is \"deny\")",
+                                           u->n_additional_gids);
         }
         if (setresgid(u->gid, u->gid, u->gid) < 0)
                 return rc_error_set(err, errno, "setresgid %u", (unsigned)u->gid);
@@ -274,9 +274,9 @@ int rc_process_chdir(const struct oci_process *p, rc_error_t *err)
         buf[sizeof(buf) - 1] = '\0';
         if (strncmp(buf, "(unreachable)", strlen("(unreachable)")) == 0 || buf[0] != '/')
                 return rc_error_set_status(err, EPERM,
-                                        "current working directory `%s` is outside of the container "
-                                        "root: possible container breakout detected",
-                                        buf);
+                                           "current working directory `%s` is outside of the container "
+                                           "root: possible container breakout detected",
+                                           buf);
         return 0;
 }
 

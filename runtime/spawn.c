@@ -25,7 +25,27 @@ struct spawn_run {
         pid_t child; /* our direct child (the init, or the stage that forks it) */
         pid_t init_pid; /* the container init */
         bool move_to_cgroup; /* no CLONE_INTO_CGROUP: the parent moves the init */
+        bool hooks_sync; /* see rc_init_args */
 };
+
+/* Whether the init must stop after its mounts (HOOKS) for the parent to attach the
+ * network and run the prestart/createRuntime hooks, or for the state document that
+ * createContainer/startContainer hooks and a seccomp agent get. Without any of them the
+ * round trip is skipped: it cost two context switches on every start. */
+static bool needs_hooks_sync(const struct oci_config *cfg, const struct rc_seccomp_prog *seccomp)
+{
+        static const enum oci_hook_phase kinds[] = {OCI_HOOK_PRESTART, OCI_HOOK_CREATE_RUNTIME,
+                                                    OCI_HOOK_CREATE_CONTAINER, OCI_HOOK_START_CONTAINER};
+        _cleanup_error_ rc_error_t ignored = NULL;
+        const char *net = NULL, *ip = NULL, *ports = NULL;
+
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+                if (cfg->hooks[kinds[i]].n > 0)
+                        return true;
+        if (seccomp->agent_fd >= 0)
+                return true;
+        return rc_network_from_annotations(cfg, &net, &ip, &ports, &ignored) < 0 || net != NULL;
+}
 
 static int record_pid(struct spawn_run *r, pid_t pid, rc_error_t *err)
 {
@@ -63,7 +83,8 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
         struct rc_spawn *s = r->s;
         struct rc_init_args ia = {0};
         _cleanup_close_ int console_fd = -1, fifo_dirfd = -1;
-        __attribute__((cleanup(rc_seccomp_prog_clear))) struct rc_seccomp_prog seccomp = RC_SECCOMP_PROG_INIT;
+        __attribute__((cleanup(rc_seccomp_prog_clear))) struct rc_seccomp_prog seccomp =
+                RC_SECCOMP_PROG_INIT;
         struct clone_args ca = {0};
         int sv[2];
         pid_t pid;
@@ -102,6 +123,10 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
                 .no_pivot = s->opts->no_pivot,
                 .no_new_keyring = s->opts->no_new_keyring,
                 .seccomp = &seccomp,
+                .hooks_sync = r->hooks_sync = needs_hooks_sync(s->cfg, &seccomp),
+                .overlay = s->opts->overlay,
+                .tie_to_caller = s->opts->tie_to_caller,
+                .exec_check_at_start = s->opts->exec_check_at_start,
         };
         ca.flags = r->plan.direct ? (uint64_t)r->plan.clone_flags : 0;
         ca.exit_signal = SIGCHLD;
@@ -160,6 +185,8 @@ static int handshake_hooks(struct spawn_run *r, rc_error_t *err)
         _cleanup_free_ char *json = NULL;
         size_t len = 0;
 
+        if (!r->hooks_sync)
+                return rc_sync_expect(r->sync_fd, RC_SYNC_READY, "container init", NULL, err);
         if (rc_sync_expect(r->sync_fd, RC_SYNC_HOOKS, "container init", NULL, err) < 0)
                 return -1;
         /* The init has set up all its namespaces by now (a netns it unshares itself

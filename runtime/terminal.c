@@ -31,8 +31,8 @@ int rc_console_socket_connect(const char *path, rc_error_t *err)
 
         if (len == 0 || len >= sizeof(addr.sun_path))
                 return rc_error_set_status(err, ENAMETOOLONG,
-                                        "console socket `%s`: path length %zu not in 1..%zu", path, len,
-                                        sizeof(addr.sun_path) - 1);
+                                           "console socket `%s`: path length %zu not in 1..%zu", path, len,
+                                           sizeof(addr.sun_path) - 1);
         memcpy(addr.sun_path, path, len + 1);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
@@ -172,7 +172,8 @@ int rc_terminal_recv(int sockfd, int *ret_fd, rc_error_t *err)
         if (n < 0)
                 return rc_error_set(err, errno, "receive pty master from the console socket");
         if (n == 0)
-                return rc_error_set_status(err, EPIPE, "receive pty master: console socket closed by the peer");
+                return rc_error_set_status(err, EPIPE,
+                                           "receive pty master: console socket closed by the peer");
         count = collect_fds(&msg, fds, RECV_MAX_FDS);
         if (count == 1 && !(msg.msg_flags & MSG_CTRUNC)) {
                 *ret_fd = fds[0];
@@ -182,8 +183,9 @@ int rc_terminal_recv(int sockfd, int *ret_fd, rc_error_t *err)
                 close(fds[i]);
         if (msg.msg_flags & MSG_CTRUNC)
                 return rc_error_set_status(err, EBADMSG,
-                                        "receive pty master: too many fds (control data truncated)");
-        return rc_error_set_status(err, EBADMSG, "receive pty master: expected exactly one fd, got %zu", count);
+                                           "receive pty master: too many fds (control data truncated)");
+        return rc_error_set_status(err, EBADMSG, "receive pty master: expected exactly one fd, got %zu",
+                                   count);
 }
 
 int rc_terminal_make_controlling(int slave, rc_error_t *err)

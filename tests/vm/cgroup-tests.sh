@@ -29,9 +29,14 @@ trap 'rm -rf "$work"' EXIT
 bash "$repo/rootfs-examples/busybox.sh" "$work/rootfs" >/dev/null
 install -m 0755 "$build/tests/integration/probe" "$work/rootfs/probe"
 
-# the guest's /tmp and /run are fresh: share the build and work dirs explicitly
+# The guest's /tmp and /run are fresh tmpfs: share what the suite needs from there (the
+# repository itself when it lives there, as a CI clone may; the build dir unless inside it).
+shares=()
+case "$repo/" in /tmp/* | /run/*) shares+=(--rw "$repo") ;; esac
+case "$build/" in "$repo"/*) [ ${#shares[@]} -gt 0 ] || shares+=(--rw "$build") ;; *) shares+=(--rw "$build") ;; esac
+shares+=(--rw "$work")
 cd "$repo"
 st=0
-"$here/run-in-vm.sh" --timeout 900 --rw "$build" --rw "$work" "${vm_opts[@]}" -- \
+"$here/run-in-vm.sh" --timeout 900 "${shares[@]}" "${vm_opts[@]}" -- \
 	/usr/bin/python3 "$here/cgroup_tests.py" "$build/run-container" "$work" "$@" || st=$?
 exit "$st"
