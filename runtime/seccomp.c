@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/fdpass.h"
 #include "specs/json.h"
 #include "specs/names.h"
 #include "specs/state.h"
@@ -468,41 +469,11 @@ int rc_seccomp_process_state(const char *metadata, const char *state_json, size_
 
 int rc_seccomp_send_listener(int agent_fd, int listener_fd, const char *doc, size_t len, rc_error_t *err)
 {
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } control;
-        struct iovec iov = {.iov_base = (void *)doc, .iov_len = len};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-        struct cmsghdr *cmsg;
-        ssize_t n;
-
         if (len == 0)
                 return rc_error_set(err, EINVAL, "send seccomp listener: empty state");
-        memset(&control, 0, sizeof(control));
-        msg.msg_control = control.buf;
-        msg.msg_controllen = sizeof(control.buf);
-        cmsg = CMSG_FIRSTHDR(&msg);
-        cmsg->cmsg_level = SOL_SOCKET;
-        cmsg->cmsg_type = SCM_RIGHTS;
-        cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cmsg), &listener_fd, sizeof(int));
-        do
-                n = sendmsg(agent_fd, &msg, MSG_NOSIGNAL);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return rc_error_set(err, errno, "send the seccomp listener fd to the agent");
-        /* the fd went with the first bytes; push the rest of the document */
-        for (size_t off = (size_t)n; off < len; off += (size_t)n) {
-                n = send(agent_fd, doc + off, len - off, MSG_NOSIGNAL);
-                if (n < 0 && errno == EINTR) {
-                        n = 0;
-                        continue;
-                }
-                if (n < 0)
-                        return rc_error_set(err, errno,
-                                            "send the container process state to the seccomp agent");
-        }
+        if (rc_send_fd(agent_fd, listener_fd, doc, len, err) < 0)
+                return rc_error_wrap(
+                        err, "send the seccomp listener fd and the container process state to the agent");
         return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/fdpass.h"
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
@@ -94,42 +95,12 @@ int rc_terminal_create(const struct oci_console_size *size, int *ret_master, int
 
 int rc_terminal_send(int sockfd, int master, const char *name, rc_error_t *err)
 {
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } control;
         /* a stream socket drops ancillary data sent with no payload: send at least a NUL */
         const char *payload = name != NULL && name[0] != '\0' ? name : "";
         size_t len = name != NULL && name[0] != '\0' ? strlen(name) : 1;
-        struct iovec iov = {.iov_base = (void *)payload, .iov_len = len};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-        struct cmsghdr *cmsg;
-        ssize_t n;
 
-        memset(&control, 0, sizeof(control));
-        msg.msg_control = control.buf;
-        msg.msg_controllen = sizeof(control.buf);
-        cmsg = CMSG_FIRSTHDR(&msg);
-        cmsg->cmsg_level = SOL_SOCKET;
-        cmsg->cmsg_type = SCM_RIGHTS;
-        cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
-
-        do
-                n = sendmsg(sockfd, &msg, MSG_NOSIGNAL);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return rc_error_set(err, errno, "send pty master over the console socket");
-        /* the fd went with the first byte; push any remaining payload bytes */
-        for (size_t off = (size_t)n; off < len; off += (size_t)n) {
-                n = send(sockfd, payload + off, len - off, MSG_NOSIGNAL);
-                if (n < 0 && errno == EINTR) {
-                        n = 0;
-                        continue;
-                }
-                if (n < 0)
-                        return rc_error_set(err, errno, "send pty name over the console socket");
-        }
+        if (rc_send_fd(sockfd, master, payload, len, err) < 0)
+                return rc_error_wrap(err, "send pty master over the console socket");
         return 0;
 }
 
