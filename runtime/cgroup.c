@@ -78,7 +78,9 @@ static unsigned cpu_limits(const struct oci_cpu *c)
 {
         unsigned mask = 0;
 
-        if ((c->shares.set && c->shares.v != 0) || (c->quota.set && c->quota.v > 0) ||
+        /* shares 1024 is every group's default (engines such as ctr always send it): it
+         * asks for nothing a host without cgroup v2 fails to give */
+        if ((c->shares.set && c->shares.v != 0 && c->shares.v != 1024) || (c->quota.set && c->quota.v > 0) ||
             (c->period.set && c->period.v != 0) || (c->burst.set && c->burst.v != 0) ||
             (c->idle.set && c->idle.v != 0) || c->realtime_runtime.set || c->realtime_period.set)
                 mask |= RC_CG_CPU;

@@ -22,6 +22,7 @@
 #include "runtime/fsutil.h"
 #include "runtime/hooks.h"
 #include "runtime/lsm.h"
+#include "runtime/overlay.h"
 #include "runtime/process.h"
 #include "runtime/rootfs.h"
 #include "runtime/state.h"
@@ -138,10 +139,9 @@ static int setup_terminal(struct init_run *r, rc_error_t *err)
                 return -1;
         if (rc_rootfs_bind_console(path, err) < 0)
                 return -1;
-        if (rc_terminal_make_controlling(slave, err) < 0)
+        /* it becomes fds 0-2 and closes the original itself */
+        if (rc_terminal_make_controlling(TAKE_FD(slave), err) < 0)
                 return -1;
-        if (slave <= 2)
-                slave = -1; /* now one of the stdio fds */
         close(r->a->console_fd);
         r->a->console_fd = -1;
         return 0;
@@ -201,6 +201,9 @@ static int init_setup(struct init_run *r, rc_error_t *err)
         if (oci_config_namespace(a->cfg, OCI_NS_MOUNT) == NULL)
                 return rc_error_set(err, 0, "a mount namespace is required");
         rfs.in_userns = oci_config_namespace(a->cfg, OCI_NS_USER) != NULL;
+        /* sandbox: the overlay root first, so the rootfs opened below is the merged view */
+        if (a->overlay != NULL && rc_overlay_mount(a->overlay, a->rootfs, err) < 0)
+                return -1;
         rootfs_dirfd = open(a->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfs_dirfd < 0)
                 return rc_error_set(err, errno, "open rootfs `%s`", a->rootfs);
@@ -208,8 +211,8 @@ static int init_setup(struct init_run *r, rc_error_t *err)
         become_userns_root(a->cfg);
         if (rc_rootfs_prepare(&rfs, err) < 0)
                 return -1;
-        if (rc_sync_send(a->sync_fd, RC_SYNC_HOOKS, 0, NULL, 0, err) < 0 ||
-            rc_sync_expect(a->sync_fd, RC_SYNC_HOOKS_DONE, "runtime", &m, err) < 0)
+        if (a->hooks_sync && (rc_sync_send(a->sync_fd, RC_SYNC_HOOKS, 0, NULL, 0, err) < 0 ||
+                              rc_sync_expect(a->sync_fd, RC_SYNC_HOOKS_DONE, "runtime", &m, err) < 0))
                 return -1;
         r->state_json = m.data;
         r->state_len = m.len;
@@ -223,10 +226,12 @@ static int init_setup(struct init_run *r, rc_error_t *err)
                 return -1;
         if (setup_terminal(r, err) < 0 || setup_process_attrs(r, err) < 0)
                 return -1;
-        /* Report a missing executable at create time, as runc does. */
-        if (rc_process_find_executable(&a->cfg->process, &exe, err) < 0)
+        /* Report a missing executable at create time, as runc does (sandbox: at exec,
+         * where it becomes exit status 127 or 126). */
+        if (!a->exec_check_at_start && rc_process_find_executable(&a->cfg->process, &exe, err) < 0)
                 return -1;
-        prctl(PR_SET_PDEATHSIG, 0); /* create exits after READY; the container stays */
+        if (!a->tie_to_caller)
+                prctl(PR_SET_PDEATHSIG, 0); /* create exits after READY; the container stays */
         return rc_sync_send(a->sync_fd, RC_SYNC_READY, 0, NULL, 0, err);
 }
 
