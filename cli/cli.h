@@ -77,6 +77,9 @@ int cli_cmd_ps(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
 int cli_cmd_events(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
 int cli_cmd_network(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
 int cli_cmd_exec(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_image(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_sandbox(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_gc(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
 
 /* ---- shared by create and run (cli/cmd_create.c) -------------------------------- */
 

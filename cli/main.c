@@ -39,6 +39,9 @@ static const struct command commands[] = {
         {"spec", cli_cmd_spec, "write a default config.json into a bundle"},
         {"features", cli_cmd_features, "print the features this runtime supports as JSON"},
         {"network", cli_cmd_network, "create, list, inspect and remove container networks"},
+        {"image", cli_cmd_image, "list and prune the layer cache of sandbox --image"},
+        {"sandbox", cli_cmd_sandbox, "run a command in a throw-away overlay-rooted container"},
+        {"gc", cli_cmd_gc, "clean up after sandboxes whose process died"},
 };
 
 enum {

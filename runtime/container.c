@@ -20,6 +20,7 @@
 #include "runtime/cleanup.h"
 #include "runtime/fsutil.h"
 #include "runtime/hooks.h"
+#include "runtime/journal.h"
 #include "runtime/network.h"
 #include "runtime/relay.h"
 #include "runtime/spawn.h"
@@ -63,14 +64,21 @@ static int load_config(struct create_run *c, rc_error_t *err)
         const struct rc_create_opts *o = c->o;
         char buf[PATH_MAX];
 
-        if (o->config_path != NULL)
+        if (o->config_data != NULL)
+                c->config_path = strdup("config"); /* in memory (sandbox): the name in messages */
+        else if (o->config_path != NULL)
                 c->config_path = strdup(o->config_path);
         else if (asprintf(&c->config_path, "%s/config.json", o->bundle) < 0)
                 c->config_path = NULL;
         if (c->config_path == NULL)
                 return rc_error_set(err, ENOMEM, "config path");
-        if (rc_read_file_at(AT_FDCWD, c->config_path, JSON_MAX_INPUT, &c->config_data, &c->config_len, err) <
-            0)
+        if (o->config_data != NULL) {
+                c->config_data = strndup(o->config_data, o->config_len);
+                c->config_len = o->config_len;
+                if (c->config_data == NULL)
+                        return rc_error_set(err, ENOMEM, "config");
+        } else if (rc_read_file_at(AT_FDCWD, c->config_path, JSON_MAX_INPUT, &c->config_data, &c->config_len,
+                                   err) < 0)
                 return -1;
         if (oci_config_parse(c->config_data, c->config_len, c->config_path, &c->cfg, err) < 0)
                 return -1;
@@ -138,6 +146,12 @@ static int give_fifo_to_container_root(struct create_run *c, rc_error_t *err)
         return 0;
 }
 
+/* A sandbox's journal (runtime/journal.h) learns of each side effect before it is made. */
+static int journal_record(struct create_run *c, enum rc_journal_kind kind, const char *arg, rc_error_t *err)
+{
+        return c->o->journal != NULL ? rc_journal_record(c->o->journal, kind, arg, err) : 0;
+}
+
 static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
 {
         struct rc_spawn sp;
@@ -165,13 +179,16 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
         c->state.cgroup_path = c->cg->path; /* recorded before mkdir: delete finds a leftover */
         if (rc_state_write(c->dirfd, &c->state, err) < 0)
                 return -1;
+        if (c->cg->path != NULL && journal_record(c, RC_JOURNAL_CGROUP, c->cg->path, err) < 0)
+                return -1;
         if (rc_cgroup_create(c->cg, c->cfg, err) < 0)
                 return -1;
         if (mkfifoat(c->dirfd, RC_FIFO_FILE, 0600) < 0)
                 return rc_error_set(err, errno, "create exec fifo");
         if (give_fifo_to_container_root(c, err) < 0)
                 return -1;
-        if (rc_network_prepare(c->rt, c->id, c->cfg, c->dirfd, err) < 0)
+        if (journal_record(c, RC_JOURNAL_NETWORK, c->id, err) < 0 ||
+            rc_network_prepare(c->rt, c->id, c->cfg, c->dirfd, err) < 0)
                 return -1;
         sp = (struct rc_spawn){.rt = c->rt,
                                .cfg = c->cfg,
@@ -327,6 +344,49 @@ out:
         return ret;
 }
 
+struct run_timeout {
+        const struct rc_runtime *rt;
+        const char *id;
+        pid_t pid;
+        bool fired;
+};
+
+/* The whole tree: cgroup.kill, or SIGKILL to the init of its own pid namespace. */
+static void kill_on_timeout(void *data)
+{
+        struct run_timeout *t = data;
+        _cleanup_error_ rc_error_t e = NULL;
+
+        t->fired = true;
+        rc_log(&t->rt->log, RC_LOG_INFO, "container \"%s\": timeout expired, killing it", t->id);
+        if (rc_container_kill(t->rt, t->id, SIGKILL, true, &e) < 0) {
+                rc_log(&t->rt->log, RC_LOG_WARNING, "%s", e->msg);
+                kill(t->pid, SIGKILL);
+        }
+}
+
+static int wait_container(const struct rc_runtime *rt, const char *id, const struct rc_run_opts *ro,
+                          struct rc_relay *relay, pid_t pid, int sfd, int *ret_status, rc_error_t *err)
+{
+        struct run_timeout t = {.rt = rt, .id = id, .pid = pid};
+        struct rc_run_result *res = ro->result;
+        struct rc_relay_wait_opts wo = {
+                .timeout_ms = ro->timeout_ms, .on_timeout = kill_on_timeout, .data = &t};
+
+        if (res != NULL) {
+                wo.ret_wstatus = &res->wait_status;
+                wo.ret_rusage = &res->rusage;
+        }
+        if (rc_relay_wait_ex(relay, pid, sfd, &wo, ret_status, err) < 0)
+                return -1;
+        if (res != NULL) {
+                clock_gettime(CLOCK_MONOTONIC, &res->ended);
+                res->exited = true;
+                res->timed_out = t.fired;
+        }
+        return 0;
+}
+
 /* create + start; in the foreground the runtime relays the terminal itself when the
  * process has one and no --console-socket was given (runtime/relay.h). */
 int rc_container_run(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
@@ -355,14 +415,22 @@ int rc_container_run(const struct rc_runtime *rt, const char *id, const struct r
             (rc_terminal_recv(pair[0], &master, err) < 0 ||
              rc_relay_start(&relay, master, STDIN_FILENO, STDOUT_FILENO, err) < 0))
                 goto fail;
+        if (ro->after_create != NULL && ro->after_create(rt, id, pid, ro->data, err) < 0)
+                goto fail;
+        if (ro->result != NULL) {
+                *ro->result = (struct rc_run_result){.pid = pid};
+                clock_gettime(CLOCK_MONOTONIC, &ro->result->started);
+        }
         if (rc_container_start(rt, id, err) < 0)
                 goto fail;
         if (ro->detach) {
                 ret = 0;
                 goto out;
         }
-        ret = rc_relay_wait(&relay, pid, sfd, ret_status, err);
+        ret = wait_container(rt, id, ro, &relay, pid, sfd, ret_status, err);
         rc_relay_stop(&relay);
+        if (ret == 0 && ro->before_delete != NULL)
+                ro->before_delete(rt, id, ro->result, ro->data);
         if (!ro->keep && rc_container_delete(rt, id, true, ret < 0 ? &derr : err) < 0 && ret == 0)
                 ret = -1;
         goto out;

@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "runtime/error.h"
 #include "runtime/log.h"
@@ -16,6 +18,9 @@ enum rc_cgroup_manager {
         RC_CGROUP_MANAGER_SYSTEMD, /* refused: not supported */
         RC_CGROUP_MANAGER_DISABLED, /* no cgroup; limits are not enforced (one warning) */
 };
+
+struct rc_overlay;
+struct rc_journal;
 
 struct rc_runtime {
         const char *root; /* state root, default RC_DEFAULT_ROOT */
@@ -34,6 +39,13 @@ struct rc_create_opts {
         unsigned preserve_fds; /* fds 3 .. 3+N-1 are passed to the container */
         bool no_pivot;
         bool no_new_keyring;
+        /* For `sandbox` (runtime/sandbox.h); all optional: */
+        const char *config_data; /* an in-memory config.json, used instead of a file */
+        size_t config_len;
+        const struct rc_overlay *overlay; /* an overlayfs root on root.path (runtime/overlay.h) */
+        struct rc_journal *journal; /* side effects recorded before they are made (journal.h) */
+        bool tie_to_caller; /* the init keeps PR_SET_PDEATHSIG(SIGKILL) after create */
+        bool exec_check_at_start; /* a missing executable fails the process (127/126), not create */
 };
 
 /* runc's rule: ^[\w+-\.]+$, not "." or "..", at most 1024 bytes. */
@@ -47,6 +59,25 @@ struct rc_run_opts {
         bool detach; /* return once started */
         bool keep; /* do not delete the container after it exits */
         bool no_subreaper; /* do not become a subreaper for the container's orphans */
+        /* For `sandbox`; all optional: */
+        /* called between create and start (the init waits); a failure aborts the run */
+        int (*after_create)(const struct rc_runtime *rt, const char *id, pid_t pid, void *data,
+                            rc_error_t *err);
+        unsigned timeout_ms; /* 0: none; when it expires every process of the container is killed */
+        struct rc_run_result *result; /* filled once the process exited */
+        /* called then, before the container is deleted (its cgroup still exists) */
+        void (*before_delete)(const struct rc_runtime *rt, const char *id, const struct rc_run_result *res,
+                              void *data);
+        void *data;
+};
+
+struct rc_run_result {
+        pid_t pid; /* the container init */
+        bool exited; /* the fields below are set */
+        bool timed_out; /* killed because timeout_ms expired */
+        int wait_status; /* as wait4(2) returned it */
+        struct rusage rusage; /* the init's and its reaped descendants' (wait4) */
+        struct timespec started, ended; /* CLOCK_MONOTONIC: start, and the exit seen */
 };
 
 /* create + start; unless detach: forward signals, relay the terminal when the process

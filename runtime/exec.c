@@ -446,8 +446,7 @@ static int setup_terminal(struct exec_run *x, rc_error_t *err)
             rc_terminal_send(x->console_fd, master, path, err) < 0 ||
             rc_terminal_make_controlling(slave, err) < 0)
                 return -1;
-        if (slave <= 2)
-                slave = -1; /* now one of the stdio fds */
+        slave = -1; /* now the stdio fds; closed by rc_terminal_make_controlling if it was above 2 */
         close_fd(&x->console_fd);
         return 0;
 }

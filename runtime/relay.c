@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
@@ -215,13 +218,19 @@ static void handle_signal(struct rc_relay *r, int sfd, int pidfd, pid_t pid)
         (void)rc_pidfd_send_signal(pidfd, (int)si.ssi_signo, NULL, 0);
 }
 
-static int finish(struct rc_relay *r, pid_t pid, bool out_open, int *ret_status, rc_error_t *err)
+static int finish(struct rc_relay *r, pid_t pid, bool out_open, const struct rc_relay_wait_opts *o,
+                  int *ret_status, rc_error_t *err)
 {
+        struct rusage ru;
         int status;
 
-        while (waitpid(pid, &status, 0) < 0)
+        while (wait4(pid, &status, 0, &ru) < 0)
                 if (errno != EINTR)
                         return rc_error_set(err, errno, "wait for pid %d", (int)pid);
+        if (o != NULL && o->ret_wstatus != NULL)
+                *o->ret_wstatus = status;
+        if (o != NULL && o->ret_rusage != NULL)
+                *o->ret_rusage = ru;
         if (r != NULL && r->master >= 0) {
                 flush_to_master(r);
                 if (out_open)
@@ -231,13 +240,43 @@ static int finish(struct rc_relay *r, pid_t pid, bool out_open, int *ret_status,
         return 0;
 }
 
+/* Milliseconds until the deadline (never negative); -1 without one. */
+static int poll_timeout(const struct timespec *deadline)
+{
+        struct timespec now;
+        int64_t ms;
+
+        if (deadline == NULL)
+                return -1;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        ms = (int64_t)(deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+        return ms < 0 ? 0 : ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
 int rc_relay_wait(struct rc_relay *r, pid_t pid, int sfd, int *ret_status, rc_error_t *err)
+{
+        return rc_relay_wait_ex(r, pid, sfd, NULL, ret_status, err);
+}
+
+int rc_relay_wait_ex(struct rc_relay *r, pid_t pid, int sfd, const struct rc_relay_wait_opts *o,
+                     int *ret_status, rc_error_t *err)
 {
         _cleanup_close_ int pidfd = rc_pidfd_open(pid, 0);
         bool tty = r != NULL && r->master >= 0, out_open = tty;
+        struct timespec deadline;
+        bool armed = o != NULL && o->timeout_ms > 0;
 
         if (pidfd < 0)
                 return rc_error_set(err, errno, "pidfd_open pid %d", (int)pid);
+        if (armed) {
+                clock_gettime(CLOCK_MONOTONIC, &deadline);
+                deadline.tv_sec += o->timeout_ms / 1000;
+                deadline.tv_nsec += (long)(o->timeout_ms % 1000) * 1000000;
+                if (deadline.tv_nsec >= 1000000000) {
+                        deadline.tv_sec++;
+                        deadline.tv_nsec -= 1000000000;
+                }
+        }
         for (;;) {
                 struct pollfd p[4] = {{.fd = sfd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
                 nfds_t n = 2;
@@ -251,13 +290,20 @@ int rc_relay_wait(struct rc_relay *r, pid_t pid, int sfd, int *ret_status, rc_er
                                                .events = POLLIN};
                         n = 4;
                 }
-                if (poll(p, n, -1) < 0) {
+                int ready = poll(p, n, poll_timeout(armed ? &deadline : NULL));
+
+                if (ready < 0) {
                         if (errno == EINTR)
                                 continue;
                         return rc_error_set(err, errno, "wait for pid %d", (int)pid);
                 }
+                if (ready == 0 && armed) { /* expired: the process still has to exit */
+                        armed = false;
+                        o->on_timeout(o->data);
+                        continue;
+                }
                 if (p[1].revents & POLLIN)
-                        return finish(r, pid, out_open, ret_status, err);
+                        return finish(r, pid, out_open, o, ret_status, err);
                 if (p[0].revents & POLLIN)
                         handle_signal(r, sfd, pidfd, pid);
                 if (!tty)

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <termios.h>
 
@@ -53,6 +54,17 @@ void rc_relay_stop(struct rc_relay *r);
  * process exits, the output still queued on the pty is copied out. *ret_status is the
  * exit status, 128+N when killed by signal N. */
 int rc_relay_wait(struct rc_relay *r, pid_t pid, int sfd, int *ret_status, rc_error_t *err);
+
+/* rc_relay_wait with a deadline and the process's resource usage (for `sandbox`). */
+struct rc_relay_wait_opts {
+        unsigned timeout_ms; /* 0: none; counted from the call */
+        void (*on_timeout)(void *data); /* called once when it expires; the wait goes on */
+        void *data;
+        int *ret_wstatus; /* NULL, or the raw wait status */
+        struct rusage *ret_rusage; /* NULL, or wait4's usage of the process */
+};
+int rc_relay_wait_ex(struct rc_relay *r, pid_t pid, int sfd, const struct rc_relay_wait_opts *o,
+                     int *ret_status, rc_error_t *err);
 
 /* Pure: the exit status the runtime passes on for a wait(2) status. */
 int rc_relay_exit_status(int wstatus);

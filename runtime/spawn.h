@@ -29,6 +29,11 @@ struct rc_init_args {
         bool no_pivot;
         bool no_new_keyring;
         struct rc_seccomp_prog *seccomp; /* compiled by the parent; loaded right before exec */
+        bool hooks_sync; /* stop for HOOKS/HOOKS_DONE; false when no hook, network or seccomp
+                          * agent needs it: the init goes straight on to READY */
+        const struct rc_overlay *overlay; /* NULL, or mounted on rootfs first (runtime/overlay.h) */
+        bool tie_to_caller; /* keep PR_SET_PDEATHSIG(SIGKILL) after READY */
+        bool exec_check_at_start; /* no executable check at create: exec fails with 127/126 */
 };
 
 /* The init's whole life; never returns. Runs in the child of clone3. */

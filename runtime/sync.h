@@ -10,9 +10,12 @@
  *                                                       fork; the grandchild is the init]
  *                           <------------------------  INIT_PID(pid)   (forked init only)
  *   record pid + start time in state.json              rc_rootfs_prepare (all mounts, /dev)
- *                           <------------------------  HOOKS
+ *                           <------------------------  HOOKS           (hooks, network or
+ *                                                                       seccomp agent only)
  *   prestart + createRuntime hooks
  *                           ------------------------>  HOOKS_DONE(payload: state JSON)
+ *                                                      (both skipped without: see
+ *                                                       rc_init_args.hooks_sync)
  *                                                      createContainer hooks, pivot_root,
  *                                                      terminal, sysctl, rlimits, ...
  *                           <------------------------  READY

@@ -4,6 +4,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
@@ -14,9 +15,24 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+/* clone3, falling back to clone where clone3 is refused with ENOSYS (kernels before 5.3,
+ * seccomp profiles such as Docker's default, valgrind) and the request does not need it:
+ * a fork-style clone (no stack, pidfd, tid or cgroup). Asked for CLONE_INTO_CGROUP, it
+ * fails with E2BIG instead, which callers already take for "move the child afterwards". */
 static inline pid_t rc_clone3(struct clone_args *args, size_t size)
 {
-        return (pid_t)syscall(SYS_clone3, args, size);
+        pid_t pid = (pid_t)syscall(SYS_clone3, args, size);
+
+        if (pid >= 0 || errno != ENOSYS)
+                return pid;
+        if (args->flags & CLONE_INTO_CGROUP) {
+                errno = E2BIG;
+                return -1;
+        }
+        if (args->stack != 0 || args->pidfd != 0 || args->set_tid != 0 || (args->flags >> 32) != 0)
+                return pid;
+        return (pid_t)syscall(SYS_clone, (unsigned long)args->flags | (unsigned long)args->exit_signal, 0UL,
+                              NULL, NULL, 0UL);
 }
 
 static inline int rc_openat2(int dirfd, const char *path, struct open_how *how, size_t size)

@@ -12,6 +12,8 @@ deps=(
         debootstrap
         # reference runtimes for tests and benchmarks, and the VM for the cgroup v2 suite
         crun runc qemu-system-x86
+        # the engines that drive the runtime in tests/integration/test_engines.py
+        podman containerd
 )
 missing=()
 for p in "${deps[@]}"; do

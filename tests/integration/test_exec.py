@@ -416,3 +416,39 @@ def test_systemd_cgroup_flag_is_refused(rt, bundle):
     r = rt.cmd("run", "--bundle", bundle().path, rt.new_id(), global_args=["--systemd-cgroup"])
     assert r.returncode == 1
     assert "systemd" in r.stderr and "not supported" in r.stderr, r.stderr
+
+
+# ---------------------------------------------------------------- cgroups (real under tests/vm)
+
+
+def cgroup_v2():
+    r = subprocess.run(["stat", "-f", "-c", "%T", "/sys/fs/cgroup"], capture_output=True, text=True)
+    return r.stdout.strip() == "cgroup2fs"
+
+
+def unified_cgroup(pid):
+    with open(f"/proc/{pid}/cgroup") as f:
+        return [line.split(":", 2)[2].strip() for line in f if line.startswith("0::")][0]
+
+
+def test_exec_joins_the_container_cgroup(rt, bundle):
+    cid, init = start(rt, sleeper(bundle))
+    if not cgroup_v2() or unified_cgroup(init) == unified_cgroup(os.getpid()):
+        pytest.skip("the container has no cgroup of its own (no cgroup v2 here); runs under tests/vm")
+    r = exec_detached(rt, cid, "/probe", "sleep", "600", extra=["--pid-file", os.path.join(rt.workdir, "e.pid")])
+    assert r.returncode == 0, r.stderr
+    pid = int(open(os.path.join(rt.workdir, "e.pid")).read())
+    assert unified_cgroup(pid) == unified_cgroup(init)
+
+
+def test_exec_into_a_sub_cgroup(rt, bundle):
+    cid, init = start(rt, sleeper(bundle))
+    if not cgroup_v2() or unified_cgroup(init) == unified_cgroup(os.getpid()):
+        pytest.skip("the container has no cgroup of its own (no cgroup v2 here); runs under tests/vm")
+    sub = os.path.join("/sys/fs/cgroup", unified_cgroup(init).lstrip("/"), "sub")
+    os.mkdir(sub)
+    r = exec_detached(rt, cid, "/probe", "sleep", "600",
+                      extra=["--cgroup", "sub", "--pid-file", os.path.join(rt.workdir, "e.pid")])
+    assert r.returncode == 0, r.stderr
+    pid = int(open(os.path.join(rt.workdir, "e.pid")).read())
+    assert unified_cgroup(pid) == unified_cgroup(init) + "/sub"

@@ -1,0 +1,69 @@
+/* run-container gc [OPTIONS]: clean up after sandboxes whose `sandbox` process died
+ * (killed, crashed): stop their containers and undo what their journals record. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "runtime/image.h"
+#include "runtime/journal.h"
+#include "runtime/sandbox.h"
+
+static const char gc_usage[] = "Usage: run-container gc [OPTIONS]\n\n"
+                               "Remove what sandboxes whose process is gone left behind: their containers,\n"
+                               "cgroups, network attachments, overlay directories and journals. Running\n"
+                               "sandboxes and other containers are never touched.\n\n"
+                               "Options:\n"
+                               "      --timeout DURATION    stop starting new clean-ups after DURATION\n"
+                               "      --image-cache DIR     also remove interrupted layer unpacks there\n"
+                               "                            (default: " RC_IMAGE_CACHE_DEFAULT ")\n"
+                               "  -q, --quiet               do not print how many were removed\n"
+                               "  -h, --help                show this help\n";
+
+enum { OPT_TIMEOUT = 700, OPT_IMAGE_CACHE };
+
+int cli_cmd_gc(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
+{
+        static const struct option longopts[] = {
+                {"timeout", required_argument, NULL, OPT_TIMEOUT},
+                {"image-cache", required_argument, NULL, OPT_IMAGE_CACHE},
+                {"quiet", no_argument, NULL, 'q'},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        const char *cache = RC_IMAGE_CACHE_DEFAULT;
+        unsigned timeout_ms = 0;
+        struct stat st;
+        bool quiet = false;
+        size_t removed = 0;
+        int opt;
+
+        while ((opt = cli_getopt(argc, argv, ":hq", longopts, "gc", err)) != -1) {
+                switch (opt) {
+                case 'h':
+                        return cli_print_usage(gc_usage);
+                case 'q':
+                        quiet = true;
+                        break;
+                case OPT_IMAGE_CACHE:
+                        cache = optarg;
+                        break;
+                case OPT_TIMEOUT:
+                        if (rc_sandbox_parse_duration(optarg, &timeout_ms) < 0)
+                                return rc_error_set(err, EINVAL, "invalid --timeout value \"%s\"", optarg);
+                        break;
+                default:
+                        return -1;
+                }
+        }
+        if (cli_check_args("gc", argc - optind, 0, 0, err) < 0)
+                return -1;
+        if (rc_gc(&ctx->rt, timeout_ms, &removed, err) < 0)
+                return -1;
+        /* a cache that was never made has nothing to clean (and is not created here) */
+        if (stat(cache, &st) == 0 && rc_image_cache_clean_tmp(cache, &ctx->rt.log, NULL, err) < 0)
+                return -1;
+        if (!quiet)
+                printf("removed %zu sandbox%s\n", removed, removed == 1 ? "" : "es");
+        return 0;
+}

@@ -1,0 +1,162 @@
+/* run-container image ls|prune: the layer cache `sandbox --image` unpacks into (see
+ * runtime/image.h). */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/cleanup.h"
+#include "runtime/image.h"
+
+static const char image_usage[] =
+        "Usage: run-container image COMMAND [OPTIONS]\n\n"
+        "Manage the cache of unpacked image layers that `sandbox --image` shares between sandboxes.\n\n"
+        "Commands:\n"
+        "  ls [--format table|json]   the cached layers: digest, disk usage, whether a sandbox uses it\n"
+        "  prune                      remove every cached layer no running sandbox uses, and the\n"
+        "                             leftovers of interrupted unpacks\n\n"
+        "Options:\n"
+        "      --cache DIR            the layer cache (default: " RC_IMAGE_CACHE_DEFAULT ")\n"
+        "  -h, --help                 show this help\n";
+
+enum { OPT_CACHE = 256 };
+
+struct layer_row {
+        char *digest;
+        uint64_t bytes;
+        bool in_use;
+};
+
+static void human_size(uint64_t bytes, char *buf, size_t size)
+{
+        static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
+        double v = (double)bytes;
+        size_t u = 0;
+
+        while (v >= 1000 && u + 1 < sizeof(units) / sizeof(units[0]))
+                v /= 1000, u++;
+        snprintf(buf, size, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+}
+
+static int print_table(const struct layer_row *rows, size_t n, rc_error_t *err)
+{
+        enum { COLS = 3, SIZE_LEN = 24 };
+        _cleanup_free_ const char **cells = calloc((n + 1) * COLS, sizeof(*cells));
+        _cleanup_free_ char *sizes = calloc(n + 1, SIZE_LEN);
+
+        if (cells == NULL || sizes == NULL)
+                return rc_error_set(err, ENOMEM, "list layers");
+        cells[0] = "DIGEST", cells[1] = "SIZE", cells[2] = "IN USE";
+        for (size_t i = 0; i < n; i++) {
+                const char **row = cells + (i + 1) * COLS;
+
+                human_size(rows[i].bytes, sizes + i * SIZE_LEN, SIZE_LEN);
+                row[0] = rows[i].digest;
+                row[1] = sizes + i * SIZE_LEN;
+                row[2] = rows[i].in_use ? "yes" : "no";
+        }
+        if (cli_table_print(stdout, cells, n + 1, COLS) < 0)
+                return rc_error_set(err, errno ? errno : EIO, "print the layer list");
+        return 0;
+}
+
+static int print_json(const struct layer_row *rows, size_t n, rc_error_t *err)
+{
+        json_gen *g = json_gen_new(true);
+        _cleanup_free_ char *doc = NULL;
+        size_t len = 0;
+        int r;
+
+        if (g == NULL)
+                return rc_error_set(err, ENOMEM, "list layers");
+        json_gen_array_open(g);
+        for (size_t i = 0; i < n; i++) {
+                json_gen_object_open(g);
+                json_gen_kv_string(g, "digest", rows[i].digest);
+                json_gen_kv_uint(g, "size", rows[i].bytes);
+                json_gen_kv_bool(g, "inUse", rows[i].in_use);
+                json_gen_object_close(g);
+        }
+        json_gen_array_close(g);
+        r = json_gen_finish(g, &doc, &len, err);
+        json_gen_free(g);
+        if (r < 0)
+                return -1;
+        return cli_write_all(STDOUT_FILENO, doc, len) < 0 ? rc_error_set(err, errno, "write to stdout") : 0;
+}
+
+static int list_rows(const char *cache, bool json, rc_error_t *err)
+{
+        _cleanup_strv_ char **digests = NULL;
+        _cleanup_free_ struct layer_row *rows = NULL;
+        size_t n = 0;
+
+        if (rc_image_cache_list(cache, &digests, &n, err) < 0)
+                return -1;
+        rows = calloc(n + 1, sizeof(*rows));
+        if (rows == NULL)
+                return rc_error_set(err, ENOMEM, "list layers");
+        for (size_t i = 0; i < n; i++) {
+                rows[i].digest = digests[i];
+                if (rc_image_cache_layer_info(cache, digests[i], &rows[i].bytes, &rows[i].in_use, err) < 0)
+                        return -1;
+        }
+        return json ? print_json(rows, n, err) : print_table(rows, n, err);
+}
+
+/* ls and prune share their options: --cache, and --format for ls. */
+static int run_sub(struct cli_context *ctx, const char *sub, int argc, char **argv, rc_error_t *err)
+{
+        static const struct option longopts[] = {
+                {"cache", required_argument, NULL, OPT_CACHE},
+                {"format", required_argument, NULL, 'f'},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        const char *cache = RC_IMAGE_CACHE_DEFAULT;
+        bool ls = strcmp(sub, "ls") == 0, json = false;
+        char cmd[32];
+        size_t removed = 0;
+        int opt;
+
+        snprintf(cmd, sizeof(cmd), "image %s", sub);
+        while ((opt = cli_getopt(argc, argv, ":f:h", longopts, cmd, err)) != -1) {
+                if (opt == 'h')
+                        return cli_print_usage(image_usage);
+                if (opt == OPT_CACHE) {
+                        cache = optarg;
+                } else if (opt == 'f' && ls) {
+                        if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0)
+                                return rc_error_set(err, 0, "invalid format \"%s\" (table or json)", optarg);
+                        json = strcmp(optarg, "json") == 0;
+                } else {
+                        return opt == 'f' ? rc_error_set(err, 0, "%s: unknown option --format", cmd) : -1;
+                }
+        }
+        if (cli_check_args(cmd, argc - optind, 0, 0, err) < 0)
+                return -1;
+        if (ls)
+                return list_rows(cache, json, err);
+        if (rc_image_cache_prune(cache, &ctx->rt.log, &removed, err) < 0)
+                return -1;
+        printf("removed %zu layer%s\n", removed, removed == 1 ? "" : "s");
+        return 0;
+}
+
+int cli_cmd_image(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
+{
+        static const char *const subs[][2] = {{"ls", "ls"}, {"list", "ls"}, {"prune", "prune"}};
+
+        if (argc < 2)
+                return rc_error_set(err, 0, "image: missing command (see \"run-container image --help\")");
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)
+                return cli_print_usage(image_usage);
+        for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+                if (strcmp(subs[i][0], argv[1]) == 0) {
+                        optind = 0;
+                        return run_sub(ctx, subs[i][1], argc - 1, argv + 1, err);
+                }
+        }
+        return rc_error_set(err, 0, "image: unknown command \"%s\" (see \"run-container image --help\")", argv[1]);
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/python3
+"""N containers started concurrently (create then start each, all N at once), then all
+deleted concurrently (`delete --force`: /bin/true may not have exited yet):
+run-container against crun.
+
+Usage: tests/bench/bench_batch.py [-c N] [-n PAIRS] [-b RUN_CONTAINER]   (as root)
+  -c N      containers per batch (default 20; the issue's figures are 20 and 100)
+  -n PAIRS  batches per runtime, taking turns A B A B (default 20)
+
+A batch's time runs from spawning the first `create` to reaping the last `delete`; every
+create, start and delete must succeed. The containers run busybox's /bin/true in the
+bundle of bench_run.py; crun runs without a cgroup manager. A benchmark, not a test.
+"""
+import sys
+
+import benchlib as B
+
+
+def main():
+    argv = sys.argv[1:]
+    if "-h" in argv or "--help" in argv:
+        print(__doc__)
+        return 0
+    B.need_root()
+    count = B.int_arg(argv, "-c", 20)
+    pairs = B.int_arg(argv, "-n", 20)
+    rc_bin = B.run_container_binary(B.str_arg(argv, "-b"))
+    B.enter_private_mount_ns()
+    work = B.Workdir("batch")
+    rts = []
+    try:
+        rootfs = B.make_rootfs(work)
+        bundle = B.make_bundle(work, rootfs, "bundle", ["/bin/true"])
+        rts = B.runtimes(work, rc_bin)
+
+        def batch(rt):
+            def fn(r):
+                ids = [f"r{r}-{i}" for i in range(count)]
+                up = B.measure_concurrent([[rt.argv("create", "--bundle", bundle, cid), rt.argv("start", cid)]
+                                           for cid in ids])
+                down = B.measure_concurrent([[rt.argv("delete", "--force", cid)] for cid in ids])
+                return B.Sample(up.wall_ms + down.wall_ms, up.cpu_ms + down.cpu_ms, max(up.maxrss_kb, down.maxrss_kb))
+
+            return fn
+
+        res = B.alternate([(rt.name, batch(rt)) for rt in rts], pairs)
+        print(f"{count} concurrent create+start, then delete; {B.machine()}; {rts[1].version()}")
+        B.report(f"batch of {count}", res, [("run-container", "crun")])
+        B.report(f"batch of {count}", res, [("run-container", "crun")], metric="cpu_ms")
+    except B.Failed as e:
+        B.die(str(e))
+    finally:
+        for rt in rts:
+            rt.cleanup()
+        work.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

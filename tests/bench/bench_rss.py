@@ -1,0 +1,52 @@
+#!/usr/bin/python3
+"""Peak resident memory of the runtime during `run` of /bin/true: run-container
+against crun.
+
+Usage: tests/bench/bench_rss.py [-n PAIRS] [-b RUN_CONTAINER]      (as root)
+
+The figure is what `/usr/bin/time -f %M` prints (wait4's ru_maxrss): the largest
+resident set of the runtime process and of the processes it reaped (the container init
+before and after its exec of busybox). /bin/true alone shows about 1 MiB this way. Same bundle as bench_run.py; the
+two take turns, A B A B. A benchmark, not a test.
+"""
+import sys
+
+import benchlib as B
+
+
+def main():
+    argv = sys.argv[1:]
+    if "-h" in argv or "--help" in argv:
+        print(__doc__)
+        return 0
+    B.need_root()
+    pairs = B.int_arg(argv, "-n", 20)
+    rc_bin = B.run_container_binary(B.str_arg(argv, "-b"))
+    B.enter_private_mount_ns()
+    work = B.Workdir("rss")
+    rts = []
+    try:
+        rootfs = B.make_rootfs(work)
+        bundle = B.make_bundle(work, rootfs, "bundle", ["/bin/true"])
+        rts = B.runtimes(work, rc_bin)
+
+        def run(rt):
+            return lambda r: B.measure_rss(rt.argv("run", "--bundle", bundle, f"m{r}"))
+
+        B.find_binary("/usr/bin/time", "GNU time (apt-get install time)")
+        res = B.alternate([(rt.name, run(rt)) for rt in rts], pairs)
+        floor = B.measure_rss(["/bin/true"]).maxrss_kb
+        print(f"peak RSS during run of /bin/true; {B.machine()}; {rts[1].version()}")
+        B.report("peak RSS", res, [("run-container", "crun")], metric="maxrss_kb", unit="KiB", fmt="{:.0f}")
+        print(f"  (/bin/true alone measured the same way: {floor} KiB)")
+    except B.Failed as e:
+        B.die(str(e))
+    finally:
+        for rt in rts:
+            rt.cleanup()
+        work.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

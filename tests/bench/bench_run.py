@@ -1,0 +1,55 @@
+#!/usr/bin/python3
+"""`run` of busybox's /bin/true: run-container against crun and the kernel's floor.
+
+Usage: tests/bench/bench_run.py [-n PAIRS] [-b RUN_CONTAINER]      (as root)
+
+Each round runs, in this order: run-container `run`, crun `run` (without a cgroup
+manager), and the floor: util-linux `unshare` with the same namespaces (mount, pid, ipc,
+uts, net), chroot into the same rootfs (`--root`) and exec of /bin/true. The bundle is
+rootfs-examples/make-bundle.sh's (the mounts and masked paths of `runc spec`). Prints the
+medians of wall and CPU time and the medians of the paired ratios. A benchmark, not a
+test: it fails only if a container does.
+"""
+import sys
+
+import benchlib as B
+
+
+def main():
+    argv = sys.argv[1:]
+    if "-h" in argv or "--help" in argv:
+        print(__doc__)
+        return 0
+    B.need_root()
+    pairs = B.int_arg(argv, "-n", 30)
+    rc_bin = B.run_container_binary(B.str_arg(argv, "-b"))
+    unshare = B.find_binary("unshare", "unshare (util-linux)")
+    B.enter_private_mount_ns()
+    work = B.Workdir("run")
+    rts = []
+    try:
+        rootfs = B.make_rootfs(work)
+        bundle = B.make_bundle(work, rootfs, "bundle", ["/bin/true"])
+        rts = B.runtimes(work, rc_bin)
+        floor_argv = [unshare, "-m", "-p", "-i", "-u", "-n", "-f", "-R", f"{bundle}/rootfs", "/bin/true"]
+
+        def run(rt):
+            return lambda r: B.measure(rt.argv("run", "--bundle", bundle, f"b{r}"))
+
+        cands = [(rt.name, run(rt)) for rt in rts] + [("unshare floor", lambda r: B.measure(floor_argv))]
+        res = B.alternate(cands, pairs, warmup=2)
+        print(f"run of /bin/true; {B.machine()}; {rts[1].version()}")
+        ratios = [("run-container", "crun"), ("run-container", "unshare floor"), ("crun", "unshare floor")]
+        B.report("wall time", res, ratios)
+        B.report("CPU time (user+system, children included)", res, ratios, metric="cpu_ms")
+    except B.Failed as e:
+        B.die(str(e))
+    finally:
+        for rt in rts:
+            rt.cleanup()
+        work.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""The 101st container against the 1st: the cost of operations with 100 containers
+already running, against the same operations with none.
+
+Usage: tests/bench/bench_scale.py [-c RUNNING] [-n PAIRS] [-b RUN_CONTAINER]   (as root)
+  -c RUNNING  containers left running in the full root (default 100)
+
+Two state roots per runtime: an empty one and a full one holding RUNNING detached
+containers (busybox `sleep`). Each round times, in the empty root then in the full root:
+`list`, `state` of one container, and `run` of /bin/true (create, start, wait, delete:
+the 1st against the 101st container). The ratio full/empty stays near 1 when no cost
+grows with the number of containers. run-container is measured, and crun the same way
+for reference (without a cgroup manager). A benchmark, not a test.
+"""
+import sys
+
+import benchlib as B
+
+
+def ordinal(n):
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def fill(rt, bundle, count):
+    for i in range(count):
+        B.run_quiet(rt.argv("run", "--detach", "--bundle", bundle, f"bg{i}"))
+
+
+def main():
+    argv = sys.argv[1:]
+    if "-h" in argv or "--help" in argv:
+        print(__doc__)
+        return 0
+    B.need_root()
+    running = B.int_arg(argv, "-c", 100)
+    pairs = B.int_arg(argv, "-n", 20)
+    rc_bin = B.run_container_binary(B.str_arg(argv, "-b"))
+    crun_bin = B.find_binary("crun", "crun (apt-get install crun)")
+    B.enter_private_mount_ns()
+    work = B.Workdir("scale")
+    rts = []
+    try:
+        rootfs = B.make_rootfs(work)
+        bundle = B.make_bundle(work, rootfs, "bundle", ["/bin/true"])
+        sleeper = B.make_bundle(work, rootfs, "sleeper", ["sleep", "3600"])
+        for name, binary, opts in (("run-container", rc_bin, []), ("crun", crun_bin, ["--cgroup-manager=disabled"])):
+            empty = B.Runtime(name, binary, work.root(f"{name}-empty"), opts)
+            full = B.Runtime(name, binary, work.root(f"{name}-full"), opts)
+            rts += [empty, full]
+            fill(full, sleeper, running)
+            B.run_quiet(empty.argv("run", "--detach", "--bundle", sleeper, "bg0"))
+            ops = {
+                "list": lambda rt, r: B.measure(rt.argv("list")),
+                "state": lambda rt, r: B.measure(rt.argv("state", "bg0")),
+                "run": lambda rt, r: B.measure(rt.argv("run", "--bundle", bundle, f"t{r}")),
+            }
+            print(f"{name}: {running} running against 1; {B.machine()}")
+            for op, fn in ops.items():
+                cands = [("1st", lambda r, fn=fn: fn(empty, r)), (ordinal(running + 1), lambda r, fn=fn: fn(full, r))]
+                res = B.alternate(cands, pairs)
+                B.report(f"  {name} {op}", res, [(ordinal(running + 1), "1st")])
+                B.report(f"  {name} {op}", res, [(ordinal(running + 1), "1st")], metric="cpu_ms")
+    except B.Failed as e:
+        B.die(str(e))
+    finally:
+        for rt in rts:
+            rt.cleanup()
+        work.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

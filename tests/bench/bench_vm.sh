@@ -1,0 +1,35 @@
+#!/bin/bash
+# The cgroup figures in one throw-away VM with a pure cgroup v2 hierarchy (tests/vm):
+# `run` of /bin/true with a memory limit, run-container against crun and runc, and a
+# container under memory.max = 512 KiB. See bench_vm_guest.py.
+#
+# Usage: tests/bench/bench_vm.sh [-n PAIRS] [-b RUN_CONTAINER]      (as root)
+#
+# Everything in the guest is emulated (TCG): absolute times are ~50x the host's; only the
+# ratios mean something. A benchmark, not a test.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+pairs=20
+rc_bin=${RUNTIME:-${BUILD_DIR:-$repo/build}/run-container}
+while getopts "n:b:h" opt; do
+        case "$opt" in
+        n) pairs=$OPTARG ;;
+        b) rc_bin=$OPTARG ;;
+        *) sed -n '6p' "$0" | sed 's/^# //' >&2; exit 2 ;;
+        esac
+done
+[ "$(id -u)" = 0 ] || { echo "$0: needs root" >&2; exit 1; }
+[ -x "$rc_bin" ] || { echo "$0: no run-container at $rc_bin (build first)" >&2; exit 1; }
+rc_bin=$(realpath "$rc_bin")
+
+# Not under /tmp: the guest's /tmp is a fresh tmpfs; shared with the guest by --rw.
+work=$(mktemp -d /var/tmp/rc-bench-vm-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+bash "$repo/rootfs-examples/busybox.sh" "$work/rootfs" >/dev/null
+rw=(--rw "$work")
+case "$rc_bin" in /tmp/* | /run/*) rw+=(--rw "$(dirname "$rc_bin")") ;; esac
+
+cd "$repo"
+"$repo/tests/vm/run-in-vm.sh" --timeout 1500 "${rw[@]}" -- \
+        python3 "$repo/tests/bench/bench_vm_guest.py" "$work" "$rc_bin" "$pairs"

@@ -1,0 +1,70 @@
+#!/usr/bin/python3
+"""The cgroup figures, run inside the tests/vm guest (pure cgroup v2) by bench_vm.sh.
+
+Usage (in the guest): bench_vm_guest.py WORKDIR RUN_CONTAINER [PAIRS]
+
+1. `run` of /bin/true with a cgroup and a memory limit (64 MiB): run-container, crun
+   and runc, taking turns A B C, PAIRS rounds after a warm-up; medians and the medians of
+   the paired ratios.
+2. /bin/true under memory.max = 512 KiB: each runtime tries five times; prints how many
+   runs succeeded and the first error.
+WORKDIR holds the busybox rootfs that bench_vm.sh built on the host.
+"""
+import os
+import sys
+
+import benchlib as B
+
+
+def limit(nbytes):
+    def edit(cfg):
+        cfg["linux"]["resources"] = {"memory": {"limit": nbytes}}
+
+    return edit
+
+
+def main():
+    if len(sys.argv) < 3:
+        B.die("usage: bench_vm_guest.py WORKDIR RUN_CONTAINER [PAIRS]")
+    workdir, rc_bin = sys.argv[1], sys.argv[2]
+    pairs = int(sys.argv[3]) if len(sys.argv) > 3 else 20
+    B.enter_private_mount_ns()
+    work = B.Workdir("vm")
+    rts = []
+    try:
+        rootfs = os.path.join(workdir, "rootfs")
+        bundle = B.make_bundle(work, rootfs, "bundle", ["/bin/true"], limit(64 << 20))
+        tiny = B.make_bundle(work, rootfs, "tiny", ["/bin/true"], limit(512 << 10))
+        rts = B.runtimes(work, rc_bin, cgroups=True)
+        rts.append(B.Runtime("runc", B.find_binary("runc", "runc"), work.root("runc")))
+
+        def run(rt, b):
+            return lambda r: B.measure(rt.argv("run", "--bundle", b, f"v{r}"))
+
+        print(f"in the VM: {B.machine()}; {rts[1].version()}; {rts[2].version()}", flush=True)
+        res = B.alternate([(rt.name, run(rt, bundle)) for rt in rts], pairs)
+        ratios = [("run-container", "crun"), ("run-container", "runc"), ("crun", "runc")]
+        B.report("run of /bin/true, memory limit 64 MiB", res, ratios)
+        B.report("run of /bin/true, memory limit 64 MiB", res, ratios, metric="cpu_ms")
+        print("run of /bin/true under memory.max = 512 KiB:")
+        for rt in rts:
+            ok, first_err = 0, ""
+            for i in range(5):
+                try:
+                    B.measure(rt.argv("run", "--bundle", tiny, f"tiny{i}"))
+                    ok += 1
+                except B.Failed as e:
+                    first_err = first_err or str(e).splitlines()[-1][-200:]
+                    rt.cleanup()
+            print(f"  {rt.name}: {ok}/5 succeeded" + (f"; first error: {first_err}" if first_err else ""))
+    except B.Failed as e:
+        B.die(str(e))
+    finally:
+        for rt in rts:
+            rt.cleanup()
+        work.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,311 @@
+"""Shared helpers of the benchmarks in tests/bench/ (see README.md there).
+
+A benchmark here measures and prints; it never passes or fails on a time. It exits
+non-zero only when a container fails, because then its figures mean nothing.
+
+Every figure is taken the same way: the candidates (run-container, crun, the unshare
+floor, ...) take turns, A B A B ..., after an untimed warm-up, and each round gives one
+paired ratio. The medians of each candidate and the median of the paired ratios are
+printed. Each sample is one process (or batch of processes) spawned with posix_spawn and
+reaped with wait4, which gives its wall time, its CPU time (user + system, its reaped
+children included) and its peak resident set size (ru_maxrss: the largest of the
+process and its reaped children).
+"""
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CONTROLLERS = "/sys/fs/cgroup/unified/cgroup.controllers"
+_DEVNULL = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+
+
+def die(msg):
+    print(f"{os.path.basename(sys.argv[0])}: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def need_root():
+    if os.geteuid() != 0:
+        die("needs root")
+
+
+def find_binary(path_or_name, what):
+    p = shutil.which(path_or_name) if "/" not in path_or_name else path_or_name
+    if not p or not os.access(p, os.X_OK):
+        die(f"{what} `{path_or_name}` not found")
+    return os.path.abspath(p)
+
+
+def run_container_binary(arg=None):
+    build = os.environ.get("BUILD_DIR", os.path.join(REPO, "build"))
+    return find_binary(arg or os.environ.get("RUNTIME") or os.path.join(build, "run-container"), "run-container")
+
+
+def enter_private_mount_ns():
+    """Re-run this script inside a private mount namespace (once). There, an empty file
+    is bound read-only over the empty cgroup2's cgroup.controllers, which crun 1.8.1 needs
+    on this hybrid host, for every candidate alike; nothing outside changes."""
+    if os.environ.get("RC_BENCH_MNTNS") == "1":
+        return
+    env = dict(os.environ, RC_BENCH_MNTNS="1")
+    argv = ["unshare", "-m", "--propagation", "private", sys.executable, os.path.abspath(sys.argv[0])]
+    os.execvpe("unshare", argv + sys.argv[1:], env)
+
+
+class Workdir:
+    """A temporary directory with a tmpfs for the runtimes' state roots (like their
+    defaults under /run), removed on exit."""
+
+    def __init__(self, tag):
+        self.path = tempfile.mkdtemp(prefix=f"rc-bench-{tag}-", dir=os.environ.get("TMPDIR", "/tmp"))
+        self.state = os.path.join(self.path, "state")
+        os.mkdir(self.state)
+        in_ns = os.environ.get("RC_BENCH_MNTNS") == "1"
+        if in_ns:
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0700", "rc-bench", self.state], check=True)
+            if os.path.exists(CONTROLLERS):
+                empty = os.path.join(self.path, "empty")
+                open(empty, "w").close()
+                subprocess.run(["mount", "--bind", "-o", "ro", empty, CONTROLLERS], check=True)
+
+    def root(self, name):
+        p = os.path.join(self.state, name)
+        os.makedirs(p, exist_ok=True)
+        return p
+
+    def cleanup(self):
+        subprocess.run(["umount", "-l", self.state], stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def make_rootfs(work):
+    rootfs = os.path.join(work.path, "rootfs")
+    subprocess.run(["bash", os.path.join(REPO, "rootfs-examples/busybox.sh"), rootfs], check=True,
+                   stdout=subprocess.DEVNULL)
+    return rootfs
+
+
+def make_bundle(work, rootfs, name, args, edit=None):
+    """A bundle as rootfs-examples/make-bundle.sh writes it (pid, net, ipc, uts, mount
+    namespaces; no cgroup limits), its config changed by edit(cfg) when given."""
+    bundle = os.path.join(work.path, name)
+    subprocess.run(["bash", os.path.join(REPO, "rootfs-examples/make-bundle.sh"), rootfs, bundle, *args],
+                   check=True, stdout=subprocess.DEVNULL)
+    if edit is not None:
+        path = os.path.join(bundle, "config.json")
+        with open(path) as f:
+            cfg = json.load(f)
+        edit(cfg)
+        with open(path, "w") as f:
+            json.dump(cfg, f, indent=1)
+    return bundle
+
+
+class Runtime:
+    """One OCI runtime's command line with its own state root."""
+
+    def __init__(self, name, binary, root, global_opts=()):
+        self.name = name
+        self.binary = binary
+        self.root = root
+        self.global_opts = list(global_opts)
+
+    def argv(self, *args):
+        return [self.binary, *self.global_opts, "--root", self.root, *args]
+
+    def version(self):
+        out = subprocess.run([self.binary, "--version"], capture_output=True, text=True).stdout
+        return out.splitlines()[0] if out else "?"
+
+    def cleanup(self):
+        ids = subprocess.run(self.argv("list", "-q"), capture_output=True, text=True).stdout.split()
+        for cid in ids:
+            subprocess.run(self.argv("delete", "--force", cid), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+
+
+def runtimes(work, rc_bin, with_crun=True, cgroups=False):
+    """run-container and crun, each with a root on the work tmpfs. crun runs without a
+    cgroup manager unless cgroups (only in tests/vm)."""
+    rts = [Runtime("run-container", rc_bin, work.root("run-container"))]
+    if with_crun:
+        crun = find_binary("crun", "crun (apt-get install crun)")
+        opts = [] if cgroups else ["--cgroup-manager=disabled"]
+        rts.append(Runtime("crun", crun, work.root("crun"), opts))
+    return rts
+
+
+class Sample:
+    __slots__ = ("wall_ms", "cpu_ms", "maxrss_kb")
+
+    def __init__(self, wall_ms, cpu_ms, maxrss_kb):
+        self.wall_ms = wall_ms
+        self.cpu_ms = cpu_ms
+        self.maxrss_kb = maxrss_kb
+
+
+class Failed(Exception):
+    pass
+
+
+def spawn(argv, stderr_fd=None):
+    actions = [(os.POSIX_SPAWN_DUP2, _DEVNULL, 0), (os.POSIX_SPAWN_DUP2, _DEVNULL, 1),
+               (os.POSIX_SPAWN_DUP2, _DEVNULL if stderr_fd is None else stderr_fd, 2)]
+    return os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
+
+
+def _errfile():
+    return tempfile.TemporaryFile(prefix="rc-bench-err-")
+
+
+def _check(argv, status, errf):
+    if os.waitstatus_to_exitcode(status) != 0:
+        errf.seek(0)
+        msg = errf.read().decode(errors="replace").strip()
+        raise Failed(f"`{' '.join(argv)}` exited with {os.waitstatus_to_exitcode(status)}: {msg}")
+
+
+def measure(argv):
+    """Spawn argv (stdio on /dev/null, stderr kept for errors) and reap it."""
+    with _errfile() as errf:
+        t0 = time.perf_counter_ns()
+        pid = spawn(argv, errf.fileno())
+        _, status, ru = os.wait4(pid, 0)
+        t1 = time.perf_counter_ns()
+        _check(argv, status, errf)
+    return Sample((t1 - t0) / 1e6, (ru.ru_utime + ru.ru_stime) * 1e3, ru.ru_maxrss)
+
+
+def measure_rss(argv):
+    """Peak RSS in KiB of argv as GNU time reports it (%M: wait4's ru_maxrss). Spawned by
+    time(1), a small process, because a child inherits at exec the peak of the memory it
+    ran in before (a posix_spawn from this Python shares the interpreter's)."""
+    with tempfile.NamedTemporaryFile(prefix="rc-bench-rss-", mode="r") as out:
+        measure(["/usr/bin/time", "-f", "%M", "-o", out.name, *argv])
+        kib = int(out.read().split()[-1])
+    return Sample(0.0, 0.0, kib)
+
+
+def run_quiet(argv, check=True):
+    with _errfile() as errf:
+        pid = spawn(argv, errf.fileno())
+        _, status, _ = os.wait4(pid, 0)
+        if check:
+            _check(argv, status, errf)
+    return os.waitstatus_to_exitcode(status)
+
+
+def measure_concurrent(chains):
+    """Run several chains of commands concurrently, each chain's commands one after the
+    other, and time the whole batch. Returns (wall ms, summed CPU ms, largest maxrss)."""
+    cpu = 0.0
+    maxrss = 0
+    running = {}
+    errs = []
+    t0 = time.perf_counter_ns()
+    try:
+        for chain in chains:
+            it = iter(chain)
+            argv = next(it)
+            errf = _errfile()
+            running[spawn(argv, errf.fileno())] = (argv, it, errf)
+        while running:
+            pid, status, ru = os.wait4(-1, 0)
+            if pid not in running:
+                continue
+            argv, it, errf = running.pop(pid)
+            cpu += (ru.ru_utime + ru.ru_stime) * 1e3
+            maxrss = max(maxrss, ru.ru_maxrss)
+            try:
+                _check(argv, status, errf)
+            except Failed as e:
+                errs.append(str(e))
+                errf.close()
+                continue
+            nxt = next(it, None)
+            if nxt is None:
+                errf.close()
+                continue
+            errf.seek(0)
+            errf.truncate()
+            running[spawn(nxt, errf.fileno())] = (nxt, it, errf)
+    finally:
+        for _, _, errf in running.values():
+            errf.close()
+    t1 = time.perf_counter_ns()
+    if errs:
+        raise Failed(f"{len(errs)} command(s) failed, first: {errs[0]}")
+    return Sample((t1 - t0) / 1e6, cpu, maxrss)
+
+
+def alternate(candidates, pairs, warmup=1):
+    """candidates: list of (name, fn(round) -> Sample). Runs warmup untimed rounds,
+    then `pairs` rounds, each candidate once per round in the given order (A B A B ...).
+    Returns {name: [Sample per round]}."""
+    for w in range(warmup):
+        for _, fn in candidates:
+            fn(-1 - w)
+    res = {name: [] for name, _ in candidates}
+    for r in range(pairs):
+        for name, fn in candidates:
+            res[name].append(fn(r))
+    return res
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def report(title, res, base_names, metric="wall_ms", unit="ms", fmt="{:.2f}"):
+    """Print each candidate's median, then for each (a, b) in base_names the median of the
+    paired ratios a/b (the figure) and the ratio of the medians."""
+    n = len(next(iter(res.values())))
+    print(f"{title} ({n} pairs after warm-up, {metric})")
+    width = max(len(k) for k in res)
+    for name, samples in res.items():
+        vals = [getattr(s, metric) for s in samples]
+        print(f"  {name:<{width}}  median {fmt.format(median(vals))} {unit}"
+              f"  (min {fmt.format(min(vals))}, max {fmt.format(max(vals))})")
+    for a, b in base_names:
+        ratios = [getattr(x, metric) / getattr(y, metric) for x, y in zip(res[a], res[b])
+                  if getattr(y, metric) > 0]
+        ma = median([getattr(s, metric) for s in res[a]])
+        mb = median([getattr(s, metric) for s in res[b]])
+        print(f"  ratio {a}/{b}: median of paired ratios {median(ratios):.2f}"
+              f"  (ratio of medians {ma / mb:.2f})")
+
+
+def machine():
+    u = os.uname()
+    try:
+        with open("/etc/debian_version") as f:
+            deb = "Debian " + f.read().strip()
+    except OSError:
+        deb = "?"
+    return f"{deb}, kernel {u.release}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
+
+
+def int_arg(argv, flag, default):
+    if flag in argv:
+        i = argv.index(flag)
+        try:
+            return int(argv[i + 1])
+        except (IndexError, ValueError):
+            die(f"{flag} needs a number")
+    return default
+
+
+def str_arg(argv, flag, default=None):
+    if flag in argv:
+        i = argv.index(flag)
+        if i + 1 >= len(argv):
+            die(f"{flag} needs a value")
+        return argv[i + 1]
+    return default
