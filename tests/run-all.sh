@@ -135,14 +135,14 @@ echo "integration: $ip passed, $if failed, $is skipped (pytest exit $it_rc)"
 add "$ip" "$if" "$is"
 
 # --- cgroup v2 suite in a VM ------------------------------------------------------------------
-section "cgroup v2 suite (tests/vm)"
+section "cgroup v2 and sandbox suites (tests/vm)"
 if [ "${SKIP_VM:-0}" = 1 ]; then
         echo "cgroup v2 suite: skipped (SKIP_VM=1)"
         add 0 0 1
 else
         vm_log="$build/vm-cgroup.log"
         vm_rc=0
-        BUILD_DIR="$build" bash "$repo/tests/vm/cgroup-tests.sh" </dev/null 2>&1 | tee "$vm_log" || vm_rc=${PIPESTATUS[0]}
+        BUILD_DIR="$build" bash "$repo/tests/vm/vm-tests.sh" </dev/null 2>&1 | tee "$vm_log" || vm_rc=${PIPESTATUS[0]}
         summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$vm_log" | tail -n 1 || true)
         if [ -n "$summary" ]; then
                 vp=$(echo "$summary" | sed -E 's/^([0-9]+) passed.*/\1/')

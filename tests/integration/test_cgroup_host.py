@@ -3,7 +3,7 @@ development machines): the runtime creates no cgroup there. Limits fail closed w
 error naming the controllers and the fix; --cgroup-manager=disabled runs them unenforced
 with one warning; configs without limits (device rules alone included) run; commands that
 need a cgroup say so. Real enforcement is tested under cgroup v2 in tests/vm
-(tests/vm/cgroup-tests.sh)."""
+(tests/vm/vm-tests.sh)."""
 
 import json
 import os

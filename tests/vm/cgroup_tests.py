@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The cgroup v2 suite: runs INSIDE the tests/vm guest (pure cgroup2 at /sys/fs/cgroup),
-started by tests/vm/cgroup-tests.sh, which compiled everything on the host.
+started by tests/vm/vm-tests.sh, which compiled everything on the host.
 
     cgroup_tests.py RUNTIME WORKDIR [TEST...]
 

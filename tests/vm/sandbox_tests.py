@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The sandbox suite under real cgroup v2: runs INSIDE the tests/vm guest, started by
-tests/vm/sandbox-tests.sh, which compiled everything on the host.
+tests/vm/vm-tests.sh, which compiled everything on the host.
 
     sandbox_tests.py RUNTIME WORKDIR [TEST...]
 
