@@ -523,22 +523,31 @@ Test(image, path_traversal_is_refused)
 
 Test(image, symlinks_in_the_layer_stay_inside_it)
 {
-        char target[600];
-        struct fx e[] = {{"esc", 'l', target, 0}, {"esc/pwned", 'f', "x", 0}, {"rel", 'l', "../../../../..", 0},
-                         {"rel/pwned2", 'f', "y", 0}};
+        char target[600], *msg;
+        struct fx esc[] = {{"esc", 'l', target, 0}, {"esc/pwned", 'f', "x", 0}};
+        static const struct fx inside[] = {{"rel", 'l', "../../../../..", 0},
+                                           {"rel/pwned", 'f', "y", 0},
+                                           {"abs", 'l', "/", 0},
+                                           {"abs/etc/pwned", 'f', "z", 0}};
         struct rc_image *img;
         char p[700];
 
+        /* a symlink to a host directory: resolved in the layer, where it does not exist */
         cr_assert_eq(mkdir(path_of("outside"), 0755), 0);
         snprintf(target, sizeof(target), "%s", path_of("outside"));
-        simple_layout("L", e, 4, 'g', NULL);
-        img = open_ok(path_of("L"));
+        simple_layout("L", esc, 2, 'g', NULL);
+        msg = open_fails(path_of("L"));
+        free(msg);
         cr_assert_eq(count_entries(path_of("outside")), 0, "a file was written through the symlink");
-        /* both were resolved inside the layer: the absolute one as <layer>/<target> */
-        snprintf(p, sizeof(p), "%s%s/pwned", img->layer_dirs[0], target);
-        cr_assert_eq(access(p, F_OK), 0, "%s", p);
-        snprintf(p, sizeof(p), "%s/pwned2", img->layer_dirs[0]);
-        cr_assert_eq(access(p, F_OK), 0, "%s", p);
+
+        /* symlinks climbing out or pointing at / land in the layer's own root */
+        simple_layout("L2", inside, 4, 'g', NULL);
+        img = open_ok(path_of("L2"));
+        snprintf(p, sizeof(p), "%s/pwned", img->layer_dirs[0]);
+        cr_assert_str_eq(read_text(p), "y");
+        snprintf(p, sizeof(p), "%s/etc/pwned", img->layer_dirs[0]);
+        cr_assert_str_eq(read_text(p), "z");
+        cr_assert_eq(access("/etc/pwned", F_OK), -1);
         rc_image_free(img);
 }
 
