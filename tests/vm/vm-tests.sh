@@ -2,12 +2,13 @@
 # The suites that need a real cgroup v2 kernel, in ONE tests/vm boot: compiles on the host,
 # builds the busybox rootfs with the probe, then runs tests/vm/<suite>_tests.py for each
 # suite (cgroup: limits, devices, update, pause/resume, kill --all, delete, events;
-# sandbox: limits, OOM and usage in --report, timeout, kill -9 + gc) against real
+# sandbox: limits, OOM and usage in --report, timeout, kill -9 + gc; engines: podman and
+# containerd with cgroups and limits, exec into a cgroup) against real
 # containers. Each suite prints 'N passed, N failed'; the last line is their sum. Exits
 # non-zero if anything failed (or with run-in-vm.sh's 124/125/126).
 #
 # usage: tests/vm/vm-tests.sh [run-in-vm.sh options] [-- SUITE [TEST_NAME...]]
-#        SUITE is cgroup or sandbox; default: both, every test
+#        SUITE is cgroup, sandbox or engines; default: all, every test
 # env:   BUILD_DIR (default <repo>/build; set up with meson if missing)
 set -euo pipefail
 
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
 	*) vm_opts+=("$1"); shift ;;
 	esac
 done
-suites=(cgroup sandbox)
+suites=(cgroup sandbox engines)
 if [ $# -gt 0 ]; then
 	suites=("$1")
 	shift
