@@ -17,7 +17,8 @@ static const char image_usage[] =
         "  prune                      remove every cached layer no running sandbox uses, and the\n"
         "                             leftovers of interrupted unpacks\n\n"
         "Options:\n"
-        "      --cache DIR            the layer cache (default: " RC_IMAGE_CACHE_DEFAULT ")\n"
+        "      --cache DIR            the layer cache (default: " RC_IMAGE_CACHE_DEFAULT ");\n"
+        "                             also spelt --image-cache, as for sandbox\n"
         "  -h, --help                 show this help\n";
 
 enum { OPT_CACHE = 256 };
@@ -110,6 +111,7 @@ static int run_sub(struct cli_context *ctx, const char *sub, int argc, char **ar
 {
         static const struct option longopts[] = {
                 {"cache", required_argument, NULL, OPT_CACHE},
+                {"image-cache", required_argument, NULL, OPT_CACHE}, /* sandbox's spelling */
                 {"format", required_argument, NULL, 'f'},
                 {"help", no_argument, NULL, 'h'},
                 {},
@@ -158,5 +160,6 @@ int cli_cmd_image(struct cli_context *ctx, int argc, char **argv, rc_error_t *er
                         return run_sub(ctx, subs[i][1], argc - 1, argv + 1, err);
                 }
         }
-        return rc_error_set(err, 0, "image: unknown command \"%s\" (see \"run-container image --help\")", argv[1]);
+        return rc_error_set(err, 0, "image: unknown command \"%s\" (see \"run-container image --help\")",
+                            argv[1]);
 }

@@ -29,8 +29,9 @@ bool rc_image_tag_valid(const char *tag)
 {
         size_t n = strlen(tag);
 
-        if (n == 0 || n > 128 || !(tag[0] == '_' || (tag[0] >= '0' && tag[0] <= '9') ||
-                                   (tag[0] >= 'a' && tag[0] <= 'z') || (tag[0] >= 'A' && tag[0] <= 'Z')))
+        if (n == 0 || n > 128 ||
+            !(tag[0] == '_' || (tag[0] >= '0' && tag[0] <= '9') || (tag[0] >= 'a' && tag[0] <= 'z') ||
+              (tag[0] >= 'A' && tag[0] <= 'Z')))
                 return false;
         return strspn(tag, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
@@ -108,7 +109,8 @@ static int parse_descriptor(const json_node *n, const char *origin, struct rc_de
         if (json_type_of(n) != JSON_OBJECT || digest == NULL || rc_digest_split(digest, algo, &hex) < 0 ||
             json_get_u64(json_object_get(n, "size"), &d->size) < 0 ||
             (mt != NULL && json_type_of(mt) != JSON_STRING))
-                return rc_error_set_status(err, EINVAL, "%s: invalid descriptor (digest, size, mediaType)", origin);
+                return rc_error_set_status(err, EINVAL, "%s: invalid descriptor (digest, size, mediaType)",
+                                           origin);
         d->digest = strdup(digest);
         d->media_type = mt ? strdup(json_get_string(mt)) : NULL;
         if (d->digest == NULL || (mt && d->media_type == NULL)) {
@@ -136,8 +138,8 @@ static int string_array(const json_node *n, const char *what, char ***ret, rc_er
                 const char *s = json_get_string(json_array_get(n, i));
 
                 if (s == NULL)
-                        return rc_error_set_status(err, EINVAL, "image config: %s is not an array of strings",
-                                                   what);
+                        return rc_error_set_status(err, EINVAL,
+                                                   "image config: %s is not an array of strings", what);
                 if ((v[i] = strdup(s)) == NULL)
                         return rc_error_set(err, ENOMEM, "image config");
         }
@@ -162,7 +164,8 @@ static int optional_string(const json_node *n, const char *what, char **ret, rc_
 
 static const char *ref_name(const json_node *desc)
 {
-        return json_get_string(json_object_get(json_object_get(desc, "annotations"), RC_ANNOTATION_REF_NAME));
+        return json_get_string(
+                json_object_get(json_object_get(desc, "annotations"), RC_ANNOTATION_REF_NAME));
 }
 
 /* "a, b, c" of the tags in the index, for messages. */
@@ -172,7 +175,10 @@ static char *tag_list(const json_node *manifests)
         char *s;
 
         for (size_t i = 0; i < n; i++)
-                len += (ref_name(json_array_get(manifests, i)) ? strlen(ref_name(json_array_get(manifests, i))) : 0) + 2;
+                len += (ref_name(json_array_get(manifests, i))
+                                ? strlen(ref_name(json_array_get(manifests, i)))
+                                : 0) +
+                       2;
         s = calloc(1, len + 8);
         for (size_t i = 0; s && i < n; i++) {
                 const char *t = ref_name(json_array_get(manifests, i));
@@ -184,8 +190,8 @@ static char *tag_list(const json_node *manifests)
         return s;
 }
 
-static int select_by_tag(const json_node *index, const char *tag, const char *origin, struct rc_descriptor *ret,
-                         rc_error_t *err)
+static int select_by_tag(const json_node *index, const char *tag, const char *origin,
+                         struct rc_descriptor *ret, rc_error_t *err)
 {
         const json_node *manifests = json_object_get(index, "manifests");
         size_t n = json_array_size(manifests);
@@ -208,7 +214,8 @@ static int select_by_tag(const json_node *index, const char *tag, const char *or
         if (tag != NULL)
                 return rc_error_set_status(err, ENOENT, "%s: no image tagged \"%s\" (tags: %s)", origin, tag,
                                            tags ? tags : "?");
-        return rc_error_set_status(err, ENOENT, "%s: %zu images and none tagged \"latest\": name a tag (tags: %s)",
+        return rc_error_set_status(err, ENOENT,
+                                   "%s: %zu images and none tagged \"latest\": name a tag (tags: %s)",
                                    origin, n, tags ? tags : "?");
 }
 
@@ -216,8 +223,9 @@ const char *rc_image_host_arch(void)
 {
         static const struct {
                 const char *uname, *oci;
-        } archs[] = {{"x86_64", "amd64"}, {"aarch64", "arm64"}, {"i686", "386"},   {"i386", "386"},
-                     {"armv7l", "arm"},   {"ppc64le", "ppc64le"}, {"s390x", "s390x"}, {"riscv64", "riscv64"}};
+        } archs[] = {{"x86_64", "amd64"}, {"aarch64", "arm64"},  {"i686", "386"},
+                     {"i386", "386"},     {"armv7l", "arm"},     {"ppc64le", "ppc64le"},
+                     {"s390x", "s390x"},  {"riscv64", "riscv64"}};
         static struct utsname u;
 
         if (uname(&u) < 0)
@@ -229,7 +237,8 @@ const char *rc_image_host_arch(void)
 }
 
 /* In a nested image index: the only manifest, or the one for linux on this machine. */
-static int select_platform(const json_node *index, const char *origin, struct rc_descriptor *ret, rc_error_t *err)
+static int select_platform(const json_node *index, const char *origin, struct rc_descriptor *ret,
+                           rc_error_t *err)
 {
         const json_node *manifests = json_object_get(index, "manifests");
         size_t n = json_array_size(manifests);
@@ -306,8 +315,9 @@ static bool layer_type_ok(const char *mt)
         for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
                 size_t n = strlen(bases[i]);
 
-                if (strncmp(mt, bases[i], n) == 0 && (mt[n] == '\0' || strcmp(mt + n, "+gzip") == 0 ||
-                                                      strcmp(mt + n, "+zstd") == 0 || strcmp(mt + n, ".gzip") == 0))
+                if (strncmp(mt, bases[i], n) == 0 &&
+                    (mt[n] == '\0' || strcmp(mt + n, "+gzip") == 0 || strcmp(mt + n, "+zstd") == 0 ||
+                     strcmp(mt + n, ".gzip") == 0))
                         return true;
         }
         return false;
@@ -343,8 +353,8 @@ static int read_config(struct rc_image *img, int layoutfd, const json_node *mani
         if (r == 0)
                 r = optional_string(json_object_get(c, "User"), "User", &img->user, err);
         if (r == 0)
-                r = string_array(json_object_get(json_object_get(doc, "rootfs"), "diff_ids"), "rootfs.diff_ids",
-                                 &img->diff_ids, err);
+                r = string_array(json_object_get(json_object_get(doc, "rootfs"), "diff_ids"),
+                                 "rootfs.diff_ids", &img->diff_ids, err);
         json_free(doc);
         if (r < 0)
                 return -1;
@@ -362,7 +372,8 @@ static int read_layers(struct rc_image *img, const json_node *manifest, rc_error
         while (img->diff_ids && img->diff_ids[n_diff])
                 n_diff++;
         if (n_diff != n)
-                return rc_error_set_status(err, EINVAL, "image config: %zu diff_ids for %zu layers", n_diff, n);
+                return rc_error_set_status(err, EINVAL, "image config: %zu diff_ids for %zu layers", n_diff,
+                                           n);
         img->layer_digests = calloc(n + 1, sizeof(char *));
         img->layer_media_types = calloc(n + 1, sizeof(char *));
         img->layer_sizes = calloc(n + 1, sizeof(uint64_t));
@@ -379,13 +390,14 @@ static int read_layers(struct rc_image *img, const json_node *manifest, rc_error
                 if (parse_descriptor(json_array_get(layers, i), "manifest layer", &d, err) < 0)
                         return -1;
                 if (!layer_type_ok(d.media_type)) {
-                        rc_error_set_status(err, ENOTSUP, "layer `%s`: unsupported media type \"%s\"", d.digest,
-                                            d.media_type);
+                        rc_error_set_status(err, ENOTSUP, "layer `%s`: unsupported media type \"%s\"",
+                                            d.digest, d.media_type);
                         rc_descriptor_clear(&d);
                         return -1;
                 }
                 img->layer_digests[i] = TAKE_PTR(d.digest);
-                img->layer_media_types[i] = d.media_type ? TAKE_PTR(d.media_type) : strdup(RC_MEDIA_OCI_LAYER_GZIP);
+                img->layer_media_types[i] =
+                        d.media_type ? TAKE_PTR(d.media_type) : strdup(RC_MEDIA_OCI_LAYER_GZIP);
                 img->layer_sizes[i] = d.size;
                 rc_descriptor_clear(&d);
                 if (img->layer_media_types[i] == NULL)
@@ -395,16 +407,16 @@ static int read_layers(struct rc_image *img, const json_node *manifest, rc_error
         return 0;
 }
 
-static int unpack_layers(struct rc_image *img, struct rc_layer_cache *c, int layoutfd, const struct rc_logger *log,
-                         rc_error_t *err)
+static int unpack_layers(struct rc_image *img, struct rc_layer_cache *c, int layoutfd,
+                         const struct rc_logger *log, rc_error_t *err)
 {
         for (size_t i = 0; i < img->n_layers; i++) {
                 struct rc_descriptor d = {.media_type = img->layer_media_types[i],
                                           .digest = img->layer_digests[i],
                                           .size = img->layer_sizes[i]};
 
-                if (rc_layer_get(c, layoutfd, &d, img->diff_ids[i], log, &img->layer_dirs[i], &img->layer_locks[i],
-                                 err) < 0)
+                if (rc_layer_get(c, layoutfd, &d, img->diff_ids[i], log, &img->layer_dirs[i],
+                                 &img->layer_locks[i], err) < 0)
                         return -1;
         }
         return 0;
@@ -424,7 +436,8 @@ static int open_layout(const struct rc_image_ref *r, struct rc_image *img, rc_er
                 return rc_error_set(err, errno, "open image layout `%s`", r->path);
         if (faccessat(fd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
                 close(fd);
-                return rc_error_set_status(err, EINVAL, "open image layout `%s`: no oci-layout file", r->path);
+                return rc_error_set_status(err, EINVAL, "open image layout `%s`: no oci-layout file",
+                                           r->path);
         }
         return fd;
 }
@@ -467,7 +480,8 @@ int rc_image_open(const char *cache_dir, const char *ref, const struct rc_logger
         if (rc_image_ref_parse(ref, &r, err) < 0)
                 return -1;
         img = calloc(1, sizeof(*img));
-        if (img == NULL || (img->ref = strdup(ref)) == NULL || asprintf(&origin, "image `%s`", ref) < 0) {
+        if (img == NULL || (img->ref = strdup(ref)) == NULL ||
+            asprintf(&origin, "`%s/index.json`", r.path) < 0) {
                 rc_image_free(img);
                 rc_image_ref_clear(&r);
                 return rc_error_set(err, ENOMEM, "open image `%s`", ref);
@@ -487,7 +501,8 @@ int rc_image_open(const char *cache_dir, const char *ref, const struct rc_logger
                 }
         }
         if (layoutfd >= 0) {
-                if (resolve(img, layoutfd, r.tag, origin, err) == 0 && unpack_layers(img, &c, layoutfd, log, err) == 0)
+                if (resolve(img, layoutfd, r.tag, origin, err) == 0 &&
+                    unpack_layers(img, &c, layoutfd, log, err) == 0)
                         ret_code = 0;
                 close(layoutfd);
         }
@@ -500,7 +515,8 @@ int rc_image_open(const char *cache_dir, const char *ref, const struct rc_logger
                 rc_image_free(img);
                 return -1;
         }
-        rc_log(log, RC_LOG_DEBUG, "image %s: manifest %s, %zu layers", ref, img->manifest_digest, img->n_layers);
+        rc_log(log, RC_LOG_DEBUG, "image %s: manifest %s, %zu layers", ref, img->manifest_digest,
+               img->n_layers);
         *ret = img;
         return 0;
 }

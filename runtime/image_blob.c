@@ -49,7 +49,9 @@ int rc_digest_split(const char *digest, char ret_algo[8], const char **ret_hex)
 
 int rc_hash_init(struct rc_hash *h, const char *algo, rc_error_t *err)
 {
-        const EVP_MD *md = strcmp(algo, "sha256") == 0 ? EVP_sha256() : strcmp(algo, "sha512") == 0 ? EVP_sha512() : NULL;
+        const EVP_MD *md = strcmp(algo, "sha256") == 0   ? EVP_sha256()
+                           : strcmp(algo, "sha512") == 0 ? EVP_sha512()
+                                                         : NULL;
 
         *h = (struct rc_hash){0};
         if (md == NULL)
@@ -188,7 +190,8 @@ int rc_blob_read(int layoutfd, const struct rc_descriptor *d, size_t max, char *
         if (fd < 0)
                 return -1;
         if (d->size > max)
-                return rc_error_set_status(err, EFBIG, "read blob `%s`: %llu bytes, more than the %zu allowed",
+                return rc_error_set_status(err, EFBIG,
+                                           "read blob `%s`: %llu bytes, more than the %zu allowed",
                                            d->digest, (unsigned long long)d->size, max);
         r = read_all(fd, max, &buf, &len);
         if (r < 0)
@@ -201,10 +204,12 @@ int rc_blob_read(int layoutfd, const struct rc_descriptor *d, size_t max, char *
         if (r < 0)
                 return -1;
         if (strcmp(got, d->digest) != 0)
-                return rc_error_set_status(err, EBADMSG, "verify blob `%s`: digest mismatch: expected %s, got %s",
+                return rc_error_set_status(err, EBADMSG,
+                                           "verify blob `%s`: digest mismatch: expected %s, got %s",
                                            d->digest, d->digest, got);
         if (len != d->size)
-                return rc_error_set_status(err, EBADMSG, "verify blob `%s`: size mismatch: expected %llu, got %zu",
+                return rc_error_set_status(err, EBADMSG,
+                                           "verify blob `%s`: size mismatch: expected %llu, got %zu",
                                            d->digest, (unsigned long long)d->size, len);
         *ret = TAKE_PTR(buf);
         if (ret_len != NULL)
@@ -321,8 +326,8 @@ static int store_verified(int layoutfd, const char *digest, read_fn rd, void *da
         if (rc_hash_final(&h, &got, err) < 0)
                 goto out;
         if (strcmp(got, digest) != 0) {
-                rc_error_set_status(err, EBADMSG, "verify blob `%s`: digest mismatch: expected %s, got %s", digest,
-                                    digest, got);
+                rc_error_set_status(err, EBADMSG, "verify blob `%s`: digest mismatch: expected %s, got %s",
+                                    digest, digest, got);
                 goto out;
         }
         r = rc_blob_tmp_finish(&t, digest, err);
@@ -395,11 +400,12 @@ static int extract_small(struct archive *a, int dstfd, const char *name, const c
         while ((n = archive_read_data(a, buf + len, RC_IMAGE_JSON_MAX + 1 - len)) > 0) {
                 len += (size_t)n;
                 if (len > RC_IMAGE_JSON_MAX)
-                        return rc_error_set_status(err, EFBIG, "read `%s` from `%s`: larger than %u bytes", name,
-                                                   archive_path, RC_IMAGE_JSON_MAX);
+                        return rc_error_set_status(err, EFBIG, "read `%s` from `%s`: larger than %u bytes",
+                                                   name, archive_path, RC_IMAGE_JSON_MAX);
         }
         if (n < 0)
-                return rc_error_set(err, 0, "read `%s` from `%s`: %s", name, archive_path, archive_error_string(a));
+                return rc_error_set(err, 0, "read `%s` from `%s`: %s", name, archive_path,
+                                    archive_error_string(a));
         return rc_write_file_atomic(dstfd, name, buf, len, 0644, err);
 }
 
@@ -426,7 +432,8 @@ static int extract_members(struct archive *a, int dstfd, char *const *want, cons
         while ((h = archive_read_next_header(a, &e)) == ARCHIVE_OK || h == ARCHIVE_WARN) {
                 const char *name = archive_entry_pathname(e);
 
-                if (name == NULL || archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) != NULL)
+                if (name == NULL || archive_entry_filetype(e) != AE_IFREG ||
+                    archive_entry_hardlink(e) != NULL)
                         continue;
                 while (name[0] == '/' || (name[0] == '.' && name[1] == '/'))
                         name += name[0] == '/' ? 1 : 2;

@@ -5,8 +5,9 @@
  * The layer cache under cache_dir:
  *   <algo>/<hex>/        one unpacked layer (an overlayfs lower directory), complete:
  *                        it appears there only by rename(2) once verified
- *   locks/<algo>-<hex>   its lock file: LOCK_EX while unpacking or pruning it, LOCK_SH
- *                        for as long as an open image uses it
+ *   locks/<algo>-<hex>   its use lock: LOCK_SH for as long as an open image uses it,
+ *                        LOCK_EX to prune it
+ *   locks/<algo>-<hex>.unpack   LOCK_EX while unpacking it
  *   tmp/NAME.XXXXXX      temp dirs (unpacks in progress, archive reads, pruned layers
  *                        being removed), each flock'ed on its own fd by its live owner
  */
@@ -62,7 +63,7 @@ int rc_sha256_digest(const void *buf, size_t len, char **ret, rc_error_t *err);
 
 struct rc_image_ref {
         char *path; /* the layout directory or the archive file */
-        char *tag;  /* NULL when none was given */
+        char *tag; /* NULL when none was given */
         bool archive;
 };
 
@@ -117,20 +118,21 @@ int rc_layer_cache_mktemp(struct rc_layer_cache *c, const char *prefix, char **r
 
 /* Make the layer described by d (a blob of the layout layoutfd) available in the cache:
  * reuse it, or unpack it verifying the blob's digest and (if not NULL) the uncompressed
- * diff_id. Returns its directory (absolute) and the lock fd holding LOCK_SH on it. */
+ * diff_id. Returns its directory (absolute) and the fd holding LOCK_SH on its use lock. */
 int rc_layer_get(struct rc_layer_cache *c, int layoutfd, const struct rc_descriptor *d, const char *diff_id,
                  const struct rc_logger *log, char **ret_dir, int *ret_lockfd, rc_error_t *err);
 
 /* Unpack one layer blob read from blobfd into the empty directory rootfd (the core of
  * rc_layer_get, exposed for the tests). `digest` is what the blob must hash to;
  * `diff_id` (NULL: not checked) what the uncompressed tar must. */
-int rc_layer_unpack(int blobfd, int rootfd, const char *digest, const char *diff_id, const struct rc_logger *log,
-                    rc_error_t *err);
+int rc_layer_unpack(int blobfd, int rootfd, const char *digest, const char *diff_id,
+                    const struct rc_logger *log, rc_error_t *err);
 
 /* mkdir -p of a host path; the last directory gets `mode`. Returns 0 or -errno. */
 int rc_mkdir_p_host(const char *path, mode_t mode);
 
-/* rm -rf of dirfd/name: never follows a symlink, never crosses into another mount. */
+/* rm -rf of dirfd/name: never follows a symlink, never crosses into another mount.
+ * err may be NULL (best-effort cleanups): the failure is then only returned. */
 int rc_remove_tree_at(int dirfd, const char *name, rc_error_t *err);
 
 /* A new blob of a layout: an unnamed file (O_TMPFILE) in blobs/<algo>/ (a named

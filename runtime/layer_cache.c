@@ -1,14 +1,15 @@
 /* The content-addressed layer cache (layout in image_internal.h).
  *
- * Concurrency without a cache-wide lock: each layer has a lock file, taken LOCK_EX to
- * unpack or prune the layer and LOCK_SH by every image using it. Two sandboxes that
- * want the same missing layer serialise on LOCK_EX; the second finds it done. A layer
- * is unpacked into a locked temp dir and renamed into place, so <algo>/<hex> is always
- * complete; should two unpacks still race (a lock file unlinked under one of them),
- * the rename of the loser fails and its copy is dropped. Converting LOCK_EX to LOCK_SH
- * is not atomic, so the layer's presence is checked again under LOCK_SH. A lock file
- * is unlinked only by the holder of its LOCK_EX (prune), and lockers check that the
- * file they locked is still the one at that name. */
+ * Concurrency without a cache-wide lock, with two lock files per layer:
+ *   locks/<algo>-<hex>         LOCK_SH by every image using the layer, from before it
+ *                              looks for the layer until rc_image_free; LOCK_EX by prune
+ *   locks/<algo>-<hex>.unpack  LOCK_EX by whoever unpacks the layer
+ * Two sandboxes that want the same missing layer serialise on the unpack lock and the
+ * second finds it done; users of a present layer never wait for each other. A layer is
+ * unpacked into a locked temp dir and renamed into place, so <algo>/<hex> is always
+ * complete. Prune takes the use lock with LOCK_NB and skips what is in use; it unlinks
+ * the lock files while holding it, and lockers check that the file they locked is still
+ * the one at that name. */
 #include "runtime/image.h"
 #include "runtime/image_internal.h"
 
@@ -99,13 +100,14 @@ static int remove_children(int fd, dev_t dev, unsigned depth)
 int rc_remove_tree_at(int dirfd, const char *name, rc_error_t *err)
 {
         struct stat st;
-        int r;
+        int r = 0;
 
         if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : rc_error_set(err, errno, "remove `%s`", name);
-        r = remove_entry(dirfd, name, st.st_dev, 0);
+                r = errno == ENOENT ? 0 : -errno;
+        else
+                r = remove_entry(dirfd, name, st.st_dev, 0);
         if (r < 0)
-                return rc_error_set(err, -r, "remove `%s`", name);
+                return err ? rc_error_set(err, -r, "remove `%s`", name) : -1;
         return 0;
 }
 
@@ -176,8 +178,8 @@ static bool same_file(int fd, int dirfd, const char *name)
 {
         struct stat a, b;
 
-        return fstat(fd, &a) == 0 && fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev &&
-               a.st_ino == b.st_ino;
+        return fstat(fd, &a) == 0 && fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+               a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 static int flock_retry(int fd, int op)
@@ -217,13 +219,14 @@ int rc_layer_cache_mktemp(struct rc_layer_cache *c, const char *prefix, char **r
         return rc_error_set_status(err, EAGAIN, "create a temp dir in `%s/tmp`: lost every race", c->path);
 }
 
-/* Lock a layer's lock file (created if missing). op LOCK_EX or LOCK_EX|LOCK_NB; -EWOULDBLOCK
- * when busy. Returns the fd holding the lock on the file now at that name. */
+/* Lock one of a layer's lock files (created if missing) with flock(2) `op`; -EWOULDBLOCK
+ * when busy with LOCK_NB. Returns the fd holding the lock on the file now at that name. */
 static int lock_layer(struct rc_layer_cache *c, const char *lockname, int op, bool create)
 {
         for (int i = 0; i < LOCK_RETRIES; i++) {
-                _cleanup_close_ int fd = openat(c->locks_fd, lockname,
-                                                O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+                _cleanup_close_ int fd =
+                        openat(c->locks_fd, lockname,
+                               O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
                 int r;
 
                 if (fd < 0)
@@ -275,9 +278,11 @@ static int unpack_into_cache(struct rc_layer_cache *c, int algofd, const char *h
                 r = rc_layer_unpack(blobfd, tmpfd, d->digest, diff_id, log, err);
         if (r == 0 && renameat(c->tmp_fd, tmpname, algofd, hex) < 0) {
                 if (errno == EEXIST || errno == ENOTEMPTY)
-                        rc_log(log, RC_LOG_DEBUG, "layer %s: unpacked concurrently, our copy dropped", d->digest);
+                        rc_log(log, RC_LOG_DEBUG, "layer %s: unpacked concurrently, our copy dropped",
+                               d->digest);
                 else
-                        r = rc_error_set(err, errno, "rename unpacked layer `%s` into `%s`", d->digest, c->path);
+                        r = rc_error_set(err, errno, "rename unpacked layer `%s` into `%s`", d->digest,
+                                         c->path);
         } else if (r == 0) {
                 rc_log(log, RC_LOG_INFO, "layer %s unpacked in %.0f ms", d->digest, now_ms() - start);
                 return 0;
@@ -289,36 +294,37 @@ static int unpack_into_cache(struct rc_layer_cache *c, int algofd, const char *h
 int rc_layer_get(struct rc_layer_cache *c, int layoutfd, const struct rc_descriptor *d, const char *diff_id,
                  const struct rc_logger *log, char **ret_dir, int *ret_lockfd, rc_error_t *err)
 {
-        _cleanup_close_ int algofd = -1;
-        char algo[8], lockname[8 + 1 + 128 + 1];
+        _cleanup_close_ int algofd = -1, usefd = -1;
+        char algo[8], lockname[8 + 1 + 128 + 8];
         const char *hex;
 
         if (rc_digest_split(d->digest, algo, &hex) < 0)
-                return rc_error_set_status(err, EINVAL, "invalid layer digest \"%s\"", d->digest ? d->digest : "");
-        snprintf(lockname, sizeof(lockname), "%s-%s", algo, hex);
+                return rc_error_set_status(err, EINVAL, "invalid layer digest \"%s\"",
+                                           d->digest ? d->digest : "");
         algofd = subdir(c->fd, algo, 0700);
         if (algofd < 0)
                 return rc_error_set(err, -algofd, "open `%s/%s`", c->path, algo);
-        for (int i = 0; i < LOCK_RETRIES; i++) {
-                _cleanup_close_ int lockfd = lock_layer(c, lockname, LOCK_EX, true);
+        snprintf(lockname, sizeof(lockname), "%s-%s", algo, hex);
+        /* from here on no prune can take the layer away */
+        usefd = lock_layer(c, lockname, LOCK_SH, true);
+        if (usefd < 0)
+                return rc_error_set(err, -usefd, "lock layer `%s` in `%s`", d->digest, c->path);
+        if (!is_dir_at(algofd, hex)) {
+                _cleanup_close_ int unpackfd = -1;
 
-                if (lockfd < 0)
-                        return rc_error_set(err, -lockfd, "lock layer `%s` in `%s`", d->digest, c->path);
+                strcat(lockname, ".unpack");
+                unpackfd = lock_layer(c, lockname, LOCK_EX, true);
+                if (unpackfd < 0)
+                        return rc_error_set(err, -unpackfd, "lock layer `%s` in `%s`", d->digest, c->path);
+                /* another sandbox may have unpacked it while we waited */
                 if (!is_dir_at(algofd, hex) &&
                     unpack_into_cache(c, algofd, hex, layoutfd, d, diff_id, log, err) < 0)
                         return -1;
-                /* not atomic: a prune may take LOCK_EX in between; check again */
-                if (flock_retry(lockfd, LOCK_SH) < 0)
-                        return rc_error_set(err, errno, "lock layer `%s` in `%s`", d->digest, c->path);
-                if (!is_dir_at(algofd, hex) || !same_file(lockfd, c->locks_fd, lockname))
-                        continue;
-                if (asprintf(ret_dir, "%s/%s/%s", c->path, algo, hex) < 0)
-                        return rc_error_set(err, ENOMEM, "layer `%s`", d->digest);
-                *ret_lockfd = TAKE_FD(lockfd);
-                return 0;
         }
-        return rc_error_set_status(err, EAGAIN, "layer `%s` in `%s`: removed again and again while opening it",
-                                   d->digest, c->path);
+        if (asprintf(ret_dir, "%s/%s/%s", c->path, algo, hex) < 0)
+                return rc_error_set(err, ENOMEM, "layer `%s`", d->digest);
+        *ret_lockfd = TAKE_FD(usefd);
+        return 0;
 }
 
 /* ---- image ls / prune / gc ------------------------------------------------------------------ */
@@ -434,8 +440,8 @@ static int tree_usage(int fd, uint64_t *bytes, unsigned depth)
         return r;
 }
 
-int rc_image_cache_layer_info(const char *cache_dir, const char *digest, uint64_t *ret_bytes, bool *ret_in_use,
-                              rc_error_t *err)
+int rc_image_cache_layer_info(const char *cache_dir, const char *digest, uint64_t *ret_bytes,
+                              bool *ret_in_use, rc_error_t *err)
 {
         struct rc_layer_cache c;
         char algo[8], path[8 + 1 + 128 + 1];
@@ -515,9 +521,10 @@ int rc_image_cache_clean_tmp(const char *cache_dir, const struct rc_logger *log,
 }
 
 /* Remove one layer unless an image holds it. 1 removed, 0 in use, -1 error. */
-static int prune_layer(struct rc_layer_cache *c, const char *digest, const struct rc_logger *log, rc_error_t *err)
+static int prune_layer(struct rc_layer_cache *c, const char *digest, const struct rc_logger *log,
+                       rc_error_t *err)
 {
-        char algo[8], lockname[8 + 1 + 128 + 1];
+        char algo[8], lockname[8 + 1 + 128 + 8];
         const char *hex;
         _cleanup_close_ int lockfd = -1, algofd = -1, tmpfd = -1;
         _cleanup_free_ char *tmpname = NULL;
@@ -541,7 +548,11 @@ static int prune_layer(struct rc_layer_cache *c, const char *digest, const struc
                 return -1;
         if (renameat(algofd, hex, tmpfd, "layer") < 0)
                 return rc_error_set(err, errno, "remove layer `%s` from `%s`", digest, c->path);
-        unlinkat(c->locks_fd, lockname, 0); /* under our LOCK_EX: nobody else uses the file */
+        /* under our LOCK_EX no image uses the layer and no unpack of it runs: nobody else
+         * has these files open, and lockers check the file they locked is still there */
+        unlinkat(c->locks_fd, lockname, 0);
+        strcat(lockname, ".unpack");
+        unlinkat(c->locks_fd, lockname, 0);
         if (rc_remove_tree_at(c->tmp_fd, tmpname, err) < 0)
                 return -1;
         rc_log(log, RC_LOG_INFO, "layer %s removed", digest);

@@ -120,8 +120,8 @@ static bool ovl_xattr(const char *name, const char *suffix)
 
 /* Copy the xattrs of dirfd/name into e (if not NULL), overlayfs' own left out and
  * reported in *flags. */
-static int read_xattrs(int dirfd, const char *name, const char *path, struct archive_entry *e, unsigned *flags,
-                       rc_error_t *err)
+static int read_xattrs(int dirfd, const char *name, const char *path, struct archive_entry *e,
+                       unsigned *flags, rc_error_t *err)
 {
         char proc[64 + NAME_MAX];
         _cleanup_free_ char *list = malloc(XATTR_LIST_MAX_SIZE), *value = malloc(XATTR_LIST_MAX_SIZE);
@@ -133,8 +133,9 @@ static int read_xattrs(int dirfd, const char *name, const char *path, struct arc
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", dirfd, name);
         n = llistxattr(proc, list, XATTR_LIST_MAX_SIZE);
         if (n < 0)
-                return errno == ENOTSUP || errno == EOPNOTSUPP ? 0
-                                                               : rc_error_set(err, errno, "commit: list xattrs of `%s`", path);
+                return errno == ENOTSUP || errno == EOPNOTSUPP
+                               ? 0
+                               : rc_error_set(err, errno, "commit: list xattrs of `%s`", path);
         for (char *x = list; x < list + n; x += strlen(x) + 1) {
                 ssize_t vn = lgetxattr(proc, x, value, XATTR_LIST_MAX_SIZE);
 
@@ -185,20 +186,25 @@ static int write_marker(struct walker *w, const char *path, time_t mtime, rc_err
         return r;
 }
 
-static int copy_data(struct walker *w, int fd, const char *path, rc_error_t *err)
+/* Exactly the size in the header: a file that grew since is cut there, one that shrank
+ * is padded with zeros by libarchive. */
+static int copy_data(struct walker *w, int fd, uint64_t size, const char *path, rc_error_t *err)
 {
-        for (;;) {
-                ssize_t n = read(fd, w->buf, CHUNK);
+        for (uint64_t left = size; left > 0;) {
+                ssize_t n = read(fd, w->buf, left < CHUNK ? (size_t)left : CHUNK);
 
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
                         return rc_error_set(err, errno, "commit: read `%s`", path);
                 if (n == 0)
-                        return 0;
+                        break;
                 if (archive_write_data(w->tar, w->buf, (size_t)n) != n)
-                        return rc_error_set(err, 0, "commit: write `%s`: %s", path, archive_error_string(w->tar));
+                        return rc_error_set(err, 0, "commit: write `%s`: %s", path,
+                                            archive_error_string(w->tar));
+                left -= (uint64_t)n;
         }
+        return 0;
 }
 
 /* A regular file seen before under another name becomes a hardlink entry. */
@@ -239,12 +245,14 @@ static int add_entry(struct walker *w, int dirfd, const char *name, const char *
         archive_entry_set_pathname(e, path);
         r = read_xattrs(dirfd, name, path, e, &flags, err);
         if (r == 0 && (flags & (OVL_REDIRECT | OVL_METACOPY)))
-                r = rc_error_set_status(err, ENOTSUP, "commit: `%s` is an overlayfs %s, which a layer can not hold",
-                                        path, (flags & OVL_REDIRECT) ? "renamed directory (redirect)" : "metacopy file");
+                r = rc_error_set_status(
+                        err, ENOTSUP, "commit: `%s` is an overlayfs %s, which a layer can not hold", path,
+                        (flags & OVL_REDIRECT) ? "renamed directory (redirect)" : "metacopy file");
         if (r == 0 && S_ISDIR(st->st_mode)) {
                 archive_entry_set_size(e, 0);
                 fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                r = fd < 0 ? rc_error_set(err, errno, "commit: open `%s`", path) : write_header(w, e, path, err);
+                r = fd < 0 ? rc_error_set(err, errno, "commit: open `%s`", path)
+                           : write_header(w, e, path, err);
                 if (r == 0 && (flags & OVL_OPAQUE)) {
                         _cleanup_free_ char *marker = NULL;
                         r = asprintf(&marker, "%s/" RC_WHITEOUT_OPAQUE, path) < 0
@@ -264,7 +272,7 @@ static int add_entry(struct walker *w, int dirfd, const char *name, const char *
                 } else if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
                         r = rc_error_set(err, errno, "commit: open `%s`", path);
                 } else if ((r = write_header(w, e, path, err)) == 0) {
-                        r = copy_data(w, fd, path, err);
+                        r = copy_data(w, fd, (uint64_t)st->st_size, path, err);
                 }
         } else if (r == 0 && S_ISLNK(st->st_mode)) {
                 ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
@@ -288,13 +296,15 @@ static int add_entry(struct walker *w, int dirfd, const char *name, const char *
 
 static bool is_whiteout(int dirfd, const char *name, const struct stat *st)
 {
+        _cleanup_error_ rc_error_t err = NULL;
         unsigned flags = 0;
 
         if (S_ISCHR(st->st_mode))
                 return major(st->st_rdev) == 0 && minor(st->st_rdev) == 0;
         if (!S_ISREG(st->st_mode) || st->st_size != 0)
                 return false;
-        return read_xattrs(dirfd, name, name, NULL, &flags, NULL) == 0 && (flags & OVL_WHITEOUT);
+        /* an unreadable xattr list is reported when the entry itself is written */
+        return read_xattrs(dirfd, name, name, NULL, &flags, &err) == 0 && (flags & OVL_WHITEOUT);
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -362,15 +372,17 @@ static int walk(struct walker *w, int dirfd, const char *prefix, rc_error_t *err
                         wh = is_whiteout(dirfd, names[i], &st);
                         if (wh != (pass == 0))
                                 continue;
-                        if (asprintf(&path, "%s%s%s%s", prefix, prefix[0] ? "/" : "", wh ? RC_WHITEOUT_PREFIX : "",
-                                     names[i]) < 0)
+                        if (asprintf(&path, "%s%s%s%s", prefix, prefix[0] ? "/" : "",
+                                     wh ? RC_WHITEOUT_PREFIX : "", names[i]) < 0)
                                 return rc_error_set(err, ENOMEM, "commit");
                         if (!wh && strncmp(names[i], RC_WHITEOUT_PREFIX, strlen(RC_WHITEOUT_PREFIX)) == 0)
-                                return rc_error_set_status(err, EINVAL,
-                                                           "commit: `%s`: a name starting with \"" RC_WHITEOUT_PREFIX
-                                                           "\" would read as a whiteout",
-                                                           path);
-                        r = wh ? write_marker(w, path, st.st_mtime, err) : add_entry(w, dirfd, names[i], path, &st, err);
+                                return rc_error_set_status(
+                                        err, EINVAL,
+                                        "commit: `%s`: a name starting with \"" RC_WHITEOUT_PREFIX
+                                        "\" would read as a whiteout",
+                                        path);
+                        r = wh ? write_marker(w, path, st.st_mtime, err)
+                               : add_entry(w, dirfd, names[i], path, &st, err);
                         if (r < 0)
                                 return -1;
                 }
@@ -407,12 +419,15 @@ static int open_writers(struct gz_sink *gs, struct tar_sink *ts, struct archive 
         archive_entry_free(e);
         tar = *ret_tar = archive_write_new();
         if (r != ARCHIVE_OK || tar == NULL || archive_write_set_format_pax_restricted(tar) != ARCHIVE_OK ||
-            archive_write_add_filter_none(tar) != ARCHIVE_OK || archive_write_open(tar, ts, NULL, tar_write, NULL) != ARCHIVE_OK)
-                return rc_error_set(err, 0, "commit: set up tar: %s", tar ? archive_error_string(tar) : "out of memory");
+            archive_write_add_filter_none(tar) != ARCHIVE_OK ||
+            archive_write_open(tar, ts, NULL, tar_write, NULL) != ARCHIVE_OK)
+                return rc_error_set(err, 0, "commit: set up tar: %s",
+                                    tar ? archive_error_string(tar) : "out of memory");
         return 0;
 }
 
-static int write_layer(int layoutfd, int upperfd, const struct rc_logger *log, struct layer_out *out, rc_error_t *err)
+static int write_layer(int layoutfd, int upperfd, const struct rc_logger *log, struct layer_out *out,
+                       rc_error_t *err)
 {
         struct rc_blob_tmp t = {.dirfd = -1, .fd = -1};
         struct gz_sink gs = {.fd = -1};
@@ -440,8 +455,8 @@ static int write_layer(int layoutfd, int upperfd, const struct rc_logger *log, s
                 rc_error_set(err, 0, "commit: finish gzip: %s", archive_error_string(ts.gz));
                 goto out;
         }
-        if (rc_hash_final(&gs.hash, &out->digest, err) < 0 || rc_hash_final(&ts.hash, &out->diff_id, err) < 0 ||
-            rc_blob_tmp_finish(&t, out->digest, err) < 0)
+        if (rc_hash_final(&gs.hash, &out->digest, err) < 0 ||
+            rc_hash_final(&ts.hash, &out->diff_id, err) < 0 || rc_blob_tmp_finish(&t, out->digest, err) < 0)
                 goto out;
         out->size = gs.size;
         r = 0;
@@ -467,7 +482,8 @@ int rc_blob_write_mem(int layoutfd, const void *buf, size_t len, char **ret_dige
         const char *p = buf;
         int r = -1;
 
-        if (rc_sha256_digest(buf, len, &digest, err) < 0 || rc_blob_tmp_open(layoutfd, "sha256", &t, err) < 0)
+        if (rc_sha256_digest(buf, len, &digest, err) < 0 ||
+            rc_blob_tmp_open(layoutfd, "sha256", &t, err) < 0)
                 return -1;
         for (size_t done = 0; done < len;) {
                 ssize_t n = write(t.fd, p + done, len - done);
@@ -512,7 +528,8 @@ static int copy_json(json_gen *g, const json_node *n, rc_error_t *err)
                 else if (json_get_u64(n, &u) == 0)
                         json_gen_uint(g, u);
                 else
-                        return rc_error_set_status(err, ENOTSUP, "commit: non-integer number %s in the image config",
+                        return rc_error_set_status(err, ENOTSUP,
+                                                   "commit: non-integer number %s in the image config",
                                                    json_number_text(n));
                 return 0;
         case JSON_OBJECT:
@@ -704,7 +721,8 @@ static int update_index(int layoutfd, const char *tag, const char *digest, size_
 }
 
 /* The base's layer blobs, into the destination layout when it lacks them. */
-static int copy_base_blobs(const struct rc_image *base, int destfd, const struct rc_logger *log, rc_error_t *err)
+static int copy_base_blobs(const struct rc_image *base, int destfd, const struct rc_logger *log,
+                           rc_error_t *err)
 {
         _cleanup_strv_ char **want = NULL;
         _cleanup_close_ int srcfd = -1;
@@ -716,7 +734,8 @@ static int copy_base_blobs(const struct rc_image *base, int destfd, const struct
         if (want == NULL)
                 return rc_error_set(err, ENOMEM, "commit");
         for (size_t i = 0; i < base->n_layers; i++)
-                if (!rc_blob_exists(destfd, base->layer_digests[i]) && (want[n++] = strdup(base->layer_digests[i])) == NULL)
+                if (!rc_blob_exists(destfd, base->layer_digests[i]) &&
+                    (want[n++] = strdup(base->layer_digests[i])) == NULL)
                         return rc_error_set(err, ENOMEM, "commit");
         if (n == 0)
                 return 0;
@@ -774,15 +793,15 @@ static int commit_into(int destfd, const struct rc_image *base, int upperfd, con
         if (r == 0)
                 r = update_index(destfd, tag, manifest_digest, manifest_len, err);
         if (r == 0)
-                rc_log(log, RC_LOG_INFO, "committed layer %s (%llu bytes) as manifest %s, tag %s", layer.digest,
-                       (unsigned long long)layer.size, manifest_digest, tag);
+                rc_log(log, RC_LOG_INFO, "committed layer %s (%llu bytes) as manifest %s, tag %s",
+                       layer.digest, (unsigned long long)layer.size, manifest_digest, tag);
         free(layer.digest);
         free(layer.diff_id);
         return r;
 }
 
-int rc_image_commit(const char *cache_dir, const struct rc_image *base, const char *upper_dir, const char *dest,
-                    const struct rc_logger *log, rc_error_t *err)
+int rc_image_commit(const char *cache_dir, const struct rc_image *base, const char *upper_dir,
+                    const char *dest, const struct rc_logger *log, rc_error_t *err)
 {
         struct rc_image_ref ref;
         _cleanup_close_ int destfd = -1, upperfd = -1;
@@ -793,8 +812,8 @@ int rc_image_commit(const char *cache_dir, const struct rc_image *base, const ch
                 return rc_error_wrap(err, "commit");
         if (ref.archive) {
                 rc_image_ref_clear(&ref);
-                return rc_error_set_status(err, ENOTSUP, "commit to \"%s\": only image layout directories are written",
-                                           dest);
+                return rc_error_set_status(
+                        err, ENOTSUP, "commit to \"%s\": only image layout directories are written", dest);
         }
         upperfd = open(upper_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (upperfd < 0)

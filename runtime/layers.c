@@ -215,8 +215,8 @@ static int set_xattrs(struct unpack *u, struct archive_entry *e, int fd, int par
                 if (r == 0)
                         continue;
                 if (errno == ENOTSUP || errno == EOPNOTSUPP || (errno == EPERM && !u->is_root)) {
-                        rc_log(u->log, RC_LOG_DEBUG, "layer %s: `%s`: xattr %s not kept: %s", u->digest, path,
-                               xname, strerror(errno));
+                        rc_log(u->log, RC_LOG_DEBUG, "layer %s: `%s`: xattr %s not kept: %s", u->digest,
+                               path, xname, strerror(errno));
                         continue;
                 }
                 return rc_error_set(err, errno, "unpack layer `%s`: set xattr %s on `%s`", u->digest, xname,
@@ -270,7 +270,8 @@ static int defer_dir(struct unpack *u, const char *path, struct archive_entry *e
                 u->cap_dirs = cap;
         }
         entry_times(e, ts);
-        u->dirs[u->n_dirs] = (struct dir_meta){.path = strdup(path), .mode = archive_entry_perm(e), .mtime = ts[1]};
+        u->dirs[u->n_dirs] =
+                (struct dir_meta){.path = strdup(path), .mode = archive_entry_perm(e), .mtime = ts[1]};
         if (u->dirs[u->n_dirs].path == NULL)
                 return -ENOMEM;
         u->n_dirs++;
@@ -282,7 +283,8 @@ static int apply_dirs(struct unpack *u, rc_error_t *err)
         for (size_t i = u->n_dirs; i-- > 0;) {
                 struct dir_meta *d = &u->dirs[i];
                 struct timespec ts[2] = {d->mtime, d->mtime};
-                _cleanup_close_ int fd = rc_root_open(u->rootfd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, 0);
+                _cleanup_close_ int fd =
+                        rc_root_open(u->rootfd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, 0);
 
                 if (fd < 0) /* replaced by a later entry of another type */
                         continue;
@@ -296,8 +298,8 @@ static int apply_dirs(struct unpack *u, rc_error_t *err)
 
 /* ---- one entry of each kind ----------------------------------------------------------- */
 
-static int make_dir(struct unpack *u, struct archive_entry *e, int parentfd, const char *name, const char *path,
-                    rc_error_t *err)
+static int make_dir(struct unpack *u, struct archive_entry *e, int parentfd, const char *name,
+                    const char *path, rc_error_t *err)
 {
         _cleanup_close_ int fd = -1;
         int r = path[0] ? prepare_slot(parentfd, name, true, err) : 1;
@@ -331,8 +333,8 @@ static int write_all_at(int fd, const char *buf, size_t len, off_t off)
         return 0;
 }
 
-static int make_file(struct unpack *u, struct archive *a, struct archive_entry *e, int parentfd, const char *name,
-                     const char *path, rc_error_t *err)
+static int make_file(struct unpack *u, struct archive *a, struct archive_entry *e, int parentfd,
+                     const char *name, const char *path, rc_error_t *err)
 {
         _cleanup_close_ int fd = -1;
         const void *buf;
@@ -352,8 +354,8 @@ static int make_file(struct unpack *u, struct archive *a, struct archive_entry *
                         return entry_error(u, path, -w, "write", err);
         }
         if (r != ARCHIVE_EOF)
-                return rc_error_set(err, archive_errno(a), "unpack layer `%s`: read `%s`: %s", u->digest, path,
-                                    archive_error_string(a));
+                return rc_error_set(err, archive_errno(a), "unpack layer `%s`: read `%s`: %s", u->digest,
+                                    path, archive_error_string(a));
         if (archive_entry_size_is_set(e) && ftruncate(fd, (off_t)archive_entry_size(e)) < 0)
                 return entry_error(u, path, errno, "truncate", err);
         return set_meta_fd(u, e, fd, false, path, err);
@@ -393,10 +395,11 @@ static int make_hardlink(struct unpack *u, struct archive_entry *e, int parentfd
         int r = clean_path(archive_entry_hardlink(e), &target);
 
         if (r == -EPERM || (r == 0 && target[0] == '\0'))
-                return rc_error_set_status(err, EPERM,
-                                           "unpack layer `%s`: refused hardlink `%s` to `%s`: target outside "
-                                           "the layer",
-                                           u->digest, path, archive_entry_hardlink(e));
+                return rc_error_set_status(
+                        err, EPERM,
+                        "unpack layer `%s`: refused hardlink `%s` to `%s`: target outside "
+                        "the layer",
+                        u->digest, path, archive_entry_hardlink(e));
         if (r < 0 || split_path(target, &tparent, &tname) < 0)
                 return entry_error(u, path, ENOMEM, "hardlink", err);
         tparentfd = rc_root_open(u->rootfd, tparent, O_PATH | O_DIRECTORY, 0, 0);
@@ -404,7 +407,8 @@ static int make_hardlink(struct unpack *u, struct archive_entry *e, int parentfd
                 return rc_error_set(err, tparentfd < 0 ? -tparentfd : errno,
                                     "unpack layer `%s`: hardlink `%s` to `%s`", u->digest, path, target);
         if (S_ISDIR(st.st_mode))
-                return rc_error_set_status(err, EPERM, "unpack layer `%s`: refused hardlink `%s` to directory `%s`",
+                return rc_error_set_status(err, EPERM,
+                                           "unpack layer `%s`: refused hardlink `%s` to directory `%s`",
                                            u->digest, path, target);
         if (prepare_slot(parentfd, name, false, err) < 0)
                 return -1;
@@ -421,8 +425,8 @@ static int make_whiteout(struct unpack *u, int parentfd, const char *name, const
         struct stat st;
 
         if (fstatat(parentfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-                rc_log(u->log, RC_LOG_DEBUG, "layer %s: whiteout of `%s` ignored: the layer has it", u->digest,
-                       path);
+                rc_log(u->log, RC_LOG_DEBUG, "layer %s: whiteout of `%s` ignored: the layer has it",
+                       u->digest, path);
                 return 0;
         }
         if (mknodat(parentfd, name, S_IFCHR | 0, makedev(0, 0)) < 0)
@@ -448,7 +452,8 @@ static int make_opaque(struct unpack *u, const char *dir, rc_error_t *err)
 
 static int refuse(struct unpack *u, const char *path, const char *why, rc_error_t *err)
 {
-        return rc_error_set_status(err, EPERM, "unpack layer `%s`: refused entry `%s`: %s", u->digest, path, why);
+        return rc_error_set_status(err, EPERM, "unpack layer `%s`: refused entry `%s`: %s", u->digest, path,
+                                   why);
 }
 
 /* A whiteout name (the parent already resolved) or -> 0 when it was not one. */
@@ -595,13 +600,14 @@ static int check_digest(const char *what, const char *digest, struct rc_hash *h,
                 return -1;
         }
         if (strcmp(got, expected) != 0)
-                return rc_error_set_status(err, EBADMSG, "verify layer `%s`: %s mismatch: expected %s, got %s",
-                                           digest, what, expected, got);
+                return rc_error_set_status(err, EBADMSG,
+                                           "verify layer `%s`: %s mismatch: expected %s, got %s", digest,
+                                           what, expected, got);
         return 0;
 }
 
-int rc_layer_unpack(int blobfd, int rootfd, const char *digest, const char *diff_id, const struct rc_logger *log,
-                    rc_error_t *err)
+int rc_layer_unpack(int blobfd, int rootfd, const char *digest, const char *diff_id,
+                    const struct rc_logger *log, rc_error_t *err)
 {
         _cleanup_free_ struct blob_src *src = calloc(1, sizeof(*src));
         _cleanup_free_ struct tar_src *tar = calloc(1, sizeof(*tar));
@@ -619,7 +625,8 @@ int rc_layer_unpack(int blobfd, int rootfd, const char *digest, const char *diff
                 return rc_error_set_status(err, EINVAL, "unpack layer `%s`: invalid diff_id \"%s\"", digest,
                                            diff_id);
         src->fd = blobfd;
-        if (rc_hash_init(&src->hash, algo, err) < 0 || rc_hash_init(&tar->hash, diff_id ? dalgo : algo, err) < 0) {
+        if (rc_hash_init(&src->hash, algo, err) < 0 ||
+            rc_hash_init(&tar->hash, diff_id ? dalgo : algo, err) < 0) {
                 rc_hash_clear(&src->hash);
                 return -1;
         }

@@ -45,16 +45,13 @@ for t in $targets; do
         corpus="$build/fuzz-corpus/$t"
         mkdir -p "$corpus" "$here/corpus/$t"
         extra=()
-        asan=""
         case $t in config | seccomp | state) extra+=(-dict="$here/config.dict") ;; esac
-        # the slow unwinder sees through libseccomp, so lsan.supp can name the function
-        [ "$t" = seccomp ] && asan=fast_unwind_on_malloc=0
         # parallel jobs write their logs into the current directory
         [ "$jobs" -gt 1 ] && extra+=(-jobs="$jobs" -workers="$jobs")
         echo "== fuzz_$t: ${seconds}s"
         cd "$build"
         # halt_on_error: a UBSan report is a failure too; detect_leaks stays on (ASan default)
-        if ! ASAN_OPTIONS=$asan UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        if ! UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
                 LSAN_OPTIONS=suppressions="$here/lsan.supp" \
                 "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
                 -max_len=65536 -print_final_stats=1 -artifact_prefix="$build/fuzz-crashes/$t-" "${extra[@]}" \

@@ -40,10 +40,14 @@ static void teardown(void)
 
 TestSuite(image, .init = setup, .fini = teardown);
 
-static bool is_root(void)
-{
-        return geteuid() == 0;
-}
+/* cr_skip_test ends the test without running .fini: clean up first. */
+#define skip_unless_root(why)                                                                               \
+        do {                                                                                                \
+                if (geteuid() != 0) {                                                                       \
+                        teardown();                                                                         \
+                        cr_skip_test("needs root: %s", why);                                                \
+                }                                                                                           \
+        } while (0)
 
 static char *path_of(const char *rel)
 {
@@ -138,7 +142,8 @@ static struct mem compress(const struct mem *in, char how)
                 return m;
         }
         a = archive_write_new();
-        cr_assert_eq(how == 'z' ? archive_write_add_filter_zstd(a) : archive_write_add_filter_gzip(a), ARCHIVE_OK);
+        cr_assert_eq(how == 'z' ? archive_write_add_filter_zstd(a) : archive_write_add_filter_gzip(a),
+                     ARCHIVE_OK);
         archive_write_set_format_raw(a);
         archive_write_set_bytes_in_last_block(a, 1);
         archive_write_open(a, &m, NULL, mem_write, NULL);
@@ -188,7 +193,7 @@ static struct layer add_layer(const char *layout, const struct fx *e, size_t n, 
         struct layer l = {.diff_id = sha(tar.buf, tar.len), .size = blob.len};
 
         l.digest = put_blob(layout, blob.buf, blob.len);
-        l.media = how == 'g' ? "application/vnd.oci.image.layer.v1.tar+gzip"
+        l.media = how == 'g'   ? "application/vnd.oci.image.layer.v1.tar+gzip"
                   : how == 'z' ? "application/vnd.oci.image.layer.v1.tar+zstd"
                                : "application/vnd.oci.image.layer.v1.tar";
         free(tar.buf);
@@ -203,12 +208,14 @@ static char *add_image(const char *layout, const struct layer *l, size_t n, cons
         size_t c = 0, m = 0;
         char *cd, *md;
 
-        c += (size_t)snprintf(config + c, sizeof(config) - c,
-                              "{\"architecture\":\"amd64\",\"os\":\"linux\",%s\"rootfs\":{\"type\":\"layers\","
-                              "\"diff_ids\":[",
-                              config_extra ? config_extra : "");
+        c += (size_t)snprintf(
+                config + c, sizeof(config) - c,
+                "{\"architecture\":\"amd64\",\"os\":\"linux\",%s\"rootfs\":{\"type\":\"layers\","
+                "\"diff_ids\":[",
+                config_extra ? config_extra : "");
         for (size_t i = 0; i < n; i++)
-                c += (size_t)snprintf(config + c, sizeof(config) - c, "%s\"%s\"", i ? "," : "", l[i].diff_id);
+                c += (size_t)snprintf(config + c, sizeof(config) - c, "%s\"%s\"", i ? "," : "",
+                                      l[i].diff_id);
         c += (size_t)snprintf(config + c, sizeof(config) - c, "]}}");
         cd = put_blob(layout, config, c);
         m += (size_t)snprintf(manifest + m, sizeof(manifest) - m,
@@ -217,12 +224,12 @@ static char *add_image(const char *layout, const struct layer *l, size_t n, cons
                               RC_MEDIA_OCI_MANIFEST, RC_MEDIA_OCI_CONFIG, cd, c);
         for (size_t i = 0; i < n; i++)
                 m += (size_t)snprintf(manifest + m, sizeof(manifest) - m,
-                                      "%s{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}", i ? "," : "",
-                                      l[i].media, l[i].digest, l[i].size);
+                                      "%s{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}",
+                                      i ? "," : "", l[i].media, l[i].digest, l[i].size);
         m += (size_t)snprintf(manifest + m, sizeof(manifest) - m, "]}");
         md = put_blob(layout, manifest, m);
-        cr_assert_geq(asprintf(&desc, "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu", RC_MEDIA_OCI_MANIFEST,
-                               md, m),
+        cr_assert_geq(asprintf(&desc, "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu",
+                               RC_MEDIA_OCI_MANIFEST, md, m),
                       0);
         free(cd);
         free(md);
@@ -249,7 +256,8 @@ static void write_index(const char *layout, char **descs, const char **tags, siz
                 k += (size_t)snprintf(idx + k, sizeof(idx) - k, "%s%s", i ? "," : "", descs[i]);
                 if (tags[i])
                         k += (size_t)snprintf(idx + k, sizeof(idx) - k,
-                                              ",\"annotations\":{\"" RC_ANNOTATION_REF_NAME "\":\"%s\"}", tags[i]);
+                                              ",\"annotations\":{\"" RC_ANNOTATION_REF_NAME "\":\"%s\"}",
+                                              tags[i]);
                 k += (size_t)snprintf(idx + k, sizeof(idx) - k, "}");
         }
         snprintf(idx + k, sizeof(idx) - k, "]}");
@@ -260,7 +268,8 @@ static void write_index(const char *layout, char **descs, const char **tags, siz
 }
 
 /* A one-image layout tagged "latest" from entries; returns the layer. */
-static struct layer simple_layout(const char *layout, const struct fx *e, size_t n, char how, const char *extra)
+static struct layer simple_layout(const char *layout, const struct fx *e, size_t n, char how,
+                                  const char *extra)
 {
         struct layer l = add_layer(layout, e, n, how);
         char *desc = add_image(layout, &l, 1, extra);
@@ -321,9 +330,15 @@ static size_t count_entries(const char *dir)
 }
 
 static const struct fx base_entries[] = {
-        {"./", 'd', NULL, 0},           {"etc/", 'd', NULL, 0},         {"etc/passwd", 'f', "root:x:0:0\n", 0},
-        {"etc/hostname", 'f', "base\n", 0}, {"dir/", 'd', NULL, 0},     {"dir/a", 'f', "a\n", 0},
-        {"bin/", 'd', NULL, 0},         {"bin/sh", 'f', "#!\n", 0},     {"bin/link", 'h', "bin/sh", 0},
+        {"./", 'd', NULL, 0},
+        {"etc/", 'd', NULL, 0},
+        {"etc/passwd", 'f', "root:x:0:0\n", 0},
+        {"etc/hostname", 'f', "base\n", 0},
+        {"dir/", 'd', NULL, 0},
+        {"dir/a", 'f', "a\n", 0},
+        {"bin/", 'd', NULL, 0},
+        {"bin/sh", 'f', "#!\n", 0},
+        {"bin/link", 'h', "bin/sh", 0},
         {"usr/sym", 'l', "/bin/sh", 0},
 };
 #define N_BASE (sizeof(base_entries) / sizeof(base_entries[0]))
@@ -365,10 +380,11 @@ Test(image, resolves_tags_and_reads_config)
         static const struct fx a[] = {{"a.txt", 'f', "image a\n", 0}};
         static const struct fx b[] = {{"b.txt", 'f', "image b\n", 0}};
         struct layer la = add_layer("L", a, 1, 'g'), lb = add_layer("L", b, 1, 'g');
-        char *descs[2] = {add_image("L", &la, 1, NULL),
-                          add_image("L", &lb, 1,
-                                    "\"config\":{\"Entrypoint\":[\"/bin/sh\",\"-c\"],\"Cmd\":[\"echo hi\"],"
-                                    "\"Env\":[\"A=1\",\"PATH=/bin\"],\"WorkingDir\":\"/w\",\"User\":\"1000:1000\"},")};
+        char *descs[2] = {
+                add_image("L", &la, 1, NULL),
+                add_image("L", &lb, 1,
+                          "\"config\":{\"Entrypoint\":[\"/bin/sh\",\"-c\"],\"Cmd\":[\"echo hi\"],"
+                          "\"Env\":[\"A=1\",\"PATH=/bin\"],\"WorkingDir\":\"/w\",\"User\":\"1000:1000\"},")};
         const char *tags[2] = {"one", "two"};
         struct rc_image *img;
         char ref[600], *msg;
@@ -404,6 +420,40 @@ Test(image, resolves_tags_and_reads_config)
         free(msg);
         free(descs[0]);
         free(descs[1]);
+}
+
+Test(image, nested_index_picks_this_machines_platform)
+{
+        static const struct fx other[] = {{"which", 'f', "other\n", 0}};
+        static const struct fx mine[] = {{"which", 'f', "mine\n", 0}};
+        struct layer lo = add_layer("L", other, 1, 'g'), lm = add_layer("L", mine, 1, 'g');
+        char *dother = add_image("L", &lo, 1, NULL), *dmine = add_image("L", &lm, 1, NULL),
+             *index_desc = NULL;
+        char nested[2048], p[600];
+        const char *tag = "multi";
+        struct rc_image *img;
+        char *digest;
+        int n;
+
+        n = snprintf(nested, sizeof(nested),
+                     "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":["
+                     "%s,\"platform\":{\"os\":\"linux\",\"architecture\":\"not-%s\"}},"
+                     "%s,\"platform\":{\"os\":\"linux\",\"architecture\":\"%s\"}}]}",
+                     RC_MEDIA_OCI_INDEX, dother, rc_image_host_arch(), dmine, rc_image_host_arch());
+        digest = put_blob("L", nested, (size_t)n);
+        cr_assert_geq(asprintf(&index_desc, "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%d",
+                               RC_MEDIA_OCI_INDEX, digest, n),
+                      0);
+        write_index("L", &index_desc, &tag, 1);
+        img = open_ok(path_of("L:multi"));
+        snprintf(p, sizeof(p), "%s/which", img->layer_dirs[0]);
+        cr_assert_str_eq(read_text(p), "mine\n");
+        cr_assert_str_eq(img->layer_digests[0], lm.digest);
+        rc_image_free(img);
+        free(dother);
+        free(dmine);
+        free(index_desc);
+        free(digest);
 }
 
 Test(image, unpacks_gzip_zstd_and_plain_tar)
@@ -468,7 +518,8 @@ Test(image, tampered_manifest_is_rejected)
 
         /* rewrite the manifest blob (the one naming the layer) */
         snprintf(cmd, sizeof(cmd),
-                 "cd %s/blobs/sha256 && f=$(grep -l '\"layers\"' *) && sed -i 's/schemaVersion\":2/schemaVersion\": 2/' $f",
+                 "cd %s/blobs/sha256 && f=$(grep -l '\"layers\"' *) && sed -i "
+                 "'s/schemaVersion\":2/schemaVersion\": 2/' $f",
                  path_of("L"));
         cr_assert_eq(system(cmd), 0);
         msg = open_fails(path_of("L"));
@@ -555,19 +606,15 @@ Test(image, symlinks_in_the_layer_stay_inside_it)
 
 Test(image, oci_whiteouts_become_overlayfs_whiteouts)
 {
-        static const struct fx e[] = {{"etc/", 'd', NULL, 0},
-                                      {"etc/.wh.passwd", 'f', NULL, 0},
-                                      {"dir/", 'd', NULL, 0},
-                                      {"dir/.wh..wh..opq", 'f', NULL, 0},
-                                      {"dir/new", 'f', "n", 0},
-                                      {"gone/.wh.x", 'f', NULL, 0},
+        static const struct fx e[] = {{"etc/", 'd', NULL, 0},        {"etc/.wh.passwd", 'f', NULL, 0},
+                                      {"dir/", 'd', NULL, 0},        {"dir/.wh..wh..opq", 'f', NULL, 0},
+                                      {"dir/new", 'f', "n", 0},      {"gone/.wh.x", 'f', NULL, 0},
                                       {".wh..wh.plnk", 'f', NULL, 0}};
         struct rc_image *img;
         struct stat st;
         char p[600], v[8];
 
-        if (!is_root())
-                cr_skip_test("needs root: trusted.overlay.opaque xattrs (and 0/0 device nodes on older kernels)");
+        skip_unless_root("trusted.overlay.opaque xattrs (and 0/0 device nodes on older kernels)");
         simple_layout("L", e, sizeof(e) / sizeof(e[0]), 'g', NULL);
         img = open_ok(path_of("L"));
         snprintf(p, sizeof(p), "%s/etc/passwd", img->layer_dirs[0]);
@@ -602,7 +649,7 @@ static char *list_layer(const char *layout, const char *digest)
         cr_assert_eq(archive_read_open_filename(a, p, 65536), ARCHIVE_OK);
         out[0] = '\0';
         while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
-                char t = archive_entry_hardlink(e)                        ? 'h'
+                char t = archive_entry_hardlink(e)               ? 'h'
                          : archive_entry_filetype(e) == AE_IFDIR ? 'd'
                          : archive_entry_filetype(e) == AE_IFLNK ? 'l'
                          : archive_entry_filetype(e) == AE_IFREG ? 'f'
@@ -620,13 +667,12 @@ Test(image, commit_converts_whiteouts_back_and_the_new_tag_sees_the_change)
         char p[600], ref[600], *list;
         struct stat st;
 
-        if (!is_root())
-                cr_skip_test("needs root: 0/0 device nodes and trusted.overlay.opaque in the upper dir");
+        skip_unless_root("0/0 device nodes and trusted.overlay.opaque in the upper dir");
         simple_layout("L", base_entries, N_BASE, 'g', "\"config\":{\"Cmd\":[\"/bin/sh\"]},");
         base = open_ok(path_of("L"));
         /* what a job leaves in an overlay upper dir */
-        snprintf(p, sizeof(p), "mkdir -p %s/up/etc %s/up/dir %s/up/new && echo hello > %s/up/new/file", path_of(""),
-                 path_of(""), path_of(""), path_of(""));
+        snprintf(p, sizeof(p), "mkdir -p %s/up/etc %s/up/dir %s/up/new && echo hello > %s/up/new/file",
+                 path_of(""), path_of(""), path_of(""), path_of(""));
         cr_assert_eq(system(p), 0);
         cr_assert_eq(mknod(path_of("up/etc/passwd"), S_IFCHR | 0, makedev(0, 0)), 0, "%s", strerror(errno));
         cr_assert_eq(setxattr(path_of("up/dir"), RC_OPAQUE_XATTR, "y", 1, 0), 0);
@@ -634,7 +680,8 @@ Test(image, commit_converts_whiteouts_back_and_the_new_tag_sees_the_change)
         write_file(path_of("up/dir/b"), "b\n");
 
         snprintf(ref, sizeof(ref), "%s:v2", path_of("L"));
-        cr_assert_eq(rc_image_commit(cache, base, path_of("up"), ref, NULL, &err), 0, "%s", err ? err->msg : "");
+        cr_assert_eq(rc_image_commit(cache, base, path_of("up"), ref, NULL, &err), 0, "%s",
+                     err ? err->msg : "");
         img = open_ok(ref);
         cr_assert_eq(img->n_layers, 2);
         cr_assert_str_eq(img->layer_digests[0], base->layer_digests[0]);
@@ -655,7 +702,8 @@ Test(image, commit_converts_whiteouts_back_and_the_new_tag_sees_the_change)
         cr_assert_eq(getxattr(p, RC_OPAQUE_XATTR, NULL, 0), 1);
         snprintf(p, sizeof(p), "%s/new/file", img->layer_dirs[1]);
         cr_assert_str_eq(read_text(p), "hello\n");
-        cr_assert_eq(getxattr(p, "trusted.overlay.origin", NULL, 0), -1, "overlayfs xattrs are not committed");
+        cr_assert_eq(getxattr(p, "trusted.overlay.origin", NULL, 0), -1,
+                     "overlayfs xattrs are not committed");
 
         /* the old tag still resolves to the base */
         rc_image_free(img);
@@ -676,7 +724,8 @@ Test(image, commit_into_a_new_layout_copies_the_base_blobs)
         cr_assert_eq(mkdir(path_of("up"), 0755), 0);
         write_file(path_of("up/added"), "added\n");
         snprintf(ref, sizeof(ref), "%s/new/layout:snap", tmpdir);
-        cr_assert_eq(rc_image_commit(cache, base, path_of("up"), ref, NULL, &err), 0, "%s", err ? err->msg : "");
+        cr_assert_eq(rc_image_commit(cache, base, path_of("up"), ref, NULL, &err), 0, "%s",
+                     err ? err->msg : "");
         snprintf(p, sizeof(p), "%s/blobs/sha256/%s", path_of("new/layout"), l.digest + 7);
         cr_assert_eq(access(p, F_OK), 0, "base layer blob copied");
         cr_assert_eq(access(path_of("new/layout/oci-layout"), F_OK), 0);
@@ -689,7 +738,8 @@ Test(image, commit_into_a_new_layout_copies_the_base_blobs)
         cr_assert_str_eq(read_text(p), "added\n");
         rc_image_free(img);
         /* a second commit with the same tag moves it; the index keeps one entry per tag */
-        cr_assert_eq(rc_image_commit(cache, NULL, path_of("up"), ref, NULL, &err), 0, "%s", err ? err->msg : "");
+        cr_assert_eq(rc_image_commit(cache, NULL, path_of("up"), ref, NULL, &err), 0, "%s",
+                     err ? err->msg : "");
         img = open_ok(ref);
         cr_assert_eq(img->n_layers, 1, "single-layer image without a base");
         rc_image_free(img);
@@ -797,7 +847,8 @@ Test(image, clean_tmp_removes_only_abandoned_dirs)
         cr_assert_eq(rc_layer_cache_open(cache, &c, &err), 0);
         live = rc_layer_cache_mktemp(&c, "live", &name, &err);
         cr_assert_geq(live, 0);
-        snprintf(p, sizeof(p), "mkdir -p %s/tmp/unpack-dead.123/a/b && touch %s/tmp/unpack-dead.123/a/b/c", cache, cache);
+        snprintf(p, sizeof(p), "mkdir -p %s/tmp/unpack-dead.123/a/b && touch %s/tmp/unpack-dead.123/a/b/c",
+                 cache, cache);
         cr_assert_eq(system(p), 0);
         cr_assert_eq(rc_image_cache_clean_tmp(cache, NULL, &removed, &err), 0);
         cr_assert_eq(removed, 1);
@@ -833,7 +884,8 @@ Test(image, opens_an_oci_archive)
         write_file(path_of("up/f"), "f\n");
         rc_error_t err = NULL;
         snprintf(ref, sizeof(ref), "%s:c", path_of("dest"));
-        cr_assert_eq(rc_image_commit(cache, img, path_of("up"), ref, NULL, &err), 0, "%s", err ? err->msg : "");
+        cr_assert_eq(rc_image_commit(cache, img, path_of("up"), ref, NULL, &err), 0, "%s",
+                     err ? err->msg : "");
         rc_image_free(img);
         img = open_ok(ref);
         cr_assert_eq(img->n_layers, 2);
