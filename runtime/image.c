@@ -7,6 +7,7 @@
  * manifests. Without a tag: the only manifest, else the one tagged "latest". */
 #include "runtime/image.h"
 #include "runtime/image_internal.h"
+#include "runtime/image_libs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -477,6 +478,8 @@ int rc_image_open(const char *cache_dir, const char *ref, const struct rc_logger
         _cleanup_free_ char *tmpname = NULL, *origin = NULL;
         int layoutfd, ret_code = -1;
 
+        if (rc_image_libs_load(err) < 0)
+                return -1;
         if (rc_image_ref_parse(ref, &r, err) < 0)
                 return -1;
         img = calloc(1, sizeof(*img));

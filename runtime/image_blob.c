@@ -4,9 +4,8 @@
  * the names we expect ("index.json", "blobs/<algo>/<hex>"); the files written are
  * named by us, so nothing in the archive chooses a path. */
 #include "runtime/image_internal.h"
+#include "runtime/image_libs.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -49,9 +48,11 @@ int rc_digest_split(const char *digest, char ret_algo[8], const char **ret_hex)
 
 int rc_hash_init(struct rc_hash *h, const char *algo, rc_error_t *err)
 {
-        const EVP_MD *md = strcmp(algo, "sha256") == 0   ? EVP_sha256()
-                           : strcmp(algo, "sha512") == 0 ? EVP_sha512()
-                                                         : NULL;
+        const EVP_MD *md;
+
+        if (rc_image_libs_load(err) < 0)
+                return -1;
+        md = strcmp(algo, "sha256") == 0 ? EVP_sha256() : strcmp(algo, "sha512") == 0 ? EVP_sha512() : NULL;
 
         *h = (struct rc_hash){0};
         if (md == NULL)

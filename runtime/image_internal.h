@@ -13,7 +13,7 @@
  */
 #pragma once
 
-#include <openssl/evp.h>
+#include "runtime/image_libs.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

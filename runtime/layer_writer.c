@@ -17,9 +17,8 @@
  * for the whole commit so concurrent commits into it do not lose each other's tags. */
 #include "runtime/image.h"
 #include "runtime/image_internal.h"
+#include "runtime/image_libs.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -807,6 +806,8 @@ int rc_image_commit(const char *cache_dir, const struct rc_image *base, const ch
         _cleanup_close_ int destfd = -1, upperfd = -1;
         int r;
 
+        if (rc_image_libs_load(err) < 0)
+                return -1;
         (void)cache_dir; /* the next rc_image_open of the new tag unpacks the new layer */
         if (rc_image_ref_parse(dest, &ref, err) < 0)
                 return rc_error_wrap(err, "commit");

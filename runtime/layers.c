@@ -17,9 +17,8 @@
  * dropped. Directory modes and times are applied at the end (a 0555 directory must
  * still take its children; adding them moves its mtime). */
 #include "runtime/image_internal.h"
+#include "runtime/image_libs.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

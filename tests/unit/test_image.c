@@ -2,8 +2,6 @@
  * then opened, tampered with, committed to and pruned. Each test gets a fresh temp dir
  * holding its layouts and its layer cache. Whiteout device nodes and trusted.overlay.*
  * xattrs need root: those tests are skipped otherwise. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +23,10 @@ static char cache[256];
 
 static void setup(void)
 {
+        rc_error_t err = NULL;
+
+        /* the fixtures call libarchive through the same lazily loaded pointers */
+        cr_assert_eq(rc_image_libs_load(&err), 0, "%s", err ? err->msg : "");
         strcpy(tmpdir, "/tmp/rc-test-image-XXXXXX");
         cr_assert_not_null(mkdtemp(tmpdir));
         snprintf(cache, sizeof(cache), "%s/cache", tmpdir);
