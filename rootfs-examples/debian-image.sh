@@ -7,6 +7,7 @@
 #
 #   SUITE   Debian release (default: bookworm)
 #   MIRROR  archive (default: http://deb.debian.org/debian)
+#   INCLUDE extra packages, comma-separated (e.g. gcc,make,libc6-dev for build jobs)
 #
 # debootstrap mounts /proc and /sys inside the target while it installs; it runs in a
 # private mount namespace here, so those mounts never show on the host and die with
@@ -19,11 +20,13 @@ command -v debootstrap >/dev/null || { echo "$0: apt-get install debootstrap" >&
 here=$(cd "$(dirname "$0")" && pwd)
 suite=${SUITE:-bookworm}
 mirror=${MIRROR:-http://deb.debian.org/debian}
+include=()
+[ -z "${INCLUDE:-}" ] || include=(--include="$INCLUDE")
 tmp=$(mktemp -d /var/tmp/rc-debian-image.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
 unshare --mount --propagation private \
-        debootstrap --variant=minbase "$suite" "$tmp/rootfs" "$mirror" >"$tmp/debootstrap.log" 2>&1 || {
+        debootstrap --variant=minbase "${include[@]}" "$suite" "$tmp/rootfs" "$mirror" >"$tmp/debootstrap.log" 2>&1 || {
         tail -20 "$tmp/debootstrap.log" >&2
         exit 1
 }
