@@ -5,6 +5,7 @@
  * nor kill it with SIGPIPE (blocked while we write). An exec failure travels back over a
  * close-on-exec pipe as an errno. */
 #include "runtime/hooks.h"
+#include "specs/names.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,20 +27,9 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-static const char *const phase_names[OCI_HOOK_PHASES] = {
-        [OCI_HOOK_PRESTART] = "prestart",
-        [OCI_HOOK_CREATE_RUNTIME] = "createRuntime",
-        [OCI_HOOK_CREATE_CONTAINER] = "createContainer",
-        [OCI_HOOK_START_CONTAINER] = "startContainer",
-        [OCI_HOOK_POSTSTART] = "poststart",
-        [OCI_HOOK_POSTSTOP] = "poststop",
-};
-
 const char *rc_hook_phase_name(enum oci_hook_phase phase)
 {
-        if ((unsigned)phase >= OCI_HOOK_PHASES)
-                return "unknown";
-        return phase_names[phase];
+        return oci_hook_phase_name(phase);
 }
 
 /* What the child needs, prepared before fork (the child only makes system calls). */

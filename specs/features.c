@@ -28,10 +28,6 @@
 
 #define OCI_VERSION_MIN "1.0.0"
 
-static const char *const hook_names[] = {
-        "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop", NULL,
-};
-
 /* Does the kernel know this filter flag? With a NULL program the kernel validates the
  * flags first (EINVAL if unknown) and then fails to read the program (EFAULT): nothing
  * is installed either way. WAIT_KILLABLE_RECV is only valid with NEW_LISTENER. */
@@ -122,7 +118,7 @@ int oci_features(char **ret, size_t *ret_len, rc_error_t *err)
         json_gen_object_open(g);
         json_gen_kv_string(g, "ociVersionMin", OCI_VERSION_MIN);
         json_gen_kv_string(g, "ociVersionMax", OCI_VERSION);
-        gen_strv(g, "hooks", hook_names);
+        gen_strv(g, "hooks", oci_hook_phase_names);
         gen_strv(g, "mountOptions", oci_mount_option_names);
         gen_linux(g);
         json_gen_string(g, "annotations");

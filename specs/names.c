@@ -565,3 +565,18 @@ bool oci_seccomp_arch_known(const char *name)
 {
         return index_of(oci_seccomp_arch_names, name) >= 0;
 }
+
+const char *const oci_hook_phase_names[] = {
+        [OCI_HOOK_PRESTART] = "prestart",
+        [OCI_HOOK_CREATE_RUNTIME] = "createRuntime",
+        [OCI_HOOK_CREATE_CONTAINER] = "createContainer",
+        [OCI_HOOK_START_CONTAINER] = "startContainer",
+        [OCI_HOOK_POSTSTART] = "poststart",
+        [OCI_HOOK_POSTSTOP] = "poststop",
+        [OCI_HOOK_PHASES] = NULL,
+};
+
+const char *oci_hook_phase_name(enum oci_hook_phase phase)
+{
+        return (unsigned)phase < OCI_HOOK_PHASES ? oci_hook_phase_names[phase] : "unknown";
+}

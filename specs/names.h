@@ -53,7 +53,11 @@ int oci_seccomp_flag_from_name(const char *name, unsigned *ret);
 /* architectures the spec names: "SCMP_ARCH_X86", "SCMP_ARCH_X86_64", ... */
 bool oci_seccomp_arch_known(const char *name);
 
+/* Hook phases: "prestart", "createRuntime", ... ("unknown" out of range). */
+const char *oci_hook_phase_name(enum oci_hook_phase phase);
+
 /* Iteration helpers for `features` output: NULL-terminated lists of the names above. */
+extern const char *const oci_hook_phase_names[]; /* index = enum oci_hook_phase */
 extern const char *const oci_ns_names[];
 extern const char *const oci_cap_names[]; /* index = capability number */
 extern const char *const oci_mount_option_names[];

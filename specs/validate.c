@@ -135,14 +135,6 @@ static int check_mounts(const struct oci_config *c, const char *origin, rc_error
 
 static int check_hooks(const struct oci_config *c, const char *origin, rc_error_t *err)
 {
-        static const char *const phases[OCI_HOOK_PHASES] = {
-                [OCI_HOOK_PRESTART] = "prestart",
-                [OCI_HOOK_CREATE_RUNTIME] = "createRuntime",
-                [OCI_HOOK_CREATE_CONTAINER] = "createContainer",
-                [OCI_HOOK_START_CONTAINER] = "startContainer",
-                [OCI_HOOK_POSTSTART] = "poststart",
-                [OCI_HOOK_POSTSTOP] = "poststop",
-        };
 
         for (size_t ph = 0; ph < OCI_HOOK_PHASES; ph++)
                 for (size_t i = 0; i < c->hooks[ph].n; i++) {
@@ -151,8 +143,8 @@ static int check_hooks(const struct oci_config *c, const char *origin, rc_error_
 
                         if (!is_absolute(h->path))
                                 return fail(origin, err, ".hooks.%s[%zu].path: must be an absolute path",
-                                            phases[ph], i);
-                        snprintf(base, sizeof(base), ".hooks.%s[%zu].env", phases[ph], i);
+                                            oci_hook_phase_names[ph], i);
+                        snprintf(base, sizeof(base), ".hooks.%s[%zu].env", oci_hook_phase_names[ph], i);
                         if (check_env(origin, err, base, h->env, h->n_env) < 0)
                                 return -1;
                 }
