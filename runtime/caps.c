@@ -52,22 +52,23 @@ int rc_caps_prepare(const struct oci_capabilities *c, rc_error_t *err)
                 return 0;
         for (unsigned cap = 0; cap < n; cap++) {
                 char name[64];
-                int in_set;
+                int in_set, e;
 
                 if (c->bounding & (UINT64_C(1) << cap))
                         continue;
-                in_set = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
-                if (in_set < 0) {
-                        cap_name(cap, name, sizeof(name));
-                        return rc_error_set(err, errno, "read bounding set for `%s`", name);
-                }
-                /* already gone: nothing to do (and no CAP_SETPCAP needed) */
-                if (in_set == 0)
+                /* one prctl per capability; only a refused drop asks whether the
+                 * capability is there at all (already gone: no CAP_SETPCAP needed) */
+                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
                         continue;
-                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
-                        cap_name(cap, name, sizeof(name));
-                        return rc_error_set(err, errno, "drop `%s` from the bounding set", name);
-                }
+                e = errno;
+                cap_name(cap, name, sizeof(name));
+                if (e != EPERM)
+                        return rc_error_set(err, e, "drop `%s` from the bounding set", name);
+                in_set = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+                if (in_set < 0)
+                        return rc_error_set(err, errno, "read bounding set for `%s`", name);
+                if (in_set > 0)
+                        return rc_error_set(err, EPERM, "drop `%s` from the bounding set", name);
         }
         /* keep the permitted set across setresuid() to a non-zero uid */
         if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)

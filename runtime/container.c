@@ -176,8 +176,12 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
         };
         if (rc_cgroup_plan(c->rt, c->cfg, c->id, &c->cg, err) < 0)
                 return -1;
-        c->state.cgroup_path = c->cg->path; /* recorded before mkdir: delete finds a leftover */
-        if (rc_state_write(c->dirfd, &c->state, err) < 0)
+        /* A cgroup is recorded before its mkdir, so that delete finds a leftover. Without
+         * one the first state written is the one with the pid (spawn.c record_pid), before
+         * the init can outlive us; until then a directory without state.json reads as
+         * "creating" (stopped once our lock is gone). */
+        c->state.cgroup_path = c->cg->path;
+        if (c->cg->path != NULL && rc_state_write(c->dirfd, &c->state, err) < 0)
                 return -1;
         if (c->cg->path != NULL && journal_record(c, RC_JOURNAL_CGROUP, c->cg->path, err) < 0)
                 return -1;
@@ -210,57 +214,63 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
         return 0;
 }
 
-/* relay_fd: see struct create_run; *ret_terminal (may be NULL) says whether the process
- * has a terminal. */
-static int create_container(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
-                            int relay_fd, pid_t *ret_pid, bool *ret_terminal, rc_error_t *err)
-{
-        struct create_run c = {.rt = rt, .id = id, .o = o, .rootfd = -1, .dirfd = -1, .relay_fd = relay_fd};
-        rc_error_t ignored = NULL;
-        int ret = -1;
+#define CREATE_RUN_INIT(rt_, id_, o_, relay_fd_)                                                            \
+        {                                                                                                   \
+                .rt = (rt_), .id = (id_), .o = (o_), .rootfd = -1, .dirfd = -1, .relay_fd = (relay_fd_)     \
+        }
 
-        if (rc_validate_id(id, err) < 0 || load_config(&c, err) < 0)
-                goto out;
-        if (rc_state_root_open(rt->root, &c.rootfd, err) < 0 ||
-            rc_state_dir_create(c.rootfd, id, &c.dirfd, err) < 0)
-                goto out;
-        ret = do_create(&c, ret_pid, err);
-        if (ret == 0 && ret_terminal != NULL)
-                *ret_terminal = c.cfg->process.terminal;
+/* c: from CREATE_RUN_INIT, cleared by the caller with create_run_clear. On success the
+ * state directory stays open and locked in c->dirfd, and c->cfg and c->state describe
+ * the created container (run starts it from there). */
+static int create_container(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
+{
+        const struct rc_runtime *rt = c->rt;
+        rc_error_t ignored = NULL;
+        int ret;
+
+        if (rc_validate_id(c->id, err) < 0 || load_config(c, err) < 0)
+                return -1;
+        if (rc_state_root_open(rt->root, &c->rootfd, err) < 0 ||
+            rc_state_dir_create(c->rootfd, c->id, &c->dirfd, err) < 0)
+                return -1;
+        ret = do_create(c, ret_pid, err);
         if (ret < 0) {
-                if (rc_network_detach(rt, id, c.dirfd, &ignored) < 0)
+                if (rc_network_detach(rt, c->id, c->dirfd, &ignored) < 0)
                         rc_log(&rt->log, RC_LOG_WARNING, "%s", ignored->msg);
                 rc_error_free(&ignored);
                 /* a cgroup that cannot be removed keeps its record for `delete --force` */
-                if (c.cg != NULL && rc_cgroup_destroy(c.cg, &ignored) < 0)
-                        rc_log(&rt->log, RC_LOG_WARNING, "%s (run \"delete --force %s\")", ignored->msg, id);
+                if (c->cg != NULL && rc_cgroup_destroy(c->cg, &ignored) < 0)
+                        rc_log(&rt->log, RC_LOG_WARNING, "%s (run \"delete --force %s\")", ignored->msg,
+                               c->id);
                 else
-                        rc_state_dir_remove(c.rootfd, id, c.dirfd, &ignored);
+                        rc_state_dir_remove(c->rootfd, c->id, c->dirfd, &ignored);
                 rc_error_free(&ignored);
         }
-out:
-        create_run_clear(&c);
         return ret;
 }
 
 int rc_container_create(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
                         rc_error_t *err)
 {
+        struct create_run c = CREATE_RUN_INIT(rt, id, o, -1);
         pid_t pid;
+        int ret = create_container(&c, &pid, err);
 
-        return create_container(rt, id, o, -1, &pid, NULL, err);
+        create_run_clear(&c);
+        return ret;
 }
 
 /* Open the FIFO without blocking, wait for the init's byte, then for EOF: the init holds
  * the write end until execve closes it, so EOF means the process runs (or the init died). */
-static int release_init(int dirfd, pid_t pid, uint64_t start_time, rc_error_t *err)
+static int release_init(int dirfd, pid_t pid, uint64_t start_time, bool own_child, rc_error_t *err)
 {
         _cleanup_close_ int fifo = -1, pidfd = -1;
         bool released = false;
         char c;
 
+        /* our own child, not reaped yet, cannot be a recycled pid */
         pidfd = rc_pidfd_open(pid, 0);
-        if (pidfd < 0 || !rc_pid_matches(pid, start_time))
+        if (pidfd < 0 || (!own_child && !rc_pid_matches(pid, start_time)))
                 return rc_error_set(err, 0, "container init (pid %d) is gone", pid);
         fifo = openat(dirfd, RC_FIFO_FILE, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (fifo < 0)
@@ -292,16 +302,21 @@ static int release_init(int dirfd, pid_t pid, uint64_t start_time, rc_error_t *e
         }
 }
 
-static void run_poststart(const struct rc_runtime *rt, int dirfd, struct oci_state *st)
+/* cfg: the container's config, or NULL to read the one saved at create. */
+static void run_poststart(const struct rc_runtime *rt, int dirfd, struct oci_state *st,
+                          const struct oci_config *cfg)
 {
         _cleanup_free_ char *data = NULL, *json = NULL;
-        struct oci_config *cfg = NULL;
+        struct oci_config *loaded = NULL;
         rc_error_t err = NULL;
         size_t len = 0, jlen = 0;
 
-        if (rc_read_file_at(dirfd, RC_CONFIG_FILE, JSON_MAX_INPUT, &data, &len, &err) < 0 ||
-            oci_config_parse(data, len, RC_CONFIG_FILE, &cfg, &err) < 0)
-                goto out;
+        if (cfg == NULL) {
+                if (rc_read_file_at(dirfd, RC_CONFIG_FILE, JSON_MAX_INPUT, &data, &len, &err) < 0 ||
+                    oci_config_parse(data, len, RC_CONFIG_FILE, &loaded, &err) < 0)
+                        goto out;
+                cfg = loaded;
+        }
         if (cfg->hooks[OCI_HOOK_POSTSTART].n == 0)
                 goto out;
         st->status = OCI_STATUS_RUNNING;
@@ -312,7 +327,20 @@ out:
         if (err != NULL)
                 rc_log(&rt->log, RC_LOG_WARNING, "poststart: %s", err->msg);
         rc_error_free(&err);
-        oci_config_free(cfg);
+        oci_config_free(loaded);
+}
+
+/* The start proper, the state directory locked: release the init, retire the FIFO, run
+ * the poststart hooks (cfg as for run_poststart). */
+static int start_locked(const struct rc_runtime *rt, int dirfd, struct oci_state *st,
+                        const struct oci_config *cfg, bool own_child, rc_error_t *err)
+{
+        if (release_init(dirfd, st->pid, st->pid_start_time, own_child, err) < 0)
+                return -1;
+        if (unlinkat(dirfd, RC_FIFO_FILE, 0) < 0 && errno != ENOENT)
+                return rc_error_set(err, errno, "remove exec fifo");
+        run_poststart(rt, dirfd, st, cfg);
+        return 0;
 }
 
 int rc_container_start(const struct rc_runtime *rt, const char *id, rc_error_t *err)
@@ -331,17 +359,18 @@ int rc_container_start(const struct rc_runtime *rt, const char *id, rc_error_t *
                              oci_status_name(st->status));
                 goto out;
         }
-        if (release_init(dirfd, st->pid, st->pid_start_time, err) < 0)
-                goto out;
-        if (unlinkat(dirfd, RC_FIFO_FILE, 0) < 0 && errno != ENOENT) {
-                rc_error_set(err, errno, "remove exec fifo");
-                goto out;
-        }
-        run_poststart(rt, dirfd, st);
-        ret = 0;
+        ret = start_locked(rt, dirfd, st, NULL, false, err);
 out:
         oci_state_free(st);
         return ret;
+}
+
+/* Drop the lock create left held (closing the directory). */
+static void create_run_unlock(struct create_run *c)
+{
+        if (c->dirfd >= 0)
+                close(c->dirfd);
+        c->dirfd = -1;
 }
 
 struct run_timeout {
@@ -394,8 +423,8 @@ int rc_container_run(const struct rc_runtime *rt, const char *id, const struct r
 {
         struct rc_relay relay = {.master = -1};
         int pair[2] = {-1, -1}, sfd = -1, master = -1, ret = -1;
+        struct create_run c;
         rc_error_t derr = NULL;
-        bool terminal = false;
         sigset_t old;
         pid_t pid;
 
@@ -404,14 +433,16 @@ int rc_container_run(const struct rc_runtime *rt, const char *id, const struct r
                 return rc_error_set(err, errno, "become a subreaper");
         if (!ro->detach && o->console_socket == NULL && rc_relay_console_pair(pair, err) < 0)
                 return -1;
-        if (create_container(rt, id, o, pair[1], &pid, &terminal, err) < 0)
+        /* create and start under one hold of the lock, with the state and config in memory */
+        c = (struct create_run)CREATE_RUN_INIT(rt, id, o, pair[1]);
+        if (create_container(&c, &pid, err) < 0)
                 goto out;
         if (!ro->detach) {
                 sfd = rc_relay_block_signals(&old, err);
                 if (sfd < 0)
                         goto fail;
         }
-        if (terminal && pair[0] >= 0 &&
+        if (c.cfg->process.terminal && pair[0] >= 0 &&
             (rc_terminal_recv(pair[0], &master, err) < 0 ||
              rc_relay_start(&relay, master, STDIN_FILENO, STDOUT_FILENO, err) < 0))
                 goto fail;
@@ -421,23 +452,27 @@ int rc_container_run(const struct rc_runtime *rt, const char *id, const struct r
                 *ro->result = (struct rc_run_result){.pid = pid};
                 clock_gettime(CLOCK_MONOTONIC, &ro->result->started);
         }
-        if (rc_container_start(rt, id, err) < 0)
+        ret = start_locked(rt, c.dirfd, &c.state, c.cfg, true, err);
+        create_run_unlock(&c);
+        if (ret < 0)
                 goto fail;
-        if (ro->detach) {
-                ret = 0;
+        if (ro->detach)
                 goto out;
-        }
         ret = wait_container(rt, id, ro, &relay, pid, sfd, ret_status, err);
         rc_relay_stop(&relay);
         if (ret == 0 && ro->before_delete != NULL)
                 ro->before_delete(rt, id, ro->result, ro->data);
-        if (!ro->keep && rc_container_delete(rt, id, true, ret < 0 ? &derr : err) < 0 && ret == 0)
+        if (!ro->keep &&
+            rc_container_delete_known(rt, c.rootfd, id, c.cfg, true, ret < 0 ? &derr : err) < 0 && ret == 0)
                 ret = -1;
         goto out;
 fail:
+        ret = -1;
         rc_relay_stop(&relay);
-        rc_container_delete(rt, id, true, &derr);
+        create_run_unlock(&c);
+        rc_container_delete_known(rt, c.rootfd, id, c.cfg, true, &derr);
 out:
+        create_run_clear(&c);
         rc_relay_stop(&relay);
         rc_error_free(&derr);
         if (sfd >= 0) {

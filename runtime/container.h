@@ -21,6 +21,7 @@ enum rc_cgroup_manager {
 
 struct rc_overlay;
 struct rc_journal;
+struct oci_config;
 
 struct rc_runtime {
         const char *root; /* state root, default RC_DEFAULT_ROOT */
@@ -91,6 +92,10 @@ int rc_container_state(const struct rc_runtime *rt, const char *id, struct oci_s
 int rc_container_kill(const struct rc_runtime *rt, const char *id, int sig, bool all, rc_error_t *err);
 /* force: kill a running/created container first. Runs poststop hooks. */
 int rc_container_delete(const struct rc_runtime *rt, const char *id, bool force, rc_error_t *err);
+/* The same with what the caller already holds: rootfd, the open state root, and cfg, the
+ * container's config (NULL: read the one saved at create); for run. */
+int rc_container_delete_known(const struct rc_runtime *rt, int rootfd, const char *id,
+                              const struct oci_config *cfg, bool force, rc_error_t *err);
 /* All containers (status refreshed), sorted by id. Free with rc_container_list_free. */
 int rc_container_list(const struct rc_runtime *rt, struct oci_state ***ret, size_t *ret_n, rc_error_t *err);
 void rc_container_list_free(struct oci_state **v, size_t n);

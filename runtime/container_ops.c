@@ -473,27 +473,31 @@ static int force_kill(const struct oci_state *s, int dirfd, rc_error_t *err)
         return 0;
 }
 
-/* Poststop hooks: failures are warnings (the container is gone either way). */
-static void run_poststop(const struct rc_runtime *rt, int dirfd, struct oci_state *s)
+/* Poststop hooks: failures are warnings (the container is gone either way). cfg: the
+ * container's config, or NULL to read the one saved at create. */
+static void run_poststop(const struct rc_runtime *rt, int dirfd, struct oci_state *s,
+                         const struct oci_config *cfg)
 {
         _cleanup_error_ rc_error_t e = NULL;
         _cleanup_free_ char *json = NULL;
-        struct oci_config *c = NULL;
+        struct oci_config *loaded = NULL;
         size_t len = 0;
 
-        if (load_config(dirfd, s->id, &c, &e) < 0) {
+        if (cfg == NULL && load_config(dirfd, s->id, &loaded, &e) < 0) {
                 rc_log(&rt->log, RC_LOG_WARNING, "skipping poststop hooks: %s", e->msg);
                 return;
         }
-        if (c == NULL || c->hooks[OCI_HOOK_POSTSTOP].n == 0) {
-                config_free(c);
+        if (cfg == NULL)
+                cfg = loaded;
+        if (cfg == NULL || cfg->hooks[OCI_HOOK_POSTSTOP].n == 0) {
+                config_free(loaded);
                 return;
         }
         s->status = OCI_STATUS_STOPPED;
         if (oci_state_to_json(s, 0, &json, &len, &e) < 0 ||
-            rc_hooks_run(&c->hooks[OCI_HOOK_POSTSTOP], OCI_HOOK_POSTSTOP, json, len, &e) < 0)
+            rc_hooks_run(&cfg->hooks[OCI_HOOK_POSTSTOP], OCI_HOOK_POSTSTOP, json, len, &e) < 0)
                 rc_log(&rt->log, RC_LOG_WARNING, "%s", e->msg);
-        config_free(c);
+        config_free(loaded);
 }
 
 /* Network teardown: a failure keeps the state (delete can be retried), unless forced:
@@ -513,8 +517,8 @@ static int detach_network(const struct rc_runtime *rt, int dirfd, const char *id
         return 0;
 }
 
-static int delete_locked(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id, bool force,
-                         rc_error_t *err)
+static int delete_locked(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id,
+                         const struct oci_config *cfg, bool force, rc_error_t *err)
 {
         enum oci_status saved;
         struct oci_state *s = NULL;
@@ -534,7 +538,7 @@ static int delete_locked(const struct rc_runtime *rt, int rootfd, int dirfd, con
         /* A container saved as "creating" never finished create (or has no state at
          * all): its poststop hooks have nothing to undo. */
         if (ret == 0 && saved != OCI_STATUS_CREATING)
-                run_poststop(rt, dirfd, s);
+                run_poststop(rt, dirfd, s, cfg);
         if (ret == 0)
                 ret = detach_network(rt, dirfd, id, force, err);
         if (ret == 0)
@@ -551,9 +555,17 @@ int rc_container_delete(const struct rc_runtime *rt, const char *id, bool force,
                 return -1;
         if (rootfd < 0)
                 return rc_error_set_status(err, ENOENT, "container \"%s\" does not exist", id);
+        return rc_container_delete_known(rt, rootfd, id, NULL, force, err);
+}
+
+int rc_container_delete_known(const struct rc_runtime *rt, int rootfd, const char *id,
+                              const struct oci_config *cfg, bool force, rc_error_t *err)
+{
+        _cleanup_close_ int dirfd = -1;
+
         if (rc_state_dir_open(rootfd, id, &dirfd, err) < 0)
                 return -1;
-        return delete_locked(rt, rootfd, dirfd, id, force, err);
+        return delete_locked(rt, rootfd, dirfd, id, cfg, force, err);
 }
 
 /* ---- list --------------------------------------------------------------------------- */

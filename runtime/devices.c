@@ -55,14 +55,16 @@ static int remove_entry(int dirfd, const char *name)
         return -errno;
 }
 
-/* mknod, replacing an existing entry unless it already is the same node. */
+/* mknod, replacing an existing entry unless it already is the same node: 1 when this
+ * mknod made it (under create_nodes' umask 0: with its final mode), 0 when it was
+ * there already, or -errno. */
 static int make_node(int dirfd, const char *name, const struct node *n)
 {
         struct stat st;
         int r;
 
         if (mknodat(dirfd, name, n->type | n->mode, n->rdev) == 0)
-                return 0;
+                return 1;
         if (errno != EEXIST)
                 return -errno;
         if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -72,7 +74,7 @@ static int make_node(int dirfd, const char *name, const struct node *n)
         r = remove_entry(dirfd, name);
         if (r < 0)
                 return r;
-        return mknodat(dirfd, name, n->type | n->mode, n->rdev) == 0 ? 0 : -errno;
+        return mknodat(dirfd, name, n->type | n->mode, n->rdev) == 0 ? 1 : -errno;
 }
 
 /* The user-namespace way: an empty regular file with the host's node bound onto it. */
@@ -100,9 +102,9 @@ static int bind_node(int dirfd, const char *name, const struct node *n)
         return rc_bind_onto(AT_FDCWD, n->path, false, fd, NULL);
 }
 
-/* mknod's mode went through the umask: set it, and the owner, through an fd of the node
- * itself. By name, chmod would follow a symlink swapped in meanwhile (by another container
- * sharing this /dev, say) to whatever it points at. */
+/* A node found in place keeps its old mode, and an owner is never given by mknod: set
+ * them through an fd of the node itself. By name, chmod would follow a symlink swapped in meanwhile (by
+ * another container sharing this /dev, say) to whatever it points at. */
 static int set_mode_owner(int dirfd, const char *name, const struct node *n, rc_error_t *err)
 {
         _cleanup_close_ int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -122,19 +124,25 @@ static int set_mode_owner(int dirfd, const char *name, const struct node *n, rc_
         return 0;
 }
 
-static int create_node(struct rc_rootfs_ctx *ctx, const struct node *n, rc_error_t *err)
+/* devfd: the container's /dev, used for the nodes right in it. */
+static int create_node(struct rc_rootfs_ctx *ctx, int devfd, const struct node *n, rc_error_t *err)
 {
         _cleanup_free_ char *parent = NULL;
-        _cleanup_close_ int dirfd = -1;
+        _cleanup_close_ int ownfd = -1;
         const char *base;
-        int r;
+        int dirfd, r;
 
         r = rc_path_split(n->path, &parent, &base);
         if (r < 0)
                 return rc_error_set(err, -r, "create device `%s`", n->path);
-        dirfd = rc_root_mkdir_p(ctx->rootfd, parent, 0755, RC_ROOT_NO_SYMLINKS);
-        if (dirfd < 0)
-                return rc_error_set(err, -dirfd, "create device `%s`: directory `%s`", n->path, parent);
+        if (rc_path_equal(parent, "/dev")) {
+                dirfd = devfd;
+        } else {
+                dirfd = ownfd = rc_root_mkdir_p(ctx->rootfd, parent, 0755, RC_ROOT_NO_SYMLINKS);
+                if (dirfd < 0)
+                        return rc_error_set(err, -dirfd, "create device `%s`: directory `%s`", n->path,
+                                            parent);
+        }
         _cleanup_free_ char *name = strndup(base, strcspn(base, "/"));
         if (name == NULL)
                 return rc_error_set(err, ENOMEM, "create device `%s`", n->path);
@@ -150,6 +158,8 @@ static int create_node(struct rc_rootfs_ctx *ctx, const struct node *n, rc_error
         }
         if (r < 0)
                 return rc_error_set(err, -r, "mknod `%s`", n->path);
+        if (r == 1 && n->uid == (uid_t)-1 && n->gid == (gid_t)-1)
+                return 0; /* new, with its mode: nothing to change */
         return set_mode_owner(dirfd, name, n, err);
 }
 
@@ -185,7 +195,7 @@ static bool configured(const struct oci_config *cfg, const char *path)
         return false;
 }
 
-static int create_nodes(struct rc_rootfs_ctx *ctx, rc_error_t *err)
+static int create_nodes_masked(struct rc_rootfs_ctx *ctx, int devfd, rc_error_t *err)
 {
         const struct oci_config *cfg = ctx->cfg;
         struct node n;
@@ -201,16 +211,26 @@ static int create_nodes(struct rc_rootfs_ctx *ctx, rc_error_t *err)
                         .uid = (uid_t)-1,
                         .gid = (gid_t)-1,
                 };
-                if (create_node(ctx, &n, err) < 0)
+                if (create_node(ctx, devfd, &n, err) < 0)
                         return -1;
         }
         for (size_t i = 0; i < cfg->linux_.n_devices; i++) {
                 if (node_from_config(&cfg->linux_.devices[i], &n, err) < 0)
                         return -1;
-                if (create_node(ctx, &n, err) < 0)
+                if (create_node(ctx, devfd, &n, err) < 0)
                         return -1;
         }
         return 0;
+}
+
+/* Under umask 0, so that mknod gives each new node its final mode (no chmod after). */
+static int create_nodes(struct rc_rootfs_ctx *ctx, int devfd, rc_error_t *err)
+{
+        const mode_t old_umask = umask(0);
+        int ret = create_nodes_masked(ctx, devfd, err);
+
+        umask(old_umask);
+        return ret;
 }
 
 int rc_console_target(int rootfd)
@@ -275,7 +295,7 @@ int rc_devices_setup(struct rc_rootfs_ctx *ctx, rc_error_t *err)
         if (devfd < 0)
                 return devfd == -ELOOP ? rc_error_set(err, ELOOP, "populate `/dev` (symlinks not followed)")
                                        : rc_error_set(err, -devfd, "populate `/dev`");
-        if (create_nodes(ctx, err) < 0 || create_symlinks(ctx, devfd, err) < 0)
+        if (create_nodes(ctx, devfd, err) < 0 || create_symlinks(ctx, devfd, err) < 0)
                 return -1;
         /* the console is bound after the root may have become read-only: make sure its
          * target exists now */
