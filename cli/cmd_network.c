@@ -72,8 +72,10 @@ static void gen_attachment(json_gen *g, const struct rc_attachment *a)
         json_gen_object_close(g);
 }
 
+/* Prints and frees the generator. */
 static int print_doc(json_gen *g, rc_error_t *err)
 {
+        _cleanup_json_gen_ json_gen *owned = g;
         _cleanup_free_ char *doc = NULL;
         size_t len = 0;
 

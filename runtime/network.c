@@ -235,13 +235,11 @@ static int network_save(const char *netroot, const struct rc_network *n, rc_erro
         _cleanup_free_ char *dir = rc_net_path(netroot, "networks"), *name = NULL, *doc = NULL;
         _cleanup_close_ int dirfd = -1;
         char subnet[24], gw[RC_IP_STRLEN];
-        json_gen *g = json_gen_new(true);
+        _cleanup_json_gen_ json_gen *g = json_gen_new(true);
         size_t len = 0;
 
-        if (dir == NULL || g == NULL || asprintf(&name, "%s.json", n->name) < 0) {
-                json_gen_free(g);
+        if (dir == NULL || g == NULL || asprintf(&name, "%s.json", n->name) < 0)
                 return rc_error_set(err, ENOMEM, "save network \"%s\"", n->name);
-        }
         rc_cidr_format(&n->subnet, subnet, sizeof(subnet));
         rc_ip_format(n->gateway, gw);
         json_gen_object_open(g);
@@ -605,7 +603,7 @@ void rc_attachment_list_free(struct rc_attachment *v, size_t n)
 
 char *rc_attachment_to_json(const struct rc_attachment *a, size_t *ret_len)
 {
-        json_gen *g = json_gen_new(false);
+        _cleanup_json_gen_ json_gen *g = json_gen_new(false);
         char port[24], *doc = NULL;
         rc_error_t e = NULL;
 

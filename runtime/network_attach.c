@@ -125,7 +125,7 @@ static void attach_ref_clear(struct attach_ref *r)
 static int ref_write(int dirfd, const struct attach_ref *r, rc_error_t *err)
 {
         _cleanup_free_ char *doc = NULL;
-        json_gen *g = json_gen_new(true);
+        _cleanup_json_gen_ json_gen *g = json_gen_new(true);
         size_t len = 0;
 
         if (g == NULL)

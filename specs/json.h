@@ -67,5 +67,11 @@ void json_gen_kv_string(json_gen *g, const char *key, const char *value);
 void json_gen_kv_int(json_gen *g, const char *key, int64_t v);
 void json_gen_kv_uint(json_gen *g, const char *key, uint64_t v);
 void json_gen_kv_bool(json_gen *g, const char *key, bool v);
-/* Return a malloc'ed NUL-terminated copy of the document (pretty output ends with '\n'). */
+static inline void json_gen_freep(json_gen **g)
+{
+        json_gen_free(*g);
+}
+#define _cleanup_json_gen_ __attribute__((cleanup(json_gen_freep)))
+/* Return a malloc'ed NUL-terminated copy of the document (pretty output ends with '\n').
+ * The generator stays the caller's to free (json_gen_free or _cleanup_json_gen_). */
 int json_gen_finish(json_gen *g, char **ret, size_t *ret_len, rc_error_t *err);
