@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/fsutil.h"
 
 bool rc_lsm_enabled(const char *sysroot, enum rc_lsm lsm)
 {
@@ -35,16 +36,19 @@ static int write_attr(const char *const *paths, const char *text, rc_error_t *er
         int last = ENOENT;
 
         for (; *paths; paths++) {
-                _cleanup_close_ int fd = open(*paths, O_WRONLY | O_CLOEXEC);
+                rc_error_t open_err = NULL;
+                /* through the procfs verified at the init's start, not the container's /proc */
+                _cleanup_close_ int fd = rc_proc_open(*paths, O_WRONLY | O_CLOEXEC, &open_err);
                 ssize_t n;
 
                 if (fd < 0) {
-                        last = errno;
+                        last = open_err ? open_err->status : ENOENT;
+                        rc_error_free(&open_err);
                         continue;
                 }
                 n = write(fd, text, strlen(text));
                 if (n < 0)
-                        return rc_error_set(err, errno, "write `%s` to `%s`", text, *paths);
+                        return rc_error_set(err, errno, "write `%s` to `/proc/%s`", text, *paths);
                 return 0;
         }
         return rc_error_set(err, last, "set exec label `%s`", text);
@@ -52,9 +56,9 @@ static int write_attr(const char *const *paths, const char *text, rc_error_t *er
 
 static int apply_one(enum rc_lsm lsm, const char *value, const struct rc_logger *log, rc_error_t *err)
 {
-        static const char *const apparmor[] = {"/proc/thread-self/attr/apparmor/exec",
-                                               "/proc/thread-self/attr/exec", NULL};
-        static const char *const selinux[] = {"/proc/thread-self/attr/exec", NULL};
+        static const char *const apparmor[] = {"thread-self/attr/apparmor/exec", "thread-self/attr/exec",
+                                               NULL};
+        static const char *const selinux[] = {"thread-self/attr/exec", NULL};
         const char *name = lsm == RC_LSM_APPARMOR ? "apparmorProfile" : "selinuxLabel";
         char text[4096];
 

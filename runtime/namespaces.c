@@ -1,6 +1,7 @@
 /* Namespaces: the plan (which to create, which to join), the joins, and the parent's
  * writes of id maps and the child's write of time offsets. */
 #include "runtime/namespaces.h"
+#include "runtime/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -222,6 +223,7 @@ int rc_ns_write_time_offsets(const struct oci_config *c, rc_error_t *err)
 {
         const struct oci_linux *l = &c->linux_;
         char buf[128];
+        int procfd;
         size_t len = 0;
         int w;
 
@@ -239,6 +241,8 @@ int rc_ns_write_time_offsets(const struct oci_config *c, rc_error_t *err)
         }
         if (len == 0)
                 return 0;
-        return write_all_once(AT_FDCWD, "/proc/self/timens_offsets", buf, len, "/proc/self/timens_offsets",
-                              err);
+        procfd = rc_proc_fd(err); /* the verified procfs, never one the container provides */
+        if (procfd < 0)
+                return -1;
+        return write_all_once(procfd, "self/timens_offsets", buf, len, "/proc/self/timens_offsets", err);
 }
