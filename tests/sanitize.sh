@@ -6,7 +6,8 @@
 #     (defaults: build-asan and build-valgrind in the repository)
 #
 # Environment: SANITIZE_STEPS (default "asan-unit asan-integration valgrind"),
-#   VALGRIND_SKIP (unit suites left out of the valgrind step, default "hooks state_dir").
+#   VALGRIND_SKIP (unit suites left out of the valgrind step, default "hooks state_dir
+#   image": see below).
 #
 # 1. asan-*: meson's own sanitizer option, `meson setup -Db_sanitize=address,undefined`
 #    (the static probe opts out, see tests/integration/meson.build). UBSan is made fatal
@@ -22,8 +23,8 @@
 #    Programs the tests run (hook scripts, /bin/sh) are not traced. valgrind 3.19 does
 #    not implement pidfd_open (syscall 434), which the hook runner and `kill --all` use:
 #    the hooks and state_dir suites are left out here (VALGRIND_SKIP); they run under
-#    ASan above. seccomp(2) filters are not supported by valgrind either: those tests
-#    skip themselves.
+#    ASan above, as does image, which takes over 20 minutes under valgrind. seccomp(2)
+#    filters are not supported by valgrind either: those tests skip themselves.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -67,7 +68,7 @@ for step in $steps; do
                 setup "$plain_build"
                 logs=$(mktemp -d /tmp/rc-valgrind-XXXXXX)
                 echo "== unit tests under valgrind ($plain_build, logs in $logs)"
-                skip=" ${VALGRIND_SKIP-hooks state_dir} "
+                skip=" ${VALGRIND_SKIP-hooks state_dir image} "
                 suites=$(meson test -C "$plain_build" --suite unit --list 2>/dev/null |
                         sed -n 's/^\(.* \/ \)\{0,1\}\([A-Za-z0-9_]*\)$/\2/p' | while read -r n; do
                         [[ $skip == *" $n "* ]] || echo "$n"

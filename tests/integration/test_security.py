@@ -23,10 +23,10 @@ into the attacking container's rootfs.
 import contextlib
 import ctypes
 import errno
-import json
 import os
+import select
 import shutil
-import stat
+import socket
 import struct
 import subprocess
 import threading
@@ -35,7 +35,7 @@ import uuid
 
 import pytest
 
-from conftest import KIND, REPO, RUNTIME, parse_json, wait_for
+from conftest import REPO, RUNTIME, parse_json, wait_for
 
 pytestmark = pytest.mark.run_container_only("checks run-container's own hardening and error messages")
 
@@ -339,7 +339,15 @@ def test_exec_process_unreachable_from_the_container(rt, bundle, attack_binary, 
     time.sleep(0.3)
     # the exec stage lives for a millisecond or so: give the attacker several chances
     for _ in range(EXEC_ATTEMPTS):
-        r = copy_cmd(rt, runtime_copy, "exec", a.cid, "/bin/true")
+        # The attacker is root in the container: when it catches a stage just after its
+        # execve, /proc/PID/exe is the container's own /bin/true, which it may briefly hold
+        # open for writing; the next exec of it then meets ETXTBSY. That is the container
+        # attacking itself, not the runtime binary: try that exec again.
+        for _ in range(5):
+            r = copy_cmd(rt, runtime_copy, "exec", a.cid, "/bin/true")
+            if r.returncode == 0 or "Text file busy" not in r.stderr:
+                break
+            time.sleep(0.05)
         assert r.returncode == 0, r.stderr
     time.sleep(0.5)
     report = attacker_report(rt, a)
@@ -479,9 +487,7 @@ def test_mount_target_symlink_stays_in_rootfs(rt, bundle, workdir, link):
     marker = marker_mount(b, "/mnt/link")
     status, err, host, container = create_and_inspect(rt, ns, b)
     assert marker not in host, f"the mount escaped to the host: {host}"
-    assert status != 0 or marker in container, f"the mount is neither in the container nor refused: {container}"
-    if os.environ.get("RC_SEC_DEBUG"):
-        print(f"status={status} err={err!r} in_container={marker in container}")
+    assert status != 0 or marker in container, f"the mount is neither in the container nor refused: {err}"
 
 
 def test_mount_target_swapped_during_setup(rt, bundle, workdir):
@@ -613,7 +619,6 @@ class Console:
     """Accepts the --console-socket connection and keeps the pty master it carries."""
 
     def __init__(self, path):
-        import socket
         self.path = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(path)
@@ -632,7 +637,6 @@ class Console:
         self.thread.start()
 
     def output(self, timeout=20):
-        import select
         self.thread.join(timeout)
         assert self.master is not None, "no pty master received"
         data, deadline = b"", time.monotonic() + timeout
