@@ -8,7 +8,7 @@ deps=(
         gcc libc6-dev meson ninja-build pkg-config libyajl-dev libcap-dev libseccomp-dev libmnl-dev
         libnftables-dev libarchive-dev libssl-dev
         # tests
-        libcriterion-dev python3-pytest busybox-static clang-format util-linux git iproute2 nftables
+        libcriterion-dev python3-pytest busybox-static clang-format clang util-linux git iproute2 nftables
         debootstrap
         # reference runtimes for tests and benchmarks, and the VM for the cgroup v2 suite
         crun runc qemu-system-x86

@@ -10,6 +10,7 @@
 #                 tests against Debian's crun instead)
 #   PYTEST_ARGS   extra pytest arguments, e.g. "-k lifecycle -x"
 #   SKIP_VM=1     skip the cgroup v2 suite in tests/vm (reported as skipped)
+#   FUZZ_SECONDS  time per libFuzzer target (default 20; 0 skips fuzzing)
 #
 # The last line printed is "N passed, N failed, N skipped", summed over the format check,
 # every criterion test case and every pytest test. Exits 1 if anything failed.
@@ -133,6 +134,23 @@ if [ "$it_rc" -ne 0 ] && [ "$it_rc" -ne 5 ] && [ "$if" -eq 0 ]; then
 fi
 echo "integration: $ip passed, $if failed, $is skipped (pytest exit $it_rc)"
 add "$ip" "$if" "$is"
+
+# --- fuzzing: a short libFuzzer run per target (one test case each) ---------------------------
+section "fuzzing (tests/fuzz, ${FUZZ_SECONDS:-20}s per target)"
+if [ "${FUZZ_SECONDS:-20}" = 0 ]; then
+        echo "fuzzing: skipped (FUZZ_SECONDS=0)"
+        add 0 0 5
+else
+        fuzz_log="$build/fuzz-run.log"
+        fuzz_rc=0
+        FUZZ_SECONDS=${FUZZ_SECONDS:-20} bash "$repo/tests/fuzz/run.sh" "$build-fuzz" </dev/null 2>&1 |
+                tee "$fuzz_log" || fuzz_rc=${PIPESTATUS[0]}
+        ff=$(grep -cE '^fuzz_[a-z_]+: FAILED' "$fuzz_log" || true)
+        if [ "$fuzz_rc" -ne 0 ] && [ "$ff" -eq 0 ]; then
+                ff=5 # the build or the script itself failed
+        fi
+        add $((5 - ff)) "$ff" 0
+fi
 
 # --- cgroup v2 suite in a VM ------------------------------------------------------------------
 section "cgroup v2 and sandbox suites (tests/vm)"
