@@ -110,6 +110,11 @@ junit="$build/integration-junit.xml"
 rm -f "$junit"
 it_rc=0
 # shellcheck disable=SC2086 # PYTEST_ARGS is split on purpose
+# The Debian image layout (rootfs-examples/debian-image.sh: debootstrap from Debian's
+# archive, a few minutes) is built once and kept in /var/tmp for later runs.
+export RC_TEST_DEBIAN_LAYOUT=${RC_TEST_DEBIAN_LAYOUT:-/var/tmp/run-container-tests/debian-layout}
+export RC_TEST_DEBIAN=${RC_TEST_DEBIAN:-1}
+mkdir -p "$(dirname "$RC_TEST_DEBIAN_LAYOUT")"
 BUILD_DIR="$build" "$python" -m pytest "$repo/tests/integration" -q -rs -p no:cacheprovider \
         --junitxml="$junit" ${PYTEST_ARGS:-} </dev/null || it_rc=$?
 read -r ip if is < <("$python" - "$junit" <<'PY'
