@@ -441,8 +441,11 @@ static int fill_new(struct rc_network *nw, struct rc_network **all, size_t n_all
                         return -1;
                 free(nw->bridge);
                 nw->bridge = strdup(o->bridge);
-        } else if (pick_bridge(all, n_all, &nw->bridge, err) < 0) {
-                return -1;
+        } else {
+                free(nw->bridge);
+                nw->bridge = NULL;
+                if (pick_bridge(all, n_all, &nw->bridge, err) < 0)
+                        return -1;
         }
         if (nw->bridge == NULL)
                 return rc_error_set(err, ENOMEM, "create network");

@@ -10,6 +10,7 @@
 #                 tests against Debian's crun instead)
 #   PYTEST_ARGS   extra pytest arguments, e.g. "-k lifecycle -x"
 #   SKIP_VM=1     skip the cgroup v2 suite in tests/vm (reported as skipped)
+#   SKIP_ASAN=1   skip the ASan + UBSan pass of the unit and integration tests
 #   FUZZ_SECONDS  time per libFuzzer target (default 20; 0 skips fuzzing)
 #
 # The last line printed is "N passed, N failed, N skipped", summed over the format check,
@@ -139,6 +140,24 @@ if [ "$it_rc" -ne 0 ] && [ "$it_rc" -ne 5 ] && [ "$if" -eq 0 ]; then
 fi
 echo "integration: $ip passed, $if failed, $is skipped (pytest exit $it_rc)"
 add "$ip" "$if" "$is"
+
+# --- the unit and integration suites again under ASan + UBSan (one case per step) -----------
+section "ASan + UBSan (tests/sanitize.sh)"
+if [ "${SKIP_ASAN:-0}" = 1 ]; then
+        echo "sanitizers: skipped (SKIP_ASAN=1)"
+        add 0 0 2
+else
+        san_log="$build/sanitize.log"
+        san_rc=0
+        SANITIZE_STEPS="asan-unit asan-integration" bash "$repo/tests/sanitize.sh" "$build-asan" </dev/null 2>&1 |
+                tee "$san_log" || san_rc=${PIPESTATUS[0]}
+        sf=0
+        for step in asan-unit asan-integration; do
+                grep -qE "^sanitize.sh: FAILED:.* $step( |$)" "$san_log" && sf=$((sf + 1))
+        done
+        [ "$san_rc" -ne 0 ] && [ "$sf" -eq 0 ] && sf=2
+        add $((2 - sf)) "$sf" 0
+fi
 
 # --- fuzzing: a short libFuzzer run per target (one test case each) ---------------------------
 section "fuzzing (tests/fuzz, ${FUZZ_SECONDS:-20}s per target)"
