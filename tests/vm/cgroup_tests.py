@@ -12,36 +12,12 @@ exits 1 if anything failed.
 
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
-CG = "/sys/fs/cgroup"
-MiB = 1024 * 1024
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-def wait_for(pred, timeout, what, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(interval)
-    raise Fail(f"timed out after {timeout}s waiting for {what}")
-
+from vmsuite import CG, MiB, Fail, Registry, check, run, wait_for
 
 def read(path, default=None):
     try:
@@ -165,12 +141,7 @@ class Suite:
 
 # ---- the tests --------------------------------------------------------------------------
 
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
+test = Registry()
 
 
 @test
@@ -488,40 +459,15 @@ def disabled_manager_runs_without_limits(s):
     check(not os.path.exists(CG + "/run-container/dis1"), "a cgroup was created")
 
 
+def cgroup_leftovers(s):
+    top = os.path.join(CG, "run-container")
+    if not os.path.isdir(top):
+        return []
+    return [n for n in os.listdir(top) if os.path.isdir(os.path.join(top, n))]
+
+
 def main():
-    if len(sys.argv) < 3:
-        print(__doc__, file=sys.stderr)
-        return 2
-    if not os.path.exists("/run/vm/io/cmd.sh") or read(CG + "/cgroup.controllers", "") == "":
-        print("cgroup_tests.py: runs only inside tests/vm's guest (pure cgroup v2)", file=sys.stderr)
-        return 2
-    s = Suite(os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]))
-    only = set(sys.argv[3:])
-    passed = failed = 0
-    t_all = time.monotonic()
-    for t in TESTS:
-        if only and t.__name__ not in only:
-            continue
-        t0 = time.monotonic()
-        try:
-            t(s)
-            print(f"ok - {t.__name__} ({time.monotonic() - t0:.1f}s)", flush=True)
-            passed += 1
-        except Exception as e:  # a test's failure, whatever it is, is reported and counted
-            why = str(e) if isinstance(e, Fail) else traceback.format_exc().strip().splitlines()[-1]
-            print(f"FAIL - {t.__name__}: {why}", flush=True)
-            failed += 1
-        finally:
-            s.cleanup()
-    leftovers = [n for n in os.listdir(CG + "/run-container")] if os.path.isdir(CG + "/run-container") else []
-    leftovers = [n for n in leftovers if os.path.isdir(os.path.join(CG, "run-container", n))]
-    if leftovers:
-        print(f"FAIL - no cgroup left behind: {leftovers}")
-        failed += 1
-    shutil.rmtree(s.tmp, ignore_errors=True)
-    print(f"(cgroup suite: {time.monotonic() - t_all:.1f}s)")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return run("cgroup suite", __doc__, test.tests, Suite, cgroup_leftovers)
 
 
 if __name__ == "__main__":

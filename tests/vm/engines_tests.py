@@ -25,7 +25,7 @@ class Count:
 
 
 def main():
-    runtime, work = sys.argv[1], sys.argv[2]
+    runtime = sys.argv[1]  # argv[2], the work dir, is not needed: pytest makes its own
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     os.environ["RUNTIME"] = runtime
     os.environ["BUILD_DIR"] = os.path.dirname(runtime)

@@ -14,41 +14,15 @@ anything failed.
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
-CG = "/sys/fs/cgroup"
-MiB = 1024 * 1024
-TESTS = []
+from vmsuite import CG, MiB, Fail, Registry, check, run, wait_for
 
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
-
-
-def wait_for(pred, timeout, what, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(interval)
-    raise Fail(f"timed out after {timeout}s waiting for {what}")
+test = Registry()
 
 
 class Suite:
@@ -188,38 +162,7 @@ def kill_minus_9_with_cgroups_then_gc(s):
 
 
 def main():
-    if len(sys.argv) < 3:
-        print(__doc__, file=sys.stderr)
-        return 2
-    if not os.path.exists("/run/vm/io/cmd.sh") or not os.path.exists(CG + "/cgroup.controllers"):
-        print("sandbox_tests.py: runs only inside tests/vm's guest (pure cgroup v2)", file=sys.stderr)
-        return 2
-    s = Suite(os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]))
-    only = set(sys.argv[3:])
-    passed = failed = 0
-    t_all = time.monotonic()
-    for t in TESTS:
-        if only and t.__name__ not in only:
-            continue
-        t0 = time.monotonic()
-        try:
-            t(s)
-            print(f"ok - {t.__name__} ({time.monotonic() - t0:.1f}s)", flush=True)
-            passed += 1
-        except Exception as e:  # a test's failure, whatever it is, is reported and counted
-            why = str(e) if isinstance(e, Fail) else traceback.format_exc().strip().splitlines()[-1]
-            print(f"FAIL - {t.__name__}: {why}", flush=True)
-            failed += 1
-        finally:
-            s.cleanup()
-    left = s.leftovers()
-    if left:
-        print(f"FAIL - nothing left behind: {left}")
-        failed += 1
-    shutil.rmtree(s.tmp, ignore_errors=True)
-    print(f"(sandbox suite: {time.monotonic() - t_all:.1f}s)")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return run("sandbox suite", __doc__, test.tests, Suite, lambda s: s.leftovers())
 
 
 if __name__ == "__main__":
