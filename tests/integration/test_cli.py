@@ -2,82 +2,12 @@
 
 import json
 import os
-import select
 import signal
-import socket
 import subprocess
-import threading
-import time
 
 import pytest
 
 from conftest import parse_json, pid_alive, pids_under, pids_with_token, wait_for
-
-
-class ConsoleServer:
-    """An AF_UNIX listener that accepts one connection and takes the pty master from it."""
-
-    def __init__(self, path):
-        self.path = path
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
-        self.sock.listen(1)
-        self.sock.settimeout(20)
-        self.master = None
-        self.error = None
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self):
-        try:
-            conn, _ = self.sock.accept()
-            with conn:
-                _, fds, _, _ = socket.recv_fds(conn, 4096, 4)
-                self.master = fds[0] if fds else None
-                for extra in fds[1:]:
-                    os.close(extra)
-        except Exception as e:  # reported by wait_master
-            self.error = e
-
-    def wait_master(self):
-        self.thread.join(25)
-        assert self.master is not None, f"no pty master received: {self.error}"
-        return self.master
-
-    def read_all(self, timeout=20):
-        """Reads the master until the slave side closes (EIO)."""
-        data = b""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not select.select([self.master], [], [], 0.2)[0]:
-                continue
-            try:
-                chunk = os.read(self.master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            data += chunk
-        return data.decode(errors="replace")
-
-    def close(self):
-        self.sock.close()
-        if self.master is not None:
-            os.close(self.master)
-
-
-@pytest.fixture
-def console(workdir):
-    servers = []
-
-    def make():
-        s = ConsoleServer(os.path.join(workdir, f"console{len(servers)}.sock"))
-        servers.append(s)
-        return s
-
-    yield make
-    for s in servers:
-        s.close()
 
 
 def test_console_socket_create_start(rt, bundle, console):

@@ -20,13 +20,10 @@ The attacker program is compiled from C source below (static, like the probe) an
 into the attacking container's rootfs.
 """
 
-import contextlib
 import ctypes
 import errno
 import os
-import select
 import shutil
-import socket
 import struct
 import subprocess
 import threading
@@ -35,7 +32,7 @@ import uuid
 
 import pytest
 
-from conftest import REPO, RUNTIME, parse_json, wait_for
+from conftest import REPO, RUNTIME, ConsoleServer, parse_json, wait_for
 
 pytestmark = pytest.mark.run_container_only("checks run-container's own hardening and error messages")
 
@@ -615,49 +612,6 @@ def test_dev_null_swapped_for_a_symlink_during_setup(rt, bundle):
     assert (st["type"], st["major"], st["minor"]) == ("char", 1, 3), f"/proc/keys is masked with {st}"
 
 
-class Console:
-    """Accepts the --console-socket connection and keeps the pty master it carries."""
-
-    def __init__(self, path):
-        self.path = path
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
-        self.sock.listen(1)
-        self.sock.settimeout(20)
-        self.master = None
-
-        def accept():
-            with contextlib.suppress(OSError):
-                conn, _ = self.sock.accept()
-                with conn:
-                    _, fds, _, _ = socket.recv_fds(conn, 4096, 4)
-                    self.master = fds[0] if fds else None
-
-        self.thread = threading.Thread(target=accept, daemon=True)
-        self.thread.start()
-
-    def output(self, timeout=20):
-        self.thread.join(timeout)
-        assert self.master is not None, "no pty master received"
-        data, deadline = b"", time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not select.select([self.master], [], [], 0.2)[0]:
-                continue
-            try:
-                chunk = os.read(self.master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            data += chunk
-        return data.decode(errors="replace")
-
-    def close(self):
-        self.sock.close()
-        if self.master is not None:
-            os.close(self.master)
-
-
 @pytest.mark.parametrize("how", ["image", "hook"])
 def test_dev_console_symlink_not_followed(rt, bundle, workdir, how):
     """CVE-2025-52565: /dev/console as a symlink to a sensitive file, planted in the image
@@ -674,14 +628,15 @@ def test_dev_console_symlink_not_followed(rt, bundle, workdir, how):
         b.config["hooks"] = {"createContainer": [{
             "path": "/bin/sh", "args": ["sh", "-c", f"rm -f {console} && ln -s {target} {console}"]}]}
     b.config["process"]["terminal"] = True
-    srv = Console(os.path.join(workdir, "console.sock"))
+    srv = ConsoleServer(os.path.join(workdir, "console.sock"))
     try:
         c = rt.create(b, extra=["--console-socket", srv.path], check=False)
         if c.returncode != 0:
             assert "console" in c.stderr, c.stderr  # refused
             return
         assert rt.cmd("start", c.cid).returncode == 0
-        st = parse_json(srv.output())
+        srv.wait_master()
+        st = parse_json(srv.read_all())
     finally:
         srv.close()
     assert st["type"] == "char" and 136 <= st["major"] <= 143, f"/dev/console is {st}"
