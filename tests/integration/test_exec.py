@@ -348,7 +348,7 @@ def test_exec_apparmor_flag_without_apparmor(rt, bundle):
 
 
 def test_exec_tty_console_socket(rt, bundle, workdir):
-    from test_cli import ConsoleServer
+    from conftest import ConsoleServer
 
     cid, _ = start(rt, sleeper(bundle))
     srv = ConsoleServer(os.path.join(workdir, "exec-console.sock"))
