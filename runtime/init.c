@@ -105,6 +105,27 @@ static int setup_namespaces(struct init_run *r, rc_error_t *err)
         return 0;
 }
 
+/* The network namespace the parent made while we started (NETNS, runtime/sync.h). If
+ * it could not, make one here, as the clone would have. */
+static int join_parent_netns(void *arg, rc_error_t *err)
+{
+        struct init_run *r = arg;
+        struct rc_sync_msg m = {0};
+        int fd, ret = 0;
+
+        if (rc_sync_expect_fd(r->a->sync_fd, RC_SYNC_NETNS, "runtime", &m, &fd, err) < 0)
+                return -1;
+        rc_sync_msg_clear(&m);
+        if (fd >= 0) {
+                if (setns(fd, CLONE_NEWNET) < 0)
+                        ret = rc_error_set(err, errno, "join the new network namespace");
+                close(fd);
+        } else if (unshare(CLONE_NEWNET) < 0) {
+                ret = rc_error_set(err, errno, "create a network namespace");
+        }
+        return ret;
+}
+
 /* Become root of the user namespace when it is mapped (it need not be). */
 static void become_userns_root(const struct oci_config *c)
 {
@@ -208,6 +229,10 @@ static int init_setup(struct init_run *r, rc_error_t *err)
         if (rootfs_dirfd < 0)
                 return rc_error_set(err, errno, "open rootfs `%s`", a->rootfs);
         rfs.rootfs_dirfd = rootfs_dirfd;
+        if (a->netns_from_parent) {
+                rfs.join_netns = join_parent_netns;
+                rfs.join_netns_arg = r;
+        }
         become_userns_root(a->cfg);
         if (rc_rootfs_prepare(&rfs, err) < 0)
                 return -1;

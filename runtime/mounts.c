@@ -345,12 +345,27 @@ static int mount_one(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m,
         return mount_finish(ctx, m, &plan, mntfd, err);
 }
 
+/* Filesystems whose mount does not depend on the mounter's network namespace. */
+static bool netns_blind(const struct oci_mount *m)
+{
+        static const char *const types[] = {"proc", "tmpfs", "devpts", "mqueue"};
+
+        if (m->type == NULL || mount_is_bind(m))
+                return false;
+        for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+                if (strcmp(m->type, types[i]) == 0)
+                        return true;
+        return false;
+}
+
 int rc_mounts_setup(struct rc_rootfs_ctx *ctx, rc_error_t *err)
 {
         const struct oci_config *cfg = ctx->cfg;
 
         for (size_t i = 0; i < cfg->n_mounts; i++) {
                 const struct oci_mount *m = &cfg->mounts[i];
+                if (ctx->join_netns != NULL && !netns_blind(m) && rc_rootfs_join_netns(ctx, err) < 0)
+                        return -1;
                 if (mount_one(ctx, m, err) < 0)
                         return -1;
                 rc_log(ctx->log, RC_LOG_DEBUG, "mounted `%s` on `%s`", mount_what(m), m->destination);

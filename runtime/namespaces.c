@@ -246,3 +246,40 @@ int rc_ns_write_time_offsets(const struct oci_config *c, rc_error_t *err)
                 return -1;
         return write_all_once(procfd, "self/timens_offsets", buf, len, "/proc/self/timens_offsets", err);
 }
+
+bool rc_netns_deferred(const struct rc_ns_plan *p)
+{
+        return p->direct && (p->clone_flags & CLONE_NEWNET) && !(p->clone_flags & CLONE_NEWUSER);
+}
+
+int rc_netns_make(int *ret_fd, rc_error_t *err)
+{
+        _cleanup_close_ int own = -1, fd = -1;
+        int procfd = rc_proc_fd(err);
+
+        *ret_fd = -1;
+        if (procfd < 0)
+                return -1;
+        /* ns/net is a magic link: plain openat on the verified procfs */
+        own = openat(procfd, "self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (own < 0)
+                return rc_error_set(err, errno, "open our network namespace");
+        /* joining the namespace we are in is allowed exactly when returning to it is */
+        if (setns(own, CLONE_NEWNET) < 0)
+                return rc_error_set(err, errno, "join our own network namespace");
+        if (unshare(CLONE_NEWNET) < 0)
+                return rc_error_set(err, errno, "create a network namespace");
+        fd = openat(procfd, "self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                rc_error_set(err, errno, "open the new network namespace");
+        if (setns(own, CLONE_NEWNET) < 0) {
+                int e = errno;
+                rc_error_free(err);
+                rc_error_set(err, e, "return to our own network namespace");
+                return -2;
+        }
+        if (fd < 0)
+                return -1;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}

@@ -33,3 +33,19 @@ int rc_ns_write_time_offsets(const struct oci_config *c, rc_error_t *err);
 
 /* Pure: render an id map as written to uid_map ("0 1000 1\n..."). */
 int rc_ns_format_idmap(const struct oci_idmap *m, size_t n, char *buf, size_t size);
+
+/* The init is cloned without CLONE_NEWNET when rc_netns_deferred() says so, and the
+ * runtime makes the network namespace itself right after the clone (rc_netns_make),
+ * while the init makes its first mounts on another CPU: creating a network namespace
+ * (loopback, sysctl tables) costs more than all the mounts of a default bundle, and in
+ * the clone it is paid before the init runs at all. The init joins it (setns) before its
+ * first mount that can see the network namespace and before anything else that does
+ * (runtime/rootfs.h: join_netns). Only for a new network namespace without a new user
+ * namespace (which must own it), and only when the runtime can return to its own. */
+bool rc_netns_deferred(const struct rc_ns_plan *p);
+
+/* unshare(CLONE_NEWNET), open the new namespace (*ret_fd, O_CLOEXEC) and setns() back.
+ * Returns 0; -1 with *ret_fd = -1 when no namespace could be made (the runtime is still
+ * in its own: the init may try itself); -2 when the runtime could not return to its own
+ * network namespace (it must not go on). */
+int rc_netns_make(int *ret_fd, rc_error_t *err);

@@ -115,6 +115,14 @@ static int bind_rootfs(struct rc_rootfs_ctx *ctx, rc_error_t *err)
         return 0;
 }
 
+int rc_rootfs_join_netns(struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        int (*join)(void *, rc_error_t *) = ctx->join_netns;
+
+        ctx->join_netns = NULL;
+        return join != NULL ? join(ctx->join_netns_arg, err) : 0;
+}
+
 int rc_rootfs_prepare(struct rc_rootfs_ctx *ctx, rc_error_t *err)
 {
         ctx->rootfd = -1;
@@ -123,7 +131,8 @@ int rc_rootfs_prepare(struct rc_rootfs_ctx *ctx, rc_error_t *err)
                                     ctx->rootfs ? ctx->rootfs : "");
         if (isolate_root(ctx, err) < 0 || bind_rootfs(ctx, err) < 0)
                 return -1;
-        if (rc_mounts_setup(ctx, err) < 0 || rc_devices_setup(ctx, err) < 0) {
+        if (rc_mounts_setup(ctx, err) < 0 || rc_rootfs_join_netns(ctx, err) < 0 ||
+            rc_devices_setup(ctx, err) < 0) {
                 close(ctx->rootfd);
                 ctx->rootfd = -1;
                 return -1;

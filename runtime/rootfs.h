@@ -30,7 +30,17 @@ struct rc_rootfs_ctx {
          * walk the host path); -1: open ctx->rootfs by path. Owned by the caller. */
         int rootfs_dirfd;
         int rootfd; /* set by rc_rootfs_prepare: O_PATH fd of the bound rootfs; -1 before */
+        /* Non-NULL: the init is not yet in its network namespace (runtime/namespaces.h,
+         * rc_netns_job). Called, and then cleared, before the first mount that could see
+         * the network namespace (anything but proc, tmpfs, devpts, mqueue: sysfs tags
+         * itself with the mounter's, a bind mount may name /proc/self/ns/net) and at the
+         * latest at the end of rc_rootfs_prepare. */
+        int (*join_netns)(void *arg, rc_error_t *err);
+        void *join_netns_arg;
 };
+
+/* Call ctx->join_netns if still pending. */
+int rc_rootfs_join_netns(struct rc_rootfs_ctx *ctx, rc_error_t *err);
 
 int rc_rootfs_prepare(struct rc_rootfs_ctx *ctx, rc_error_t *err);
 int rc_rootfs_finish(struct rc_rootfs_ctx *ctx, rc_error_t *err);

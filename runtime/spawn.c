@@ -26,6 +26,7 @@ struct spawn_run {
         pid_t init_pid; /* the container init */
         bool move_to_cgroup; /* no CLONE_INTO_CGROUP: the parent moves the init */
         bool hooks_sync; /* see rc_init_args */
+        bool send_netns; /* the init waits for NETNS */
 };
 
 /* Whether the init must stop after its mounts (HOOKS) for the parent to attach the
@@ -76,6 +77,26 @@ static pid_t clone_into_cgroup(struct clone_args *ca, int cgroup_fd, bool *ret_m
         ca->cgroup = 0;
         *ret_move = true;
         return rc_clone3(ca, sizeof(*ca));
+}
+
+/* The network namespace of the init, made now that it runs (runtime/namespaces.h). If
+ * none could be made, the init is told the errno and makes one itself, as the clone
+ * would have (it then reports its own error). */
+static int send_netns(struct spawn_run *r, rc_error_t *err)
+{
+        _cleanup_error_ rc_error_t why = NULL;
+        _cleanup_close_ int fd = -1;
+        int ret = rc_netns_make(&fd, &why);
+
+        if (ret == -2) {
+                *err = TAKE_PTR(why);
+                return -1;
+        }
+        if (ret < 0) {
+                rc_log(&r->s->rt->log, RC_LOG_DEBUG, "%s: the init makes its own", why->msg);
+                return rc_sync_send(r->sync_fd, RC_SYNC_NETNS, why->status ? why->status : EINVAL, NULL, 0, err);
+        }
+        return rc_sync_send_fd(r->sync_fd, RC_SYNC_NETNS, 0, fd, err);
 }
 
 static int clone_init(struct spawn_run *r, rc_error_t *err)
@@ -129,6 +150,10 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
                 .exec_check_at_start = s->opts->exec_check_at_start,
         };
         ca.flags = r->plan.direct ? (uint64_t)r->plan.clone_flags : 0;
+        if (rc_netns_deferred(&r->plan)) {
+                ca.flags &= ~(uint64_t)CLONE_NEWNET;
+                ia.netns_from_parent = true;
+        }
         ca.exit_signal = SIGCHLD;
         pid = clone_into_cgroup(&ca, s->cgroup_fd, &r->move_to_cgroup);
         if (pid < 0) {
@@ -144,6 +169,7 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
         close(sv[1]);
         r->sync_fd = sv[0];
         r->child = r->init_pid = pid;
+        r->send_netns = ia.netns_from_parent;
         return 0;
 }
 
@@ -231,7 +257,9 @@ int rc_spawn_container(struct rc_spawn *s, pid_t *ret_pid, rc_error_t *err)
         rc_ns_plan_close(&r.plan);
         if (ret < 0)
                 return -1;
-        ret = handshake_namespaces(&r, err);
+        ret = r.send_netns ? send_netns(&r, err) : 0;
+        if (ret == 0)
+                ret = handshake_namespaces(&r, err);
         if (ret == 0)
                 ret = handshake_hooks(&r, err);
         close(r.sync_fd);

@@ -34,6 +34,7 @@ struct rc_init_args {
         const struct rc_overlay *overlay; /* NULL, or mounted on rootfs first (runtime/overlay.h) */
         bool tie_to_caller; /* keep PR_SET_PDEATHSIG(SIGKILL) after READY */
         bool exec_check_at_start; /* no executable check at create: exec fails with 127/126 */
+        bool netns_from_parent; /* not cloned into a new network namespace: NETNS brings it */
 };
 
 /* The init's whole life; never returns. Runs in the child of clone3. */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "runtime/cleanup.h"
 
@@ -19,30 +20,57 @@ const char *rc_sync_name(enum rc_sync_type t)
                 [RC_SYNC_IDMAP_REQ] = "IDMAP_REQ",   [RC_SYNC_IDMAP_DONE] = "IDMAP_DONE",
                 [RC_SYNC_INIT_PID] = "INIT_PID",     [RC_SYNC_HOOKS] = "HOOKS",
                 [RC_SYNC_HOOKS_DONE] = "HOOKS_DONE", [RC_SYNC_READY] = "READY",
-                [RC_SYNC_ERROR] = "ERROR",
+                [RC_SYNC_ERROR] = "ERROR",           [RC_SYNC_NETNS] = "NETNS",
         };
         if ((unsigned)t < sizeof(names) / sizeof(names[0]) && names[t] != NULL)
                 return names[t];
         return "UNKNOWN";
 }
 
-int rc_sync_send(int fd, enum rc_sync_type type, int32_t value, const void *data, size_t len,
-                 rc_error_t *err)
+/* passfd >= 0 goes along as SCM_RIGHTS */
+static int sync_send(int fd, enum rc_sync_type type, int32_t value, const void *data, size_t len, int passfd,
+                     rc_error_t *err)
 {
         struct sync_header h = {.type = type, .value = value};
         struct iovec iov[2] = {{.iov_base = &h, .iov_len = sizeof(h)},
                                {.iov_base = (void *)data, .iov_len = data ? len : 0}};
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } control;
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+        struct cmsghdr *cmsg;
         ssize_t n;
 
         if (len > RC_SYNC_MAX_PAYLOAD)
                 return rc_error_set(err, EMSGSIZE, "sync: send %s", rc_sync_name(type));
+        if (passfd >= 0) {
+                memset(&control, 0, sizeof(control));
+                mh.msg_control = control.buf;
+                mh.msg_controllen = sizeof(control.buf);
+                cmsg = CMSG_FIRSTHDR(&mh);
+                cmsg->cmsg_level = SOL_SOCKET;
+                cmsg->cmsg_type = SCM_RIGHTS;
+                cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(cmsg), &passfd, sizeof(int));
+        }
         do
                 n = sendmsg(fd, &mh, MSG_NOSIGNAL);
         while (n < 0 && errno == EINTR);
         if (n < 0)
                 return rc_error_set(err, errno, "sync: send %s", rc_sync_name(type));
         return 0;
+}
+
+int rc_sync_send(int fd, enum rc_sync_type type, int32_t value, const void *data, size_t len,
+                 rc_error_t *err)
+{
+        return sync_send(fd, type, value, data, len, -1, err);
+}
+
+int rc_sync_send_fd(int fd, enum rc_sync_type type, int32_t value, int passfd, rc_error_t *err)
+{
+        return sync_send(fd, type, value, NULL, 0, passfd, err);
 }
 
 void rc_sync_send_error(int fd, const struct rc_error *e)
@@ -61,10 +89,36 @@ void rc_sync_msg_clear(struct rc_sync_msg *m)
         m->len = 0;
 }
 
-static int sync_recv(int fd, struct rc_sync_msg *ret, rc_error_t *err)
+/* The fds that came with a message (SCM_RIGHTS): the first goes to *ret_fd when the
+ * caller takes one, any other is closed. */
+static void take_fds(struct msghdr *mh, int *ret_fd)
+{
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+                size_t n;
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                        continue;
+                n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < n; i++) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                        if (ret_fd != NULL && *ret_fd < 0)
+                                *ret_fd = fd;
+                        else
+                                close(fd);
+                }
+        }
+}
+
+static int sync_recv(int fd, struct rc_sync_msg *ret, int *ret_fd, rc_error_t *err)
 {
         struct sync_header h;
         _cleanup_free_ char *buf = NULL;
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } control;
+        struct iovec iov;
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
         ssize_t size, n;
 
         do
@@ -79,9 +133,14 @@ static int sync_recv(int fd, struct rc_sync_msg *ret, rc_error_t *err)
         buf = malloc((size_t)size + 1);
         if (buf == NULL)
                 return rc_error_set(err, ENOMEM, "sync: receive");
+        iov = (struct iovec){.iov_base = buf, .iov_len = (size_t)size};
+        mh.msg_control = control.buf;
+        mh.msg_controllen = sizeof(control.buf);
         do
-                n = recv(fd, buf, (size_t)size, 0);
+                n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
         while (n < 0 && errno == EINTR);
+        if (n >= 0)
+                take_fds(&mh, ret_fd);
         if (n != size)
                 return rc_error_set(err, n < 0 ? errno : EPROTO, "sync: receive");
         memcpy(&h, buf, sizeof(h));
@@ -99,13 +158,13 @@ static int sync_recv(int fd, struct rc_sync_msg *ret, rc_error_t *err)
         return 1;
 }
 
-int rc_sync_expect(int fd, enum rc_sync_type want, const char *peer, struct rc_sync_msg *ret,
-                   rc_error_t *err)
+static int sync_expect(int fd, enum rc_sync_type want, const char *peer, struct rc_sync_msg *ret, int *ret_fd,
+                       rc_error_t *err)
 {
         struct rc_sync_msg m = {0};
         int r;
 
-        r = sync_recv(fd, &m, err);
+        r = sync_recv(fd, &m, ret_fd, err);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -126,4 +185,24 @@ int rc_sync_expect(int fd, enum rc_sync_type want, const char *peer, struct rc_s
         else
                 rc_sync_msg_clear(&m);
         return 0;
+}
+
+int rc_sync_expect(int fd, enum rc_sync_type want, const char *peer, struct rc_sync_msg *ret,
+                   rc_error_t *err)
+{
+        return sync_expect(fd, want, peer, ret, NULL, err);
+}
+
+int rc_sync_expect_fd(int fd, enum rc_sync_type want, const char *peer, struct rc_sync_msg *ret, int *ret_fd,
+                      rc_error_t *err)
+{
+        int r;
+
+        *ret_fd = -1;
+        r = sync_expect(fd, want, peer, ret, ret_fd, err);
+        if (r < 0 && *ret_fd >= 0) {
+                close(*ret_fd);
+                *ret_fd = -1;
+        }
+        return r;
 }

@@ -4,6 +4,11 @@
  *
  *   parent (create)                                   init (child)
  *   clone3(new namespaces) ------------------------->  [join: setns paths, unshare new ones]
+ *   NETNS(fd of the network namespace a thread made   ------------------------->
+ *         meanwhile, or errno: unshare it yourself)    (only with such a thread: see
+ *                                                       rc_netns_job; the init takes it
+ *                                                       before its first mount that can
+ *                                                       see the network namespace)
  *                           <------------------------  IDMAP_REQ       (new user ns only)
  *   write uid_map, gid_map  ------------------------>  IDMAP_DONE
  *                                                      [pid/time ns joined or with offsets:
@@ -40,6 +45,7 @@ enum rc_sync_type {
         RC_SYNC_HOOKS_DONE,
         RC_SYNC_READY,
         RC_SYNC_ERROR,
+        RC_SYNC_NETNS,
 };
 
 #define RC_SYNC_MAX_PAYLOAD (1024 * 1024)
@@ -55,6 +61,8 @@ const char *rc_sync_name(enum rc_sync_type t);
 
 int rc_sync_send(int fd, enum rc_sync_type type, int32_t value, const void *data, size_t len,
                  rc_error_t *err);
+/* A message with no payload and one fd (SCM_RIGHTS). */
+int rc_sync_send_fd(int fd, enum rc_sync_type type, int32_t value, int passfd, rc_error_t *err);
 /* Send err as an ERROR message (best effort). */
 void rc_sync_send_error(int fd, const struct rc_error *e);
 
@@ -62,4 +70,8 @@ void rc_sync_send_error(int fd, const struct rc_error *e);
  * (its text unchanged); EOF becomes "<peer> exited before <want>". */
 int rc_sync_expect(int fd, enum rc_sync_type want, const char *peer, struct rc_sync_msg *ret,
                    rc_error_t *err);
+/* The same, taking the fd that came with the message: *ret_fd is -1 if none came (and on
+ * error). Fds that come with any other message are closed. */
+int rc_sync_expect_fd(int fd, enum rc_sync_type want, const char *peer, struct rc_sync_msg *ret, int *ret_fd,
+                      rc_error_t *err);
 void rc_sync_msg_clear(struct rc_sync_msg *m);
