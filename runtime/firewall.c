@@ -326,10 +326,9 @@ int rc_fw_apply(const char *text, rc_error_t *err)
                 return rc_error_set(err, ENOMEM, "firewall: build nftables commands");
         if (run_ctx(text, false, &e) == 0)
                 return 0;
-        if (rc_fw_table_exists()) {
-                rc_error_move(err, &e);
-                return -1;
-        }
+        /* The table was missing (the first container on this host) or another runtime
+         * was installing it while we tried: make sure it is there and try once more; a
+         * second failure is a real one. */
         if (rc_fw_ensure_table(err) < 0)
                 return -1;
         return rc_fw_run(text, err);

@@ -94,7 +94,8 @@ static int send_netns(struct spawn_run *r, rc_error_t *err)
         }
         if (ret < 0) {
                 rc_log(&r->s->rt->log, RC_LOG_DEBUG, "%s: the init makes its own", why->msg);
-                return rc_sync_send(r->sync_fd, RC_SYNC_NETNS, why->status ? why->status : EINVAL, NULL, 0, err);
+                return rc_sync_send(r->sync_fd, RC_SYNC_NETNS, why->status ? why->status : EINVAL, NULL, 0,
+                                    err);
         }
         return rc_sync_send_fd(r->sync_fd, RC_SYNC_NETNS, 0, fd, err);
 }

@@ -121,9 +121,14 @@ static int sync_recv(int fd, struct rc_sync_msg *ret, int *ret_fd, rc_error_t *e
         struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
         ssize_t size, n;
 
-        do
+        /* A peer that exits with a message of ours unread (NETNS, say, when the init
+         * fails before it takes it) resets the connection: that is reported once, before
+         * what the peer sent (its ERROR) can be read. */
+        for (int resets = 0;;) {
                 size = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
-        while (size < 0 && errno == EINTR);
+                if (size >= 0 || (errno != EINTR && (errno != ECONNRESET || resets++ > 0)))
+                        break;
+        }
         if (size < 0)
                 return rc_error_set(err, errno, "sync: receive");
         if (size == 0)
@@ -158,8 +163,8 @@ static int sync_recv(int fd, struct rc_sync_msg *ret, int *ret_fd, rc_error_t *e
         return 1;
 }
 
-static int sync_expect(int fd, enum rc_sync_type want, const char *peer, struct rc_sync_msg *ret, int *ret_fd,
-                       rc_error_t *err)
+static int sync_expect(int fd, enum rc_sync_type want, const char *peer, struct rc_sync_msg *ret,
+                       int *ret_fd, rc_error_t *err)
 {
         struct rc_sync_msg m = {0};
         int r;

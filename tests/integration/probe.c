@@ -491,6 +491,7 @@ static int mode_stat(const char *path)
         json_key_long("gid", st.st_gid, &first);
         json_key_long("major", major(st.st_rdev), &first);
         json_key_long("minor", minor(st.st_rdev), &first);
+        json_key_long("ino", (long)st.st_ino, &first);
         if (S_ISLNK(st.st_mode)) {
                 char target[PATH_MAX];
                 ssize_t n = readlink(path, target, sizeof(target) - 1);

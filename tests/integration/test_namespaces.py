@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import host_ns, pid_alive, wait_for
+from conftest import host_ns, parse_json, pid_alive, wait_for
 
 
 CRUN_TIMENS = "crun 1.8.1 fails time+pid namespaces ('write to sync socket') and ignores timeOffsets"
@@ -156,3 +156,38 @@ def test_namespace_process_gone_after_delete(rt, bundle):
     assert rt.cmd("delete", "--force", c.cid).returncode == 0
     wait_for(lambda: not pid_alive(pid), what="container process gone")
     assert json.loads(rt.cmd("list", "--format", "json").stdout or "[]") in ([], None)
+
+
+# The runtime makes a new network namespace itself while the init mounts, and the init
+# joins it before its first mount that can see it (runtime/namespaces.h rc_netns_make).
+
+
+def test_new_network_namespace_is_the_containers_own(rt, bundle):
+    info = rt.run_probe(bundle())
+    assert info["ns"]["net"] != host_ns("net")
+    # sysfs tags itself with the mounter's network namespace: only the container's lo
+    r = rt.run(bundle(["/probe", "ls", "/sys/class/net"]))
+    assert r.returncode == 0, r.stderr
+    assert parse_json(r.stdout) == ["lo"]
+
+
+def test_bind_mount_of_own_netns_sees_the_new_one(rt, bundle):
+    # A bind mount resolves its source in the init's namespaces: the init must have joined
+    # the new network namespace before it, even though no sysfs mount came first.
+    b = bundle(["/probe", "sleep", "60"])
+    b.config["mounts"] = [m for m in b.config["mounts"] if m["type"] != "sysfs"]
+    b.add_mount("/netns", "bind", "/proc/self/ns/net", ["bind"])
+    c = rt.create(b)
+    pid = rt.state(c.cid)["pid"]
+    assert rt.cmd("start", c.cid).returncode == 0
+    r = rt.cmd("exec", c.cid, "/probe", "stat", "/netns")
+    assert r.returncode == 0, r.stderr
+    assert parse_json(r.stdout)["ino"] == os.stat(f"/proc/{pid}/ns/net").st_ino
+    assert parse_json(r.stdout)["ino"] != host_ns("net")
+
+
+def test_network_namespace_and_user_namespace(rt, bundle):
+    # with a new user namespace the init makes the network namespace itself (it must own it)
+    info = rt.run_probe(userns_bundle(bundle))
+    assert info["ns"]["net"] != host_ns("net")
+    assert info["ns"]["user"] != host_ns("user")
