@@ -292,7 +292,7 @@ static int load_container(struct exec_run *x, rc_error_t *err)
             oci_state_to_json(x->state, 0, &x->state_json, &x->state_len, err) < 0)
                 return -1;
         /* the same filter as the init's, compiled here so that errors surface now */
-        return rc_seccomp_prepare(&x->cfg->linux_.seccomp, &x->rt->log, &x->seccomp, err);
+        return rc_seccomp_prepare(&x->cfg->linux_.seccomp, root_of(x->rt), &x->rt->log, &x->seccomp, err);
 }
 
 static bool same_ns(pid_t pid, const char *name)

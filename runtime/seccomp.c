@@ -18,6 +18,7 @@
 
 #include "runtime/cleanup.h"
 #include "runtime/fdpass.h"
+#include "runtime/seccomp_cache.h"
 #include "specs/json.h"
 #include "specs/names.h"
 #include "specs/state.h"
@@ -343,11 +344,13 @@ static int build_filter(scmp_filter_ctx ctx, const struct oci_seccomp *s, uint32
         return map_clone3(ctx, s, def_action, log, err);
 }
 
-int rc_seccomp_compile(const struct oci_seccomp *s, const struct rc_logger *log, struct rc_seccomp_prog *ret,
-                       rc_error_t *err)
+int rc_seccomp_compile_cached(const struct oci_seccomp *s, const char *cache_root,
+                              const struct rc_logger *log, struct rc_seccomp_prog *ret, rc_error_t *err)
 {
         _cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
         struct rc_seccomp_prog p = RC_SECCOMP_PROG_INIT;
+        _cleanup_free_ char *key = NULL;
+        size_t key_len = 0;
         uint32_t def_action;
 
         if (lower_action(s->default_action, s->has_default_errno_ret, s->default_errno_ret, &def_action,
@@ -355,6 +358,14 @@ int rc_seccomp_compile(const struct oci_seccomp *s, const struct rc_logger *log,
                 return rc_error_wrap(err, "linux.seccomp.defaultAction");
         if (plan_flags(s, log, &p.flags, err) < 0)
                 return -1;
+        if (cache_root != NULL) {
+                if (rc_seccomp_cache_key(s, &key, &key_len, err) < 0)
+                        return -1;
+                if (rc_seccomp_cache_get(cache_root, key, key_len, log, &p.insns, &p.n_insns) == 1) {
+                        *ret = p;
+                        return 0;
+                }
+        }
         ctx = seccomp_init(def_action);
         if (ctx == NULL)
                 return rc_error_set(err, EINVAL, "initialise seccomp filter");
@@ -363,8 +374,16 @@ int rc_seccomp_compile(const struct oci_seccomp *s, const struct rc_logger *log,
                 return -1;
         }
         rc_log(log, RC_LOG_DEBUG, "seccomp: %zu BPF instructions, flags 0x%x", p.n_insns, p.flags);
+        if (key != NULL)
+                rc_seccomp_cache_put(cache_root, key, key_len, p.insns, p.n_insns, log);
         *ret = p;
         return 0;
+}
+
+int rc_seccomp_compile(const struct oci_seccomp *s, const struct rc_logger *log, struct rc_seccomp_prog *ret,
+                       rc_error_t *err)
+{
+        return rc_seccomp_compile_cached(s, NULL, log, ret, err);
 }
 
 static int connect_agent(const char *path, rc_error_t *err)
@@ -386,8 +405,8 @@ static int connect_agent(const char *path, rc_error_t *err)
         return TAKE_FD(fd);
 }
 
-int rc_seccomp_prepare(const struct oci_seccomp *s, const struct rc_logger *log, struct rc_seccomp_prog *ret,
-                       rc_error_t *err)
+int rc_seccomp_prepare(const struct oci_seccomp *s, const char *cache_root, const struct rc_logger *log,
+                       struct rc_seccomp_prog *ret, rc_error_t *err)
 {
         struct rc_seccomp_prog p = RC_SECCOMP_PROG_INIT;
 
@@ -395,7 +414,7 @@ int rc_seccomp_prepare(const struct oci_seccomp *s, const struct rc_logger *log,
                 *ret = p;
                 return 0;
         }
-        if (rc_seccomp_compile(s, log, &p, err) < 0)
+        if (rc_seccomp_compile_cached(s, cache_root, log, &p, err) < 0)
                 return -1;
         if (p.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
                 p.agent_fd = connect_agent(s->listener_path, err);

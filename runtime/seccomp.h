@@ -52,10 +52,16 @@ struct rc_seccomp_prog {
 int rc_seccomp_compile(const struct oci_seccomp *s, const struct rc_logger *log, struct rc_seccomp_prog *ret,
                        rc_error_t *err);
 
-/* rc_seccomp_compile plus, when the filter notifies, the connection to listenerPath.
- * When linux.seccomp is absent, `ret` stays empty (no filter) and 0 is returned. */
-int rc_seccomp_prepare(const struct oci_seccomp *s, const struct rc_logger *log, struct rc_seccomp_prog *ret,
-                       rc_error_t *err);
+/* The same, through the cache of compiled filters under the state root `cache_root`
+ * (runtime/seccomp_cache.h); NULL: no cache. */
+int rc_seccomp_compile_cached(const struct oci_seccomp *s, const char *cache_root,
+                              const struct rc_logger *log, struct rc_seccomp_prog *ret, rc_error_t *err);
+
+/* rc_seccomp_compile_cached plus, when the filter notifies, the connection to
+ * listenerPath. When linux.seccomp is absent, `ret` stays empty (no filter) and 0 is
+ * returned. */
+int rc_seccomp_prepare(const struct oci_seccomp *s, const char *cache_root, const struct rc_logger *log,
+                       struct rc_seccomp_prog *ret, rc_error_t *err);
 
 /* Free the program and close the agent socket; leaves `p` empty (RC_SECCOMP_PROG_INIT). */
 void rc_seccomp_prog_clear(struct rc_seccomp_prog *p);

@@ -321,3 +321,33 @@ def test_notify_hands_fd_and_state_to_the_agent(rt, bundle, agent):
     assert st["state"]["annotations"] == {"org.example": "yes"}
     assert agent.notified, "no notification reached the agent"
     assert all(nr in (SYS_MKDIR, SYS_MKDIRAT) for _pid, nr in agent.notified)
+
+
+@RC_ONLY
+def test_compiled_profile_is_cached_and_still_enforced(rt, bundle):
+    """The first container compiles the profile and keeps the BPF in the state root's
+    .seccomp-cache; the next one with the same profile reads it and is confined the same."""
+    spec = spec_config(rt)
+    b = bundle(sh("mount -t tmpfs none /mnt; echo mount=$?"))
+    caps = spec["process"]["capabilities"]["bounding"] + ["CAP_SYS_ADMIN"]
+    b.config["process"]["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted")}
+    b.config["linux"]["seccomp"] = spec["linux"]["seccomp"]
+    cache = os.path.join(rt.root, ".seccomp-cache")
+    b.save()
+    logs = []
+    for _ in range(2):
+        r = rt.cmd("run", "--bundle", b.path, rt.new_id("s"), global_args=("--debug",))
+        logs.append(r.stderr)
+        assert r.stdout.split() == ["mount=1"], r.stdout + r.stderr
+    assert "seccomp cache: filter" in logs[0] and "written" in logs[0], logs[0]
+    assert "read (" in logs[1], logs[1]
+    assert len(os.listdir(cache)) == 1
+    assert os.stat(cache).st_mode & 0o7777 == 0o700
+    # a different profile is a different entry
+    b.config["linux"]["seccomp"]["syscalls"].append({"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"})
+    b.save()
+    r = rt.cmd("run", "--bundle", b.path, rt.new_id("s"))
+    assert r.stdout.split() == ["mount=1"], r.stdout + r.stderr
+    assert len(os.listdir(cache)) == 2
+    # `list` does not take the cache for a container
+    assert rt.cmd("list", "-q").stdout.split() == []

@@ -830,7 +830,7 @@ Test(seccomp_compile, absent_section_means_no_filter)
         struct oci_seccomp none = {0};
         rc_error_t err = NULL;
 
-        cr_assert_eq(rc_seccomp_prepare(&none, &test_log, &p, &err), 0);
+        cr_assert_eq(rc_seccomp_prepare(&none, NULL, &test_log, &p, &err), 0);
         cr_assert_null(p.insns);
         cr_assert_eq(rc_seccomp_load(&p, NULL, 0, &err), 0);
         cr_assert_eq(rc_seccomp_load(NULL, NULL, 0, &err), 0);
@@ -845,7 +845,7 @@ Test(seccomp_compile, prepare_reports_an_unreachable_agent)
         rc_error_t err = NULL;
 
         require_seccomp();
-        cr_assert_lt(rc_seccomp_prepare(&c->linux_.seccomp, &test_log, &p, &err), 0);
+        cr_assert_lt(rc_seccomp_prepare(&c->linux_.seccomp, NULL, &test_log, &p, &err), 0);
         cr_assert_not_null(strstr(err->msg, "connect to seccomp listener `/nonexistent/rc-agent.sock`"),
                            "%s", err->msg);
         cr_assert_null(p.insns);
