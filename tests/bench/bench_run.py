@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """`run` of busybox's /bin/true: run-container against crun and the kernel's floor.
 
-Usage: tests/bench/bench_run.py [-n PAIRS] [-b RUN_CONTAINER]      (as root)
+Usage: tests/bench/bench_run.py [-n PAIRS] [-b RUN_CONTAINER] [--seccomp]      (as root)
 
 Each round runs, in this order: run-container `run`, crun `run` (without a cgroup
 manager), and the floor: util-linux `unshare` with the same namespaces (mount, pid, ipc,
@@ -9,7 +9,13 @@ uts, net), chroot into the same rootfs (`--root`) and exec of /bin/true. The bun
 rootfs-examples/make-bundle.sh's (the mounts and masked paths of `runc spec`). Prints the
 medians of wall and CPU time and the medians of the paired ratios. A benchmark, not a
 test: it fails only if a container does.
+
+--seccomp: both runtimes get the seccomp profile of `run-container spec` (the default
+profile engines pass; run-container keeps the compiled filter in its state root, crun
+compiles it each time); the floor has none.
 """
+import json
+import subprocess
 import sys
 
 import benchlib as B
@@ -29,7 +35,15 @@ def main():
     rts = []
     try:
         rootfs = B.make_rootfs(work)
-        bundle = B.make_bundle(work, rootfs, "bundle", ["/bin/true"])
+        edit = None
+        if "--seccomp" in argv:
+            subprocess.run([rc_bin, "spec", "--bundle", work.path], check=True)
+            with open(f"{work.path}/config.json") as f:
+                spec = json.load(f)
+
+            def edit(cfg):
+                cfg["linux"]["seccomp"] = spec["linux"]["seccomp"]
+        bundle = B.make_bundle(work, rootfs, "bundle", ["/bin/true"], edit)
         rts = B.runtimes(work, rc_bin)
         floor_argv = [unshare, "-m", "-p", "-i", "-u", "-n", "-f", "-R", f"{bundle}/rootfs", "/bin/true"]
 
@@ -38,7 +52,8 @@ def main():
 
         cands = [(rt.name, run(rt)) for rt in rts] + [("unshare floor", lambda r: B.measure(floor_argv))]
         res = B.alternate(cands, pairs, warmup=2)
-        print(f"run of /bin/true; {B.machine()}; {rts[1].version()}")
+        print(f"run of /bin/true{' with the default seccomp profile' if edit else ''}; {B.machine()}; "
+              f"{rts[1].version()}")
         ratios = [("run-container", "crun"), ("run-container", "unshare floor"), ("crun", "unshare floor")]
         B.report("wall time", res, ratios)
         B.report("CPU time (user+system, children included)", res, ratios, metric="cpu_ms")

@@ -48,14 +48,19 @@ def run_container_binary(arg=None):
     return find_binary(arg or os.environ.get("RUNTIME") or os.path.join(build, "run-container"), "run-container")
 
 
-def enter_private_mount_ns():
+def enter_private_mount_ns(net=False):
     """Re-run this script inside a private mount namespace (once). There, an empty file
     is bound read-only over the empty cgroup2's cgroup.controllers, which crun 1.8.1 needs
-    on this hybrid host, for every candidate alike; nothing outside changes."""
+    on this hybrid host, for every candidate alike; nothing outside changes. net: in a
+    new network namespace too (lo up), where bridges, veths and nft tables the benchmark
+    makes vanish with it."""
     if os.environ.get("RC_BENCH_MNTNS") == "1":
+        if net:
+            subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
         return
     env = dict(os.environ, RC_BENCH_MNTNS="1")
-    argv = ["unshare", "-m", "--propagation", "private", sys.executable, os.path.abspath(sys.argv[0])]
+    argv = ["unshare", "-m", *(["-n"] if net else []), "--propagation", "private", sys.executable,
+            os.path.abspath(sys.argv[0])]
     os.execvpe("unshare", argv + sys.argv[1:], env)
 
 
