@@ -344,6 +344,11 @@ static int build_filter(scmp_filter_ctx ctx, const struct oci_seccomp *s, uint32
         return map_clone3(ctx, s, def_action, log, err);
 }
 
+int rc_seccomp_key(const struct oci_seccomp *s, char **ret, size_t *ret_len, rc_error_t *err)
+{
+        return rc_seccomp_cache_key(s, __DATE__ " " __TIME__, ret, ret_len, err);
+}
+
 int rc_seccomp_compile_cached(const struct oci_seccomp *s, const char *cache_root,
                               const struct rc_logger *log, struct rc_seccomp_prog *ret, rc_error_t *err)
 {
@@ -359,7 +364,7 @@ int rc_seccomp_compile_cached(const struct oci_seccomp *s, const char *cache_roo
         if (plan_flags(s, log, &p.flags, err) < 0)
                 return -1;
         if (cache_root != NULL) {
-                if (rc_seccomp_cache_key(s, &key, &key_len, err) < 0)
+                if (rc_seccomp_key(s, &key, &key_len, err) < 0)
                         return -1;
                 if (rc_seccomp_cache_get(cache_root, key, key_len, log, &p.insns, &p.n_insns) == 1) {
                         *ret = p;

@@ -57,6 +57,9 @@ int rc_seccomp_compile(const struct oci_seccomp *s, const struct rc_logger *log,
 int rc_seccomp_compile_cached(const struct oci_seccomp *s, const char *cache_root,
                               const struct rc_logger *log, struct rc_seccomp_prog *ret, rc_error_t *err);
 
+/* The key rc_seccomp_compile_cached looks `s` up with (runtime/seccomp_cache.h). */
+int rc_seccomp_key(const struct oci_seccomp *s, char **ret, size_t *ret_len, rc_error_t *err);
+
 /* rc_seccomp_compile_cached plus, when the filter notifies, the connection to
  * listenerPath. When linux.seccomp is absent, `ret` stays empty (no filter) and 0 is
  * returned. */

@@ -27,7 +27,8 @@ static void put_str(FILE *f, const char *s)
         fprintf(f, " %zu:%s", s ? strlen(s) : (size_t)0, s ? s : "");
 }
 
-int rc_seccomp_cache_key(const struct oci_seccomp *s, char **ret, size_t *ret_len, rc_error_t *err)
+int rc_seccomp_cache_key(const struct oci_seccomp *s, const char *compiler, char **ret, size_t *ret_len,
+                         rc_error_t *err)
 {
         const struct scmp_version *v = seccomp_version();
         char *buf = NULL;
@@ -40,8 +41,11 @@ int rc_seccomp_cache_key(const struct oci_seccomp *s, char **ret, size_t *ret_le
         f = open_memstream(&buf, &len);
         if (f == NULL)
                 return rc_error_set(err, ENOMEM, "seccomp cache key");
-        /* __DATE__/__TIME__: a rebuilt compiler of filters never reads an older one's */
-        fprintf(f, "run-container seccomp cache 1\nruntime %s %s %s\n", RC_VERSION, __DATE__, __TIME__);
+        /* __DATE__/__TIME__: a rebuilt cache never reads what an older build wrote */
+        fprintf(f, "run-container seccomp cache 1\nruntime %s %s %s\ncompiler", RC_VERSION, __DATE__,
+                __TIME__);
+        put_str(f, compiler);
+        fputc('\n', f);
         fprintf(f, "libseccomp %u.%u.%u\nkernel", v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0);
         put_str(f, u.release);
         fprintf(f, "\nnative %" PRIu32 "\ndefault %d %d %u flags %u\narchitectures %zu",

@@ -8,7 +8,7 @@
  * The key is everything the BPF depends on, written out in full: the profile as parsed
  * (default action, architectures, every rule with its conditions; not the listener,
  * which only decides the load flags), the native architecture, libseccomp's version, the
- * kernel release, and this runtime's version and build of seccomp.c. The file holds the
+ * kernel release, and this runtime's version and the builds of seccomp.c and this file. The file holds the
  * whole key and is used only when its key equals ours byte for byte: the hash only names
  * the file, so no collision can substitute another profile's filter. Files are written
  * atomically (rename), 0600, in a 0700 directory of the state root; one found with
@@ -28,8 +28,11 @@
 #define RC_SECCOMP_CACHE_DIR ".seccomp-cache"
 #define RC_SECCOMP_CACHE_MAX 64
 
-/* The key of `s` as a NUL-terminated string (malloc'ed). */
-int rc_seccomp_cache_key(const struct oci_seccomp *s, char **ret, size_t *ret_len, rc_error_t *err);
+/* The key of `s` as a NUL-terminated string (malloc'ed); `compiler` names the build of
+ * the code that turns a profile into BPF (runtime/seccomp.c passes its __DATE__ and
+ * __TIME__, so a rebuilt compiler never reads what an older one wrote). */
+int rc_seccomp_cache_key(const struct oci_seccomp *s, const char *compiler, char **ret, size_t *ret_len,
+                         rc_error_t *err);
 
 /* Look the key up under `root` (the runtime's state root). Returns 1 and the program
  * (malloc'ed) on a hit, 0 on a miss (or any unusable entry, logged at debug level). */

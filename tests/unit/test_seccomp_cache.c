@@ -66,7 +66,7 @@ static char *key_of(const char *seccomp_json)
         char *key = NULL;
         size_t len = 0;
 
-        cr_assert_eq(rc_seccomp_cache_key(&c->linux_.seccomp, &key, &len, &err), 0);
+        cr_assert_eq(rc_seccomp_key(&c->linux_.seccomp, &key, &len, &err), 0);
         cr_assert_eq(strlen(key), len);
         oci_config_free(c);
         return key;
@@ -313,4 +313,19 @@ Test(seccomp_cache, unusable_directory_costs_only_the_compile)
         cr_assert(strstr(log_buf, "not a 0700 directory") != NULL, "%s", log_buf);
         cr_assert_eq(count_entries(), 0);
         rc_seccomp_prog_clear(&p);
+}
+
+Test(seccomp_cache, another_build_of_the_compiler_is_another_key)
+{
+        struct oci_config *c = parse(P1);
+        char *a = NULL, *b = NULL;
+        rc_error_t err = NULL;
+        size_t la = 0, lb = 0;
+
+        cr_assert_eq(rc_seccomp_cache_key(&c->linux_.seccomp, "Nov 21 2026 18:00:00", &a, &la, &err), 0);
+        cr_assert_eq(rc_seccomp_cache_key(&c->linux_.seccomp, "Nov 21 2026 18:00:01", &b, &lb, &err), 0);
+        cr_assert_str_neq(a, b);
+        free(a);
+        free(b);
+        oci_config_free(c);
 }
