@@ -91,11 +91,17 @@ def wait_running(rt, cid, timeout=15):
 
 def leftovers(rt):
     """What a sandbox may leave on the host: state and journal entries, mounts (a job's
-    processes are checked by the tests themselves: their /proc/PID/root shows "/")."""
+    processes are checked by the tests themselves: their /proc/PID/root shows "/"). The
+    runtime's cache of compiled seccomp filters stays on purpose (runtime/seccomp_cache.h):
+    it holds files only, no container's."""
     found = []
     for entry in os.listdir(rt.root):
-        if entry != ".sandbox":
+        if entry not in (".sandbox", ".seccomp-cache"):
             found.append(f"state dir {entry}")
+    cache = os.path.join(rt.root, ".seccomp-cache")
+    if os.path.isdir(cache):
+        found += [f"seccomp cache entry {e}" for e in os.listdir(cache)
+                  if not os.path.isfile(os.path.join(cache, e)) or e.startswith(".")]
     sdir = os.path.join(rt.root, ".sandbox")
     if os.path.isdir(sdir):
         found += [f"sandbox entry {e}" for e in os.listdir(sdir)]
