@@ -92,12 +92,18 @@ static int send_netns(struct spawn_run *r, rc_error_t *err)
                 *err = TAKE_PTR(why);
                 return -1;
         }
-        if (ret < 0) {
+        if (ret < 0)
                 rc_log(&r->s->rt->log, RC_LOG_DEBUG, "%s: the init makes its own", why->msg);
-                return rc_sync_send(r->sync_fd, RC_SYNC_NETNS, why->status ? why->status : EINVAL, NULL, 0,
-                                    err);
+        ret = fd >= 0 ? rc_sync_send_fd(r->sync_fd, RC_SYNC_NETNS, 0, fd, err)
+                      : rc_sync_send(r->sync_fd, RC_SYNC_NETNS, why && why->status ? why->status : EINVAL,
+                                     NULL, 0, err);
+        /* An init that already failed has closed its end: what it said (ERROR) or its
+         * exit is what the next receive reports. */
+        if (ret < 0 && ((*err)->status == EPIPE || (*err)->status == ECONNRESET)) {
+                rc_error_free(err);
+                return 0;
         }
-        return rc_sync_send_fd(r->sync_fd, RC_SYNC_NETNS, 0, fd, err);
+        return ret;
 }
 
 static int clone_init(struct spawn_run *r, rc_error_t *err)

@@ -122,8 +122,9 @@ static int sync_recv(int fd, struct rc_sync_msg *ret, int *ret_fd, rc_error_t *e
         ssize_t size, n;
 
         /* A peer that exits with a message of ours unread (NETNS, say, when the init
-         * fails before it takes it) resets the connection: that is reported once, before
-         * what the peer sent (its ERROR) can be read. */
+         * fails before it takes it) resets the connection: that is reported once, by
+         * whichever receive comes next (this peek or the read below), and what the peer
+         * sent before (its ERROR) can still be read after it. */
         for (int resets = 0;;) {
                 size = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
                 if (size >= 0 || (errno != EINTR && (errno != ECONNRESET || resets++ > 0)))
@@ -141,9 +142,11 @@ static int sync_recv(int fd, struct rc_sync_msg *ret, int *ret_fd, rc_error_t *e
         iov = (struct iovec){.iov_base = buf, .iov_len = (size_t)size};
         mh.msg_control = control.buf;
         mh.msg_controllen = sizeof(control.buf);
-        do
+        for (int resets = 0;;) {
                 n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-        while (n < 0 && errno == EINTR);
+                if (n >= 0 || (errno != EINTR && (errno != ECONNRESET || resets++ > 0)))
+                        break;
+        }
         if (n >= 0)
                 take_fds(&mh, ret_fd);
         if (n != size)
