@@ -369,6 +369,7 @@ int cli_cmd_sandbox(struct cli_context *ctx, int argc, char **argv, rc_error_t *
         }
         finish_lists(&a);
         a.o.args = argv + optind;
+        ctx->rt.async_link_delete = true;
         if (rc_sandbox_run(&ctx->rt, &a.o, &status, &report, err) < 0) {
                 /* printed here, not by main: the exit status is 125 (docker's), not 1 */
                 fprintf(stderr, "run-container: %s\n", (*err)->msg);

@@ -28,6 +28,11 @@ struct rc_runtime {
         struct rc_logger log;
         enum rc_cgroup_manager cgroup_manager;
         const char *net_state_dir; /* networks and leases, NULL: RC_DEFAULT_NET_STATE_DIR (network.h) */
+        /* Detach from a network leaves the host end of the veth to a child it does not wait
+         * for (RTM_DELLINK returns only after an RCU barrier, 20-30 ms); the address, port
+         * claims and nft elements are still released before detach returns. `sandbox`
+         * sets it: its container is dead by then, and a one-shot run should not wait. */
+        bool async_link_delete;
 };
 
 #define RC_DEFAULT_ROOT "/run/run-container"

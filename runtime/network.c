@@ -730,7 +730,7 @@ static int prune_network(const char *netroot, const char *name, size_t *count, r
                         continue;
                 }
                 if (!container_exists(&a)) {
-                        r = rc_net_teardown(netroot, &a, err);
+                        r = rc_net_teardown(netroot, &a, false, err);
                         *count += r == 0;
                 }
                 rc_attachment_clear(&a);

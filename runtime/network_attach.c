@@ -19,6 +19,7 @@
 #include "runtime/fsutil.h"
 #include "runtime/netlink.h"
 #include "runtime/network_internal.h"
+#include "runtime/syscalls.h"
 #include "specs/json.h"
 
 #define HOSTS_FILE "hosts"
@@ -316,7 +317,36 @@ static int unpublish(const char *netroot, const struct rc_attachment *a, rc_erro
         return 0;
 }
 
-int rc_net_teardown(const char *netroot, const struct rc_attachment *a, rc_error_t *err)
+/* The host end of the veth deleted by a child nobody waits for: the kernel completes an
+ * RTM_DELLINK only after an RCU barrier (netdev_run_todo), 20-30 ms of sleep for a few
+ * microseconds of work. exit_signal 0: no SIGCHLD, and no wait() of the caller sees it
+ * (only __WALL does); init reaps it once the caller has exited. It closes every inherited
+ * fd first, so that no lock, pipe or terminal of the caller outlives the caller because of
+ * it. If it fails the veth goes away with the dead container's network namespace. */
+static int delete_link_in_background(const char *veth, rc_error_t *err)
+{
+        struct clone_args args = {.exit_signal = 0};
+        pid_t pid = rc_clone3(&args, sizeof(args));
+
+        if (pid < 0)
+                return rc_error_set(err, errno, "fork to delete veth `%s`", veth);
+        if (pid == 0) {
+                rc_error_t e = NULL;
+                struct rc_nl nl;
+                int r;
+
+                if (rc_close_range(0, ~0U, 0) < 0)
+                        _exit(1);
+                if (rc_nl_open(&nl, -1, &e) < 0)
+                        _exit(1);
+                r = rc_nl_link_delete(&nl, veth, &e);
+                _exit(r < 0 ? 1 : 0);
+        }
+        return 0;
+}
+
+int rc_net_teardown(const char *netroot, const struct rc_attachment *a, bool async_link_delete,
+                    rc_error_t *err)
 {
         _cleanup_free_ char *dir = rc_net_ipam_dir(netroot, a->network);
         struct rc_nl nl;
@@ -326,10 +356,14 @@ int rc_net_teardown(const char *netroot, const struct rc_attachment *a, rc_error
                 return rc_error_set(err, ENOMEM, "detach container \"%s\"", a->container);
         if (unpublish(netroot, a, err) < 0)
                 return rc_error_wrap(err, "detach container \"%s\"", a->container);
-        if (rc_nl_open(&nl, -1, err) < 0)
-                return rc_error_wrap(err, "detach container \"%s\"", a->container);
-        r = rc_nl_link_delete(&nl, a->veth, err);
-        rc_nl_close(&nl);
+        if (async_link_delete) {
+                r = delete_link_in_background(a->veth, err);
+        } else {
+                if (rc_nl_open(&nl, -1, err) < 0)
+                        return rc_error_wrap(err, "detach container \"%s\"", a->container);
+                r = rc_nl_link_delete(&nl, a->veth, err);
+                rc_nl_close(&nl);
+        }
         if (r < 0 || rc_ipam_release(dir, a->address, a->veth, err) < 0)
                 return rc_error_wrap(err, "detach container \"%s\"", a->container);
         return 0;
@@ -742,7 +776,7 @@ int rc_network_detach(const struct rc_runtime *rt, const char *id, int state_dir
                 return r;
         r = find_lease(&ref, &a, err);
         if (r > 0) {
-                r = rc_net_teardown(ref.netroot, &a, err);
+                r = rc_net_teardown(ref.netroot, &a, rt->async_link_delete, err);
         } else if (r == 0 && rc_nl_open(&nl, -1, err) == 0) {
                 /* no lease (a crash right after recording): a veth cannot exist either,
                  * but removing what is not there costs nothing */

@@ -25,7 +25,9 @@ int rc_attachment_parse(const char *json, uint32_t ip, struct rc_attachment *ret
 int rc_net_claim_ports(const char *netroot, const struct rc_attachment *a, rc_error_t *err);
 
 /* Undo an attachment: nft port elements, port claims, host veth, lease. */
-int rc_net_teardown(const char *netroot, const struct rc_attachment *a, rc_error_t *err);
+/* async_link_delete: see struct rc_runtime (container.h). */
+int rc_net_teardown(const char *netroot, const struct rc_attachment *a, bool async_link_delete,
+                    rc_error_t *err);
 
 /* Make sure the network's bridge exists with its gateway address, up, route_localnet
  * set (its firewall elements are added with the container's ports, in one batch). */

@@ -35,7 +35,9 @@ def main():
     try:
         rootfs = B.make_rootfs(work)
         bundle = B.make_bundle(work, rootfs, "bundle", ["/bin/true"])
-        rc = B.Runtime("run-container", rc_bin, work.root("run-container"))
+        # networks and leases in the work dir: nothing is left in /var/lib/run-container
+        rc = B.Runtime("run-container", rc_bin, work.root("run-container"),
+                       ["--network-root", work.root("network")])
         first = B.measure(rc.argv("sandbox", "--rootfs", rootfs, "--", "/bin/true"))
         B.run_quiet(rc.argv("network", "create", "bench"))
         cands = [
