@@ -67,6 +67,9 @@ int rc_fw_remove(const char *text, rc_error_t *err);
 int rc_fw_ensure_table(rc_error_t *err);
 /* Is our table installed? */
 bool rc_fw_table_exists(void);
+/* Are the elements rc_fw_network_text(n, true) adds all in the table already? Read over
+ * nfnetlink without libnftables (firewall_nl.c); false also when it cannot tell. */
+bool rc_fw_network_present(const struct rc_fw_net *n);
 /* net.ipv4.ip_forward = 1 (left on: other users of the host may rely on it). */
 int rc_fw_enable_forwarding(rc_error_t *err);
 /* net.ipv4.conf.<bridge>.route_localnet = 1, so DNATed loopback traffic may leave by it. */

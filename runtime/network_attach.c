@@ -685,8 +685,13 @@ static int firewall_attach(const struct rc_network *n, const struct rc_attachmen
 {
         struct rc_fw_net fw = {
                 .bridge = n->bridge, .subnet = n->subnet, .internal = n->internal, .isolate = n->isolate};
-        _cleanup_free_ char *net = rc_fw_network_text(&fw, true), *ports = NULL, *text = NULL;
+        _cleanup_free_ char *net = NULL, *ports = NULL, *text = NULL;
 
+        /* the common case, a network whose elements are in place and no ports: nothing
+         * to add, and no need to load libnftables */
+        if (a->n_ports == 0 && rc_fw_network_present(&fw))
+                return n->internal ? 0 : rc_fw_enable_forwarding(err);
+        net = rc_fw_network_text(&fw, true);
         ports = rc_fw_ports_text(a->ports, a->n_ports, a->address, true);
         if (net == NULL || ports == NULL || asprintf(&text, "%s%s", net, ports) < 0)
                 return rc_error_set(err, ENOMEM, "firewall: build nftables commands");

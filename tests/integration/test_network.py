@@ -272,6 +272,37 @@ def test_masquerade_and_internal(nrt, host, outside, bundle):
     assert nrt.inspect("sealed")["bridge"] in json.dumps(nrt.nft_set("internal"))
 
 
+@pytest.mark.parametrize("kind", ["isolated", "no-isolate", "internal"])
+def test_attach_restores_missing_firewall_elements(nrt, host, bundle, kind):
+    """Attach skips nftables when the network's elements are all in the table (read back
+    over nfnetlink); each one removed by hand is therefore noticed and put back."""
+    subnet = {"isolated": "10.78.0.0/24", "no-isolate": "10.79.0.0/24", "internal": "10.80.0.0/24"}[kind]
+    opts = {"isolated": [], "no-isolate": ["--no-isolate"], "internal": ["--internal"]}[kind]
+    nrt.ok("network", "create", "fw", "--subnet", subnet, *opts)
+    br = nrt.inspect("fw")["bridge"]
+    q = f'"{br}"'
+    elements = [("bridges", q), ("same", f"{q} . {q}")]
+    elements += {"isolated": [("isolated", q), ("masq", subnet)], "no-isolate": [("masq", subnet)],
+                 "internal": [("internal", q)]}[kind]
+    b = net_bundle(bundle, ["/bin/true"], network="fw")
+    assert nrt.run(b).returncode == 0
+
+    def present(set_name):
+        return br in json.dumps(nrt.nft_set(set_name)) or subnet.split("/")[0] in json.dumps(nrt.nft_set(set_name))
+
+    for set_name, elem in elements:
+        assert present(set_name), f"{set_name} lacks the network's element after the first attach"
+        host.run("nft", "delete", "element", "ip", "run-container", set_name, "{", elem, "}")
+        assert not present(set_name)
+        r = nrt.run(b)
+        assert r.returncode == 0, r.stderr
+        assert present(set_name), f"attach did not put back {elem} in {set_name}"
+    if kind == "no-isolate":
+        assert not present("isolated")
+    if kind == "internal":
+        assert not present("masq")
+
+
 def test_published_port(nrt, host, outside, bundle):
     b = net_bundle(bundle, sh("exec 3>&1; nc -ll -p 80 -e sh -c 'cat >&3'"), ports="8080:80/tcp,5353:53/udp")
     cid, out = server(nrt, b)

@@ -483,3 +483,26 @@ def test_network_attach_then_kill_minus_9_and_gc(nrt, host, base_rootfs):
     assert nrt.leases() == [] and nrt.claims() == [] and nrt.nft_set("ports") == []
     wait_for(lambda: sandbox_veths(host) == [], timeout=10, what="no veth left")
     assert leftovers(nrt) == []
+
+
+def test_attach_with_firewall_in_place_does_not_load_nftables(nrt, host, base_rootfs):
+    """Once a network's nft elements are in the table, attaching a container without
+    published ports only reads them back (raw nfnetlink): libnftables is never loaded."""
+    argv = ["sandbox", "--no-gc", "--rootfs", base_rootfs, "--net", "default"]
+    r = nrt.cmd(*argv, "--", "/bin/true")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: sandbox_veths(host) == [], timeout=10, what="the first sandbox's veth to go")
+    p = subprocess.Popen(nrt.argv(*argv, "--", "sleep", "60"), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    nrt.procs.append(p)
+    wait_for(lambda: nrt.leases() and sandbox_veths(host), timeout=20, what="the sandbox's lease and veth")
+    with open(f"/proc/{p.pid}/cmdline", "rb") as f:
+        assert b"sandbox" in f.read(), "p.pid is the runtime itself (nsenter execs it)"
+    with open(f"/proc/{p.pid}/maps") as f:
+        maps = f.read()
+    assert "libnftables" not in maps
+    assert nrt.nft_set("bridges"), "the elements are there all the same"
+    p.kill()
+    p.wait(timeout=30)
+    assert nrt.cmd("gc").returncode == 0
+    wait_for(lambda: sandbox_veths(host) == [], timeout=10, what="no veth left")
