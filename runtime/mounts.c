@@ -364,7 +364,7 @@ int rc_mounts_setup(struct rc_rootfs_ctx *ctx, rc_error_t *err)
 
         for (size_t i = 0; i < cfg->n_mounts; i++) {
                 const struct oci_mount *m = &cfg->mounts[i];
-                if (ctx->join_netns != NULL && !netns_blind(m) && rc_rootfs_join_netns(ctx, err) < 0)
+                if (ctx->join_netns != NULL && !netns_blind(m) && rc_rootfs_join_netns(ctx, i, err) < 0)
                         return -1;
                 if (mount_one(ctx, m, err) < 0)
                         return -1;

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -115,24 +116,74 @@ static int bind_rootfs(struct rc_rootfs_ctx *ctx, rc_error_t *err)
         return 0;
 }
 
-int rc_rootfs_join_netns(struct rc_rootfs_ctx *ctx, rc_error_t *err)
+/* Is one of the two absolute paths the other or below it? Paths with "." or ".."
+ * components or doubled slashes count as related to everything (never moved early). */
+static bool paths_related(const char *a, const char *b)
+{
+        size_t la = strlen(a), lb = strlen(b), n;
+
+        if (strstr(a, "/.") || strstr(b, "/.") || strstr(a, "//") || strstr(b, "//"))
+                return true;
+        while (la > 1 && a[la - 1] == '/')
+                la--;
+        while (lb > 1 && b[lb - 1] == '/')
+                lb--;
+        if (la == 1 || lb == 1) /* "/" */
+                return true;
+        n = la < lb ? la : lb;
+        if (strncmp(a, b, n) != 0)
+                return false;
+        return la == lb || (la > lb ? a[n] == '/' : b[n] == '/');
+}
+
+/* May the path be masked or made read-only before the mounts from index `from` on? */
+static bool before_mounts(const struct rc_rootfs_ctx *ctx, const char *path, size_t from)
+{
+        for (size_t j = from; j < ctx->cfg->n_mounts; j++)
+                if (paths_related(path, ctx->cfg->mounts[j].destination))
+                        return false;
+        return true;
+}
+
+static int mask_paths(const struct rc_rootfs_ctx *ctx, bool early, rc_error_t *err);
+static int readonly_paths(const struct rc_rootfs_ctx *ctx, bool early, rc_error_t *err);
+
+/* The wait for the network namespace filled (see early_protect in rootfs.h). */
+static int early_work(struct rc_rootfs_ctx *ctx, size_t next_mount, rc_error_t *err)
+{
+        if (!ctx->early_protect || !before_mounts(ctx, "/dev", next_mount))
+                return 0;
+        if (rc_devices_setup(ctx, err) < 0)
+                return -1;
+        ctx->early_at = next_mount;
+        if (ctx->cfg->has_linux && (mask_paths(ctx, true, err) < 0 || readonly_paths(ctx, true, err) < 0))
+                return -1;
+        return 0;
+}
+
+int rc_rootfs_join_netns(struct rc_rootfs_ctx *ctx, size_t next_mount, rc_error_t *err)
 {
         int (*join)(void *, rc_error_t *) = ctx->join_netns;
 
+        if (join == NULL)
+                return 0;
+        if (early_work(ctx, next_mount, err) < 0)
+                return -1;
         ctx->join_netns = NULL;
-        return join != NULL ? join(ctx->join_netns_arg, err) : 0;
+        return join(ctx->join_netns_arg, err);
 }
 
 int rc_rootfs_prepare(struct rc_rootfs_ctx *ctx, rc_error_t *err)
 {
         ctx->rootfd = -1;
+        ctx->early_at = SIZE_MAX;
         if (ctx->rootfs == NULL || ctx->rootfs[0] != '/')
                 return rc_error_set(err, EINVAL, "rootfs `%s`: not an absolute path",
                                     ctx->rootfs ? ctx->rootfs : "");
         if (isolate_root(ctx, err) < 0 || bind_rootfs(ctx, err) < 0)
                 return -1;
-        if (rc_mounts_setup(ctx, err) < 0 || rc_rootfs_join_netns(ctx, err) < 0 ||
-            rc_devices_setup(ctx, err) < 0) {
+        if (rc_mounts_setup(ctx, err) < 0 || rc_rootfs_join_netns(ctx, ctx->cfg->n_mounts, err) < 0 ||
+            (ctx->early_at == SIZE_MAX && rc_devices_setup(ctx, err) < 0)) {
                 close(ctx->rootfd);
                 ctx->rootfd = -1;
                 return -1;
@@ -235,7 +286,15 @@ static int mask_dir(int dstfd)
         return 0;
 }
 
-static int mask_paths(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
+/* early: the paths of the early work (rc_rootfs_join_netns); otherwise the rest. */
+static bool in_phase(const struct rc_rootfs_ctx *ctx, const char *path, bool early)
+{
+        bool was_early = ctx->early_at != SIZE_MAX && before_mounts(ctx, path, ctx->early_at);
+
+        return early == was_early;
+}
+
+static int mask_paths(const struct rc_rootfs_ctx *ctx, bool early, rc_error_t *err)
 {
         const struct oci_linux *l = &ctx->cfg->linux_;
         _cleanup_close_ int null = -1;
@@ -246,6 +305,8 @@ static int mask_paths(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
                 struct stat st;
                 int r;
 
+                if (!in_phase(ctx, path, early))
+                        continue;
                 if (open_protected(ctx, path, "mask", &fd, &st, err) < 0)
                         return -1;
                 if (fd < 0)
@@ -265,7 +326,7 @@ static int mask_paths(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
 
 /* Bind the path onto itself read-only: the clone is made read-only (recursively, keeping
  * nosuid/nodev/noexec as they are) before it is attached, so it is never writable. */
-static int readonly_paths(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
+static int readonly_paths(const struct rc_rootfs_ctx *ctx, bool early, rc_error_t *err)
 {
         const struct oci_linux *l = &ctx->cfg->linux_;
         struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
@@ -275,6 +336,8 @@ static int readonly_paths(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
                 _cleanup_close_ int fd = -1, tree = -1;
                 struct stat st;
 
+                if (!in_phase(ctx, path, early))
+                        continue;
                 if (open_protected(ctx, path, "make read-only", &fd, &st, err) < 0)
                         return -1;
                 if (fd < 0)
@@ -328,7 +391,7 @@ int rc_rootfs_finish(struct rc_rootfs_ctx *ctx, rc_error_t *err)
         if ((ctx->no_pivot ? move_and_chroot(ctx, err) : pivot(ctx, err)) < 0)
                 return -1;
         /* from here on ctx->rootfd is the fd of "/" */
-        if (ctx->cfg->has_linux && (mask_paths(ctx, err) < 0 || readonly_paths(ctx, err) < 0))
+        if (ctx->cfg->has_linux && (mask_paths(ctx, false, err) < 0 || readonly_paths(ctx, false, err) < 0))
                 return -1;
         if (rc_mounts_dev_needs_ro(ctx->cfg) && remount_dev_readonly(ctx, err) < 0)
                 return -1;

@@ -37,10 +37,20 @@ struct rc_rootfs_ctx {
          * latest at the end of rc_rootfs_prepare. */
         int (*join_netns)(void *arg, rc_error_t *err);
         void *join_netns_arg;
+        /* Set by the caller when nothing runs between rc_rootfs_prepare and
+         * rc_rootfs_finish (no createRuntime or createContainer hooks): then, while the
+         * network namespace is still being made, the init fills the wait with what the
+         * mounts still to come cannot touch: the device nodes and the masked and
+         * read-only paths unrelated to any later mount's destination (the result is the
+         * same as in the usual order). */
+        bool early_protect;
+        /* internal: the index of the first mount after the early work (SIZE_MAX: none) */
+        size_t early_at;
 };
 
-/* Call ctx->join_netns if still pending. */
-int rc_rootfs_join_netns(struct rc_rootfs_ctx *ctx, rc_error_t *err);
+/* Call ctx->join_netns if still pending; next_mount: the index of the first config mount
+ * not yet made (cfg->n_mounts when all are). */
+int rc_rootfs_join_netns(struct rc_rootfs_ctx *ctx, size_t next_mount, rc_error_t *err);
 
 int rc_rootfs_prepare(struct rc_rootfs_ctx *ctx, rc_error_t *err);
 int rc_rootfs_finish(struct rc_rootfs_ctx *ctx, rc_error_t *err);

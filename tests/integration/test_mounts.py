@@ -220,3 +220,41 @@ def test_sysctl_ipc(rt, bundle):
     b.config["linux"]["sysctl"] = {"kernel.msgmax": "12345"}
     r = rt.run(b)
     assert (r.returncode, r.stdout.strip()) == (0, "12345"), r.stderr
+
+
+# While the runtime makes the network namespace, the init creates the device nodes and
+# masks/read-only paths early, but only those no later mount can touch: the results must
+# be those of the usual order (mounts, then devices, then masks and read-only paths).
+
+def test_mask_applies_over_a_later_mount(rt, bundle, workdir):
+    host = os.path.join(workdir, "data")
+    os.mkdir(host)
+    open(os.path.join(host, "x"), "w").close()
+    b = bundle()
+    b.add_mount("/data", "bind", host, ["rbind", "rw"])  # after sysfs: after the netns join
+    b.config["linux"]["maskedPaths"].append("/data")
+    rc, out, err = run_cmd(rt, b, "ls", "/data")
+    assert (rc, json.loads(out or "null")) == (0, []), err
+    for path in _existing_host_masked("file")[:1]:  # an early one still masked
+        rc, out, err = run_cmd(rt, b, "cat", path)
+        assert (rc, out) == (0, ""), err
+
+
+def test_readonly_path_over_a_later_mount(rt, bundle, workdir):
+    host = os.path.join(workdir, "rw")
+    os.mkdir(host)
+    b = bundle()
+    b.add_mount("/data/sub", "bind", host, ["rbind", "rw"])
+    b.config["linux"]["readonlyPaths"].append("/data")
+    rc, out, _ = run_cmd(rt, b, "write", "/data/sub/f", "x")
+    assert rc != 0 and json.loads(out)["errno"] == 30  # EROFS: the read-only bind is on top
+    assert os.listdir(host) == []
+
+
+def test_devices_made_after_a_later_dev_mount(rt, bundle):
+    b = bundle()
+    b.add_mount("/dev", "tmpfs", "tmpfs", ["nosuid", "strictatime", "mode=755", "size=65536k"])
+    rc, out, err = run_cmd(rt, b, "dev")
+    assert rc == 0, err
+    d = json.loads(out)
+    assert d["null"]["char"] and d["null"]["write"] == 1, "the nodes are in the /dev mounted last"
