@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """`run` of busybox's /bin/true: run-container against crun and the kernel's floor.
 
-Usage: tests/bench/bench_run.py [-n PAIRS] [-b RUN_CONTAINER] [--seccomp]      (as root)
+Usage: tests/bench/bench_run.py [-n PAIRS] [-b RUN_CONTAINER] [--seccomp] [--against BASELINE]
+                                                                              (as root)
 
 Each round runs, in this order: run-container `run`, crun `run` (without a cgroup
 manager), and the floor: util-linux `unshare` with the same namespaces (mount, pid, ipc,
@@ -13,6 +14,10 @@ test: it fails only if a container does.
 --seccomp: both runtimes get the seccomp profile of `run-container spec` (the default
 profile engines pass; run-container keeps the compiled filter in its state root, crun
 compiles it each time); the floor has none.
+
+--against BASELINE: one more candidate, another run-container binary (a build of the tree
+before a change, say), with a state root of its own; prints run-container/baseline, the
+A B figure of a change.
 """
 import json
 import subprocess
@@ -45,6 +50,10 @@ def main():
                 cfg["linux"]["seccomp"] = spec["linux"]["seccomp"]
         bundle = B.make_bundle(work, rootfs, "bundle", ["/bin/true"], edit)
         rts = B.runtimes(work, rc_bin)
+        baseline = B.str_arg(argv, "--against")
+        if baseline is not None:
+            rts.append(B.Runtime("baseline", B.find_binary(baseline, "baseline run-container"),
+                                 work.root("baseline")))
         floor_argv = [unshare, "-m", "-p", "-i", "-u", "-n", "-f", "-R", f"{bundle}/rootfs", "/bin/true"]
 
         def run(rt):
@@ -55,6 +64,8 @@ def main():
         print(f"run of /bin/true{' with the default seccomp profile' if edit else ''}; {B.machine()}; "
               f"{rts[1].version()}")
         ratios = [("run-container", "crun"), ("run-container", "unshare floor"), ("crun", "unshare floor")]
+        if baseline is not None:
+            ratios.append(("run-container", "baseline"))
         B.report("wall time", res, ratios)
         B.report("CPU time (user+system, children included)", res, ratios, metric="cpu_ms")
     except B.Failed as e:

@@ -8,6 +8,9 @@ Usage (in the guest): bench_vm_guest.py WORKDIR RUN_CONTAINER [PAIRS]
    the paired ratios.
 2. /bin/true under memory.max = 512 KiB: each runtime tries five times; prints how many
    runs succeeded and the first error.
+3. `sandbox` cold start with a cgroup (the same 64 MiB limit), an overlay root and the
+   default seccomp profile, without and with a bridge network of run-container's own,
+   against run-container's plain `run` with that limit, A B C, PAIRS rounds.
 WORKDIR holds the busybox rootfs that bench_vm.sh built on the host.
 """
 import os
@@ -28,7 +31,7 @@ def main():
         B.die("usage: bench_vm_guest.py WORKDIR RUN_CONTAINER [PAIRS]")
     workdir, rc_bin = sys.argv[1], sys.argv[2]
     pairs = int(sys.argv[3]) if len(sys.argv) > 3 else 20
-    B.enter_private_mount_ns()
+    B.enter_private_mount_ns(net=True)  # bridges, veths and nft tables vanish with it
     work = B.Workdir("vm")
     rts = []
     try:
@@ -57,6 +60,20 @@ def main():
                     first_err = first_err or str(e).splitlines()[-1][-200:]
                     rt.cleanup()
             print(f"  {rt.name}: {ok}/5 succeeded" + (f"; first error: {first_err}" if first_err else ""))
+
+        rc = B.Runtime("run-container", rc_bin, work.root("sandbox"), ["--network-root", work.root("network")])
+        B.run_quiet(rc.argv("network", "create", "bench"))
+        sandbox = rc.argv("sandbox", "--rootfs", rootfs, "-m", "64m")
+        cands = [
+            ("run", lambda r: B.measure(rc.argv("run", "--bundle", bundle, f"s{r}"))),
+            ("sandbox", lambda r: B.measure(sandbox + ["--", "/bin/true"])),
+            ("sandbox --net", lambda r: B.measure(sandbox + ["--net", "bench", "--", "/bin/true"])),
+        ]
+        res = B.alternate(cands, pairs, warmup=2)
+        ratios = [("sandbox", "run"), ("sandbox --net", "run")]
+        B.report("sandbox cold start (cgroup, 64 MiB limit), against run with that limit", res, ratios)
+        B.report("sandbox cold start (cgroup, 64 MiB limit), against run with that limit", res, ratios,
+                 metric="cpu_ms")
     except B.Failed as e:
         B.die(str(e))
     finally:
