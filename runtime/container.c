@@ -43,6 +43,9 @@ struct create_run {
         int relay_fd; /* run's terminal relay: the init's end of the console pair, or -1 */
         struct rc_cgroup *cg; /* planned, then created in do_create */
         struct oci_state state;
+        /* run: the state with status "created" is written once the init is released
+         * (state.json says "creating" with the pid until then), off the critical path */
+        bool defer_created_write;
 };
 
 static void create_run_clear(struct create_run *c)
@@ -205,7 +208,7 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
         if (rc_spawn_container(&sp, &pid, err) < 0)
                 return -1;
         c->state.status = OCI_STATUS_CREATED;
-        if (rc_state_write(c->dirfd, &c->state, err) < 0 ||
+        if ((!c->defer_created_write && rc_state_write(c->dirfd, &c->state, err) < 0) ||
             (c->o->pid_file != NULL && write_pid_file(c->o->pid_file, pid, err) < 0)) {
                 kill(pid, SIGKILL);
                 return -1;
@@ -333,9 +336,13 @@ out:
 /* The start proper, the state directory locked: release the init, retire the FIFO, run
  * the poststart hooks (cfg as for run_poststart). */
 static int start_locked(const struct rc_runtime *rt, int dirfd, struct oci_state *st,
-                        const struct oci_config *cfg, bool own_child, rc_error_t *err)
+                        const struct oci_config *cfg, bool own_child, bool write_state, rc_error_t *err)
 {
         if (release_init(dirfd, st->pid, st->pid_start_time, own_child, err) < 0)
+                return -1;
+        /* run: the state create left unwritten, written while the released init drops its
+         * privileges and execs (the status is derived from the FIFO from now on) */
+        if (write_state && rc_state_write(dirfd, st, err) < 0)
                 return -1;
         if (unlinkat(dirfd, RC_FIFO_FILE, 0) < 0 && errno != ENOENT)
                 return rc_error_set(err, errno, "remove exec fifo");
@@ -359,7 +366,7 @@ int rc_container_start(const struct rc_runtime *rt, const char *id, rc_error_t *
                              oci_status_name(st->status));
                 goto out;
         }
-        ret = start_locked(rt, dirfd, st, NULL, false, err);
+        ret = start_locked(rt, dirfd, st, NULL, false, false, err);
 out:
         oci_state_free(st);
         return ret;
@@ -435,6 +442,7 @@ int rc_container_run(const struct rc_runtime *rt, const char *id, const struct r
                 return -1;
         /* create and start under one hold of the lock, with the state and config in memory */
         c = (struct create_run)CREATE_RUN_INIT(rt, id, o, pair[1]);
+        c.defer_created_write = !ro->detach;
         if (create_container(&c, &pid, err) < 0)
                 goto out;
         if (!ro->detach) {
@@ -452,7 +460,7 @@ int rc_container_run(const struct rc_runtime *rt, const char *id, const struct r
                 *ro->result = (struct rc_run_result){.pid = pid};
                 clock_gettime(CLOCK_MONOTONIC, &ro->result->started);
         }
-        ret = start_locked(rt, c.dirfd, &c.state, c.cfg, true, err);
+        ret = start_locked(rt, c.dirfd, &c.state, c.cfg, true, c.defer_created_write, err);
         create_run_unlock(&c);
         if (ret < 0)
                 goto fail;

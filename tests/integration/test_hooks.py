@@ -130,3 +130,19 @@ def test_hook_env_args_and_failure(rt, bundle, workdir):
     with open(os.path.join(out, "env")) as f:
         assert f.read().strip() == "fromconfig arg0"
     assert rt.cmd("state", cid).returncode != 0 or rt.cmd("delete", "--force", cid).returncode == 0
+
+
+def test_state_during_poststart_of_run_is_running(rt, bundle, workdir):
+    """`run` writes the state of its created container only once the init is released
+    (off the start's critical path), but before the poststart hooks: a hook that asks
+    the runtime sees the container running, not still being created."""
+    out = os.path.join(workdir, "state.json")
+    cid = rt.new_id()
+    ask = " ".join(f"'{a}'" for a in rt.argv("state", cid))
+    b = bundle(["/probe", "sleep", "2"])
+    b.config["hooks"] = {"poststart": [{"path": "/bin/sh", "args": ["sh", "-c", f"{ask} > {out}"]}]}
+    r = rt.run(b, cid=cid)
+    assert r.returncode == 0, r.stderr
+    with open(out) as f:
+        st = json.load(f)
+    assert st["status"] == "running" and st["pid"] > 0, st
