@@ -149,6 +149,16 @@ static int give_fifo_to_container_root(struct create_run *c, rc_error_t *err)
         return 0;
 }
 
+/* The copy of the config, which the init never reads: written by the spawn while the
+ * init sets itself up (rc_spawn.during_setup), not before the clone. A crash before it
+ * leaves a state directory without config.json; delete copes (no poststop hooks). */
+static int write_config_copy(void *arg, rc_error_t *err)
+{
+        struct create_run *c = arg;
+
+        return rc_write_file_atomic(c->dirfd, RC_CONFIG_FILE, c->config_data, c->config_len, 0600, err);
+}
+
 /* A sandbox's journal (runtime/journal.h) learns of each side effect before it is made. */
 static int journal_record(struct create_run *c, enum rc_journal_kind kind, const char *arg, rc_error_t *err)
 {
@@ -164,8 +174,6 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
                 return rc_error_set(err, 0,
                                     "cannot allocate a terminal without --console-socket: "
                                     "set process.terminal to false or pass --console-socket");
-        if (rc_write_file_atomic(c->dirfd, RC_CONFIG_FILE, c->config_data, c->config_len, 0600, err) < 0)
-                return -1;
         c->state = (struct oci_state){
                 .oci_version = (char *)OCI_VERSION,
                 .id = (char *)c->id,
@@ -204,7 +212,9 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
                                .state_dirfd = c->dirfd,
                                .relay_fd = c->relay_fd,
                                .cgroup_fd = c->cg->dirfd,
-                               .state = &c->state};
+                               .state = &c->state,
+                               .during_setup = write_config_copy,
+                               .during_setup_arg = c};
         if (rc_spawn_container(&sp, &pid, err) < 0)
                 return -1;
         c->state.status = OCI_STATUS_CREATED;

@@ -266,6 +266,8 @@ int rc_spawn_container(struct rc_spawn *s, pid_t *ret_pid, rc_error_t *err)
         if (ret < 0)
                 return -1;
         ret = r.send_netns ? send_netns(&r, err) : 0;
+        if (ret == 0 && s->during_setup != NULL)
+                ret = s->during_setup(s->during_setup_arg, err);
         if (ret == 0)
                 ret = handshake_namespaces(&r, err);
         if (ret == 0)

@@ -49,6 +49,10 @@ struct rc_spawn {
         int relay_fd; /* without --console-socket: run's terminal relay socket, or -1 */
         int cgroup_fd; /* the container's cgroup directory (the init starts in it), or -1 */
         struct oci_state *state; /* status "creating"; the spawn fills pid + start time */
+        /* Called once the init runs (after its network namespace is sent), while it sets
+         * itself up: work of the caller's that the init needs only after READY. */
+        int (*during_setup)(void *arg, rc_error_t *err);
+        void *during_setup_arg;
 };
 
 /* Clone the init, drive the handshake, run prestart/createRuntime hooks. On success the
