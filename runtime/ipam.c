@@ -418,6 +418,26 @@ int rc_ipam_list(const char *dir, bool clean, struct rc_lease **ret, size_t *ret
         return 0;
 }
 
+int rc_ipam_read(const char *dir, uint32_t ip, char **ret_record, rc_error_t *err)
+{
+        _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_error_ rc_error_t e = NULL;
+        char name[RC_IP_STRLEN];
+        size_t len = 0;
+
+        *ret_record = NULL;
+        if (dirfd < 0)
+                return errno == ENOENT ? 0 : rc_error_set(err, errno, "open `%s`", dir);
+        rc_ip_format(ip, name);
+        if (rc_read_file_at(dirfd, name, RECORD_MAX, ret_record, &len, &e) < 0) {
+                if (e->status == ENOENT)
+                        return 0;
+                rc_error_move(err, &e);
+                return -1;
+        }
+        return 1;
+}
+
 void rc_lease_list_free(struct rc_lease *v, size_t n)
 {
         for (size_t i = 0; i < n && v != NULL; i++)

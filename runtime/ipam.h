@@ -70,5 +70,8 @@ struct rc_lease {
 int rc_ipam_list(const char *dir, bool clean, struct rc_lease **ret, size_t *ret_n, rc_error_t *err);
 void rc_lease_list_free(struct rc_lease *v, size_t n);
 
+/* The lease of one address: 1 with *ret_record (its content, to free), 0 if there is none. */
+int rc_ipam_read(const char *dir, uint32_t ip, char **ret_record, rc_error_t *err);
+
 /* Take the store's lock (creating dir and lock file); returns the locked fd. */
 int rc_ipam_lock(const char *dir, rc_error_t *err);

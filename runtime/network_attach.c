@@ -114,6 +114,7 @@ struct attach_ref {
         char *netroot;
         char *network;
         char *veth;
+        uint32_t address; /* its lease, once allocated (0: not yet, or an older record) */
 };
 
 static void attach_ref_clear(struct attach_ref *r)
@@ -135,6 +136,11 @@ static int ref_write(int dirfd, const struct attach_ref *r, rc_error_t *err)
         json_gen_kv_string(g, "state_dir", r->netroot);
         json_gen_kv_string(g, "network", r->network);
         json_gen_kv_string(g, "veth", r->veth);
+        if (r->address != 0) {
+                char ip[RC_IP_STRLEN];
+                rc_ip_format(r->address, ip);
+                json_gen_kv_string(g, "address", ip);
+        }
         json_gen_object_close(g);
         if (json_gen_finish(g, &doc, &len, err) < 0)
                 return -1;
@@ -167,13 +173,20 @@ static int ref_read(int dirfd, struct attach_ref *r, rc_error_t *err)
                         ret = rc_error_set_status(err, EINVAL, "%s: \"%s\" missing", RC_NET_ATTACH_FILE,
                                                   keys[i]);
         }
+        if (ret == 1) {
+                const char *ip = json_get_string(json_object_get(root, "address"));
+                if (ip != NULL && rc_ip_parse(ip, &r->address, NULL) < 0)
+                        r->address = 0; /* unreadable: found by its veth instead */
+        }
         json_free(root);
         if (ret < 0)
                 attach_ref_clear(r);
         return ret;
 }
 
-/* The lease of the attachment (found by its veth): 1 and *ret filled, or 0 if none. */
+/* The lease of the attachment, which must name its veth: 1 and *ret filled, or 0 if
+ * none. Read by its address when the record has it (one file, however many containers
+ * the network has), else found among all leases by the veth. */
 static int find_lease(const struct attach_ref *r, struct rc_attachment *ret, rc_error_t *err)
 {
         _cleanup_free_ char *dir = rc_net_ipam_dir(r->netroot, r->network);
@@ -183,6 +196,20 @@ static int find_lease(const struct attach_ref *r, struct rc_attachment *ret, rc_
 
         if (dir == NULL)
                 return rc_error_set(err, ENOMEM, "find lease");
+        if (r->address != 0) {
+                _cleanup_free_ char *record = NULL;
+                struct rc_attachment a = {0};
+
+                found = rc_ipam_read(dir, r->address, &record, err);
+                if (found <= 0)
+                        return found;
+                if (rc_attachment_parse(record, r->address, &a, NULL) < 0 || strcmp(a.veth, r->veth) != 0) {
+                        rc_attachment_clear(&a);
+                        return 0; /* handed out again since */
+                }
+                *ret = a;
+                return 1;
+        }
         if (rc_ipam_list(dir, false, &v, &n, err) < 0)
                 return -1;
         for (size_t i = 0; i < n && !found; i++) {
@@ -402,6 +429,8 @@ int rc_net_prune_claims(const char *netroot, rc_error_t *err)
                         continue;
                 }
                 ref = (struct attach_ref){.netroot = (char *)netroot, .network = net, .veth = veth};
+                if (rc_ip_parse(ip, &ref.address, NULL) < 0)
+                        ref.address = 0;
                 found = find_lease(&ref, &a, NULL);
                 rc_attachment_clear(&a);
                 if (found != 0)
@@ -554,8 +583,11 @@ static int prepare_locked(struct prepare_run *p, const struct rc_network *nw, st
                 rc_error_set(err, ENOMEM, "attach to network \"%s\"", nw->name);
                 goto out;
         }
+        /* recorded before the lease (so delete finds a half-made attachment), and again
+         * with the address (so attach and detach read one lease, not all of them) */
         if (ref_write(p->state_dirfd, ref, err) < 0 ||
             rc_ipam_allocate(dir, &nw->subnet, nw->gateway, want, record, len, &a.address, err) < 0 ||
+            (ref->address = a.address, ref_write(p->state_dirfd, ref, err)) < 0 ||
             rc_net_claim_ports(ref->netroot, &a, err) < 0 ||
             write_dns_files(p->cfg, p->id, a.address, p->state_dirfd, state_dir, err) < 0)
                 goto out;

@@ -303,6 +303,22 @@ def test_attach_restores_missing_firewall_elements(nrt, host, bundle, kind):
         assert not present("masq")
 
 
+def test_attach_and_detach_read_only_their_own_lease(nrt, host, bundle):
+    """A container's attach and delete read its own lease by address (recorded in its
+    state), not every lease of the network: they cost the same with 100 containers on
+    it, and another lease that cannot be read does not get in their way."""
+    nrt.ok("network", "create", "one", "--subnet", "10.81.0.0/24")
+    assert nrt.run(net_bundle(bundle, ["/bin/true"], network="one")).returncode == 0  # makes the store
+    os.mkdir(os.path.join(nrt.netroot, "ipam", "one", "10.81.0.200"))  # not a readable lease
+    cid, _ = server(nrt, net_bundle(bundle, sh("sleep 60"), network="one", ip="10.81.0.7"))
+    with open(os.path.join(nrt.root, cid, "network.json")) as f:
+        assert json.load(f)["address"] == "10.81.0.7"
+    r = nrt.host.run("nsenter", "-t", nrt.pid(cid), "-n", "ip", "-4", "-o", "addr", "show", "eth0")
+    assert "10.81.0.7/24" in r.stdout
+    nrt.ok("delete", "--force", cid)
+    assert nrt.leases("one") == ["10.81.0.200"]
+
+
 def test_published_port(nrt, host, outside, bundle):
     b = net_bundle(bundle, sh("exec 3>&1; nc -ll -p 80 -e sh -c 'cat >&3'"), ports="8080:80/tcp,5353:53/udp")
     cid, out = server(nrt, b)

@@ -294,3 +294,19 @@ Test(ipam, concurrent_allocations_are_distinct, .init = setup, .fini = teardown,
         cr_assert_eq(n, CONCURRENT);
         rc_lease_list_free(v, n);
 }
+
+Test(ipam, read_one_lease, .init = setup, .fini = teardown)
+{
+        struct rc_cidr c = cidr("10.90.0.0/24");
+        rc_error_t err = NULL;
+        char *rec = NULL;
+
+        cr_assert_eq(rc_ipam_read(dir, ip("10.90.0.2"), &rec, &err), 0, "a missing store has no lease");
+        cr_assert_null(rec);
+        cr_assert_eq(alloc(&c, 0, "{\"veth\":\"a\"}"), ip("10.90.0.2"));
+        cr_assert_eq(rc_ipam_read(dir, ip("10.90.0.2"), &rec, &err), 1);
+        cr_assert_str_eq(rec, "{\"veth\":\"a\"}");
+        free(rec);
+        cr_assert_eq(rc_ipam_read(dir, ip("10.90.0.3"), &rec, &err), 0, "not leased");
+        cr_assert_null(rec);
+}
