@@ -34,6 +34,7 @@ struct create_run {
         const char *id;
         const struct rc_create_opts *o;
         struct oci_config *cfg;
+        bool cfg_lent; /* cfg is o->config_parsed: not ours to free */
         char *config_path;
         char *config_data;
         size_t config_len;
@@ -50,7 +51,8 @@ struct create_run {
 
 static void create_run_clear(struct create_run *c)
 {
-        oci_config_free(c->cfg);
+        if (!c->cfg_lent)
+                oci_config_free(c->cfg);
         free(c->config_path);
         free(c->config_data);
         free(c->rootfs);
@@ -83,8 +85,12 @@ static int load_config(struct create_run *c, rc_error_t *err)
         } else if (rc_read_file_at(AT_FDCWD, c->config_path, JSON_MAX_INPUT, &c->config_data, &c->config_len,
                                    err) < 0)
                 return -1;
-        if (oci_config_parse(c->config_data, c->config_len, c->config_path, &c->cfg, err) < 0)
+        if (o->config_parsed != NULL && o->config_data != NULL) {
+                c->cfg = o->config_parsed;
+                c->cfg_lent = true;
+        } else if (oci_config_parse(c->config_data, c->config_len, c->config_path, &c->cfg, err) < 0) {
                 return -1;
+        }
         if (!c->cfg->has_process)
                 return rc_error_set(err, 0, "%s: .process: required to create a container", c->config_path);
         if (c->cfg->root.path == NULL)

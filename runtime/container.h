@@ -48,6 +48,10 @@ struct rc_create_opts {
         /* For `sandbox` (runtime/sandbox.h); all optional: */
         const char *config_data; /* an in-memory config.json, used instead of a file */
         size_t config_len;
+        /* config_data already parsed (and validated): lent to create, which then uses (and
+         * may amend, e.g. with network bind mounts) it instead of parsing the text again;
+         * the caller frees it after the container is gone */
+        struct oci_config *config_parsed;
         const struct rc_overlay *overlay; /* an overlayfs root on root.path (runtime/overlay.h) */
         struct rc_journal *journal; /* side effects recorded before they are made (journal.h) */
         bool tie_to_caller; /* the init keeps PR_SET_PDEATHSIG(SIGKILL) after create */

@@ -37,6 +37,7 @@ struct sandbox {
         struct rc_overlay ov;
         char *config;
         size_t config_len;
+        struct oci_config *cfg; /* config, parsed (lent to create) */
         struct rc_run_result res;
         struct rc_cgroup_stats stats;
         bool has_stats;
@@ -190,6 +191,7 @@ static int run_container(struct sandbox *s, int *ret_status, rc_error_t *err)
                 .bundle = s->dir,
                 .config_data = s->config,
                 .config_len = s->config_len,
+                .config_parsed = s->cfg,
                 .overlay = &s->ov,
                 .journal = s->journal,
                 .tie_to_caller = true,
@@ -287,6 +289,7 @@ static void sandbox_clear(struct sandbox *s)
         free(TAKE_PTR(s->base));
         free(TAKE_PTR(s->lower));
         free(TAKE_PTR(s->config));
+        oci_config_free(TAKE_PTR(s->cfg));
         if (s->has_stats)
                 rc_cgroup_stats_clear(&s->stats);
         s->has_stats = false;
@@ -297,8 +300,8 @@ static int sandbox_steps(struct sandbox *s, int *ret_status, struct rc_sandbox_r
 {
         if (open_base(s, err) < 0 || make_dirs(s, err) < 0)
                 return -1;
-        if (rc_sandbox_config(s->o, s->img, s->lower, s->id, s->rootfs_mp, &s->config, &s->config_len, err) <
-            0)
+        if (rc_sandbox_config(s->o, s->img, s->lower, s->id, s->rootfs_mp, &s->config, &s->config_len,
+                              &s->cfg, err) < 0)
                 return -1;
         if (run_container(s, ret_status, err) < 0)
                 return -1;

@@ -119,9 +119,11 @@ void rc_sandbox_report_clear(struct rc_sandbox_report *r);
 /* The config.json document for a sandbox: the default spec with the options applied.
  * img (may be NULL) supplies the default command, env, workdir and user; `lower` (bottom
  * first, NULL-terminated) is searched for /etc/passwd and /etc/group when the user is a
- * name; root_path is the overlay mount point. */
+ * name; root_path is the overlay mount point. The document is compact (it is parsed
+ * right away, and parsed it is returned in *ret_cfg unless that is NULL). */
 int rc_sandbox_config(const struct rc_sandbox_opts *o, const struct rc_image *img, const char *const *lower,
-                      const char *id, const char *root_path, char **ret, size_t *ret_len, rc_error_t *err);
+                      const char *id, const char *root_path, char **ret, size_t *ret_len,
+                      struct oci_config **ret_cfg, rc_error_t *err);
 
 /* Pure parsers for the command line (unit-tested). */
 int rc_sandbox_parse_bytes(const char *s, int64_t *ret); /* "512m", "1G", "1048576"; -1 accepted */

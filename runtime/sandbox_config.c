@@ -821,7 +821,8 @@ static int gen_config(json_gen *g, const struct rc_sandbox_opts *o, const struct
 }
 
 int rc_sandbox_config(const struct rc_sandbox_opts *o, const struct rc_image *img, const char *const *lower,
-                      const char *id, const char *root_path, char **ret, size_t *ret_len, rc_error_t *err)
+                      const char *id, const char *root_path, char **ret, size_t *ret_len,
+                      struct oci_config **ret_cfg, rc_error_t *err)
 {
         _cleanup_free_ char *spec = NULL;
         json_node *dflt = NULL;
@@ -830,10 +831,10 @@ int rc_sandbox_config(const struct rc_sandbox_opts *o, const struct rc_image *im
         size_t len = 0;
         int r;
 
-        if (oci_default_spec(false, &spec, &len, err) < 0 ||
+        if (oci_default_spec_compact(false, &spec, &len, err) < 0 ||
             json_parse(spec, len, "default spec", &dflt, err) < 0)
                 return -1;
-        g = json_gen_new(true);
+        g = json_gen_new(false);
         if (g == NULL) {
                 json_free(dflt);
                 return rc_error_set(err, ENOMEM, "sandbox config");
@@ -851,6 +852,9 @@ int rc_sandbox_config(const struct rc_sandbox_opts *o, const struct rc_image *im
                 *ret = NULL;
                 return -1;
         }
-        oci_config_free(cfg);
+        if (ret_cfg != NULL)
+                *ret_cfg = cfg;
+        else
+                oci_config_free(cfg);
         return 0;
 }

@@ -372,6 +372,8 @@ const struct oci_namespace *oci_config_namespace(const struct oci_config *c, enu
 
 /* `run-container spec`: a default config.json (pretty JSON, trailing newline). */
 int oci_default_spec(bool rootless, char **ret, size_t *ret_len, rc_error_t *err);
+/* The same document without indentation (for a program that parses it right away). */
+int oci_default_spec_compact(bool rootless, char **ret, size_t *ret_len, rc_error_t *err);
 
 /* `run-container features`: the runtime-spec features document (pretty JSON). It
  * advertises exactly what the parser accepts. */

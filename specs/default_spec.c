@@ -721,9 +721,9 @@ static void gen_linux(json_gen *g, bool rootless)
         json_gen_object_close(g);
 }
 
-int oci_default_spec(bool rootless, char **ret, size_t *ret_len, rc_error_t *err)
+static int default_spec(bool rootless, bool pretty, char **ret, size_t *ret_len, rc_error_t *err)
 {
-        json_gen *g = json_gen_new(true);
+        json_gen *g = json_gen_new(pretty);
         int r;
 
         json_gen_object_open(g);
@@ -744,4 +744,14 @@ int oci_default_spec(bool rootless, char **ret, size_t *ret_len, rc_error_t *err
         if (r < 0)
                 return rc_error_wrap(err, "default spec");
         return 0;
+}
+
+int oci_default_spec(bool rootless, char **ret, size_t *ret_len, rc_error_t *err)
+{
+        return default_spec(rootless, true, ret, ret_len, err);
+}
+
+int oci_default_spec_compact(bool rootless, char **ret, size_t *ret_len, rc_error_t *err)
+{
+        return default_spec(rootless, false, ret, ret_len, err);
 }

@@ -29,29 +29,41 @@ void pctx_init(struct pctx *c, const char *origin, rc_error_t *err)
         c->path[0] = '\0';
 }
 
-static size_t pctx_append(struct pctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static size_t pctx_append(struct pctx *c, const char *fmt, ...)
+/* Append len bytes of s (as much as fits: truncated paths stay usable). No printf: the
+ * parser pushes one key or index per value, and a seccomp profile has thousands. */
+static void pctx_append(struct pctx *c, const char *s, size_t len)
 {
-        size_t mark = c->len, room = sizeof(c->path) - c->len;
-        va_list ap;
-        int n;
+        size_t room = sizeof(c->path) - 1 - c->len;
 
-        va_start(ap, fmt);
-        n = vsnprintf(c->path + c->len, room, fmt, ap);
-        va_end(ap);
-        if (n > 0)
-                c->len += (size_t)n < room ? (size_t)n : room - 1; /* truncated paths stay usable */
-        return mark;
+        if (len > room)
+                len = room;
+        memcpy(c->path + c->len, s, len);
+        c->len += len;
+        c->path[c->len] = '\0';
 }
 
 size_t pctx_push_key(struct pctx *c, const char *key)
 {
-        return pctx_append(c, ".%s", key);
+        size_t mark = c->len;
+
+        pctx_append(c, ".", 1);
+        pctx_append(c, key, strlen(key));
+        return mark;
 }
 
 size_t pctx_push_index(struct pctx *c, size_t i)
 {
-        return pctx_append(c, "[%zu]", i);
+        char buf[24], *p = buf + sizeof(buf);
+        size_t mark = c->len;
+
+        *--p = ']';
+        do {
+                *--p = (char)('0' + i % 10);
+                i /= 10;
+        } while (i != 0);
+        *--p = '[';
+        pctx_append(c, p, (size_t)(buf + sizeof(buf) - p));
+        return mark;
 }
 
 void pctx_pop(struct pctx *c, size_t mark)

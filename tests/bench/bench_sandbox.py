@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """`sandbox` cold start against plain `run`, both running busybox's /bin/true.
 
-Usage: tests/bench/bench_sandbox.py [-n PAIRS] [-b RUN_CONTAINER]      (as root)
+Usage: tests/bench/bench_sandbox.py [-n PAIRS] [-b RUN_CONTAINER] [--against BASELINE]   (as root)
 
 Candidates, in turn: `run` of the bundle of bench_run.py (no seccomp, no network, the
 rootfs directory itself); `sandbox --rootfs ROOTFS -- /bin/true` (a new overlay root over
@@ -15,6 +15,10 @@ compiles the seccomp profile, is timed once on its own and printed first.
 
 On this host the cgroup manager is disabled (hybrid cgroups): the sandbox with a cgroup
 and a memory limit is timed in tests/vm (bench_vm.sh). A benchmark, not a test.
+
+--against BASELINE: the two sandboxes are also run with another run-container binary (a
+build before a change), in the same rounds, with its own state root and networks; prints
+run-container/baseline for each.
 """
 import os
 import sys
@@ -46,11 +50,23 @@ def main():
             ("sandbox --net", lambda r: B.measure(rc.argv("sandbox", "--rootfs", rootfs, "--net", "bench", "--",
                                                            "/bin/true"))),
         ]
+        ratios = [("sandbox", "run"), ("sandbox --net", "run")]
+        baseline = B.str_arg(argv, "--against")
+        if baseline is not None:
+            bl = B.Runtime("baseline", B.find_binary(baseline, "baseline run-container"), work.root("baseline"),
+                           ["--network-root", work.root("baseline-network")])
+            B.run_quiet(bl.argv("sandbox", "--rootfs", rootfs, "--", "/bin/true"))  # its seccomp cache
+            B.run_quiet(bl.argv("network", "create", "bench"))
+            cands += [
+                ("baseline sandbox", lambda r: B.measure(bl.argv("sandbox", "--rootfs", rootfs, "--", "/bin/true"))),
+                ("baseline sandbox --net", lambda r: B.measure(bl.argv("sandbox", "--rootfs", rootfs, "--net", "bench",
+                                                                       "--", "/bin/true"))),
+            ]
+            ratios += [("sandbox", "baseline sandbox"), ("sandbox --net", "baseline sandbox --net")]
         res = B.alternate(cands, pairs, warmup=2)
         print(f"sandbox cold start; {B.machine()}")
         print(f"first sandbox of a fresh state root (compiles the seccomp profile): "
               f"wall {first.wall_ms:.2f} ms, CPU {first.cpu_ms:.2f} ms")
-        ratios = [("sandbox", "run"), ("sandbox --net", "run")]
         B.report("wall time", res, ratios)
         B.report("CPU time (user+system, children included)", res, ratios, metric="cpu_ms")
     except B.Failed as e:

@@ -90,7 +90,7 @@ static struct oci_config *config_of(const struct rc_sandbox_opts *o, const struc
         rc_error_t err = NULL;
         size_t len = 0;
 
-        cr_assert_eq(rc_sandbox_config(o, img, lower, "sb1", "/run/x/rootfs", &json, &len, &err), 0, "%s",
+        cr_assert_eq(rc_sandbox_config(o, img, lower, "sb1", "/run/x/rootfs", &json, &len, NULL, &err), 0, "%s",
                      err ? err->msg : "");
         cr_assert_eq(oci_config_parse(json, len, "test", &cfg, &err), 0, "%s", err ? err->msg : "");
         return cfg;
@@ -103,7 +103,7 @@ static const char *config_error(const struct rc_sandbox_opts *o)
         rc_error_t err = NULL;
         size_t len = 0;
 
-        cr_assert_eq(rc_sandbox_config(o, NULL, NULL, "sb1", "/r", &json, &len, &err), -1);
+        cr_assert_eq(rc_sandbox_config(o, NULL, NULL, "sb1", "/r", &json, &len, NULL, &err), -1);
         snprintf(msg, sizeof(msg), "%s", err->msg);
         rc_error_free(&err);
         return msg;
@@ -282,7 +282,7 @@ Test(sandbox, config_user_names_from_the_top_layer)
         char *json = NULL;
         rc_error_t err = NULL;
         size_t len;
-        cr_assert_eq(rc_sandbox_config(&o, NULL, lower, "x", "/r", &json, &len, &err), -1);
+        cr_assert_eq(rc_sandbox_config(&o, NULL, lower, "x", "/r", &json, &len, NULL, &err), -1);
         cr_assert(strstr(err->msg, "not found") != NULL, "%s", err->msg);
         rc_error_free(&err);
         snprintf(path, sizeof(path), "rm -rf %s", dir);
