@@ -24,7 +24,19 @@
 /* Strings go in with their length first, so that no two profiles write the same key. */
 static void put_str(FILE *f, const char *s)
 {
-        fprintf(f, " %zu:%s", s ? strlen(s) : (size_t)0, s ? s : "");
+        size_t len = s ? strlen(s) : 0, n = len;
+        char num[24], *p = num + sizeof(num);
+
+        /* " <len>:<s>" without printf: a profile has hundreds of names */
+        *--p = ':';
+        do {
+                *--p = (char)('0' + n % 10);
+                n /= 10;
+        } while (n != 0);
+        *--p = ' ';
+        fwrite_unlocked(p, 1, (size_t)(num + sizeof(num) - p), f);
+        if (len > 0)
+                fwrite_unlocked(s, 1, len, f);
 }
 
 int rc_seccomp_cache_key(const struct oci_seccomp *s, const char *compiler, char **ret, size_t *ret_len,
