@@ -118,6 +118,9 @@ int rc_network_prepare(const struct rc_runtime *rt, const char *id, struct oci_c
 /* spawn, once the init's namespaces are set up: plumb what prepare recorded into the
  * network namespace of `pid`. Nothing to do (0) when prepare recorded nothing. */
 int rc_network_attach(const struct rc_runtime *rt, int state_dirfd, pid_t pid, rc_error_t *err);
+/* The same into the network namespace open as netns_fd (the one the runtime made for the
+ * init, runtime/namespaces.h): done while the init makes its mounts. */
+int rc_network_attach_netns(const struct rc_runtime *rt, int state_dirfd, int netns_fd, rc_error_t *err);
 
 /* delete (and a failed create): undo attach and prepare; idempotent, fine when the
  * netns or any piece is gone already. Nothing to do when prepare recorded nothing. */

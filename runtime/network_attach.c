@@ -662,25 +662,29 @@ int rc_net_ensure_bridge(const struct rc_network *n, rc_error_t *err)
 }
 
 /* Refuse to plumb the runtime's own network namespace (a config that shares it). */
+static int check_not_ours(int fd, rc_error_t *err)
+{
+        struct stat self, st;
+
+        if (fstat(fd, &st) < 0 || stat("/proc/self/ns/net", &self) < 0)
+                return rc_error_set(err, errno, "stat network namespaces");
+        if (st.st_ino == self.st_ino && st.st_dev == self.st_dev)
+                return rc_error_set_status(err, EINVAL, "the container shares the runtime's network namespace");
+        return 0;
+}
+
 static int open_container_netns(pid_t pid, rc_error_t *err)
 {
         char path[64];
-        struct stat self, st;
         int fd;
 
         snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return rc_error_set(err, errno, "open `%s`", path);
-        if (fstat(fd, &st) < 0 || stat("/proc/self/ns/net", &self) < 0) {
-                int e = errno;
+        if (check_not_ours(fd, err) < 0) {
                 close(fd);
-                return rc_error_set(err, e, "stat network namespaces");
-        }
-        if (st.st_ino == self.st_ino && st.st_dev == self.st_dev) {
-                close(fd);
-                return rc_error_set_status(err, EINVAL,
-                                           "the container shares the runtime's network namespace");
+                return -1;
         }
         return fd;
 }
@@ -732,14 +736,13 @@ static int firewall_attach(const struct rc_network *n, const struct rc_attachmen
         return n->internal ? 0 : rc_fw_enable_forwarding(err);
 }
 
-static int plumb(const struct rc_network *n, const struct rc_attachment *a, pid_t pid, rc_error_t *err)
+static int plumb(const struct rc_network *n, const struct rc_attachment *a, int nsfd, rc_error_t *err)
 {
-        _cleanup_close_ int nsfd = open_container_netns(pid, err);
         struct rc_nl_link br = {0}, host = {0};
         struct rc_nl nl;
         int r;
 
-        if (nsfd < 0 || rc_net_ensure_bridge(n, err) < 0 || rc_nl_open(&nl, -1, err) < 0)
+        if (rc_net_ensure_bridge(n, err) < 0 || rc_nl_open(&nl, -1, err) < 0)
                 return -1;
         r = rc_nl_link_get(&nl, n->bridge, &br, err);
         if (r == 0)
@@ -764,7 +767,7 @@ static long elapsed_us(const struct timespec *t0)
         return (long)((t.tv_sec - t0->tv_sec) * 1000000 + (t.tv_nsec - t0->tv_nsec) / 1000);
 }
 
-int rc_network_attach(const struct rc_runtime *rt, int state_dirfd, pid_t pid, rc_error_t *err)
+static int attach(const struct rc_runtime *rt, int state_dirfd, pid_t pid, int netns_fd, rc_error_t *err)
 {
         struct rc_attachment a = {0};
         struct rc_network *nw = NULL;
@@ -783,8 +786,16 @@ int rc_network_attach(const struct rc_runtime *rt, int state_dirfd, pid_t pid, r
                 if (r == 0)
                         r = rc_error_set(err, ENOENT, "no lease for veth `%s`", ref.veth);
         }
-        if (r > 0)
-                r = plumb(nw, &a, pid, err);
+        if (r > 0) {
+                int fd = netns_fd >= 0 ? netns_fd : open_container_netns(pid, err);
+
+                if (fd < 0 || (netns_fd >= 0 && check_not_ours(fd, err) < 0))
+                        r = -1;
+                else
+                        r = plumb(nw, &a, fd, err);
+                if (fd >= 0 && fd != netns_fd)
+                        close(fd);
+        }
         if (r < 0) {
                 rc_error_wrap(err, "attach to network \"%s\"", ref.network);
         } else {
@@ -797,6 +808,16 @@ int rc_network_attach(const struct rc_runtime *rt, int state_dirfd, pid_t pid, r
         rc_network_free(nw);
         attach_ref_clear(&ref);
         return r;
+}
+
+int rc_network_attach(const struct rc_runtime *rt, int state_dirfd, pid_t pid, rc_error_t *err)
+{
+        return attach(rt, state_dirfd, pid, -1, err);
+}
+
+int rc_network_attach_netns(const struct rc_runtime *rt, int state_dirfd, int netns_fd, rc_error_t *err)
+{
+        return attach(rt, state_dirfd, 0, netns_fd, err);
 }
 
 /* ---- detach (delete) ------------------------------------------------------------------------ */

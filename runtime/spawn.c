@@ -27,25 +27,36 @@ struct spawn_run {
         bool move_to_cgroup; /* no CLONE_INTO_CGROUP: the parent moves the init */
         bool hooks_sync; /* see rc_init_args */
         bool send_netns; /* the init waits for NETNS */
+        bool net_early; /* the network is attached right after NETNS, not at HOOKS */
+        bool net_attached;
 };
 
 /* Whether the init must stop after its mounts (HOOKS) for the parent to attach the
  * network and run the prestart/createRuntime hooks, or for the state document that
  * createContainer/startContainer hooks and a seccomp agent get. Without any of them the
- * round trip is skipped: it cost two context switches on every start. */
-static bool needs_hooks_sync(const struct oci_config *cfg, const struct rc_seccomp_prog *seccomp)
+ * round trip is skipped: it cost two context switches on every start. A network needs
+ * it only when the runtime does not make the init's network namespace itself (net_early:
+ * then it attaches the network into it while the init mounts). */
+/* A network annotation (or one that cannot be read: attach reports it). */
+static bool has_network(const struct oci_config *cfg, rc_error_t *ignored)
+{
+        const char *net = NULL, *ip = NULL, *ports = NULL;
+
+        return rc_network_from_annotations(cfg, &net, &ip, &ports, ignored) < 0 || net != NULL;
+}
+
+static bool needs_hooks_sync(const struct oci_config *cfg, const struct rc_seccomp_prog *seccomp, bool net_early)
 {
         static const enum oci_hook_phase kinds[] = {OCI_HOOK_PRESTART, OCI_HOOK_CREATE_RUNTIME,
                                                     OCI_HOOK_CREATE_CONTAINER, OCI_HOOK_START_CONTAINER};
         _cleanup_error_ rc_error_t ignored = NULL;
-        const char *net = NULL, *ip = NULL, *ports = NULL;
 
         for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
                 if (cfg->hooks[kinds[i]].n > 0)
                         return true;
         if (seccomp->agent_fd >= 0)
                 return true;
-        return rc_network_from_annotations(cfg, &net, &ip, &ports, &ignored) < 0 || net != NULL;
+        return !net_early && has_network(cfg, &ignored);
 }
 
 static int record_pid(struct spawn_run *r, pid_t pid, rc_error_t *err)
@@ -92,6 +103,11 @@ static int send_netns(struct spawn_run *r, rc_error_t *err)
                 *err = TAKE_PTR(why);
                 return -1;
         }
+        if (ret < 0 && r->net_early) {
+                /* the network would have nowhere to go before HOOKS, which the init skips */
+                *err = TAKE_PTR(why);
+                return -1;
+        }
         if (ret < 0)
                 rc_log(&r->s->rt->log, RC_LOG_DEBUG, "%s: the init makes its own", why->msg);
         ret = fd >= 0 ? rc_sync_send_fd(r->sync_fd, RC_SYNC_NETNS, 0, fd, err)
@@ -102,6 +118,11 @@ static int send_netns(struct spawn_run *r, rc_error_t *err)
         if (ret < 0 && ((*err)->status == EPIPE || (*err)->status == ECONNRESET)) {
                 rc_error_free(err);
                 return 0;
+        }
+        /* The network into the namespace the init is about to join, while it mounts. */
+        if (ret == 0 && r->net_early) {
+                ret = rc_network_attach_netns(r->s->rt, r->s->state_dirfd, fd, err);
+                r->net_attached = ret == 0;
         }
         return ret;
 }
@@ -137,6 +158,10 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return rc_error_set(err, errno, "socketpair");
 
+        if (rc_netns_deferred(&r->plan)) {
+                _cleanup_error_ rc_error_t ignored = NULL;
+                r->net_early = has_network(s->cfg, &ignored);
+        }
         ia = (struct rc_init_args){
                 .cfg = s->cfg,
                 .plan = &r->plan,
@@ -152,7 +177,7 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
                 .no_pivot = s->opts->no_pivot,
                 .no_new_keyring = s->opts->no_new_keyring,
                 .seccomp = &seccomp,
-                .hooks_sync = r->hooks_sync = needs_hooks_sync(s->cfg, &seccomp),
+                .hooks_sync = r->hooks_sync = needs_hooks_sync(s->cfg, &seccomp, r->net_early),
                 .overlay = s->opts->overlay,
                 .tie_to_caller = s->opts->tie_to_caller,
                 .exec_check_at_start = s->opts->exec_check_at_start,
@@ -225,7 +250,7 @@ static int handshake_hooks(struct spawn_run *r, rc_error_t *err)
                 return -1;
         /* The init has set up all its namespaces by now (a netns it unshares itself
          * exists only from here on): plumb the network before the prestart hooks. */
-        if (rc_network_attach(r->s->rt, r->s->state_dirfd, r->init_pid, err) < 0)
+        if (!r->net_attached && rc_network_attach(r->s->rt, r->s->state_dirfd, r->init_pid, err) < 0)
                 return -1;
         if (oci_state_to_json(r->s->state, 0, &json, &len, err) < 0)
                 return -1;
