@@ -209,6 +209,7 @@ static int init_setup(struct init_run *r, rc_error_t *err)
         struct rc_sync_msg m = {0};
         _cleanup_free_ char *exe = NULL;
         _cleanup_close_ int rootfs_dirfd = -1;
+        int *bind_src_fds = NULL;
         int ret;
 
         if (harden_init(err) < 0)
@@ -238,8 +239,17 @@ static int init_setup(struct init_run *r, rc_error_t *err)
                                     a->cfg->hooks[OCI_HOOK_CREATE_RUNTIME].n == 0 &&
                                     a->cfg->hooks[OCI_HOOK_CREATE_CONTAINER].n == 0;
         }
+        /* the bind sources while we are still the host's root by uid (see bind_src_fds) */
+        if (rfs.in_userns) {
+                bind_src_fds = rc_rootfs_open_bind_sources(a->cfg);
+                if (bind_src_fds == NULL)
+                        return rc_error_set(err, ENOMEM, "open bind mount sources");
+                rfs.bind_src_fds = bind_src_fds;
+        }
         become_userns_root(a->cfg);
-        if (rc_rootfs_prepare(&rfs, err) < 0)
+        ret = rc_rootfs_prepare(&rfs, err);
+        rc_rootfs_close_bind_sources(bind_src_fds, a->cfg->n_mounts);
+        if (ret < 0)
                 return -1;
         if (a->hooks_sync && (rc_sync_send(a->sync_fd, RC_SYNC_HOOKS, 0, NULL, 0, err) < 0 ||
                               rc_sync_expect(a->sync_fd, RC_SYNC_HOOKS_DONE, "runtime", &m, err) < 0))

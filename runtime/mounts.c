@@ -79,6 +79,29 @@ const struct oci_mount *rc_mounts_find(const struct oci_config *cfg, const char 
         return found;
 }
 
+int *rc_rootfs_open_bind_sources(const struct oci_config *cfg)
+{
+        int *fds = calloc(cfg->n_mounts ? cfg->n_mounts : 1, sizeof(*fds));
+
+        if (fds == NULL)
+                return NULL;
+        for (size_t i = 0; i < cfg->n_mounts; i++) {
+                const struct oci_mount *m = &cfg->mounts[i];
+
+                /* as open_tree(AT_FDCWD, source) would resolve it (relative: the bundle) */
+                fds[i] = mount_is_bind(m) && m->source != NULL ? open(m->source, O_PATH | O_CLOEXEC) : -1;
+        }
+        return fds;
+}
+
+void rc_rootfs_close_bind_sources(int *fds, size_t n)
+{
+        for (size_t i = 0; fds != NULL && i < n; i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+        free(fds);
+}
+
 bool rc_mounts_dev_from_host(const struct oci_config *cfg)
 {
         const struct oci_mount *m = rc_mounts_find(cfg, "/dev");
@@ -156,6 +179,10 @@ static int mount_bind(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m
         if (plan->mount_flags & MS_REC)
                 flags |= AT_RECURSIVE;
         tree = rc_open_tree(AT_FDCWD, source, flags);
+        /* not reachable as root of the user namespace: the source opened before */
+        if (tree < 0 && (errno == EACCES || errno == EPERM) && ctx->bind_src_fds != NULL &&
+            ctx->bind_src_fds[m - ctx->cfg->mounts] >= 0)
+                tree = rc_open_tree(ctx->bind_src_fds[m - ctx->cfg->mounts], "", flags | AT_EMPTY_PATH);
         if (tree < 0)
                 return rc_error_set(err, errno, "mount `%s` on `%s`", source, m->destination);
         dst = rc_root_open(ctx->rootfd, m->destination, O_PATH, 0, rflags);

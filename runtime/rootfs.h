@@ -46,7 +46,17 @@ struct rc_rootfs_ctx {
         bool early_protect;
         /* internal: the index of the first mount after the early work (SIZE_MAX: none) */
         size_t early_at;
+        /* Optional, one per cfg mount: an O_PATH fd of the bind mount's source, opened
+         * before the init became root of its user namespace, or -1: used when the source
+         * path is refused to that root (a state directory only the host's root may
+         * enter, such as the one of a network's /etc/hosts). */
+        const int *bind_src_fds;
 };
+
+/* Open the sources of the bind mounts of cfg (rootfs.h: bind_src_fds); NULL on ENOMEM.
+ * A source that cannot be opened gets -1 (its mount then reports the error). */
+int *rc_rootfs_open_bind_sources(const struct oci_config *cfg);
+void rc_rootfs_close_bind_sources(int *fds, size_t n);
 
 /* Call ctx->join_netns if still pending; next_mount: the index of the first config mount
  * not yet made (cfg->n_mounts when all are). */

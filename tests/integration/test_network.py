@@ -319,6 +319,26 @@ def test_attach_and_detach_read_only_their_own_lease(nrt, host, bundle):
     assert nrt.leases("one") == ["10.81.0.200"]
 
 
+def test_attach_with_a_user_namespace(nrt, host, bundle):
+    """With a new user namespace the init makes its network namespace itself (the user
+    namespace must own it), so the network is attached when the init stops at HOOKS
+    rather than right after the clone; and the generated /etc/hosts and resolv.conf in
+    the state directory, which the container's root may not enter, are still bound."""
+    b = net_bundle(bundle, sh("ip -4 -o addr show eth0; ip route; cat /etc/hosts"), network="default",
+                   ip="10.90.0.77")
+    b.set_namespace("user")
+    b.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    b.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    for f in ("hosts", "resolv.conf"):  # mount points: the host's root owns this rootfs
+        open(os.path.join(b.rootfs, "etc", f), "a").close()
+    r = nrt.run(b)
+    assert r.returncode == 0, r.stderr
+    assert "inet 10.90.0.77/24" in r.stdout
+    assert "default via 10.90.0.1 dev eth0" in r.stdout
+    assert "10.90.0.77\t" in r.stdout, "the generated /etc/hosts"
+    assert nrt.leases() == []
+
+
 def test_published_port(nrt, host, outside, bundle):
     b = net_bundle(bundle, sh("exec 3>&1; nc -ll -p 80 -e sh -c 'cat >&3'"), ports="8080:80/tcp,5353:53/udp")
     cid, out = server(nrt, b)
