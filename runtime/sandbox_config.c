@@ -725,8 +725,6 @@ static void gen_linux(json_gen *g, const struct rc_sandbox_opts *o, const json_n
                 const char *key = json_object_key(dflt, k);
                 const json_node *v = json_object_value(dflt, k);
 
-                if (strcmp(key, "seccomp") == 0 && o->seccomp_unconfined)
-                        continue;
                 json_gen_string(g, key);
                 if (strcmp(key, "resources") == 0) {
                         gen_resources(g, o, v);
@@ -747,6 +745,11 @@ static void gen_linux(json_gen *g, const struct rc_sandbox_opts *o, const json_n
         if (json_object_get(dflt, "resources") == NULL) {
                 json_gen_string(g, "resources");
                 gen_resources(g, o, NULL);
+        }
+        /* the default profile, written straight (it is not in the default spec we copy) */
+        if (!o->seccomp_unconfined) {
+                json_gen_string(g, "seccomp");
+                oci_default_seccomp_gen(g);
         }
         json_gen_object_close(g);
 }
@@ -831,7 +834,7 @@ int rc_sandbox_config(const struct rc_sandbox_opts *o, const struct rc_image *im
         size_t len = 0;
         int r;
 
-        if (oci_default_spec_compact(false, &spec, &len, err) < 0 ||
+        if (oci_default_spec_compact_no_seccomp(false, &spec, &len, err) < 0 ||
             json_parse(spec, len, "default spec", &dflt, err) < 0)
                 return -1;
         g = json_gen_new(false);

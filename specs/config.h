@@ -372,8 +372,13 @@ const struct oci_namespace *oci_config_namespace(const struct oci_config *c, enu
 
 /* `run-container spec`: a default config.json (pretty JSON, trailing newline). */
 int oci_default_spec(bool rootless, char **ret, size_t *ret_len, rc_error_t *err);
-/* The same document without indentation (for a program that parses it right away). */
-int oci_default_spec_compact(bool rootless, char **ret, size_t *ret_len, rc_error_t *err);
+/* The same document without indentation and without linux.seccomp, for a program that
+ * parses it right away and writes the profile itself (oci_default_seccomp_gen): the
+ * profile is most of the document. */
+int oci_default_spec_compact_no_seccomp(bool rootless, char **ret, size_t *ret_len, rc_error_t *err);
+/* The default seccomp profile, as the value of linux.seccomp. */
+struct json_gen;
+void oci_default_seccomp_gen(struct json_gen *g);
 
 /* `run-container features`: the runtime-spec features document (pretty JSON). It
  * advertises exactly what the parser accepts. */

@@ -627,6 +627,11 @@ static void gen_seccomp_rule(json_gen *g, const struct seccomp_rule *r)
 static void gen_seccomp(json_gen *g)
 {
         json_gen_string(g, "seccomp");
+        oci_default_seccomp_gen(g);
+}
+
+void oci_default_seccomp_gen(json_gen *g)
+{
         json_gen_object_open(g);
         json_gen_kv_string(g, "defaultAction", "SCMP_ACT_ERRNO");
         json_gen_kv_uint(g, "defaultErrnoRet", EPERM);
@@ -694,7 +699,7 @@ static void gen_namespaces(json_gen *g, bool rootless)
         json_gen_array_close(g);
 }
 
-static void gen_linux(json_gen *g, bool rootless)
+static void gen_linux(json_gen *g, bool rootless, bool with_seccomp)
 {
         json_gen_string(g, "linux");
         json_gen_object_open(g);
@@ -717,11 +722,13 @@ static void gen_linux(json_gen *g, bool rootless)
         gen_namespaces(g, rootless);
         gen_strv(g, "maskedPaths", masked_paths);
         gen_strv(g, "readonlyPaths", readonly_paths);
-        gen_seccomp(g);
+        if (with_seccomp)
+                gen_seccomp(g);
         json_gen_object_close(g);
 }
 
-static int default_spec(bool rootless, bool pretty, char **ret, size_t *ret_len, rc_error_t *err)
+static int default_spec(bool rootless, bool pretty, bool with_seccomp, char **ret, size_t *ret_len,
+                        rc_error_t *err)
 {
         json_gen *g = json_gen_new(pretty);
         int r;
@@ -736,7 +743,7 @@ static int default_spec(bool rootless, bool pretty, char **ret, size_t *ret_len,
         json_gen_object_close(g);
         json_gen_kv_string(g, "hostname", "run-container");
         gen_mounts(g, rootless);
-        gen_linux(g, rootless);
+        gen_linux(g, rootless, with_seccomp);
         json_gen_object_close(g);
 
         r = json_gen_finish(g, ret, ret_len, err);
@@ -748,10 +755,10 @@ static int default_spec(bool rootless, bool pretty, char **ret, size_t *ret_len,
 
 int oci_default_spec(bool rootless, char **ret, size_t *ret_len, rc_error_t *err)
 {
-        return default_spec(rootless, true, ret, ret_len, err);
+        return default_spec(rootless, true, true, ret, ret_len, err);
 }
 
-int oci_default_spec_compact(bool rootless, char **ret, size_t *ret_len, rc_error_t *err)
+int oci_default_spec_compact_no_seccomp(bool rootless, char **ret, size_t *ret_len, rc_error_t *err)
 {
-        return default_spec(rootless, false, ret, ret_len, err);
+        return default_spec(rootless, false, false, ret, ret_len, err);
 }
