@@ -1,6 +1,7 @@
 #include "runtime/sync.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -109,6 +110,13 @@ static void take_fds(struct msghdr *mh, int *ret_fd)
         }
 }
 
+/* Whether a failed receive is worth another try: EINTR always; ECONNRESET once per
+ * message (see sync_recv). */
+static bool try_again(int *resets)
+{
+        return errno == EINTR || (errno == ECONNRESET && (*resets)++ == 0);
+}
+
 static int sync_recv(int fd, struct rc_sync_msg *ret, int *ret_fd, rc_error_t *err)
 {
         struct sync_header h;
@@ -120,16 +128,16 @@ static int sync_recv(int fd, struct rc_sync_msg *ret, int *ret_fd, rc_error_t *e
         struct iovec iov;
         struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
         ssize_t size, n;
+        int resets;
 
         /* A peer that exits with a message of ours unread (NETNS, say, when the init
          * fails before it takes it) resets the connection: that is reported once, by
          * whichever receive comes next (this peek or the read below), and what the peer
          * sent before (its ERROR) can still be read after it. */
-        for (int resets = 0;;) {
+        resets = 0;
+        do
                 size = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
-                if (size >= 0 || (errno != EINTR && (errno != ECONNRESET || resets++ > 0)))
-                        break;
-        }
+        while (size < 0 && try_again(&resets));
         if (size < 0)
                 return rc_error_set(err, errno, "sync: receive");
         if (size == 0)
@@ -142,11 +150,10 @@ static int sync_recv(int fd, struct rc_sync_msg *ret, int *ret_fd, rc_error_t *e
         iov = (struct iovec){.iov_base = buf, .iov_len = (size_t)size};
         mh.msg_control = control.buf;
         mh.msg_controllen = sizeof(control.buf);
-        for (int resets = 0;;) {
+        resets = 0;
+        do
                 n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-                if (n >= 0 || (errno != EINTR && (errno != ECONNRESET || resets++ > 0)))
-                        break;
-        }
+        while (n < 0 && try_again(&resets));
         if (n >= 0)
                 take_fds(&mh, ret_fd);
         if (n != size)
