@@ -49,7 +49,7 @@ static int elem_cb(const struct nlattr *elem, struct scan *s)
         const struct nlattr *a, *key = NULL;
         uint32_t flags = 0;
 
-        mnl_attr_for_each_nested(a, elem) {
+        mnl_attr_for_each_nested (a, elem) {
                 if (mnl_attr_get_type(a) == NFTA_SET_ELEM_KEY)
                         key = a;
                 else if (mnl_attr_get_type(a) == NFTA_SET_ELEM_FLAGS &&
@@ -58,7 +58,7 @@ static int elem_cb(const struct nlattr *elem, struct scan *s)
         }
         if (key == NULL)
                 return MNL_CB_OK;
-        mnl_attr_for_each_nested(a, key) {
+        mnl_attr_for_each_nested (a, key) {
                 if (mnl_attr_get_type(a) != NFTA_DATA_VALUE)
                         continue;
                 for (size_t i = 0; i < s->n; i++) {
@@ -76,10 +76,10 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
 {
         const struct nlattr *a, *e;
 
-        mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+        mnl_attr_for_each (a, nlh, sizeof(struct nfgenmsg)) {
                 if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS)
                         continue;
-                mnl_attr_for_each_nested(e, a) {
+                mnl_attr_for_each_nested (e, a) {
                         if (mnl_attr_get_type(e) == NFTA_LIST_ELEM)
                                 elem_cb(e, data);
                 }

@@ -226,8 +226,7 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
                 return 0;
         l->ifindex = ifi->ifi_index;
         l->up = (ifi->ifi_flags & IFF_UP) != 0;
-        mnl_attr_for_each(attr, nlh, sizeof(*ifi))
-        {
+        mnl_attr_for_each (attr, nlh, sizeof(*ifi)) {
                 if (mnl_attr_get_type(attr) == IFLA_MTU && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
                         l->mtu = mnl_attr_get_u32(attr);
                 else if (mnl_attr_get_type(attr) == IFLA_MASTER &&

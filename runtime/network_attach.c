@@ -669,7 +669,8 @@ static int check_not_ours(int fd, rc_error_t *err)
         if (fstat(fd, &st) < 0 || stat("/proc/self/ns/net", &self) < 0)
                 return rc_error_set(err, errno, "stat network namespaces");
         if (st.st_ino == self.st_ino && st.st_dev == self.st_dev)
-                return rc_error_set_status(err, EINVAL, "the container shares the runtime's network namespace");
+                return rc_error_set_status(err, EINVAL,
+                                           "the container shares the runtime's network namespace");
         return 0;
 }
 

@@ -45,7 +45,8 @@ static bool has_network(const struct oci_config *cfg, rc_error_t *ignored)
         return rc_network_from_annotations(cfg, &net, &ip, &ports, ignored) < 0 || net != NULL;
 }
 
-static bool needs_hooks_sync(const struct oci_config *cfg, const struct rc_seccomp_prog *seccomp, bool net_early)
+static bool needs_hooks_sync(const struct oci_config *cfg, const struct rc_seccomp_prog *seccomp,
+                             bool net_early)
 {
         static const enum oci_hook_phase kinds[] = {OCI_HOOK_PRESTART, OCI_HOOK_CREATE_RUNTIME,
                                                     OCI_HOOK_CREATE_CONTAINER, OCI_HOOK_START_CONTAINER};

@@ -90,8 +90,8 @@ static struct oci_config *config_of(const struct rc_sandbox_opts *o, const struc
         rc_error_t err = NULL;
         size_t len = 0;
 
-        cr_assert_eq(rc_sandbox_config(o, img, lower, "sb1", "/run/x/rootfs", &json, &len, NULL, &err), 0, "%s",
-                     err ? err->msg : "");
+        cr_assert_eq(rc_sandbox_config(o, img, lower, "sb1", "/run/x/rootfs", &json, &len, NULL, &err), 0,
+                     "%s", err ? err->msg : "");
         cr_assert_eq(oci_config_parse(json, len, "test", &cfg, &err), 0, "%s", err ? err->msg : "");
         return cfg;
 }
