@@ -334,7 +334,7 @@ static void record_stats(const struct rc_runtime *rt, int state_dirfd, struct rc
 }
 
 int rc_cgroup_finish(const struct rc_runtime *rt, int state_dirfd, const struct oci_state *s,
-                     rc_error_t *err)
+                     bool record, rc_error_t *err)
 {
         struct rc_cgroup *cg = NULL;
         int r;
@@ -343,7 +343,7 @@ int rc_cgroup_finish(const struct rc_runtime *rt, int state_dirfd, const struct 
                 return 0;
         if (rc_cgroup_open(s->cgroup_path, &rt->log, &cg, err) < 0)
                 return rc_error_wrap(err, "delete container \"%s\"", s->id);
-        if (cg->dirfd >= 0)
+        if (record && cg->dirfd >= 0)
                 record_stats(rt, state_dirfd, cg);
         r = cg->ops->destroy(cg, err);
         if (r < 0)

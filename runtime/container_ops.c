@@ -475,29 +475,19 @@ static int force_kill(const struct oci_state *s, int dirfd, rc_error_t *err)
 
 /* Poststop hooks: failures are warnings (the container is gone either way). cfg: the
  * container's config, or NULL to read the one saved at create. */
-static void run_poststop(const struct rc_runtime *rt, int dirfd, struct oci_state *s,
-                         const struct oci_config *cfg)
+/* The poststop hooks of cfg (NULL: none). */
+static void run_poststop(const struct rc_runtime *rt, struct oci_state *s, const struct oci_config *cfg)
 {
         _cleanup_error_ rc_error_t e = NULL;
         _cleanup_free_ char *json = NULL;
-        struct oci_config *loaded = NULL;
         size_t len = 0;
 
-        if (cfg == NULL && load_config(dirfd, s->id, &loaded, &e) < 0) {
-                rc_log(&rt->log, RC_LOG_WARNING, "skipping poststop hooks: %s", e->msg);
+        if (cfg == NULL || cfg->hooks[OCI_HOOK_POSTSTOP].n == 0)
                 return;
-        }
-        if (cfg == NULL)
-                cfg = loaded;
-        if (cfg == NULL || cfg->hooks[OCI_HOOK_POSTSTOP].n == 0) {
-                config_free(loaded);
-                return;
-        }
         s->status = OCI_STATUS_STOPPED;
         if (oci_state_to_json(s, 0, &json, &len, &e) < 0 ||
             rc_hooks_run(&cfg->hooks[OCI_HOOK_POSTSTOP], OCI_HOOK_POSTSTOP, json, len, &e) < 0)
                 rc_log(&rt->log, RC_LOG_WARNING, "%s", e->msg);
-        config_free(loaded);
 }
 
 /* Network teardown: a failure keeps the state (delete can be retried), unless forced:
@@ -520,29 +510,40 @@ static int detach_network(const struct rc_runtime *rt, int dirfd, const char *id
 static int delete_locked(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id,
                          const struct oci_config *cfg, bool force, rc_error_t *err)
 {
+        _cleanup_error_ rc_error_t e = NULL;
+        struct oci_config *loaded = NULL;
         enum oci_status saved;
         struct oci_state *s = NULL;
+        bool poststop;
         int ret = 0;
 
         if (load_state(rt, dirfd, id, true, &s, &saved, err) < 0)
                 return -1;
+        /* A container saved as "creating" never finished create (or has no state at
+         * all): its poststop hooks have nothing to undo. */
+        if (cfg == NULL && saved != OCI_STATUS_CREATING && load_config(dirfd, id, &loaded, &e) < 0) {
+                rc_log(&rt->log, RC_LOG_WARNING, "skipping poststop hooks: %s", e->msg);
+                rc_error_free(&e);
+        }
+        if (cfg == NULL)
+                cfg = loaded;
+        poststop = saved != OCI_STATUS_CREATING && cfg != NULL && cfg->hooks[OCI_HOOK_POSTSTOP].n > 0;
         if (s->status != OCI_STATUS_STOPPED && !force)
                 ret = rc_error_set(err, 0, "cannot delete container \"%s\" that is not stopped: %s", id,
                                    oci_status_name(s->status));
         else if (s->status != OCI_STATUS_STOPPED)
                 ret = force_kill(s, dirfd, err);
-        /* the final usage goes to the state dir, then the cgroup (and what is left in
-         * it) goes; poststop hooks can still ask `events --stats` */
+        /* the final usage goes to the state dir (for poststop hooks, which can still ask
+         * `events --stats`), then the cgroup (and what is left in it) goes */
         if (ret == 0)
-                ret = rc_cgroup_finish(rt, dirfd, s, err);
-        /* A container saved as "creating" never finished create (or has no state at
-         * all): its poststop hooks have nothing to undo. */
-        if (ret == 0 && saved != OCI_STATUS_CREATING)
-                run_poststop(rt, dirfd, s, cfg);
+                ret = rc_cgroup_finish(rt, dirfd, s, poststop, err);
+        if (ret == 0 && poststop)
+                run_poststop(rt, s, cfg);
         if (ret == 0)
                 ret = detach_network(rt, dirfd, id, force, err);
         if (ret == 0)
                 ret = rc_state_dir_remove(rootfd, id, dirfd, err);
+        config_free(loaded);
         oci_state_free(s);
         return ret;
 }
