@@ -333,8 +333,8 @@ static void record_stats(const struct rc_runtime *rt, int state_dirfd, struct rc
         json_gen_free(g);
 }
 
-int rc_cgroup_finish(const struct rc_runtime *rt, int state_dirfd, const struct oci_state *s,
-                     bool record, rc_error_t *err)
+int rc_cgroup_finish(const struct rc_runtime *rt, int state_dirfd, const struct oci_state *s, bool record,
+                     rc_error_t *err)
 {
         struct rc_cgroup *cg = NULL;
         int r;
