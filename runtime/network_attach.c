@@ -662,30 +662,25 @@ int rc_net_ensure_bridge(const struct rc_network *n, rc_error_t *err)
 }
 
 /* Refuse to plumb the runtime's own network namespace (a config that shares it). */
-static int check_not_ours(int fd, rc_error_t *err)
-{
-        struct stat self, st;
-
-        if (fstat(fd, &st) < 0 || stat("/proc/self/ns/net", &self) < 0)
-                return rc_error_set(err, errno, "stat network namespaces");
-        if (st.st_ino == self.st_ino && st.st_dev == self.st_dev)
-                return rc_error_set_status(err, EINVAL,
-                                           "the container shares the runtime's network namespace");
-        return 0;
-}
-
 static int open_container_netns(pid_t pid, rc_error_t *err)
 {
         char path[64];
+        struct stat self, st;
         int fd;
 
         snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return rc_error_set(err, errno, "open `%s`", path);
-        if (check_not_ours(fd, err) < 0) {
+        if (fstat(fd, &st) < 0 || stat("/proc/self/ns/net", &self) < 0) {
+                int e = errno;
                 close(fd);
-                return -1;
+                return rc_error_set(err, e, "stat network namespaces");
+        }
+        if (st.st_ino == self.st_ino && st.st_dev == self.st_dev) {
+                close(fd);
+                return rc_error_set_status(err, EINVAL,
+                                           "the container shares the runtime's network namespace");
         }
         return fd;
 }
@@ -788,12 +783,10 @@ static int attach(const struct rc_runtime *rt, int state_dirfd, pid_t pid, int n
                         r = rc_error_set(err, ENOENT, "no lease for veth `%s`", ref.veth);
         }
         if (r > 0) {
+                /* a namespace handed in is one the runtime made for the init */
                 int fd = netns_fd >= 0 ? netns_fd : open_container_netns(pid, err);
 
-                if (fd < 0 || (netns_fd >= 0 && check_not_ours(fd, err) < 0))
-                        r = -1;
-                else
-                        r = plumb(nw, &a, fd, err);
+                r = fd < 0 ? -1 : plumb(nw, &a, fd, err);
                 if (fd >= 0 && fd != netns_fd)
                         close(fd);
         }

@@ -116,24 +116,13 @@ static int bind_rootfs(struct rc_rootfs_ctx *ctx, rc_error_t *err)
         return 0;
 }
 
-/* Is one of the two absolute paths the other or below it? Paths with "." or ".."
- * components or doubled slashes count as related to everything (never moved early). */
+/* Is one of the two paths the other or below it? A path with a "." or ".." component
+ * (or a name starting with a dot) counts as related to everything: never moved early. */
 static bool paths_related(const char *a, const char *b)
 {
-        size_t la = strlen(a), lb = strlen(b), n;
-
-        if (strstr(a, "/.") || strstr(b, "/.") || strstr(a, "//") || strstr(b, "//"))
+        if (strstr(a, "/.") || strstr(b, "/."))
                 return true;
-        while (la > 1 && a[la - 1] == '/')
-                la--;
-        while (lb > 1 && b[lb - 1] == '/')
-                lb--;
-        if (la == 1 || lb == 1) /* "/" */
-                return true;
-        n = la < lb ? la : lb;
-        if (strncmp(a, b, n) != 0)
-                return false;
-        return la == lb || (la > lb ? a[n] == '/' : b[n] == '/');
+        return rc_path_under(a, b) || rc_path_under(b, a);
 }
 
 /* May the path be masked or made read-only before the mounts from index `from` on? */

@@ -28,15 +28,8 @@ struct spawn_run {
         bool hooks_sync; /* see rc_init_args */
         bool send_netns; /* the init waits for NETNS */
         bool net_early; /* the network is attached right after NETNS, not at HOOKS */
-        bool net_attached;
 };
 
-/* Whether the init must stop after its mounts (HOOKS) for the parent to attach the
- * network and run the prestart/createRuntime hooks, or for the state document that
- * createContainer/startContainer hooks and a seccomp agent get. Without any of them the
- * round trip is skipped: it cost two context switches on every start. A network needs
- * it only when the runtime does not make the init's network namespace itself (net_early:
- * then it attaches the network into it while the init mounts). */
 /* A network annotation (or one that cannot be read: attach reports it). */
 static bool has_network(const struct oci_config *cfg, rc_error_t *ignored)
 {
@@ -45,6 +38,12 @@ static bool has_network(const struct oci_config *cfg, rc_error_t *ignored)
         return rc_network_from_annotations(cfg, &net, &ip, &ports, ignored) < 0 || net != NULL;
 }
 
+/* Whether the init must stop after its mounts (HOOKS) for the parent to attach the
+ * network and run the prestart/createRuntime hooks, or for the state document that
+ * createContainer/startContainer hooks and a seccomp agent get. Without any of them the
+ * round trip is skipped: it cost two context switches on every start. A network needs
+ * it only when the runtime does not make the init's network namespace itself (net_early:
+ * then it attaches the network into it while the init mounts). */
 static bool needs_hooks_sync(const struct oci_config *cfg, const struct rc_seccomp_prog *seccomp,
                              bool net_early)
 {
@@ -121,10 +120,8 @@ static int send_netns(struct spawn_run *r, rc_error_t *err)
                 return 0;
         }
         /* The network into the namespace the init is about to join, while it mounts. */
-        if (ret == 0 && r->net_early) {
+        if (ret == 0 && r->net_early)
                 ret = rc_network_attach_netns(r->s->rt, r->s->state_dirfd, fd, err);
-                r->net_attached = ret == 0;
-        }
         return ret;
 }
 
@@ -251,7 +248,7 @@ static int handshake_hooks(struct spawn_run *r, rc_error_t *err)
                 return -1;
         /* The init has set up all its namespaces by now (a netns it unshares itself
          * exists only from here on): plumb the network before the prestart hooks. */
-        if (!r->net_attached && rc_network_attach(r->s->rt, r->s->state_dirfd, r->init_pid, err) < 0)
+        if (!r->net_early && rc_network_attach(r->s->rt, r->s->state_dirfd, r->init_pid, err) < 0)
                 return -1;
         if (oci_state_to_json(r->s->state, 0, &json, &len, err) < 0)
                 return -1;
