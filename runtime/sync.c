@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/fdpass.h"
 
 struct sync_header {
         uint32_t type;
@@ -35,26 +36,14 @@ static int sync_send(int fd, enum rc_sync_type type, int32_t value, const void *
         struct sync_header h = {.type = type, .value = value};
         struct iovec iov[2] = {{.iov_base = &h, .iov_len = sizeof(h)},
                                {.iov_base = (void *)data, .iov_len = data ? len : 0}};
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } control;
+        union rc_fd_cmsg control;
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-        struct cmsghdr *cmsg;
         ssize_t n;
 
         if (len > RC_SYNC_MAX_PAYLOAD)
                 return rc_error_set(err, EMSGSIZE, "sync: send %s", rc_sync_name(type));
-        if (passfd >= 0) {
-                memset(&control, 0, sizeof(control));
-                mh.msg_control = control.buf;
-                mh.msg_controllen = sizeof(control.buf);
-                cmsg = CMSG_FIRSTHDR(&mh);
-                cmsg->cmsg_level = SOL_SOCKET;
-                cmsg->cmsg_type = SCM_RIGHTS;
-                cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(cmsg), &passfd, sizeof(int));
-        }
+        if (passfd >= 0)
+                rc_cmsg_put_fd(&mh, &control, passfd);
         do
                 n = sendmsg(fd, &mh, MSG_NOSIGNAL);
         while (n < 0 && errno == EINTR);
@@ -94,20 +83,14 @@ void rc_sync_msg_clear(struct rc_sync_msg *m)
  * caller takes one, any other is closed. */
 static void take_fds(struct msghdr *mh, int *ret_fd)
 {
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
-                size_t n;
-                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-                        continue;
-                n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                for (size_t i = 0; i < n; i++) {
-                        int fd;
-                        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-                        if (ret_fd != NULL && *ret_fd < 0)
-                                *ret_fd = fd;
-                        else
-                                close(fd);
-                }
-        }
+        int fd;
+
+        if (rc_cmsg_get_fds(mh, &fd, 1) == 0)
+                return;
+        if (ret_fd != NULL && *ret_fd < 0)
+                *ret_fd = fd;
+        else
+                close(fd);
 }
 
 /* Whether a failed receive is worth another try: EINTR always; ECONNRESET once per
@@ -121,10 +104,7 @@ static int sync_recv(int fd, struct rc_sync_msg *ret, int *ret_fd, rc_error_t *e
 {
         struct sync_header h;
         _cleanup_free_ char *buf = NULL;
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } control;
+        union rc_fd_cmsg control;
         struct iovec iov;
         struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
         ssize_t size, n;

@@ -104,23 +104,6 @@ int rc_terminal_send(int sockfd, int master, const char *name, rc_error_t *err)
         return 0;
 }
 
-/* Collect every fd carried by msg (all of them must be closed or kept by the caller). */
-static size_t collect_fds(struct msghdr *msg, int *fds, size_t max)
-{
-        size_t count = 0;
-
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
-                size_t n;
-
-                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0))
-                        continue;
-                n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                for (size_t i = 0; i < n && count < max; i++)
-                        memcpy(&fds[count++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-        }
-        return count;
-}
-
 int rc_terminal_recv(int sockfd, int *ret_fd, rc_error_t *err)
 {
         union {
@@ -145,7 +128,7 @@ int rc_terminal_recv(int sockfd, int *ret_fd, rc_error_t *err)
         if (n == 0)
                 return rc_error_set_status(err, EPIPE,
                                            "receive pty master: console socket closed by the peer");
-        count = collect_fds(&msg, fds, RECV_MAX_FDS);
+        count = rc_cmsg_get_fds(&msg, fds, RECV_MAX_FDS);
         if (count == 1 && !(msg.msg_flags & MSG_CTRUNC)) {
                 *ret_fd = fds[0];
                 return 0;
