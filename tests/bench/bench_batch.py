@@ -17,11 +17,7 @@ import benchlib as B
 
 
 def main():
-    argv = sys.argv[1:]
-    if "-h" in argv or "--help" in argv:
-        print(__doc__)
-        return 0
-    B.need_root()
+    argv = B.start(__doc__)
     count = B.int_arg(argv, "-c", 20)
     pairs = B.int_arg(argv, "-n", 20)
     rc_bin = B.run_container_binary(B.str_arg(argv, "-b"))

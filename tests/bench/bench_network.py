@@ -262,11 +262,7 @@ def on_sigterm(signum, frame):
 
 
 def main():
-    argv = sys.argv[1:]
-    if "-h" in argv or "--help" in argv:
-        print(__doc__)
-        return 0
-    B.need_root()
+    argv = B.start(__doc__)
     pairs = B.int_arg(argv, "-n", 20)
     attached = B.int_arg(argv, "-c", 0)
     if pairs < 1 or attached < 0 or attached > 200:

@@ -27,11 +27,7 @@ import benchlib as B
 
 
 def main():
-    argv = sys.argv[1:]
-    if "-h" in argv or "--help" in argv:
-        print(__doc__)
-        return 0
-    B.need_root()
+    argv = B.start(__doc__)
     pairs = B.int_arg(argv, "-n", 30)
     rc_bin = B.run_container_binary(B.str_arg(argv, "-b"))
     B.enter_private_mount_ns(net=True)

@@ -28,11 +28,7 @@ def fill(rt, bundle, count):
 
 
 def main():
-    argv = sys.argv[1:]
-    if "-h" in argv or "--help" in argv:
-        print(__doc__)
-        return 0
-    B.need_root()
+    argv = B.start(__doc__)
     running = B.int_arg(argv, "-c", 100)
     pairs = B.int_arg(argv, "-n", 20)
     rc_bin = B.run_container_binary(B.str_arg(argv, "-b"))

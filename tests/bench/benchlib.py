@@ -36,6 +36,17 @@ def need_root():
         die("needs root")
 
 
+def start(doc):
+    """The start of every script: -h/--help prints its docstring and exits; the rest
+    needs root. Returns the arguments."""
+    argv = sys.argv[1:]
+    if "-h" in argv or "--help" in argv:
+        print(doc)
+        sys.exit(0)
+    need_root()
+    return argv
+
+
 def find_binary(path_or_name, what):
     p = shutil.which(path_or_name) if "/" not in path_or_name else path_or_name
     if not p or not os.access(p, os.X_OK):

@@ -23,6 +23,7 @@
 
 #include "runtime/cleanup.h"
 #include "runtime/seccomp.h"
+#include "seccomp_config.h"
 #include "specs/config.h"
 #include "specs/json.h"
 #include "specs/names.h"
@@ -44,20 +45,6 @@ static void capture_log(void *data, enum rc_log_level level, const char *msg)
 }
 
 static const struct rc_logger test_log = {.fn = capture_log, .max_level = RC_LOG_DEBUG};
-
-static struct oci_config *parse_seccomp(const char *seccomp_json)
-{
-        _cleanup_free_ char *doc = NULL;
-        struct oci_config *c = NULL;
-        rc_error_t err = NULL;
-
-        cr_assert_geq(
-                asprintf(&doc, "{\"ociVersion\": \"1.0.0\", \"linux\": {\"seccomp\": %s}}", seccomp_json),
-                0);
-        cr_assert_eq(oci_config_parse(doc, strlen(doc), "config.json", &c, &err), 0, "%s",
-                     err ? err->msg : "");
-        return c;
-}
 
 /* Compile; returns the status and leaves any error in *err. */
 static int compile(const char *seccomp_json, struct rc_seccomp_prog *p, rc_error_t *err)

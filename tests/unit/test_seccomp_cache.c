@@ -14,6 +14,7 @@
 #include "runtime/cleanup.h"
 #include "runtime/seccomp.h"
 #include "runtime/seccomp_cache.h"
+#include "seccomp_config.h"
 #include "specs/config.h"
 
 static char root[] = "/tmp/rc-test-secc-XXXXXX";
@@ -45,23 +46,9 @@ static void teardown(void)
 
 TestSuite(seccomp_cache, .init = setup, .fini = teardown);
 
-static struct oci_config *parse(const char *seccomp_json)
-{
-        _cleanup_free_ char *doc = NULL;
-        struct oci_config *c = NULL;
-        rc_error_t err = NULL;
-
-        cr_assert_geq(
-                asprintf(&doc, "{\"ociVersion\": \"1.0.0\", \"linux\": {\"seccomp\": %s}}", seccomp_json),
-                0);
-        cr_assert_eq(oci_config_parse(doc, strlen(doc), "config.json", &c, &err), 0, "%s",
-                     err ? err->msg : "");
-        return c;
-}
-
 static char *key_of(const char *seccomp_json)
 {
-        struct oci_config *c = parse(seccomp_json);
+        struct oci_config *c = parse_seccomp(seccomp_json);
         rc_error_t err = NULL;
         char *key = NULL;
         size_t len = 0;
@@ -138,7 +125,7 @@ static size_t count_entries(void)
 
 static void compile_cached(const char *json, struct rc_seccomp_prog *p)
 {
-        struct oci_config *c = parse(json);
+        struct oci_config *c = parse_seccomp(json);
         rc_error_t err = NULL;
 
         log_buf[0] = '\0';
@@ -151,7 +138,7 @@ Test(seccomp_cache, second_compile_reads_the_same_program)
 {
         struct rc_seccomp_prog plain = RC_SECCOMP_PROG_INIT, first = RC_SECCOMP_PROG_INIT,
                                second = RC_SECCOMP_PROG_INIT;
-        struct oci_config *c = parse(P1);
+        struct oci_config *c = parse_seccomp(P1);
         rc_error_t err = NULL;
         struct stat st;
         char dir[256];
@@ -317,7 +304,7 @@ Test(seccomp_cache, unusable_directory_costs_only_the_compile)
 
 Test(seccomp_cache, another_build_of_the_compiler_is_another_key)
 {
-        struct oci_config *c = parse(P1);
+        struct oci_config *c = parse_seccomp(P1);
         char *a = NULL, *b = NULL;
         rc_error_t err = NULL;
         size_t la = 0, lb = 0;
