@@ -10,7 +10,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -18,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "runtime/nlmsg.h"
 
 #define FW_BUFSIZE (16u * 1024u)
 #define KEY_MAX 64
@@ -44,85 +46,79 @@ static size_t ifname_key(unsigned char *key, const char *name)
         return IFNAMSIZ;
 }
 
-static int elem_cb(const struct nlattr *elem, struct scan *s)
+static void elem_cb(const struct nlattr *elem, struct scan *s)
 {
         const struct nlattr *a, *key = NULL;
-        uint32_t flags = 0;
+        uint32_t flags = 0, v;
 
-        mnl_attr_for_each_nested (a, elem) {
-                if (mnl_attr_get_type(a) == NFTA_SET_ELEM_KEY)
+        rc_nla_for_each_nested (a, elem) {
+                if (rc_nla_type(a) == NFTA_SET_ELEM_KEY)
                         key = a;
-                else if (mnl_attr_get_type(a) == NFTA_SET_ELEM_FLAGS &&
-                         mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-                        flags = ntohl(mnl_attr_get_u32(a));
+                else if (rc_nla_type(a) == NFTA_SET_ELEM_FLAGS && rc_nla_u32(a, &v))
+                        flags = ntohl(v);
         }
         if (key == NULL)
-                return MNL_CB_OK;
-        mnl_attr_for_each_nested (a, key) {
-                if (mnl_attr_get_type(a) != NFTA_DATA_VALUE)
+                return;
+        rc_nla_for_each_nested (a, key) {
+                if (rc_nla_type(a) != NFTA_DATA_VALUE)
                         continue;
                 for (size_t i = 0; i < s->n; i++) {
                         struct want *w = &s->w[i];
-                        if (mnl_attr_get_payload_len(a) == w->len &&
-                            memcmp(mnl_attr_get_payload(a), w->key, w->len) == 0 &&
+                        if (rc_nla_len(a) == w->len && memcmp(rc_nla_data(a), w->key, w->len) == 0 &&
                             ((flags & NFT_SET_ELEM_INTERVAL_END) != 0) == w->interval_end)
                                 w->found = true;
                 }
         }
-        return MNL_CB_OK;
 }
 
 static int msg_cb(const struct nlmsghdr *nlh, void *data)
 {
         const struct nlattr *a, *e;
 
-        mnl_attr_for_each (a, nlh, sizeof(struct nfgenmsg)) {
-                if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS)
+        rc_nla_for_each_msg (a, nlh, sizeof(struct nfgenmsg)) {
+                if (rc_nla_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS)
                         continue;
-                mnl_attr_for_each_nested (e, a) {
-                        if (mnl_attr_get_type(e) == NFTA_LIST_ELEM)
+                rc_nla_for_each_nested (e, a) {
+                        if (rc_nla_type(e) == NFTA_LIST_ELEM)
                                 elem_cb(e, data);
                 }
         }
-        return MNL_CB_OK;
+        return 0;
 }
 
 /* Dump one set of the table and mark the wanted elements it holds. 0 when the dump
  * completed (whatever it found), -1 when it failed (no table, no set, no socket). */
-static int scan_set(struct mnl_socket *sock, char *buf, const char *set, struct want *w, size_t n)
+static int scan_set(int fd, uint32_t portid, char *buf, const char *set, struct want *w, size_t n)
 {
         struct scan s = {.w = w, .n = n};
-        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-        struct nfgenmsg *nfg;
-        unsigned portid = mnl_socket_get_portid(sock);
         uint32_t seq = (uint32_t)time(NULL);
+        struct nlmsghdr *nlh = rc_nlmsg_new(buf, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM,
+                                            NLM_F_REQUEST | NLM_F_DUMP, seq);
+        struct nfgenmsg *nfg = rc_nlmsg_append(nlh, sizeof(*nfg));
         ssize_t len;
         int r;
 
-        nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM;
-        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-        nlh->nlmsg_seq = seq;
-        nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
         nfg->nfgen_family = NFPROTO_IPV4;
         nfg->version = NFNETLINK_V0;
         nfg->res_id = 0;
-        mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, RC_FW_TABLE);
-        mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
-        if (mnl_socket_sendto(sock, nlh, nlh->nlmsg_len) < 0)
+        rc_nla_put_str(nlh, NFTA_SET_ELEM_LIST_TABLE, RC_FW_TABLE);
+        rc_nla_put_str(nlh, NFTA_SET_ELEM_LIST_SET, set);
+        if (rc_nlsock_send(fd, nlh) < 0)
                 return -1;
         do {
-                len = mnl_socket_recvfrom(sock, buf, FW_BUFSIZE);
+                len = rc_nlsock_recv(fd, buf, FW_BUFSIZE);
                 if (len < 0)
                         return -1;
-                r = mnl_cb_run(buf, (size_t)len, seq, portid, msg_cb, &s);
-        } while (r > MNL_CB_STOP);
+                r = rc_nlmsg_walk(buf, (size_t)len, seq, portid, msg_cb, &s, NULL);
+        } while (r == 0);
         return r < 0 ? -1 : 0;
 }
 
 bool rc_fw_network_present(const struct rc_fw_net *n)
 {
         struct want bridges[1] = {0}, same[1] = {0}, masq[2] = {0};
-        struct mnl_socket *sock;
+        uint32_t portid = 0;
+        int fd = -1;
         char *buf;
         bool ok = false;
 
@@ -141,36 +137,35 @@ bool rc_fw_network_present(const struct rc_fw_net *n)
                 masq[1].interval_end = true;
         }
         buf = malloc(FW_BUFSIZE);
-        sock = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-        if (buf == NULL || sock == NULL || mnl_socket_bind(sock, 0, MNL_SOCKET_AUTOPID) < 0)
+        if (buf == NULL || (fd = rc_nlsock_open(NETLINK_NETFILTER, &portid)) < 0)
                 goto out;
-        if (scan_set(sock, buf, "bridges", bridges, 1) < 0 || !bridges[0].found)
+        if (scan_set(fd, portid, buf, "bridges", bridges, 1) < 0 || !bridges[0].found)
                 goto out;
-        if (scan_set(sock, buf, "same", same, 1) < 0 || !same[0].found)
+        if (scan_set(fd, portid, buf, "same", same, 1) < 0 || !same[0].found)
                 goto out;
         if (n->isolate) {
                 struct want iso[1] = {bridges[0]};
                 iso[0].found = false;
-                if (scan_set(sock, buf, "isolated", iso, 1) < 0 || !iso[0].found)
+                if (scan_set(fd, portid, buf, "isolated", iso, 1) < 0 || !iso[0].found)
                         goto out;
         }
         if (n->internal) {
                 struct want in[1] = {bridges[0]};
                 in[0].found = false;
-                if (scan_set(sock, buf, "internal", in, 1) < 0 || !in[0].found)
+                if (scan_set(fd, portid, buf, "internal", in, 1) < 0 || !in[0].found)
                         goto out;
         } else {
                 /* an interval whose end is 0.0.0.0 (a subnet at the top of the space) has no
                  * end element: then the start alone */
                 size_t nm = masq[1].key[0] | masq[1].key[1] | masq[1].key[2] | masq[1].key[3] ? 2 : 1;
-                if (scan_set(sock, buf, "masq", masq, nm) < 0 || !masq[0].found ||
+                if (scan_set(fd, portid, buf, "masq", masq, nm) < 0 || !masq[0].found ||
                     (nm == 2 && !masq[1].found))
                         goto out;
         }
         ok = true;
 out:
-        if (sock != NULL)
-                mnl_socket_close(sock);
+        if (fd >= 0)
+                close(fd);
         free(buf);
         return ok;
 }

@@ -1,10 +1,9 @@
-/* rtnetlink requests through libmnl (see netlink.h). */
+/* rtnetlink requests (see netlink.h). */
 #include "runtime/netlink.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
@@ -15,84 +14,73 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/nlmsg.h"
 
 #define RC_NL_BUFSIZE (32u * 1024u)
 #define EXT_MAX 256
 
-typedef int (*reply_cb)(const struct nlmsghdr *nlh, void *data);
-
 /* The socket is created inside the target namespace and stays bound to it. */
-static struct mnl_socket *open_socket(int netns_fd, rc_error_t *err)
+static int open_socket(int netns_fd, uint32_t *portid, rc_error_t *err)
 {
         _cleanup_close_ int self = -1;
-        struct mnl_socket *s;
-        int e;
+        int fd, e;
 
         if (netns_fd < 0) {
-                s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-                if (s == NULL)
+                fd = rc_nlsock_open(NETLINK_ROUTE, portid);
+                if (fd < 0)
                         rc_error_set(err, errno, "open rtnetlink socket");
-                return s;
+                return fd;
         }
         self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (self < 0) {
-                rc_error_set(err, errno, "open `/proc/self/ns/net`");
-                return NULL;
-        }
-        if (setns(netns_fd, CLONE_NEWNET) < 0) {
-                rc_error_set(err, errno, "enter the container's network namespace");
-                return NULL;
-        }
-        s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+        if (self < 0)
+                return rc_error_set(err, errno, "open `/proc/self/ns/net`");
+        if (setns(netns_fd, CLONE_NEWNET) < 0)
+                return rc_error_set(err, errno, "enter the container's network namespace");
+        fd = rc_nlsock_open(NETLINK_ROUTE, portid);
         e = errno;
         if (setns(self, CLONE_NEWNET) < 0) {
                 /* never carry on in the container's namespace */
-                if (s != NULL)
-                        mnl_socket_close(s);
-                rc_error_set(err, errno, "return to the runtime's network namespace");
-                return NULL;
+                e = errno;
+                if (fd >= 0)
+                        close(fd);
+                return rc_error_set(err, e, "return to the runtime's network namespace");
         }
-        if (s == NULL)
+        if (fd < 0)
                 rc_error_set(err, e, "open rtnetlink socket in the container's network namespace");
-        return s;
+        return fd;
 }
 
 int rc_nl_open(struct rc_nl *nl, int netns_fd, rc_error_t *err)
 {
         int one = 1;
 
-        *nl = (struct rc_nl){0};
+        *nl = (struct rc_nl){.fd = -1};
         nl->buf = malloc(RC_NL_BUFSIZE);
         if (nl->buf == NULL)
                 return rc_error_set(err, ENOMEM, "open rtnetlink socket");
-        nl->sock = open_socket(netns_fd, err);
-        if (nl->sock == NULL) {
+        nl->fd = open_socket(netns_fd, &nl->portid, err);
+        if (nl->fd < 0) {
                 rc_nl_close(nl);
                 return -1;
         }
         /* best effort: older kernels simply send no extended ack */
-        mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &one, sizeof(one));
-        mnl_socket_setsockopt(nl->sock, NETLINK_CAP_ACK, &one, sizeof(one));
-        if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
-                int e = errno;
-                rc_nl_close(nl);
-                return rc_error_set(err, e, "bind rtnetlink socket");
-        }
-        nl->portid = mnl_socket_get_portid(nl->sock);
+        (void)setsockopt(nl->fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+        (void)setsockopt(nl->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
         nl->seq = (uint32_t)time(NULL);
         return 0;
 }
 
 void rc_nl_close(struct rc_nl *nl)
 {
-        if (nl->sock != NULL)
-                mnl_socket_close(nl->sock);
+        if (nl->fd >= 0)
+                close(nl->fd);
         free(nl->buf);
-        *nl = (struct rc_nl){0};
+        *nl = (struct rc_nl){.fd = -1};
 }
 
 bool rc_nl_ifname_valid(const char *name)
@@ -114,55 +102,30 @@ bool rc_nl_ifname_valid(const char *name)
 /* The NLMSGERR_ATTR_MSG text of an extended ack, if any. */
 static void ext_ack_text(const struct nlmsghdr *nlh, char *ext, size_t size)
 {
-        const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-        size_t off = sizeof(*e), total = mnl_nlmsg_get_payload_len(nlh);
+        const struct nlmsgerr *e = rc_nlmsg_payload(nlh, sizeof(*e));
+        size_t off = sizeof(*e), total = nlh->nlmsg_len - NLMSG_HDRLEN;
         const struct nlattr *attr;
-        const void *payload;
 
         ext[0] = '\0';
-        if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+        if (e == NULL || !(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
                 return;
-        if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-                off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+        if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+                if (e->msg.nlmsg_len < NLMSG_HDRLEN)
+                        return;
+                off += e->msg.nlmsg_len - NLMSG_HDRLEN; /* the request echoed back */
+        }
         if (off >= total)
                 return;
-        payload = (const char *)e + off;
-        mnl_attr_for_each_payload(payload, total - off)
-        {
-                if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
-                    mnl_attr_validate(attr, MNL_TYPE_STRING) == 0) {
-                        snprintf(ext, size, "%s", mnl_attr_get_str(attr));
+        rc_nla_for_each (attr, (const char *)e + off, total - off) {
+                const char *text = rc_nla_type(attr) == NLMSGERR_ATTR_MSG ? rc_nla_str(attr) : NULL;
+                if (text != NULL) {
+                        snprintf(ext, size, "%s", text);
                         return;
                 }
         }
 }
 
-/* One batch of replies. Returns 1 when the exchange is over (ack, error or done), 0 to
- * keep reading, or -errno with ext filled on an error ack. */
-static int handle_replies(const struct rc_nl *nl, size_t n, uint32_t seq, reply_cb cb, void *data, char *ext)
-{
-        int len = (int)n;
-
-        for (const struct nlmsghdr *nlh = (const void *)nl->buf; mnl_nlmsg_ok(nlh, len);
-             nlh = mnl_nlmsg_next(nlh, &len)) {
-                if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != nl->portid)
-                        continue;
-                if (nlh->nlmsg_type == NLMSG_ERROR) {
-                        const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-                        if (e->error == 0)
-                                return 1;
-                        ext_ack_text(nlh, ext, EXT_MAX);
-                        return e->error;
-                }
-                if (nlh->nlmsg_type == NLMSG_DONE)
-                        return 1;
-                if (cb != NULL && cb(nlh, data) < 0)
-                        return -EPROTO;
-        }
-        return 0;
-}
-
-static int talk(struct rc_nl *nl, struct nlmsghdr *nlh, reply_cb cb, void *data, char *ext)
+static int talk(struct rc_nl *nl, struct nlmsghdr *nlh, rc_nlmsg_cb cb, void *data, char *ext)
 {
         uint32_t seq;
         ssize_t n;
@@ -171,16 +134,17 @@ static int talk(struct rc_nl *nl, struct nlmsghdr *nlh, reply_cb cb, void *data,
         ext[0] = '\0';
         nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
         nlh->nlmsg_seq = seq = ++nl->seq;
-        if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
+        if (rc_nlsock_send(nl->fd, nlh) < 0)
                 return -errno;
         for (;;) {
-                n = mnl_socket_recvfrom(nl->sock, nl->buf, RC_NL_BUFSIZE);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
+                const struct nlmsghdr *errmsg = NULL;
+
+                n = rc_nlsock_recv(nl->fd, nl->buf, RC_NL_BUFSIZE);
+                if (n < 0)
                         return -errno;
-                }
-                r = handle_replies(nl, (size_t)n, seq, cb, data, ext);
+                r = rc_nlmsg_walk(nl->buf, (size_t)n, seq, nl->portid, cb, data, &errmsg);
+                if (errmsg != NULL)
+                        ext_ack_text(errmsg, ext, EXT_MAX);
                 if (r != 0)
                         return r < 0 ? r : 0;
         }
@@ -207,11 +171,7 @@ __attribute__((format(printf, 4, 5))) static int nl_error(rc_error_t *err, int e
 
 static struct nlmsghdr *new_request(struct rc_nl *nl, uint16_t type, uint16_t flags)
 {
-        struct nlmsghdr *nlh = mnl_nlmsg_put_header(nl->buf);
-
-        nlh->nlmsg_type = type;
-        nlh->nlmsg_flags = flags;
-        return nlh;
+        return rc_nlmsg_new(nl->buf, type, flags, 0);
 }
 
 /* ---- links ------------------------------------------------------------------------ */
@@ -219,19 +179,21 @@ static struct nlmsghdr *new_request(struct rc_nl *nl, uint16_t type, uint16_t fl
 static int link_cb(const struct nlmsghdr *nlh, void *data)
 {
         struct rc_nl_link *l = data;
-        const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+        const struct ifinfomsg *ifi = rc_nlmsg_payload(nlh, sizeof(*ifi));
         const struct nlattr *attr;
+        uint32_t v;
 
         if (nlh->nlmsg_type != RTM_NEWLINK)
                 return 0;
+        if (ifi == NULL)
+                return -EPROTO;
         l->ifindex = ifi->ifi_index;
         l->up = (ifi->ifi_flags & IFF_UP) != 0;
-        mnl_attr_for_each (attr, nlh, sizeof(*ifi)) {
-                if (mnl_attr_get_type(attr) == IFLA_MTU && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
-                        l->mtu = mnl_attr_get_u32(attr);
-                else if (mnl_attr_get_type(attr) == IFLA_MASTER &&
-                         mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
-                        l->master = (int)mnl_attr_get_u32(attr);
+        rc_nla_for_each_msg (attr, nlh, sizeof(*ifi)) {
+                if (rc_nla_type(attr) == IFLA_MTU && rc_nla_u32(attr, &v))
+                        l->mtu = v;
+                else if (rc_nla_type(attr) == IFLA_MASTER && rc_nla_u32(attr, &v))
+                        l->master = (int)v;
         }
         return 0;
 }
@@ -239,13 +201,13 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 int rc_nl_link_get(struct rc_nl *nl, const char *name, struct rc_nl_link *ret, rc_error_t *err)
 {
         struct nlmsghdr *nlh = new_request(nl, RTM_GETLINK, 0);
-        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+        struct ifinfomsg *ifi = rc_nlmsg_append(nlh, sizeof(*ifi));
         struct rc_nl_link l = {0};
         char ext[EXT_MAX];
         int r;
 
         ifi->ifi_family = AF_UNSPEC;
-        mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+        rc_nla_put_str(nlh, IFLA_IFNAME, name);
         r = talk(nl, nlh, link_cb, &l, ext);
         if (r == -ENODEV) {
                 *ret = (struct rc_nl_link){0};
@@ -260,16 +222,16 @@ int rc_nl_link_get(struct rc_nl *nl, const char *name, struct rc_nl_link *ret, r
 int rc_nl_bridge_create(struct rc_nl *nl, const char *name, rc_error_t *err)
 {
         struct nlmsghdr *nlh = new_request(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+        struct ifinfomsg *ifi = rc_nlmsg_append(nlh, sizeof(*ifi));
         struct nlattr *linkinfo;
         char ext[EXT_MAX];
         int r;
 
         ifi->ifi_family = AF_UNSPEC;
-        mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-        linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-        mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
-        mnl_attr_nest_end(nlh, linkinfo);
+        rc_nla_put_str(nlh, IFLA_IFNAME, name);
+        linkinfo = rc_nla_nest_start(nlh, IFLA_LINKINFO);
+        rc_nla_put_str(nlh, IFLA_INFO_KIND, "bridge");
+        rc_nla_nest_end(nlh, linkinfo);
         r = talk(nl, nlh, NULL, NULL, ext);
         if (r < 0)
                 return nl_error(err, -r, ext, "create bridge `%s`", name);
@@ -280,28 +242,28 @@ int rc_nl_veth_create(struct rc_nl *nl, const char *name, const char *peer_name,
                       unsigned mtu, rc_error_t *err)
 {
         struct nlmsghdr *nlh = new_request(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi)), *peer;
+        struct ifinfomsg *ifi = rc_nlmsg_append(nlh, sizeof(*ifi)), *peer;
         struct nlattr *linkinfo, *info_data, *peer_info;
         char ext[EXT_MAX];
         int r;
 
         ifi->ifi_family = AF_UNSPEC;
-        mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+        rc_nla_put_str(nlh, IFLA_IFNAME, name);
         if (mtu > 0)
-                mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
-        linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-        mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
-        info_data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
-        peer_info = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
-        peer = mnl_nlmsg_put_extra_header(nlh, sizeof(*peer));
+                rc_nla_put_u32(nlh, IFLA_MTU, mtu);
+        linkinfo = rc_nla_nest_start(nlh, IFLA_LINKINFO);
+        rc_nla_put_str(nlh, IFLA_INFO_KIND, "veth");
+        info_data = rc_nla_nest_start(nlh, IFLA_INFO_DATA);
+        peer_info = rc_nla_nest_start(nlh, VETH_INFO_PEER);
+        peer = rc_nlmsg_append(nlh, sizeof(*peer));
         peer->ifi_family = AF_UNSPEC;
-        mnl_attr_put_strz(nlh, IFLA_IFNAME, peer_name);
-        mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
+        rc_nla_put_str(nlh, IFLA_IFNAME, peer_name);
+        rc_nla_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
         if (mtu > 0)
-                mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
-        mnl_attr_nest_end(nlh, peer_info);
-        mnl_attr_nest_end(nlh, info_data);
-        mnl_attr_nest_end(nlh, linkinfo);
+                rc_nla_put_u32(nlh, IFLA_MTU, mtu);
+        rc_nla_nest_end(nlh, peer_info);
+        rc_nla_nest_end(nlh, info_data);
+        rc_nla_nest_end(nlh, linkinfo);
         r = talk(nl, nlh, NULL, NULL, ext);
         if (r < 0)
                 return nl_error(err, -r, ext, "create veth pair `%s` / `%s`", name, peer_name);
@@ -311,7 +273,7 @@ int rc_nl_veth_create(struct rc_nl *nl, const char *name, const char *peer_name,
 int rc_nl_link_set(struct rc_nl *nl, int ifindex, int master, unsigned mtu, bool up, rc_error_t *err)
 {
         struct nlmsghdr *nlh = new_request(nl, RTM_NEWLINK, 0);
-        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+        struct ifinfomsg *ifi = rc_nlmsg_append(nlh, sizeof(*ifi));
         char ext[EXT_MAX];
         int r;
 
@@ -320,9 +282,9 @@ int rc_nl_link_set(struct rc_nl *nl, int ifindex, int master, unsigned mtu, bool
         ifi->ifi_change = IFF_UP;
         ifi->ifi_flags = up ? IFF_UP : 0;
         if (master > 0)
-                mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
+                rc_nla_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
         if (mtu > 0)
-                mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+                rc_nla_put_u32(nlh, IFLA_MTU, mtu);
         r = talk(nl, nlh, NULL, NULL, ext);
         if (r < 0)
                 return nl_error(err, -r, ext, "configure link %d", ifindex);
@@ -332,12 +294,12 @@ int rc_nl_link_set(struct rc_nl *nl, int ifindex, int master, unsigned mtu, bool
 int rc_nl_link_delete(struct rc_nl *nl, const char *name, rc_error_t *err)
 {
         struct nlmsghdr *nlh = new_request(nl, RTM_DELLINK, 0);
-        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+        struct ifinfomsg *ifi = rc_nlmsg_append(nlh, sizeof(*ifi));
         char ext[EXT_MAX];
         int r;
 
         ifi->ifi_family = AF_UNSPEC;
-        mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+        rc_nla_put_str(nlh, IFLA_IFNAME, name);
         r = talk(nl, nlh, NULL, NULL, ext);
         if (r < 0 && r != -ENODEV)
                 return nl_error(err, -r, ext, "delete link `%s`", name);
@@ -349,7 +311,7 @@ int rc_nl_link_delete(struct rc_nl *nl, const char *name, rc_error_t *err)
 int rc_nl_addr_add(struct rc_nl *nl, int ifindex, uint32_t addr, unsigned prefix, rc_error_t *err)
 {
         struct nlmsghdr *nlh = new_request(nl, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
-        struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+        struct ifaddrmsg *ifa = rc_nlmsg_append(nlh, sizeof(*ifa));
         uint32_t be = htonl(addr), mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
         char ext[EXT_MAX], ip[INET_ADDRSTRLEN];
         int r;
@@ -358,10 +320,10 @@ int rc_nl_addr_add(struct rc_nl *nl, int ifindex, uint32_t addr, unsigned prefix
         ifa->ifa_prefixlen = (unsigned char)prefix;
         ifa->ifa_scope = RT_SCOPE_UNIVERSE;
         ifa->ifa_index = (unsigned)ifindex;
-        mnl_attr_put_u32(nlh, IFA_LOCAL, be);
-        mnl_attr_put_u32(nlh, IFA_ADDRESS, be);
+        rc_nla_put_u32(nlh, IFA_LOCAL, be);
+        rc_nla_put_u32(nlh, IFA_ADDRESS, be);
         if (prefix < 31)
-                mnl_attr_put_u32(nlh, IFA_BROADCAST, htonl(addr | ~mask));
+                rc_nla_put_u32(nlh, IFA_BROADCAST, htonl(addr | ~mask));
         r = talk(nl, nlh, NULL, NULL, ext);
         if (r < 0 && r != -EEXIST) {
                 inet_ntop(AF_INET, &be, ip, sizeof(ip));
@@ -373,7 +335,7 @@ int rc_nl_addr_add(struct rc_nl *nl, int ifindex, uint32_t addr, unsigned prefix
 int rc_nl_route_add_default(struct rc_nl *nl, int ifindex, uint32_t gateway, rc_error_t *err)
 {
         struct nlmsghdr *nlh = new_request(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
-        struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+        struct rtmsg *rtm = rc_nlmsg_append(nlh, sizeof(*rtm));
         uint32_t be = htonl(gateway);
         char ext[EXT_MAX], ip[INET_ADDRSTRLEN];
         int r;
@@ -383,8 +345,8 @@ int rc_nl_route_add_default(struct rc_nl *nl, int ifindex, uint32_t gateway, rc_
         rtm->rtm_protocol = RTPROT_STATIC;
         rtm->rtm_scope = RT_SCOPE_UNIVERSE;
         rtm->rtm_type = RTN_UNICAST;
-        mnl_attr_put_u32(nlh, RTA_GATEWAY, be);
-        mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
+        rc_nla_put_u32(nlh, RTA_GATEWAY, be);
+        rc_nla_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
         r = talk(nl, nlh, NULL, NULL, ext);
         if (r < 0 && r != -EEXIST) {
                 inet_ntop(AF_INET, &be, ip, sizeof(ip));

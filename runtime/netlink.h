@@ -1,4 +1,4 @@
-/* rtnetlink through libmnl: links (bridge, veth), addresses, routes, link state.
+/* rtnetlink (messages built with nlmsg.h): links (bridge, veth), addresses, routes, link state.
  *
  * One request at a time, each with NLM_F_ACK; the kernel's extended ack text
  * (NETLINK_EXT_ACK) is appended to our error messages: "create bridge `rc0`: Operation
@@ -11,10 +11,8 @@
 
 #include "runtime/error.h"
 
-struct mnl_socket;
-
 struct rc_nl {
-        struct mnl_socket *sock;
+        int fd;
         uint32_t portid;
         uint32_t seq;
         char *buf; /* RC_NL_BUFSIZE, for requests and replies */
