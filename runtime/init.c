@@ -324,7 +324,8 @@ static int exec_process(struct init_run *r, rc_error_t *err)
         if (rc_lsm_apply_exec(p, r->a->log, err) < 0)
                 return -1;
         /* Loading a filter needs no_new_privs or CAP_SYS_ADMIN: without noNewPrivileges it
-         * goes in before the capability drop, as runc does, else last before execve. */
+         * goes in before the capability drop, as runc does, else last before execve
+         * (unless it was loaded before the wait for start: load_before_start). */
         if (!p->no_new_privileges && rc_seccomp_load(r->a->seccomp, r->state_json, r->state_len, err) < 0)
                 return -1;
         if (rc_caps_prepare(&p->caps, err) < 0 || rc_process_set_user(p, err) < 0 ||
@@ -346,6 +347,21 @@ static int exec_process(struct init_run *r, rc_error_t *err)
         if (p->no_new_privileges && rc_seccomp_load(r->a->seccomp, r->state_json, r->state_len, err) < 0)
                 return -1;
         return rc_process_exec(exe, p, err);
+}
+
+/* A filter that allows everything the init still does (rc_seccomp_allows_init_tail) is
+ * loaded while the init waits for `start`, not after: the runtime is busy then (the
+ * network, the state), and execve follows `start` sooner. With noNewPrivileges the flag
+ * is set first, as it would be before a late load. The program is then spent: the later
+ * rc_seccomp_load calls find it empty. */
+static int load_before_start(struct init_run *r, rc_error_t *err)
+{
+        if (r->a->cfg->process.no_new_privileges && rc_set_no_new_privs(err) < 0)
+                return -1;
+        if (rc_seccomp_load(r->a->seccomp, r->state_json, r->state_len, err) < 0)
+                return -1;
+        r->a->seccomp = NULL;
+        return 0;
 }
 
 static void die_on_stderr(const rc_error_t err, int status)
@@ -377,6 +393,8 @@ void rc_init_main(struct rc_init_args *a)
                 _exit(1);
         }
         close(a->sync_fd);
+        if (a->seccomp_before_start && load_before_start(&r, &err) < 0)
+                die_on_stderr(err, 1);
         if (wait_for_start(&r, &err) < 0)
                 die_on_stderr(err, 1);
         if (exec_process(&r, &err) < 0)

@@ -448,6 +448,58 @@ void rc_seccomp_prog_clear(struct rc_seccomp_prog *p)
 
 /* ---- the init side ------------------------------------------------------------------ */
 
+/* What the init calls from the end of its setup to execve: the exec fifo (open, write,
+ * close), LSM labels (/proc attr files), the capability sets and the user (prctl,
+ * capget/capset, setgroups, setresgid/setresuid, umask, /proc/self/setgroups), the
+ * working directory, the executable's lookup, fd flags, and what libc's malloc, opendir
+ * and an error's last words may use. Sorted, for bsearch. */
+static const char *const init_tail[] = {
+        "access",    "brk",        "capget",    "capset",     "chdir",    "close",     "close_range",
+        "execve",    "exit_group", "faccessat", "faccessat2", "fcntl",    "fstat",     "fstatfs",
+        "getcwd",    "getdents64", "madvise",   "mmap",       "mprotect", "munmap",    "newfstatat",
+        "open",      "openat",     "openat2",   "prctl",      "read",     "setgroups", "setresgid",
+        "setresuid", "statx",      "umask",     "write",
+};
+#define N_INIT_TAIL (sizeof(init_tail) / sizeof(init_tail[0]))
+
+static int cmp_name(const void *key, const void *elem)
+{
+        return strcmp(key, *(const char *const *)elem);
+}
+
+bool rc_seccomp_allows_init_tail(const struct oci_seccomp *s)
+{
+        /* per name of init_tail: 0 not named by any rule, 1 allowed unconditionally by a
+         * rule, 2 named by a rule with another action or with conditions */
+        unsigned char seen[N_INIT_TAIL] = {0};
+
+        if (!s->present || s->listener_path != NULL || (s->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+                return false;
+        for (size_t i = 0; i < s->n_syscalls; i++) {
+                const struct oci_seccomp_syscall *sc = &s->syscalls[i];
+                bool plain = sc->action == OCI_SECCOMP_ALLOW && sc->n_args == 0;
+
+                for (size_t j = 0; j < sc->n_names; j++) {
+                        const char *const *hit = bsearch(sc->names[j], init_tail, N_INIT_TAIL,
+                                                         sizeof(init_tail[0]), cmp_name);
+                        size_t k;
+
+                        if (hit == NULL)
+                                continue;
+                        k = (size_t)(hit - init_tail);
+                        if (!plain)
+                                seen[k] = 2;
+                        else if (seen[k] == 0)
+                                seen[k] = 1;
+                }
+        }
+        for (size_t k = 0; k < N_INIT_TAIL; k++) {
+                if (seen[k] == 2 || (seen[k] == 0 && s->default_action != OCI_SECCOMP_ALLOW))
+                        return false;
+        }
+        return true;
+}
+
 int rc_seccomp_process_state(const char *metadata, const char *state_json, size_t state_len, char **ret,
                              size_t *ret_len, rc_error_t *err)
 {

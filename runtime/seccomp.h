@@ -7,7 +7,10 @@
  *   listenerPath (unreachable after           execve (or before the capability drop when
  *   pivot_root)                               noNewPrivileges is false, as runc does); with
  *   clone3 ---------------------------------> a listener, the notify fd and the container
- *                                             process state go to the agent over SCM_RIGHTS
+ *                                             process state go to the agent over SCM_RIGHTS.
+ *                                             A profile that allows all the init does after
+ *                                             its setup (rc_seccomp_allows_init_tail) is
+ *                                             loaded before the wait for `start` instead.
  *
  * The init never calls into libseccomp: it only needs the program in memory (the clone
  * copies the parent's memory) and the seccomp(2) syscall. */
@@ -68,6 +71,14 @@ int rc_seccomp_prepare(const struct oci_seccomp *s, const char *cache_root, cons
 
 /* Free the program and close the agent socket; leaves `p` empty (RC_SECCOMP_PROG_INIT). */
 void rc_seccomp_prog_clear(struct rc_seccomp_prog *p);
+
+/* Whether the filter of `s` can be loaded before the init waits for `start`: every
+ * syscall the init still makes after that point (the exec fifo, labels, capabilities,
+ * user, working directory, the executable's lookup, execve) is allowed by it without
+ * conditions, and it has no listener (whose agent must hear from a started container).
+ * Then loading it overlaps with the runtime's own work instead of delaying the execve.
+ * Profiles that restrict any of those (or test their arguments) load as late as before. */
+bool rc_seccomp_allows_init_tail(const struct oci_seccomp *s);
 
 /* In the init: install the filter with seccomp(2). Loading needs no_new_privs or
  * CAP_SYS_ADMIN. With a listener, send the notify fd and the container process state

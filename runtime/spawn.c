@@ -175,6 +175,9 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
                 .no_pivot = s->opts->no_pivot,
                 .no_new_keyring = s->opts->no_new_keyring,
                 .seccomp = &seccomp,
+                .seccomp_before_start = seccomp.insns != NULL &&
+                                        s->cfg->hooks[OCI_HOOK_START_CONTAINER].n == 0 &&
+                                        rc_seccomp_allows_init_tail(&s->cfg->linux_.seccomp),
                 .hooks_sync = r->hooks_sync = needs_hooks_sync(s->cfg, &seccomp, r->net_early),
                 .overlay = s->opts->overlay,
                 .tie_to_caller = s->opts->tie_to_caller,

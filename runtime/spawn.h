@@ -29,6 +29,7 @@ struct rc_init_args {
         bool no_pivot;
         bool no_new_keyring;
         struct rc_seccomp_prog *seccomp; /* compiled by the parent; loaded right before exec */
+        bool seccomp_before_start; /* load it before waiting for `start` (rc_seccomp_allows_init_tail) */
         bool hooks_sync; /* stop for HOOKS/HOOKS_DONE; false when no hook, network or seccomp
                           * agent needs it: the init goes straight on to READY */
         const struct rc_overlay *overlay; /* NULL, or mounted on rootfs first (runtime/overlay.h) */

@@ -120,6 +120,49 @@ def test_filter_without_no_new_privileges(rt, bundle):
     assert info["uid"] == 1000
 
 
+def init_seccomp_mode(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(line.split()[1] for line in f if line.startswith("Seccomp:"))
+
+
+@RC_ONLY
+def test_filter_that_allows_the_init_is_loaded_before_start(rt, bundle):
+    """A profile that leaves alone everything the init does after its setup is loaded while
+    the init waits for `start` (the runtime's work then overlaps it); the process still
+    runs under it."""
+    b = bundle(sh("mkdir /dev/shm/d; echo status=$?"))
+    b.config["linux"]["seccomp"] = block_mkdir("SCMP_ACT_ERRNO")
+    c = rt.create(b)
+    pid = rt.state(c.cid)["pid"]
+    assert init_seccomp_mode(pid) == "2", "the filter should be in place before start"
+    assert rt.cmd("start", c.cid).returncode == 0
+    rt.wait_status(c.cid, "stopped")
+    with open(c.out) as f:
+        assert "status=1" in f.read()
+
+
+@RC_ONLY
+@pytest.mark.parametrize("rule", [
+    {"names": ["capset"], "action": "SCMP_ACT_ERRNO"},
+    {"names": ["setresuid"], "action": "SCMP_ACT_ERRNO"},
+    {"names": ["prctl"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 24, "op": "SCMP_CMP_EQ"}]},
+], ids=["capset", "setresuid", "prctl-conditional"])
+def test_filter_that_restricts_the_init_waits_for_start(rt, bundle, rule):
+    """A profile that restricts something the init still needs (dropping capabilities,
+    setting the user) must not be loaded early: the init would fail at `start`. Loaded
+    last, as before, the process runs."""
+    b = bundle(sh("echo ran"))
+    b.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    b.config["linux"]["seccomp"] = profile(syscalls=[rule])
+    c = rt.create(b)
+    pid = rt.state(c.cid)["pid"]
+    assert init_seccomp_mode(pid) == "0", "a filter restricting the init must wait for start"
+    assert rt.cmd("start", c.cid).returncode == 0
+    st = rt.wait_status(c.cid, "stopped")
+    with open(c.out) as f:
+        assert "ran" in f.read(), st
+
+
 def test_unknown_syscall_names_are_skipped(rt, bundle):
     b = bundle(sh("mkdir /dev/shm/d"))
     b.config["linux"]["seccomp"] = profile(syscalls=[

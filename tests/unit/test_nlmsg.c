@@ -42,7 +42,12 @@ Test(nlmsg, builds_a_request_that_walks_back)
         cr_assert(outer->nla_type & NLA_F_NESTED);
         cr_assert_eq(rc_nla_type(outer), IFLA_LINKINFO);
 
-        cr_assert_eq(((const struct ifinfomsg *)rc_nlmsg_payload(nlh, sizeof(*ifi)))->ifi_index, 42);
+        {
+                const struct ifinfomsg *back = rc_nlmsg_payload(nlh, sizeof(*ifi));
+                cr_assert_not_null(back);
+                if (back != NULL)
+                        cr_assert_eq(back->ifi_index, 42);
+        }
         rc_nla_for_each_msg (a, nlh, sizeof(*ifi)) {
                 seen++;
                 switch (rc_nla_type(a)) {
@@ -254,9 +259,9 @@ static int lookup(int fd, uint32_t portid, const char *name, int *ifindex)
                 if (r == 0) {
                         /* the reply to a GET is one RTM_NEWLINK message, then the ack */
                         const struct nlmsghdr *m = (const void *)rbuf;
-                        if (m->nlmsg_type == RTM_NEWLINK)
-                                *ifindex = ((const struct ifinfomsg *)rc_nlmsg_payload(m, sizeof(*ifi)))
-                                                   ->ifi_index;
+                        const struct ifinfomsg *got = rc_nlmsg_payload(m, sizeof(*ifi));
+                        if (m->nlmsg_type == RTM_NEWLINK && got != NULL)
+                                *ifindex = got->ifi_index;
                 }
         } while (r == 0);
         return r;

@@ -929,3 +929,90 @@ Test(seccomp_default_profile, controls_without_the_filter)
 {
         expect_exit0(body_unfiltered_controls, NULL);
 }
+
+/* ---- rc_seccomp_allows_init_tail: which filters load before `start` ---------------- */
+
+static bool tail_allowed(const char *seccomp_json)
+{
+        struct oci_config *c = parse_seccomp(seccomp_json);
+        bool r = rc_seccomp_allows_init_tail(&c->linux_.seccomp);
+
+        oci_config_free(c);
+        return r;
+}
+
+Test(seccomp_init_tail, the_default_profile_allows_it)
+{
+        for (int rootless = 0; rootless <= 1; rootless++) {
+                _cleanup_free_ char *doc = NULL;
+                struct oci_config *c = NULL;
+                rc_error_t err = NULL;
+                size_t len = 0;
+
+                cr_assert_eq(oci_default_spec(rootless, &doc, &len, &err), 0);
+                cr_assert_eq(oci_config_parse(doc, len, "config.json", &c, &err), 0, "%s",
+                             err ? err->msg : "");
+                cr_assert(rc_seccomp_allows_init_tail(&c->linux_.seccomp), "rootless %d", rootless);
+                oci_config_free(c);
+        }
+}
+
+Test(seccomp_init_tail, allow_by_default_with_unrelated_rules)
+{
+        cr_assert(tail_allowed("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": "
+                               "[\"mkdir\", \"mkdirat\"], \"action\": \"SCMP_ACT_ERRNO\"}]}"));
+        cr_assert(tail_allowed("{\"defaultAction\": \"SCMP_ACT_ALLOW\"}"));
+}
+
+Test(seccomp_init_tail, a_rule_against_the_init_keeps_it_late)
+{
+        /* refused outright, refused by a second rule after an allow, or only conditionally */
+        cr_assert_not(tail_allowed("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": "
+                                   "[\"capset\"], \"action\": \"SCMP_ACT_ERRNO\"}]}"));
+        cr_assert_not(tail_allowed("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": ["
+                                   "{\"names\": [\"write\"], \"action\": \"SCMP_ACT_ALLOW\"},"
+                                   "{\"names\": [\"write\"], \"action\": \"SCMP_ACT_KILL\"}]}"));
+        cr_assert_not(tail_allowed("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": "
+                                   "[\"prctl\"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 0, "
+                                   "\"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}"));
+        cr_assert_not(tail_allowed("{\"defaultAction\": \"SCMP_ACT_LOG\"}"), "only ALLOW counts");
+}
+
+Test(seccomp_init_tail, an_allow_list_must_name_everything_the_init_uses)
+{
+        static const char *names[] = {
+                "access",    "brk",        "capget",    "capset",     "chdir",    "close",     "close_range",
+                "execve",    "exit_group", "faccessat", "faccessat2", "fcntl",    "fstat",     "fstatfs",
+                "getcwd",    "getdents64", "madvise",   "mmap",       "mprotect", "munmap",    "newfstatat",
+                "open",      "openat",     "openat2",   "prctl",      "read",     "setgroups", "setresgid",
+                "setresuid", "statx",      "umask",     "write",
+        };
+        size_t n = sizeof(names) / sizeof(names[0]);
+
+        /* all of them: allowed; any one missing: not */
+        for (size_t skip = 0; skip <= n; skip++) {
+                _cleanup_free_ char *json = NULL;
+                char list[1024] = "";
+                for (size_t i = 0; i < n; i++) {
+                        if (i == skip)
+                                continue;
+                        strcat(list, list[0] ? ",\"" : "\"");
+                        strcat(list, names[i]);
+                        strcat(list, "\"");
+                }
+                cr_assert_geq(
+                        asprintf(&json,
+                                 "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [%s,"
+                                 "\"getpid\"], \"action\": \"SCMP_ACT_ALLOW\"}]}",
+                                 list),
+                        0);
+                cr_assert_eq(tail_allowed(json), skip == n, "without %s", skip < n ? names[skip] : "(none)");
+        }
+}
+
+Test(seccomp_init_tail, a_listener_keeps_it_late)
+{
+        cr_assert_not(tail_allowed("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": "
+                                   "\"/run/agent.sock\", \"syscalls\": [{\"names\": [\"mkdir\"], "
+                                   "\"action\": \"SCMP_ACT_NOTIFY\"}]}"));
+}
