@@ -6,6 +6,7 @@
  * never leaves the root, and re-resolves a symlink's text inside the root. */
 #include "runtime/fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,6 +18,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
@@ -594,4 +596,112 @@ int rc_proc_open(const char *path, int flags, rc_error_t *err)
         if (sfs.f_type != PROC_SUPER_MAGIC)
                 return rc_error_set(err, EXDEV, "open `/proc/%s`: not on procfs", path);
         return TAKE_FD(fd);
+}
+
+/* ---- removing trees ---------------------------------------------------------------- */
+
+#define TREE_DEPTH_MAX 512
+
+static int remove_children(int fd, dev_t dev, unsigned depth);
+
+/* The entry's type and whether it is a mount point (see rc_remove_tree_at); parent_dev
+ * NULL: no parent to compare with, only the kernel's attribute tells. */
+static int stat_entry(int dirfd, const char *name, const dev_t *parent_dev, mode_t *mode, dev_t *dev,
+                      bool *mount)
+{
+        struct statx stx;
+
+        if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE, &stx) < 0)
+                return -errno;
+        *mode = stx.stx_mode;
+        *dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+        if (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
+                *mount = (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+        else
+                *mount = S_ISDIR(stx.stx_mode) && parent_dev != NULL && *dev != *parent_dev;
+        return 0;
+}
+
+static int remove_entry(int dirfd, const char *name, dev_t parent_dev, unsigned depth)
+{
+        _cleanup_close_ int fd = -1;
+        mode_t mode;
+        dev_t dev;
+        bool mount;
+        int r;
+
+        r = stat_entry(dirfd, name, &parent_dev, &mode, &dev, &mount);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        if (mount)
+                return -EBUSY;
+        if (!S_ISDIR(mode))
+                return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+        fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
+                fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        r = remove_children(fd, dev, depth + 1);
+        if (r < 0)
+                return r;
+        return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+/* Empty the directory fd. Entries that readdir missed while we unlinked are caught by
+ * another pass. */
+static int remove_children(int fd, dev_t dev, unsigned depth)
+{
+        if (depth > TREE_DEPTH_MAX)
+                return -ELOOP;
+        if (geteuid() != 0)
+                (void)fchmod(fd, 0700); /* our own 0555 directories */
+        for (int pass = 0; pass < 3; pass++) {
+                int dfd = dup(fd);
+                DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+                struct dirent *de;
+                bool any = false;
+
+                if (d == NULL) {
+                        int e = errno;
+                        if (dfd >= 0)
+                                close(dfd);
+                        return -e;
+                }
+                rewinddir(d);
+                while ((de = readdir(d)) != NULL) {
+                        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                                continue;
+                        int r = remove_entry(fd, de->d_name, dev, depth);
+                        if (r < 0) {
+                                closedir(d);
+                                return r;
+                        }
+                        any = true;
+                }
+                closedir(d);
+                if (!any)
+                        break;
+        }
+        return 0;
+}
+
+int rc_remove_tree_at(int dirfd, const char *name, rc_error_t *err)
+{
+        mode_t mode;
+        dev_t dev;
+        bool mount;
+        int r;
+
+        r = stat_entry(dirfd, name, NULL, &mode, &dev, &mount);
+        if (r == 0)
+                r = mount ? -EBUSY : remove_entry(dirfd, name, dev, 0);
+        if (r == -ENOENT)
+                r = 0;
+        if (r < 0 && err != NULL) {
+                if (r == -EBUSY)
+                        return rc_error_set(err, EBUSY, "remove `%s`: something is mounted there", name);
+                return rc_error_set(err, -r, "remove `%s`", name);
+        }
+        return r < 0 ? -1 : 0;
 }

@@ -44,3 +44,10 @@ int rc_proc_fd(rc_error_t *err);
  * without leaving it: no "..", no absolute or magic links, no crossing into another
  * mount, and the result must itself be on procfs. Returns an O_CLOEXEC fd or -1. */
 int rc_proc_open(const char *path, int flags, rc_error_t *err);
+
+/* rm -rf of dirfd/name: never follows a symlink and never enters or removes a mount
+ * point (statx's STATX_ATTR_MOUNT_ROOT, so a bind mount of the same filesystem counts;
+ * on kernels before 5.8, a directory on another device than its parent): that fails with
+ * EBUSY, "something is mounted there". A missing name is not an error. err may be NULL
+ * (best-effort cleanups): the failure is then only returned (-1). */
+int rc_remove_tree_at(int dirfd, const char *name, rc_error_t *err);

@@ -131,10 +131,6 @@ int rc_layer_unpack(int blobfd, int rootfd, const char *digest, const char *diff
 /* mkdir -p of a host path; the last directory gets `mode`. Returns 0 or -errno. */
 int rc_mkdir_p_host(const char *path, mode_t mode);
 
-/* rm -rf of dirfd/name: never follows a symlink, never crosses into another mount.
- * err may be NULL (best-effort cleanups): the failure is then only returned. */
-int rc_remove_tree_at(int dirfd, const char *name, rc_error_t *err);
-
 /* A new blob of a layout: an unnamed file (O_TMPFILE) in blobs/<algo>/ (a named
  * ".tmp-*" file where the filesystem has no O_TMPFILE), linked under its digest by
  * rc_blob_tmp_finish. Clear it in any case. */

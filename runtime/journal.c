@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
@@ -274,67 +273,10 @@ fail:
 
 /* ---- teardown ------------------------------------------------------------------------ */
 
-/* True if some mount point is `path` or below it (mountinfo's 5th field, octal escapes
- * decoded). Removing such a tree would reach into whatever is mounted there. */
-static bool has_mounts_below(const char *path)
-{
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-        _cleanup_free_ char *line = NULL;
-        size_t cap = 0, plen = strlen(path);
-
-        if (f == NULL)
-                return true; /* cannot tell: do not remove */
-        while (getline(&line, &cap, f) > 0) {
-                char mp[PATH_MAX], *q = mp;
-                const char *p = line;
-
-                for (int field = 0; field < 4 && p != NULL; field++) {
-                        p = strchr(p, ' ');
-                        if (p != NULL)
-                                p++;
-                }
-                if (p == NULL)
-                        continue;
-                for (; *p && *p != ' ' && q < mp + sizeof(mp) - 1; p++) {
-                        if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] && p[3]) {
-                                *q++ = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
-                                p += 3;
-                        } else {
-                                *q++ = *p;
-                        }
-                }
-                *q = '\0';
-                if (strncmp(mp, path, plen) == 0 && (mp[plen] == '\0' || mp[plen] == '/'))
-                        return true;
-        }
-        return false;
-}
-
-static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-        if (type == FTW_DP)
-                return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
-        return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
 /* Remove a directory tree we created; never across a mount point. */
 static int remove_tree(const char *path, rc_error_t *err)
 {
-        struct stat st;
-
-        if (lstat(path, &st) < 0) {
-                if (errno == ENOENT)
-                        return 0;
-                return rc_error_set(err, errno, "remove `%s`", path);
-        }
-        if (!S_ISDIR(st.st_mode))
-                return unlink(path) < 0 && errno != ENOENT ? rc_error_set(err, errno, "remove `%s`", path)
-                                                           : 0;
-        if (has_mounts_below(path))
-                return rc_error_set(err, EBUSY, "remove `%s`: something is still mounted there", path);
-        if (nftw(path, remove_one, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
-                return rc_error_set(err, errno, "remove `%s`", path);
-        return 0;
+        return rc_remove_tree_at(AT_FDCWD, path, err);
 }
 
 /* Kill the container's processes and wait for its init to go: its directories must not

@@ -26,90 +26,12 @@
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/fsutil.h"
 
 #define LOCK_RETRIES 16
 #define MAX_TREE_DEPTH 512
 
 static const char *const cache_algos[] = {"sha256", "sha512"};
-
-/* ---- removing trees -------------------------------------------------------------------- */
-
-static int remove_children(int fd, dev_t dev, unsigned depth);
-
-static int remove_entry(int dirfd, const char *name, dev_t dev, unsigned depth)
-{
-        struct stat st;
-        _cleanup_close_ int fd = -1;
-        int r;
-
-        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (!S_ISDIR(st.st_mode))
-                return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-        if (st.st_dev != dev)
-                return -EXDEV; /* a mount point: never descend into another filesystem */
-        fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
-                fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
-        r = remove_children(fd, dev, depth + 1);
-        if (r < 0)
-                return r;
-        return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -errno : 0;
-}
-
-/* Empty the directory fd. Entries that readdir missed while we unlinked are caught by
- * another pass. */
-static int remove_children(int fd, dev_t dev, unsigned depth)
-{
-        if (depth > MAX_TREE_DEPTH)
-                return -ELOOP;
-        if (geteuid() != 0)
-                (void)fchmod(fd, 0700); /* our own 0555 directories */
-        for (int pass = 0; pass < 3; pass++) {
-                int dfd = dup(fd);
-                DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-                struct dirent *de;
-                bool any = false;
-
-                if (d == NULL) {
-                        int e = errno;
-                        if (dfd >= 0)
-                                close(dfd);
-                        return -e;
-                }
-                rewinddir(d);
-                while ((de = readdir(d)) != NULL) {
-                        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                                continue;
-                        int r = remove_entry(fd, de->d_name, dev, depth);
-                        if (r < 0) {
-                                closedir(d);
-                                return r;
-                        }
-                        any = true;
-                }
-                closedir(d);
-                if (!any)
-                        break;
-        }
-        return 0;
-}
-
-int rc_remove_tree_at(int dirfd, const char *name, rc_error_t *err)
-{
-        struct stat st;
-        int r = 0;
-
-        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                r = errno == ENOENT ? 0 : -errno;
-        else
-                r = remove_entry(dirfd, name, st.st_dev, 0);
-        if (r < 0)
-                return err ? rc_error_set(err, -r, "remove `%s`", name) : -1;
-        return 0;
-}
 
 /* ---- opening the cache ------------------------------------------------------------------- */
 

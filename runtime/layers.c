@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/fsutil.h"
 #include "runtime/mounts_internal.h"
 
 #define READ_CHUNK (128 * 1024)

@@ -4,13 +4,18 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "runtime/fsutil.h"
+#include "runtime/image_internal.h"
 #include "runtime/mounts_internal.h"
 
 static char tmpdir[] = "/tmp/rc-test-fsutil-XXXXXX";
@@ -323,4 +328,90 @@ Test(fsutil, path_helpers)
         cr_assert_eq(strncmp(base, "dev", 3), 0);
         free(parent);
         cr_assert_eq(rc_path_split("/", &parent, &base), -EINVAL);
+}
+
+/* ---- rc_remove_tree_at ---------------------------------------------------------------- */
+
+static bool exists(const char *path)
+{
+        struct stat st;
+
+        return lstat(path, &st) == 0;
+}
+
+static void make_tree(const char *top, const char *outside)
+{
+        char p[PATH_MAX];
+
+        cr_assert_eq(mkdir(top, 0700), 0);
+        snprintf(p, sizeof(p), "%s/d/e/f", top);
+        cr_assert_eq(rc_mkdir_p_host(p, 0755), 0);
+        snprintf(p, sizeof(p), "%s/d/e/f/file", top);
+        close(open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+        snprintf(p, sizeof(p), "%s/d/link", top);
+        cr_assert_eq(symlink(outside, p), 0);
+        snprintf(p, sizeof(p), "%s/d/e", top);
+        cr_assert_eq(chmod(p, 0555), 0); /* read-only directories of an unpacked image */
+}
+
+Test(fsutil, remove_tree_removes_everything_but_what_links_point_to)
+{
+        char top[PATH_MAX], outside[PATH_MAX];
+        rc_error_t err = NULL;
+
+        snprintf(top, sizeof(top), "%s/tree", tmpdir);
+        snprintf(outside, sizeof(outside), "%s/etc/marker", tmpdir);
+        make_tree(top, outside);
+        cr_assert_eq(rc_remove_tree_at(AT_FDCWD, top, &err), 0, "%s", err ? err->msg : "");
+        cr_assert_not(exists(top));
+        cr_assert(exists(outside), "a symlink's target is not followed");
+        cr_assert_eq(rc_remove_tree_at(rootfd, "tree", &err), 0, "a missing tree is not an error");
+        cr_assert_eq(rc_remove_tree_at(rootfd, "pw", &err), 0, "a symlink is removed, not followed");
+        cr_assert_not(exists(top));
+        cr_assert(exists("/etc/passwd"));
+}
+
+/* In a private mount namespace of a child: a bind mount of the same filesystem inside
+ * the tree, and then the tree's top itself a mount point. */
+static const char *remove_tree_stops_at_mounts(void *arg, char *buf, size_t size)
+{
+        const char *top = arg;
+        char p[PATH_MAX], src[PATH_MAX], keep[PATH_MAX];
+        rc_error_t err = NULL;
+
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return strerror(errno);
+        snprintf(src, sizeof(src), "%s/../src", top);
+        snprintf(keep, sizeof(keep), "%s/../src/keep", top);
+        snprintf(p, sizeof(p), "%s/d/e/f", top);
+        if (mkdir(src, 0700) < 0 || close(open(keep, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)) < 0 ||
+            mount(src, p, NULL, MS_BIND, NULL) < 0)
+                return strerror(errno);
+        if (rc_remove_tree_at(AT_FDCWD, top, &err) == 0)
+                return "a tree with a bind mount inside was removed";
+        if (err->status != EBUSY || strstr(err->msg, "something is mounted there") == NULL) {
+                snprintf(buf, size, "unexpected error: %s", err->msg);
+                return buf;
+        }
+        rc_error_free(&err);
+        if (!exists(keep))
+                return "a file under the bind mount was removed";
+        if (umount2(p, MNT_DETACH) < 0 || mount("tmpfs", top, "tmpfs", 0, NULL) < 0)
+                return strerror(errno);
+        if (rc_remove_tree_at(AT_FDCWD, top, &err) == 0 || err->status != EBUSY)
+                return "a tree that is itself a mount point was not refused";
+        rc_error_free(&err);
+        return NULL;
+}
+
+Test(fsutil, remove_tree_never_crosses_a_mount)
+{
+        char top[PATH_MAX];
+
+        if (geteuid() != 0)
+                cr_skip_test("needs root: makes a bind mount in a private mount namespace");
+        snprintf(top, sizeof(top), "%s/tree", tmpdir);
+        make_tree(top, "/nonexistent");
+        run_in_child(remove_tree_stops_at_mounts, top);
+        cr_assert(exists(top), "the tree stays when removal is refused");
 }

@@ -15,6 +15,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "runtime/fsutil.h"
 #include "runtime/image.h"
 #include "runtime/image_internal.h"
 
