@@ -718,9 +718,11 @@ static void gen_resources(json_gen *g, const struct rc_sandbox_opts *o, const js
         json_gen_object_close(g);
 }
 
-static void gen_linux(json_gen *g, const struct rc_sandbox_opts *o, const json_node *dflt)
+/* *linux_at: where the object's members start, for splice_seccomp. */
+static void gen_linux(json_gen *g, const struct rc_sandbox_opts *o, const json_node *dflt, size_t *linux_at)
 {
         json_gen_object_open(g);
+        *linux_at = json_gen_tell(g);
         for (size_t k = 0; k < json_object_size(dflt); k++) {
                 const char *key = json_object_key(dflt, k);
                 const json_node *v = json_object_value(dflt, k);
@@ -745,11 +747,6 @@ static void gen_linux(json_gen *g, const struct rc_sandbox_opts *o, const json_n
         if (json_object_get(dflt, "resources") == NULL) {
                 json_gen_string(g, "resources");
                 gen_resources(g, o, NULL);
-        }
-        /* the default profile, written straight (it is not in the default spec we copy) */
-        if (!o->seccomp_unconfined) {
-                json_gen_string(g, "seccomp");
-                oci_default_seccomp_gen(g);
         }
         json_gen_object_close(g);
 }
@@ -787,7 +784,7 @@ static int gen_annotations(json_gen *g, const struct rc_sandbox_opts *o, rc_erro
 
 static int gen_config(json_gen *g, const struct rc_sandbox_opts *o, const struct rc_image *img,
                       const char *const *lower, const char *id, const char *root_path, const json_node *dflt,
-                      rc_error_t *err)
+                      size_t *linux_at, rc_error_t *err)
 {
         char hostname[64];
 
@@ -812,7 +809,7 @@ static int gen_config(json_gen *g, const struct rc_sandbox_opts *o, const struct
                         if (gen_mounts(g, o, v, err) < 0)
                                 return -1;
                 } else if (strcmp(key, "linux") == 0) {
-                        gen_linux(g, o, v);
+                        gen_linux(g, o, v, linux_at);
                 } else {
                         gen_copy(g, v);
                 }
@@ -823,6 +820,42 @@ static int gen_config(json_gen *g, const struct rc_sandbox_opts *o, const struct
         return 0;
 }
 
+/* Put "seccomp": <the default profile> first in the linux object of the generated
+ * document, at the offset gen_linux noted right after its '{'. */
+static int splice_seccomp(char **doc, size_t *len, size_t at, rc_error_t *err)
+{
+        static const char key[] = "\"seccomp\":";
+        _cleanup_json_gen_ json_gen *g = json_gen_new(false);
+        _cleanup_free_ char *profile = NULL;
+        size_t plen = 0, n, klen = sizeof(key) - 1;
+        bool comma;
+        char *out;
+
+        if (g == NULL)
+                return rc_error_set(err, ENOMEM, "sandbox config");
+        oci_default_seccomp_gen(g);
+        if (json_gen_finish(g, &profile, &plen, err) < 0)
+                return -1;
+        if (at == 0 || at >= *len || (*doc)[at - 1] != '{')
+                return rc_error_set(err, EINVAL, "sandbox config: no linux object for the seccomp profile");
+        comma = (*doc)[at] != '}';
+        n = *len + klen + plen + (comma ? 1 : 0);
+        out = malloc(n + 1);
+        if (out == NULL)
+                return rc_error_set(err, ENOMEM, "sandbox config");
+        memcpy(out, *doc, at);
+        memcpy(out + at, key, klen);
+        memcpy(out + at + klen, profile, plen);
+        if (comma)
+                out[at + klen + plen] = ',';
+        memcpy(out + n - (*len - at), *doc + at, *len - at);
+        out[n] = '\0';
+        free(*doc);
+        *doc = out;
+        *len = n;
+        return 0;
+}
+
 int rc_sandbox_config(const struct rc_sandbox_opts *o, const struct rc_image *img, const char *const *lower,
                       const char *id, const char *root_path, char **ret, size_t *ret_len,
                       struct oci_config **ret_cfg, rc_error_t *err)
@@ -830,6 +863,7 @@ int rc_sandbox_config(const struct rc_sandbox_opts *o, const struct rc_image *im
         _cleanup_free_ char *spec = NULL;
         json_node *dflt = NULL;
         json_gen *g = NULL;
+        size_t linux_at = 0;
         struct oci_config *cfg = NULL;
         size_t len = 0;
         int r;
@@ -842,15 +876,20 @@ int rc_sandbox_config(const struct rc_sandbox_opts *o, const struct rc_image *im
                 json_free(dflt);
                 return rc_error_set(err, ENOMEM, "sandbox config");
         }
-        r = gen_config(g, o, img, lower, id, root_path, dflt, err);
+        r = gen_config(g, o, img, lower, id, root_path, dflt, &linux_at, err);
         json_free(dflt);
         if (r == 0)
                 r = json_gen_finish(g, ret, ret_len, err);
         json_gen_free(g);
         if (r < 0)
                 return -1;
-        /* the same checks as any config.json: a bad option value fails here, not later */
-        if (oci_config_parse(*ret, *ret_len, "sandbox config", &cfg, err) < 0) {
+        /* the same checks as any config.json: a bad option value fails here, not later.
+         * The default seccomp profile (most of the document) is not parsed: it is built
+         * straight into the config, and spliced into the copy for the state directory. */
+        if (oci_config_parse(*ret, *ret_len, "sandbox config", &cfg, err) < 0 ||
+            (!o->seccomp_unconfined && (oci_default_seccomp_build(&cfg->linux_.seccomp, err) < 0 ||
+                                        splice_seccomp(ret, ret_len, linux_at, err) < 0))) {
+                oci_config_free(cfg);
                 free(*ret);
                 *ret = NULL;
                 return -1;

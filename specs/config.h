@@ -379,6 +379,11 @@ int oci_default_spec_compact_no_seccomp(bool rootless, char **ret, size_t *ret_l
 /* The default seccomp profile, as the value of linux.seccomp. */
 struct json_gen;
 void oci_default_seccomp_gen(struct json_gen *g);
+/* The same profile built straight into `ret` (as oci_config_parse would from that JSON,
+ * without the round trip: ~350 names are most of a config). ENOMEM leaves `ret` empty. */
+int oci_default_seccomp_build(struct oci_seccomp *ret, rc_error_t *err);
+/* Free what a struct oci_seccomp holds and empty it. */
+void oci_seccomp_clear(struct oci_seccomp *s);
 
 /* `run-container features`: the runtime-spec features document (pretty JSON). It
  * advertises exactly what the parser accepts. */

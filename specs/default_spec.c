@@ -6,11 +6,14 @@
  * capability set and the seccomp profile documented below. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/cleanup.h"
 #include "specs/config.h"
 #include "specs/json.h"
+#include "specs/names.h"
 
 struct default_mount {
         const char *destination;
@@ -548,10 +551,7 @@ static const char *const seccomp_archs[] = {NULL}; /* the native one only */
 static void gen_strv(json_gen *g, const char *key, const char *const *v)
 {
         json_gen_string(g, key);
-        json_gen_array_open(g);
-        for (; v != NULL && *v != NULL; v++)
-                json_gen_string(g, *v);
-        json_gen_array_close(g);
+        json_gen_string_array(g, v != NULL ? v : STRV(NULL));
 }
 
 static void gen_process(json_gen *g)
@@ -647,6 +647,75 @@ void oci_default_seccomp_gen(json_gen *g)
                 gen_seccomp_rule(g, &seccomp_rules[i]);
         json_gen_array_close(g);
         json_gen_object_close(g);
+}
+
+static char **strv_dup(const char *const *v, size_t *ret_n)
+{
+        size_t n = 0;
+        char **out;
+
+        while (v[n] != NULL)
+                n++;
+        out = calloc(n + 1, sizeof(*out));
+        for (size_t i = 0; out != NULL && i < n; i++) {
+                out[i] = strdup(v[i]);
+                if (out[i] == NULL) {
+                        rc_strv_free(out);
+                        out = NULL;
+                }
+        }
+        if (ret_n != NULL)
+                *ret_n = out != NULL ? n : 0;
+        return out;
+}
+
+int oci_default_seccomp_build(struct oci_seccomp *ret, rc_error_t *err)
+{
+        const size_t n_rules = sizeof(seccomp_rules) / sizeof(seccomp_rules[0]);
+        struct oci_seccomp s = {.present = true,
+                                .default_action = OCI_SECCOMP_ERRNO,
+                                .has_default_errno_ret = true,
+                                .default_errno_ret = EPERM};
+
+        s.architectures = seccomp_archs[0] != NULL ? strv_dup(seccomp_archs, &s.n_architectures) : NULL;
+        s.syscalls = calloc(1 + n_rules, sizeof(*s.syscalls));
+        if ((seccomp_archs[0] != NULL && s.architectures == NULL) || s.syscalls == NULL)
+                goto oom;
+        s.n_syscalls = 1 + n_rules;
+        s.syscalls[0].action = OCI_SECCOMP_ALLOW;
+        s.syscalls[0].names = strv_dup(seccomp_allowed, &s.syscalls[0].n_names);
+        if (s.syscalls[0].names == NULL)
+                goto oom;
+        for (size_t i = 0; i < n_rules; i++) {
+                const struct seccomp_rule *r = &seccomp_rules[i];
+                struct oci_seccomp_syscall *sc = &s.syscalls[1 + i];
+
+                sc->names = strv_dup(STRV(r->name), &sc->n_names);
+                if (sc->names == NULL)
+                        goto oom;
+                /* the table's names are the parser's own: a typo fails the unit test that
+                 * compares this with the parsed JSON */
+                (void)oci_seccomp_action_from_name(r->action, &sc->action);
+                if (r->errno_ret >= 0) {
+                        sc->has_errno_ret = true;
+                        sc->errno_ret = (unsigned)r->errno_ret;
+                }
+                if (r->op != NULL) {
+                        sc->args = calloc(1, sizeof(*sc->args));
+                        if (sc->args == NULL)
+                                goto oom;
+                        sc->n_args = 1;
+                        sc->args[0].value = r->value;
+                        sc->args[0].value_two = r->value_two;
+                        (void)oci_seccomp_op_from_name(r->op, &sc->args[0].op);
+                }
+        }
+        *ret = s;
+        return 0;
+oom:
+        oci_seccomp_clear(&s);
+        *ret = (struct oci_seccomp){0};
+        return rc_error_set(err, ENOMEM, "default seccomp profile");
 }
 
 static void gen_mounts(json_gen *g, bool rootless)

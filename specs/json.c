@@ -349,6 +349,58 @@ void json_gen_string(json_gen *g, const char *s)
                 gen_track(g, yajl_gen_string(g->y, (const unsigned char *)s, strlen(s)), 0);
 }
 
+/* Plain: nothing to escape or validate (printable ASCII but '"' and '\\', not empty). */
+static bool plain_string(const char *s)
+{
+        if (*s == '\0')
+                return false;
+        for (; *s; s++) {
+                unsigned char c = (unsigned char)*s;
+                if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+                        return false;
+        }
+        return true;
+}
+
+void json_gen_string_array(json_gen *g, const char *const *v)
+{
+        size_t n = 2, k = 0;
+        char *text;
+
+        if (!gen_ok(g))
+                return;
+        for (size_t i = 0; v[i] != NULL; i++) {
+                if (!plain_string(v[i])) {
+                        json_gen_array_open(g);
+                        for (size_t j = 0; v[j] != NULL; j++)
+                                json_gen_string(g, v[j]);
+                        json_gen_array_close(g);
+                        return;
+                }
+                n += strlen(v[i]) + 3;
+        }
+        text = malloc(n);
+        if (text == NULL) {
+                g->status = yajl_gen_no_buf; /* out of memory: json_gen_finish fails */
+                return;
+        }
+        text[k++] = '[';
+        for (size_t i = 0; v[i] != NULL; i++) {
+                size_t l = strlen(v[i]);
+                if (i > 0)
+                        text[k++] = ',';
+                text[k++] = '"';
+                memcpy(text + k, v[i], l);
+                k += l;
+                text[k++] = '"';
+        }
+        text[k++] = ']';
+        /* yajl writes a number's text as given, with the separators a value needs: the
+         * one way to hand it a finished value */
+        gen_track(g, yajl_gen_number(g->y, text, k), 0);
+        free(text);
+}
+
 /* Numbers go through their decimal text so that every 64-bit value is exact. */
 static void gen_number_text(json_gen *g, const char *text)
 {
@@ -520,6 +572,16 @@ static int reindent(const char *in, size_t len, struct outbuf *o)
         }
         out_put(o, "\n", 1);
         return o->oom ? -1 : 0;
+}
+
+size_t json_gen_tell(json_gen *g)
+{
+        const unsigned char *buf = NULL;
+        size_t len = 0;
+
+        if (g == NULL || yajl_gen_get_buf(g->y, &buf, &len) != yajl_gen_status_ok)
+                return 0;
+        return len;
 }
 
 int json_gen_finish(json_gen *g, char **ret, size_t *ret_len, rc_error_t *err)

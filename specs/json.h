@@ -75,3 +75,9 @@ static inline void json_gen_freep(json_gen **g)
 /* Return a malloc'ed NUL-terminated copy of the document (pretty output ends with '\n').
  * The generator stays the caller's to free (json_gen_free or _cleanup_json_gen_). */
 int json_gen_finish(json_gen *g, char **ret, size_t *ret_len, rc_error_t *err);
+/* Bytes generated so far (compact output, before json_gen_finish): an offset a caller can
+ * splice more JSON in at later, e.g. right after an object's '{'. */
+size_t json_gen_tell(json_gen *g);
+/* An array of the NULL-terminated strings v; strings with nothing to escape (names,
+ * paths, options) are written in one piece instead of one yajl call each. */
+void json_gen_string_array(json_gen *g, const char *const *v);

@@ -677,7 +677,7 @@ static void resources_clear(struct oci_resources *r)
         oci_kv_free(r->unified, r->n_unified);
 }
 
-static void seccomp_clear(struct oci_seccomp *s)
+void oci_seccomp_clear(struct oci_seccomp *s)
 {
         rc_strv_free(s->architectures);
         free(s->listener_path);
@@ -701,7 +701,7 @@ void oci_linux_clear(struct oci_linux *l)
         free(l->devices);
         free(l->cgroups_path);
         resources_clear(&l->resources);
-        seccomp_clear(&l->seccomp);
+        oci_seccomp_clear(&l->seccomp);
         oci_kv_free(l->sysctl, l->n_sysctl);
         rc_strv_free(l->masked_paths);
         rc_strv_free(l->readonly_paths);

@@ -269,3 +269,48 @@ Test(json, generator_errors)
         cr_assert_lt(json_gen_finish(NULL, &out, NULL, &err), 0);
         rc_error_free(&err);
 }
+
+static char *gen_object_with_array(bool pretty, const char *const *v, bool one_by_one)
+{
+        json_gen *g = json_gen_new(pretty);
+        rc_error_t err = NULL;
+        char *out = NULL;
+        size_t len = 0;
+
+        json_gen_object_open(g);
+        json_gen_string(g, "a");
+        if (one_by_one) {
+                json_gen_array_open(g);
+                for (size_t i = 0; v[i] != NULL; i++)
+                        json_gen_string(g, v[i]);
+                json_gen_array_close(g);
+        } else {
+                json_gen_string_array(g, v);
+        }
+        json_gen_kv_uint(g, "n", 1);
+        json_gen_object_close(g);
+        cr_assert_eq(json_gen_finish(g, &out, &len, &err), 0, "%s", err ? err->msg : "");
+        json_gen_free(g);
+        return out;
+}
+
+Test(json, string_array_writes_what_string_by_string_would)
+{
+        static const char *const plain[] = {"read", "PATH=/usr/bin:/bin", "x y", NULL};
+        static const char *const escaped[] = {"ok",          "quote\"d", "back\\slash", "tab\t",
+                                              "caf\xc3\xa9", "",         NULL};
+        static const char *const none[] = {NULL};
+        const char *const *cases[] = {plain, escaped, none};
+
+        for (size_t i = 0; i < 3; i++) {
+                for (int pretty = 0; pretty <= 1; pretty++) {
+                        _cleanup_free_ char *fast = gen_object_with_array(pretty, cases[i], false);
+                        _cleanup_free_ char *slow = gen_object_with_array(pretty, cases[i], true);
+                        cr_assert_str_eq(fast, slow, "case %zu pretty %d", i, pretty);
+                }
+        }
+        {
+                _cleanup_free_ char *out = gen_object_with_array(false, plain, false);
+                cr_assert_str_eq(out, "{\"a\":[\"read\",\"PATH=/usr/bin:/bin\",\"x y\"],\"n\":1}");
+        }
+}

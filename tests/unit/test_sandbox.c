@@ -15,6 +15,7 @@
 #include "runtime/journal.h"
 #include "runtime/overlay.h"
 #include "runtime/sandbox.h"
+#include "runtime/seccomp.h"
 #include "specs/config.h"
 
 /* ---- parsers --------------------------------------------------------------------------- */
@@ -364,4 +365,41 @@ Test(sandbox, journal_roundtrip)
         rc_error_free(&err);
         cr_assert_eq(rc_journal_owner_parse("12", &pid, &start), -1);
         cr_assert_eq(rc_journal_format(RC_JOURNAL_DIR_CREATED, "/x", buf, 6), -1);
+}
+
+/* The profile the sandbox builds straight into its config is the one the copy in the
+ * state directory holds, and the one the parser makes of `run-container spec`'s. */
+Test(sandbox, seccomp_built_without_parsing_equals_the_parsed_profile)
+{
+        char *args[] = {"true", NULL};
+        struct rc_sandbox_opts o = {.args = args};
+        _cleanup_free_ char *json = NULL, *spec = NULL, *k_built = NULL, *k_copy = NULL, *k_spec = NULL;
+        struct oci_config *built = NULL, *copy = NULL, *from_spec = NULL;
+        size_t len = 0, kl1 = 0, kl2 = 0, kl3 = 0;
+        rc_error_t err = NULL;
+
+        cr_assert_eq(rc_sandbox_config(&o, NULL, NULL, "sb1", "/r", &json, &len, &built, &err), 0, "%s",
+                     err ? err->msg : "");
+        cr_assert_eq(oci_config_parse(json, len, "copy", &copy, &err), 0, "%s", err ? err->msg : "");
+        cr_assert_eq(oci_default_spec(false, &spec, &len, &err), 0);
+        cr_assert_eq(oci_config_parse(spec, len, "spec", &from_spec, &err), 0, "%s", err ? err->msg : "");
+        cr_assert(built->linux_.seccomp.present);
+        cr_assert_eq(rc_seccomp_key(&built->linux_.seccomp, &k_built, &kl1, &err), 0);
+        cr_assert_eq(rc_seccomp_key(&copy->linux_.seccomp, &k_copy, &kl2, &err), 0);
+        cr_assert_eq(rc_seccomp_key(&from_spec->linux_.seccomp, &k_spec, &kl3, &err), 0);
+        cr_assert_eq(kl1, kl2);
+        cr_assert_eq(memcmp(k_built, k_copy, kl1), 0, "built:\n%s\ncopy:\n%s", k_built, k_copy);
+        cr_assert_eq(kl1, kl3);
+        cr_assert_eq(memcmp(k_built, k_spec, kl1), 0);
+        /* the key leaves out what does not change the BPF: compare that too */
+        cr_assert_eq(built->linux_.seccomp.n_syscalls, copy->linux_.seccomp.n_syscalls);
+        cr_assert_eq(built->linux_.seccomp.n_architectures, copy->linux_.seccomp.n_architectures);
+        cr_assert_eq(built->linux_.seccomp.flags, copy->linux_.seccomp.flags);
+        cr_assert_null(built->linux_.seccomp.listener_path);
+        for (size_t i = 0; i < built->linux_.seccomp.n_syscalls; i++)
+                cr_assert_eq(built->linux_.seccomp.syscalls[i].n_names,
+                             copy->linux_.seccomp.syscalls[i].n_names);
+        oci_config_free(built);
+        oci_config_free(copy);
+        oci_config_free(from_spec);
 }
