@@ -107,7 +107,8 @@ static size_t raw_attr(char *p, uint16_t type, uint16_t len, const void *payload
         struct nlattr a = {.nla_len = len, .nla_type = type};
 
         memcpy(p, &a, sizeof(a));
-        memcpy(p + sizeof(a), payload, plen);
+        if (plen > 0)
+                memcpy(p + sizeof(a), payload, plen);
         return NLA_ALIGN(sizeof(a) + plen);
 }
 
