@@ -844,14 +844,11 @@ Test(seccomp_compile, prepare_reports_an_unreachable_agent)
 
 static void compile_default(bool rootless, struct rc_seccomp_prog *p)
 {
-        _cleanup_free_ char *doc = NULL;
         struct oci_config *c = NULL;
         rc_error_t err = NULL;
-        size_t len = 0;
 
         require_seccomp();
-        cr_assert_eq(oci_default_spec(rootless, &doc, &len, &err), 0);
-        cr_assert_eq(oci_config_parse(doc, len, "config.json", &c, &err), 0, "%s", err ? err->msg : "");
+        c = parse_default_spec(rootless);
         cr_assert(c->linux_.seccomp.present);
         log_buf[0] = '\0';
         cr_assert_eq(rc_seccomp_compile(&c->linux_.seccomp, &test_log, p, &err), 0, "%s",
@@ -944,14 +941,8 @@ static bool tail_allowed(const char *seccomp_json)
 Test(seccomp_init_tail, the_default_profile_allows_it)
 {
         for (int rootless = 0; rootless <= 1; rootless++) {
-                _cleanup_free_ char *doc = NULL;
-                struct oci_config *c = NULL;
-                rc_error_t err = NULL;
-                size_t len = 0;
+                struct oci_config *c = parse_default_spec(rootless);
 
-                cr_assert_eq(oci_default_spec(rootless, &doc, &len, &err), 0);
-                cr_assert_eq(oci_config_parse(doc, len, "config.json", &c, &err), 0, "%s",
-                             err ? err->msg : "");
                 cr_assert(rc_seccomp_allows_init_tail(&c->linux_.seccomp), "rootless %d", rootless);
                 oci_config_free(c);
         }
