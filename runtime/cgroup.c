@@ -653,7 +653,7 @@ static int remove_tree(int parent, const char *name, int depth)
 {
         _cleanup_close_ int fd = -1;
         struct dirent *de;
-        int r = 0, dfd;
+        int r = 0;
         DIR *d;
 
         if (unlinkat(parent, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
@@ -663,12 +663,9 @@ static int remove_tree(int parent, const char *name, int depth)
         if (depth >= MAX_DEPTH)
                 return -EBUSY;
         fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        dfd = fd < 0 ? -1 : dup(fd);
-        if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
-                if (dfd >= 0)
-                        close(dfd);
+        d = fd < 0 ? NULL : rc_opendir_dup(fd);
+        if (d == NULL)
                 return errno == ENOENT ? 0 : -errno;
-        }
         while (r == 0 && (de = readdir(d)) != NULL)
                 if (de->d_type == DT_DIR && de->d_name[0] != '.')
                         r = remove_tree(fd, de->d_name, depth + 1);

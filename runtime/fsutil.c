@@ -598,6 +598,23 @@ int rc_proc_open(const char *path, int flags, rc_error_t *err)
         return TAKE_FD(fd);
 }
 
+DIR *rc_opendir_dup(int fd)
+{
+        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+
+        if (d == NULL) {
+                int e = errno;
+                if (dfd >= 0)
+                        close(dfd);
+                errno = e;
+                return NULL;
+        }
+        /* the duplicate shares the file offset with fd: start from the top */
+        rewinddir(d);
+        return d;
+}
+
 /* ---- removing trees ---------------------------------------------------------------- */
 
 #define TREE_DEPTH_MAX 512
@@ -657,18 +674,12 @@ static int remove_children(int fd, dev_t dev, unsigned depth)
         if (geteuid() != 0)
                 (void)fchmod(fd, 0700); /* our own 0555 directories */
         for (int pass = 0; pass < 3; pass++) {
-                int dfd = dup(fd);
-                DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+                DIR *d = rc_opendir_dup(fd);
                 struct dirent *de;
                 bool any = false;
 
-                if (d == NULL) {
-                        int e = errno;
-                        if (dfd >= 0)
-                                close(dfd);
-                        return -e;
-                }
-                rewinddir(d);
+                if (d == NULL)
+                        return -errno;
                 while ((de = readdir(d)) != NULL) {
                         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                                 continue;

@@ -4,6 +4,7 @@
  * strings onto a host path. Every fd returned is O_CLOEXEC. */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -44,6 +45,10 @@ int rc_proc_fd(rc_error_t *err);
  * without leaving it: no "..", no absolute or magic links, no crossing into another
  * mount, and the result must itself be on procfs. Returns an O_CLOEXEC fd or -1. */
 int rc_proc_open(const char *path, int flags, rc_error_t *err);
+
+/* A DIR that reads the directory `fd` from its start; `fd` stays the caller's (the DIR
+ * holds a duplicate, to be closedir'ed). NULL with errno set, nothing left open. */
+DIR *rc_opendir_dup(int fd);
 
 /* rm -rf of dirfd/name: never follows a symlink and never enters or removes a mount
  * point (statx's STATX_ATTR_MOUNT_ROOT, so a bind mount of the same filesystem counts;

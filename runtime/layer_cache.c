@@ -331,17 +331,12 @@ int rc_image_cache_list(const char *cache_dir, char ***ret_digests, size_t *ret_
 
 static int tree_usage(int fd, uint64_t *bytes, unsigned depth)
 {
-        int dfd = dup(fd);
-        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        DIR *d = rc_opendir_dup(fd);
         struct dirent *de;
         int r = 0;
 
-        if (d == NULL) {
-                r = -errno;
-                if (dfd >= 0)
-                        close(dfd);
-                return r;
-        }
+        if (d == NULL)
+                return -errno;
         while (r == 0 && (de = readdir(d)) != NULL) {
                 struct stat st;
 
@@ -395,16 +390,11 @@ int rc_image_cache_layer_info(const char *cache_dir, const char *digest, uint64_
 
 static int clean_tmp(struct rc_layer_cache *c, const struct rc_logger *log, size_t *removed)
 {
-        int dfd = dup(c->tmp_fd);
-        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        DIR *d = rc_opendir_dup(c->tmp_fd);
         struct dirent *de;
 
-        if (d == NULL) {
-                int e = errno;
-                if (dfd >= 0)
-                        close(dfd);
-                return -e;
-        }
+        if (d == NULL)
+                return -errno;
         while ((de = readdir(d)) != NULL) {
                 _cleanup_close_ int fd = -1;
 

@@ -313,19 +313,13 @@ static int cmp_name(const void *a, const void *b)
 
 static int sorted_names(int dirfd, char ***ret, size_t *ret_n)
 {
-        int fd = dup(dirfd);
-        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        DIR *d = rc_opendir_dup(dirfd);
         _cleanup_strv_ char **v = NULL;
         size_t n = 0;
         struct dirent *de;
 
-        if (d == NULL) {
-                int e = errno;
-                if (fd >= 0)
-                        close(fd);
-                return -e;
-        }
-        rewinddir(d);
+        if (d == NULL)
+                return -errno;
         while ((de = readdir(d)) != NULL) {
                 char **nv;
 

@@ -409,7 +409,7 @@ int rc_net_prune_claims(const char *netroot, rc_error_t *err)
                 return 0;
         if (dirfd < 0)
                 return -1;
-        d = fdopendir(dup(dirfd));
+        d = rc_opendir_dup(dirfd);
         if (d == NULL)
                 return rc_error_set(err, errno, "read ports directory");
         while (r == 0 && (de = readdir(d)) != NULL) {

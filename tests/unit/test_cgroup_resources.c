@@ -13,7 +13,7 @@
 #include "runtime/fsutil.h"
 
 static char dir[64];
-static int dirfd = -1;
+static int cg_dirfd = -1;
 
 /* The files a v2 cgroup with every controller has, with their initial contents. */
 static const char *const fake_files[][2] = {
@@ -27,7 +27,7 @@ static const char *const fake_files[][2] = {
 
 static void put(const char *file, const char *content)
 {
-        _cleanup_close_ int fd = openat(dirfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        _cleanup_close_ int fd = openat(cg_dirfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
         cr_assert_geq(fd, 0, "create %s", file);
         cr_assert_eq(write(fd, content, strlen(content)), (ssize_t)strlen(content));
@@ -38,7 +38,7 @@ static char *get(const char *file)
         _cleanup_error_ rc_error_t e = NULL;
         char *data = NULL;
 
-        cr_assert_eq(rc_read_file_at(dirfd, file, 4096, &data, NULL, &e), 0, "read %s", file);
+        cr_assert_eq(rc_read_file_at(cg_dirfd, file, 4096, &data, NULL, &e), 0, "read %s", file);
         return data;
 }
 
@@ -53,8 +53,8 @@ static void setup(void)
 {
         strcpy(dir, "/tmp/rc-test-cgres-XXXXXX");
         cr_assert_not_null(mkdtemp(dir));
-        dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        cr_assert_geq(dirfd, 0);
+        cg_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cr_assert_geq(cg_dirfd, 0);
         for (size_t i = 0; i < sizeof(fake_files) / sizeof(fake_files[0]); i++)
                 put(fake_files[i][0], fake_files[i][1]);
 }
@@ -63,7 +63,7 @@ static void teardown(void)
 {
         char cmd[128];
 
-        close(dirfd);
+        close(cg_dirfd);
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
         if (system(cmd) != 0)
                 cr_log_warn("cleanup of %s failed", dir);
@@ -75,7 +75,7 @@ TestSuite(cgconv);
 static int apply(const struct oci_resources *r, char **ret_msg)
 {
         rc_error_t e = NULL;
-        int ret = rc_cgroup_apply_resources(dirfd, r, NULL, &e);
+        int ret = rc_cgroup_apply_resources(cg_dirfd, r, NULL, &e);
 
         if (ret_msg != NULL)
                 *ret_msg = e ? strdup(e->msg) : NULL;
@@ -200,7 +200,7 @@ Test(cgres, memory_without_swap_accounting)
 {
         struct oci_resources r = {.present = true, .has_memory = true};
 
-        cr_assert_eq(unlinkat(dirfd, "memory.swap.max", 0), 0);
+        cr_assert_eq(unlinkat(cg_dirfd, "memory.swap.max", 0), 0);
         r.memory.limit = (struct oci_opt_i64){true, -1};
         cr_expect_eq(apply(&r, NULL), 0, "lifting a swap limit that cannot exist is fine");
         r.memory.limit.v = 1 << 20;
@@ -409,5 +409,5 @@ Test(cgres, unified_missing_file)
 
         cr_assert_eq(apply(&r, &msg), -1);
         cr_expect_not_null(strstr(msg, "`rdma.max`"), "%s", msg);
-        cr_expect_eq(faccessat(dirfd, "rdma.max", F_OK, 0), -1, "never created");
+        cr_expect_eq(faccessat(cg_dirfd, "rdma.max", F_OK, 0), -1, "never created");
 }
