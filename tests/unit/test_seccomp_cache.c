@@ -134,6 +134,15 @@ static void compile_cached(const char *json, struct rc_seccomp_prog *p)
         oci_config_free(c);
 }
 
+/* Compile into the cache, keeping only the entry it writes. */
+static void store(const char *json)
+{
+        struct rc_seccomp_prog p = RC_SECCOMP_PROG_INIT;
+
+        compile_cached(json, &p);
+        rc_seccomp_prog_clear(&p);
+}
+
 Test(seccomp_cache, second_compile_reads_the_same_program)
 {
         struct rc_seccomp_prog plain = RC_SECCOMP_PROG_INIT, first = RC_SECCOMP_PROG_INIT,
@@ -181,13 +190,11 @@ static void entry_path(char *buf, size_t size)
 
 Test(seccomp_cache, entry_with_another_key_is_a_miss)
 {
-        struct rc_seccomp_prog p = RC_SECCOMP_PROG_INIT;
         struct sock_filter *insns = NULL;
         size_t n = 0;
         char *key = key_of(P1), *other = NULL;
 
-        compile_cached(P1, &p);
-        rc_seccomp_prog_clear(&p);
+        store(P1);
         /* one byte off (a different hash, so a different file): a miss */
         other = strdup(key);
         other[strlen(other) - 2] ^= 1;
@@ -200,7 +207,6 @@ Test(seccomp_cache, entry_with_another_key_is_a_miss)
 
 Test(seccomp_cache, entry_is_checked_against_the_whole_key)
 {
-        struct rc_seccomp_prog p = RC_SECCOMP_PROG_INIT;
         struct sock_filter *insns = NULL;
         _cleanup_free_ char *buf = NULL;
         char path[512], *key = key_of(P1);
@@ -208,8 +214,7 @@ Test(seccomp_cache, entry_is_checked_against_the_whole_key)
         struct stat st;
         int fd;
 
-        compile_cached(P1, &p);
-        rc_seccomp_prog_clear(&p);
+        store(P1);
         entry_path(path, sizeof(path));
         /* flip one byte of the key stored in the file: the name still matches our key */
         fd = open(path, O_RDWR);
@@ -227,20 +232,17 @@ Test(seccomp_cache, entry_is_checked_against_the_whole_key)
 
 Test(seccomp_cache, entry_others_may_write_is_ignored)
 {
-        struct rc_seccomp_prog p = RC_SECCOMP_PROG_INIT;
         struct sock_filter *insns = NULL;
         char path[512], *key = key_of(P1);
         size_t n = 0;
 
-        compile_cached(P1, &p);
-        rc_seccomp_prog_clear(&p);
+        store(P1);
         entry_path(path, sizeof(path));
         cr_assert_eq(chmod(path, 0666), 0);
         cr_assert_eq(rc_seccomp_cache_get(root, key, strlen(key), &test_log, &insns, &n), 0);
         cr_assert(strstr(log_buf, "not a private file") != NULL, "%s", log_buf);
         /* and the next compile replaces it */
-        compile_cached(P1, &p);
-        rc_seccomp_prog_clear(&p);
+        store(P1);
         cr_assert_eq(rc_seccomp_cache_get(root, key, strlen(key), &test_log, &insns, &n), 1);
         free(insns);
         free(key);
@@ -248,14 +250,12 @@ Test(seccomp_cache, entry_others_may_write_is_ignored)
 
 Test(seccomp_cache, truncated_entry_is_a_miss)
 {
-        struct rc_seccomp_prog p = RC_SECCOMP_PROG_INIT;
         struct sock_filter *insns = NULL;
         char path[512], *key = key_of(P1);
         struct stat st;
         size_t n = 0;
 
-        compile_cached(P1, &p);
-        rc_seccomp_prog_clear(&p);
+        store(P1);
         entry_path(path, sizeof(path));
         cr_assert_eq(stat(path, &st), 0);
         cr_assert_eq(truncate(path, st.st_size - 4), 0);
@@ -268,22 +268,16 @@ Test(seccomp_cache, full_directory_is_emptied)
         char *json = NULL;
 
         for (int i = 0; i < RC_SECCOMP_CACHE_MAX; i++) {
-                struct rc_seccomp_prog p = RC_SECCOMP_PROG_INIT;
                 cr_assert_geq(asprintf(&json,
                                        "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": "
                                        "[\"mkdir\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": %d}]}",
                                        i + 1),
                               0);
-                compile_cached(json, &p);
-                rc_seccomp_prog_clear(&p);
+                store(json);
                 free(json);
         }
         cr_assert_eq(count_entries(), RC_SECCOMP_CACHE_MAX);
-        {
-                struct rc_seccomp_prog p = RC_SECCOMP_PROG_INIT;
-                compile_cached(P1, &p);
-                rc_seccomp_prog_clear(&p);
-        }
+        store(P1);
         cr_assert_eq(count_entries(), 1);
 }
 
