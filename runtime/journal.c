@@ -273,12 +273,6 @@ fail:
 
 /* ---- teardown ------------------------------------------------------------------------ */
 
-/* Remove a directory tree we created; never across a mount point. */
-static int remove_tree(const char *path, rc_error_t *err)
-{
-        return rc_remove_tree_at(AT_FDCWD, path, err);
-}
-
 /* Kill the container's processes and wait for its init to go: its directories must not
  * be removed under a running job. */
 static int stop_container(const struct rc_runtime *rt, const char *id, rc_error_t *err)
@@ -357,7 +351,7 @@ static int undo(const struct rc_runtime *rt, const struct rc_journal_entry *e, r
                 return 0;
         case RC_JOURNAL_DIR_CREATED:
         case RC_JOURNAL_UNPACK:
-                return remove_tree(e->arg, err);
+                return rc_remove_tree_at(AT_FDCWD, e->arg, err); /* never across a mount */
         case RC_JOURNAL_CONTAINER:
                 return undo_container(rt, e->arg, err);
         case RC_JOURNAL_CGROUP:
