@@ -79,19 +79,21 @@ int rc_process_set_hostname(const struct oci_config *c, rc_error_t *err)
         return 0;
 }
 
-/* "net.ipv4.ip_forward" -> "/proc/sys/net/ipv4/ip_forward". Keys are dot separated;
- * a '/' (or an empty component, which is how ".." would look) could escape /proc/sys. */
+/* "net.ipv4.ip_forward" -> "/proc/sys/net/ipv4/ip_forward". Keys are dot separated, or
+ * slash separated with literal dots ("net/ipv4/conf/eth0.100/forwarding", as runc);
+ * an empty, "." or ".." component could escape /proc/sys (the parser refuses them). */
 static int sysctl_path(const char *key, char **ret, rc_error_t *err)
 {
         _cleanup_free_ char *path = NULL;
+        bool slashes = strchr(key, '/') != NULL;
         size_t klen = strlen(key);
 
-        if (klen == 0 || strchr(key, '/') != NULL || key[0] == '.' || key[klen - 1] == '.' ||
-            strstr(key, "..") != NULL)
+        if (klen == 0 || key[0] == '.' || key[0] == '/' || key[klen - 1] == '.' || key[klen - 1] == '/' ||
+            strstr(key, "..") != NULL || strstr(key, "//") != NULL || strstr(key, "/./") != NULL)
                 return rc_error_set_status(err, EINVAL, "sysctl `%s`: invalid key", key);
         if (asprintf(&path, "/proc/sys/%s", key) < 0)
                 return rc_error_set(err, ENOMEM, "sysctl `%s`", key);
-        for (char *p = path + strlen("/proc/sys/"); *p; p++)
+        for (char *p = path + strlen("/proc/sys/"); *p && !slashes; p++)
                 if (*p == '.')
                         *p = '/';
         *ret = TAKE_PTR(path);

@@ -303,6 +303,14 @@ struct oci_seccomp {
         size_t n_syscalls;
 };
 
+/* linux.memoryPolicy, for set_mempolicy(2): validated, lowered to the kernel's values. */
+struct oci_memory_policy {
+        bool present;
+        int mode; /* MPOL_* */
+        unsigned flags; /* MPOL_F_* mode flags */
+        char *nodes; /* "0-3,7" or NULL */
+};
+
 struct oci_linux {
         struct oci_namespace *namespaces;
         size_t n_namespaces;
@@ -324,6 +332,7 @@ struct oci_linux {
         char *mount_label;
         bool has_personality;
         unsigned long personality; /* PER_LINUX or PER_LINUX32 */
+        struct oci_memory_policy memory_policy;
 };
 
 struct oci_config {

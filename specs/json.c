@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
 #include "runtime/cleanup.h"
@@ -33,8 +34,9 @@ static inline json_node *N(yajl_val v)
 
 /* ---- parsing ------------------------------------------------------------------ */
 
-/* Scan the raw text outside of strings: nesting depth, comments and NUL bytes. */
-static int prescan(const char *data, size_t len, const char *origin, rc_error_t *err)
+/* Scan the raw text outside of strings: nesting depth, comments and NUL bytes; inside
+ * strings, note the escape \u0000 (yajl_tree would silently cut the string there). */
+static int prescan(const char *data, size_t len, const char *origin, bool *ret_nul_escape, rc_error_t *err)
 {
         unsigned depth = 0;
         bool in_string = false;
@@ -45,9 +47,11 @@ static int prescan(const char *data, size_t len, const char *origin, rc_error_t 
                 if (c == '\0')
                         return rc_error_set(err, 0, "%s: invalid JSON: NUL byte at offset %zu", origin, i);
                 if (in_string) {
-                        if (c == '\\' && i + 1 < len && data[i + 1] != '\0')
+                        if (c == '\\' && i + 1 < len && data[i + 1] != '\0') {
+                                if (len - i >= 6 && memcmp(data + i + 1, "u0000", 5) == 0)
+                                        *ret_nul_escape = true;
                                 i++;
-                        else if (c == '"')
+                        } else if (c == '"')
                                 in_string = false;
                         continue;
                 }
@@ -77,6 +81,168 @@ static int prescan(const char *data, size_t len, const char *origin, rc_error_t 
         return 0;
 }
 
+/* ---- strings with a NUL character ---------------------------------------------- */
+
+/* A second, event-driven pass that runs only when the prescan saw \u0000: it follows
+ * the path of every value and stops at the first string (or key) with a NUL in it. */
+struct nul_frame {
+        bool array;
+        size_t next; /* arrays: elements seen so far */
+        char *key; /* objects: the current key */
+};
+
+struct nul_scan {
+        struct nul_frame f[JSON_MAX_DEPTH + 1];
+        int depth;
+        bool found, in_key;
+        char path[512];
+};
+
+static void nul_path_append(struct nul_scan *s, size_t *len, const char *text)
+{
+        size_t n = strlen(text), room = sizeof(s->path) - 1 - *len;
+
+        if (n > room)
+                n = room;
+        memcpy(s->path + *len, text, n);
+        *len += n;
+        s->path[*len] = '\0';
+}
+
+/* The path of the current value, or of the current object when `in_key`. */
+static void nul_found(struct nul_scan *s, bool in_key)
+{
+        size_t len = 0;
+
+        s->path[0] = '\0';
+        for (int i = 0; i < s->depth - (in_key ? 1 : 0); i++) {
+                char idx[32];
+
+                if (s->f[i].array) {
+                        snprintf(idx, sizeof(idx), "[%zu]", s->f[i].next - 1);
+                        nul_path_append(s, &len, idx);
+                } else {
+                        nul_path_append(s, &len, ".");
+                        nul_path_append(s, &len, s->f[i].key ? s->f[i].key : "");
+                }
+        }
+        s->found = true;
+        s->in_key = in_key;
+}
+
+/* Every value: count it in its array. */
+static int nul_value(void *ctx)
+{
+        struct nul_scan *s = ctx;
+
+        if (s->depth > 0 && s->f[s->depth - 1].array)
+                s->f[s->depth - 1].next++;
+        return 1;
+}
+
+static int nul_bool(void *ctx, int v)
+{
+        (void)v;
+        return nul_value(ctx);
+}
+
+static int nul_number(void *ctx, const char *v, size_t len)
+{
+        (void)v;
+        (void)len;
+        return nul_value(ctx);
+}
+
+static int nul_string(void *ctx, const unsigned char *v, size_t len)
+{
+        nul_value(ctx);
+        if (memchr(v, '\0', len) == NULL)
+                return 1;
+        nul_found(ctx, false);
+        return 0;
+}
+
+static int nul_push(void *ctx, bool array)
+{
+        struct nul_scan *s = ctx;
+
+        nul_value(ctx);
+        if (s->depth > JSON_MAX_DEPTH)
+                return 0;
+        s->f[s->depth++] = (struct nul_frame){.array = array};
+        return 1;
+}
+
+static int nul_start_map(void *ctx)
+{
+        return nul_push(ctx, false);
+}
+
+static int nul_start_array(void *ctx)
+{
+        return nul_push(ctx, true);
+}
+
+static int nul_pop(void *ctx)
+{
+        struct nul_scan *s = ctx;
+
+        if (s->depth > 0)
+                free(s->f[--s->depth].key);
+        return 1;
+}
+
+static int nul_key(void *ctx, const unsigned char *key, size_t len)
+{
+        struct nul_scan *s = ctx;
+        struct nul_frame *f = &s->f[s->depth - 1];
+
+        if (memchr(key, '\0', len) != NULL) {
+                nul_found(s, true);
+                return 0;
+        }
+        free(f->key);
+        f->key = strndup((const char *)key, len);
+        return f->key != NULL;
+}
+
+static int refuse_nul_strings(const char *data, size_t len, const char *origin, rc_error_t *err)
+{
+        static const yajl_callbacks cb = {
+                .yajl_null = nul_value,
+                .yajl_boolean = nul_bool,
+                .yajl_number = nul_number,
+                .yajl_string = nul_string,
+                .yajl_start_map = nul_start_map,
+                .yajl_map_key = nul_key,
+                .yajl_end_map = nul_pop,
+                .yajl_start_array = nul_start_array,
+                .yajl_end_array = nul_pop,
+        };
+        struct nul_scan *s = calloc(1, sizeof(*s));
+        yajl_handle h;
+
+        if (s == NULL)
+                return rc_error_set(err, ENOMEM, "%s: parse JSON", origin);
+        h = yajl_alloc(&cb, NULL, s);
+        if (h != NULL) {
+                if (yajl_parse(h, (const unsigned char *)data, len) == yajl_status_ok)
+                        yajl_complete_parse(h);
+                yajl_free(h);
+        }
+        while (s->depth > 0)
+                nul_pop(s);
+        if (s->found) {
+                int r = rc_error_set(err, 0, "%s: %s%s%s contains a NUL character (\\u0000)", origin,
+                                     s->path, s->path[0] ? ": " : "",
+                                     s->in_key ? "an object key" : "string");
+                free(s);
+                return r;
+        }
+        free(s);
+        return 0; /* a syntax error: yajl_tree_parse reports it */
+}
+
 /* yajl's verbose message spans several lines (text excerpt and an arrow); keep the
  * first line, which says what is wrong. */
 static void first_line(char *msg)
@@ -92,6 +258,7 @@ int json_parse(const char *data, size_t len, const char *origin, json_node **ret
 {
         _cleanup_free_ char *copy = NULL;
         char errbuf[1024] = "";
+        bool nul_escape = false;
         yajl_val root;
 
         if (origin == NULL)
@@ -101,7 +268,9 @@ int json_parse(const char *data, size_t len, const char *origin, json_node **ret
         if (len > JSON_MAX_INPUT)
                 return rc_error_set(err, 0, "%s: JSON document larger than %u bytes", origin,
                                     JSON_MAX_INPUT);
-        if (prescan(data, len, origin, err) < 0)
+        if (prescan(data, len, origin, &nul_escape, err) < 0)
+                return -1;
+        if (nul_escape && refuse_nul_strings(data, len, origin, err) < 0)
                 return -1;
 
         /* yajl_tree_parse wants a NUL-terminated string */

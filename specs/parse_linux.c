@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
+#include <sys/stat.h>
 
 #include "runtime/cleanup.h"
 #include "specs/names.h"
@@ -133,15 +134,36 @@ static int parse_device_type(struct pctx *c, const json_node *v, void *target)
         return parse_type_char(c, v, "cbup", target);
 }
 
+/* The file-type bits a device's fileMode may carry: podman writes the whole st_mode
+ * (8576 = S_IFCHR | 0600), runc and crun use its permission bits. */
+static mode_t device_type_bits(char type)
+{
+        switch (type) {
+        case 'b':
+                return S_IFBLK;
+        case 'p':
+                return S_IFIFO;
+        default:
+                return S_IFCHR;
+        }
+}
+
 static int parse_device_mode(struct pctx *c, const json_node *v, void *target)
 {
         struct oci_device *d = target;
+        mode_t fmt;
         uint64_t u;
 
-        if (parse_get_u64(c, v, 07777, &u) < 0)
+        if (parse_get_u64(c, v, S_IFMT | 07777, &u) < 0)
                 return -1;
+        fmt = (mode_t)u & S_IFMT;
+        if (fmt != 0 && fmt != device_type_bits(d->type))
+                return pctx_fail(c,
+                                 "%" PRIu64 " (0%" PRIo64 ") has the file-type bits of another kind of node "
+                                 "than a device of type \"%c\"",
+                                 u, u, d->type);
         d->has_file_mode = true;
-        d->file_mode = (mode_t)u;
+        d->file_mode = (mode_t)u & 07777;
         return 0;
 }
 
@@ -273,14 +295,32 @@ static int parse_use_hierarchy(struct pctx *c, const json_node *v, void *target)
         return parse_get_bool(c, v, &m->use_hierarchy);
 }
 
+/* A limit where -1 means "unlimited" and any other negative value is a mistake (the
+ * kernel files take "max" or a size; runc and crun pass -5 through as no limit). */
+static int parse_limit(struct pctx *c, const json_node *v, void *target)
+{
+        struct oci_opt_i64 *o = target;
+        const char *text;
+
+        if (parse_get_i64(c, v, INT64_MIN, INT64_MAX, &o->v) < 0)
+                return -1;
+        if (o->v < -1) {
+                text = json_number_text(v);
+                return pctx_fail(c, "%s is out of range (-1 for unlimited, or 0..%" PRId64 ")",
+                                 text ? text : "number", INT64_MAX);
+        }
+        o->set = true;
+        return 0;
+}
+
 static int parse_memory(struct pctx *c, const json_node *v, void *target)
 {
         static const struct field fields[] = {
-                FLD_OPT_I64("limit", struct oci_memory, limit),
-                FLD_OPT_I64("reservation", struct oci_memory, reservation),
-                FLD_OPT_I64("swap", struct oci_memory, swap),
-                FLD_OPT_I64("kernel", struct oci_memory, kernel),
-                FLD_OPT_I64("kernelTCP", struct oci_memory, kernel_tcp),
+                FLD_FN("limit", struct oci_memory, limit, parse_limit),
+                FLD_FN("reservation", struct oci_memory, reservation, parse_limit),
+                FLD_FN("swap", struct oci_memory, swap, parse_limit),
+                FLD_FN("kernel", struct oci_memory, kernel, parse_limit),
+                FLD_FN("kernelTCP", struct oci_memory, kernel_tcp, parse_limit),
                 FLD_FN("swappiness", struct oci_memory, swappiness, parse_swappiness),
                 FLD_SELF("disableOOMKiller", parse_disable_oom_killer),
                 FLD_SELF("useHierarchy", parse_use_hierarchy),
@@ -297,10 +337,10 @@ static int parse_cpu(struct pctx *c, const json_node *v, void *target)
 {
         static const struct field fields[] = {
                 FLD_OPT_U64("shares", struct oci_cpu, shares),
-                FLD_OPT_I64("quota", struct oci_cpu, quota),
+                FLD_FN("quota", struct oci_cpu, quota, parse_limit),
                 FLD_OPT_U64("burst", struct oci_cpu, burst),
                 FLD_OPT_U64("period", struct oci_cpu, period),
-                FLD_OPT_I64("realtimeRuntime", struct oci_cpu, realtime_runtime),
+                FLD_FN("realtimeRuntime", struct oci_cpu, realtime_runtime, parse_limit),
                 FLD_OPT_U64("realtimePeriod", struct oci_cpu, realtime_period),
                 FLD_STR("cpus", struct oci_cpu, cpus),
                 FLD_STR("mems", struct oci_cpu, mems),
@@ -313,10 +353,16 @@ static int parse_cpu(struct pctx *c, const json_node *v, void *target)
         return parse_fields(c, v, fields, &r->cpu);
 }
 
+/* 0 and -1 both mean "no limit" (runc, crun and the runtime tests agree) */
+static int parse_pids_limit(struct pctx *c, const json_node *v, void *target)
+{
+        return parse_get_i64(c, v, -1, INT64_MAX, target);
+}
+
 static int parse_pids(struct pctx *c, const json_node *v, void *target)
 {
         static const struct field fields[] = {
-                FLD_FN("limit", struct oci_resources, pids_limit, parse_fld_i64, .required = true),
+                FLD_FN("limit", struct oci_resources, pids_limit, parse_pids_limit, .required = true),
                 FLD_END,
         };
         struct oci_resources *r = target;
@@ -651,6 +697,7 @@ int parse_linux(struct pctx *c, const json_node *v, void *target)
                 FLD_STR("mountLabel", struct oci_linux, mount_label),
                 FLD_SELF("personality", parse_personality),
                 FLD_SELF("intelRdt", reject_intel_rdt),
+                FLD_FN("memoryPolicy", struct oci_linux, memory_policy, parse_memory_policy),
                 FLD_END,
         };
 
@@ -706,6 +753,7 @@ void oci_linux_clear(struct oci_linux *l)
         rc_strv_free(l->masked_paths);
         rc_strv_free(l->readonly_paths);
         free(l->mount_label);
+        free(l->memory_policy.nodes);
         memset(l, 0, sizeof(*l));
 }
 

@@ -159,14 +159,24 @@ static int check_abs_list(char **v, size_t n, const char *what, const char *orig
         return 0;
 }
 
+/* "/dev", "//dev/", ... */
+static bool is_dev_dir(const char *p)
+{
+        p += strspn(p, "/");
+        return strncmp(p, "dev", 3) == 0 && p[3 + strspn(p + 3, "/")] == '\0';
+}
+
 static int check_devices(const struct oci_linux *l, const char *origin, rc_error_t *err)
 {
         for (size_t i = 0; i < l->n_devices; i++) {
                 const char *p = l->devices[i].path;
 
-                if (p == NULL || strncmp(p, "/dev/", 5) != 0 || p[5] == '\0' || has_dotdot(p))
-                        return fail(origin, err, ".linux.devices[%zu].path: \"%s\" is not under /dev", i,
-                                    p ? p : "");
+                /* anywhere in the container (runc and crun agree), but not / or /dev */
+                if (!is_absolute(p) || has_dotdot(p) || p[strspn(p, "/")] == '\0' || is_dev_dir(p))
+                        return fail(origin, err,
+                                    ".linux.devices[%zu].path: \"%s\" is not a device path (an absolute "
+                                    "path naming a node, not / or /dev)",
+                                    i, p ? p : "");
         }
         return 0;
 }
@@ -285,16 +295,54 @@ static bool sysctl_is(const char *name, const char *exact)
         return sysctl_prefix(name, exact) && name[strlen(exact)] == '\0';
 }
 
+/* What rc_process_apply_sysctl can turn into a path under /proc/sys: dot- or (runc's
+ * other form) slash-separated components, none empty, "." or "..". */
+static bool sysctl_key_valid(const char *key)
+{
+        char sep = strchr(key, '/') != NULL ? '/' : '.';
+
+        for (const char *p = key;;) {
+                size_t n = strcspn(p, sep == '/' ? "/" : ".");
+
+                if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+                        return false;
+                if (p[n] == '\0')
+                        return true;
+                p += n + 1;
+        }
+}
+
+/* kernel.domainname belongs to the uts namespace (Docker sets the NIS domain name with
+ * it): allowed there unless .domainname says otherwise. kernel.hostname duplicates
+ * .hostname: refused, as runc and crun do. */
+static int check_sysctl_uts(const struct oci_config *c, const struct oci_kv *kv, const char *origin,
+                            rc_error_t *err)
+{
+        if (sysctl_is(kv->key, "kernel.hostname"))
+                return fail(origin, err,
+                            ".linux.sysctl.%s: not allowed, it conflicts with .hostname (set that)",
+                            kv->key);
+        if (find_ns(c, OCI_NS_UTS) == NULL)
+                return fail(origin, err, ".linux.sysctl.%s: requires a uts namespace in .linux.namespaces",
+                            kv->key);
+        if (c->domainname != NULL && strcmp(c->domainname, kv->value) != 0)
+                return fail(origin, err, ".linux.sysctl.%s: \"%s\" conflicts with .domainname \"%s\"",
+                            kv->key, kv->value, c->domainname);
+        return 0;
+}
+
 /* Only sysctls owned by a namespace of the container may be set: any other would change
  * the host. */
-static int check_sysctl_one(const struct oci_config *c, const char *key, const char *origin, rc_error_t *err)
+static int check_sysctl_one(const struct oci_config *c, const struct oci_kv *kv, const char *origin,
+                            rc_error_t *err)
 {
+        const char *key = kv->key;
         enum oci_ns_type need;
 
-        if (sysctl_is(key, "kernel.hostname"))
-                return fail(origin, err, ".linux.sysctl.%s: not allowed, use .hostname", key);
-        if (sysctl_is(key, "kernel.domainname"))
-                return fail(origin, err, ".linux.sysctl.%s: not allowed, use .domainname", key);
+        if (!sysctl_key_valid(key))
+                return fail(origin, err, ".linux.sysctl.%s: invalid sysctl name", key);
+        if (sysctl_is(key, "kernel.hostname") || sysctl_is(key, "kernel.domainname"))
+                return check_sysctl_uts(c, kv, origin, err);
         if (sysctl_prefix(key, "net."))
                 need = OCI_NS_NETWORK;
         else if (sysctl_prefix(key, "kernel.msg") || sysctl_prefix(key, "kernel.shm") ||
@@ -314,7 +362,7 @@ static int check_sysctl_one(const struct oci_config *c, const char *key, const c
 static int check_sysctl(const struct oci_config *c, const char *origin, rc_error_t *err)
 {
         for (size_t i = 0; i < c->linux_.n_sysctl; i++)
-                if (check_sysctl_one(c, c->linux_.sysctl[i].key, origin, err) < 0)
+                if (check_sysctl_one(c, &c->linux_.sysctl[i], origin, err) < 0)
                         return -1;
         return 0;
 }
@@ -385,8 +433,7 @@ static int check_seccomp(const struct oci_seccomp *s, const char *origin, rc_err
         }
         if (notify && s->listener_path == NULL)
                 return fail(origin, err, ".linux.seccomp.listenerPath: required with SCMP_ACT_NOTIFY");
-        if (!notify && s->listener_path != NULL)
-                return fail(origin, err, ".linux.seccomp.listenerPath: only valid with SCMP_ACT_NOTIFY");
+        /* without a SCMP_ACT_NOTIFY rule listenerPath is ignored (config-linux.md) */
         return 0;
 }
 

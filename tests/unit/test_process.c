@@ -576,7 +576,8 @@ Test(process, unset_attributes_are_noops)
 
 Test(process, sysctl_rejects_bad_keys)
 {
-        const char *bad[] = {"net/ipv4/ip_forward", "net..ipv4", ".net.ipv4", "net.ipv4.", "", "a.b/../c"};
+        const char *bad[] = {"net//ipv4", "/net/ipv4", "net/ipv4/", "net..ipv4", ".net.ipv4",
+                             "net.ipv4.", "",          "a.b/../c",  "a/./b"};
 
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 struct oci_kv kv = {.key = (char *)bad[i], .value = "1"};

@@ -65,8 +65,12 @@ ParameterizedTestParameters(sysctl, rules)
                 {"fs.mqueue.msg_max", "{\"type\": \"ipc\"}", ""},
                 {"kernel.msgmax", "{\"type\": \"network\"}", "requires an ipc namespace"},
                 {"kernel.semx", "{\"type\": \"ipc\"}", "not a namespaced sysctl"},
-                {"kernel.hostname", "{\"type\": \"uts\"}", "not allowed, use .hostname"},
-                {"kernel/domainname", "{\"type\": \"uts\"}", "not allowed, use .domainname"},
+                {"kernel.hostname", "{\"type\": \"uts\"}", "conflicts with .hostname"},
+                {"kernel/domainname", "{\"type\": \"uts\"}", ""},
+                {"kernel.domainname", "{\"type\": \"pid\"}", "requires a uts namespace"},
+                {"net..ipv4.ip_forward", "{\"type\": \"network\"}", "invalid sysctl name"},
+                {"net/ipv4/../ip_forward", "{\"type\": \"network\"}", "invalid sysctl name"},
+                {"net.ipv4.", "{\"type\": \"network\"}", "invalid sysctl name"},
                 {"vm.overcommit_memory", "{\"type\": \"ipc\"}", "not a namespaced sysctl"},
                 {"kernel.pid_max", "{\"type\": \"pid\"}", "not a namespaced sysctl"},
                 {"network.x", "{\"type\": \"network\"}", "not a namespaced sysctl"},
@@ -176,9 +180,13 @@ Test(devices, nested_dev_path_is_fine)
 
 Test(devices, bare_dev_is_not_a_device)
 {
-        assert_invalid("\"devices\": [{\"type\": \"p\", \"path\": \"/dev/\"}]", NULL, "is not under /dev");
-        assert_invalid("\"devices\": [{\"type\": \"p\", \"path\": \"/devices/x\"}]", NULL,
-                       "is not under /dev");
+        assert_invalid("\"devices\": [{\"type\": \"p\", \"path\": \"/dev/\"}]", NULL,
+                       "is not a device path");
+        assert_invalid("\"devices\": [{\"type\": \"p\", \"path\": \"//\"}]", NULL, "is not a device path");
+        assert_invalid("\"devices\": [{\"type\": \"p\", \"path\": \"dev/x\"}]", NULL,
+                       "is not a device path");
+        /* anywhere else in the container, as runc and crun allow */
+        assert_valid("\"devices\": [{\"type\": \"p\", \"path\": \"/devices/x\"}]", NULL);
 }
 
 Test(paths, readonly_paths_relative)

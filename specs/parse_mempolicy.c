@@ -1,0 +1,188 @@
+/* .linux.memoryPolicy (runtime-spec 1.2, config-linux.md "Memory policy"): the mode and
+ * flags of set_mempolicy(2) by name, and the nodes as a list of ids and ranges ("0-3,7").
+ * Checked here, without the live system: the names, the nodes' syntax, which modes need
+ * nodes (bind, interleave, weighted interleave, preferred many) or refuse them (default,
+ * local), and the flag combinations the kernel refuses. */
+#include "specs/parse_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* linux/mempolicy.h values (not every libc header has the newer ones) */
+enum {
+        MPOL_DEFAULT_,
+        MPOL_PREFERRED_,
+        MPOL_BIND_,
+        MPOL_INTERLEAVE_,
+        MPOL_LOCAL_,
+        MPOL_PREFERRED_MANY_,
+        MPOL_WEIGHTED_INTERLEAVE_
+};
+#define MPOL_F_NUMA_BALANCING_ (1u << 13)
+#define MPOL_F_RELATIVE_NODES_ (1u << 14)
+#define MPOL_F_STATIC_NODES_ (1u << 15)
+
+/* The highest node id accepted: the kernel's MAX_NUMNODES is at most 1 << 10. */
+#define NODE_MAX 1023
+
+static const struct {
+        const char *name;
+        int mode;
+} modes[] = {
+        {"MPOL_DEFAULT", MPOL_DEFAULT_},
+        {"MPOL_PREFERRED", MPOL_PREFERRED_},
+        {"MPOL_BIND", MPOL_BIND_},
+        {"MPOL_INTERLEAVE", MPOL_INTERLEAVE_},
+        {"MPOL_LOCAL", MPOL_LOCAL_},
+        {"MPOL_PREFERRED_MANY", MPOL_PREFERRED_MANY_},
+        {"MPOL_WEIGHTED_INTERLEAVE", MPOL_WEIGHTED_INTERLEAVE_},
+};
+
+static const struct {
+        const char *name;
+        unsigned flag;
+} flags[] = {
+        {"MPOL_F_NUMA_BALANCING", MPOL_F_NUMA_BALANCING_},
+        {"MPOL_F_RELATIVE_NODES", MPOL_F_RELATIVE_NODES_},
+        {"MPOL_F_STATIC_NODES", MPOL_F_STATIC_NODES_},
+};
+
+static int parse_mode(struct pctx *c, const json_node *v, void *target)
+{
+        const char *s;
+
+        if (parse_get_string(c, v, &s) < 0)
+                return -1;
+        for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+                if (strcmp(modes[i].name, s) == 0) {
+                        *(int *)target = modes[i].mode;
+                        return 0;
+                }
+        return pctx_fail(c, "unknown memory policy mode \"%s\"", s);
+}
+
+static int parse_flags(struct pctx *c, const json_node *v, void *target)
+{
+        unsigned *mask = target;
+
+        if (parse_expect(c, v, JSON_ARRAY, "an array of strings") < 0)
+                return -1;
+        for (size_t i = 0; i < json_array_size(v); i++) {
+                size_t mark = pctx_push_index(c, i), j;
+                const char *s;
+
+                if (parse_get_string(c, json_array_get(v, i), &s) < 0)
+                        return -1;
+                for (j = 0; j < ARRAY_SIZE(flags) && strcmp(flags[j].name, s) != 0; j++)
+                        ;
+                if (j == ARRAY_SIZE(flags))
+                        return pctx_fail(c, "unknown memory policy flag \"%s\"", s);
+                *mask |= flags[j].flag;
+                pctx_pop(c, mark);
+        }
+        return 0;
+}
+
+/* One node id: decimal digits, at most NODE_MAX. Return the end or NULL. */
+static const char *node_id(const char *p, unsigned *ret)
+{
+        unsigned v = 0;
+
+        if (*p < '0' || *p > '9')
+                return NULL;
+        for (; *p >= '0' && *p <= '9'; p++) {
+                v = v * 10 + (unsigned)(*p - '0');
+                if (v > NODE_MAX)
+                        return NULL;
+        }
+        *ret = v;
+        return p;
+}
+
+/* "0", "0-3", "0-3,7,9-10": ids and increasing ranges separated by commas. An empty
+ * string is no nodes. */
+static bool nodes_valid(const char *s)
+{
+        const char *p = s;
+
+        if (*p == '\0')
+                return true;
+        for (;;) {
+                unsigned lo, hi;
+
+                p = node_id(p, &lo);
+                if (p == NULL)
+                        return false;
+                if (*p == '-') {
+                        p = node_id(p + 1, &hi);
+                        if (p == NULL || hi < lo)
+                                return false;
+                }
+                if (*p == '\0')
+                        return true;
+                if (*p++ != ',')
+                        return false;
+        }
+}
+
+static int parse_nodes(struct pctx *c, const json_node *v, void *target)
+{
+        const char *s;
+
+        if (parse_get_string(c, v, &s) < 0)
+                return -1;
+        if (!nodes_valid(s))
+                return pctx_fail(c,
+                                 "invalid node list \"%s\" (expected ids and ranges such as \"0-3,7\", "
+                                 "each at most %d)",
+                                 s, NODE_MAX);
+        return parse_dup_string(c, v, target);
+}
+
+static int check_policy(struct pctx *c, const struct oci_memory_policy *m)
+{
+        bool nodes = m->nodes != NULL && m->nodes[0] != '\0';
+        size_t mark;
+        int r;
+
+        if ((m->mode == MPOL_DEFAULT_ || m->mode == MPOL_LOCAL_) && nodes) {
+                mark = pctx_push_key(c, "nodes");
+                r = pctx_fail(c, "must be empty with %s",
+                              m->mode == MPOL_DEFAULT_ ? "MPOL_DEFAULT" : "MPOL_LOCAL");
+                pctx_pop(c, mark);
+                return r;
+        }
+        if ((m->mode == MPOL_BIND_ || m->mode == MPOL_INTERLEAVE_ || m->mode == MPOL_WEIGHTED_INTERLEAVE_ ||
+             m->mode == MPOL_PREFERRED_MANY_) &&
+            !nodes) {
+                mark = pctx_push_key(c, "nodes");
+                r = pctx_fail(c, "required by this mode (at least one node)");
+                pctx_pop(c, mark);
+                return r;
+        }
+        mark = pctx_push_key(c, "flags");
+        if (m->mode == MPOL_DEFAULT_ && m->flags != 0)
+                return pctx_fail(c, "MPOL_DEFAULT takes no flags");
+        if ((m->flags & MPOL_F_STATIC_NODES_) && (m->flags & MPOL_F_RELATIVE_NODES_))
+                return pctx_fail(c, "MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES are exclusive");
+        if ((m->flags & MPOL_F_NUMA_BALANCING_) && m->mode != MPOL_BIND_ && m->mode != MPOL_PREFERRED_MANY_)
+                return pctx_fail(c, "MPOL_F_NUMA_BALANCING needs MPOL_BIND or MPOL_PREFERRED_MANY");
+        pctx_pop(c, mark);
+        return 0;
+}
+
+int parse_memory_policy(struct pctx *c, const json_node *v, void *target)
+{
+        static const struct field fields[] = {
+                FLD_FN("mode", struct oci_memory_policy, mode, parse_mode, .required = true),
+                FLD_FN("nodes", struct oci_memory_policy, nodes, parse_nodes),
+                FLD_FN("flags", struct oci_memory_policy, flags, parse_flags),
+                FLD_END,
+        };
+        struct oci_memory_policy *m = target;
+
+        m->present = true;
+        if (parse_fields(c, v, fields, m) < 0)
+                return -1;
+        return check_policy(c, m);
+}
