@@ -341,7 +341,7 @@ static void run_poststart(const struct rc_runtime *rt, int dirfd, struct oci_sta
         st->status = OCI_STATUS_RUNNING;
         if (oci_state_to_json(st, 0, &json, &jlen, &err) < 0)
                 goto out;
-        rc_hooks_run(&cfg->hooks[OCI_HOOK_POSTSTART], OCI_HOOK_POSTSTART, json, jlen, &err);
+        rc_hooks_run(&cfg->hooks[OCI_HOOK_POSTSTART], OCI_HOOK_POSTSTART, json, jlen, &rt->log, &err);
 out:
         if (err != NULL)
                 rc_log(&rt->log, RC_LOG_WARNING, "poststart: %s", err->msg);

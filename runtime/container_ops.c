@@ -486,7 +486,7 @@ static void run_poststop(const struct rc_runtime *rt, struct oci_state *s, const
                 return;
         s->status = OCI_STATUS_STOPPED;
         if (oci_state_to_json(s, 0, &json, &len, &e) < 0 ||
-            rc_hooks_run(&cfg->hooks[OCI_HOOK_POSTSTOP], OCI_HOOK_POSTSTOP, json, len, &e) < 0)
+            rc_hooks_run(&cfg->hooks[OCI_HOOK_POSTSTOP], OCI_HOOK_POSTSTOP, json, len, &rt->log, &e) < 0)
                 rc_log(&rt->log, RC_LOG_WARNING, "%s", e->msg);
 }
 

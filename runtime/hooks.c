@@ -229,7 +229,6 @@ static int run_one(const struct oci_hook *h, const char *json, size_t len, rc_er
 {
         _cleanup_close_ int pidfd = -1, in_r = -1, in_w = -1, err_r = -1, err_w = -1;
         char *default_argv[2] = {h->path, NULL};
-        char *no_env[1] = {NULL};
         struct sigpipe_guard guard;
         struct hook_exec x;
         struct feed f;
@@ -242,7 +241,8 @@ static int run_one(const struct oci_hook *h, const char *json, size_t len, rc_er
         x = (struct hook_exec){
                 .path = h->path,
                 .argv = h->n_args > 0 ? h->args : default_argv,
-                .envp = h->n_env > 0 ? h->env : no_env,
+                /* no "env": the runtime's own environment, as runc and crun give it */
+                .envp = h->env != NULL ? h->env : environ,
                 .stdin_fd = in_r,
                 .errpipe_w = err_w,
         };
@@ -270,15 +270,22 @@ static int run_one(const struct oci_hook *h, const char *json, size_t len, rc_er
 }
 
 int rc_hooks_run(const struct oci_hook_list *l, enum oci_hook_phase phase, const char *state_json,
-                 size_t state_len, rc_error_t *err)
+                 size_t state_len, const struct rc_logger *keep_going, rc_error_t *err)
 {
         if (l == NULL)
                 return 0;
         for (size_t i = 0; i < l->n; i++) {
                 const struct oci_hook *h = &l->v[i];
+                _cleanup_error_ rc_error_t e = NULL;
 
-                if (run_one(h, state_json ? state_json : "", state_json ? state_len : 0, err) < 0)
-                        return rc_error_wrap(err, "%s hook \"%s\"", rc_hook_phase_name(phase), h->path);
+                if (run_one(h, state_json ? state_json : "", state_json ? state_len : 0, &e) == 0)
+                        continue;
+                rc_error_wrap(&e, "%s hook \"%s\"", rc_hook_phase_name(phase), h->path);
+                if (keep_going == NULL) {
+                        rc_error_move(err, &e);
+                        return -1;
+                }
+                rc_log(keep_going, RC_LOG_WARNING, "%s (continuing as if it had succeeded)", e->msg);
         }
         return 0;
 }

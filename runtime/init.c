@@ -257,7 +257,7 @@ static int init_setup(struct init_run *r, rc_error_t *err)
         r->state_json = m.data;
         r->state_len = m.len;
         if (rc_hooks_run(&a->cfg->hooks[OCI_HOOK_CREATE_CONTAINER], OCI_HOOK_CREATE_CONTAINER, r->state_json,
-                         r->state_len, err) < 0)
+                         r->state_len, NULL, err) < 0)
                 return -1;
         ret = rc_rootfs_finish(&rfs, err);
         if (rfs.rootfd >= 0)
@@ -318,7 +318,7 @@ static int exec_process(struct init_run *r, rc_error_t *err)
         unsigned first_closed = 3 + r->a->preserve_fds;
 
         if (rc_hooks_run(&r->a->cfg->hooks[OCI_HOOK_START_CONTAINER], OCI_HOOK_START_CONTAINER,
-                         r->state_json, r->state_len, err) < 0)
+                         r->state_json, r->state_len, NULL, err) < 0)
                 return -1;
         /* Labels for the exec: after the last hook is forked, while still privileged. */
         if (rc_lsm_apply_exec(p, r->a->log, err) < 0)

@@ -255,9 +255,10 @@ static int handshake_hooks(struct spawn_run *r, rc_error_t *err)
                 return -1;
         if (oci_state_to_json(r->s->state, 0, &json, &len, err) < 0)
                 return -1;
-        if (rc_hooks_run(&cfg->hooks[OCI_HOOK_PRESTART], OCI_HOOK_PRESTART, json, len, err) < 0)
+        if (rc_hooks_run(&cfg->hooks[OCI_HOOK_PRESTART], OCI_HOOK_PRESTART, json, len, NULL, err) < 0)
                 return -1;
-        if (rc_hooks_run(&cfg->hooks[OCI_HOOK_CREATE_RUNTIME], OCI_HOOK_CREATE_RUNTIME, json, len, err) < 0)
+        if (rc_hooks_run(&cfg->hooks[OCI_HOOK_CREATE_RUNTIME], OCI_HOOK_CREATE_RUNTIME, json, len, NULL,
+                         err) < 0)
                 return -1;
         if (rc_sync_send(r->sync_fd, RC_SYNC_HOOKS_DONE, 0, json, len, err) < 0)
                 return -1;

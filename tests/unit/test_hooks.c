@@ -102,7 +102,7 @@ static int run(struct oci_hook *h, size_t n, const char *json, rc_error_t *err)
 {
         struct oci_hook_list l = {.v = h, .n = n};
 
-        return rc_hooks_run(&l, OCI_HOOK_CREATE_RUNTIME, json, json ? strlen(json) : 0, err);
+        return rc_hooks_run(&l, OCI_HOOK_CREATE_RUNTIME, json, json ? strlen(json) : 0, NULL, err);
 }
 
 Test(hooks, phase_names)
@@ -120,8 +120,8 @@ Test(hooks, empty_list_is_fine)
         _cleanup_error_ rc_error_t err = NULL;
         struct oci_hook_list l = {0};
 
-        cr_assert_eq(rc_hooks_run(&l, OCI_HOOK_POSTSTOP, "{}", 2, &err), 0);
-        cr_assert_eq(rc_hooks_run(NULL, OCI_HOOK_POSTSTOP, "{}", 2, &err), 0);
+        cr_assert_eq(rc_hooks_run(&l, OCI_HOOK_POSTSTOP, "{}", 2, NULL, &err), 0);
+        cr_assert_eq(rc_hooks_run(NULL, OCI_HOOK_POSTSTOP, "{}", 2, NULL, &err), 0);
 }
 
 Test(hooks, stdin_gets_the_state)
@@ -283,6 +283,73 @@ Test(hooks, first_failure_stops_the_list)
         h[1].path = second;
         cr_assert_lt(run(h, 2, "{}", &err), 0);
         cr_assert_neq(access(marker, F_OK), 0, "the second hook ran");
+}
+
+static void collect(void *data, enum rc_log_level level, const char *msg)
+{
+        char *buf = data;
+
+        cr_assert_eq(level, RC_LOG_WARNING);
+        strncat(buf, msg, 4095 - strlen(buf));
+        strncat(buf, "\n", 4095 - strlen(buf));
+}
+
+Test(hooks, keep_going_warns_and_runs_the_rest)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        _cleanup_free_ char *marker = path_in_tmp("second-ran");
+        _cleanup_free_ char *body = NULL, *want = NULL;
+        _cleanup_free_ char *fail = script("fail", "exit 1");
+        _cleanup_free_ char *second = NULL;
+        struct oci_hook h[3] = {{.path = fail}, {.path = fail}};
+        struct oci_hook_list l = {.v = h, .n = 3};
+        static char warnings[4096];
+        struct rc_logger log = {.fn = collect, .data = warnings, .max_level = RC_LOG_WARNING};
+
+        cr_assert_geq(asprintf(&body, "touch '%s'", marker), 0);
+        second = script("second", body);
+        h[2].path = second;
+        cr_assert_eq(rc_hooks_run(&l, OCI_HOOK_POSTSTART, "{}", 2, &log, &err), 0);
+        cr_assert_null(err);
+        cr_assert_eq(access(marker, F_OK), 0, "the hook after the failures did not run");
+        cr_assert_geq(
+                asprintf(&want,
+                         "poststart hook \"%s\": exited with status 1 (continuing as if it had succeeded)\n"
+                         "poststart hook \"%s\": exited with status 1 (continuing as if it had succeeded)\n",
+                         fail, fail),
+                0);
+        cr_assert_str_eq(warnings, want);
+}
+
+Test(hooks, no_env_gets_the_runtime_environment)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        _cleanup_free_ char *out = path_in_tmp("env.out");
+        _cleanup_free_ char *path = script("h", "echo \"${RC_PARENT_VAR-unset}\" > \"$1\"");
+        char *args[] = {path, out, NULL};
+        struct oci_hook h = {.path = path, .args = args, .n_args = 2};
+        _cleanup_free_ char *got = NULL;
+
+        setenv("RC_PARENT_VAR", "from the runtime", 1);
+        cr_assert_eq(run(&h, 1, "{}", &err), 0, "%s", err ? err->msg : "");
+        got = slurp(out);
+        cr_assert_str_eq(got, "from the runtime\n");
+}
+
+Test(hooks, empty_env_is_empty)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        _cleanup_free_ char *out = path_in_tmp("env.out");
+        _cleanup_free_ char *path = script("h", "echo \"${RC_PARENT_VAR-unset}\" > \"$1\"");
+        char *args[] = {path, out, NULL};
+        char *env[] = {NULL};
+        struct oci_hook h = {.path = path, .args = args, .n_args = 2, .env = env};
+        _cleanup_free_ char *got = NULL;
+
+        setenv("RC_PARENT_VAR", "from the runtime", 1);
+        cr_assert_eq(run(&h, 1, "{}", &err), 0, "%s", err ? err->msg : "");
+        got = slurp(out);
+        cr_assert_str_eq(got, "unset\n");
 }
 
 Test(hooks, only_stdio_fds_reach_the_hook)
