@@ -22,6 +22,7 @@
 #include "runtime/fsutil.h"
 #include "runtime/hooks.h"
 #include "runtime/lsm.h"
+#include "runtime/netlink.h"
 #include "runtime/overlay.h"
 #include "runtime/process.h"
 #include "runtime/rootfs.h"
@@ -122,6 +123,8 @@ static int join_parent_netns(void *arg, rc_error_t *err)
                 close(fd);
         } else if (unshare(CLONE_NEWNET) < 0) {
                 ret = rc_error_set(err, errno, "create a network namespace");
+        } else {
+                ret = rc_nl_loopback_up(err);
         }
         return ret;
 }
@@ -220,6 +223,9 @@ static int init_setup(struct init_run *r, rc_error_t *err)
         ret = setup_namespaces(r, err);
         if (ret != 0)
                 return ret;
+        /* a network namespace made by the clone or unshare (the parent's has it up) */
+        if ((a->plan->clone_flags & CLONE_NEWNET) && !a->netns_from_parent && rc_nl_loopback_up(err) < 0)
+                return -1;
         if (oci_config_namespace(a->cfg, OCI_NS_MOUNT) == NULL)
                 return rc_error_set(err, 0, "a mount namespace is required");
         rfs.in_userns = oci_config_namespace(a->cfg, OCI_NS_USER) != NULL;

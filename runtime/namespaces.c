@@ -252,12 +252,13 @@ bool rc_netns_deferred(const struct rc_ns_plan *p)
         return p->direct && (p->clone_flags & CLONE_NEWNET) && !(p->clone_flags & CLONE_NEWUSER);
 }
 
-int rc_netns_make(int *ret_fd, rc_error_t *err)
+int rc_netns_make(int *ret_fd, struct rc_nl_lo *ret_lo, rc_error_t *err)
 {
         _cleanup_close_ int own = -1, fd = -1;
         int procfd = rc_proc_fd(err);
 
         *ret_fd = -1;
+        ret_lo->fd = -1;
         if (procfd < 0)
                 return -1;
         /* ns/net is a magic link: plain openat on the verified procfs */
@@ -272,8 +273,12 @@ int rc_netns_make(int *ret_fd, rc_error_t *err)
         fd = openat(procfd, "self/ns/net", O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 rc_error_set(err, errno, "open the new network namespace");
+        else if (rc_nl_lo_open(ret_lo, err) < 0)
+                close(TAKE_FD(fd));
         if (setns(own, CLONE_NEWNET) < 0) {
                 int e = errno;
+                if (ret_lo->fd >= 0)
+                        close(TAKE_FD(ret_lo->fd));
                 rc_error_free(err);
                 rc_error_set(err, e, "return to our own network namespace");
                 return -2;

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "runtime/error.h"
+#include "runtime/netlink.h"
 #include "specs/config.h"
 
 struct rc_ns_plan {
@@ -44,8 +45,9 @@ int rc_ns_format_idmap(const struct oci_idmap *m, size_t n, char *buf, size_t si
  * namespace (which must own it), and only when the runtime can return to its own. */
 bool rc_netns_deferred(const struct rc_ns_plan *p);
 
-/* unshare(CLONE_NEWNET), open the new namespace (*ret_fd, O_CLOEXEC) and setns() back.
- * Returns 0; -1 with *ret_fd = -1 when no namespace could be made (the runtime is still
- * in its own: the init may try itself); -2 when the runtime could not return to its own
- * network namespace (it must not go on). */
-int rc_netns_make(int *ret_fd, rc_error_t *err);
+/* unshare(CLONE_NEWNET), open it (*ret_fd, O_CLOEXEC) and an rtnetlink socket in it
+ * (*ret_lo, for rc_nl_lo_up once the init has the namespace), and setns() back.
+ * Returns 0; -1 with *ret_fd = ret_lo->fd = -1 when no namespace could be made (the
+ * runtime is still in its own: the init may try itself); -2 when the runtime could not
+ * return to its own network namespace (it must not go on). */
+int rc_netns_make(int *ret_fd, struct rc_nl_lo *ret_lo, rc_error_t *err);

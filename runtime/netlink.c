@@ -354,3 +354,51 @@ int rc_nl_route_add_default(struct rc_nl *nl, int ifindex, uint32_t gateway, rc_
         }
         return 0;
 }
+
+/* ---- loopback --------------------------------------------------------------------- */
+
+int rc_nl_lo_open(struct rc_nl_lo *lo, rc_error_t *err)
+{
+        lo->fd = rc_nlsock_open(NETLINK_ROUTE, &lo->portid);
+        if (lo->fd < 0)
+                return rc_error_set(err, errno, "bring `lo` up: open rtnetlink socket");
+        return 0;
+}
+
+int rc_nl_lo_up(struct rc_nl_lo *lo, rc_error_t *err)
+{
+        /* no rc_nl: no 32 KiB buffer for a one-message exchange on every start */
+        union {
+                struct nlmsghdr h;
+                char b[512];
+        } req, ack;
+        struct nlmsghdr *nlh = rc_nlmsg_new(&req, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 1);
+        struct ifinfomsg *ifi = rc_nlmsg_append(nlh, sizeof(*ifi));
+        _cleanup_close_ int fd = TAKE_FD(lo->fd);
+        ssize_t n;
+        int r;
+
+        ifi->ifi_family = AF_UNSPEC;
+        ifi->ifi_change = IFF_UP;
+        ifi->ifi_flags = IFF_UP;
+        rc_nla_put_str(nlh, IFLA_IFNAME, "lo");
+        if (rc_nlsock_send(fd, nlh) < 0)
+                return rc_error_set(err, errno, "bring `lo` up");
+        /* the only message this socket gets is the ack (with the ~40-byte request echoed) */
+        n = rc_nlsock_recv(fd, &ack, sizeof(ack));
+        if (n < 0)
+                return rc_error_set(err, errno, "bring `lo` up");
+        r = rc_nlmsg_walk(&ack, (size_t)n, 1, lo->portid, NULL, NULL, NULL);
+        if (r <= 0)
+                return rc_error_set(err, r < 0 ? -r : EPROTO, "bring `lo` up");
+        return 0;
+}
+
+int rc_nl_loopback_up(rc_error_t *err)
+{
+        struct rc_nl_lo lo;
+
+        if (rc_nl_lo_open(&lo, err) < 0)
+                return -1;
+        return rc_nl_lo_up(&lo, err);
+}

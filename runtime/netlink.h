@@ -53,5 +53,18 @@ int rc_nl_addr_add(struct rc_nl *nl, int ifindex, uint32_t addr, unsigned prefix
 /* Add the IPv4 default route via gateway (host byte order) on ifindex. */
 int rc_nl_route_add_default(struct rc_nl *nl, int ifindex, uint32_t gateway, rc_error_t *err);
 
+/* Bring `lo` up (a new network namespace has it down; runc and crun bring it up). A few
+ * system calls and no allocation: it is on the start path. In two steps when the caller
+ * opens the socket inside a namespace it then leaves (the socket stays bound to it) and
+ * sends the request later, off its critical path; rc_nl_lo_up closes the socket. */
+struct rc_nl_lo {
+        int fd;
+        uint32_t portid;
+};
+int rc_nl_lo_open(struct rc_nl_lo *lo, rc_error_t *err);
+int rc_nl_lo_up(struct rc_nl_lo *lo, rc_error_t *err);
+/* Both, in the caller's network namespace. */
+int rc_nl_loopback_up(rc_error_t *err);
+
 /* A valid interface name: 1..15 bytes, no '/', ':' or whitespace, not "." or "..". */
 bool rc_nl_ifname_valid(const char *name);

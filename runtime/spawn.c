@@ -97,7 +97,8 @@ static int send_netns(struct spawn_run *r, rc_error_t *err)
 {
         _cleanup_error_ rc_error_t why = NULL;
         _cleanup_close_ int fd = -1;
-        int ret = rc_netns_make(&fd, &why);
+        struct rc_nl_lo lo;
+        int ret = rc_netns_make(&fd, &lo, &why);
 
         if (ret == -2) {
                 *err = TAKE_PTR(why);
@@ -113,6 +114,11 @@ static int send_netns(struct spawn_run *r, rc_error_t *err)
         ret = fd >= 0 ? rc_sync_send_fd(r->sync_fd, RC_SYNC_NETNS, 0, fd, err)
                       : rc_sync_send(r->sync_fd, RC_SYNC_NETNS, why && why->status ? why->status : EINVAL,
                                      NULL, 0, err);
+        /* lo up, while the init makes its mounts */
+        if (ret == 0 && lo.fd >= 0)
+                ret = rc_nl_lo_up(&lo, err);
+        else if (lo.fd >= 0)
+                close(lo.fd);
         /* An init that already failed has closed its end: what it said (ERROR) or its
          * exit is what the next receive reports. */
         if (ret < 0 && ((*err)->status == EPIPE || (*err)->status == ECONNRESET)) {
