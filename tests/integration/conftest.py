@@ -126,22 +126,34 @@ class Bundle:
         self.config["linux"]["namespaces"] = nss
 
 
-class Runtime:
-    """Runs `RUNTIME --root ROOT ...` and remembers what to clean up."""
+def runtime_path(kind):
+    """The binary for RUNTIME_KIND kind: RUNTIME for the session's own kind, otherwise
+    the default (BUILD_DIR/run-container, or Debian's crun)."""
+    if kind == KIND:
+        return RUNTIME
+    if kind == "crun":
+        return shutil.which("crun") or "/usr/bin/crun"
+    return os.path.join(BUILD_DIR, "run-container")
 
-    def __init__(self, workdir):
+
+class Runtime:
+    """Runs `RUNTIME --root ROOT ...` and remembers what to clean up. kind (default: the
+    session's RUNTIME_KIND) lets a test drive run-container and crun side by side."""
+
+    def __init__(self, workdir, kind=KIND):
         self.workdir = workdir
         self.root = os.path.join(workdir, "root")
         os.mkdir(self.root, 0o700)
-        self.kind = KIND
+        self.kind = kind
+        self.binary = runtime_path(kind)
         self.ids = []
         self.procs = []
         self.prefix = self._prefix()
 
     def _prefix(self):
-        if KIND != "crun":
-            return [RUNTIME]
-        base = [RUNTIME, "--cgroup-manager=disabled"]
+        if self.kind != "crun":
+            return [self.binary]
+        base = [self.binary, "--cgroup-manager=disabled"]
         if not os.path.exists(UNIFIED_CONTROLLERS):
             return base
         empty = os.path.join(self.workdir, "empty")

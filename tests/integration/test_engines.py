@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import REPO, RUNTIME
+from conftest import REPO, RUNTIME, runtime_path
 from engines.containerd import Containerd
 from engines.podman import Podman, script_argv
 from engines.sandbox import Sandbox, cgroup2_host
@@ -210,6 +210,62 @@ def test_podman_limits(podman):
                    "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max")
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == [str(64 * 1024 * 1024), "50", "50000", "100000"]
+
+
+# ------------------------------------------- podman's options, with run-container and crun
+
+# Issue 14 item 11: podman's own configs for these options, each run through podman with
+# run-container and, side by side, with Debian's crun (the expectation is the field's).
+ENGINE_RUNTIMES = ("run-container", "crun")
+
+
+@pytest.fixture(scope="module", params=ENGINE_RUNTIMES)
+def podman_rt(request, sandbox, engines_dir, rootfs_tar):
+    """podman with run-container or crun as its runtime (its own storage for each)."""
+    need("podman", "podman")
+    kind = request.param
+    d = os.path.join(engines_dir, f"podman-{kind}")
+    os.mkdir(d)
+    p = Podman(sandbox, d, runtime_path(kind), cgroups=CGROUP_V2)
+    p.import_rootfs(rootfs_tar, IMAGE)
+    yield p
+    p.cleanup()
+
+
+def host_cap_bounding():
+    with open("/proc/self/status") as f:
+        return next(line.split()[1] for line in f if line.startswith("CapBnd:"))
+
+
+# option -> (podman run options, shell command, expected stdout)
+PODMAN_OPTIONS = {
+    "device": (["--device", "/dev/fuse"], "test -c /dev/fuse && stat -c %t:%T /dev/fuse", "a:e5\n"),
+    "privileged": (["--privileged"], "grep CapEff /proc/self/status | cut -f2; test -c /dev/fuse && echo fuse",
+                   f"{host_cap_bounding()}\nfuse\n"),
+    "read-only": (["--read-only"], "touch /f 2>/dev/null || echo root-ro; touch /tmp/f /run/f /var/tmp/f && echo ok",
+                  "root-ro\nok\n"),
+    "tmpfs": (["--tmpfs", "/x", "--tmpfs", "/etc"],
+              "touch /x/f && grep -c ^root: /etc/passwd && grep -E ' /(x|etc) ' /proc/mounts | cut -d' ' -f2,3 | sort",
+              "1\n/etc tmpfs\n/x tmpfs\n"),
+    "uidmap": (["--uidmap", "0:100000:65536"], "id -u; cat /proc/self/uid_map | tr -s ' '", "0\n 0 100000 65536\n"),
+}
+
+
+@pytest.mark.parametrize("option", PODMAN_OPTIONS)
+def test_podman_option(podman_rt, option):
+    opts, cmd, want = PODMAN_OPTIONS[option]
+    r = podman_run(podman_rt, "--rm", *opts, IMAGE, "sh", "-c", cmd)
+    assert (r.returncode, r.stdout) == (0, want), f"podman run {' '.join(opts)} with {podman_rt.runtime}: {r.stderr}"
+
+
+def test_podman_tty_user_reopens_its_tty(podman_rt):
+    """-t -u 1000: the pty belongs to the process user, so the shell can open its tty again."""
+    argv = podman_rt.argv("run", *podman_rt.run_opts(), "--rm", "-t", "-u", "1000", IMAGE, "sh", "-c",
+                          "stat -c %u $(tty); exec 3<>$(tty) && echo reopened")
+    r = subprocess.run(script_argv(argv), capture_output=True, text=True, timeout=120, env=podman_rt.env,
+                       stdin=subprocess.DEVNULL)
+    out = r.stdout.replace("\r", "")
+    assert (r.returncode, out) == (0, "1000\nreopened\n"), f"with {podman_rt.runtime}: {r.stdout}{r.stderr}"
 
 
 # ---------------------------------------------------------------- containerd

@@ -240,6 +240,7 @@ def test_mask_applies_over_a_later_mount(rt, bundle, workdir):
         assert (rc, out) == (0, ""), err
 
 
+@pytest.mark.run_container_only("KNOWN DIVERGENCE: runc and crun remount a readonlyPath read-only without MS_REC, so mounts below it stay writable; the spec is silent")
 def test_readonly_path_over_a_later_mount(rt, bundle, workdir):
     host = os.path.join(workdir, "rw")
     os.mkdir(host)

@@ -151,12 +151,14 @@ def test_run_terminal_ctrl_c_goes_to_the_container(rt, bundle, pty_session):
     assert s.wait() == 7
 
 
+@pytest.mark.run_container_only("runc gives the container's pty the caller's window size; crun 1.8.1's run leaves it 0x0")
 def test_run_terminal_initial_window_size(rt, bundle, pty_session):
     s = pty_session(run_argv(rt, tty_bundle(bundle, ["/bin/stty", "size"])), rows=33, cols=101)
     assert s.wait() == 0
     assert "33 101" in output_text(s)
 
 
+@pytest.mark.run_container_only("runc relays the caller's window size and SIGWINCH; crun 1.8.1's run does not")
 def test_run_terminal_window_size_changes(rt, bundle, pty_session):
     script = "stty size; echo ready; read x; stty size"
     s = pty_session(run_argv(rt, tty_bundle(bundle, ["/bin/sh", "-c", script])), rows=20, cols=70)
@@ -177,6 +179,7 @@ def test_run_terminal_forwards_signals(rt, bundle, pty_session):
     assert s.wait() == 0
 
 
+@pytest.mark.run_container_only("runc accepts a stdin that is not a terminal; crun 1.8.1 fails (tcgetattr)")
 def test_run_terminal_with_stdin_not_a_tty(rt, bundle):
     """stdin a pipe: no raw mode; its end becomes the pty's end-of-file for the process."""
     b = tty_bundle(bundle, ["/bin/cat"])
@@ -186,6 +189,7 @@ def test_run_terminal_with_stdin_not_a_tty(rt, bundle):
     assert out.count(b"line one\n") >= 1 and b"line two\n" in out
 
 
+@pytest.mark.run_container_only("runc's run --keep; crun 1.8.1 has no --keep")
 def test_run_terminal_keep(rt, bundle, pty_session):
     cid = rt.new_id()
     b = tty_bundle(bundle, ["/probe", "exit", "4"])
@@ -211,6 +215,7 @@ def start_sleeper(rt, bundle):
     return c.cid
 
 
+@pytest.mark.run_container_only("crun 1.8.1's exec -t wraps the process' output in its own colored log line")
 def test_exec_tty_relays_the_terminal(rt, bundle, pty_session):
     cid = start_sleeper(rt, bundle)
     s = pty_session(rt.argv("exec", "-t", cid, "/probe", "info"), rows=30, cols=90)
