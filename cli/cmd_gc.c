@@ -1,5 +1,7 @@
-/* run-container gc [OPTIONS]: clean up after sandboxes whose `sandbox` process died
- * (killed, crashed): stop their containers and undo what their journals record. */
+/* run-container gc [OPTIONS]: kill container inits that no state describes (a create
+ * killed before it recorded its init, a state directory removed under a live init), and
+ * clean up after sandboxes whose `sandbox` process died (killed, crashed): stop their
+ * containers and undo what their journals record. */
 #include "cli/cli.h"
 
 #include <errno.h>
@@ -10,7 +12,9 @@
 #include "runtime/sandbox.h"
 
 static const char gc_usage[] = "Usage: run-container gc [OPTIONS]\n\n"
-                               "Remove what sandboxes whose process is gone left behind: their containers,\n"
+                               "Kill container inits that no state describes (their create was killed\n"
+                               "before it recorded them, or their state directory is gone), and remove\n"
+                               "what sandboxes whose process is gone left behind: their containers,\n"
                                "cgroups, network attachments, overlay directories and journals. Running\n"
                                "sandboxes and other containers are never touched.\n\n"
                                "Options:\n"
@@ -35,7 +39,7 @@ int cli_cmd_gc(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
         unsigned timeout_ms = 0;
         struct stat st;
         bool quiet = false;
-        size_t removed = 0;
+        size_t removed = 0, killed = 0;
         int opt;
 
         while ((opt = cli_getopt(argc, argv, ":hq", longopts, "gc", err)) != -1) {
@@ -58,11 +62,14 @@ int cli_cmd_gc(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
         }
         if (cli_check_args("gc", argc - optind, 0, 0, err) < 0)
                 return -1;
-        if (rc_gc(&ctx->rt, timeout_ms, &removed, err) < 0)
+        if (rc_container_gc_inits(&ctx->rt, &killed, err) < 0 ||
+            rc_gc(&ctx->rt, timeout_ms, &removed, err) < 0)
                 return -1;
         /* a cache that was never made has nothing to clean (and is not created here) */
         if (stat(cache, &st) == 0 && rc_image_cache_clean_tmp(cache, &ctx->rt.log, NULL, err) < 0)
                 return -1;
+        if (!quiet && killed > 0)
+                printf("killed %zu orphaned container init%s\n", killed, killed == 1 ? "" : "s");
         if (!quiet)
                 printf("removed %zu sandbox%s\n", removed, removed == 1 ? "" : "es");
         return 0;

@@ -18,9 +18,6 @@
 #include "runtime/state.h"
 #include "runtime/syscalls.h"
 
-#define CONFIG_MAX (16u * 1024u * 1024u)
-#define STATS_MAX (4u * 1024u * 1024u)
-
 struct target {
         struct oci_state *st;
         struct rc_cgroup *cg;
@@ -67,12 +64,8 @@ static int saved_config(const struct rc_runtime *rt, const char *id, struct oci_
                         rc_error_t *err)
 {
         _cleanup_close_ int dirfd = open_state_dir(rt, id, err);
-        _cleanup_free_ char *data = NULL;
-        size_t len = 0;
 
-        if (dirfd < 0 || rc_read_file_at(dirfd, RC_CONFIG_FILE, CONFIG_MAX, &data, &len, err) < 0)
-                return -1;
-        return oci_config_parse(data, len, RC_CONFIG_FILE, ret, err);
+        return dirfd < 0 ? -1 : rc_state_load_config(dirfd, id, ret, err);
 }
 
 int rc_container_update(const struct rc_runtime *rt, const char *id, const struct oci_resources *r,
@@ -158,7 +151,7 @@ static int recorded_stats(const struct rc_runtime *rt, const char *id, struct rc
         _cleanup_free_ char *data = NULL;
         size_t len = 0;
 
-        if (dirfd < 0 || rc_read_file_at(dirfd, RC_STATS_FILE, STATS_MAX, &data, &len, &e) < 0)
+        if (dirfd < 0 || rc_state_read_file(dirfd, RC_STATS_FILE, &data, &len, &e) < 0)
                 return 0;
         if (rc_cgroup_stats_parse(data, len, RC_STATS_FILE, ret, err) < 0)
                 return -1;

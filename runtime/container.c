@@ -29,6 +29,10 @@
 #include "runtime/terminal.h"
 #include "specs/json.h"
 
+/* What the state holds beyond the config's annotations is far below this: the id (at most
+ * 1024 bytes), bundle, rootfs and cgroup paths (PATH_MAX each) and a few numbers. */
+#define STATE_SIZE_MARGIN (4 * PATH_MAX + 4096)
+
 struct create_run {
         const struct rc_runtime *rt;
         const char *id;
@@ -82,8 +86,8 @@ static int load_config(struct create_run *c, rc_error_t *err)
                 c->config_len = o->config_len;
                 if (c->config_data == NULL)
                         return rc_error_set(err, ENOMEM, "config");
-        } else if (rc_read_file_at(AT_FDCWD, c->config_path, JSON_MAX_INPUT, &c->config_data, &c->config_len,
-                                   err) < 0)
+        } else if (rc_read_file_at(AT_FDCWD, c->config_path, RC_STATE_FILE_MAX, &c->config_data,
+                                   &c->config_len, err) < 0)
                 return -1;
         if (o->config_parsed != NULL && o->config_data != NULL) {
                 c->cfg = o->config_parsed;
@@ -102,33 +106,6 @@ static int load_config(struct create_run *c, rc_error_t *err)
         c->rootfs = realpath(buf, NULL);
         if (c->rootfs == NULL)
                 return rc_error_set(err, errno, "%s: .root.path: rootfs `%s`", c->config_path, buf);
-        return 0;
-}
-
-static int write_pid_file(const char *path, pid_t pid, rc_error_t *err)
-{
-        _cleanup_free_ char *tmp = NULL;
-        char buf[32];
-        int len = snprintf(buf, sizeof(buf), "%d", pid);
-        int fd;
-
-        if (asprintf(&tmp, "%s.tmp-%d", path, getpid()) < 0)
-                return rc_error_set(err, ENOMEM, "pid file");
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return rc_error_set(err, errno, "write pid file `%s`", tmp);
-        if (write(fd, buf, (size_t)len) != len) {
-                int e = errno;
-                close(fd);
-                unlink(tmp);
-                return rc_error_set(err, e, "write pid file `%s`", tmp);
-        }
-        close(fd);
-        if (rename(tmp, path) < 0) {
-                int e = errno;
-                unlink(tmp);
-                return rc_error_set(err, e, "rename pid file to `%s`", path);
-        }
         return 0;
 }
 
@@ -191,6 +168,10 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
                 .rootfs = c->rootfs,
                 .owner = geteuid(),
         };
+        /* the state carries the config's annotations: refuse what no later command could read */
+        if (c->config_len + STATE_SIZE_MARGIN > RC_STATE_FILE_MAX &&
+            rc_state_check_size(&c->state, c->config_path, err) < 0)
+                return -1;
         if (rc_cgroup_plan(c->rt, c->cfg, c->id, &c->cg, err) < 0)
                 return -1;
         /* A cgroup is recorded before its mkdir, so that delete finds a leftover. Without
@@ -225,7 +206,7 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
                 return -1;
         c->state.status = OCI_STATUS_CREATED;
         if ((!c->defer_created_write && rc_state_write(c->dirfd, &c->state, err) < 0) ||
-            (c->o->pid_file != NULL && write_pid_file(c->o->pid_file, pid, err) < 0)) {
+            (c->o->pid_file != NULL && rc_pid_file_write(c->o->pid_file, pid, err) < 0)) {
                 kill(pid, SIGKILL);
                 return -1;
         }
@@ -325,14 +306,13 @@ static int release_init(int dirfd, pid_t pid, uint64_t start_time, bool own_chil
 static void run_poststart(const struct rc_runtime *rt, int dirfd, struct oci_state *st,
                           const struct oci_config *cfg)
 {
-        _cleanup_free_ char *data = NULL, *json = NULL;
+        _cleanup_free_ char *json = NULL;
         struct oci_config *loaded = NULL;
         rc_error_t err = NULL;
-        size_t len = 0, jlen = 0;
+        size_t jlen = 0;
 
         if (cfg == NULL) {
-                if (rc_read_file_at(dirfd, RC_CONFIG_FILE, JSON_MAX_INPUT, &data, &len, &err) < 0 ||
-                    oci_config_parse(data, len, RC_CONFIG_FILE, &loaded, &err) < 0)
+                if (rc_state_load_config(dirfd, st->id, &loaded, &err) < 0)
                         goto out;
                 cfg = loaded;
         }

@@ -105,6 +105,10 @@ int rc_container_delete(const struct rc_runtime *rt, const char *id, bool force,
  * container's config (NULL: read the one saved at create); for run. */
 int rc_container_delete_known(const struct rc_runtime *rt, int rootfd, const char *id,
                               const struct oci_config *cfg, bool force, rc_error_t *err);
+/* Kill every container init under the root that no state describes: its state directory
+ * was removed, or its state does not record it (rc_state_find_inits); *ret_killed counts
+ * them. Containers whose lock is held (a command at work) are left alone. */
+int rc_container_gc_inits(const struct rc_runtime *rt, size_t *ret_killed, rc_error_t *err);
 /* All containers (status refreshed), sorted by id. Free with rc_container_list_free. */
 int rc_container_list(const struct rc_runtime *rt, struct oci_state ***ret, size_t *ret_n, rc_error_t *err);
 void rc_container_list_free(struct oci_state **v, size_t n);

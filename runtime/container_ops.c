@@ -30,45 +30,16 @@
 #include "runtime/syscalls.h"
 #include "specs/config.h"
 
-#define ID_MAX 1024
-#define CONFIG_MAX_SIZE (16u * 1024u * 1024u)
 #define DELETE_WAIT_MS 10000
-
-static bool id_char_ok(char c)
-{
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-               c == '+' || c == '-' || c == '.';
-}
-
-int rc_validate_id(const char *id, rc_error_t *err)
-{
-        size_t len;
-
-        if (id == NULL)
-                return rc_error_set(err, 0, "invalid container id \"\"");
-        len = strlen(id);
-        if (len == 0 || len > ID_MAX || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
-                return rc_error_set(err, 0, "invalid container id \"%s\"", id);
-        for (size_t i = 0; i < len; i++) {
-                if (!id_char_ok(id[i]))
-                        return rc_error_set(err, 0, "invalid container id \"%s\"", id);
-        }
-        return 0;
-}
-
-static const char *root_of(const struct rc_runtime *rt)
-{
-        return rt->root != NULL && rt->root[0] != '\0' ? rt->root : RC_DEFAULT_ROOT;
-}
 
 /* Open the root without creating it: asking about a container must not make the state
  * root appear. *ret_rootfd is -1 when the root does not exist. */
 static int open_root(const struct rc_runtime *rt, int *ret_rootfd, rc_error_t *err)
 {
-        int fd = open(root_of(rt), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int fd = open(rc_state_root_path(rt->root), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
         if (fd < 0 && errno != ENOENT)
-                return rc_error_set(err, errno, "open state root \"%s\"", root_of(rt));
+                return rc_error_set(err, errno, "open state root \"%s\"", rc_state_root_path(rt->root));
         *ret_rootfd = fd;
         return 0;
 }
@@ -93,33 +64,72 @@ static int synth_state(const char *id, struct oci_state **ret, rc_error_t *err)
         return 0;
 }
 
+/* What a command knows of a container: its state (status refreshed), the status as
+ * saved, and why state.json could not be used (NULL: it could; status ENOENT: there is
+ * none, the state was synthesised). */
+struct loaded {
+        struct oci_state *s;
+        enum oci_status saved;
+        rc_error_t unreadable;
+        bool recorded; /* an init record exists */
+};
+
+static void loaded_clear(struct loaded *l)
+{
+        oci_state_free(l->s);
+        rc_error_free(&l->unreadable);
+}
+
+/* A state without a live init (no pid yet, a dead one, or no state at all) takes the
+ * one of the init record when that one lives, and the cgroup it names if it has none. */
+static void adopt_recorded_init(int dirfd, struct loaded *l)
+{
+        struct rc_init_record rec = {0};
+        struct oci_state *s = l->s;
+
+        if (rc_pid_matches(s->pid, s->pid_start_time) || rc_state_read_init(dirfd, &rec) < 0)
+                return;
+        l->recorded = true;
+        if (rec.start_time != 0 && rc_pid_matches(rec.pid, rec.start_time)) {
+                s->pid = rec.pid;
+                s->pid_start_time = rec.start_time;
+                if (l->unreadable != NULL)
+                        s->status = OCI_STATUS_RUNNING; /* refreshed from here: created or running */
+        }
+        if (s->cgroup_path == NULL)
+                s->cgroup_path = TAKE_PTR(rec.cgroup_path);
+        free(rec.cgroup_path);
+}
+
 /* Read state.json; a missing one is synthesised, an unreadable one too when `tolerant`
- * (with a warning). The status is refreshed; *ret_saved (if not NULL) gets the status as
- * saved, before the refresh. */
+ * (with a warning, and l->unreadable saying why). The init record fills in an init the
+ * state does not know; the status is then refreshed. */
 static int load_state(const struct rc_runtime *rt, int dirfd, const char *id, bool tolerant,
-                      struct oci_state **ret, enum oci_status *ret_saved, rc_error_t *err)
+                      struct loaded *l, rc_error_t *err)
 {
         _cleanup_error_ rc_error_t e = NULL;
-        struct oci_state *s = NULL;
 
-        if (rc_state_read(dirfd, id, &s, &e) < 0) {
+        *l = (struct loaded){0};
+        if (rc_state_read(dirfd, id, &l->s, &e) < 0) {
                 if (e->status != ENOENT && !tolerant) {
                         rc_error_move(err, &e);
                         return -1;
                 }
                 if (e->status != ENOENT)
                         rc_log(&rt->log, RC_LOG_WARNING, "%s", e->msg);
-                if (synth_state(id, &s, err) < 0)
+                rc_error_move(&l->unreadable, &e);
+                if (synth_state(id, &l->s, err) < 0) {
+                        loaded_clear(l);
                         return -1;
+                }
         }
-        if (ret_saved != NULL)
-                *ret_saved = s->status;
-        if (rc_state_refresh(dirfd, s, err) < 0) {
-                oci_state_free(s);
+        l->saved = l->s->status;
+        adopt_recorded_init(dirfd, l);
+        if (rc_state_refresh(dirfd, l->s, err) < 0) {
+                loaded_clear(l);
                 return -1;
         }
-        rc_cgroup_status_overlay(s); /* frozen: paused */
-        *ret = s;
+        rc_cgroup_status_overlay(l->s); /* frozen: paused */
         return 0;
 }
 
@@ -145,20 +155,24 @@ static bool lock_busy(int dirfd)
         return fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 }
 
+/* A create still at work (it holds the lock) is creating, whatever its pid says. */
+static void creating_if_busy(int dirfd, struct loaded *l)
+{
+        if (l->saved == OCI_STATUS_CREATING && l->s->status != OCI_STATUS_CREATING && lock_busy(dirfd))
+                l->s->status = OCI_STATUS_CREATING;
+}
+
 int rc_container_state(const struct rc_runtime *rt, const char *id, struct oci_state **ret, rc_error_t *err)
 {
         _cleanup_close_ int rootfd = -1, dirfd = -1;
-        enum oci_status saved;
-        struct oci_state *s = NULL;
+        struct loaded l;
 
         if (rc_validate_id(id, err) < 0 || open_root(rt, &rootfd, err) < 0 ||
-            open_dir_unlocked(rootfd, id, &dirfd, err) < 0 ||
-            load_state(rt, dirfd, id, false, &s, &saved, err) < 0)
+            open_dir_unlocked(rootfd, id, &dirfd, err) < 0 || load_state(rt, dirfd, id, false, &l, err) < 0)
                 return -1;
-        /* a create still at work, before it recorded the pid */
-        if (saved == OCI_STATUS_CREATING && s->status == OCI_STATUS_STOPPED && lock_busy(dirfd))
-                s->status = OCI_STATUS_CREATING;
-        *ret = s;
+        creating_if_busy(dirfd, &l);
+        *ret = TAKE_PTR(l.s);
+        loaded_clear(&l);
         return 0;
 }
 
@@ -172,20 +186,12 @@ static void config_free(struct oci_config *c)
 static int load_config(int dirfd, const char *id, struct oci_config **ret, rc_error_t *err)
 {
         _cleanup_error_ rc_error_t e = NULL;
-        _cleanup_free_ char *buf = NULL;
-        _cleanup_free_ char *origin = NULL;
-        size_t len = 0;
 
         *ret = NULL;
-        if (rc_read_file_at(dirfd, RC_CONFIG_FILE, CONFIG_MAX_SIZE, &buf, &len, &e) < 0) {
-                if (e->status == ENOENT)
-                        return 0;
-                rc_error_move(err, &e);
-                return rc_error_wrap(err, "config of container \"%s\"", id);
-        }
-        if (asprintf(&origin, "config of container \"%s\"", id) < 0)
-                return rc_error_set(err, ENOMEM, "config of container \"%s\"", id);
-        return oci_config_parse(buf, len, origin, ret, err);
+        if (rc_state_load_config(dirfd, id, ret, &e) == 0 || e->status == ENOENT)
+                return 0;
+        rc_error_move(err, &e);
+        return -1;
 }
 
 /* ---- signalling --------------------------------------------------------------- */
@@ -257,37 +263,39 @@ struct proc_entry {
         bool mark;
 };
 
+struct proc_table {
+        struct proc_entry *v;
+        size_t n, cap;
+};
+
+static int add_proc(pid_t pid, void *data, rc_error_t *err)
+{
+        struct proc_table *t = data;
+        struct proc_entry e = {.pid = pid};
+
+        if (proc_ppid_start(pid, &e.ppid, &e.start) < 0)
+                return 0; /* gone meanwhile */
+        if (t->n == t->cap) {
+                struct proc_entry *nv = realloc(t->v, (t->cap = t->cap ? t->cap * 2 : 256) * sizeof(*t->v));
+                if (nv == NULL)
+                        return rc_error_set(err, ENOMEM, "read /proc");
+                t->v = nv;
+        }
+        t->v[t->n++] = e;
+        return 0;
+}
+
 /* One pass over /proc: every process with its parent and start time. */
 static int scan_proc(struct proc_entry **ret, size_t *ret_n, rc_error_t *err)
 {
-        struct proc_entry *v = NULL;
-        size_t n = 0, cap = 0;
-        struct dirent *de;
-        DIR *d = opendir("/proc");
+        struct proc_table t = {0};
 
-        if (d == NULL)
-                return rc_error_set(err, errno, "read /proc");
-        while ((de = readdir(d)) != NULL) {
-                char *end;
-                long pid = strtol(de->d_name, &end, 10);
-                struct proc_entry e = {.pid = (pid_t)pid};
-
-                if (*end != '\0' || pid <= 0 || proc_ppid_start(e.pid, &e.ppid, &e.start) < 0)
-                        continue;
-                if (n == cap) {
-                        struct proc_entry *nv = realloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
-                        if (nv == NULL) {
-                                free(v);
-                                closedir(d);
-                                return rc_error_set(err, ENOMEM, "read /proc");
-                        }
-                        v = nv;
-                }
-                v[n++] = e;
+        if (rc_proc_each(add_proc, &t, err) < 0) {
+                free(t.v);
+                return -1;
         }
-        closedir(d);
-        *ret = v;
-        *ret_n = n;
+        *ret = t.v;
+        *ret_n = t.n;
         return 0;
 }
 
@@ -409,21 +417,20 @@ static int signal_container(const struct oci_state *s, int dirfd, int sig, bool 
 int rc_container_kill(const struct rc_runtime *rt, const char *id, int sig, bool all, rc_error_t *err)
 {
         _cleanup_close_ int rootfd = -1, dirfd = -1;
-        struct oci_state *s = NULL;
+        struct loaded l;
         int ret;
 
         if (sig < 0 || sig >= NSIG)
                 return rc_error_set(err, EINVAL, "invalid signal %d", sig);
         if (rc_validate_id(id, err) < 0 || open_root(rt, &rootfd, err) < 0 ||
-            open_dir_unlocked(rootfd, id, &dirfd, err) < 0 ||
-            load_state(rt, dirfd, id, false, &s, NULL, err) < 0)
+            open_dir_unlocked(rootfd, id, &dirfd, err) < 0 || load_state(rt, dirfd, id, false, &l, err) < 0)
                 return -1;
-        if (s->status != OCI_STATUS_CREATED && s->status != OCI_STATUS_RUNNING &&
-            s->status != OCI_STATUS_PAUSED)
+        if (l.s->status != OCI_STATUS_CREATED && l.s->status != OCI_STATUS_RUNNING &&
+            l.s->status != OCI_STATUS_PAUSED)
                 ret = rc_error_set(err, 0, "container \"%s\" is not running", id);
         else
-                ret = signal_container(s, dirfd, sig, all, err);
-        oci_state_free(s);
+                ret = signal_container(l.s, dirfd, sig, all, err);
+        loaded_clear(&l);
         return ret;
 }
 
@@ -452,11 +459,23 @@ static int wait_exit(int pidfd, int timeout_ms)
         }
 }
 
+/* Wait (through its pidfd) for the process to exit. */
+static int wait_gone(int pidfd, pid_t pid, const char *id, rc_error_t *err)
+{
+        int r = wait_exit(pidfd, DELETE_WAIT_MS);
+
+        if (r == -ETIMEDOUT)
+                return rc_error_set(err, 0, "delete container \"%s\": pid %d did not exit within %ds", id,
+                                    (int)pid, DELETE_WAIT_MS / 1000);
+        if (r < 0)
+                return rc_error_set(err, -r, "delete container \"%s\": wait for pid %d", id, (int)pid);
+        return 0;
+}
+
 static int force_kill(const struct oci_state *s, int dirfd, rc_error_t *err)
 {
         _cleanup_error_ rc_error_t e = NULL;
         _cleanup_close_ int pidfd = open_verified_pidfd(s->pid, s->pid_start_time);
-        int r;
 
         if (pidfd < 0)
                 return 0; /* exited since we looked */
@@ -464,13 +483,62 @@ static int force_kill(const struct oci_state *s, int dirfd, rc_error_t *err)
                 rc_error_move(err, &e);
                 return -1;
         }
-        r = wait_exit(pidfd, DELETE_WAIT_MS);
-        if (r == -ETIMEDOUT)
-                return rc_error_set(err, 0, "delete container \"%s\": pid %d did not exit within %ds", s->id,
-                                    (int)s->pid, DELETE_WAIT_MS / 1000);
-        if (r < 0)
-                return rc_error_set(err, -r, "delete container \"%s\": wait for pid %d", s->id, (int)s->pid);
-        return 0;
+        return wait_gone(pidfd, s->pid, s->id, err);
+}
+
+/* SIGKILL an init found by rc_state_find_inits (if it is still the process that started
+ * at its start time) and wait for it to go. */
+static int kill_init_proc(const struct rc_init_proc *p, rc_error_t *err)
+{
+        _cleanup_close_ int pidfd = open_verified_pidfd(p->pid, p->start_time);
+
+        if (pidfd < 0)
+                return 0;
+        if (rc_pidfd_send_signal(pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+                return rc_error_set(err, errno, "kill the init (pid %d) of container \"%s\"", (int)p->pid,
+                                    p->name);
+        return wait_gone(pidfd, p->pid, p->name, err);
+}
+
+/* Inits that hold this state directory although its state does not record them (a
+ * create killed before it recorded the pid): they go with it. */
+static int kill_unrecorded_inits(int rootfd, int dirfd, pid_t recorded, rc_error_t *err)
+{
+        struct rc_init_proc *v = NULL;
+        struct stat st;
+        size_t n = 0;
+        int ret = 0;
+
+        if (fstat(dirfd, &st) < 0)
+                return rc_error_set(err, errno, "stat state directory");
+        if (rc_state_find_inits(rootfd, &v, &n, err) < 0)
+                return -1;
+        for (size_t i = 0; i < n && ret == 0; i++)
+                if (v[i].dev == st.st_dev && v[i].ino == st.st_ino && v[i].pid != recorded)
+                        ret = kill_init_proc(&v[i], err);
+        rc_init_procs_free(v, n);
+        return ret;
+}
+
+/* Without --force, a state that cannot be read stops delete while the init record says
+ * its init runs, or when there is a state but no record to ask (an earlier version's):
+ * the container may still run. A missing state without a record is a create that never
+ * recorded an init (what holds the directory is found by kill_unrecorded_inits). */
+static int check_unreadable(const struct loaded *l, const char *id, bool force, rc_error_t *err)
+{
+        if (l->unreadable == NULL || force)
+                return 0;
+        if (l->s->status == OCI_STATUS_STOPPED && (l->recorded || l->unreadable->status == ENOENT))
+                return 0;
+        if (l->s->status != OCI_STATUS_STOPPED)
+                return rc_error_set(err, 0,
+                                    "cannot delete container \"%s\": %s; its init (pid %d) still runs: "
+                                    "\"delete --force %s\" kills it and removes the container",
+                                    id, l->unreadable->msg, (int)l->s->pid, id);
+        return rc_error_set(err, 0,
+                            "cannot delete container \"%s\": %s; whether its init still runs is unknown: "
+                            "\"delete --force %s\" kills what can be found of it and removes the container",
+                            id, l->unreadable->msg, id);
 }
 
 /* Poststop hooks: failures are warnings (the container is gone either way). cfg: the
@@ -507,44 +575,58 @@ static int detach_network(const struct rc_runtime *rt, int dirfd, const char *id
         return 0;
 }
 
+/* Stop what runs: the init (and, forced, the rest of the container); and whatever init
+ * holds the directory unrecorded when create never finished or the state is lost. */
+static int stop_for_delete(const struct loaded *l, int rootfd, int dirfd, const char *id, bool force,
+                           rc_error_t *err)
+{
+        const struct oci_state *s = l->s;
+
+        if (check_unreadable(l, id, force, err) < 0)
+                return -1;
+        if (s->status != OCI_STATUS_STOPPED && !force)
+                return rc_error_set(err, 0, "cannot delete container \"%s\" that is not stopped: %s", id,
+                                    oci_status_name(s->status));
+        if (s->status != OCI_STATUS_STOPPED && force_kill(s, dirfd, err) < 0)
+                return -1;
+        if (l->saved == OCI_STATUS_CREATING || l->unreadable != NULL)
+                return kill_unrecorded_inits(rootfd, dirfd, s->pid, err);
+        return 0;
+}
+
 static int delete_locked(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id,
                          const struct oci_config *cfg, bool force, rc_error_t *err)
 {
         _cleanup_error_ rc_error_t e = NULL;
         struct oci_config *loaded = NULL;
-        enum oci_status saved;
-        struct oci_state *s = NULL;
+        struct loaded l;
         bool poststop;
-        int ret = 0;
+        int ret;
 
-        if (load_state(rt, dirfd, id, true, &s, &saved, err) < 0)
+        if (load_state(rt, dirfd, id, true, &l, err) < 0)
                 return -1;
-        /* A container saved as "creating" never finished create (or has no state at
-         * all): its poststop hooks have nothing to undo. */
-        if (cfg == NULL && saved != OCI_STATUS_CREATING && load_config(dirfd, id, &loaded, &e) < 0) {
+        /* A container saved as "creating" never finished create (or has no readable state
+         * at all): its poststop hooks have nothing to undo. */
+        if (cfg == NULL && l.saved != OCI_STATUS_CREATING && load_config(dirfd, id, &loaded, &e) < 0) {
                 rc_log(&rt->log, RC_LOG_WARNING, "skipping poststop hooks: %s", e->msg);
                 rc_error_free(&e);
         }
         if (cfg == NULL)
                 cfg = loaded;
-        poststop = saved != OCI_STATUS_CREATING && cfg != NULL && cfg->hooks[OCI_HOOK_POSTSTOP].n > 0;
-        if (s->status != OCI_STATUS_STOPPED && !force)
-                ret = rc_error_set(err, 0, "cannot delete container \"%s\" that is not stopped: %s", id,
-                                   oci_status_name(s->status));
-        else if (s->status != OCI_STATUS_STOPPED)
-                ret = force_kill(s, dirfd, err);
+        poststop = l.saved != OCI_STATUS_CREATING && cfg != NULL && cfg->hooks[OCI_HOOK_POSTSTOP].n > 0;
+        ret = stop_for_delete(&l, rootfd, dirfd, id, force, err);
         /* the final usage goes to the state dir (for poststop hooks, which can still ask
          * `events --stats`), then the cgroup (and what is left in it) goes */
         if (ret == 0)
-                ret = rc_cgroup_finish(rt, dirfd, s, poststop, err);
+                ret = rc_cgroup_finish(rt, dirfd, l.s, poststop, err);
         if (ret == 0 && poststop)
-                run_poststop(rt, s, cfg);
+                run_poststop(rt, l.s, cfg);
         if (ret == 0)
                 ret = detach_network(rt, dirfd, id, force, err);
         if (ret == 0)
                 ret = rc_state_dir_remove(rootfd, id, dirfd, err);
         config_free(loaded);
-        oci_state_free(s);
+        loaded_clear(&l);
         return ret;
 }
 
@@ -579,30 +661,80 @@ static int list_one(const struct rc_runtime *rt, int rootfd, const char *id, str
 {
         _cleanup_close_ int dirfd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         _cleanup_error_ rc_error_t e = NULL;
-        struct oci_state *s = NULL;
-        bool busy = false;
+        struct loaded l = {0};
 
         if (dirfd < 0 && errno == ENOENT)
                 return 0; /* deleted meanwhile */
-        if (dirfd < 0) {
+        if (dirfd < 0)
                 rc_log(&rt->log, RC_LOG_WARNING, "open state of container \"%s\": %s", id, strerror(errno));
-        } else {
-                busy = lock_busy(dirfd);
-                if (rc_state_read(dirfd, id, &s, &e) < 0 && e->status != ENOENT)
-                        rc_log(&rt->log, RC_LOG_WARNING, "%s", e->msg);
-        }
-        if (s == NULL && synth_state(id, &s, err) < 0)
-                return -1;
-        if (s->status == OCI_STATUS_CREATING && busy) {
-                *ret = s;
+        if (dirfd >= 0 && load_state(rt, dirfd, id, true, &l, &e) == 0) {
+                creating_if_busy(dirfd, &l);
+                *ret = TAKE_PTR(l.s);
+                loaded_clear(&l);
                 return 0;
         }
-        rc_error_free(&e);
-        if (dirfd < 0 || rc_state_refresh(dirfd, s, &e) < 0)
-                s->status = OCI_STATUS_STOPPED;
-        rc_cgroup_status_overlay(s);
-        *ret = s;
+        if (e != NULL)
+                rc_log(&rt->log, RC_LOG_WARNING, "%s", e->msg);
+        if (synth_state(id, ret, err) < 0)
+                return -1;
+        (*ret)->status = OCI_STATUS_STOPPED;
         return 0;
+}
+
+/* ---- gc: inits that no state describes ------------------------------------------------ */
+
+/* Whether the state in the root describes this init (or a command is at work on it). */
+static bool init_described(const struct rc_runtime *rt, int rootfd, const struct rc_init_proc *p)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+        _cleanup_close_ int dirfd = openat(rootfd, p->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct loaded l;
+        struct stat st;
+        bool described;
+
+        if (dirfd < 0 || fstat(dirfd, &st) < 0 || st.st_dev != p->dev || st.st_ino != p->ino)
+                return false; /* removed (or replaced) since the scan */
+        if (lock_busy(dirfd))
+                return true;
+        if (load_state(rt, dirfd, p->name, true, &l, &e) < 0)
+                return true; /* not sure: leave it */
+        described = l.s->pid == p->pid && l.s->pid_start_time == p->start_time;
+        loaded_clear(&l);
+        return described;
+}
+
+int rc_container_gc_inits(const struct rc_runtime *rt, size_t *ret_killed, rc_error_t *err)
+{
+        _cleanup_close_ int rootfd = -1;
+        struct rc_init_proc *v = NULL;
+        size_t n = 0, killed = 0;
+        rc_error_t e = NULL;
+        int ret = 0;
+
+        *ret_killed = 0;
+        if (open_root(rt, &rootfd, err) < 0)
+                return -1;
+        if (rootfd < 0)
+                return 0;
+        if (rc_state_find_inits(rootfd, &v, &n, err) < 0)
+                return -1;
+        for (size_t i = 0; i < n; i++) {
+                if (!v[i].removed && init_described(rt, rootfd, &v[i]))
+                        continue;
+                rc_log(&rt->log, RC_LOG_INFO, "gc: killing the init (pid %d) of container \"%s\": %s",
+                       (int)v[i].pid, v[i].name,
+                       v[i].removed ? "its state directory is gone" : "its state does not record it");
+                if (kill_init_proc(&v[i], &e) == 0) {
+                        killed++;
+                } else if (ret == 0) {
+                        rc_error_move(err, &e);
+                        ret = -1;
+                }
+                rc_error_free(&e);
+        }
+        rc_init_procs_free(v, n);
+        *ret_killed = killed;
+        return ret;
 }
 
 int rc_container_list(const struct rc_runtime *rt, struct oci_state ***ret, size_t *ret_n, rc_error_t *err)

@@ -276,8 +276,6 @@ static const char *root_of(const struct rc_runtime *rt)
 
 static int load_container(struct exec_run *x, rc_error_t *err)
 {
-        _cleanup_free_ char *path = NULL;
-
         if (rc_container_state(x->rt, x->id, &x->state, err) < 0)
                 return -1;
         if (x->state->status == OCI_STATUS_PAUSED && !x->o->ignore_paused)
@@ -286,9 +284,7 @@ static int load_container(struct exec_run *x, rc_error_t *err)
         if (x->state->status != OCI_STATUS_RUNNING && x->state->status != OCI_STATUS_PAUSED)
                 return rc_error_set(err, 0, "cannot exec in a %s container \"%s\"",
                                     oci_status_name(x->state->status), x->id);
-        if (asprintf(&path, "%s/%s/%s", root_of(x->rt), x->id, RC_CONFIG_FILE) < 0)
-                return rc_error_set(err, ENOMEM, "config of container \"%s\"", x->id);
-        if (oci_config_parse_file(path, &x->cfg, err) < 0 ||
+        if (rc_state_load_config_of(x->rt->root, x->id, &x->cfg, err) < 0 ||
             oci_state_to_json(x->state, 0, &x->state_json, &x->state_len, err) < 0)
                 return -1;
         /* the same filter as the init's, compiled here so that errors surface now */
@@ -639,31 +635,6 @@ static int start_process(struct exec_run *x, rc_error_t *err)
         return wait_executed(x, err);
 }
 
-static int write_pid_file(const char *path, pid_t pid, rc_error_t *err)
-{
-        _cleanup_free_ char *dir = strdup(path);
-        _cleanup_close_ int dirfd = -1;
-        const char *name;
-        char buf[32], *slash;
-        int len = snprintf(buf, sizeof(buf), "%d", (int)pid);
-
-        if (dir == NULL)
-                return rc_error_set(err, ENOMEM, "write pid file `%s`", path);
-        slash = strrchr(dir, '/');
-        name = slash != NULL ? slash + 1 : dir;
-        if (slash == dir)
-                dirfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        else if (slash != NULL)
-                *slash = '\0', dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        else
-                dirfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (dirfd < 0)
-                return rc_error_set(err, errno, "write pid file `%s`", path);
-        if (rc_write_file_atomic(dirfd, name, buf, (size_t)len, 0644, err) < 0)
-                return rc_error_wrap(err, "pid file `%s`", path);
-        return 0;
-}
-
 /* The foreground: relay the terminal when we hold its far end, forward signals, wait. */
 static int wait_foreground(struct exec_run *x, int sfd, int *ret_status, rc_error_t *err)
 {
@@ -710,7 +681,7 @@ static int exec_in(struct exec_run *x, int *ret_status, rc_error_t *err)
                         return -1;
         }
         if (start_process(x, err) < 0 ||
-            (x->o->pid_file != NULL && write_pid_file(x->o->pid_file, x->pid, err) < 0)) {
+            (x->o->pid_file != NULL && rc_pid_file_write(x->o->pid_file, x->pid, err) < 0)) {
                 kill_process(x);
                 goto out;
         }

@@ -492,14 +492,11 @@ int rc_write_file_at(int dirfd, const char *path, const void *buf, size_t len, r
         return 0;
 }
 
-int rc_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len, rc_error_t *err)
+int rc_read_fd(int fd, const char *path, size_t max, char **ret, size_t *ret_len, rc_error_t *err)
 {
-        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
         _cleanup_free_ char *buf = NULL;
         size_t len = 0, cap = 0;
 
-        if (fd < 0)
-                return rc_error_set(err, errno, "open `%s`", path);
         for (;;) {
                 if (cap - len < 2) {
                         size_t ncap = cap ? cap * 2 : 4096;
@@ -529,6 +526,15 @@ int rc_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t 
         if (ret_len != NULL)
                 *ret_len = len;
         return 0;
+}
+
+int rc_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len, rc_error_t *err)
+{
+        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+
+        if (fd < 0)
+                return rc_error_set(err, errno, "open `%s`", path);
+        return rc_read_fd(fd, path, max, ret, ret_len, err);
 }
 
 /* The verified procfs of this process; a cache like openat2_unusable (see rc_proc_fd). */

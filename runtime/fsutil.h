@@ -32,6 +32,8 @@ int rc_write_file_at(int dirfd, const char *path, const void *buf, size_t len, r
 
 /* Read a whole file (at most max bytes, else EFBIG) into a NUL-terminated buffer. */
 int rc_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len, rc_error_t *err);
+/* The same from an open fd (path: its name in messages). */
+int rc_read_fd(int fd, const char *path, size_t max, char **ret, size_t *ret_len, rc_error_t *err);
 
 /* The procfs the container init works through: opened once, at the start of the init
  * (before any namespace is joined, any config mount is made or the root is pivoted), and

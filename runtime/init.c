@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/keyctl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +37,18 @@ struct init_run {
         char *state_json; /* from HOOKS_DONE: the state the hooks see */
         size_t state_len;
 };
+
+/* Die with the runtime until it has recorded us (RECORDED): PR_SET_PDEATHSIG, and if the
+ * runtime died before that took effect, its end of the socket is closed already. The
+ * setting is cleared by fork and by credential changes: the forked init sets it again,
+ * and EOF on the socket (the RECORDED wait) covers the rest. */
+static void die_with_runtime(int sync_fd)
+{
+        struct pollfd p = {.fd = sync_fd, .events = POLLIN};
+
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP)))
+                _exit(1);
+}
 
 static int ask_idmaps(struct init_run *r, rc_error_t *err)
 {
@@ -83,6 +96,7 @@ static int join_namespaces(struct init_run *r, rc_error_t *err)
         }
         /* Both share the sync socket: the init's first message must not overtake INIT_PID.
          * It waits for EOF on the gate, i.e. until the stage has sent it and exited. */
+        die_with_runtime(r->a->sync_fd);
         close(gate[1]);
         while (read(gate[0], &c, 1) < 0 && errno == EINTR)
                 ;
@@ -255,7 +269,7 @@ static int init_setup(struct init_run *r, rc_error_t *err)
         become_userns_root(a->cfg);
         ret = rc_rootfs_prepare(&rfs, err);
         rc_rootfs_close_bind_sources(bind_src_fds, a->cfg->n_mounts);
-        if (ret < 0)
+        if (ret < 0 || rc_sync_expect(a->sync_fd, RC_SYNC_RECORDED, "runtime", NULL, err) < 0)
                 return -1;
         if (a->hooks_sync && (rc_sync_send(a->sync_fd, RC_SYNC_HOOKS, 0, NULL, 0, err) < 0 ||
                               rc_sync_expect(a->sync_fd, RC_SYNC_HOOKS_DONE, "runtime", &m, err) < 0))
@@ -387,8 +401,7 @@ void rc_init_main(struct rc_init_args *a)
         close(a->lock_fd); /* the parent's lock must end with the parent */
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        if (a->plan->direct)
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
+        die_with_runtime(a->sync_fd);
         prctl(PR_SET_NAME, "rc:init", 0, 0, 0);
 
         ret = init_setup(&r, &err);

@@ -255,14 +255,26 @@ static uint32_t read_hint(int dirfd, const struct rc_cidr *subnet)
         return ip;
 }
 
+/* Rewritten in place, under the lock: a hint torn by a crash reads as no hint, and no
+ * temp file is left behind (read_hint checks what it reads). */
 static void write_hint(int dirfd, uint32_t ip)
 {
-        _cleanup_error_ rc_error_t e = NULL;
+        _cleanup_close_ int fd = openat(dirfd, NEXT_FILE, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
         char buf[RC_IP_STRLEN + 1];
+        size_t len;
 
         rc_ip_format(ip, buf);
         strcat(buf, "\n");
-        rc_write_file_atomic(dirfd, NEXT_FILE, buf, strlen(buf), 0600, &e); /* a hint only */
+        len = strlen(buf);
+        if (fd >= 0 && pwrite(fd, buf, len, 0) == (ssize_t)len)
+                (void)ftruncate(fd, (off_t)len);
+}
+
+/* A temp file of ours: a lease being linked, or (earlier versions) a hint being renamed. */
+static bool is_temp(const char *name)
+{
+        return strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0 ||
+               strncmp(name, "." NEXT_FILE ".", strlen("." NEXT_FILE ".")) == 0;
 }
 
 static int search_free(int dirfd, const struct rc_cidr *subnet, uint32_t gateway, const char *record,
@@ -401,7 +413,7 @@ int rc_ipam_list(const char *dir, bool clean, struct rc_lease **ret, size_t *ret
                 return -1;
         }
         while (r == 0 && (de = readdir(d)) != NULL) {
-                if (clean && strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0)
+                if (clean && is_temp(de->d_name))
                         unlinkat(dirfd(d), de->d_name, 0);
                 else
                         r = add_lease(dirfd(d), de->d_name, &v, &n, &cap, err);

@@ -1,9 +1,9 @@
 /* The journal of a sandbox's side effects, so that whatever kills the `sandbox` process
  * (SIGKILL included) its leftovers can be found and undone.
  *
- * One append-only file per sandbox, <root>/.sandbox/<id>.journal (the dot keeps it out
- * of `list`), one line per record, each written with a single write(2) before the
- * effect it names is made; a torn last line is ignored (its effect never happened):
+ * One append-only file per sandbox, <root>/@sandbox/<id>.journal (no container id has an
+ * '@': `list` never shows it, no id names it), one line per record, each written with a single write(2)
+ * before the effect it names is made; a torn last line is ignored (its effect never happened):
  *
  *   owner PID START     the sandbox process (pid + start time): always the first record
  *   dir PATH            a directory we created: removed with its contents (never across
@@ -29,7 +29,7 @@
 #include "runtime/container.h"
 #include "runtime/error.h"
 
-#define RC_JOURNAL_DIR ".sandbox" /* under the state root */
+#define RC_JOURNAL_DIR "@sandbox" /* under the state root; no container id can name it */
 #define RC_JOURNAL_SUFFIX ".journal"
 #define RC_JOURNAL_RECORD_MAX 4096
 
@@ -49,12 +49,12 @@ struct rc_journal_entry {
 
 struct rc_journal {
         int fd; /* O_APPEND, flock()ed by the owner */
-        int dirfd; /* <root>/.sandbox */
+        int dirfd; /* <root>/@sandbox */
         char *id;
-        char *dir_path; /* "<root>/.sandbox" */
+        char *dir_path; /* "<root>/@sandbox" */
 };
 
-/* Create <root>/.sandbox/<id>.journal with its owner record (getpid() and its start
+/* Create <root>/@sandbox/<id>.journal with its owner record (getpid() and its start
  * time); "sandbox \"ID\" already exists" if the name is taken. */
 int rc_journal_create(const char *root, const char *id, struct rc_journal **ret, rc_error_t *err);
 

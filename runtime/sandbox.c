@@ -29,7 +29,7 @@ struct sandbox {
         char id[64];
         struct rc_journal *journal;
         struct rc_image *img;
-        char *dir; /* <root>/.sandbox/<id> */
+        char *dir; /* <root>/@sandbox/<id> */
         char *rootfs_mp; /* dir/rootfs: the overlay's mount point */
         char *ovl_dir; /* dir/overlay, or --upper DIR */
         char *base; /* --rootfs, resolved */
@@ -117,7 +117,7 @@ static int make_dir(const char *path, rc_error_t *err)
         return 0;
 }
 
-/* <root>/.sandbox/<id>/{rootfs,overlay}, recorded before they exist. */
+/* <root>/@sandbox/<id>/{rootfs,overlay}, recorded before they exist. */
 static int make_dirs(struct sandbox *s, rc_error_t *err)
 {
         const struct rc_sandbox_opts *o = s->o;

@@ -10,9 +10,9 @@
  * --commit), none with --read-only. The base is never written.
  *
  * Files, under the state root (rt->root):
- *   .sandbox/ID.journal   the side effects (runtime/journal.h), removed last
- *   .sandbox/ID/rootfs    the overlay's mount point (root.path)
- *   .sandbox/ID/overlay   the tmpfs mount point, or upper/ + work/ on disk for --commit
+ *   @sandbox/ID.journal   the side effects (runtime/journal.h), removed last
+ *   @sandbox/ID/rootfs    the overlay's mount point (root.path)
+ *   @sandbox/ID/overlay   the tmpfs mount point, or upper/ + work/ on disk for --commit
  *   ID/                   the container's ordinary state directory; its annotations
  *                         carry "run-container.sandbox" so `list` tells them apart
  *

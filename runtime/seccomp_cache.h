@@ -3,7 +3,7 @@
  * libseccomp takes ~15 ms of CPU to turn a default engine profile (~350 syscalls) into
  * BPF, more than the whole rest of a container start; every engine sends the same
  * profile again and again. The first compile writes the program to
- * <state root>/.seccomp-cache/<hash>; a later one with the same key reads it instead.
+ * <state root>/@seccomp-cache/<hash>; a later one with the same key reads it instead.
  *
  * The key is everything the BPF depends on, written out in full: the profile as parsed
  * (default action, architectures, every rule with its conditions; not the listener,
@@ -25,7 +25,7 @@
 #include "runtime/log.h"
 #include "specs/config.h"
 
-#define RC_SECCOMP_CACHE_DIR ".seccomp-cache"
+#define RC_SECCOMP_CACHE_DIR "@seccomp-cache" /* no container id can name it */
 #define RC_SECCOMP_CACHE_MAX 64
 
 /* The key of `s` as a NUL-terminated string (malloc'ed); `compiler` names the build of

@@ -59,14 +59,24 @@ static bool needs_hooks_sync(const struct oci_config *cfg, const struct rc_secco
         return !net_early && has_network(cfg, &ignored);
 }
 
+/* The init record first (delete finds the init through it even if state.json is lost),
+ * then the state; RECORDED lets the init outlive us from now on (runtime/sync.h). */
 static int record_pid(struct spawn_run *r, pid_t pid, rc_error_t *err)
 {
         struct oci_state *st = r->s->state;
 
         st->pid = pid;
-        if (rc_proc_start_time(pid, &st->pid_start_time, err) < 0)
+        if (rc_proc_start_time(pid, &st->pid_start_time, err) < 0 ||
+            rc_state_record_init(r->s->state_dirfd, pid, st->pid_start_time, st->cgroup_path, err) < 0 ||
+            rc_state_write(r->s->state_dirfd, st, err) < 0)
                 return -1;
-        return rc_state_write(r->s->state_dirfd, st, err);
+        if (rc_sync_send(r->sync_fd, RC_SYNC_RECORDED, 0, NULL, 0, err) == 0)
+                return 0;
+        /* an init that failed has closed its end: the next receive reports why */
+        if ((*err)->status != EPIPE && (*err)->status != ECONNRESET)
+                return -1;
+        rc_error_free(err);
+        return 0;
 }
 
 /* clone3 straight into the container's cgroup (CLONE_INTO_CGROUP, Linux 5.7), so the

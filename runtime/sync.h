@@ -14,7 +14,10 @@
  *                                                      [pid/time ns joined or with offsets:
  *                                                       fork; the grandchild is the init]
  *                           <------------------------  INIT_PID(pid)   (forked init only)
- *   record pid + start time in state.json              rc_rootfs_prepare (all mounts, /dev)
+ *   record pid + start time (init record, state.json)  rc_rootfs_prepare (all mounts, /dev)
+ *   RECORDED                ------------------------>  (until here the init dies with its
+ *                                                       creator: PR_SET_PDEATHSIG, and EOF
+ *                                                       on the socket if it missed that)
  *                           <------------------------  HOOKS           (hooks, network or
  *                                                                       seccomp agent only)
  *   prestart + createRuntime hooks
@@ -46,6 +49,7 @@ enum rc_sync_type {
         RC_SYNC_READY,
         RC_SYNC_ERROR,
         RC_SYNC_NETNS,
+        RC_SYNC_RECORDED,
 };
 
 #define RC_SYNC_MAX_PAYLOAD (1024 * 1024)

@@ -96,13 +96,13 @@ def leftovers(rt):
     it holds files only, no container's."""
     found = []
     for entry in os.listdir(rt.root):
-        if entry not in (".sandbox", ".seccomp-cache"):
+        if entry not in ("@sandbox", "@seccomp-cache"):
             found.append(f"state dir {entry}")
-    cache = os.path.join(rt.root, ".seccomp-cache")
+    cache = os.path.join(rt.root, "@seccomp-cache")
     if os.path.isdir(cache):
         found += [f"seccomp cache entry {e}" for e in os.listdir(cache)
                   if not os.path.isfile(os.path.join(cache, e)) or e.startswith(".")]
-    sdir = os.path.join(rt.root, ".sandbox")
+    sdir = os.path.join(rt.root, "@sandbox")
     if os.path.isdir(sdir):
         found += [f"sandbox entry {e}" for e in os.listdir(sdir)]
     with open("/proc/self/mountinfo") as f:

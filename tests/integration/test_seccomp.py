@@ -369,13 +369,13 @@ def test_notify_hands_fd_and_state_to_the_agent(rt, bundle, agent):
 @RC_ONLY
 def test_compiled_profile_is_cached_and_still_enforced(rt, bundle):
     """The first container compiles the profile and keeps the BPF in the state root's
-    .seccomp-cache; the next one with the same profile reads it and is confined the same."""
+    @seccomp-cache; the next one with the same profile reads it and is confined the same."""
     spec = spec_config(rt)
     b = bundle(sh("mount -t tmpfs none /mnt; echo mount=$?"))
     caps = spec["process"]["capabilities"]["bounding"] + ["CAP_SYS_ADMIN"]
     b.config["process"]["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted")}
     b.config["linux"]["seccomp"] = spec["linux"]["seccomp"]
-    cache = os.path.join(rt.root, ".seccomp-cache")
+    cache = os.path.join(rt.root, "@seccomp-cache")
     b.save()
     logs = []
     for _ in range(2):

@@ -374,13 +374,32 @@ Test(state, list_sorted_dirs_only)
         fd = openat(rootfd, "a-file", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
         cr_assert_geq(fd, 0);
         close(fd);
-        cr_assert_eq(mkdirat(rootfd, ".hidden", 0700), 0);
+        /* internal entries have names no id can take; an id may begin with a dot */
+        cr_assert_eq(mkdirat(rootfd, "@sandbox", 0700), 0);
+        cr_assert_eq(mkdirat(rootfd, "not an id", 0700), 0);
+        cr_assert_eq(mkdirat(rootfd, ".dotted", 0700), 0);
         cr_assert_eq(rc_state_list_ids(rootfd, &ids, &n, &err), 0);
-        cr_assert_eq(n, 3);
-        cr_assert_str_eq(ids[0], "alpha");
-        cr_assert_str_eq(ids[1], "beta");
-        cr_assert_str_eq(ids[2], "gamma");
-        cr_assert_null(ids[3]);
+        cr_assert_eq(n, 4);
+        cr_assert_str_eq(ids[0], ".dotted");
+        cr_assert_str_eq(ids[1], "alpha");
+        cr_assert_str_eq(ids[2], "beta");
+        cr_assert_str_eq(ids[3], "gamma");
+        cr_assert_null(ids[4]);
+        rc_strv_free(TAKE_PTR(ids));
+
+        /* Roots of earlier versions kept ".sandbox" and ".seccomp-cache" there: without a
+         * state.json they are those, with one they are containers of that name. */
+        cr_assert_eq(mkdirat(rootfd, ".sandbox", 0700), 0);
+        cr_assert_eq(mkdirat(rootfd, ".seccomp-cache", 0700), 0);
+        cr_assert_eq(rc_state_list_ids(rootfd, &ids, &n, &err), 0);
+        cr_assert_eq(n, 4);
+        rc_strv_free(TAKE_PTR(ids));
+        fd = openat(rootfd, ".sandbox/state.json", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        cr_assert_geq(fd, 0);
+        close(fd);
+        cr_assert_eq(rc_state_list_ids(rootfd, &ids, &n, &err), 0);
+        cr_assert_eq(n, 5);
+        cr_assert_str_eq(ids[1], ".sandbox");
 }
 
 Test(state, remove_everything_and_tolerate_missing)
@@ -761,4 +780,168 @@ Test(ops, kill_rejects_bad_signal)
         rc_error_free(&err);
         cr_assert_lt(rc_container_kill(&rt, "nope", SIGTERM, false, &err), 0);
         cr_assert_str_eq(err->msg, "container \"nope\" does not exist");
+}
+
+/* ---- files of the state directory, the init record, --pid-file (issue 21) ------------ */
+
+/* A FIFO, a symlink (to /dev/zero), a directory or a device is refused at once, never read. */
+Test(state, files_are_read_only_when_regular)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        _cleanup_close_ int dirfd = -1;
+        char *buf = NULL;
+        size_t len = 0;
+
+        cr_assert_eq(rc_state_dir_create(rootfd, "k", &dirfd, &err), 0);
+        cr_assert_eq(mkfifoat(dirfd, "fifo", 0600), 0);
+        cr_assert_eq(symlinkat("/dev/zero", dirfd, "zero"), 0);
+        cr_assert_eq(mkdirat(dirfd, "dir", 0700), 0);
+        cr_assert_lt(rc_state_read_file(dirfd, "fifo", &buf, &len, &err), 0);
+        cr_assert_str_eq(err->msg, "`fifo` is not a regular file");
+        rc_error_free(&err);
+        cr_assert_lt(rc_state_read_file(dirfd, "zero", &buf, &len, &err), 0);
+        cr_assert_str_eq(err->msg, "`zero` is a symbolic link, not a regular file");
+        rc_error_free(&err);
+        cr_assert_lt(rc_state_read_file(dirfd, "dir", &buf, &len, &err), 0);
+        cr_assert_str_eq(err->msg, "`dir` is not a regular file");
+        rc_error_free(&err);
+        cr_assert_lt(rc_state_read_file(dirfd, "missing", &buf, &len, &err), 0);
+        cr_assert_eq(err->status, ENOENT);
+}
+
+Test(state, init_record_round_trip)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        _cleanup_close_ int dirfd = -1;
+        struct rc_init_record rec = {0};
+
+        cr_assert_eq(rc_state_dir_create(rootfd, "k", &dirfd, &err), 0);
+        cr_assert_lt(rc_state_read_init(dirfd, &rec), 0);
+        cr_assert_eq(rc_state_record_init(dirfd, 4242, 987654321, "/sys/fs/cgroup/a b/c", &err), 0);
+        cr_assert_eq(rc_state_read_init(dirfd, &rec), 0);
+        cr_assert_eq(rec.pid, 4242);
+        cr_assert_eq(rec.start_time, 987654321);
+        cr_assert_str_eq(rec.cgroup_path, "/sys/fs/cgroup/a b/c");
+        free(rec.cgroup_path);
+        cr_assert_lt(rc_state_record_init(dirfd, 1, 1, NULL, &err), 0, "one record per create");
+}
+
+/* What create accepts, every command reads: a state over the limit is never written. */
+Test(state, state_over_the_limit_is_refused)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        _cleanup_close_ int dirfd = -1;
+        struct oci_state *s = new_state("big", OCI_STATUS_CREATING, 0, 0);
+        struct oci_kv kv = {.key = "k", .value = malloc(RC_STATE_FILE_MAX)};
+
+        memset(kv.value, 'a', RC_STATE_FILE_MAX - 1);
+        kv.value[RC_STATE_FILE_MAX - 1] = '\0';
+        s->annotations = &kv;
+        s->n_annotations = 1;
+        cr_assert_eq(rc_state_dir_create(rootfd, "big", &dirfd, &err), 0);
+        cr_assert_lt(rc_state_check_size(s, "/b/config.json", &err), 0);
+        cr_assert_not_null(strstr(err->msg, "/b/config.json: the container's state would be"), "%s",
+                           err->msg);
+        rc_error_free(&err);
+        cr_assert_lt(rc_state_write(dirfd, s, &err), 0);
+        cr_assert_eq(err->status, EFBIG);
+        cr_assert_eq(faccessat(dirfd, RC_STATE_FILE, F_OK, 0), -1);
+        s->annotations = NULL;
+        s->n_annotations = 0;
+        free(kv.value);
+        oci_state_free(s);
+}
+
+static void assert_pid_file(const char *path, const char *want)
+{
+        char *got = slurp(path);
+
+        cr_assert_str_eq(got, want);
+        free(got);
+}
+
+Test(state, pid_file_replaces_only_regular_files)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        char path[256], fifo[256], dir[256], link[256];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/pid", tmpdir);
+        cr_assert_eq(rc_pid_file_write(path, 123, &err), 0, "%s", err ? err->msg : "");
+        assert_pid_file(path, "123");
+        cr_assert_eq(rc_pid_file_write(path, 4567, &err), 0, "%s", err ? err->msg : "");
+        assert_pid_file(path, "4567");
+
+        snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+        snprintf(dir, sizeof(dir), "%s/dir", tmpdir);
+        snprintf(link, sizeof(link), "%s/link", tmpdir);
+        cr_assert_eq(mkfifo(fifo, 0600), 0);
+        cr_assert_eq(mkdir(dir, 0700), 0);
+        cr_assert_eq(symlink(path, link), 0);
+        cr_assert_lt(rc_pid_file_write(fifo, 1, &err), 0);
+        cr_assert_not_null(strstr(err->msg, "it is a FIFO: only a regular file is replaced"), "%s",
+                           err->msg);
+        rc_error_free(&err);
+        cr_assert_lt(rc_pid_file_write(dir, 1, &err), 0);
+        rc_error_free(&err);
+        cr_assert_lt(rc_pid_file_write(link, 1, &err), 0);
+        rc_error_free(&err);
+        cr_assert_eq(lstat(fifo, &st), 0);
+        cr_assert(S_ISFIFO(st.st_mode));
+        cr_assert_eq(lstat(link, &st), 0);
+        cr_assert(S_ISLNK(st.st_mode));
+        assert_pid_file(path, "4567");
+}
+
+/* Issue 21 item 4: a container whose state.json is lost keeps its init findable through
+ * the init record: delete refuses (saying how to recover), delete --force kills it. */
+Test(ops, corrupt_state_never_loses_a_live_init)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        struct rc_runtime rt = runtime();
+        struct oci_state **v = NULL, *s = NULL;
+        _cleanup_close_ int dirfd = -1;
+        size_t n = 0;
+        uint64_t start;
+        pid_t pid = spawn_sleeper(&start);
+
+        write_state("c1", OCI_STATUS_RUNNING, pid, start, true);
+        dirfd = openat(rootfd, "c1", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cr_assert_eq(rc_state_record_init(dirfd, pid, start, NULL, &err), 0);
+        write_in_dir("c1", RC_STATE_FILE, "{\"ociVersion\": \"1.2");
+
+        cr_assert_eq(rc_container_list(&rt, &v, &n, &err), 0, "%s", err ? err->msg : "");
+        cr_assert_eq(n, 1);
+        cr_assert_eq(v[0]->status, OCI_STATUS_RUNNING);
+        cr_assert_eq(v[0]->pid, pid);
+        rc_container_list_free(v, n);
+        cr_assert_lt(rc_container_state(&rt, "c1", &s, &err), 0);
+        rc_error_free(&err);
+
+        cr_assert_lt(rc_container_delete(&rt, "c1", false, &err), 0);
+        cr_assert_not_null(strstr(err->msg, "still runs: \"delete --force c1\" kills it"), "%s", err->msg);
+        rc_error_free(&err);
+        cr_assert(dir_exists("c1"));
+        cr_assert(rc_pid_matches(pid, start));
+
+        cr_assert_eq(rc_container_delete(&rt, "c1", true, &err), 0, "%s", err ? err->msg : "");
+        cr_assert_not(dir_exists("c1"));
+        cr_assert_not(rc_pid_matches(pid, start));
+        reap(pid);
+}
+
+/* Without a record and with a state that cannot be read, delete cannot know: it refuses. */
+Test(ops, unreadable_state_without_record_needs_force)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        struct rc_runtime rt = runtime();
+
+        cr_assert_eq(mkdirat(rootfd, "c2", 0700), 0);
+        cr_assert_eq(mkdirat(rootfd, "c2/" RC_STATE_FILE, 0700), 0);
+        cr_assert_lt(rc_container_delete(&rt, "c2", false, &err), 0);
+        cr_assert_not_null(strstr(err->msg, "whether its init still runs is unknown"), "%s", err->msg);
+        rc_error_free(&err);
+        cr_assert(dir_exists("c2"));
+        cr_assert_eq(rc_container_delete(&rt, "c2", true, &err), 0, "%s", err ? err->msg : "");
+        cr_assert_not(dir_exists("c2"));
 }

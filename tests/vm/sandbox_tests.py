@@ -58,10 +58,10 @@ class Suite:
         found = []
         if os.path.isdir(self.root):
             # the cache of compiled seccomp filters stays on purpose (runtime/seccomp_cache.h)
-            found += [e for e in os.listdir(self.root) if e not in (".sandbox", ".seccomp-cache")]
-            sdir = os.path.join(self.root, ".sandbox")
+            found += [e for e in os.listdir(self.root) if e not in ("@sandbox", "@seccomp-cache")]
+            sdir = os.path.join(self.root, "@sandbox")
             if os.path.isdir(sdir):
-                found += [".sandbox/" + e for e in os.listdir(sdir)]
+                found += ["@sandbox/" + e for e in os.listdir(sdir)]
         with open("/proc/self/mountinfo") as f:
             found += ["mount " + l.split()[4] for l in f if self.root in l]
         parent = os.path.join(CG, "run-container")
