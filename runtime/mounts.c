@@ -6,15 +6,22 @@
  * names the new mount for the remount pass and the propagation calls. Other filesystems
  * are mounted with mount(2) onto "/proc/self/fd/N" of the target fd. Per mount that is
  * typically 2 to 5 system calls; nothing is stat'ed unless a decision needs it. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/fsutil.h"
 #include "runtime/log.h"
 #include "runtime/mounts_internal.h"
 #include "runtime/rootfs.h"
@@ -163,8 +170,65 @@ int rc_bind_onto(int dirfd, const char *path, bool recursive, int dstfd, int *re
         return 0;
 }
 
+/* copy-symlink: when the bind source is a symlink, the destination becomes the same
+ * symlink (crun's option: /etc/localtime and the like stay links). Returns 1 when done,
+ * 0 when the source is not a symlink. */
+static int copy_symlink(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m, const char *source,
+                        rc_error_t *err)
+{
+        _cleanup_free_ char *parent = NULL, *old = NULL;
+        char target[PATH_MAX];
+        _cleanup_close_ int dir = -1;
+        const char *base;
+        ssize_t n;
+        int r;
+
+        n = readlink(source, target, sizeof(target) - 1);
+        if (n < 0)
+                return errno == EINVAL ? 0 : rc_error_set(err, errno, "copy-symlink: readlink `%s`", source);
+        target[n] = '\0';
+        r = rc_path_split(m->destination, &parent, &base);
+        if (r < 0)
+                return rc_error_set(err, -r, "copy-symlink on `%s`", m->destination);
+        dir = rc_root_mkdir_p(ctx->rootfd, parent, 0755, target_rflags(m));
+        if (dir < 0)
+                return target_error(m, dir, err);
+        if (symlinkat(target, dir, base) == 0)
+                return 1;
+        if (errno == EEXIST) {
+                char cur[PATH_MAX];
+
+                n = readlinkat(dir, base, cur, sizeof(cur) - 1);
+                if (n >= 0 && (cur[n] = '\0', strcmp(cur, target) == 0))
+                        return 1;
+                errno = EEXIST;
+        }
+        return rc_error_set(err, errno, "copy-symlink `%s` on `%s`", source, m->destination);
+}
+
+/* dest-nofollow: the destination must exist and is used as it is, a symlink included; a
+ * symlink to procfs, sysfs or devpts files is not a place to mount over (crun's rule). */
+static int open_dest_nofollow(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m, rc_error_t *err)
+{
+        _cleanup_close_ int dst = rc_root_open(ctx->rootfd, m->destination, O_PATH | O_NOFOLLOW, 0, 0);
+        struct statfs sfs;
+
+        if (dst < 0)
+                return rc_error_set(err, -dst, "mount destination `%s` (dest-nofollow: it must exist)",
+                                    m->destination);
+        if (fstatfs(dst, &sfs) < 0)
+                return rc_error_set(err, errno, "mount destination `%s`", m->destination);
+        if (sfs.f_type == PROC_SUPER_MAGIC || sfs.f_type == SYSFS_MAGIC || sfs.f_type == DEVPTS_SUPER_MAGIC)
+                return rc_error_set(err, EPERM,
+                                    "mount destination `%s`: dest-nofollow onto procfs, sysfs or "
+                                    "devpts is not allowed",
+                                    m->destination);
+        return TAKE_FD(dst);
+}
+
 /* Bind `source` (a host path; relative ones are relative to the bundle, our cwd) onto
- * the destination. The target is created as a file when the source is not a directory. */
+ * the destination. The target is created as a file when the source is not a directory.
+ * Returns 1 when copy-symlink made a symlink instead. */
 static int mount_bind(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m, const char *source,
                       const struct rc_mount_plan *plan, int *ret_mntfd, rc_error_t *err)
 {
@@ -172,12 +236,17 @@ static int mount_bind(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m
         unsigned rflags = target_rflags(m);
         _cleanup_close_ int tree = -1, dst = -1;
         struct stat st;
+        int r;
 
         if (source == NULL)
                 return rc_error_set(err, EINVAL, "mount on `%s`: bind mount without a source",
                                     m->destination);
+        if ((m->extra & OCI_MOUNT_COPY_SYMLINK) && (r = copy_symlink(ctx, m, source, err)) != 0)
+                return r;
         if (plan->mount_flags & MS_REC)
                 flags |= AT_RECURSIVE;
+        if (m->extra & OCI_MOUNT_SRC_NOFOLLOW)
+                flags |= AT_SYMLINK_NOFOLLOW;
         tree = rc_open_tree(AT_FDCWD, source, flags);
         /* not reachable as root of the user namespace: the source opened before */
         if (tree < 0 && (errno == EACCES || errno == EPERM) && ctx->bind_src_fds != NULL &&
@@ -185,7 +254,13 @@ static int mount_bind(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m
                 tree = rc_open_tree(ctx->bind_src_fds[m - ctx->cfg->mounts], "", flags | AT_EMPTY_PATH);
         if (tree < 0)
                 return rc_error_set(err, errno, "mount `%s` on `%s`", source, m->destination);
-        dst = rc_root_open(ctx->rootfd, m->destination, O_PATH, 0, rflags);
+        if (m->extra & OCI_MOUNT_DEST_NOFOLLOW) {
+                dst = open_dest_nofollow(ctx, m, err);
+                if (dst < 0)
+                        return -1;
+        } else {
+                dst = rc_root_open(ctx->rootfd, m->destination, O_PATH, 0, rflags);
+        }
         if (dst == -ENOENT) {
                 if (fstat(tree, &st) < 0)
                         return rc_error_set(err, errno, "stat `%s`", source);
@@ -251,12 +326,147 @@ static int mount_cgroup(const struct rc_rootfs_ctx *ctx, const struct oci_mount 
         }
 }
 
+/* ---- tmpcopyup: the tmpfs starts with what the image had at its destination ---------- */
+
+#define COPYUP_MAX_DEPTH 256
+
+static int copy_tree(int src, int dst, unsigned depth);
+
+static int copy_regular(int src, int dst, const char *name, const struct stat *st)
+{
+        _cleanup_close_ int in = openat(src, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+        _cleanup_close_ int out = -1;
+
+        if (in < 0)
+                return -errno;
+        out = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st->st_mode & 0700);
+        if (out < 0)
+                return -errno;
+        for (;;) { /* sendfile copies between any two filesystems */
+                ssize_t n = sendfile(out, in, NULL, 1 << 30);
+
+                if (n == 0)
+                        return 0;
+                if (n < 0 && errno != EINTR)
+                        return -errno;
+        }
+}
+
+static int copy_dir(int src, int dst, const char *name, unsigned depth)
+{
+        _cleanup_close_ int from = -1, to = -1;
+
+        if (depth >= COPYUP_MAX_DEPTH)
+                return -ELOOP;
+        if (mkdirat(dst, name, 0700) < 0)
+                return -errno;
+        from = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        to = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (from < 0 || to < 0)
+                return -errno;
+        return copy_tree(from, to, depth + 1);
+}
+
+static int copy_symlink_entry(int src, int dst, const char *name)
+{
+        char target[PATH_MAX];
+        ssize_t n = readlinkat(src, name, target, sizeof(target) - 1);
+
+        if (n < 0)
+                return -errno;
+        target[n] = '\0';
+        return symlinkat(target, dst, name) < 0 ? -errno : 0;
+}
+
+/* One entry with its owner, mode (after the owner: chown clears set-id bits) and times
+ * (after the content: filling a directory changes its mtime). */
+static int copy_entry(int src, int dst, const char *name, unsigned depth)
+{
+        struct timespec times[2];
+        struct stat st;
+        int r;
+
+        if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        switch (st.st_mode & S_IFMT) {
+        case S_IFDIR:
+                r = copy_dir(src, dst, name, depth);
+                break;
+        case S_IFREG:
+                r = copy_regular(src, dst, name, &st);
+                break;
+        case S_IFLNK:
+                r = copy_symlink_entry(src, dst, name);
+                break;
+        default: /* devices, fifos, sockets */
+                r = mknodat(dst, name, st.st_mode, st.st_rdev) < 0 ? -errno : 0;
+                break;
+        }
+        if (r < 0)
+                return r;
+        if (fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if (!S_ISLNK(st.st_mode) && fchmodat(dst, name, st.st_mode & 07777, 0) < 0)
+                return -errno;
+        times[0] = st.st_atim;
+        times[1] = st.st_mtim;
+        return utimensat(dst, name, times, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+static int copy_tree(int src, int dst, unsigned depth)
+{
+        DIR *d = rc_opendir_dup(src);
+        struct dirent *de;
+        int r = 0;
+
+        if (d == NULL)
+                return -errno;
+        while (r == 0 && (errno = 0, de = readdir(d)) != NULL) {
+                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                        r = copy_entry(src, dst, de->d_name, depth);
+        }
+        if (r == 0 && errno != 0)
+                r = -errno;
+        closedir(d);
+        return r;
+}
+
+/* After the tmpfs is mounted: copy `from` (the directory it now covers) into it, and give
+ * its root the directory's owner and, unless the options set one, its mode. A tmpfs
+ * asked read-only was mounted writable for this and is remounted read-only here. */
+static int copy_up(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m, int from, unsigned long flags,
+                   const char *data, rc_error_t *err)
+{
+        _cleanup_close_ int to =
+                rc_root_open(ctx->rootfd, m->destination, O_RDONLY | O_DIRECTORY, 0, target_rflags(m));
+        char path[RC_FD_PATH_MAX];
+        struct stat st;
+        int r;
+
+        if (to < 0)
+                return rc_error_set(err, -to, "tmpcopyup: open the tmpfs on `%s`", m->destination);
+        r = copy_tree(from, to, 0);
+        if (r < 0)
+                return rc_error_set(err, -r, "tmpcopyup: copy the content of `%s` into its tmpfs",
+                                    m->destination);
+        if (fstat(from, &st) < 0 || fchown(to, st.st_uid, st.st_gid) < 0 ||
+            ((data == NULL || strstr(data, "mode=") == NULL) && fchmod(to, st.st_mode & 07777) < 0))
+                return rc_error_set(err, errno, "tmpcopyup: owner and mode of the tmpfs on `%s`",
+                                    m->destination);
+        if (!(flags & MS_RDONLY))
+                return 0;
+        rc_fd_path(to, path);
+        if (mount(NULL, path, NULL, MS_REMOUNT | flags, data) < 0)
+                return rc_error_set(err, errno, "remount `%s` read-only", m->destination);
+        return 0;
+}
+
 /* Any other filesystem: mount(2) onto the target fd. Returns 1 when skipped or done. */
 static int mount_fs(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m,
                     const struct rc_mount_plan *plan, rc_error_t *err)
 {
         unsigned long flags = plan->mount_flags;
-        _cleanup_close_ int dst = -1;
+        _cleanup_close_ int dst = -1, copyfrom = -1;
         char target[RC_FD_PATH_MAX];
 
         if (m->type == NULL)
@@ -270,6 +480,17 @@ static int mount_fs(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m,
         /* a read-only /dev is mounted rw to create the nodes; rc_rootfs_finish remounts it */
         if (rc_path_equal(m->destination, "/dev"))
                 flags &= ~(unsigned long)MS_RDONLY;
+        if ((m->extra & OCI_MOUNT_TMPCOPYUP) && type_is(m, "tmpfs")) {
+                /* what the tmpfs will cover, read before it does */
+                copyfrom = openat(dst, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (copyfrom < 0 && errno != ENOTDIR) /* a file has nothing to copy */
+                        return rc_error_set(err, errno, "tmpcopyup: open `%s`", m->destination);
+        }
+        if (copyfrom >= 0) {
+                if (mount(mount_what(m), target, m->type, flags & ~(unsigned long)MS_RDONLY, plan->data) < 0)
+                        return rc_error_set(err, errno, "mount `%s` on `%s`", mount_what(m), m->destination);
+                return copy_up(ctx, m, copyfrom, flags, plan->data, err);
+        }
         if (mount(mount_what(m), target, m->type, flags, plan->data) == 0)
                 return 0;
         if (errno == EPERM && ctx->in_userns && (type_is(m, "sysfs") || type_is(m, "mqueue")))

@@ -112,6 +112,15 @@ struct oci_mount {
         uint64_t attr_set, attr_clr; /* MOUNT_ATTR_* for r-prefixed options (rro, rnosuid...) */
         char *data; /* remaining filesystem options joined by ',' or NULL */
         bool is_bind; /* type "bind" or a bind/rbind option */
+        unsigned extra; /* OCI_MOUNT_* runtime options (crun's and runc's option words) */
+};
+
+/* Options that are neither mount flags nor filesystem data: the runtime acts on them. */
+enum {
+        OCI_MOUNT_TMPCOPYUP = 1u << 0, /* tmpfs: copy the rootfs's content at the target up into it */
+        OCI_MOUNT_COPY_SYMLINK = 1u << 1, /* bind of a symlink: create the same symlink instead */
+        OCI_MOUNT_SRC_NOFOLLOW = 1u << 2, /* bind the source symlink itself, not its target */
+        OCI_MOUNT_DEST_NOFOLLOW = 1u << 3, /* mount on the destination symlink itself (must exist) */
 };
 
 /* ---- hooks ------------------------------------------------------------------- */

@@ -312,6 +312,9 @@ enum mount_opt_kind {
         MO_ATTR_SET, /* attr_set |= v */
         MO_ATTR_CLR, /* attr_clr |= v */
         MO_ATTR_ATIME, /* the atime group: attr_clr |= MOUNT_ATTR__ATIME, atime bits of attr_set = v */
+        MO_EXTRA_SET, /* extra |= v */
+        MO_EXTRA_CLR, /* extra &= ~v */
+        MO_NONE, /* accepted, nothing to do ("defaults": the kernel's defaults) */
 };
 
 /* The recursive atime options become one of the three mount_setattr(2) atime modes:
@@ -376,7 +379,13 @@ enum mount_opt_kind {
         X("rrelatime", MO_ATTR_ATIME, MOUNT_ATTR_RELATIME)                                                  \
         X("rnorelatime", MO_ATTR_ATIME, MOUNT_ATTR_STRICTATIME)                                             \
         X("rstrictatime", MO_ATTR_ATIME, MOUNT_ATTR_STRICTATIME)                                            \
-        X("rnostrictatime", MO_ATTR_ATIME, MOUNT_ATTR_RELATIME)
+        X("rnostrictatime", MO_ATTR_ATIME, MOUNT_ATTR_RELATIME)                                             \
+        X("defaults", MO_NONE, 0)                                                                           \
+        X("tmpcopyup", MO_EXTRA_SET, OCI_MOUNT_TMPCOPYUP)                                                   \
+        X("notmpcopyup", MO_EXTRA_CLR, OCI_MOUNT_TMPCOPYUP)                                                 \
+        X("copy-symlink", MO_EXTRA_SET, OCI_MOUNT_COPY_SYMLINK)                                             \
+        X("src-nofollow", MO_EXTRA_SET, OCI_MOUNT_SRC_NOFOLLOW)                                             \
+        X("dest-nofollow", MO_EXTRA_SET, OCI_MOUNT_DEST_NOFOLLOW)
 
 struct mount_opt {
         const char *name;
@@ -418,6 +427,14 @@ static void mount_opt_lower(const struct mount_opt *o, struct oci_mount *m)
         case MO_ATTR_ATIME:
                 m->attr_clr |= MOUNT_ATTR__ATIME;
                 m->attr_set = (m->attr_set & ~(uint64_t)MOUNT_ATTR__ATIME) | o->value;
+                break;
+        case MO_EXTRA_SET:
+                m->extra |= (unsigned)o->value;
+                break;
+        case MO_EXTRA_CLR:
+                m->extra &= ~(unsigned)o->value;
+                break;
+        case MO_NONE:
                 break;
         }
 }

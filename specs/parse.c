@@ -653,60 +653,6 @@ static int parse_root(struct pctx *c, const json_node *v, void *target)
         return parse_fields(c, v, fields, target);
 }
 
-static int reject_idmapped_mount(struct pctx *c, const json_node *v, void *target)
-{
-        return pctx_fail(c, "idmapped mounts are not supported");
-}
-
-/* Append `opt` to the ','-separated filesystem data string. */
-static int append_mount_data(struct pctx *c, char **data, const char *opt)
-{
-        size_t old = *data ? strlen(*data) : 0, add = strlen(opt);
-        char *s = realloc(*data, old + add + 2);
-
-        if (s == NULL)
-                return pctx_oom(c);
-        if (old > 0)
-                s[old++] = ',';
-        memcpy(s + old, opt, add + 1);
-        *data = s;
-        return 0;
-}
-
-static int lower_mount_options(struct pctx *c, struct oci_mount *m)
-{
-        for (size_t i = 0; i < m->n_options; i++) {
-                const char *opt = m->options[i];
-
-                if (opt[0] == '\0')
-                        continue;
-                if (oci_mount_option_apply(opt, m) == 1)
-                        continue;
-                if (append_mount_data(c, &m->data, opt) < 0)
-                        return -1;
-        }
-        m->is_bind = (m->type != NULL && strcmp(m->type, "bind") == 0) || (m->flags & MS_BIND) != 0;
-        return 0;
-}
-
-static int parse_mount(struct pctx *c, const json_node *v, void *target)
-{
-        static const struct field fields[] = {
-                FLD_STR("destination", struct oci_mount, destination, .required = true),
-                FLD_STR("type", struct oci_mount, type),
-                FLD_STR("source", struct oci_mount, source),
-                FLD_STRV("options", struct oci_mount, options, n_options),
-                FLD_SELF("uidMappings", reject_idmapped_mount),
-                FLD_SELF("gidMappings", reject_idmapped_mount),
-                FLD_END,
-        };
-        struct oci_mount *m = target;
-
-        if (parse_fields(c, v, fields, m) < 0)
-                return -1;
-        return lower_mount_options(c, m);
-}
-
 static int parse_hook_timeout(struct pctx *c, const json_node *v, void *target)
 {
         return parse_int_in(c, v, 1, INT_MAX, target);

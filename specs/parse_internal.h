@@ -136,6 +136,8 @@ int parse_array(struct pctx *c, const json_node *v, size_t elem_size, field_fn f
 /* The .linux object (specs/parse_linux.c). */
 int parse_linux(struct pctx *c, const json_node *v, void *target);
 void oci_linux_clear(struct oci_linux *l);
+/* One element of .mounts (specs/parse_mounts.c). */
+int parse_mount(struct pctx *c, const json_node *v, void *target);
 /* .linux.memoryPolicy (specs/parse_mempolicy.c). */
 int parse_memory_policy(struct pctx *c, const json_node *v, void *target);
 void oci_kv_free(struct oci_kv *kv, size_t n);

@@ -102,3 +102,139 @@ def test_negative_limit_is_refused(rt, bundle, field, value):
     assert r.returncode != 0
     cfg = os.path.join(b.path, "config.json")
     assert f"{cfg}: .linux.resources.{field}: {value} is out of range" in r.stderr, r.stderr
+
+
+# ---- engine mount options ------------------------------------------------------------------
+
+
+def probe_lines(rt, b, script):
+    """Runs `sh -c script` in bundle b; returns the JSON objects it printed, one a line."""
+    b.config["process"]["args"] = ["/bin/sh", "-c", script]
+    r = rt.run(b)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+
+
+def fill_copyup_dir(rootfs):
+    d = os.path.join(rootfs, "opt", "content")
+    os.makedirs(os.path.join(d, "sub"))
+    with open(os.path.join(d, "file"), "w") as f:
+        f.write("from the image\n")
+    os.chmod(os.path.join(d, "file"), 0o640)
+    os.chown(os.path.join(d, "file"), 1000, 1001)
+    os.chmod(os.path.join(d, "sub"), 0o711)
+    os.chown(os.path.join(d, "sub"), 1002, 1003)
+    with open(os.path.join(d, "sub", "deep"), "w") as f:
+        f.write("deep\n")
+    os.symlink("../elsewhere", os.path.join(d, "link"))
+    os.mkfifo(os.path.join(d, "fifo"), 0o600)
+    os.mknod(os.path.join(d, "null"), 0o620 | 0o020000, os.makedev(1, 3))
+    os.chmod(os.path.join(d, "null"), 0o620)
+    os.chown(d, 0, 0)
+    os.chmod(d, 0o705)
+
+
+@pytest.mark.parametrize("ro", [False, True], ids=["rw", "ro"])
+def test_tmpcopyup_copies_the_image_content(rt, bundle, ro):
+    """podman adds tmpcopyup to every tmpfs: the tmpfs starts with what the image had."""
+    b = bundle()
+    fill_copyup_dir(b.rootfs)
+    b.add_mount("/opt/content", "tmpfs", "tmpfs", ["rw", "rprivate", "nosuid", "nodev", "tmpcopyup"]
+                + (["ro"] if ro else []))
+    p = "/opt/content"
+    objs = probe_lines(rt, b, f"/probe stat {p}; for n in file sub sub/deep link fifo null; "
+                              f"do /probe stat {p}/$n; done; /probe cat {p}/sub/deep; "
+                              f"/probe write {p}/new; /probe")
+    assert len(objs) == 9 and all("type" in o for o in objs[:7]), objs
+    root, file, sub, deep, link, fifo, null = objs[:7]
+    write, info = objs[7], objs[8]
+    if rt.kind == "run-container":
+        # runc gives the tmpfs the directory's mode, newer crun too; crun 1.8.1 leaves
+        # tmpfs's 1777 root:root. The owner is the image's as well here (a faithful copy).
+        assert (root["mode"], root["uid"], root["gid"]) == (0o705, 0, 0), root
+    assert (file["type"], file["mode"], file["uid"], file["gid"]) == ("file", 0o640, 1000, 1001), file
+    assert (sub["type"], sub["mode"], sub["uid"], sub["gid"]) == ("dir", 0o711, 1002, 1003), sub
+    assert deep["type"] == "file", deep
+    assert (link["type"], link["target"]) == ("symlink", "../elsewhere"), link
+    assert (fifo["type"], fifo["mode"]) == ("fifo", 0o600), fifo
+    assert (null["type"], null["major"], null["minor"], null["mode"]) == ("char", 1, 3, 0o620), null
+    m = [x for x in info["mounts"] if x["mount_point"] == p][0]
+    assert m["fstype"] == "tmpfs", m
+    assert ("ro" in m["options"]) == ro, m
+    assert write["ok"] is (not ro), write
+    # the image itself is unchanged
+    assert not os.path.exists(os.path.join(b.rootfs, "opt", "content", "new"))
+
+
+def test_tmpcopyup_on_a_missing_directory(rt, bundle):
+    b = bundle()
+    b.add_mount("/opt/fresh", "tmpfs", "tmpfs", ["tmpcopyup", "mode=1777"])
+    st = probe_lines(rt, b, "/probe stat /opt/fresh")[0]
+    assert (st["type"], st["mode"]) == ("dir", 0o1777), st
+
+
+@pytest.mark.run_container_only("crun 1.8.1 hands defaults and notmpcopyup to the kernel (EINVAL); "
+                                "later crun releases accept them")
+def test_defaults_and_notmpcopyup_are_accepted(rt, bundle):
+    b = bundle()
+    fill_copyup_dir(b.rootfs)
+    b.add_mount("/opt/content", "tmpfs", "tmpfs", ["defaults", "tmpcopyup", "notmpcopyup"])
+    names = probe_lines(rt, b, "/probe ls /opt/content || true; echo; /probe stat /opt/content")
+    assert names[0]["type"] == "dir"
+
+
+@pytest.mark.run_container_only("crun 1.8.1 hands notmpcopyup to the kernel (EINVAL)")
+def test_notmpcopyup_leaves_the_tmpfs_empty(rt, bundle):
+    b = bundle()
+    fill_copyup_dir(b.rootfs)
+    b.add_mount("/opt/content", "tmpfs", "tmpfs", ["defaults", "tmpcopyup", "notmpcopyup"])
+    b.config["process"]["args"] = ["/probe", "ls", "/opt/content"]
+    r = rt.run(b)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == [], "notmpcopyup: an empty tmpfs"
+
+
+@pytest.mark.run_container_only("crun 1.8.1 has no copy-symlink (crun 1.11 added it)")
+def test_copy_symlink(rt, bundle, workdir):
+    b = bundle()
+    src = os.path.join(workdir, "localtime")
+    os.symlink("/usr/share/zoneinfo/Etc/UTC", src)
+    b.add_mount("/etc/localtime", "bind", src, ["bind", "copy-symlink"])
+    st = probe_lines(rt, b, "/probe stat /etc/localtime")[0]
+    assert (st["type"], st["target"]) == ("symlink", "/usr/share/zoneinfo/Etc/UTC"), st
+    assert os.path.islink(os.path.join(b.rootfs, "etc", "localtime"))
+
+
+@pytest.mark.run_container_only("crun 1.8.1 has no src-nofollow (crun 1.11 added it)")
+def test_src_nofollow_binds_the_symlink_itself(rt, bundle, workdir):
+    b = bundle()
+    src = os.path.join(workdir, "alink")
+    os.symlink("/nowhere/at/all", src)
+    b.add_mount("/opt/alink", "bind", src, ["bind", "src-nofollow"])
+    st = probe_lines(rt, b, "/probe stat /opt/alink")[0]
+    assert (st["type"], st["target"]) == ("symlink", "/nowhere/at/all"), st
+
+
+@pytest.mark.run_container_only("crun 1.8.1 has no dest-nofollow (crun 1.11 added it)")
+def test_dest_nofollow_mounts_on_the_symlink(rt, bundle, workdir):
+    b = bundle()
+    b.config["root"]["readonly"] = False
+    os.makedirs(os.path.join(b.rootfs, "opt"), exist_ok=True)
+    os.symlink("/etc/hostname-target", os.path.join(b.rootfs, "opt", "dlink"))
+    src = os.path.join(workdir, "other-link")
+    os.symlink("/replaced", src)
+    b.add_mount("/opt/dlink", "bind", src, ["bind", "src-nofollow", "dest-nofollow"])
+    st = probe_lines(rt, b, "/probe stat /opt/dlink; /probe stat /etc/hostname-target; true")
+    assert (st[0]["type"], st[0]["target"]) == ("symlink", "/replaced"), st
+    assert st[1]["exists"] is False, "the symlink's target was created or mounted on"
+
+
+@pytest.mark.run_container_only("run-container's message; crun 1.8.1 supports idmapped mounts")
+def test_idmap_option_is_refused_with_the_path(rt, bundle, workdir):
+    b = bundle()
+    b.add_mount("/data", "bind", workdir, ["rbind", "idmap"])
+    r = rt.run(b)
+    n = len(b.config["mounts"]) - 1
+    cfg = os.path.join(b.path, "config.json")
+    assert r.returncode != 0
+    assert f'{cfg}: .mounts[{n}].options[1]: "idmap": idmapped mounts are not supported' in r.stderr, r.stderr

@@ -674,3 +674,40 @@ Test(free, null_is_fine)
         memset(&p, 0, sizeof(p));
         oci_process_clear(&p);
 }
+
+/* ---- what engines write ------------------------------------------------------------------ */
+
+Test(engines, podman_mount_option_words)
+{
+        struct oci_config *c = load_valid("podman-mount-options");
+
+        cr_assert_eq(c->mounts[0].extra, OCI_MOUNT_TMPCOPYUP);
+        cr_assert_null(c->mounts[0].data, "\"%s\" reaches the filesystem", c->mounts[0].data);
+        cr_assert_eq(c->mounts[0].flags, MS_NOSUID | MS_NODEV);
+        cr_assert_eq(c->mounts[1].extra, 0, "notmpcopyup undoes tmpcopyup");
+        cr_assert_str_eq(c->mounts[1].data, "size=65536k");
+        cr_assert_eq(c->mounts[2].extra, OCI_MOUNT_COPY_SYMLINK);
+        cr_assert_eq(c->mounts[3].extra, OCI_MOUNT_SRC_NOFOLLOW | OCI_MOUNT_DEST_NOFOLLOW);
+        oci_config_free(c);
+}
+
+Test(engines, podman_device_file_mode_keeps_permission_bits)
+{
+        struct oci_config *c = load_valid("podman-devices");
+
+        cr_assert_eq(c->linux_.devices[0].file_mode, 0666);
+        cr_assert_eq(c->linux_.devices[1].file_mode, 0660);
+        cr_assert_eq(c->linux_.devices[2].file_mode, 0666);
+        oci_config_free(c);
+}
+
+Test(engines, memory_policy_lowered)
+{
+        struct oci_config *c = load_valid("mempolicy");
+
+        cr_assert(c->linux_.memory_policy.present);
+        cr_assert_eq(c->linux_.memory_policy.mode, 3 /* MPOL_INTERLEAVE */);
+        cr_assert_eq(c->linux_.memory_policy.flags, 1u << 15 /* MPOL_F_STATIC_NODES */);
+        cr_assert_str_eq(c->linux_.memory_policy.nodes, "0-3,7");
+        oci_config_free(c);
+}
