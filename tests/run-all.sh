@@ -7,7 +7,8 @@
 # Environment:
 #   BUILD_DIR     meson build directory (default: build-ci in the repo)
 #   RUNTIME_KIND  passed to the integration tests (default run-container; "crun" validates the
-#                 tests against Debian's crun instead)
+#                 tests against Debian's crun instead: the integration step runs crun, every
+#                 other step still builds and tests run-container)
 #   PYTEST_ARGS   extra pytest arguments, e.g. "-k lifecycle -x"
 #   SKIP_VM=1     skip the cgroup v2 suite in tests/vm (reported as skipped)
 #   SKIP_ASAN=1   skip the ASan + UBSan pass of the unit and integration tests
@@ -149,7 +150,9 @@ if [ "${SKIP_ASAN:-0}" = 1 ]; then
 else
         san_log="$build/sanitize.log"
         san_rc=0
-        SANITIZE_STEPS="asan-unit asan-integration" bash "$repo/tests/sanitize.sh" "$build-asan" </dev/null 2>&1 |
+        # always run-container's ASan build, also when RUNTIME_KIND=crun validates the tests
+        env -u RUNTIME_KIND -u RUNTIME SANITIZE_STEPS="asan-unit asan-integration" \
+                bash "$repo/tests/sanitize.sh" "$build-asan" </dev/null 2>&1 |
                 tee "$san_log" || san_rc=${PIPESTATUS[0]}
         sf=0
         for step in asan-unit asan-integration; do

@@ -237,6 +237,22 @@ CHECKS = [
 ]
 
 
+PODMAN_SECCOMP = "/usr/share/containers/seccomp.json"
+
+
+def test_podman_profile_is_the_installed_one():
+    """podman-default.json's profile is podman's translation of the one installed with it."""
+    if not os.path.exists(PODMAN_SECCOMP):
+        pytest.skip(f"{PODMAN_SECCOMP} is not installed (apt-get install podman)")
+    with open(PODMAN_SECCOMP) as f:
+        installed = json.load(f)
+    written = load(ENGINE_PROFILES["podman"])["linux"]["seccomp"]
+    assert (written["defaultAction"], written["defaultErrnoRet"]) == \
+        (installed["defaultAction"], installed["defaultErrnoRet"])
+    names = {n for rule in installed["syscalls"] for n in rule["names"]}
+    assert {n for rule in written["syscalls"] for n in rule["names"]} <= names
+
+
 def check_output(args, r, config):
     """What a check shows, comparable between a filtered and an unfiltered run."""
     if args[1:] != ["info"] or r.returncode != 0:
