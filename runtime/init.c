@@ -175,7 +175,8 @@ static int setup_terminal(struct init_run *r, rc_error_t *err)
                 return -1;
         if (rc_terminal_send(r->a->console_fd, master, path, err) < 0)
                 return -1;
-        if (rc_rootfs_bind_console(path, err) < 0)
+        /* without a mount namespace nothing is bound: /dev/console stays as it is */
+        if (oci_config_namespace(r->a->cfg, OCI_NS_MOUNT) != NULL && rc_rootfs_bind_console(path, err) < 0)
                 return -1;
         /* it becomes fds 0-2 and closes the original itself */
         if (rc_terminal_make_controlling(TAKE_FD(slave), err) < 0)
@@ -240,8 +241,7 @@ static int init_setup(struct init_run *r, rc_error_t *err)
         /* a network namespace made by the clone or unshare (the parent's has it up) */
         if ((a->plan->clone_flags & CLONE_NEWNET) && !a->netns_from_parent && rc_nl_loopback_up(err) < 0)
                 return -1;
-        if (oci_config_namespace(a->cfg, OCI_NS_MOUNT) == NULL)
-                return rc_error_set(err, 0, "a mount namespace is required");
+        rfs.host_mountns = oci_config_namespace(a->cfg, OCI_NS_MOUNT) == NULL;
         rfs.in_userns = oci_config_namespace(a->cfg, OCI_NS_USER) != NULL;
         /* sandbox: the overlay root first, so the rootfs opened below is the merged view */
         if (a->overlay != NULL && rc_overlay_mount(a->overlay, a->rootfs, err) < 0)

@@ -4,7 +4,8 @@
  * Everything here runs in the init's private mount namespace. The first step makes "/"
  * rslave (or linux.rootfsPropagation) so nothing mounted here reaches the host; the old
  * root is made rslave again right before it is detached, so even with an "rshared"
- * rootfsPropagation the lazy unmount cannot propagate to the host. */
+ * rootfsPropagation the lazy unmount cannot propagate to the host. Without a mount
+ * namespace (host_mountns) nothing is mounted at all: a chroot. */
 #include "runtime/rootfs.h"
 
 #include <errno.h>
@@ -162,6 +163,50 @@ int rc_rootfs_join_netns(struct rc_rootfs_ctx *ctx, size_t next_mount, rc_error_
         return join(ctx->join_netns_arg, err);
 }
 
+#define NEEDS_MOUNTNS                                                                                       \
+        "needs a mount namespace (.linux.namespaces has no \"mount\": the container shares the runtime's, " \
+        "where it may mount nothing)"
+
+/* What a config without a mount namespace may not ask for: anything that mounts. */
+static int check_host_mountns(const struct oci_config *c, rc_error_t *err)
+{
+        const struct oci_linux *l = &c->linux_;
+
+        if (c->n_mounts > 0)
+                return rc_error_set(err, EINVAL, ".mounts[0]: mounting `%s` " NEEDS_MOUNTNS,
+                                    c->mounts[0].destination);
+        if (c->root.readonly)
+                return rc_error_set(err, EINVAL, ".root.readonly " NEEDS_MOUNTNS);
+        if (!c->has_linux)
+                return 0;
+        if (l->n_masked_paths > 0)
+                return rc_error_set(err, EINVAL, ".linux.maskedPaths " NEEDS_MOUNTNS);
+        if (l->n_readonly_paths > 0)
+                return rc_error_set(err, EINVAL, ".linux.readonlyPaths " NEEDS_MOUNTNS);
+        if (l->rootfs_propagation != 0)
+                return rc_error_set(err, EINVAL, ".linux.rootfsPropagation " NEEDS_MOUNTNS);
+        if (l->n_devices > 0)
+                return rc_error_set(err, EINVAL, ".linux.devices[0]: `%s` " NEEDS_MOUNTNS,
+                                    l->devices[0].path);
+        return 0;
+}
+
+/* No mount namespace: the rootfs as it is; chroot in rc_rootfs_finish. */
+static int prepare_host_mountns(struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        if (check_host_mountns(ctx->cfg, err) < 0)
+                return -1;
+        rc_log(ctx->log, RC_LOG_WARNING,
+               "no mount namespace: the container shares the runtime's and is only chrooted into `%s` "
+               "(nothing is mounted, /dev is the rootfs's own)",
+               ctx->rootfs);
+        ctx->rootfd = open_rootfs_dir(ctx);
+        if (ctx->rootfd < 0)
+                return rc_error_set(err, errno, "open rootfs `%s`", ctx->rootfs);
+        ctx->early_protect = false;
+        return rc_rootfs_join_netns(ctx, 0, err);
+}
+
 int rc_rootfs_prepare(struct rc_rootfs_ctx *ctx, rc_error_t *err)
 {
         ctx->rootfd = -1;
@@ -169,6 +214,8 @@ int rc_rootfs_prepare(struct rc_rootfs_ctx *ctx, rc_error_t *err)
         if (ctx->rootfs == NULL || ctx->rootfs[0] != '/')
                 return rc_error_set(err, EINVAL, "rootfs `%s`: not an absolute path",
                                     ctx->rootfs ? ctx->rootfs : "");
+        if (ctx->host_mountns)
+                return prepare_host_mountns(ctx, err);
         if (isolate_root(ctx, err) < 0 || bind_rootfs(ctx, err) < 0)
                 return -1;
         if (rc_mounts_setup(ctx, err) < 0 || rc_rootfs_join_netns(ctx, ctx->cfg->n_mounts, err) < 0 ||
@@ -214,6 +261,14 @@ static int move_and_chroot(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
                 return rc_error_set(err, errno, "chroot to `%s`", ctx->rootfs);
         if (chdir("/") < 0)
                 return rc_error_set(err, errno, "chdir to `/`");
+        return 0;
+}
+
+/* No mount namespace (host_mountns): a plain chroot, nothing moved or detached. */
+static int chroot_rootfs(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        if (fchdir(ctx->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+                return rc_error_set(err, errno, "chroot to `%s`", ctx->rootfs);
         return 0;
 }
 
@@ -377,6 +432,8 @@ int rc_rootfs_finish(struct rc_rootfs_ctx *ctx, rc_error_t *err)
 
         if (ctx->rootfd < 0)
                 return rc_error_set(err, EBADF, "rootfs `%s`: not prepared", ctx->rootfs ? ctx->rootfs : "");
+        if (ctx->host_mountns)
+                return chroot_rootfs(ctx, err);
         if ((ctx->no_pivot ? move_and_chroot(ctx, err) : pivot(ctx, err)) < 0)
                 return -1;
         /* from here on ctx->rootfd is the fd of "/" */

@@ -24,6 +24,12 @@ struct rc_rootfs_ctx {
         const char *rootfs; /* absolute host path of root.path */
         bool no_pivot;
         bool in_userns; /* device nodes are bind-mounted from the host instead of mknod */
+        /* No mount namespace in the config: the init is in the runtime's own, where
+         * nothing may be mounted. The process is only chrooted into the rootfs, as crun
+         * and runc do then; a config that needs a mount (mounts, maskedPaths,
+         * readonlyPaths, root.readonly, rootfsPropagation, devices) is refused, and /dev
+         * is whatever the rootfs holds. */
+        bool host_mountns;
         const struct rc_logger *log;
         /* O_PATH fd of the rootfs directory opened in the container's mount namespace
          * before the init became root of a user namespace (which may not be allowed to

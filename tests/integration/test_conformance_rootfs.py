@@ -1,0 +1,79 @@
+"""The root filesystem as the runtime-spec, runc and crun have it (issue 14 items 4, 7, 9)."""
+
+import os
+
+import pytest
+
+from conftest import parse_json
+
+
+# ---- no mount namespace (item 4) ---------------------------------------------------------
+#
+# config-linux.md, Namespaces: "If a namespace type is not specified in the namespaces
+# array, the container MUST inherit the runtime namespace of that type." Without a mount
+# namespace runc and crun chroot the process into the rootfs (no pivot_root).
+
+
+def no_mountns(b):
+    b.set_namespace("mount", present=False)
+    b.config["mounts"] = []
+    b.config["linux"].pop("maskedPaths")
+    b.config["linux"].pop("readonlyPaths")
+    b.config["root"]["readonly"] = False
+    return b
+
+
+def host_mount_lines(needle):
+    with open("/proc/self/mountinfo") as f:
+        return [line for line in f if needle in line]
+
+
+def test_no_mount_namespace_runs_chrooted_in_the_rootfs(rt, bundle):
+    b = no_mountns(bundle(["/probe", "ls", "/"]))
+    r = rt.run(b)
+    assert r.returncode == 0, r.stderr
+    names = parse_json(r.stdout)
+    assert "probe" in names and "bin" in names, names
+    assert host_mount_lines(b.path) == [], "the container mounted something on the host"
+
+
+def test_no_mount_namespace_shares_the_runtimes(rt, bundle):
+    b = no_mountns(bundle(["/probe", "sleep", "30"]))
+    c = rt.create(b)
+    pid = rt.state(c.cid)["pid"]
+    if rt.kind != "crun":  # the fixture runs crun in a private mount namespace: that is "the runtime's"
+        assert os.stat(f"/proc/{pid}/ns/mnt").st_ino == os.stat("/proc/self/ns/mnt").st_ino
+    assert os.path.realpath(f"/proc/{pid}/root") == os.path.realpath(b.rootfs)
+    assert host_mount_lines(b.path) == [], "the container mounted something on the host"
+
+
+@pytest.mark.run_container_only("runc and crun make these mounts in the runtime's own mount "
+                                "namespace, i.e. on the host, and leave them there; run-container "
+                                "refuses them (runc too refuses maskedPaths/readonlyPaths: 'unable to "
+                                "restrict sys entries without a private MNT namespace')")
+@pytest.mark.parametrize("what,path", [
+    ("mounts", ".mounts[0]: mounting `/proc`"),
+    ("maskedPaths", ".linux.maskedPaths"),
+    ("readonlyPaths", ".linux.readonlyPaths"),
+    ("readonly", ".root.readonly"),
+])
+def test_no_mount_namespace_refuses_what_would_mount_on_the_host(rt, bundle, what, path):
+    b = no_mountns(bundle())
+    if what == "mounts":
+        b.add_mount("/proc", "proc", "proc")
+    elif what == "readonly":
+        b.config["root"]["readonly"] = True
+    else:
+        b.config["linux"][what] = ["/proc/kcore"]
+    r = rt.create(b, check=False)
+    assert r.returncode != 0
+    assert path in r.stderr and "needs a mount namespace" in r.stderr, r.stderr
+    assert host_mount_lines(b.path) == [], "the container mounted something on the host"
+    assert rt.cmd("state", r.cid).returncode != 0, "a refused create left a container"
+
+
+@pytest.mark.run_container_only("run-container's own warning (crun says nothing)")
+def test_no_mount_namespace_is_warned_about(rt, bundle):
+    r = rt.run(no_mountns(bundle(["/probe", "exit", "0"])))
+    assert r.returncode == 0, r.stderr
+    assert "no mount namespace" in r.stderr and "chrooted" in r.stderr, r.stderr
