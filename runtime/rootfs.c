@@ -191,6 +191,22 @@ static int check_host_mountns(const struct oci_config *c, rc_error_t *err)
         return 0;
 }
 
+/* A missing process.cwd is made (0755, owned by the container's root), as runc and crun
+ * do; inside the rootfs like every other path (RESOLVE_IN_ROOT). */
+static int ensure_cwd(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        const char *cwd = ctx->cfg->process.cwd;
+        int fd;
+
+        if (cwd == NULL)
+                return 0;
+        fd = rc_root_mkdir_p(ctx->rootfd, cwd, 0755, 0);
+        if (fd < 0)
+                return rc_error_set(err, -fd, ".process.cwd: create `%s` in the rootfs", cwd);
+        close(fd);
+        return 0;
+}
+
 /* No mount namespace: the rootfs as it is; chroot in rc_rootfs_finish. */
 static int prepare_host_mountns(struct rc_rootfs_ctx *ctx, rc_error_t *err)
 {
@@ -204,7 +220,9 @@ static int prepare_host_mountns(struct rc_rootfs_ctx *ctx, rc_error_t *err)
         if (ctx->rootfd < 0)
                 return rc_error_set(err, errno, "open rootfs `%s`", ctx->rootfs);
         ctx->early_protect = false;
-        return rc_rootfs_join_netns(ctx, 0, err);
+        if (rc_rootfs_join_netns(ctx, 0, err) < 0)
+                return -1;
+        return ensure_cwd(ctx, err);
 }
 
 int rc_rootfs_prepare(struct rc_rootfs_ctx *ctx, rc_error_t *err)
@@ -219,7 +237,7 @@ int rc_rootfs_prepare(struct rc_rootfs_ctx *ctx, rc_error_t *err)
         if (isolate_root(ctx, err) < 0 || bind_rootfs(ctx, err) < 0)
                 return -1;
         if (rc_mounts_setup(ctx, err) < 0 || rc_rootfs_join_netns(ctx, ctx->cfg->n_mounts, err) < 0 ||
-            (ctx->early_at == SIZE_MAX && rc_devices_setup(ctx, err) < 0)) {
+            (ctx->early_at == SIZE_MAX && rc_devices_setup(ctx, err) < 0) || ensure_cwd(ctx, err) < 0) {
                 close(ctx->rootfd);
                 ctx->rootfd = -1;
                 return -1;

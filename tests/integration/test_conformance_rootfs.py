@@ -77,3 +77,39 @@ def test_no_mount_namespace_is_warned_about(rt, bundle):
     r = rt.run(no_mountns(bundle(["/probe", "exit", "0"])))
     assert r.returncode == 0, r.stderr
     assert "no mount namespace" in r.stderr and "chrooted" in r.stderr, r.stderr
+
+
+# ---- a missing process.cwd (item 7) ------------------------------------------------------
+#
+# runc (MkdirAll(cwd, 0755) once in the rootfs) and crun (crun_safe_ensure_directory_at,
+# 0755) create a missing cwd, as the container's root; the spec is silent.
+
+
+def userns(b, host_id=100000):
+    b.set_namespace("user")
+    for key in ("uidMappings", "gidMappings"):
+        b.config["linux"][key] = [{"containerID": 0, "hostID": host_id, "size": 65536}]
+    return b
+
+
+@pytest.mark.parametrize("variant", ["plain", "userns", "symlinked-parent"])
+def test_missing_cwd_is_created_in_the_rootfs(rt, bundle, variant):
+    b = bundle(["/bin/sh", "-c", "pwd"])
+    b.config["process"]["cwd"] = "/work/a/b"
+    owner = 0
+    if variant == "userns":
+        userns(b)
+        owner = 100000
+        os.chown(b.rootfs, owner, owner)  # the mapped root may write its rootfs
+    elif variant == "symlinked-parent":
+        # an absolute symlink is resolved inside the rootfs, never on the host
+        os.mkdir(os.path.join(b.rootfs, "elsewhere"))
+        os.symlink("/elsewhere", os.path.join(b.rootfs, "work"))
+    r = rt.run(b)
+    assert r.returncode == 0, r.stderr
+    top = "elsewhere" if variant == "symlinked-parent" else "work"
+    assert r.stdout.strip() == f"/{top}/a/b"
+    where = os.path.join(b.rootfs, top, "a", "b")
+    st = os.lstat(where)
+    assert (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (0o755, owner, owner)
+    assert not os.path.exists("/elsewhere"), "the cwd was created on the host"
