@@ -344,7 +344,7 @@ int rc_root_mkdir_p(int rootfd, const char *path, mode_t mode, unsigned rflags)
         return fd == -ENOENT ? mkdir_missing(rootfd, path, mode, rflags) : fd;
 }
 
-int rc_root_ensure_target(int rootfd, const char *path, bool is_file, unsigned rflags)
+static int ensure_target(int rootfd, const char *path, bool is_file, unsigned rflags)
 {
         _cleanup_free_ char *parent = NULL;
         _cleanup_close_ int dir = -1;
@@ -374,6 +374,108 @@ int rc_root_ensure_target(int rootfd, const char *path, bool is_file, unsigned r
         }
         fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         return fd >= 0 ? fd : -errno;
+}
+
+/* One component of a path being resolved by resolve_dangling: the next name of *p
+ * (advanced past it) into comp; 0 at the end. */
+static int next_component(const char **p, char comp[NAME_MAX + 1])
+{
+        size_t n;
+
+        while (**p == '/')
+                (*p)++;
+        n = strcspn(*p, "/");
+        if (n > NAME_MAX)
+                return -ENAMETOOLONG;
+        memcpy(comp, *p, n);
+        comp[n] = '\0';
+        *p += n;
+        return (int)n;
+}
+
+/* Follow one component of `done` (a resolved path inside the root, "" for the root):
+ * 1 when it is a symlink (its target in *target), 0 when it is something else, -ENOENT
+ * when it does not exist. */
+static int read_component(int rootfd, const char *done, const char *comp, char target[PATH_MAX])
+{
+        _cleanup_close_ int dir = rc_root_open(rootfd, done[0] ? done : "/", O_PATH | O_DIRECTORY, 0, 0);
+        struct stat st;
+        ssize_t len;
+
+        if (dir < 0)
+                return dir;
+        if (fstatat(dir, comp, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if (!S_ISLNK(st.st_mode))
+                return 0;
+        len = readlinkat(dir, comp, target, PATH_MAX - 1);
+        if (len < 0)
+                return -errno;
+        target[len] = '\0';
+        return 1;
+}
+
+/* What `path` names inside the root when a symlink on it dangles: each existing symlink
+ * is followed as text inside the root (an absolute target from the root, ".." never
+ * above it), the missing rest kept as written. As runc's securejoin does; the result is
+ * then created with the helpers above, which resolve it inside the root again. */
+static int resolve_dangling(int rootfd, const char *path, char **ret)
+{
+        char done[PATH_MAX] = "", todo[PATH_MAX], target[PATH_MAX], comp[NAME_MAX + 1];
+        const char *p = todo;
+        bool missing = false;
+        int links = 0, n;
+
+        if (snprintf(todo, sizeof(todo), "%s", path) >= (int)sizeof(todo))
+                return -ENAMETOOLONG;
+        while ((n = next_component(&p, comp)) != 0) {
+                if (n < 0)
+                        return n;
+                if (strcmp(comp, ".") == 0)
+                        continue;
+                if (strcmp(comp, "..") == 0) {
+                        *(strrchr(done, '/') ?: done) = '\0';
+                        continue;
+                }
+                int r = missing ? 0 : read_component(rootfd, done, comp, target);
+                if (r == -ENOENT)
+                        missing = true;
+                else if (r < 0)
+                        return r;
+                if (r == 1) {
+                        if (++links > 40)
+                                return -ELOOP;
+                        if (target[0] == '/')
+                                done[0] = '\0';
+                        /* the target, then what was left after the link */
+                        if (strlen(target) + 1 + strlen(p) >= sizeof(target))
+                                return -ENAMETOOLONG;
+                        strcat(strcat(target, "/"), p);
+                        strcpy(todo, target);
+                        p = todo;
+                        continue;
+                }
+                if (strlen(done) + 1 + (size_t)n >= sizeof(done))
+                        return -ENAMETOOLONG;
+                strcat(strcat(done, "/"), comp);
+        }
+        *ret = strdup(done[0] ? done : "/");
+        return *ret != NULL ? 0 : -ENOMEM;
+}
+
+/* A missing mount target is created; when that fails with ENOENT a symlink on it
+ * dangles (its name exists, what it names does not): its target is created instead,
+ * inside the root, as runc and crun do. Only then: the common case pays nothing for it.
+ * (Not for rc_root_mkdir_p: an image layer must not create what its symlinks name.) */
+int rc_root_ensure_target(int rootfd, const char *path, bool is_file, unsigned rflags)
+{
+        _cleanup_free_ char *resolved = NULL;
+        int fd = ensure_target(rootfd, path, is_file, rflags), r;
+
+        if (fd != -ENOENT || (rflags & RC_ROOT_NO_SYMLINKS))
+                return fd;
+        r = resolve_dangling(rootfd, path, &resolved);
+        return r < 0 ? r : ensure_target(rootfd, resolved, is_file, rflags);
 }
 
 void rc_fd_path(int fd, char buf[RC_FD_PATH_MAX])

@@ -113,3 +113,39 @@ def test_missing_cwd_is_created_in_the_rootfs(rt, bundle, variant):
     st = os.lstat(where)
     assert (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (0o755, owner, owner)
     assert not os.path.exists("/elsewhere"), "the cwd was created on the host"
+
+
+# ---- a mount destination that is a dangling symlink (item 7) -----------------------------
+#
+# runc (securejoin resolves the destination inside the rootfs, then MkdirAll) and crun
+# create the missing target of a symlink in the rootfs and mount there.
+
+
+CRUN_DANGLING_DIR = ("crun 1.8.1 fails a directory mount on a dangling symlink ('openat2 `mnt/link`: No such "
+                     "file or directory'); runc's securejoin + MkdirAll and later crun create the target")
+
+
+@pytest.mark.parametrize("kind", [
+    pytest.param("absolute", marks=pytest.mark.run_container_only(CRUN_DANGLING_DIR)),
+    pytest.param("relative", marks=pytest.mark.run_container_only(CRUN_DANGLING_DIR)),
+    "file",
+])
+def test_mount_on_a_dangling_symlink_creates_its_target_in_the_rootfs(rt, bundle, workdir, kind):
+    b = bundle(["/bin/sh", "-c", "cat /proc/self/mountinfo"])
+    target = {"absolute": "/data/target", "relative": "../data/target", "file": "/data/file"}[kind]
+    os.makedirs(os.path.join(b.rootfs, "mnt"), exist_ok=True)
+    os.symlink(target, os.path.join(b.rootfs, "mnt", "link"))
+    if kind == "file":
+        src = os.path.join(workdir, "src-file")
+        with open(src, "w") as f:
+            f.write("content")
+        b.add_mount("/mnt/link", "bind", src, ["bind", "ro"])
+    else:
+        b.add_mount("/mnt/link", "tmpfs", "tmpfs", ["size=1m"])
+    r = rt.run(b)
+    assert r.returncode == 0, r.stderr
+    points = [line.split()[4] for line in r.stdout.splitlines()]
+    want = "/data/file" if kind == "file" else "/data/target"
+    assert want in points, points
+    assert os.path.lexists(os.path.join(b.rootfs, want.lstrip("/")))
+    assert not os.path.exists(want), "created on the host"

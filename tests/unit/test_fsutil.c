@@ -239,6 +239,42 @@ Test(fsutil, ensure_target_file_and_dir)
         rc_error_free(&err);
 }
 
+Test(fsutil, ensure_target_through_dangling_symlinks_creates_the_target_inside)
+{
+        rc_error_t err = NULL;
+        int fd;
+
+        mk("m", true);
+        ln("/made/dir", "m/abs"); /* absolute: from the root */
+        ln("../made2/dir", "m/rel"); /* relative: from m/ */
+        ln("../../../../made3", "m/up"); /* ".." never above the root */
+        ln("/made4/file", "m/file");
+        fd = rc_ensure_target_in_root(rootfd, "/m/abs", false, &err);
+        cr_assert_null(err, "%s", err ? err->msg : "");
+        assert_is(fd, "made/dir");
+        close(fd);
+        fd = rc_ensure_target_in_root(rootfd, "/m/rel/sub", false, &err);
+        assert_is(fd, "made2/dir/sub");
+        close(fd);
+        fd = rc_ensure_target_in_root(rootfd, "/m/up", false, &err);
+        assert_is(fd, "made3");
+        close(fd);
+        fd = rc_ensure_target_in_root(rootfd, "/m/file", true, &err);
+        assert_is(fd, "made4/file");
+        close(fd);
+        cr_assert_null(err);
+        fd = rc_mkdir_p_in_root(rootfd, "/m/abs/sub", 0755, &err); /* the link now resolves */
+        assert_is(fd, "made/dir/sub");
+        close(fd);
+        cr_assert_eq(access("/made3", F_OK), -1);
+        cr_assert_eq(access("/made4", F_OK), -1);
+        /* a loop stays an error */
+        ln("/m/loop2", "m/loop1");
+        ln("/m/loop1", "m/loop2");
+        cr_assert_lt(rc_ensure_target_in_root(rootfd, "/m/loop1", false, &err), 0);
+        rc_error_free(&err);
+}
+
 static int count_entries(void)
 {
         DIR *d = opendir(tmpdir);
