@@ -200,6 +200,13 @@ static int ensure_cwd(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
 
         if (cwd == NULL)
                 return 0;
+        /* it exists, or it is something the chdir will refuse with a better message */
+        fd = rc_root_open(ctx->rootfd, cwd, O_PATH | O_DIRECTORY, 0, 0);
+        if (fd != -ENOENT) {
+                if (fd >= 0)
+                        close(fd);
+                return 0;
+        }
         fd = rc_root_mkdir_p(ctx->rootfd, cwd, 0755, 0);
         if (fd < 0)
                 return rc_error_set(err, -fd, ".process.cwd: create `%s` in the rootfs", cwd);
