@@ -58,7 +58,6 @@ KNOWN_GAPS = {
                  "and item 7 (HOME from the container's passwd when the env lacks it): helper h1",
     "ctr-oci-spec": "issue 14 item 7 (HOME from the container's passwd): helper h1",
     "ctr-run-seccomp": "issue 14 item 7 (HOME from the container's passwd): helper h1",
-    "podman-read-only": "issue 14 items 8 and 11 (podman's tmpcopyup tmpfs option): helper h4",
 }
 NS_TYPES = ("cgroup", "ipc", "mnt", "net", "pid", "user", "uts")
 STATUS_KEYS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Umask")
