@@ -205,7 +205,8 @@ def test_corpus_is_what_the_tools_wrote():
     """Every file is a tool's own output (README.md says which); none was edited to run."""
     with open(os.path.join(CORPUS, "README.md")) as f:
         readme = f.read()
-    assert {"runc-spec", "podman-default", "podman-read-only", "ctr-oci-spec", "ctr-run-seccomp"} <= set(CONFIGS)
+    assert {"runc-spec", "podman-default", "podman-read-only", "podman-privileged", "ctr-oci-spec",
+            "ctr-run-seccomp"} <= set(CONFIGS)
     for name in CONFIGS:
         assert f"`{name}.json`" in readme, f"{name}.json is not described in configs/README.md"
         c = load(name)

@@ -4,7 +4,8 @@
     sudo /usr/bin/python3 tests/integration/configs/regenerate.py [NAME...]
 
 Each file is the bytes the tool wrote (nothing is reformatted); README.md says how each
-one is made. NAMEs: runc-spec, podman-default, podman-read-only, ctr-oci-spec, ctr-run-seccomp
+one is made. NAMEs: runc-spec, podman-default, podman-read-only, podman-privileged, ctr-oci-spec,
+ctr-run-seccomp
 (default: all). Needs root, podman, containerd + ctr, busybox-static; runc-spec boots
 tests/vm once (runc never runs on the host).
 
@@ -39,6 +40,7 @@ REAL_RUNTIME = os.environ.get("RUNTIME", os.path.join(BUILD_DIR, "run-container"
 PODMAN_CAPTURES = {
     "podman-default": [],
     "podman-read-only": ["--read-only", "--tmpfs", "/x"],
+    "podman-privileged": ["--privileged"],
 }
 PROBE_ARGS = ["/probe"]
 
