@@ -10,6 +10,7 @@
 
 #include "runtime/cleanup.h"
 #include "runtime/network.h"
+#include "runtime/selfprotect.h"
 #include "specs/config.h"
 
 #ifndef RC_VERSION
@@ -20,13 +21,14 @@ struct command {
         const char *name;
         cli_command_fn fn;
         const char *summary;
+        bool enters; /* starts processes in a container: runs from a protected binary */
 };
 
 static const struct command commands[] = {
-        {"create", cli_cmd_create, "create a container (its process waits for \"start\")"},
+        {"create", cli_cmd_create, "create a container (its process waits for \"start\")", true},
         {"start", cli_cmd_start, "start the user process of a created container"},
-        {"run", cli_cmd_run, "create and start a container, wait for it unless --detach"},
-        {"exec", cli_cmd_exec, "run a new process in a running container"},
+        {"run", cli_cmd_run, "create and start a container, wait for it unless --detach", true},
+        {"exec", cli_cmd_exec, "run a new process in a running container", true},
         {"state", cli_cmd_state, "print the state of a container as JSON"},
         {"kill", cli_cmd_kill, "send a signal to the init process of a container"},
         {"delete", cli_cmd_delete, "delete a container and the resources it holds"},
@@ -40,7 +42,7 @@ static const struct command commands[] = {
         {"features", cli_cmd_features, "print the features this runtime supports as JSON"},
         {"network", cli_cmd_network, "create, list, inspect and remove container networks"},
         {"image", cli_cmd_image, "list and prune the layer cache of sandbox --image"},
-        {"sandbox", cli_cmd_sandbox, "run a command in a throw-away overlay-rooted container"},
+        {"sandbox", cli_cmd_sandbox, "run a command in a throw-away overlay-rooted container", true},
         {"gc", cli_cmd_gc, "clean up after sandboxes whose process died"},
 };
 
@@ -225,7 +227,8 @@ static int run_command(struct cli_context *ctx, const struct command *cmd, int a
         return ret;
 }
 
-static int run(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
+/* orig_argv: argv as main() got it (getopt may permute argv), for a re-execution. */
+static int run(struct cli_context *ctx, int argc, char **argv, char *const *orig_argv, rc_error_t *err)
 {
         const struct command *cmd;
         int opt, ret;
@@ -258,6 +261,9 @@ static int run(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
         if (cmd == NULL)
                 return rc_error_set(err, 0, "unknown command \"%s\" (see \"run-container --help\")",
                                     argv[0]);
+        /* CVE-2019-5736: before anything of a container exists (runtime/selfprotect.h) */
+        if (cmd->enters && rc_selfprotect(orig_argv, err) < 0)
+                return -1;
         return run_command(ctx, cmd, argc, argv, err);
 }
 
@@ -270,9 +276,15 @@ int main(int argc, char **argv)
                 .log_level = RC_LOG_WARNING,
                 .cgroup_manager = CLI_CGROUP_CGROUPFS,
         };
+        _cleanup_free_ char **orig_argv = calloc((size_t)argc + 1, sizeof(char *));
         int ret;
 
-        ret = run(&ctx, argc, argv, &err);
+        if (orig_argv == NULL) {
+                fprintf(stderr, "run-container: out of memory\n");
+                return 1;
+        }
+        memcpy(orig_argv, argv, (size_t)argc * sizeof(char *));
+        ret = run(&ctx, argc, argv, orig_argv, &err);
         if (ret < 0) {
                 const char *msg = err && err->msg ? err->msg : "unknown error";
 
