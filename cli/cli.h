@@ -90,12 +90,11 @@ enum {
         CLI_OPT_PRESERVE_FDS,
         CLI_OPT_NO_PIVOT,
         CLI_OPT_NO_NEW_KEYRING,
-        CLI_OPT_CONFIG,
         CLI_OPT_KEEP,
         CLI_OPT_ROOTLESS,
 };
 
-#define CLI_CREATE_SHORTOPTS "b:"
+#define CLI_CREATE_SHORTOPTS "b:f:"
 /* clang-format off */
 #define CLI_CREATE_LONGOPTS                                                     \
         {"bundle", required_argument, NULL, 'b'},                               \
@@ -104,11 +103,11 @@ enum {
         {"preserve-fds", required_argument, NULL, CLI_OPT_PRESERVE_FDS},        \
         {"no-pivot", no_argument, NULL, CLI_OPT_NO_PIVOT},                      \
         {"no-new-keyring", no_argument, NULL, CLI_OPT_NO_NEW_KEYRING},          \
-        {"config", required_argument, NULL, CLI_OPT_CONFIG}
+        {"config", required_argument, NULL, 'f'}
 /* clang-format on */
 #define CLI_CREATE_USAGE                                                                                    \
         "  -b, --bundle DIR          bundle directory (default: the current directory)\n"                   \
-        "      --config FILE         configuration file (default: BUNDLE/config.json)\n"                    \
+        "  -f, --config FILE         configuration file (default: BUNDLE/config.json)\n"                    \
         "      --pid-file FILE       write the container's init pid to FILE\n"                              \
         "      --console-socket SOCK send the terminal's master fd to this AF_UNIX socket\n"                \
         "      --preserve-fds N      pass N more fds (3 .. 3+N-1) to the container\n"                       \
@@ -154,6 +153,13 @@ int cli_parse_uint(const char *s, unsigned max, unsigned *ret);
 char *cli_path_clean(const char *path);
 /* Absolute, cleaned path: relative ones are taken from the current directory. */
 int cli_path_absolute(const char *path, char **ret, rc_error_t *err);
+
+/* crun's --regex: call fn for every container whose id matches the extended regular
+ * expression `pattern` (anywhere in the id, as regexec); a failure is a warning, not the
+ * command's error. Fails only for a bad pattern or an unreadable state root. */
+typedef int (*cli_id_fn)(struct cli_context *ctx, const char *id, void *arg, rc_error_t *err);
+int cli_for_each_match(struct cli_context *ctx, const char *pattern, cli_id_fn fn, void *arg,
+                       rc_error_t *err);
 
 /* Write all of buf to fd, retrying on EINTR and short writes. */
 int cli_write_all(int fd, const void *buf, size_t len);

@@ -31,7 +31,7 @@ int cli_create_args_handle(struct cli_create_args *a, int opt, const char *arg, 
         switch (opt) {
         case 'b':
                 return set_string(&a->bundle, arg, err);
-        case CLI_OPT_CONFIG:
+        case 'f': /* crun's short form */
                 return set_string(&a->config, arg, err);
         case CLI_OPT_PID_FILE:
                 return set_string(&a->pid_file, arg, err);

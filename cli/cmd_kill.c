@@ -1,33 +1,56 @@
 /* run-container kill [OPTIONS] ID [SIGNAL]: signal the container's init (or, with
- * --all, every process of the container). SIGNAL is a name or a number. */
+ * --all, every process of the container). SIGNAL is a name or a number; 0 only checks
+ * that the init is alive (as kill(1)). With --regex, ID is a pattern (crun's option). */
 #include "cli/cli.h"
 
 #include <signal.h>
+#include <string.h>
 
 #include "specs/names.h"
 
 static const char kill_usage[] = "Usage: run-container kill [OPTIONS] ID [SIGNAL]\n\n"
                                  "Send SIGNAL (default: SIGTERM) to the init process of a container. "
-                                 "SIGNAL is a\nname (KILL, SIGKILL, RTMIN+3) or a number.\n\n"
+                                 "SIGNAL is a\nname (KILL, SIGKILL, RTMIN+3) or a number; 0 checks that "
+                                 "the container runs.\n\n"
                                  "Options:\n"
                                  "  -a, --all                 signal every process of the container\n"
+                                 "  -r, --regex               ID is an extended regular expression: signal "
+                                 "every\n"
+                                 "                            container whose id matches it\n"
                                  "  -h, --help                show this help\n";
+
+struct kill_args {
+        int sig;
+        bool all;
+};
+
+static int kill_one(struct cli_context *ctx, const char *id, void *arg, rc_error_t *err)
+{
+        const struct kill_args *k = arg;
+
+        return rc_container_kill(&ctx->rt, id, k->sig, k->all, err);
+}
 
 int cli_cmd_kill(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
 {
         static const struct option longopts[] = {
                 {"all", no_argument, NULL, 'a'},
+                {"regex", no_argument, NULL, 'r'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
-        bool all = false;
-        int opt, sig = SIGTERM;
-        const char *id;
+        struct kill_args k = {.sig = SIGTERM};
+        bool regex = false;
+        const char *id, *sig;
+        int opt;
 
-        while ((opt = cli_getopt(argc, argv, ":ah", longopts, "kill", err)) != -1) {
+        while ((opt = cli_getopt(argc, argv, ":arh", longopts, "kill", err)) != -1) {
                 switch (opt) {
                 case 'a':
-                        all = true;
+                        k.all = true;
+                        break;
+                case 'r':
+                        regex = true;
                         break;
                 case 'h':
                         return cli_print_usage(kill_usage);
@@ -38,11 +61,14 @@ int cli_cmd_kill(struct cli_context *ctx, int argc, char **argv, rc_error_t *err
         if (cli_check_args("kill", argc - optind, 1, 2, err) < 0)
                 return -1;
         id = argv[optind];
-        if (rc_validate_id(id, err) < 0)
-                return -1;
-        if (argc - optind == 2 && oci_signal_from_string(argv[optind + 1], &sig) < 0)
-                return rc_error_set(err, 0, "invalid signal \"%s\"", argv[optind + 1]);
-        if (rc_container_kill(&ctx->rt, id, sig, all, err) < 0)
+        sig = argc - optind == 2 ? argv[optind + 1] : NULL;
+        if (sig != NULL && strcmp(sig, "0") == 0)
+                k.sig = 0; /* the probe: no signal, only the checks */
+        else if (sig != NULL && oci_signal_from_string(sig, &k.sig) < 0)
+                return rc_error_set(err, 0, "invalid signal \"%s\"", sig);
+        if (regex)
+                return cli_for_each_match(ctx, id, kill_one, &k, err);
+        if (rc_validate_id(id, err) < 0 || kill_one(ctx, id, &k, err) < 0)
                 return -1;
         return 0;
 }

@@ -1,8 +1,9 @@
 /* run-container list [OPTIONS]: the containers under --root, as a table (runc's
- * columns), as JSON, or only their ids. */
+ * columns), as JSON, or only their ids; and the --regex selection of kill and delete. */
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,4 +143,35 @@ int cli_cmd_list(struct cli_context *ctx, int argc, char **argv, rc_error_t *err
                 return 0;
         }
         return format == LIST_JSON ? print_json(&l, err) : print_table(&l, err);
+}
+
+/* ---- crun's --regex (kill, delete) ---------------------------------------------- */
+
+int cli_for_each_match(struct cli_context *ctx, const char *pattern, cli_id_fn fn, void *arg,
+                       rc_error_t *err)
+{
+        struct oci_state **v = NULL;
+        char buf[256];
+        size_t n = 0;
+        regex_t re;
+        int r;
+
+        r = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
+        if (r != 0) {
+                regerror(r, &re, buf, sizeof(buf));
+                return rc_error_set(err, 0, "invalid regular expression \"%s\": %s", pattern, buf);
+        }
+        if (rc_container_list(&ctx->rt, &v, &n, err) < 0) {
+                regfree(&re);
+                return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_error_ rc_error_t e = NULL;
+
+                if (regexec(&re, v[i]->id, 0, NULL, 0) == 0 && fn(ctx, v[i]->id, arg, &e) < 0)
+                        rc_log(&ctx->rt.log, RC_LOG_WARNING, "%s", e != NULL ? e->msg : v[i]->id);
+        }
+        rc_container_list_free(v, n);
+        regfree(&re);
+        return 0;
 }

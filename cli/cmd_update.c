@@ -105,10 +105,18 @@ static int load_file(const char *path, struct oci_resources **ret, rc_error_t *e
         _cleanup_free_ char *data = NULL;
         size_t len = 0;
 
-        if (rc_read_file_at(AT_FDCWD, strcmp(path, "-") == 0 ? "/dev/stdin" : path, JSON_MAX_INPUT, &data,
-                            &len, err) < 0)
+        bool std_in = strcmp(path, "-") == 0;
+        int r;
+
+        /* stdin is read as it is, to its end: a pipe or a socket cannot be reopened through
+         * /dev/stdin (a socket gives ENXIO) */
+        if (std_in)
+                r = rc_read_fd(STDIN_FILENO, "stdin", JSON_MAX_INPUT, &data, &len, err);
+        else
+                r = rc_read_file_at(AT_FDCWD, path, JSON_MAX_INPUT, &data, &len, err);
+        if (r < 0)
                 return -1;
-        return oci_resources_parse(data, len, strcmp(path, "-") == 0 ? "stdin" : path, ret, err);
+        return oci_resources_parse(data, len, std_in ? "stdin" : path, ret, err);
 }
 
 static int set_string(char **dst, const char *v, rc_error_t *err)

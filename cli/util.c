@@ -19,15 +19,75 @@ static int option_error(const char *what, const char *name, size_t name_len, con
                             name, cmd ? " " : "", cmd ? cmd : "");
 }
 
+/* Go-style booleans (runc is built on Go's flag parsing): "--detach=true" is "--detach",
+ * "--tty=false" is as if the flag were absent. getopt sees every flag without a value as
+ * taking an optional one, which only "--flag=VALUE" can give. */
+#define MAX_LONGOPTS 64
+
+static const struct option *bool_longopts(const struct option *longopts)
+{
+        static const struct option *src;
+        static struct option copy[MAX_LONGOPTS + 1];
+        size_t n = 0;
+
+        if (longopts == NULL || longopts == src)
+                return longopts == NULL ? NULL : copy;
+        for (; longopts[n].name != NULL; n++)
+                if (n == MAX_LONGOPTS)
+                        return longopts; /* too many to copy: no Go-style values */
+        memcpy(copy, longopts, sizeof(*copy) * (n + 1));
+        for (size_t i = 0; i < n; i++)
+                if (copy[i].has_arg == no_argument)
+                        copy[i].has_arg = optional_argument;
+        src = longopts;
+        return copy;
+}
+
+/* 1: true, 0: false, -1: not a boolean (Go's strconv.ParseBool words). */
+static int parse_go_bool(const char *v)
+{
+        static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True"};
+        static const char *const no[] = {"0", "f", "F", "false", "FALSE", "False"};
+
+        for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+                if (strcmp(v, yes[i]) == 0)
+                        return 1;
+                if (strcmp(v, no[i]) == 0)
+                        return 0;
+        }
+        return -1;
+}
+
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts, const char *cmd,
                rc_error_t *err)
 {
+        const struct option *opts = bool_longopts(longopts);
         const char *arg;
         char shortname[3];
-        int c;
+        int c, index;
 
         opterr = 0;
-        c = getopt_long(argc, argv, shortopts, longopts, NULL);
+        for (;;) {
+                index = -1;
+                c = getopt_long(argc, argv, shortopts, opts, &index);
+                if (index < 0 || opts == longopts || longopts[index].has_arg != no_argument ||
+                    optarg == NULL)
+                        break;
+                switch (parse_go_bool(optarg)) {
+                case 1:
+                        optarg = NULL;
+                        return c;
+                case 0:
+                        continue; /* --flag=false: not given */
+                default:
+                        return rc_error_set(
+                                       err, 0,
+                                       "invalid boolean value \"%s\" for option \"--%s\" (see \"" PROGRAM
+                                       "%s%s --help\")",
+                                       optarg, longopts[index].name, cmd ? " " : "", cmd ? cmd : ""),
+                               -2;
+                }
+        }
         if (c != '?' && c != ':')
                 return c;
 

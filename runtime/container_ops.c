@@ -425,8 +425,10 @@ int rc_container_kill(const struct rc_runtime *rt, const char *id, int sig, bool
         if (rc_validate_id(id, err) < 0 || open_root(rt, &rootfd, err) < 0 ||
             open_dir_unlocked(rootfd, id, &dirfd, err) < 0 || load_state(rt, dirfd, id, false, &l, err) < 0)
                 return -1;
-        if (l.s->status != OCI_STATUS_CREATED && l.s->status != OCI_STATUS_RUNNING &&
-            l.s->status != OCI_STATUS_PAUSED)
+        if (all && l.s->status == OCI_STATUS_STOPPED)
+                ret = 0; /* as runc: nothing is left to signal, which is what --all asks */
+        else if (l.s->status != OCI_STATUS_CREATED && l.s->status != OCI_STATUS_RUNNING &&
+                 l.s->status != OCI_STATUS_PAUSED)
                 ret = rc_error_set(err, 0, "container \"%s\" is not running", id);
         else
                 ret = signal_container(l.s, dirfd, sig, all, err);

@@ -130,9 +130,32 @@ Test(cli, getopt_errors)
         cr_assert_str_eq(m3, "missing value for option \"--bundle\" (see \"run-container create --help\")");
         cr_assert_str_eq(m4, "missing value for option \"-b\" (see \"run-container create --help\")");
         cr_assert_str_eq(m5,
-                         "no value allowed for option \"--force\" (see \"run-container create --help\")");
+                         "invalid boolean value \"yes\" for option \"--force\" (see \"run-container create "
+                         "--help\")");
         cr_assert_null(m6, "with '+', options stop at the first argument");
         cr_assert_str_eq(m7, "unknown option \"--bogus\" (see \"run-container create --help\")");
+}
+
+/* runc's Go-style booleans: --flag=true is --flag, --flag=false is no flag at all. */
+Test(cli, getopt_go_style_booleans)
+{
+        char *argv[] = {"create",       "--force=false", "--bundle=/b", "id",
+                        "--force=true", "--force=0",     "--force=T",   NULL};
+        rc_error_t err = NULL;
+        int c, forces = 0, bundles = 0;
+
+        optind = 0;
+        while ((c = cli_getopt(7, argv, ":b:f", test_opts, "create", &err)) != -1) {
+                cr_assert_neq(c, -2, "%s", err ? err->msg : "");
+                forces += c == 'f';
+                bundles += c == 'b';
+                if (c == 'f')
+                        cr_assert_null(optarg);
+        }
+        cr_assert_eq(forces, 2, "--force=true and --force=T count, =false and =0 do not");
+        cr_assert_eq(bundles, 1);
+        cr_assert_str_eq(argv[optind], "id");
+        cr_assert_eq(optind, 6);
 }
 
 Test(cli, getopt_values)
