@@ -29,6 +29,7 @@ def marker_hook(path):
     return {"path": "/bin/sh", "args": ["sh", "-c", script, "hook", os.path.dirname(path)]}
 
 
+@pytest.mark.run_container_only("crun 1.8.1 does not ignore SIGPIPE when it writes the state to a hook's stdin: a hook that exits unread (/bin/false) kills crun now and then (status -13)")
 def test_failing_poststart_hook_and_the_rest_run(rt, bundle, workdir):
     ran = os.path.join(workdir, "second-poststart")
     b = bundle(["/probe", "exit", "0"])
@@ -38,6 +39,7 @@ def test_failing_poststart_hook_and_the_rest_run(rt, bundle, workdir):
     assert os.path.exists(ran), "the poststart hook after the failing one did not run"
 
 
+@pytest.mark.run_container_only("crun 1.8.1 does not ignore SIGPIPE when it writes the state to a hook's stdin: a hook that exits unread (/bin/false) kills crun now and then (status -13)")
 def test_failing_poststart_hook_with_create_and_start(rt, bundle, workdir):
     ran = os.path.join(workdir, "second-poststart")
     b = bundle(["/probe", "exit", "0"])
@@ -48,6 +50,7 @@ def test_failing_poststart_hook_with_create_and_start(rt, bundle, workdir):
     wait_for(lambda: os.path.exists(ran), what="the second poststart hook")
 
 
+@pytest.mark.run_container_only("crun 1.8.1 does not ignore SIGPIPE when it writes the state to a hook's stdin: a hook that exits unread (/bin/false) kills crun now and then (status -13)")
 def test_failing_poststop_hook_and_the_rest_run(rt, bundle, workdir):
     ran = os.path.join(workdir, "second-poststop")
     b = bundle(["/probe", "exit", "0"])
