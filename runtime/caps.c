@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static unsigned kernel_cap_count(void)
 {
@@ -76,59 +78,62 @@ int rc_caps_prepare(const struct oci_capabilities *c, rc_error_t *err)
         return 0;
 }
 
-/* Fail early with a message naming the capability instead of a bare EPERM from the
- * kernel halfway through. */
-static int check_sets(uint64_t eff, uint64_t perm, uint64_t inh, uint64_t amb, rc_error_t *err)
+/* The capability sets of a process as capget/capset(2) see them, version 3 (64 bits). */
+struct cap_header {
+        uint32_t version;
+        int pid;
+};
+struct cap_data {
+        uint32_t effective, permitted, inheritable;
+};
+#define CAP_VERSION_3 0x20080522
+
+int rc_caps_plan(const struct oci_capabilities *c, const struct rc_logger *log, struct rc_caps_sets *ret,
+                 rc_error_t *err)
 {
+        uint64_t known = kernel_cap_mask();
+        struct rc_caps_sets s = {.present = c->present,
+                                 .effective = c->effective & known,
+                                 .permitted = c->permitted & known,
+                                 .inheritable = c->inheritable & known,
+                                 .ambient = c->ambient & known};
         char name[64];
 
-        for (unsigned cap = 0; cap < 64; cap++) {
+        for (unsigned cap = 0; s.present && cap < 64; cap++) {
                 uint64_t bit = UINT64_C(1) << cap;
 
-                if ((eff & bit) && !(perm & bit)) {
+                if ((s.effective & bit) && !(s.permitted & bit)) {
                         cap_name(cap, name, sizeof(name));
                         return rc_error_set_status(
                                 err, EINVAL, "effective capability `%s` is not in the permitted set", name);
                 }
-                if ((amb & bit) && (!(perm & bit) || !(inh & bit))) {
+                /* the kernel raises an ambient capability only when it is permitted and
+                 * inheritable: skipped with a warning, as runc does (`runc spec` lists its
+                 * three in ambient but not in inheritable) */
+                if ((s.ambient & bit) && (!(s.permitted & bit) || !(s.inheritable & bit))) {
                         cap_name(cap, name, sizeof(name));
-                        return rc_error_set_status(
-                                err, EINVAL,
-                                "ambient capability `%s` must also be in the permitted and "
-                                "inheritable sets",
-                                name);
+                        rc_log(log, RC_LOG_WARNING,
+                               "ambient capability `%s` is skipped: it is not in both the permitted and the "
+                               "inheritable sets",
+                               name);
+                        s.ambient &= ~bit;
                 }
         }
+        *ret = s;
         return 0;
 }
 
-static int set_flags(cap_t caps, cap_flag_t flag, uint64_t mask)
+static int cap_set(const struct cap_data d[2], rc_error_t *err)
 {
-        for (unsigned cap = 0; cap < 64; cap++) {
-                cap_value_t v = (cap_value_t)cap;
+        struct cap_header h = {.version = CAP_VERSION_3, .pid = 0};
 
-                if ((mask & (UINT64_C(1) << cap)) && cap_set_flag(caps, flag, 1, &v, CAP_SET) < 0)
-                        return -1;
-        }
-        return 0;
-}
-
-static int set_proc_caps(uint64_t eff, uint64_t perm, uint64_t inh, rc_error_t *err)
-{
-        cap_t caps = cap_init();
-        int ret = 0;
-
-        if (caps == NULL)
-                return rc_error_set(err, errno, "allocate capability state");
-        if (set_flags(caps, CAP_EFFECTIVE, eff) < 0 || set_flags(caps, CAP_PERMITTED, perm) < 0 ||
-            set_flags(caps, CAP_INHERITABLE, inh) < 0)
-                ret = rc_error_set(err, errno, "build capability state");
-        else if (cap_set_proc(caps) < 0)
-                ret = rc_error_set(
+        if (syscall(SYS_capset, &h, d) < 0)
+                return rc_error_set(
                         err, errno, "set capabilities (effective %#llx, permitted %#llx, inheritable %#llx)",
-                        (unsigned long long)eff, (unsigned long long)perm, (unsigned long long)inh);
-        cap_free(caps);
-        return ret;
+                        (unsigned long long)d[0].effective | (unsigned long long)d[1].effective << 32,
+                        (unsigned long long)d[0].permitted | (unsigned long long)d[1].permitted << 32,
+                        (unsigned long long)d[0].inheritable | (unsigned long long)d[1].inheritable << 32);
+        return 0;
 }
 
 static int set_ambient(uint64_t amb, rc_error_t *err)
@@ -152,21 +157,48 @@ static int set_ambient(uint64_t amb, rc_error_t *err)
         return 0;
 }
 
-int rc_caps_apply(const struct oci_capabilities *c, rc_error_t *err)
+/* CVE-2022-29162: without process.capabilities nothing sets the inheritable set, and the
+ * caller's would reach the process (and be granted at execve by a file's inheritable
+ * capabilities, bounding set or not). It is emptied, and the ambient set with it. */
+static int drop_inherited(rc_error_t *err)
 {
-        uint64_t known = kernel_cap_mask();
-        uint64_t eff = c->effective & known, perm = c->permitted & known, inh = c->inheritable & known;
-        uint64_t amb = c->ambient & known;
+        struct cap_header h = {.version = CAP_VERSION_3, .pid = 0};
+        struct cap_data d[2];
 
-        if (!c->present)
-                return 0;
-        if (check_sets(eff, perm, inh, amb, err) < 0)
-                return -1;
-        if (set_proc_caps(eff, perm, inh, err) < 0)
+        if (syscall(SYS_capget, &h, d) < 0)
+                return rc_error_set(err, errno, "read the capability sets");
+        d[0].inheritable = d[1].inheritable = 0;
+        if (syscall(SYS_capset, &h, d) < 0)
+                return rc_error_set(err, errno, "clear the inheritable capability set");
+        return set_ambient(0, err);
+}
+
+int rc_caps_set(const struct rc_caps_sets *s, rc_error_t *err)
+{
+        struct cap_data d[2] = {
+                {(uint32_t)s->effective, (uint32_t)s->permitted, (uint32_t)s->inheritable},
+                {(uint32_t)(s->effective >> 32), (uint32_t)(s->permitted >> 32),
+                 (uint32_t)(s->inheritable >> 32)},
+        };
+
+        if (!s->present)
+                return drop_inherited(err);
+        if (cap_set(d, err) < 0)
                 return -1;
         if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
                 return rc_error_set(err, errno, "prctl PR_SET_KEEPCAPS 0");
-        return set_ambient(amb, err);
+        return set_ambient(s->ambient, err);
+}
+
+int rc_caps_apply(const struct oci_capabilities *c, rc_error_t *err)
+{
+        struct rc_caps_sets s;
+
+        if (!c->present)
+                return 0;
+        if (rc_caps_plan(c, NULL, &s, err) < 0)
+                return -1;
+        return rc_caps_set(&s, err);
 }
 
 int rc_set_no_new_privs(rc_error_t *err)

@@ -260,13 +260,32 @@ int rc_container_create(const struct rc_runtime *rt, const char *id, const struc
         return ret;
 }
 
+#define RC_FIFO_ERROR_MAX 4096 /* the init's error text (one write below PIPE_BUF) */
+
+/* After the release byte: EOF when the process is executed. Anything else is the init's
+ * error (runtime/init.c writes it there when a step after `start` fails). */
+static int read_fifo_error(int fifo, char *buf, size_t *len, rc_error_t *err)
+{
+        ssize_t n = read(fifo, buf + *len, RC_FIFO_ERROR_MAX - 1 - *len);
+
+        if (n < 0)
+                return errno == EAGAIN ? 0 : rc_error_set(err, errno, "read exec fifo");
+        if (n > 0) {
+                *len += (size_t)n;
+                return *len < RC_FIFO_ERROR_MAX - 1 ? 0 : 1;
+        }
+        return 1;
+}
+
 /* Open the FIFO without blocking, wait for the init's byte, then for EOF: the init holds
  * the write end until execve closes it, so EOF means the process runs (or the init died). */
 static int release_init(int dirfd, pid_t pid, uint64_t start_time, bool own_child, rc_error_t *err)
 {
         _cleanup_close_ int fifo = -1, pidfd = -1;
+        char msg[RC_FIFO_ERROR_MAX];
+        size_t len = 0;
         bool released = false;
-        char c;
+        int r;
 
         /* our own child, not reaped yet, cannot be a recycled pid */
         pidfd = rc_pidfd_open(pid, 0);
@@ -277,19 +296,27 @@ static int release_init(int dirfd, pid_t pid, uint64_t start_time, bool own_chil
                 return rc_error_set(err, errno, "open exec fifo");
         for (;;) {
                 struct pollfd p[2] = {{.fd = fifo, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
-                ssize_t n;
 
                 if (poll(p, released ? 1 : 2, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return rc_error_set(err, errno, "wait for the container init");
                 }
+                if (released && (p[0].revents & (POLLIN | POLLHUP))) {
+                        r = read_fifo_error(fifo, msg, &len, err);
+                        if (r < 0)
+                                return -1;
+                        if (r == 0)
+                                continue;
+                        if (len == 0)
+                                return 0;
+                        msg[len] = '\0';
+                        return rc_error_set(err, 0, "container process (pid %d): %s", pid, msg);
+                }
                 if (p[0].revents & (POLLIN | POLLHUP)) {
-                        n = read(fifo, &c, 1);
+                        ssize_t n = read(fifo, msg, 1);
                         if (n == 1)
                                 released = true;
-                        else if (n == 0 && released)
-                                return 0;
                         else if (n < 0 && errno != EAGAIN)
                                 return rc_error_set(err, errno, "read exec fifo");
                         else if (n == 0)

@@ -15,11 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runtime/caps.h"
 #include "runtime/cgroup.h"
 #include "runtime/cleanup.h"
 #include "runtime/fsutil.h"
 #include "runtime/lsm.h"
+#include "runtime/preexec.h"
 #include "runtime/process.h"
 #include "runtime/relay.h"
 #include "runtime/seccomp.h"
@@ -447,46 +447,39 @@ static int setup_terminal(struct exec_run *x, rc_error_t *err)
         return 0;
 }
 
-static int keep_preserved_fds(unsigned n, rc_error_t *err)
+/* Between the last step that can fail and execve (runtime/preexec.h): a detached
+ * process outlives us. */
+static int exec_gate(void *arg, rc_error_t *err)
 {
-        for (unsigned fd = 3; fd < 3 + n; fd++)
-                if (fcntl((int)fd, F_SETFD, 0) < 0)
-                        return rc_error_set(err, errno, "preserve fd %u", fd);
-        return rc_process_cloexec_from((int)(3 + n), err);
+        (void)arg;
+        if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
+                return rc_error_set(err, errno, "prctl PR_SET_PDEATHSIG 0");
+        return 0;
 }
 
 /* The straight list of steps from the clone to execve. */
 static int process_setup(struct exec_run *x, rc_error_t *err)
 {
-        const struct oci_process *p = x->proc;
-        _cleanup_free_ char *exe = NULL;
+        struct rc_preexec px = {.proc = x->proc,
+                                .seccomp = &x->seccomp,
+                                .state_json = x->state_json,
+                                .state_len = x->state_len,
+                                .preserve_fds = x->o->preserve_fds,
+                                .log = &x->rt->log,
+                                .gate = exec_gate};
         char c;
 
         /* until the stage has reported our pid, nothing of ours may reach the runtime */
         while (read(x->go_fd[0], &c, 1) < 0 && errno == EINTR)
                 ;
         close_fd(&x->go_fd[0]);
+        /* without a terminal of its own, out of the caller's session: TIOCSTI on an
+         * inherited tty fails (with one, rc_terminal_make_controlling makes it) */
+        if (!x->proc->terminal && setsid() < 0)
+                return rc_error_set(err, errno, "setsid");
         if (enter_root(x, err) < 0 || setup_terminal(x, err) < 0)
                 return -1;
-        if (rc_lsm_apply_exec(p, &x->rt->log, err) < 0)
-                return -1;
-        /* a filter needs no_new_privs or CAP_SYS_ADMIN: without noNewPrivileges it goes in
-         * before the capability drop (as in the init), else last before execve */
-        if (!p->no_new_privileges && rc_seccomp_load(&x->seccomp, x->state_json, x->state_len, err) < 0)
-                return -1;
-        if (rc_caps_prepare(&p->caps, err) < 0 || rc_process_set_user(p, err) < 0 ||
-            rc_caps_apply(&p->caps, err) < 0)
-                return -1;
-        if (p->no_new_privileges && rc_set_no_new_privs(err) < 0)
-                return -1;
-        if (rc_process_chdir(p, err) < 0 || rc_process_find_executable(p, &exe, err) < 0)
-                return -1;
-        if (keep_preserved_fds(x->o->preserve_fds, err) < 0)
-                return -1;
-        if (p->no_new_privileges && rc_seccomp_load(&x->seccomp, x->state_json, x->state_len, err) < 0)
-                return -1;
-        prctl(PR_SET_PDEATHSIG, 0);
-        return rc_process_exec(exe, p, err);
+        return rc_preexec_run(&px, err);
 }
 
 __attribute__((noreturn)) static void process_main(struct exec_run *x)

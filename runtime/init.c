@@ -1,7 +1,9 @@
 /* The container init: from the clone to execve of the user's process. Its setup is the
- * straight list of steps in init_setup(); each step lives in its own module. Until READY
- * every failure travels back to the parent as a sync ERROR message; after `start` the
- * parent is gone and a failure is written to the container's stderr. */
+ * straight list of steps in init_setup(); each step lives in its own module; the last
+ * ones, shared with `exec`, are runtime/preexec.h's. Everything that can fail is done
+ * before READY and travels back to `create` as a sync ERROR message; after READY only
+ * the wait for `start`, the startContainer hooks, a noNewPrivileges filter and execve
+ * remain, and a failure there is written into exec.fifo, where `start` reads it. */
 #include "runtime/spawn.h"
 
 #include <errno.h>
@@ -12,19 +14,17 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "runtime/caps.h"
 #include "runtime/cleanup.h"
 #include "runtime/fsutil.h"
 #include "runtime/hooks.h"
-#include "runtime/lsm.h"
 #include "runtime/netlink.h"
 #include "runtime/overlay.h"
+#include "runtime/preexec.h"
 #include "runtime/process.h"
 #include "runtime/rootfs.h"
 #include "runtime/state.h"
@@ -36,6 +36,9 @@ struct init_run {
         struct rc_init_args *a;
         char *state_json; /* from HOOKS_DONE: the state the hooks see */
         size_t state_len;
+        int fifo_path; /* O_PATH of exec.fifo, reopened for writing once we run as the user */
+        int fifo; /* its write end once `start` released us: errors go there, then */
+        bool ready; /* READY sent: `create` has returned */
 };
 
 /* Die with the runtime until it has recorded us (RECORDED): PR_SET_PDEATHSIG, and if the
@@ -214,7 +217,24 @@ static int harden_init(rc_error_t *err)
         return rc_proc_fd(err) < 0 ? -1 : 0;
 }
 
-/* Everything up to READY. Returns 1 in an intermediate stage that must just exit. */
+/* exec.fifo, opened now (O_PATH: no wait) while we may still reach the state
+ * directory, and given to the process user, who opens it for writing after the switch. */
+static int open_fifo(struct init_run *r, rc_error_t *err)
+{
+        uid_t uid = r->a->cfg->process.user.uid;
+
+        r->fifo_path = openat(r->a->state_dirfd, RC_FIFO_FILE, O_PATH | O_CLOEXEC);
+        if (r->fifo_path < 0)
+                return rc_error_set(err, errno, "open exec fifo");
+        if (uid != 0 && fchownat(r->fifo_path, "", uid, (gid_t)-1, AT_EMPTY_PATH) < 0)
+                return rc_error_set(err, errno, "give exec fifo to uid %u", (unsigned)uid);
+        close(r->a->state_dirfd);
+        r->a->state_dirfd = -1;
+        return 0;
+}
+
+/* The container's own setup, up to the pre-exec steps. Returns 1 in an intermediate
+ * stage that must just exit. */
 static int init_setup(struct init_run *r, rc_error_t *err)
 {
         struct rc_init_args *a = r->a;
@@ -225,13 +245,17 @@ static int init_setup(struct init_run *r, rc_error_t *err)
                                     .rootfs_dirfd = -1,
                                     .rootfd = -1};
         struct rc_sync_msg m = {0};
-        _cleanup_free_ char *exe = NULL;
         _cleanup_close_ int rootfs_dirfd = -1;
         int *bind_src_fds = NULL;
         int ret;
 
         if (harden_init(err) < 0)
                 return -1;
+        /* A session of its own before any container code runs (createContainer hooks
+         * come from the image): a tty inherited from the caller is not our controlling
+         * terminal, so TIOCSTI on it fails. The join path's fork is in it too. */
+        if (setsid() < 0)
+                return rc_error_set(err, errno, "setsid");
         /* Before becoming root of a user namespace, which may not reach the bundle. */
         if (chdir(a->bundle) < 0)
                 return rc_error_set(err, errno, "chdir to the bundle `%s`", a->bundle);
@@ -286,23 +310,23 @@ static int init_setup(struct init_run *r, rc_error_t *err)
                 return -1;
         if (setup_terminal(r, err) < 0 || setup_process_attrs(r, err) < 0)
                 return -1;
-        /* Report a missing executable at create time, as runc does (sandbox: at exec,
-         * where it becomes exit status 127 or 126). */
-        if (!a->exec_check_at_start && rc_process_find_executable(&a->cfg->process, &exe, err) < 0)
-                return -1;
-        if (!a->tie_to_caller)
-                prctl(PR_SET_PDEATHSIG, 0); /* create exits after READY; the container stays */
-        return rc_sync_send(a->sync_fd, RC_SYNC_READY, 0, NULL, 0, err);
+        return open_fifo(r, err);
 }
 
 /* Block until `start` opens exec.fifo for reading, then tell it we are going. The write
  * end stays open (close-on-exec) so `start` sees EOF exactly when the process is
- * executed (or the init died): only then does it run the poststart hooks. */
+ * executed; a failure before that is written there for `start` to report. We run as the
+ * process user by now: the FIFO (given to that user by open_fifo) is reopened through
+ * /proc/self/fd, which needs no search permission on the state directory. */
 static int wait_for_start(struct init_run *r, rc_error_t *err)
 {
-        int fd;
+        char path[32];
+        int proc = rc_proc_fd(err), fd;
 
-        fd = openat(r->a->state_dirfd, RC_FIFO_FILE, O_WRONLY | O_CLOEXEC);
+        if (proc < 0)
+                return -1;
+        snprintf(path, sizeof(path), "self/fd/%d", r->fifo_path);
+        fd = openat(proc, path, O_WRONLY | O_CLOEXEC);
         if (fd < 0)
                 return rc_error_set(err, errno, "open exec fifo");
         if (write(fd, "0", 1) != 1) {
@@ -310,90 +334,59 @@ static int wait_for_start(struct init_run *r, rc_error_t *err)
                 close(fd);
                 return rc_error_set(err, e, "write exec fifo");
         }
-        close(r->a->state_dirfd);
-        r->a->state_dirfd = -1;
+        close(r->fifo_path);
+        r->fifo_path = -1;
+        r->fifo = fd;
         return 0;
 }
 
-/* CVE-2022-29162: without process.capabilities nothing sets the inheritable set, and
- * the caller's would reach the process (and be granted at execve by a file's inheritable
- * capabilities, bounding set or not). It is emptied, and so the ambient set with it. */
-static int drop_inherited_caps(rc_error_t *err)
+/* Between the last step that can fail and execve (runtime/preexec.h): READY, the wait
+ * for `start`, the startContainer hooks with the process' credentials (as runc). */
+static int init_gate(void *arg, rc_error_t *err)
 {
-        cap_t caps = cap_get_proc();
-        int ret = 0;
+        struct init_run *r = arg;
 
-        if (caps == NULL)
-                return rc_error_set(err, errno, "read the capability sets");
-        if (cap_clear_flag(caps, CAP_INHERITABLE) < 0 || cap_set_proc(caps) < 0)
-                ret = rc_error_set(err, errno, "clear the inheritable capability set");
-        cap_free(caps);
-        return ret;
+        if (!r->a->tie_to_caller)
+                prctl(PR_SET_PDEATHSIG, 0); /* create exits after READY; the container stays */
+        if (rc_sync_send(r->a->sync_fd, RC_SYNC_READY, 0, NULL, 0, err) < 0)
+                return -1;
+        close(r->a->sync_fd);
+        r->a->sync_fd = -1;
+        r->ready = true;
+        if (wait_for_start(r, err) < 0)
+                return -1;
+        return rc_hooks_run(&r->a->cfg->hooks[OCI_HOOK_START_CONTAINER], OCI_HOOK_START_CONTAINER,
+                            r->state_json, r->state_len, NULL, err);
 }
 
-static int exec_process(struct init_run *r, rc_error_t *err)
+/* A failure: to `create` before READY, to `start` through the FIFO once released (not
+ * for a sandbox, whose job reports 127/126 itself), else to the container's stderr. */
+__attribute__((noreturn)) static void die(struct init_run *r, const rc_error_t err)
 {
-        const struct oci_process *p = &r->a->cfg->process;
-        _cleanup_free_ char *exe = NULL;
-        unsigned first_closed = 3 + r->a->preserve_fds;
+        const char *msg = err && err->msg ? err->msg : "unknown error";
+        int status = err && err->status == ENOENT ? 127 : 126;
 
-        if (rc_hooks_run(&r->a->cfg->hooks[OCI_HOOK_START_CONTAINER], OCI_HOOK_START_CONTAINER,
-                         r->state_json, r->state_len, NULL, err) < 0)
-                return -1;
-        /* Labels for the exec: after the last hook is forked, while still privileged. */
-        if (rc_lsm_apply_exec(p, r->a->log, err) < 0)
-                return -1;
-        /* Loading a filter needs no_new_privs or CAP_SYS_ADMIN: without noNewPrivileges it
-         * goes in before the capability drop, as runc does, else last before execve
-         * (unless it was loaded before the wait for start: load_before_start). */
-        if (!p->no_new_privileges && rc_seccomp_load(r->a->seccomp, r->state_json, r->state_len, err) < 0)
-                return -1;
-        if (rc_caps_prepare(&p->caps, err) < 0 || rc_process_set_user(p, err) < 0 ||
-            rc_caps_apply(&p->caps, err) < 0)
-                return -1;
-        if (!p->caps.present && drop_inherited_caps(err) < 0)
-                return -1;
-        if (p->no_new_privileges && rc_set_no_new_privs(err) < 0)
-                return -1;
-        if (rc_process_chdir(p, err) < 0)
-                return -1;
-        if (rc_process_find_executable(p, &exe, err) < 0)
-                return -1;
-        for (unsigned fd = 3; fd < first_closed; fd++)
-                if (fcntl((int)fd, F_SETFD, 0) < 0)
-                        return rc_error_set(err, errno, "preserve fd %u", fd);
-        if (rc_process_cloexec_from((int)first_closed, err) < 0)
-                return -1;
-        if (p->no_new_privileges && rc_seccomp_load(r->a->seccomp, r->state_json, r->state_len, err) < 0)
-                return -1;
-        return rc_process_exec(exe, p, err);
-}
-
-/* A filter that allows everything the init still does (rc_seccomp_allows_init_tail) is
- * loaded while the init waits for `start`, not after: the runtime is busy then (the
- * network, the state), and execve follows `start` sooner. With noNewPrivileges the flag
- * is set first, as it would be before a late load. The program is then spent: the later
- * rc_seccomp_load calls find it empty. */
-static int load_before_start(struct init_run *r, rc_error_t *err)
-{
-        if (r->a->cfg->process.no_new_privileges && rc_set_no_new_privs(err) < 0)
-                return -1;
-        if (rc_seccomp_load(r->a->seccomp, r->state_json, r->state_len, err) < 0)
-                return -1;
-        r->a->seccomp = NULL;
-        return 0;
-}
-
-static void die_on_stderr(const rc_error_t err, int status)
-{
-        dprintf(STDERR_FILENO, "run-container: container init: %s\n",
-                err && err->msg ? err->msg : "unknown error");
+        if (!r->ready) {
+                rc_sync_send_error(r->a->sync_fd, err);
+                _exit(1);
+        }
+        if (r->fifo >= 0 && !r->a->exec_check_at_start && dprintf(r->fifo, "%s", msg) > 0)
+                _exit(status);
+        dprintf(STDERR_FILENO, "run-container: container init: %s\n", msg);
         _exit(status);
 }
 
 void rc_init_main(struct rc_init_args *a)
 {
-        struct init_run r = {.a = a};
+        struct init_run r = {.a = a, .fifo_path = -1, .fifo = -1};
+        struct rc_preexec px = {.proc = &a->cfg->process,
+                                .seccomp = a->seccomp,
+                                .preserve_fds = a->preserve_fds,
+                                .log = a->log,
+                                .seccomp_early = a->seccomp_before_start,
+                                .lookup_late = a->exec_check_at_start,
+                                .gate = init_gate,
+                                .gate_arg = &r};
         rc_error_t err = NULL;
         sigset_t none;
         int ret;
@@ -407,16 +400,10 @@ void rc_init_main(struct rc_init_args *a)
         ret = init_setup(&r, &err);
         if (ret == 1)
                 _exit(0);
-        if (ret < 0) {
-                rc_sync_send_error(a->sync_fd, err);
-                _exit(1);
+        if (ret == 0) {
+                px.state_json = r.state_json;
+                px.state_len = r.state_len;
+                rc_preexec_run(&px, &err);
         }
-        close(a->sync_fd);
-        if (a->seccomp_before_start && load_before_start(&r, &err) < 0)
-                die_on_stderr(err, 1);
-        if (wait_for_start(&r, &err) < 0)
-                die_on_stderr(err, 1);
-        if (exec_process(&r, &err) < 0)
-                die_on_stderr(err, err && err->status == ENOENT ? 127 : 126);
-        _exit(127);
+        die(&r, err);
 }

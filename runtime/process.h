@@ -1,8 +1,7 @@
-/* Process attributes applied by the container init (and later `exec`), each a small step
- * called from init.c in this order:
- *   hostname/domainname, sysctl, oomScoreAdj, rlimits, scheduler, ioPriority,
- *   personality, [caps: prepare], user (groups, gid, uid, umask), [caps: apply],
- *   cwd, executable lookup, fd hygiene, exec. */
+/* Process attributes, each a small step: the container's own (hostname/domainname,
+ * sysctl, oomScoreAdj, rlimits, scheduler, ioPriority, personality) applied by init.c
+ * (and the per-process ones by `exec`), and those of the pre-exec steps (user, cwd,
+ * executable lookup, fd hygiene, exec) that runtime/preexec.h puts in order. */
 #pragma once
 
 #include <stdbool.h>
@@ -18,13 +17,22 @@ int rc_process_apply_scheduler(const struct oci_process *p, rc_error_t *err);
 int rc_process_apply_io_priority(const struct oci_process *p, rc_error_t *err);
 int rc_process_apply_personality(const struct oci_config *c, rc_error_t *err);
 
-/* setgroups(additionalGids), setresgid, setresuid, umask (0022 when unset). setgroups is
- * skipped when /proc/self/setgroups says "deny". */
+/* Whether /proc/self/setgroups says "deny" (user namespace without setgroups); a
+ * missing file (kernels before 3.19) means setgroups is allowed. */
+int rc_process_setgroups_denied(bool *ret, rc_error_t *err);
+/* Refuse additional gids that setgroups cannot set (setgroups_denied). */
+int rc_process_check_groups(const struct oci_user *u, bool setgroups_denied, rc_error_t *err);
+/* setgroups(additionalGids) unless denied, setresgid, setresuid: nothing else, so that
+ * it can run under a seccomp filter. */
+int rc_process_set_ids(const struct oci_user *u, bool setgroups_denied, rc_error_t *err);
+/* All of it in one: the setgroups check, the ids, umask (0022 when unset). */
 int rc_process_set_user(const struct oci_process *p, rc_error_t *err);
 
 /* chdir(cwd) and check that the result lies inside the current root (CVE-2024-21626:
  * a leaked host fd as cwd shows as "(unreachable)"). */
 int rc_process_chdir(const struct oci_process *p, rc_error_t *err);
+/* The check alone; `filtered`: under a seccomp filter, a refused getcwd skips it. */
+int rc_process_check_cwd(const char *cwd, bool filtered, rc_error_t *err);
 
 /* Find args[0] like execvp would, using PATH from process.env (default
  * "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"). Errors say
@@ -35,5 +43,5 @@ int rc_process_find_executable(const struct oci_process *p, char **ret_path, rc_
  * fallback walk of /proc/self/fd), so only 0-2 and the preserved fds survive exec. */
 int rc_process_cloexec_from(int first, rc_error_t *err);
 
-/* execve(path, args, env). Returns only on failure. */
-int rc_process_exec(const char *path, const struct oci_process *p, rc_error_t *err);
+/* execve(path, argv, envp). Returns only on failure. */
+int rc_process_exec(const char *path, char *const *argv, char *const *envp, rc_error_t *err);

@@ -448,17 +448,15 @@ void rc_seccomp_prog_clear(struct rc_seccomp_prog *p)
 
 /* ---- the init side ------------------------------------------------------------------ */
 
-/* What the init calls from the end of its setup to execve: the exec fifo (open, write,
- * close), LSM labels (/proc attr files), the capability sets and the user (prctl,
- * capget/capset, setgroups, setresgid/setresuid, umask, /proc/self/setgroups), the
- * working directory, the executable's lookup, fd flags, and what libc's malloc, opendir
- * and an error's last words may use. Sorted, for bsearch. */
+/* What the init still calls after an early load (runtime/preexec.h: the filter goes in
+ * after the credentials and no_new_privs): the gate (the parent-death signal, READY on
+ * the sync socket, the exec fifo reopened through /proc and written, closes), the rare
+ * late chdir and executable lookup (a cwd only the user may enter, a sandbox), execve,
+ * and what libc's malloc and an error's last words may use. Sorted, for bsearch. */
 static const char *const init_tail[] = {
-        "access",    "brk",        "capget",    "capset",     "chdir",    "close",     "close_range",
-        "execve",    "exit_group", "faccessat", "faccessat2", "fcntl",    "fstat",     "fstatfs",
-        "getcwd",    "getdents64", "madvise",   "mmap",       "mprotect", "munmap",    "newfstatat",
-        "open",      "openat",     "openat2",   "prctl",      "read",     "setgroups", "setresgid",
-        "setresuid", "statx",      "umask",     "write",
+        "access",     "brk",    "chdir",   "close", "execve",   "exit_group", "faccessat",
+        "faccessat2", "getcwd", "madvise", "mmap",  "mprotect", "munmap",     "newfstatat",
+        "openat",     "prctl",  "sendmsg", "statx", "write",
 };
 #define N_INIT_TAIL (sizeof(init_tail) / sizeof(init_tail[0]))
 

@@ -5,7 +5,8 @@
  *   the filter once, exports the BPF; for     rc_seccomp_load: seccomp(2) with the stored
  *   SCMP_ACT_NOTIFY it also connects to       program and flags, as the last step before
  *   listenerPath (unreachable after           execve (or before the capability drop when
- *   pivot_root)                               noNewPrivileges is false, as runc does); with
+ *   pivot_root)                               noNewPrivileges is false, as runc does:
+ *                                             runtime/preexec.h); with
  *   clone3 ---------------------------------> a listener, the notify fd and the container
  *                                             process state go to the agent over SCM_RIGHTS.
  *                                             A profile that allows all the init does after
@@ -72,10 +73,11 @@ int rc_seccomp_prepare(const struct oci_seccomp *s, const char *cache_root, cons
 /* Free the program and close the agent socket; leaves `p` empty (RC_SECCOMP_PROG_INIT). */
 void rc_seccomp_prog_clear(struct rc_seccomp_prog *p);
 
-/* Whether the filter of `s` can be loaded before the init waits for `start`: every
- * syscall the init still makes after that point (the exec fifo, labels, capabilities,
- * user, working directory, the executable's lookup, execve) is allowed by it without
- * conditions, and it has no listener (whose agent must hear from a started container).
+/* Whether a noNewPrivileges filter of `s` can be loaded before the init waits for
+ * `start`: every syscall the init still makes after that point (READY, the exec fifo, a
+ * late chdir or executable lookup, execve: runtime/seccomp.c's init_tail) is allowed by
+ * it without conditions, and it has no listener (whose agent must hear from a started
+ * container).
  * Then loading it overlaps with the runtime's own work instead of delaying the execve.
  * Profiles that restrict any of those (or test their arguments) load as late as before. */
 bool rc_seccomp_allows_init_tail(const struct oci_seccomp *s);

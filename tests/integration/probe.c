@@ -14,6 +14,8 @@
  *   probe sigwait [COUNT]   print "ready", then one line "signal N" per signal; stop after COUNT
  *   probe fd N              JSON: whether fd N is open, its readlink and its first bytes
  *   probe kill SIG          send SIG to itself (tests 128+N exit status)
+ *   probe tiocsti FD        push "X" into the input of the tty on FD (TIOCSTI); prints
+ *                           {"ok":..,"errno":..}
  *
  * No dependencies beyond libc: JSON is printed by hand. Exit status is 0 unless the mode says
  * otherwise; a usage error exits 2.
@@ -27,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -596,10 +599,19 @@ static int mode_fd(int fd)
         return n < 0 ? 1 : 0;
 }
 
+static int mode_tiocsti(int fd)
+{
+        char c = 'X';
+        int err = ioctl(fd, TIOCSTI, &c) < 0 ? errno : 0;
+
+        printf("{\"ok\":%s,\"errno\":%d}\n", err ? "false" : "true", err);
+        return 0;
+}
+
 static int usage(void)
 {
         fputs("usage: probe [info | exit N | sleep SECS | write PATH [TEXT] | ls PATH | cat PATH |\n"
-              "              stat PATH | dev | sigwait [COUNT] | fd N | kill SIG]\n",
+              "              stat PATH | dev | sigwait [COUNT] | fd N | kill SIG | tiocsti FD]\n",
               stderr);
         return 2;
 }
@@ -630,6 +642,8 @@ int main(int argc, char **argv)
                 ret = mode_sigwait(arg ? atol(arg) : 0);
         else if (!strcmp(mode, "fd") && arg)
                 ret = mode_fd(atoi(arg));
+        else if (!strcmp(mode, "tiocsti") && arg)
+                ret = mode_tiocsti(atoi(arg));
         else if (!strcmp(mode, "kill") && arg) {
                 /* Reset to the default action so the signal ends us, even as pid 1 of a pid ns. */
                 int sig = atoi(arg);

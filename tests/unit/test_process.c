@@ -720,6 +720,6 @@ Test(process, exec_failure_names_path)
         struct oci_process p = {.args = args, .n_args = 1};
         _cleanup_error_ rc_error_t err = NULL;
 
-        cr_assert_lt(rc_process_exec("/nonexistent-rc-binary", &p, &err), 0);
+        cr_assert_lt(rc_process_exec("/nonexistent-rc-binary", p.args, p.env, &err), 0);
         cr_assert_str_eq(err->msg, "exec `/nonexistent-rc-binary`: No such file or directory");
 }
