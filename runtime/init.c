@@ -218,7 +218,8 @@ static int harden_init(rc_error_t *err)
 }
 
 /* exec.fifo, opened now (O_PATH: no wait) while we may still reach the state
- * directory, and given to the process user, who opens it for writing after the switch. */
+ * directory, and given to the process user, who opens it for writing after the switch.
+ * The directory fd stays open until `start` (rc_state_find_inits finds us by it). */
 static int open_fifo(struct init_run *r, rc_error_t *err)
 {
         uid_t uid = r->a->cfg->process.user.uid;
@@ -228,8 +229,6 @@ static int open_fifo(struct init_run *r, rc_error_t *err)
                 return rc_error_set(err, errno, "open exec fifo");
         if (uid != 0 && fchownat(r->fifo_path, "", uid, (gid_t)-1, AT_EMPTY_PATH) < 0)
                 return rc_error_set(err, errno, "give exec fifo to uid %u", (unsigned)uid);
-        close(r->a->state_dirfd);
-        r->a->state_dirfd = -1;
         return 0;
 }
 
@@ -336,6 +335,8 @@ static int wait_for_start(struct init_run *r, rc_error_t *err)
         }
         close(r->fifo_path);
         r->fifo_path = -1;
+        close(r->a->state_dirfd);
+        r->a->state_dirfd = -1;
         r->fifo = fd;
         return 0;
 }

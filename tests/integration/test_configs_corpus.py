@@ -54,10 +54,8 @@ HOST_FILES = {
 # Why a corpus config fails under run-container today, shown with the failure (remove an
 # entry when its fix lands).
 KNOWN_GAPS = {
-    "runc-spec": "issue 14 item 0 (ambient caps that cannot be raised are skipped with a warning) "
-                 "and item 7 (HOME from the container's passwd when the env lacks it): helper h1",
-    "ctr-oci-spec": "issue 14 item 7 (HOME from the container's passwd): helper h1",
-    "ctr-run-seccomp": "issue 14 item 7 (HOME from the container's passwd): helper h1",
+    "runc-spec": "the /dev/console bind mount gets nosuid,noexec (runc and crun bind it without "
+                 "flags): runtime/rootfs.c's rc_rootfs_bind_console",
 }
 NS_TYPES = ("cgroup", "ipc", "mnt", "net", "pid", "user", "uts")
 STATUS_KEYS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Umask")
