@@ -54,6 +54,7 @@ struct cli_context {
         enum cli_cgroup_manager cgroup_manager;
         bool systemd_cgroup; /* --systemd-cgroup (also sets cgroup_manager) */
         const char *rootless; /* --rootless[=true|false|auto]: accepted, ignored */
+        int error_status; /* the exit status when the command fails; 0: 1 */
 };
 
 /* ---- commands ------------------------------------------------------------------ */

@@ -233,6 +233,8 @@ int cli_cmd_exec(struct cli_context *ctx, int argc, char **argv, rc_error_t *err
         a.opts.console_socket = a.console_socket;
         a.opts.o.args = argv + optind + 1;
         a.opts.o.env = a.env;
+        /* as runc: whatever keeps the process from running exits 255 ("exec failed") */
+        ctx->error_status = 255;
         if (rc_container_exec(&ctx->rt, id, &a.opts, &status, err) < 0)
                 return -1;
         return status < 0 || status > 255 ? 255 : status;

@@ -292,7 +292,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "run-container: %s\n", msg);
                 if (ctx.log.fd >= 0)
                         cli_log_write(&ctx.log, RC_LOG_ERROR, msg);
-                ret = 1;
+                ret = ctx.error_status > 0 ? ctx.error_status : 1;
         }
         cli_log_close(&ctx.log);
         return ret;

@@ -281,7 +281,9 @@ static int load_container(struct exec_run *x, rc_error_t *err)
         if (x->state->status == OCI_STATUS_PAUSED && !x->o->ignore_paused)
                 return rc_error_set(err, 0, "cannot exec in a paused container \"%s\" (use --ignore-paused)",
                                     x->id);
-        if (x->state->status != OCI_STATUS_RUNNING && x->state->status != OCI_STATUS_PAUSED)
+        /* a created container too, as runc: its namespaces exist, its init waits for start */
+        if (x->state->status != OCI_STATUS_RUNNING && x->state->status != OCI_STATUS_PAUSED &&
+            x->state->status != OCI_STATUS_CREATED)
                 return rc_error_set(err, 0, "cannot exec in a %s container \"%s\"",
                                     oci_status_name(x->state->status), x->id);
         if (rc_state_load_config_of(x->rt->root, x->id, &x->cfg, err) < 0 ||

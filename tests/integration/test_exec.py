@@ -213,14 +213,14 @@ def test_exec_process_file_overrides_caps(rt, bundle, workdir):
     assert caps_of(info, "CapEff") == cap_mask(caps)
 
 
-@pytest.mark.run_container_only("run-container's error text; KNOWN DIVERGENCE: exits 1 where runc and crun exit 255 (issue 14 item 12)")
+@pytest.mark.run_container_only("run-container's error text")
 def test_exec_invalid_process_file(rt, bundle, workdir):
     cid, _ = start(rt, sleeper(bundle))
     path = os.path.join(workdir, "process.json")
     with open(path, "w") as f:
         json.dump({"args": "not-a-list", "cwd": "/"}, f)
     r = rt.cmd("exec", "--process", path, cid)
-    assert r.returncode == 1
+    assert r.returncode == 255  # runc: "exec failed", 255
     assert "process.json" in r.stderr and ".args" in r.stderr
 
 
@@ -296,57 +296,63 @@ def test_exec_detach_pid_file(rt, bundle, workdir):
     wait_for(lambda: not pid_alive(pid), what="exec'd process to die")
 
 
-@pytest.mark.run_container_only("KNOWN DIVERGENCE: exits 1 where runc and crun exit 255 (issue 14 item 12)")
+@pytest.mark.run_container_only("run-container's error texts")
 def test_exec_missing_executable(rt, bundle):
     cid, _ = start(rt, sleeper(bundle))
     r = rt.cmd("exec", cid, "/no/such/binary")
-    assert r.returncode == 1
+    assert r.returncode == 255  # as runc's "exec failed"
     assert "no such file or directory" in r.stderr
     r = rt.cmd("exec", cid, "nosuchcommand")
-    assert r.returncode == 1
+    assert r.returncode == 255
     assert "executable file not found in $PATH" in r.stderr
 
 
-@pytest.mark.run_container_only("KNOWN DIVERGENCE: runc and crun exec into a created container (issue 14 item 12)")
-def test_exec_in_created_container_refused(rt, bundle):
-    c = rt.create(sleeper(bundle))
+def test_exec_in_created_container(rt, bundle):
+    """runc (and crun) exec into a created container: its namespaces exist already."""
+    b = sleeper(bundle)
+    c = rt.create(b)
     r = rt.cmd("exec", c.cid, "/probe", "info")
-    assert r.returncode == 1
-    assert "created" in r.stderr, r.stderr
+    assert r.returncode == 0, r.stderr
+    info = parse_json(r.stdout)
+    assert info["hostname"] == b.config["hostname"]
+    assert rt.state(c.cid)["status"] == "created", "exec must not start the container"
+    assert rt.cmd("start", c.cid).returncode == 0
+    assert rt.state(c.cid)["status"] == "running"
 
 
-@pytest.mark.run_container_only("run-container's error text; KNOWN DIVERGENCE: exits 1 where runc exits 255 (issue 14 item 12)")
+@pytest.mark.run_container_only("run-container's error text")
 def test_exec_in_stopped_container_refused(rt, bundle):
     c = rt.create(bundle(["/probe", "exit", "0"]))
     assert rt.cmd("start", c.cid).returncode == 0
     rt.wait_status(c.cid, "stopped")
     r = rt.cmd("exec", c.cid, "/probe", "info")
-    assert r.returncode == 1 and "stopped" in r.stderr, r.stderr
+    assert r.returncode == 255 and "stopped" in r.stderr, r.stderr
 
 
-@pytest.mark.run_container_only("run-container's error text; KNOWN DIVERGENCE: exits 1 where runc and crun exit 255 (issue 14 item 12)")
+@pytest.mark.run_container_only("run-container's error text")
 def test_exec_unknown_container(rt):
     r = rt.cmd("exec", "nosuchcontainer", "/probe")
-    assert r.returncode == 1 and "does not exist" in r.stderr
+    assert r.returncode == 255 and "does not exist" in r.stderr
 
 
 @pytest.mark.run_container_only("run-container's error texts and checks: crun 1.8.1 accepts an unknown --cap and any --cgroup without a cgroup manager")
-@pytest.mark.parametrize("args,msg", [
-    ((), "requires a command or --process"),
-    (("--cap", "CAP_NOPE"), "unknown capability"),
-    (("--user", "root"), "invalid --user"),
-    (("--cgroup", "nosuch"), "exec --cgroup \"nosuch\""),  # no cgroup at all, or no such sub-cgroup
-    (("--cgroup", "a/../.."), "exec --cgroup"),
-    (("--tty", "--detach"), "console-socket"),
+@pytest.mark.parametrize("args,msg,code", [
+    ((), "requires a command or --process", 1),
+    (("--cap", "CAP_NOPE"), "unknown capability", 1),
+    (("--user", "root"), "invalid --user", 1),
+    # found while preparing the process: "exec failed" (255) as in runc
+    (("--cgroup", "nosuch"), "exec --cgroup \"nosuch\"", 255),  # no cgroup, or no such sub-cgroup
+    (("--cgroup", "a/../.."), "exec --cgroup", 255),
+    (("--tty", "--detach"), "console-socket", 255),
 ])
-def test_exec_usage_errors(rt, bundle, args, msg):
+def test_exec_usage_errors(rt, bundle, args, msg, code):
     cid, _ = start(rt, sleeper(bundle))
     cmd = list(args) + [cid] + ([] if not args else ["/probe", "info"])
     r = rt.cmd("exec", *cmd)
-    assert r.returncode == 1 and msg in r.stderr, r.stderr
+    assert r.returncode == code and msg in r.stderr, r.stderr
 
 
-@pytest.mark.run_container_only("run-container's error text; KNOWN DIVERGENCE: exits 1 where runc and crun exit 255 (issue 14 item 12)")
+@pytest.mark.run_container_only("run-container's error text")
 def test_exec_apparmor_flag_without_apparmor(rt, bundle):
     try:
         with open("/sys/module/apparmor/parameters/enabled") as f:
@@ -356,7 +362,7 @@ def test_exec_apparmor_flag_without_apparmor(rt, bundle):
         pass
     cid, _ = start(rt, sleeper(bundle))
     r = rt.cmd("exec", "--apparmor", "some-profile", cid, "/probe", "info")
-    assert r.returncode == 1 and "AppArmor is not enabled" in r.stderr
+    assert r.returncode == 255 and "AppArmor is not enabled" in r.stderr
 
 
 def test_exec_tty_console_socket(rt, bundle, workdir):
