@@ -102,15 +102,17 @@ static char *home_of(uid_t uid)
         _cleanup_close_ int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         _cleanup_free_ char *buf = NULL;
         struct stat st;
-        size_t len = 0;
+        size_t len = 0, max;
         ssize_t n;
 
         if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
                 return NULL;
-        buf = malloc(PASSWD_MAX);
+        /* its size now, so a typical passwd takes one small allocation and one read */
+        max = st.st_size > 0 && (size_t)st.st_size < PASSWD_MAX ? (size_t)st.st_size : PASSWD_MAX;
+        buf = malloc(max);
         if (buf == NULL)
                 return NULL;
-        while (len < PASSWD_MAX && (n = read(fd, buf + len, PASSWD_MAX - len)) > 0)
+        while (len < max && (n = read(fd, buf + len, max - len)) > 0)
                 len += (size_t)n;
         return rc_passwd_home(buf, len, uid);
 }
