@@ -211,7 +211,18 @@ def test_corpus_is_what_the_tools_wrote():
         assert c["ociVersion"].startswith("1.0.2"), name
 
 
-@pytest.mark.parametrize("name", CONFIGS)
+# Corpus configs still failing under run-container at the deadline that nobody fixed (name ->
+# the exact cause and issue item): each xfails strictly, so its fix turns it into a failure
+# until the entry goes.
+UNFIXED = {}
+
+
+def corpus_params():
+    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=UNFIXED[n])) if n in UNFIXED else n
+            for n in CONFIGS]
+
+
+@pytest.mark.parametrize("name", corpus_params())
 def test_config_runs_with_the_same_inside_view_as_crun(runtimes, base_rootfs, workdir, console, name):
     assert_same_view(inside_views(runtimes, base_rootfs, workdir, console, name), name)
 
