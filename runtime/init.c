@@ -255,12 +255,14 @@ static int init_setup(struct init_run *r, rc_error_t *err)
          * terminal, so TIOCSTI on it fails. The join path's fork is in it too. */
         if (setsid() < 0)
                 return rc_error_set(err, errno, "setsid");
-        /* Before becoming root of a user namespace, which may not reach the bundle. */
-        if (chdir(a->bundle) < 0)
-                return rc_error_set(err, errno, "chdir to the bundle `%s`", a->bundle);
         ret = setup_namespaces(r, err);
         if (ret != 0)
                 return ret;
+        /* Before becoming root of a user namespace, which may not reach a bundle of the
+         * host's root; after its id maps, which make a bundle of the mapped root (podman
+         * --uidmap: 0700) reachable by CAP_DAC_OVERRIDE, meaningless before. */
+        if (chdir(a->bundle) < 0)
+                return rc_error_set(err, errno, "chdir to the bundle `%s`", a->bundle);
         /* a network namespace made by the clone or unshare (the parent's has it up) */
         if ((a->plan->clone_flags & CLONE_NEWNET) && !a->netns_from_parent && rc_nl_loopback_up(err) < 0)
                 return -1;

@@ -149,3 +149,22 @@ def test_mount_on_a_dangling_symlink_creates_its_target_in_the_rootfs(rt, bundle
     assert want in points, points
     assert os.path.lexists(os.path.join(b.rootfs, want.lstrip("/")))
     assert not os.path.exists(want), "created on the host"
+
+
+# ---- a 0700 bundle owned by the mapped root (item 9) -------------------------------------
+#
+# podman --uidmap writes such a bundle: only the user namespace's root may enter it (and
+# the host's root, by CAP_DAC_OVERRIDE, which the init loses in the user namespace).
+
+
+@pytest.mark.parametrize("path", ["clone", "join"])
+def test_user_namespace_with_a_private_bundle_of_the_mapped_root(rt, bundle, path):
+    b = userns(bundle())
+    if path == "join":
+        b.set_namespace("uts", path="/proc/self/ns/uts")  # the init unshares its namespaces
+        del b.config["hostname"]
+    for d in (b.path, b.rootfs):
+        os.chown(d, 100000, 100000)
+    os.chmod(b.path, 0o700)
+    info = rt.run_probe(b)
+    assert (info["uid"], info["gid"]) == (0, 0)
