@@ -144,6 +144,10 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
 /* "<cmd> requires exactly 1 argument" and friends; max < 0: no maximum. */
 int cli_check_args(const char *cmd, int nargs, int min, int max, rc_error_t *err);
 
+/* The caller's NOTIFY_SOCKET for create, run and start (runtime/notify.h); NULL if unset
+ * or empty. */
+const char *cli_notify_socket(void);
+
 /* Print `usage` to stdout; returns 0 (the exit status of --help). */
 int cli_print_usage(const char *usage);
 

@@ -117,6 +117,7 @@ int cli_cmd_create(struct cli_context *ctx, int argc, char **argv, rc_error_t *e
                 return -1;
         if (cli_create_args_finish(&a, err) < 0)
                 return -1;
+        ctx->rt.notify_socket = cli_notify_socket();
         if (rc_container_create(&ctx->rt, id, &a.opts, err) < 0)
                 return -1;
         return 0;

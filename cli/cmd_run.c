@@ -57,6 +57,7 @@ int cli_cmd_run(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
                 return -1;
         if (cli_create_args_finish(&a, err) < 0)
                 return -1;
+        ctx->rt.notify_socket = cli_notify_socket();
         if (rc_container_run(&ctx->rt, id, &a.opts, &ro, &status, err) < 0)
                 return -1;
         if (status < 0 || status > 255)

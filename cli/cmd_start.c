@@ -25,6 +25,7 @@ int cli_cmd_start(struct cli_context *ctx, int argc, char **argv, rc_error_t *er
         id = argv[optind];
         if (rc_validate_id(id, err) < 0)
                 return -1;
+        ctx->rt.notify_socket = cli_notify_socket();
         if (rc_container_start(&ctx->rt, id, err) < 0)
                 return -1;
         return 0;

@@ -1,5 +1,6 @@
 /* Helpers shared by the commands: option errors, argument counts, paths, output. */
 #include "cli/cli.h"
+#include "runtime/notify.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -109,6 +110,13 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
         if (c == ':')
                 return option_error("missing value for option", shortname, 2, cmd, err), -2;
         return option_error("unknown option", shortname, 2, cmd, err), -2;
+}
+
+const char *cli_notify_socket(void)
+{
+        const char *v = getenv(RC_NOTIFY_ENV);
+
+        return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
 int cli_check_args(const char *cmd, int nargs, int min, int max, rc_error_t *err)

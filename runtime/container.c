@@ -22,6 +22,7 @@
 #include "runtime/hooks.h"
 #include "runtime/journal.h"
 #include "runtime/network.h"
+#include "runtime/notify.h"
 #include "runtime/relay.h"
 #include "runtime/spawn.h"
 #include "runtime/state.h"
@@ -192,6 +193,10 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
         if (journal_record(c, RC_JOURNAL_NETWORK, c->id, err) < 0 ||
             rc_network_prepare(c->rt, c->id, c->cfg, c->dirfd, err) < 0)
                 return -1;
+        /* sd_notify: not without a mount namespace, which could not have the socket */
+        if (c->rt->notify_socket != NULL && oci_config_namespace(c->cfg, OCI_NS_MOUNT) != NULL &&
+            rc_notify_prepare(c->cfg, c->dirfd, err) < 0)
+                return -1;
         sp = (struct rc_spawn){.rt = c->rt,
                                .cfg = c->cfg,
                                .opts = c->o,
@@ -361,6 +366,11 @@ out:
 static int start_locked(const struct rc_runtime *rt, int dirfd, struct oci_state *st,
                         const struct oci_config *cfg, bool own_child, bool write_state, rc_error_t *err)
 {
+        _cleanup_close_ int notify_fd = -1;
+
+        /* sd_notify: the container's socket exists before its program runs */
+        if (rt->notify_socket != NULL && rc_notify_listen(dirfd, &notify_fd, err) < 0)
+                return -1;
         if (release_init(dirfd, st->pid, st->pid_start_time, own_child, err) < 0)
                 return -1;
         /* run: the state create left unwritten, written while the released init drops its
@@ -369,6 +379,9 @@ static int start_locked(const struct rc_runtime *rt, int dirfd, struct oci_state
                 return -1;
         if (unlinkat(dirfd, RC_FIFO_FILE, 0) < 0 && errno != ENOENT)
                 return rc_error_set(err, errno, "remove exec fifo");
+        /* as runc and crun: started once the container says READY (or its init is gone) */
+        if (notify_fd >= 0 && rc_notify_relay(notify_fd, st->pid, rt->notify_socket, err) < 0)
+                return -1;
         run_poststart(rt, dirfd, st, cfg);
         return 0;
 }

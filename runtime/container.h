@@ -33,6 +33,8 @@ struct rc_runtime {
          * claims and nft elements are still released before detach returns. `sandbox`
          * sets it: its container is dead by then, and a one-shot run should not wait. */
         bool async_link_delete;
+        /* The caller's NOTIFY_SOCKET (create, run, start; runtime/notify.h), NULL: none. */
+        const char *notify_socket;
 };
 
 #define RC_DEFAULT_ROOT "/run/run-container"

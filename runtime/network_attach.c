@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/config_edit.h"
 #include "runtime/fsutil.h"
 #include "runtime/netlink.h"
 #include "runtime/network_internal.h"
@@ -457,36 +458,6 @@ static bool mounts_own(const struct oci_config *cfg, const char *dest)
         return false;
 }
 
-static int add_bind_mount(struct oci_config *cfg, const char *source, const char *dest, rc_error_t *err)
-{
-        static const char *const opts[] = {"bind", "nosuid", "nodev", "noexec"};
-        struct oci_mount *v = reallocarray(cfg->mounts, cfg->n_mounts + 1, sizeof(*v)), *m;
-        size_t n_opts = sizeof(opts) / sizeof(opts[0]);
-
-        if (v == NULL)
-                return rc_error_set(err, ENOMEM, "mount `%s`", dest);
-        cfg->mounts = v;
-        m = &v[cfg->n_mounts];
-        *m = (struct oci_mount){
-                .destination = strdup(dest),
-                .type = strdup("bind"),
-                .source = strdup(source),
-                .options = calloc(n_opts + 1, sizeof(char *)),
-                .n_options = n_opts,
-                .flags = MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                .is_bind = true,
-        };
-        for (size_t i = 0; m->options != NULL && i < n_opts; i++)
-                m->options[i] = strdup(opts[i]);
-        cfg->n_mounts++; /* owned by cfg from here on, even half-filled */
-        for (size_t i = 0; m->options != NULL && i < n_opts; i++)
-                if (m->options[i] == NULL)
-                        return rc_error_set(err, ENOMEM, "mount `%s`", dest);
-        if (m->destination == NULL || m->type == NULL || m->source == NULL || m->options == NULL)
-                return rc_error_set(err, ENOMEM, "mount `%s`", dest);
-        return 0;
-}
-
 /* hosts and resolv.conf into the state dir, bind-mounted unless the config has its own. */
 static int write_dns_files(struct oci_config *cfg, const char *id, uint32_t addr, int state_dirfd,
                            const char *state_dir, rc_error_t *err)
@@ -501,7 +472,7 @@ static int write_dns_files(struct oci_config *cfg, const char *id, uint32_t addr
                 if (hosts == NULL || src == NULL)
                         return rc_error_set(err, ENOMEM, "generate /etc/hosts");
                 if (rc_write_file_atomic(state_dirfd, HOSTS_FILE, hosts, strlen(hosts), 0644, err) < 0 ||
-                    add_bind_mount(cfg, src, "/etc/hosts", err) < 0)
+                    rc_config_add_bind_mount(cfg, src, "/etc/hosts", false, err) < 0)
                         return -1;
                 free(TAKE_PTR(src));
         }
@@ -515,7 +486,7 @@ static int write_dns_files(struct oci_config *cfg, const char *id, uint32_t addr
                 if (resolv == NULL || src == NULL)
                         return rc_error_set(err, ENOMEM, "generate /etc/resolv.conf");
                 if (rc_write_file_atomic(state_dirfd, RESOLV_FILE, resolv, strlen(resolv), 0644, err) < 0 ||
-                    add_bind_mount(cfg, src, "/etc/resolv.conf", err) < 0)
+                    rc_config_add_bind_mount(cfg, src, "/etc/resolv.conf", false, err) < 0)
                         return -1;
         }
         return 0;

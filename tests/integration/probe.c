@@ -16,6 +16,8 @@
  *   probe kill SIG          send SIG to itself (tests 128+N exit status)
  *   probe tiocsti FD        push "X" into the input of the tty on FD (TIOCSTI); prints
  *                           {"ok":..,"errno":..}
+ *   probe notify MSG [SECS] send MSG as one datagram to $NOTIFY_SOCKET (sd_notify), then sleep
+ *                           SECS (default 0); exit 1 with a message if it cannot
  *
  * No dependencies beyond libc: JSON is printed by hand. Exit status is 0 unless the mode says
  * otherwise; a usage error exits 2.
@@ -32,9 +34,11 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -608,10 +612,31 @@ static int mode_tiocsti(int fd)
         return 0;
 }
 
+static int mode_notify(const char *msg, unsigned secs)
+{
+        const char *path = getenv("NOTIFY_SOCKET");
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+        if (path == NULL || strlen(path) >= sizeof(sa.sun_path) || fd < 0) {
+                fprintf(stderr, "probe notify: no usable NOTIFY_SOCKET (%s)\n", path ? path : "unset");
+                return 1;
+        }
+        strcpy(sa.sun_path, path);
+        if (sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                fprintf(stderr, "probe notify: send to %s: %s\n", path, strerror(errno));
+                return 1;
+        }
+        close(fd);
+        sleep(secs);
+        return 0;
+}
+
 static int usage(void)
 {
         fputs("usage: probe [info | exit N | sleep SECS | write PATH [TEXT] | ls PATH | cat PATH |\n"
-              "              stat PATH | dev | sigwait [COUNT] | fd N | kill SIG | tiocsti FD]\n",
+              "              stat PATH | dev | sigwait [COUNT] | fd N | kill SIG | tiocsti FD |\n"
+              "              notify MSG [SECS]]\n",
               stderr);
         return 2;
 }
@@ -644,6 +669,8 @@ int main(int argc, char **argv)
                 ret = mode_fd(atoi(arg));
         else if (!strcmp(mode, "tiocsti") && arg)
                 ret = mode_tiocsti(atoi(arg));
+        else if (!strcmp(mode, "notify") && arg)
+                ret = mode_notify(arg, argc > 3 ? (unsigned)atoi(argv[3]) : 0);
         else if (!strcmp(mode, "kill") && arg) {
                 /* Reset to the default action so the signal ends us, even as pid 1 of a pid ns. */
                 int sig = atoi(arg);

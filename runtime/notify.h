@@ -1,0 +1,28 @@
+/* sd_notify through the container, as runc does it (podman run --sdnotify=container):
+ * when the runtime itself runs with NOTIFY_SOCKET set,
+ *
+ *   create: <state dir>/notify (0755) is bind-mounted read-only on /run/notify and
+ *           NOTIFY_SOCKET=/run/notify/notify.sock is set in the process's environment;
+ *   start:  binds a datagram socket at <state dir>/notify/notify.sock (0777) before it
+ *           releases the init, then waits until the container sends READY= (or its init
+ *           exits) and forwards it, with MAINPID=<init pid>, to the caller's socket.
+ *
+ * `run` does both. A container created without NOTIFY_SOCKET has no notify directory:
+ * its start does not wait. */
+#pragma once
+
+#include <sys/types.h>
+
+#include "runtime/error.h"
+#include "specs/config.h"
+
+#define RC_NOTIFY_ENV "NOTIFY_SOCKET"
+
+/* create: the directory, the bind mount and the variable (cfg is amended). */
+int rc_notify_prepare(struct oci_config *cfg, int state_dirfd, rc_error_t *err);
+
+/* start: *ret_fd is the bound socket, or -1 when the container has no notify directory. */
+int rc_notify_listen(int state_dirfd, int *ret_fd, rc_error_t *err);
+
+/* start: wait on fd for READY= from the container while pid lives; forward it. */
+int rc_notify_relay(int fd, pid_t pid, const char *host_socket, rc_error_t *err);
