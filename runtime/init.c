@@ -227,8 +227,14 @@ static int open_fifo(struct init_run *r, rc_error_t *err)
         r->fifo_path = openat(r->a->state_dirfd, RC_FIFO_FILE, O_PATH | O_CLOEXEC);
         if (r->fifo_path < 0)
                 return rc_error_set(err, errno, "open exec fifo");
-        if (uid != 0 && fchownat(r->fifo_path, "", uid, (gid_t)-1, AT_EMPTY_PATH) < 0)
+        if (uid != 0 && fchownat(r->fifo_path, "", uid, (gid_t)-1, AT_EMPTY_PATH) < 0) {
+                if (errno == EINVAL)
+                        return rc_error_set(err, errno,
+                                            "process.user.uid %u is not mapped in the container's user "
+                                            "namespace",
+                                            (unsigned)uid);
                 return rc_error_set(err, errno, "give exec fifo to uid %u", (unsigned)uid);
+        }
         return 0;
 }
 

@@ -158,6 +158,8 @@ def test_unmapped_user_fails_create(rt, bundle):
     b.config["process"]["user"] = {"uid": 5000, "gid": 5000}
     err = create_fails(rt, b)
     assert "Invalid argument" in err or "EINVAL" in err, err
+    if KIND == "run-container":
+        assert "process.user.uid 5000 is not mapped" in err, err
 
 
 class GoneAgent:
