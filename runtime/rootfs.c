@@ -473,23 +473,6 @@ int rc_rootfs_finish(struct rc_rootfs_ctx *ctx, rc_error_t *err)
         return 0;
 }
 
-/* The pty bound without the nosuid/noexec of its devpts, as runc's and crun's mount(2)
- * bind leaves it (meaningless on a character device either way). */
-static int bind_console_plain(int src, int dst)
-{
-        struct mount_attr attr = {.attr_clr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC};
-        _cleanup_close_ int tree =
-                rc_open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-
-        if (tree < 0)
-                return -errno;
-        if (rc_mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-                return -errno;
-        if (rc_move_mount(tree, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-                return -errno;
-        return 0;
-}
-
 int rc_rootfs_bind_console(const char *pts_path, rc_error_t *err)
 {
         _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), src = -1, dst = -1;
@@ -510,7 +493,7 @@ int rc_rootfs_bind_console(const char *pts_path, rc_error_t *err)
         dst = rc_console_target(root);
         if (dst < 0)
                 return rc_error_set(err, -dst, "bind console: create `/dev/console`");
-        r = bind_console_plain(src, dst);
+        r = rc_bind_onto(src, "", false, dst, NULL);
         if (r < 0)
                 return rc_error_set(err, -r, "bind console `%s` on `/dev/console`", pts_path);
         return 0;
