@@ -269,6 +269,37 @@ int rc_cgroup_enter_fd(int dirfd, pid_t pid, rc_error_t *err)
         return 0;
 }
 
+int rc_cgroup_open_of_pid(pid_t pid, rc_error_t *err)
+{
+        _cleanup_free_ char *data = NULL, *path = NULL;
+        char file[64];
+        const char *p;
+        int fd;
+
+        snprintf(file, sizeof(file), "%d/cgroup", (int)pid);
+        fd = rc_proc_open(file, O_RDONLY, err);
+        if (fd < 0 || rc_read_fd(fd, file, SMALL_FILE_MAX, &data, NULL, err) < 0) {
+                if (fd >= 0)
+                        close(fd);
+                return -1;
+        }
+        close(fd);
+        /* the unified hierarchy's line: "0::/a/b" */
+        for (p = data; p != NULL && strncmp(p, "0::/", 4) != 0; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+                ;
+        if (p == NULL)
+                return rc_error_set(err, ENOENT, "pid %d is in no cgroup2 cgroup", (int)pid);
+        p += 3;
+        if (asprintf(&path, RC_CGROUP_MOUNT "%.*s", (int)strcspn(p, "\n"), p) < 0)
+                return rc_error_set(err, ENOMEM, "cgroup of pid %d", (int)pid);
+        if (strstr(path, "/../") != NULL)
+                return rc_error_set(err, EINVAL, "cgroup of pid %d: `%s`", (int)pid, path);
+        fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return rc_error_set(err, errno, "open the cgroup of pid %d `%s`", (int)pid, path);
+        return fd;
+}
+
 /* The controllers listed in a space-separated file (cgroup.controllers). */
 static unsigned read_controllers(int dirfd, const char *file)
 {
@@ -399,13 +430,34 @@ static int apply_devices(struct rc_cgroup *cg, const struct oci_device_rule *rul
         return 0;
 }
 
+/* An existing cgroup that is frozen (itself or through an ancestor: cgroup.events says
+ * "frozen 1") would stop the init at its first instruction and `create` would wait for
+ * it forever: refuse it, as runc does. */
+static int check_not_frozen(struct rc_cgroup *cg, rc_error_t *err)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+        _cleanup_free_ char *data = NULL;
+        const char *p;
+
+        if (rc_read_file_at(cg->dirfd, "cgroup.events", SMALL_FILE_MAX, &data, NULL, &e) < 0)
+                return 0; /* no freezer here (the root cgroup): nothing can be frozen */
+        p = strstr(data, "frozen ");
+        if (p == NULL || (p != data && p[-1] != '\n') || p[7] != '1')
+                return 0;
+        return rc_error_set(err, EBUSY,
+                            "container's cgroup `%s%s` is unexpectedly frozen: thaw it (write 0 to its "
+                            "cgroup.freeze, or its frozen ancestor's) or choose another cgroupsPath",
+                            cg->mount, cg->path);
+}
+
 static int v2_create(struct rc_cgroup *cg, const struct oci_config *cfg, rc_error_t *err)
 {
         const struct oci_resources *r = &cfg->linux_.resources;
         unsigned required = 0;
 
         rc_cgroup_required(r, &required);
-        if (make_dirs(cg, err) < 0 || check_controllers(cg, required, err) < 0 ||
+        if (make_dirs(cg, err) < 0 || check_not_frozen(cg, err) < 0 ||
+            check_controllers(cg, required, err) < 0 ||
             rc_cgroup_apply_resources(cg->dirfd, r, cg->log, err) < 0)
                 return -1;
         return apply_devices(cg, r->devices, r->n_devices, cfg, err);

@@ -222,6 +222,8 @@ static inline int rc_cgroup_destroy(struct rc_cgroup *cg, rc_error_t *err)
 {
         return cg->ops->destroy(cg, err);
 }
+/* An O_PATH fd of the cgroup2 directory pid is in (from /proc/PID/cgroup). */
+int rc_cgroup_open_of_pid(pid_t pid, rc_error_t *err);
 /* Write pid into cgroup.procs of the directory dirfd (the spawn fallback). */
 int rc_cgroup_enter_fd(int dirfd, pid_t pid, rc_error_t *err);
 

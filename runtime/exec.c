@@ -583,6 +583,25 @@ static int wait_executed(struct exec_run *x, rc_error_t *err)
         return -1;
 }
 
+/* The container enabled controllers for its own sub-cgroups: cgroup v2's rule against
+ * processes in inner nodes (EBUSY) keeps exec out of its cgroup. Join the init's cgroup
+ * instead, as runc and crun do. Returns 0 with x->cgroup_fd replaced, or -1 (errno kept). */
+static int join_init_cgroup(struct exec_run *x)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+        int fd = rc_cgroup_open_of_pid(x->state->pid, &e);
+
+        if (fd < 0) {
+                errno = EBUSY;
+                return -1;
+        }
+        rc_log(&x->rt->log, RC_LOG_DEBUG,
+               "exec: the cgroup of container \"%s\" has sub-cgroups: joining its init's", x->id);
+        close(x->cgroup_fd);
+        x->cgroup_fd = fd;
+        return 0;
+}
+
 /* The stage starts in the container's cgroup (CLONE_INTO_CGROUP, Linux 5.7; older
  * kernels refuse the larger clone_args with E2BIG and the stage moves itself). */
 static pid_t clone_stage(struct exec_run *x)
@@ -595,6 +614,11 @@ static pid_t clone_stage(struct exec_run *x)
                 ca.cgroup = (uint64_t)x->cgroup_fd;
         }
         pid = rc_clone3(&ca, sizeof(ca));
+        if (pid < 0 && errno == EBUSY && x->cgroup_fd >= 0 && x->o->cgroup == NULL &&
+            join_init_cgroup(x) == 0) {
+                ca.cgroup = (uint64_t)x->cgroup_fd;
+                pid = rc_clone3(&ca, sizeof(ca));
+        }
         if (pid < 0 && errno == E2BIG && x->cgroup_fd >= 0) {
                 x->enter_cgroup = true;
                 ca.flags = 0;

@@ -459,6 +459,49 @@ def disabled_manager_runs_without_limits(s):
     check(not os.path.exists(CG + "/run-container/dis1"), "a cgroup was created")
 
 
+@test
+def frozen_cgroup_refused_at_create(s):
+    """runc: "container's cgroup unexpectedly frozen". Without the check the init stops at
+    its first instruction and create (or run) waits forever."""
+    top = CG + "/frozen-top"
+    os.makedirs(top + "/c")
+    try:
+        with open(top + "/cgroup.freeze", "w") as f:
+            f.write("1")
+        wait_for(lambda: "frozen 1" in read(top + "/c/cgroup.events"), 10, "the child to be frozen")
+        b = s.bundle(["true"], cgroups_path="/frozen-top/c")
+        r = s.rc("create", "--bundle", b, "frozen1", check_rc=False, timeout=30,
+                 stdout=subprocess.DEVNULL)
+        check(r.returncode == 1 and "unexpectedly frozen" in r.stderr, f"create: {r.returncode} {r.stderr}")
+        check(s.rc("state", "frozen1", check_rc=False).returncode != 0, "the failed create left its state")
+    finally:
+        with open(top + "/cgroup.freeze", "w") as f:
+            f.write("0")
+        for p in (top + "/c", top):
+            if os.path.isdir(p):
+                os.rmdir(p)
+
+
+@test
+def exec_into_a_cgroup_with_sub_cgroups(s):
+    """The container moved its init into a sub-cgroup and enabled controllers below its
+    cgroup (systemd in a container does): cgroup v2 refuses processes in that inner node
+    (EBUSY). exec then joins the init's cgroup, as runc and crun do."""
+    b = s.bundle(["sleep", "1000"])
+    cid = s.start(b)
+    d = s.cgdir(cid)
+    pid = s.state(cid)["pid"]
+    os.mkdir(d + "/init.scope")
+    with open(d + "/init.scope/cgroup.procs", "w") as f:
+        f.write(str(pid))
+    with open(d + "/cgroup.subtree_control", "w") as f:
+        f.write("+pids")
+    r = s.rc("exec", cid, "cat", "/proc/self/cgroup", check_rc=False, timeout=30)
+    check(r.returncode == 0, f"exec: {r.returncode} {r.stderr.strip()}")
+    check(r.stdout.strip().endswith("/init.scope"), f"exec'd process in {r.stdout.strip()!r}")
+    s.delete(cid)
+
+
 def cgroup_leftovers(s):
     top = os.path.join(CG, "run-container")
     if not os.path.isdir(top):
