@@ -150,16 +150,20 @@ def test_cwd_that_is_a_file_fails_create(rt, bundle):
     assert "Not a directory" in create_fails(rt, b)
 
 
-def test_unmapped_user_fails_create(rt, bundle):
+@pytest.mark.parametrize("uid,gid,ours", [(5000, 5000, "process.user.uid 5000 is not mapped"),
+                                           (0, 5000, "setresgid 5000")], ids=["user", "group"])
+def test_unmapped_user_or_group_fails_create(rt, bundle, uid, gid, ours):
+    """A user or group the container's user namespace does not map cannot be set: create
+    fails, before anything runs."""
     b = bundle()
     b.set_namespace("user")
     b.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 1000}]
     b.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 1000}]
-    b.config["process"]["user"] = {"uid": 5000, "gid": 5000}
+    b.config["process"]["user"] = {"uid": uid, "gid": gid}
     err = create_fails(rt, b)
     assert "Invalid argument" in err or "EINVAL" in err, err
     if KIND == "run-container":
-        assert "process.user.uid 5000 is not mapped" in err, err
+        assert ours in err, err
 
 
 class GoneAgent:
