@@ -413,15 +413,14 @@ static int check_controllers(struct rc_cgroup *cg, unsigned required, rc_error_t
 }
 
 static int apply_devices(struct rc_cgroup *cg, const struct oci_device_rule *rules, size_t n,
-                         const struct oci_config *cfg, rc_error_t *err)
+                         rc_error_t *err)
 {
         _cleanup_free_ struct oci_device_rule *all = NULL;
         _cleanup_free_ struct bpf_insn *prog = NULL;
         _cleanup_close_ int fd = -1;
         size_t n_all = 0, n_prog = 0;
 
-        if (rc_cgroup_device_rules(rules, n, cfg ? cfg->linux_.devices : NULL,
-                                   cfg ? cfg->linux_.n_devices : 0, &all, &n_all, err) < 0 ||
+        if (rc_cgroup_device_rules(rules, n, &all, &n_all, err) < 0 ||
             rc_cgroup_devices_program(all, n_all, &prog, &n_prog, err) < 0)
                 return -1;
         fd = rc_cgroup_devices_load(prog, n_prog, err);
@@ -460,11 +459,10 @@ static int v2_create(struct rc_cgroup *cg, const struct oci_config *cfg, rc_erro
             check_controllers(cg, required, err) < 0 ||
             rc_cgroup_apply_resources(cg->dirfd, r, cg->log, err) < 0)
                 return -1;
-        return apply_devices(cg, r->devices, r->n_devices, cfg, err);
+        return apply_devices(cg, r->devices, r->n_devices, err);
 }
 
-static int v2_update(struct rc_cgroup *cg, const struct oci_resources *r, const struct oci_config *cfg,
-                     rc_error_t *err)
+static int v2_update(struct rc_cgroup *cg, const struct oci_resources *r, rc_error_t *err)
 {
         unsigned required = 0;
 
@@ -475,7 +473,7 @@ static int v2_update(struct rc_cgroup *cg, const struct oci_resources *r, const 
             rc_cgroup_apply_resources(cg->dirfd, r, cg->log, err) < 0)
                 return -1;
         if (r->present && r->n_devices > 0)
-                return apply_devices(cg, r->devices, r->n_devices, cfg, err);
+                return apply_devices(cg, r->devices, r->n_devices, err);
         return 0;
 }
 
@@ -800,8 +798,7 @@ static int off_create(struct rc_cgroup *cg, const struct oci_config *cfg, rc_err
         return 0; /* rc_cgroup_plan has warned about limits that will not be enforced */
 }
 
-static int off_update(struct rc_cgroup *cg, const struct oci_resources *r, const struct oci_config *cfg,
-                      rc_error_t *err)
+static int off_update(struct rc_cgroup *cg, const struct oci_resources *r, rc_error_t *err)
 {
         return no_cgroup(err);
 }

@@ -19,9 +19,10 @@
  * device rules with a BPF program attached to the cgroup, so on a host without cgroup
  * v2 there is nothing to attach it to. The default spec carries a deny-all device rule,
  * and failing every default config there would help no one: device rules alone do not
- * require a cgroup. Without one, the container's devices are still limited to the
- * nodes the runtime creates in its /dev (the default set plus linux.devices); only a
- * process with CAP_MKNOD could make others.
+ * require a cgroup. Instead `create` refuses, without a cgroup, a config whose rules deny
+ * a node the container could still open (rc_devices_check_unenforced, runtime/devices.c:
+ * linux.devices entries and bind-mounted host nodes); only a process with CAP_MKNOD
+ * could still make others.
  *
  * Paths follow runc: linux.cgroupsPath absolute is taken under the cgroup2 mount as is;
  * relative is joined to the parent of the runtime's own cgroup (its own cgroup most
@@ -108,10 +109,17 @@ int rc_cgroup_apply_resources(int dirfd, const struct oci_resources *r, const st
 struct bpf_insn;
 
 /* The rules in force: the config's, then the devices the runtime always creates
- * (null, zero, full, random, urandom, tty, console, ptmx, pts) and mknod of any node,
- * then every linux.devices node (as runc does). Later rules win. */
-int rc_cgroup_device_rules(const struct oci_device_rule *rules, size_t n, const struct oci_device *devs,
-                           size_t n_devs, struct oci_device_rule **ret, size_t *ret_n, rc_error_t *err);
+ * (null, zero, full, random, urandom, tty, console, ptmx, pts) and mknod of any node, as
+ * runc appends them. Later rules win. A node of linux.devices gets no rule of its own:
+ * the config's rules decide about it like about any other (as in runc). */
+int rc_cgroup_device_rules(const struct oci_device_rule *rules, size_t n, struct oci_device_rule **ret,
+                           size_t *ret_n, rc_error_t *err);
+/* Pure: the index of the rule that decides `access` (BPF_DEVCG_ACC_*) to the node, as the
+ * program from rc_cgroup_devices_program would; -1 when no rule matches (denied). */
+long rc_cgroup_device_rule_for(const struct oci_device_rule *rules, size_t n, char type, int64_t major,
+                               int64_t minor, unsigned access);
+/* Pure: do the rules allow every access to every device? */
+bool rc_cgroup_devices_allow_all(const struct oci_device_rule *rules, size_t n);
 /* Compile rules to a BPF_PROG_TYPE_CGROUP_DEVICE program: the last matching rule
  * decides (an allow rule matches when it grants every requested access, a deny rule
  * when it names any of them), no match denies. Rules before the last "a *:*" rule are
@@ -169,9 +177,8 @@ struct rc_cgroup_ops {
         const char *name; /* "cgroupfs", "disabled" */
         /* mkdir, enable controllers, apply cfg's resources and device rules */
         int (*create)(struct rc_cgroup *cg, const struct oci_config *cfg, rc_error_t *err);
-        /* resources (devices from r, plus cfg's linux.devices when cfg != NULL) */
-        int (*update)(struct rc_cgroup *cg, const struct oci_resources *r, const struct oci_config *cfg,
-                      rc_error_t *err);
+        /* resources, device rules included */
+        int (*update)(struct rc_cgroup *cg, const struct oci_resources *r, rc_error_t *err);
         int (*enter)(struct rc_cgroup *cg, pid_t pid, rc_error_t *err);
         /* kill what is left, then rmdir (children first), retrying on EBUSY with a bound */
         int (*destroy)(struct rc_cgroup *cg, rc_error_t *err);

@@ -59,19 +59,9 @@ static int open_state_dir(const struct rc_runtime *rt, const char *id, rc_error_
         return fd;
 }
 
-/* The config saved at create (for linux.devices when device rules change). */
-static int saved_config(const struct rc_runtime *rt, const char *id, struct oci_config **ret,
-                        rc_error_t *err)
-{
-        _cleanup_close_ int dirfd = open_state_dir(rt, id, err);
-
-        return dirfd < 0 ? -1 : rc_state_load_config(dirfd, id, ret, err);
-}
-
 int rc_container_update(const struct rc_runtime *rt, const char *id, const struct oci_resources *r,
                         rc_error_t *err)
 {
-        struct oci_config *cfg = NULL;
         struct target t;
         int ret = -1;
 
@@ -80,14 +70,10 @@ int rc_container_update(const struct rc_runtime *rt, const char *id, const struc
         if (!is_live(t.st))
                 rc_error_set(err, 0, "cannot update container \"%s\": it is %s", id,
                              oci_status_name(t.st->status));
-        else if (r->present && r->n_devices > 0 && saved_config(rt, id, &cfg, err) < 0)
-                rc_error_wrap(err, "update container \"%s\"", id);
-        else if (t.cg->ops->update(t.cg, r, cfg, err) < 0)
+        else if (t.cg->ops->update(t.cg, r, err) < 0)
                 rc_error_wrap(err, "update container \"%s\"", id);
         else
                 ret = 0;
-        if (cfg != NULL)
-                oci_config_free(cfg);
         target_clear(&t);
         return ret;
 }

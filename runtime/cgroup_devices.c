@@ -47,34 +47,24 @@ static const struct oci_device_rule default_rules[] = {
         {.allow = true, .type = 'c', .major = 136, .minor = -1, .access = "rwm"}, /* pts */
 };
 
-int rc_cgroup_device_rules(const struct oci_device_rule *rules, size_t n, const struct oci_device *devs,
-                           size_t n_devs, struct oci_device_rule **ret, size_t *ret_n, rc_error_t *err)
+int rc_cgroup_device_rules(const struct oci_device_rule *rules, size_t n, struct oci_device_rule **ret,
+                           size_t *ret_n, rc_error_t *err)
 {
         size_t n_default = sizeof(default_rules) / sizeof(default_rules[0]);
-        size_t total = n + n_default + n_devs, k = 0;
+        size_t total = n + n_default;
         struct oci_device_rule *v;
 
         if (total > MAX_RULES)
                 return rc_error_set(err, 0, "linux.resources.devices: too many rules (%zu, at most %d)",
                                     total, MAX_RULES);
-        v = calloc(total ? total : 1, sizeof(*v));
+        v = calloc(total, sizeof(*v));
         if (v == NULL)
                 return rc_error_set(err, ENOMEM, "device rules");
-        for (size_t i = 0; i < n; i++)
-                v[k++] = rules[i];
-        for (size_t i = 0; i < n_default; i++)
-                v[k++] = default_rules[i];
-        for (size_t i = 0; i < n_devs; i++) {
-                if (devs[i].type != 'c' && devs[i].type != 'u' && devs[i].type != 'b')
-                        continue; /* fifos need no rule */
-                v[k++] = (struct oci_device_rule){.allow = true,
-                                                  .type = devs[i].type == 'b' ? 'b' : 'c',
-                                                  .major = devs[i].major,
-                                                  .minor = devs[i].minor,
-                                                  .access = "rwm"};
-        }
+        if (n > 0)
+                memcpy(v, rules, n * sizeof(*v));
+        memcpy(v + n, default_rules, sizeof(default_rules));
         *ret = v;
-        *ret_n = k;
+        *ret_n = total;
         return 0;
 }
 
@@ -95,6 +85,37 @@ static unsigned access_bits(const char *access)
 static bool is_reset(const struct oci_device_rule *r)
 {
         return r->type == 'a' && r->major < 0 && r->minor < 0;
+}
+
+long rc_cgroup_device_rule_for(const struct oci_device_rule *rules, size_t n, char type, int64_t major,
+                               int64_t minor, unsigned access)
+{
+        for (size_t i = n; i-- > 0;) {
+                const struct oci_device_rule *r = &rules[i];
+                unsigned acc = access_bits(r->access);
+
+                if (is_reset(r))
+                        return (long)i;
+                if (r->type != 'a' && r->type != type)
+                        continue;
+                if (r->allow ? (access & ~acc) != 0 : (access & acc) == 0)
+                        continue;
+                if ((r->major >= 0 && r->major != major) || (r->minor >= 0 && r->minor != minor))
+                        continue;
+                return (long)i;
+        }
+        return -1;
+}
+
+bool rc_cgroup_devices_allow_all(const struct oci_device_rule *rules, size_t n)
+{
+        for (size_t i = n; i-- > 0;) {
+                if (is_reset(&rules[i]))
+                        return rules[i].allow;
+                if (!rules[i].allow)
+                        return false;
+        }
+        return false;
 }
 
 #define INSN(c, d, s, o, i)                                                                                 \

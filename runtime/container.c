@@ -24,6 +24,7 @@
 #include "runtime/network.h"
 #include "runtime/notify.h"
 #include "runtime/relay.h"
+#include "runtime/rootfs.h"
 #include "runtime/spawn.h"
 #include "runtime/state.h"
 #include "runtime/syscalls.h"
@@ -175,6 +176,9 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
                 return -1;
         if (rc_cgroup_plan(c->rt, c->cfg, c->id, &c->cg, err) < 0)
                 return -1;
+        /* no cgroup: its device rules would go unenforced (runtime/devices.c) */
+        if (c->cg->path == NULL && rc_devices_check_unenforced(c->cfg, c->o->bundle, err) < 0)
+                return rc_error_wrap(err, "%s", c->config_path);
         /* A cgroup is recorded before its mkdir, so that delete finds a leftover. Without
          * one the first state written is the one with the pid (spawn.c record_pid), before
          * the init can outlive us; until then a directory without state.json reads as

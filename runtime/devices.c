@@ -1,5 +1,7 @@
 /* /dev population (see rootfs.h): the default nodes, linux.devices, and the usual
- * symlinks, unless /dev is a bind mount of the host's.
+ * symlinks, unless /dev is a bind mount of the host's. And, for `create` on a host where
+ * no cgroup enforces linux.resources.devices, the refusal of every node those rules deny
+ * that the container could still open (rc_devices_check_unenforced).
  *
  * Nodes are made with mknod(2); in a user namespace (where mknod fails) an empty file is
  * created and the host's node bind-mounted onto it. Nothing under /dev is resolved
@@ -7,13 +9,18 @@
  * planted in the image, say) is removed and replaced. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <linux/bpf.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "runtime/cgroup.h"
 #include "runtime/cleanup.h"
 #include "runtime/log.h"
 #include "runtime/mounts_internal.h"
@@ -305,5 +312,101 @@ int rc_devices_setup(struct rc_rootfs_ctx *ctx, rc_error_t *err)
                         return rc_error_set(err, -fd, "create `/dev/console`");
                 close(fd);
         }
+        return 0;
+}
+
+/* ---- device rules that nothing enforces ------------------------------------------- */
+
+#define UNENFORCED                                                                                          \
+        "but no cgroup enforces device rules here (`" RC_CGROUP_MOUNT "` is not cgroup v2, or "             \
+        "--cgroup-manager=disabled): allow the device in .linux.resources.devices, keep it out of the "     \
+        "container, or run on a cgroup v2 host"
+
+struct rules {
+        const struct oci_device_rule *v;
+        size_t n, n_config; /* all rules; the config's come first */
+};
+
+/* A node the container can open (`how`: what puts it there): refused unless the rules
+ * allow reading and writing it. */
+static int check_node(const struct rules *rs, char type, int64_t major, int64_t minor, const char *path,
+                      const char *how, rc_error_t *err)
+{
+        static const unsigned accesses[] = {BPF_DEVCG_ACC_READ, BPF_DEVCG_ACC_WRITE};
+
+        for (size_t k = 0; k < sizeof(accesses) / sizeof(accesses[0]); k++) {
+                long i = rc_cgroup_device_rule_for(rs->v, rs->n, type, major, minor, accesses[k]);
+                const char *access = accesses[k] == BPF_DEVCG_ACC_READ ? "read" : "write";
+
+                if (i >= 0 && rs->v[i].allow)
+                        continue;
+                if (i >= 0 && (size_t)i < rs->n_config)
+                        return rc_error_set(err, 0,
+                                            ".linux.resources.devices[%ld] denies %s access to `%s` (%c "
+                                            "%" PRId64 ":%" PRId64 "), which %s, " UNENFORCED,
+                                            i, access, path, type, major, minor, how);
+                return rc_error_set(err, 0,
+                                    "no rule of .linux.resources.devices allows %s access to `%s` (%c "
+                                    "%" PRId64 ":%" PRId64 "), which %s, " UNENFORCED,
+                                    access, path, type, major, minor, how);
+        }
+        return 0;
+}
+
+/* A bind mount's source, as the mount will resolve it (relative: the bundle). A device
+ * node, or the host's /dev or a directory under it (holding nodes of every kind), is
+ * reachable unless the mount is nodev. */
+static int check_bind(const struct rules *rs, const struct oci_mount *m, size_t idx, int bundlefd,
+                      rc_error_t *err)
+{
+        char how[64];
+        struct stat st;
+
+        if (!(m->is_bind || (m->flags & MS_BIND)) || m->source == NULL || (m->flags & MS_NODEV) ||
+            fstatat(bundlefd, m->source, &st, 0) < 0)
+                return 0; /* not a device, or the mount itself will fail */
+        snprintf(how, sizeof(how), ".mounts[%zu] binds into the container", idx);
+        if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+                return check_node(rs, S_ISBLK(st.st_mode) ? 'b' : 'c', major(st.st_rdev), minor(st.st_rdev),
+                                  m->source, how, err);
+        if (S_ISDIR(st.st_mode) && m->source[0] == '/' && rc_path_under(m->source, "/dev"))
+                return rc_error_set(err, 0,
+                                    ".mounts[%zu] binds the host's `%s` into the container, with every "
+                                    "device node in it, while .linux.resources.devices does not allow "
+                                    "every device, " UNENFORCED,
+                                    idx, m->source);
+        return 0;
+}
+
+int rc_devices_check_unenforced(const struct oci_config *cfg, const char *bundle, rc_error_t *err)
+{
+        const struct oci_resources *r = &cfg->linux_.resources;
+        _cleanup_free_ struct oci_device_rule *all = NULL;
+        _cleanup_close_ int bundlefd = -1;
+        struct rules rs = {.n_config = r->n_devices};
+        char how[64];
+
+        if (!r->present || r->n_devices == 0)
+                return 0; /* no rules asked for: none goes unenforced */
+        if (rc_cgroup_device_rules(r->devices, r->n_devices, &all, &rs.n, err) < 0)
+                return -1;
+        rs.v = all;
+        if (rc_cgroup_devices_allow_all(rs.v, rs.n))
+                return 0;
+        for (size_t i = 0; i < cfg->linux_.n_devices; i++) {
+                const struct oci_device *d = &cfg->linux_.devices[i];
+
+                if (d->type == 'p')
+                        continue;
+                snprintf(how, sizeof(how), ".linux.devices[%zu] creates", i);
+                if (check_node(&rs, d->type == 'b' ? 'b' : 'c', d->major, d->minor, d->path, how, err) < 0)
+                        return -1;
+        }
+        bundlefd = bundle != NULL ? open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
+        if (bundlefd < 0 && bundlefd != AT_FDCWD)
+                return rc_error_set(err, errno, "open bundle `%s`", bundle);
+        for (size_t i = 0; i < cfg->n_mounts; i++)
+                if (check_bind(&rs, &cfg->mounts[i], i, bundlefd, err) < 0)
+                        return -1;
         return 0;
 }

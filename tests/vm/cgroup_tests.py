@@ -72,7 +72,8 @@ class Suite:
         c["root"] = {"path": self.rootfs, "readonly": True}
         return c
 
-    def bundle(self, args, resources=None, mounts=(), no_pidns=False, cgroups_path=None, hooks=None):
+    def bundle(self, args, resources=None, mounts=(), no_pidns=False, cgroups_path=None, hooks=None,
+               devices=None):
         self.n += 1
         path = os.path.join(self.tmp, f"b{self.n}")
         os.mkdir(path)
@@ -87,6 +88,8 @@ class Suite:
             c["linux"]["cgroupsPath"] = cgroups_path
         if hooks:
             c["hooks"] = hooks
+        if devices:
+            c["linux"]["devices"] = devices
         with open(os.path.join(path, "config.json"), "w") as f:
             json.dump(c, f)
         return path
@@ -266,17 +269,22 @@ def devices_deny_and_allow(s):
     bind = lambda src, dst: {"destination": dst, "type": "bind", "source": src, "options": ["bind"]}
     rules = [{"allow": False, "access": "rwm"},
              {"allow": True, "type": "c", "major": os.major(ra), "minor": os.minor(ra), "access": "w"}]
+    # the denied node also through linux.devices: the rules apply to it all the same
+    listed = [{"path": "/dev/dev-listed", "type": "c", "major": os.major(rd), "minor": os.minor(rd)}]
     b = s.bundle(["sh", "-c", "/probe write /dev/dev-allowed; /probe write /dev/dev-denied; "
-                  "/probe write /dev/null; echo done"],
-                 resources={"devices": rules}, mounts=[bind(pa, "/dev/dev-allowed"), bind(pd, "/dev/dev-denied")])
+                  "/probe write /dev/null; /probe write /dev/dev-listed; echo done"],
+                 resources={"devices": rules}, mounts=[bind(pa, "/dev/dev-allowed"), bind(pd, "/dev/dev-denied")],
+                 devices=listed)
     cid = s.start(b)
     out = wait_for(lambda: "done" in s.output(b) and s.output(b), 30, "the probe")
     lines = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
-    check(len(lines) == 3, f"probe output: {out!r}")
-    allowed, denied, null = lines
+    check(len(lines) == 4, f"probe output: {out!r}")
+    allowed, denied, null, listed_node = lines
     check(allowed["ok"], f"{pa} ({os.major(ra)}:{os.minor(ra)}, allowed w) failed: {allowed}")
     check(not denied["ok"] and denied["errno"] == 1, f"{pd} (denied) was not EPERM: {denied}")
     check(null["ok"], f"/dev/null (a default device) failed: {null}")
+    check(not listed_node["ok"] and listed_node["errno"] == 1,
+          f"{pd} listed in linux.devices (denied) was not EPERM: {listed_node}")
     s.delete(cid)
 
 
