@@ -10,7 +10,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "runtime/cleanup.h"
+#include "runtime/fsutil.h"
 #include "runtime/log.h"
 #include "runtime/mounts_internal.h"
 #include "runtime/syscalls.h"
@@ -275,9 +278,98 @@ static int pivot(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
         return 0;
 }
 
+/* mountinfo escapes space, tab, newline and backslash as \ooo; in place. */
+static void unescape_mountinfo(char *s)
+{
+        char *out = s;
+
+        for (; *s != '\0'; s++) {
+                if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+                    s[3] >= '0' && s[3] <= '7') {
+                        *out++ = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
+                        s += 3;
+                } else {
+                        *out++ = *s;
+                }
+        }
+        *out = '\0';
+}
+
+/* Detach one host procfs or sysfs mount (rslave first: nothing propagates to the host).
+ * Gone already (a parent was detached): fine. Locked into a user namespace we cannot
+ * unmount from: cover it, as runc does. */
+static int detach_pseudofs(const char *mountpoint, rc_error_t *err)
+{
+        if (mount(NULL, mountpoint, NULL, MS_SLAVE | MS_REC, NULL) < 0)
+                return errno == ENOENT ? 0 : rc_error_set(err, errno, "make `%s` rslave", mountpoint);
+        if (umount2(mountpoint, MNT_DETACH) == 0)
+                return 0;
+        if (errno != EINVAL && errno != EPERM)
+                return rc_error_set(err, errno, "detach `%s`", mountpoint);
+        if (mount("tmpfs", mountpoint, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") < 0)
+                return rc_error_set(err, errno, "cover `%s`", mountpoint);
+        return 0;
+}
+
+/* One mountinfo line: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS...] - FSTYPE ...". A
+ * whole procfs or sysfs (root "/") outside the rootfs is detached. */
+static int detach_if_host_pseudofs(char *line, const char *rootfs, rc_error_t *err)
+{
+        char *fields[5], *sep = strstr(line, " - "), *save = NULL, *fstype;
+        size_t n = 0;
+
+        if (sep == NULL)
+                return 0;
+        *sep = '\0';
+        fstype = sep + 3;
+        fstype[strcspn(fstype, " ")] = '\0';
+        if (strcmp(fstype, "proc") != 0 && strcmp(fstype, "sysfs") != 0)
+                return 0;
+        for (char *f = strtok_r(line, " ", &save); f != NULL && n < 5; f = strtok_r(NULL, " ", &save))
+                fields[n++] = f;
+        if (n < 5 || strcmp(fields[3], "/") != 0)
+                return 0;
+        unescape_mountinfo(fields[4]);
+        if (rc_path_equal(fields[4], rootfs) || rc_path_under(fields[4], rootfs))
+                return 0;
+        return detach_pseudofs(fields[4], err);
+}
+
+/* --no-pivot leaves the old root in this mount namespace, under the new one, with the
+ * host's procfs and sysfs on it. Unreachable after the chroot, they still count for the
+ * kernel's mount_too_revealing check, which looks at every mount of the namespace: a
+ * container process that can make a user namespace would be let mount a fresh procfs
+ * or sysfs without the masked paths. So they are detached first, as runc does. Which
+ * mounts those are only /proc/self/mountinfo says: the one mountinfo scan of the start
+ * path, on the rare --no-pivot path alone (pivot_root detaches the whole old root). */
+static int detach_host_pseudofs(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        _cleanup_free_ char *data = NULL;
+        char rootfs[PATH_MAX], link[64], *save = NULL;
+        int procfd = rc_proc_fd(err);
+        size_t len = 0;
+        ssize_t n;
+
+        if (procfd < 0)
+                return -1;
+        snprintf(link, sizeof(link), "self/fd/%d", ctx->rootfd);
+        n = readlinkat(procfd, link, rootfs, sizeof(rootfs) - 1);
+        if (n < 0)
+                return rc_error_set(err, errno, "find the rootfs `%s`", ctx->rootfs);
+        rootfs[n] = '\0';
+        if (rc_read_file_at(procfd, "self/mountinfo", 16u << 20, &data, &len, err) < 0)
+                return -1;
+        for (char *l = strtok_r(data, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save))
+                if (detach_if_host_pseudofs(l, rootfs, err) < 0)
+                        return -1;
+        return 0;
+}
+
 /* no_pivot (a rootfs on the initramfs, say): move the rootfs over "/" and chroot. */
 static int move_and_chroot(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
 {
+        if (detach_host_pseudofs(ctx, err) < 0)
+                return -1;
         if (fchdir(ctx->rootfd) < 0)
                 return rc_error_set(err, errno, "chdir to rootfs `%s`", ctx->rootfs);
         if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
