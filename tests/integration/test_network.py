@@ -49,6 +49,10 @@ class NetNs:
         self.pid = self.proc.pid
         wait_for(lambda: self._ns_ino() not in (None, host_ns("net")), what="a new network namespace")
         self.run("ip", "link", "set", "lo", "up")
+        # A new namespace inherits the machine's ip_forward (net.core.devconf_inherit_init_net
+        # 0): start from the kernel's default, whatever the machine's own setting, so the
+        # tests see what the runtime turned on.
+        self.run("sh", "-c", "echo 0 > /proc/sys/net/ipv4/ip_forward")
 
     def _ns_ino(self):
         try:
