@@ -20,6 +20,7 @@
 #include "runtime/fsutil.h"
 #include "runtime/netlink.h"
 #include "runtime/network_internal.h"
+#include "runtime/state.h"
 #include "runtime/syscalls.h"
 #include "specs/json.h"
 
@@ -160,7 +161,7 @@ static int ref_read(int dirfd, struct attach_ref *r, rc_error_t *err)
         int ret = 1;
 
         *r = (struct attach_ref){0};
-        if (rc_read_file_at(dirfd, RC_NET_ATTACH_FILE, SMALL_FILE_MAX, &buf, &len, &e) < 0) {
+        if (rc_state_read_file(dirfd, RC_NET_ATTACH_FILE, &buf, &len, &e) < 0) {
                 if (e->status == ENOENT)
                         return 0;
                 rc_error_move(err, &e);

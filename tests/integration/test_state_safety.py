@@ -339,3 +339,17 @@ def test_network_prune_removes_ipam_temp_files(nrt, bundle):
     r = nrt.cmd("network", "prune")
     assert r.returncode == 0, r.stderr
     assert sorted(os.listdir(d)) == [".lock", ".next"]
+
+
+@pytest.mark.run_container_only("run-container's own networking")
+def test_fifo_network_record_hangs_no_delete(nrt, bundle):
+    """The network record beside state.json is read the same way: a FIFO there is refused
+    at once (delete --force warns, and `network prune` releases the address)."""
+    c = nrt.create(net_bundle(bundle, ["sleep", "1000"], network="default"))
+    pid = nrt.state(c.cid)["pid"]
+    corrupt(os.path.join(state_dir(nrt, c.cid), "network.json"), "fifo")
+    r = nrt.cmd("delete", "--force", c.cid, timeout=CMD_TIMEOUT)
+    assert r.returncode == 0 and "not a regular file" in r.stderr, r.stderr
+    assert not pid_alive(pid) and not os.path.exists(state_dir(nrt, c.cid))
+    assert nrt.cmd("network", "prune").returncode == 0
+    assert nrt.leases() == []
