@@ -67,8 +67,28 @@ static int make_absolute(char **field, rc_error_t *err)
         return 0;
 }
 
+/* Socket activation, runc's rule: with LISTEN_FDS=N set for this very process
+ * (LISTEN_PID), fds 3..3+N-1 go to the container ahead of --preserve-fds (which then
+ * counts from 3+N), and its process gets LISTEN_FDS=N and LISTEN_PID=1. */
+static int listen_fds(struct cli_create_args *a, rc_error_t *err)
+{
+        const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+        unsigned n = 0, owner = 0;
+
+        if (fds == NULL || pid == NULL || cli_parse_uint(pid, INT_MAX, &owner) < 0 ||
+            owner != (unsigned)getpid())
+                return 0;
+        if (cli_parse_uint(fds, INT_MAX - 3, &n) < 0 || n > (unsigned)(INT_MAX - 3) - a->opts.preserve_fds)
+                return rc_error_set(err, 0, "invalid LISTEN_FDS value \"%s\"", fds);
+        a->opts.listen_fds = n;
+        a->opts.preserve_fds += n;
+        return 0;
+}
+
 int cli_create_args_finish(struct cli_create_args *a, rc_error_t *err)
 {
+        if (listen_fds(a, err) < 0)
+                return -1;
         if (a->bundle == NULL && set_string(&a->bundle, ".", err) < 0)
                 return -1;
         if (make_absolute(&a->bundle, err) < 0 || make_absolute(&a->config, err) < 0 ||

@@ -18,6 +18,7 @@
 
 #include "runtime/cgroup.h"
 #include "runtime/cleanup.h"
+#include "runtime/config_edit.h"
 #include "runtime/fsutil.h"
 #include "runtime/hooks.h"
 #include "runtime/journal.h"
@@ -150,6 +151,17 @@ static int journal_record(struct create_run *c, enum rc_journal_kind kind, const
         return c->o->journal != NULL ? rc_journal_record(c->o->journal, kind, arg, err) : 0;
 }
 
+/* Socket activation (rc_create_opts.listen_fds): the fds are the container's first. */
+static int set_listen_env(struct oci_config *cfg, unsigned n, rc_error_t *err)
+{
+        char entry[32];
+
+        snprintf(entry, sizeof(entry), "LISTEN_FDS=%u", n);
+        if (rc_config_set_env(cfg, entry, err) < 0 || rc_config_set_env(cfg, "LISTEN_PID=1", err) < 0)
+                return -1;
+        return 0;
+}
+
 static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
 {
         struct rc_spawn sp;
@@ -196,6 +208,8 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
                 return -1;
         if (journal_record(c, RC_JOURNAL_NETWORK, c->id, err) < 0 ||
             rc_network_prepare(c->rt, c->id, c->cfg, c->dirfd, err) < 0)
+                return -1;
+        if (c->o->listen_fds > 0 && set_listen_env(c->cfg, c->o->listen_fds, err) < 0)
                 return -1;
         /* sd_notify: not without a mount namespace, which could not have the socket */
         if (c->rt->notify_socket != NULL && oci_config_namespace(c->cfg, OCI_NS_MOUNT) != NULL &&

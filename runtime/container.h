@@ -45,6 +45,9 @@ struct rc_create_opts {
         const char *pid_file; /* NULL: none */
         const char *console_socket;
         unsigned preserve_fds; /* fds 3 .. 3+N-1 are passed to the container */
+        /* the first listen_fds of them are socket activation's: the process gets
+         * LISTEN_FDS=listen_fds and LISTEN_PID=1 (0: none) */
+        unsigned listen_fds;
         bool no_pivot;
         bool no_new_keyring;
         /* For `sandbox` (runtime/sandbox.h); all optional: */
