@@ -156,14 +156,14 @@ int rc_cgroup_decide(enum rc_cgroup_manager m, bool host_v2, const struct oci_re
         if (names == NULL || names[0] == '\0')
                 return rc_error_set(
                         err, 0,
-                        "linux.resources.unified asks for cgroup limits, but `" RC_CGROUP_MOUNT
+                        ".linux.resources.unified asks for cgroup limits, but `" RC_CGROUP_MOUNT
                         "` is not a cgroup v2 mount (this host runs cgroup v1 or hybrid), so they "
                         "cannot be enforced: boot the host with the unified hierarchy "
                         "(systemd.unified_cgroup_hierarchy=1), or pass --cgroup-manager=disabled to "
                         "run without limits");
         return rc_error_set(
                 err, 0,
-                "linux.resources asks for %s limits, but `" RC_CGROUP_MOUNT "` is not a cgroup v2 "
+                ".linux.resources asks for %s limits, but `" RC_CGROUP_MOUNT "` is not a cgroup v2 "
                 "mount (this host runs cgroup v1 or hybrid), so the %s controller%s cannot enforce "
                 "them: boot the host with the unified hierarchy (systemd.unified_cgroup_hierarchy=1), "
                 "or pass --cgroup-manager=disabled to run without limits",
@@ -201,7 +201,7 @@ int rc_cgroup_resolve_path(const char *cgroups_path, const char *id, const char 
         const char *rel = cgroups_path;
         size_t len = 0;
 
-        snprintf(what, sizeof(what), "linux.cgroupsPath \"%.40s\"", cgroups_path ? cgroups_path : "");
+        snprintf(what, sizeof(what), ".linux.cgroupsPath \"%.40s\"", cgroups_path ? cgroups_path : "");
         if (rel == NULL || rel[0] == '\0') {
                 if (asprintf(&deflt, RC_CGROUP_DEFAULT_PARENT "/%s", id) < 0)
                         return rc_error_set(err, ENOMEM, "cgroup path");
@@ -425,7 +425,7 @@ static int apply_devices(struct rc_cgroup *cg, const struct oci_device_rule *rul
                 return -1;
         fd = rc_cgroup_devices_load(prog, n_prog, err);
         if (fd < 0 || rc_cgroup_devices_attach(cg->dirfd, fd, err) < 0)
-                return rc_error_wrap(err, "linux.resources.devices");
+                return rc_error_wrap(err, ".linux.resources.devices");
         return 0;
 }
 

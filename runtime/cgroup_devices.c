@@ -55,7 +55,7 @@ int rc_cgroup_device_rules(const struct oci_device_rule *rules, size_t n, struct
         struct oci_device_rule *v;
 
         if (total > MAX_RULES)
-                return rc_error_set(err, 0, "linux.resources.devices: too many rules (%zu, at most %d)",
+                return rc_error_set(err, 0, ".linux.resources.devices: too many rules (%zu, at most %d)",
                                     total, MAX_RULES);
         v = calloc(total, sizeof(*v));
         if (v == NULL)

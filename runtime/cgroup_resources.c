@@ -223,7 +223,7 @@ static int apply_memory(int dirfd, const struct oci_memory *m, const struct rc_l
         if (m->swap.set || (m->limit.set && m->limit.v == -1)) {
                 if (rc_cgroup_swap_max(m->swap.set ? m->swap.v : 0, effective_limit(dirfd, m), &swap, err) <
                     0)
-                        return rc_error_wrap(err, "linux.resources.memory.swap");
+                        return rc_error_wrap(err, ".linux.resources.memory.swap");
         }
         if (m->check_before_update && m->limit.set && check_before_update(dirfd, m->limit.v, err) < 0)
                 return -1;
@@ -251,7 +251,7 @@ static int apply_cpu(int dirfd, const struct oci_cpu *c, rc_error_t *err)
 
         if (c->realtime_runtime.set || c->realtime_period.set)
                 return rc_error_set(err, 0,
-                                    "linux.resources.cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no "
+                                    ".linux.resources.cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no "
                                     "real-time CPU limits; remove them from the config");
         if (c->cpus != NULL && c->cpus[0] != '\0' && cg_write(dirfd, "cpuset.cpus", c->cpus, err) < 0)
                 return -1;
@@ -359,9 +359,9 @@ static int apply_unified(int dirfd, const struct oci_kv *kv, size_t n, rc_error_
 
                 if (k[0] == '\0' || strchr(k, '/') != NULL || strcmp(k, ".") == 0 || strcmp(k, "..") == 0)
                         return rc_error_set(err, 0,
-                                            "linux.resources.unified: invalid cgroup file name \"%s\"", k);
+                                            ".linux.resources.unified: invalid cgroup file name \"%s\"", k);
                 if (cg_write(dirfd, k, kv[i].value, err) < 0)
-                        return rc_error_wrap(err, "linux.resources.unified");
+                        return rc_error_wrap(err, ".linux.resources.unified");
         }
         return 0;
 }

@@ -257,6 +257,10 @@ static int create_container(struct create_run *c, pid_t *ret_pid, rc_error_t *er
             rc_state_dir_create(c->rootfd, c->id, &c->dirfd, err) < 0)
                 return -1;
         ret = do_create(c, ret_pid, err);
+        /* a step that failed on a value of the config names its JSON path (".mounts[3]: ...",
+         * also from inside the init): add the file, as the parser does */
+        if (ret < 0 && *err != NULL && (*err)->msg != NULL && (*err)->msg[0] == '.')
+                rc_error_wrap(err, "%s", c->config_path);
         if (ret < 0) {
                 if (rc_network_detach(rt, c->id, c->dirfd, &ignored) < 0)
                         rc_log(&rt->log, RC_LOG_WARNING, "%s", ignored->msg);

@@ -222,10 +222,9 @@ static int create_nodes_masked(struct rc_rootfs_ctx *ctx, int devfd, rc_error_t 
                         return -1;
         }
         for (size_t i = 0; i < cfg->linux_.n_devices; i++) {
-                if (node_from_config(&cfg->linux_.devices[i], &n, err) < 0)
-                        return -1;
-                if (create_node(ctx, devfd, &n, err) < 0)
-                        return -1;
+                if (node_from_config(&cfg->linux_.devices[i], &n, err) < 0 ||
+                    create_node(ctx, devfd, &n, err) < 0)
+                        return rc_error_wrap(err, ".linux.devices[%zu]", i);
         }
         return 0;
 }

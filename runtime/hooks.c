@@ -280,7 +280,8 @@ int rc_hooks_run(const struct oci_hook_list *l, enum oci_hook_phase phase, const
 
                 if (run_one(h, state_json ? state_json : "", state_json ? state_len : 0, &e) == 0)
                         continue;
-                rc_error_wrap(&e, "%s hook \"%s\"", rc_hook_phase_name(phase), h->path);
+                rc_error_wrap(&e, ".hooks.%s[%zu]: %s hook \"%s\"", rc_hook_phase_name(phase), i,
+                              rc_hook_phase_name(phase), h->path);
                 if (keep_going == NULL) {
                         rc_error_move(err, &e);
                         return -1;

@@ -615,7 +615,7 @@ int rc_mounts_setup(struct rc_rootfs_ctx *ctx, rc_error_t *err)
                 if (ctx->join_netns != NULL && !netns_blind(m) && rc_rootfs_join_netns(ctx, i, err) < 0)
                         return -1;
                 if (mount_one(ctx, m, err) < 0)
-                        return -1;
+                        return rc_error_wrap(err, ".mounts[%zu]", i);
                 rc_log(ctx->log, RC_LOG_DEBUG, "mounted `%s` on `%s`", mount_what(m), m->destination);
         }
         return 0;

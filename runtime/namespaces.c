@@ -25,7 +25,8 @@ static const enum oci_ns_type join_order[] = {
         OCI_NS_UTS,  OCI_NS_CGROUP, OCI_NS_TIME,    OCI_NS_MOUNT,
 };
 
-static int open_ns_path(const struct oci_namespace *ns, rc_error_t *err)
+/* i: the namespace's index in .linux.namespaces, for the messages */
+static int open_ns_path(const struct oci_namespace *ns, size_t i, rc_error_t *err)
 {
         const char *name = oci_ns_name(ns->type);
         int flag = oci_ns_clone_flag(ns->type);
@@ -33,7 +34,8 @@ static int open_ns_path(const struct oci_namespace *ns, rc_error_t *err)
 
         fd = open(ns->path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                return rc_error_set(err, errno, ".linux.namespaces: open namespace path \"%s\" for %s",
+                return rc_error_set(err, errno,
+                                    ".linux.namespaces[%zu].path: open namespace path \"%s\" for %s", i,
                                     ns->path, name);
         /* Catch a path of the wrong kind now, with a message naming it, rather than as
          * an EINVAL from setns() in the child. */
@@ -41,13 +43,13 @@ static int open_ns_path(const struct oci_namespace *ns, rc_error_t *err)
         if (type < 0 && errno != ENOTTY && errno != EINVAL) {
                 int e = errno;
                 close(fd);
-                return rc_error_set(err, e, ".linux.namespaces: namespace path \"%s\" for %s", ns->path,
-                                    name);
+                return rc_error_set(err, e, ".linux.namespaces[%zu].path: namespace path \"%s\" for %s", i,
+                                    ns->path, name);
         }
         if (type < 0 || type != flag) {
                 close(fd);
-                return rc_error_set(err, 0, ".linux.namespaces: path \"%s\" is not a %s namespace", ns->path,
-                                    name);
+                return rc_error_set(err, 0, ".linux.namespaces[%zu].path: \"%s\" is not a %s namespace", i,
+                                    ns->path, name);
         }
         return fd;
 }
@@ -81,7 +83,7 @@ int rc_ns_plan_make(const struct oci_config *c, struct rc_ns_plan *ret, rc_error
                         new_time = new_time || ns->type == OCI_NS_TIME;
                         continue;
                 }
-                p.join_fd[ns->type] = open_ns_path(ns, err);
+                p.join_fd[ns->type] = open_ns_path(ns, i, err);
                 if (p.join_fd[ns->type] < 0) {
                         rc_ns_plan_close(&p);
                         return -1;
@@ -201,7 +203,7 @@ int rc_ns_write_idmaps(pid_t pid, const struct oci_config *c, rc_error_t *err)
                 return rc_error_set(err, errno, "open %s", path);
         if (l->n_uid_mappings > 0 &&
             write_idmap(procfd, pid, "uid_map", l->uid_mappings, l->n_uid_mappings, err) < 0)
-                return -1;
+                return rc_error_wrap(err, ".linux.uidMappings");
         if (l->n_gid_mappings == 0)
                 return 0;
         /* Without CAP_SETGID in the parent namespace the kernel accepts a gid_map only
@@ -216,7 +218,9 @@ int rc_ns_write_idmaps(pid_t pid, const struct oci_config *c, rc_error_t *err)
                         return -1;
                 }
         }
-        return write_idmap(procfd, pid, "gid_map", l->gid_mappings, l->n_gid_mappings, err);
+        if (write_idmap(procfd, pid, "gid_map", l->gid_mappings, l->n_gid_mappings, err) < 0)
+                return rc_error_wrap(err, ".linux.gidMappings");
+        return 0;
 }
 
 int rc_ns_write_time_offsets(const struct oci_config *c, rc_error_t *err)

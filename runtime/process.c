@@ -111,10 +111,11 @@ int rc_process_apply_sysctl(const struct oci_config *c, rc_error_t *err)
                 if (kv->key == NULL)
                         return rc_error_set_status(err, EINVAL, "sysctl: missing key");
                 if (sysctl_path(kv->key, &path, err) < 0)
-                        return -1;
+                        return rc_error_wrap(err, ".linux.sysctl.%s", kv->key);
                 r = write_proc_file(path + strlen("/proc/"), value, strlen(value));
                 if (r < 0)
-                        return rc_error_set(err, -r, "write sysctl `%s` (%s)", kv->key, path);
+                        return rc_error_set(err, -r, ".linux.sysctl.%s: write sysctl `%s` (%s)", kv->key,
+                                            kv->key, path);
         }
         return 0;
 }

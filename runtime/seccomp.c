@@ -340,7 +340,7 @@ static int build_filter(scmp_filter_ctx ctx, const struct oci_seccomp *s, uint32
                 return -1;
         for (size_t i = 0; i < s->n_syscalls; i++)
                 if (add_syscall(ctx, &s->syscalls[i], def_action, log, err) < 0)
-                        return rc_error_wrap(err, "linux.seccomp.syscalls[%zu]", i);
+                        return rc_error_wrap(err, ".linux.seccomp.syscalls[%zu]", i);
         return map_clone3(ctx, s, def_action, log, err);
 }
 
@@ -360,7 +360,7 @@ int rc_seccomp_compile_cached(const struct oci_seccomp *s, const char *cache_roo
 
         if (lower_action(s->default_action, s->has_default_errno_ret, s->default_errno_ret, &def_action,
                          err) < 0)
-                return rc_error_wrap(err, "linux.seccomp.defaultAction");
+                return rc_error_wrap(err, ".linux.seccomp.defaultAction");
         if (plan_flags(s, log, &p.flags, err) < 0)
                 return -1;
         if (cache_root != NULL) {

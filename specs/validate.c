@@ -129,6 +129,11 @@ static int check_mounts(const struct oci_config *c, const char *origin, rc_error
                         return fail(origin, err, ".mounts[%zu].destination: must not be empty", i);
                 if (!is_absolute(d))
                         return fail(origin, err, ".mounts[%zu].destination: must be an absolute path", i);
+                if (!c->mounts[i].is_bind && (c->mounts[i].type == NULL || c->mounts[i].type[0] == '\0'))
+                        return fail(origin, err,
+                                    ".mounts[%zu].type: required unless the mount is a bind mount", i);
+                if (c->mounts[i].is_bind && (c->mounts[i].source == NULL || c->mounts[i].source[0] == '\0'))
+                        return fail(origin, err, ".mounts[%zu].source: required for a bind mount", i);
         }
         return 0;
 }

@@ -238,3 +238,50 @@ def test_idmap_option_is_refused_with_the_path(rt, bundle, workdir):
     cfg = os.path.join(b.path, "config.json")
     assert r.returncode != 0
     assert f'{cfg}: .mounts[{n}].options[1]: "idmap": idmapped mounts are not supported' in r.stderr, r.stderr
+
+
+# ---- errors found while creating name the file and the JSON path ---------------------------
+
+
+def _missing_bind(b, workdir):
+    b.add_mount("/data", "bind", os.path.join(workdir, "no-such-source"), ["rbind"])
+    return f".mounts[{len(b.config['mounts']) - 1}]: mount `"
+
+
+def _bad_fs_type(b, workdir):
+    b.add_mount("/data", "nosuchfs", "x")
+    return f".mounts[{len(b.config['mounts']) - 1}]: mount `x` on `/data`: No such device"
+
+
+def _missing_ns_path(b, workdir):
+    b.set_namespace("network", path=os.path.join(workdir, "no-such-netns"))
+    i = [n["type"] for n in b.config["linux"]["namespaces"]].index("network")
+    return f".linux.namespaces[{i}].path: open namespace path"
+
+
+def _failing_hook(b, workdir):
+    b.config["hooks"] = {"createRuntime": [{"path": "/bin/true"}, {"path": "/bin/false"}]}
+    return '.hooks.createRuntime[1]: createRuntime hook "/bin/false": exited with status 1'
+
+
+def _missing_sysctl(b, workdir):
+    b.config["linux"]["sysctl"] = {"net.ipv4.no_such_sysctl": "1"}
+    return ".linux.sysctl.net.ipv4.no_such_sysctl: write sysctl"
+
+
+def _bad_device(b, workdir):
+    b.config["linux"]["devices"] = [{"path": "/dev/null/under-a-node", "type": "c", "major": 1, "minor": 3}]
+    return ".linux.devices[0]: create device `/dev/null/under-a-node`"
+
+
+@pytest.mark.run_container_only("run-container's error texts (runc's and crun's name neither file nor path)")
+@pytest.mark.parametrize("make", [_missing_bind, _bad_fs_type, _missing_ns_path, _failing_hook, _missing_sysctl,
+                                  _bad_device], ids=lambda f: f.__name__.strip("_"))
+def test_create_errors_name_the_file_and_json_path(rt, bundle, workdir, make):
+    b = bundle(["/probe", "exit", "0"])
+    want = make(b, workdir)
+    r = rt.create(b, check=False)
+    cfg = os.path.join(b.path, "config.json")
+    assert r.returncode == 1
+    assert f"{cfg}: {want}" in r.stderr, r.stderr
+    assert rt.cmd("state", r.cid).returncode != 0, "the failed create left its state"

@@ -185,7 +185,10 @@ Test(hooks, nonzero_exit_is_an_error)
         struct oci_hook h = {.path = path};
 
         cr_assert_lt(run(&h, 1, "{}", &err), 0);
-        cr_assert_geq(asprintf(&want, "createRuntime hook \"%s\": exited with status 3", path), 0);
+        cr_assert_geq(asprintf(&want,
+                               ".hooks.createRuntime[0]: createRuntime hook \"%s\": exited with status 3",
+                               path),
+                      0);
         cr_assert_str_eq(err->msg, want);
 }
 
@@ -197,7 +200,10 @@ Test(hooks, killed_by_signal)
         struct oci_hook h = {.path = path};
 
         cr_assert_lt(run(&h, 1, "{}", &err), 0);
-        cr_assert_geq(asprintf(&want, "createRuntime hook \"%s\": killed by signal 9", path), 0);
+        cr_assert_geq(asprintf(&want,
+                               ".hooks.createRuntime[0]: createRuntime hook \"%s\": killed by signal 9",
+                               path),
+                      0);
         cr_assert_str_eq(err->msg, want);
 }
 
@@ -209,7 +215,10 @@ Test(hooks, exec_failure_names_errno)
         struct oci_hook h = {.path = path};
 
         cr_assert_lt(run(&h, 1, "{}", &err), 0);
-        cr_assert_geq(asprintf(&want, "createRuntime hook \"%s\": exec: No such file or directory", path),
+        cr_assert_geq(asprintf(&want,
+                               ".hooks.createRuntime[0]: createRuntime hook \"%s\": exec: No such file or "
+                               "directory",
+                               path),
                       0);
         cr_assert_str_eq(err->msg, want);
 }
@@ -232,7 +241,10 @@ Test(hooks, timeout_kills_the_hook)
 
         cr_assert_lt(run(&h, 1, "{}", &err), 0);
         dt = now_s() - t0;
-        cr_assert_geq(asprintf(&want, "createRuntime hook \"%s\": timed out after 1s", path), 0);
+        cr_assert_geq(asprintf(&want,
+                               ".hooks.createRuntime[0]: createRuntime hook \"%s\": timed out after 1s",
+                               path),
+                      0);
         cr_assert_str_eq(err->msg, want);
         cr_assert(dt >= 0.9 && dt < 2.5, "took %.2fs", dt);
 }
@@ -312,12 +324,15 @@ Test(hooks, keep_going_warns_and_runs_the_rest)
         cr_assert_eq(rc_hooks_run(&l, OCI_HOOK_POSTSTART, "{}", 2, &log, &err), 0);
         cr_assert_null(err);
         cr_assert_eq(access(marker, F_OK), 0, "the hook after the failures did not run");
-        cr_assert_geq(
-                asprintf(&want,
-                         "poststart hook \"%s\": exited with status 1 (continuing as if it had succeeded)\n"
-                         "poststart hook \"%s\": exited with status 1 (continuing as if it had succeeded)\n",
-                         fail, fail),
-                0);
+        cr_assert_geq(asprintf(&want,
+                               ".hooks.poststart[0]: poststart hook \"%s\": exited with status 1 "
+                               "(continuing as if it "
+                               "had succeeded)\n"
+                               ".hooks.poststart[1]: poststart hook \"%s\": exited with status 1 "
+                               "(continuing as if it "
+                               "had succeeded)\n",
+                               fail, fail),
+                      0);
         cr_assert_str_eq(warnings, want);
 }
 

@@ -164,9 +164,10 @@ Test(namespaces, missing_path_is_an_error)
         add_ns(OCI_NS_MOUNT, NULL);
         add_ns(OCI_NS_NETWORK, "/nonexistent/ns/net");
         cr_assert_lt(rc_ns_plan_make(&cfg, &p, &err), 0);
-        cr_assert_str_eq(err->msg,
-                         ".linux.namespaces: open namespace path \"/nonexistent/ns/net\" for network: "
-                         "No such file or directory");
+        cr_assert_str_eq(
+                err->msg,
+                ".linux.namespaces[1].path: open namespace path \"/nonexistent/ns/net\" for network: "
+                "No such file or directory");
         cr_assert_eq(err->status, ENOENT);
 }
 
@@ -178,13 +179,13 @@ Test(namespaces, wrong_kind_of_path_is_an_error)
         add_ns(OCI_NS_NETWORK, "/proc/self/ns/uts");
         cr_assert_lt(rc_ns_plan_make(&cfg, &p, &err), 0);
         cr_assert_str_eq(err->msg,
-                         ".linux.namespaces: path \"/proc/self/ns/uts\" is not a network namespace");
+                         ".linux.namespaces[0].path: \"/proc/self/ns/uts\" is not a network namespace");
         rc_error_free(&err);
 
         config_reset();
         add_ns(OCI_NS_NETWORK, "/dev/null");
         cr_assert_lt(rc_ns_plan_make(&cfg, &p, &err), 0);
-        cr_assert_str_eq(err->msg, ".linux.namespaces: path \"/dev/null\" is not a network namespace");
+        cr_assert_str_eq(err->msg, ".linux.namespaces[0].path: \"/dev/null\" is not a network namespace");
 }
 
 Test(namespaces, join_own_user_namespace_is_a_no_op)

@@ -588,7 +588,8 @@ Test(process, sysctl_rejects_bad_keys)
                 c.linux_.sysctl = &kv;
                 c.linux_.n_sysctl = 1;
                 cr_assert_lt(rc_process_apply_sysctl(&c, &err), 0, "key %s accepted", bad[i]);
-                snprintf(expected, sizeof(expected), "sysctl `%s`: invalid key", bad[i]);
+                snprintf(expected, sizeof(expected), ".linux.sysctl.%s: sysctl `%s`: invalid key", bad[i],
+                         bad[i]);
                 cr_assert_str_eq(err->msg, expected);
         }
 }
@@ -602,8 +603,9 @@ Test(process, sysctl_error_names_key)
         c.linux_.sysctl = &kv;
         c.linux_.n_sysctl = 1;
         cr_assert_lt(rc_process_apply_sysctl(&c, &err), 0);
-        cr_assert_str_eq(err->msg, "write sysctl `net.does_not_exist.really` "
-                                   "(/proc/sys/net/does_not_exist/really): No such file or directory");
+        cr_assert_str_eq(err->msg,
+                         ".linux.sysctl.net.does_not_exist.really: write sysctl `net.does_not_exist.really` "
+                         "(/proc/sys/net/does_not_exist/really): No such file or directory");
 }
 
 /* ---- chdir ------------------------------------------------------------------------- */

@@ -709,7 +709,7 @@ Test(ops, failing_poststop_is_a_warning)
         write_config_with_poststop("c1", hook, "unused");
         cr_assert_eq(rc_container_delete(&rt, "c1", false, &err), 0, "%s", err ? err->msg : "");
         cr_assert_not(dir_exists("c1"));
-        cr_assert_not_null(strstr(logbuf, "warning: poststop hook"), "%s", logbuf);
+        cr_assert_not_null(strstr(logbuf, "warning: .hooks.poststop[0]: poststop hook"), "%s", logbuf);
         cr_assert_not_null(strstr(logbuf, "exited with status 7"), "%s", logbuf);
 }
 

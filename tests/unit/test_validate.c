@@ -270,6 +270,16 @@ Test(handbuilt, process_and_mounts)
         rc_error_free(&err);
 
         m.destination = (char *)"/ok";
+        cr_assert_eq(oci_config_validate(&c, "hand", &err), -1);
+        cr_assert_str_eq(err->msg, "hand: .mounts[0].type: required unless the mount is a bind mount");
+        rc_error_free(&err);
+
+        m.is_bind = true;
+        cr_assert_eq(oci_config_validate(&c, "hand", &err), -1);
+        cr_assert_str_eq(err->msg, "hand: .mounts[0].source: required for a bind mount");
+        rc_error_free(&err);
+
+        m.source = (char *)"/srv";
         cr_assert_eq(oci_config_validate(&c, "hand", &err), 0);
 }
 
