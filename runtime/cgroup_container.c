@@ -50,7 +50,7 @@ static bool is_live(const struct oci_state *s)
 /* <root>/<id> without creating or locking anything. */
 static int open_state_dir(const struct rc_runtime *rt, const char *id, rc_error_t *err)
 {
-        const char *root = rt->root != NULL && rt->root[0] != '\0' ? rt->root : RC_DEFAULT_ROOT;
+        const char *root = rc_state_root_path(rt->root);
         _cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         int fd = rootfd < 0 ? -1 : openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 

@@ -269,11 +269,6 @@ int rc_exec_build_process(const struct oci_config *cfg, const struct rc_exec_opt
 
 /* ---- the runtime: checks and preparation ------------------------------------------- */
 
-static const char *root_of(const struct rc_runtime *rt)
-{
-        return rt->root != NULL && rt->root[0] != '\0' ? rt->root : RC_DEFAULT_ROOT;
-}
-
 static int load_container(struct exec_run *x, rc_error_t *err)
 {
         if (rc_container_state(x->rt, x->id, &x->state, err) < 0)
@@ -290,7 +285,8 @@ static int load_container(struct exec_run *x, rc_error_t *err)
             oci_state_to_json(x->state, 0, &x->state_json, &x->state_len, err) < 0)
                 return -1;
         /* the same filter as the init's, compiled here so that errors surface now */
-        return rc_seccomp_prepare(&x->cfg->linux_.seccomp, root_of(x->rt), &x->rt->log, &x->seccomp, err);
+        return rc_seccomp_prepare(&x->cfg->linux_.seccomp, rc_state_root_path(x->rt->root), &x->rt->log,
+                                  &x->seccomp, err);
 }
 
 static bool same_ns(pid_t pid, const char *name)

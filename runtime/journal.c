@@ -211,11 +211,6 @@ static int open_journal_dir(const char *root, bool create, int *ret_fd, char **r
         return 1;
 }
 
-static const char *root_of(const struct rc_runtime *rt)
-{
-        return rt->root != NULL && rt->root[0] != '\0' ? rt->root : RC_DEFAULT_ROOT;
-}
-
 /* Give the unnamed, locked file with its owner record its name. */
 static int link_journal(struct rc_journal *j, const char *name, rc_error_t *err)
 {
@@ -307,7 +302,7 @@ static int stop_container(const struct rc_runtime *rt, const char *id, rc_error_
 
 static int undo_network(const struct rc_runtime *rt, const char *id, rc_error_t *err)
 {
-        _cleanup_close_ int rootfd = open(root_of(rt), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int rootfd = open(rc_state_root_path(rt->root), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_close_ int dirfd = -1;
 
         if (rootfd >= 0)
@@ -500,7 +495,7 @@ int rc_gc(const struct rc_runtime *rt, unsigned timeout_ms, size_t *ret_removed,
                 deadline.tv_sec++;
                 deadline.tv_nsec -= 1000000000;
         }
-        ret = open_journal_dir(root_of(rt), false, &dirfd, &dir_path, err);
+        ret = open_journal_dir(rc_state_root_path(rt->root), false, &dirfd, &dir_path, err);
         if (ret <= 0)
                 return ret;
         fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

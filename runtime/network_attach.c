@@ -507,7 +507,7 @@ static int random_veth(char **ret, rc_error_t *err)
 /* The absolute network state dir (created) and the container's absolute state root. */
 static int absolute_dirs(const struct rc_runtime *rt, char **ret_netroot, char **ret_root, rc_error_t *err)
 {
-        const char *root = rt->root != NULL && rt->root[0] != '\0' ? rt->root : RC_DEFAULT_ROOT;
+        const char *root = rc_state_root_path(rt->root);
 
         *ret_netroot = realpath(rc_net_state_dir(rt), NULL);
         if (*ret_netroot == NULL)

@@ -21,6 +21,7 @@
 #include "runtime/journal.h"
 #include "runtime/netlink.h"
 #include "runtime/overlay.h"
+#include "runtime/state.h"
 #include "specs/json.h"
 
 struct sandbox {
@@ -42,11 +43,6 @@ struct sandbox {
         struct rc_cgroup_stats stats;
         bool has_stats;
 };
-
-static const char *root_of(const struct rc_runtime *rt)
-{
-        return rt->root != NULL && rt->root[0] != '\0' ? rt->root : RC_DEFAULT_ROOT;
-}
 
 static const char *cache_of(const struct rc_sandbox_opts *o)
 {
@@ -340,7 +336,7 @@ int rc_sandbox_run(const struct rc_runtime *rt, const struct rc_sandbox_opts *o,
         report->id = strdup(s.id);
         if (!o->no_gc)
                 opportunistic_gc(rt, o);
-        if (rc_journal_create(root_of(rt), s.id, &s.journal, err) < 0)
+        if (rc_journal_create(rc_state_root_path(rt->root), s.id, &s.journal, err) < 0)
                 goto failed;
         ret = sandbox_steps(&s, ret_status, report, err);
         /* always: stop what may still run, undo every recorded effect, drop the journal */

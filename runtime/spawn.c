@@ -153,8 +153,8 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
         pid_t pid;
 
         /* compiled (and the notify agent connected) here, so errors surface at create */
-        if (rc_seccomp_prepare(&s->cfg->linux_.seccomp, s->rt->root ? s->rt->root : RC_DEFAULT_ROOT,
-                               &s->rt->log, &seccomp, err) < 0)
+        if (rc_seccomp_prepare(&s->cfg->linux_.seccomp, rc_state_root_path(s->rt->root), &s->rt->log,
+                               &seccomp, err) < 0)
                 return -1;
         if (s->opts->console_socket != NULL) {
                 console_fd = rc_console_socket_connect(s->opts->console_socket, err);

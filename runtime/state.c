@@ -77,8 +77,7 @@ int rc_state_root_open(const char *root, int *ret_rootfd, rc_error_t *err)
 {
         int fd;
 
-        if (root == NULL || root[0] == '\0')
-                return rc_error_set(err, EINVAL, "state root: empty path");
+        root = rc_state_root_path(root);
         fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0 && errno == ENOENT) {
                 if (mkdir_p(root, 0700, err) < 0)

@@ -945,3 +945,12 @@ Test(ops, unreadable_state_without_record_needs_force)
         cr_assert_eq(rc_container_delete(&rt, "c2", true, &err), 0, "%s", err ? err->msg : "");
         cr_assert_not(dir_exists("c2"));
 }
+
+/* One default root for every command: NULL and "" both mean RC_DEFAULT_ROOT (once,
+ * `--root ""` made `state` use the default and `create` fail). */
+Test(state, one_default_root)
+{
+        cr_assert_str_eq(rc_state_root_path(NULL), RC_DEFAULT_ROOT);
+        cr_assert_str_eq(rc_state_root_path(""), RC_DEFAULT_ROOT);
+        cr_assert_str_eq(rc_state_root_path(root), root);
+}
