@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/bpf.h>
+#include <linux/capability.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -377,7 +378,19 @@ static int check_bind(const struct rules *rs, const struct oci_mount *m, size_t 
         return 0;
 }
 
-int rc_devices_check_unenforced(const struct oci_config *cfg, const char *bundle, rc_error_t *err)
+/* Device nodes the process makes itself: mknod of a device needs CAP_MKNOD in the
+ * initial user namespace, so only without a user namespace of its own. */
+static bool may_mknod(const struct oci_config *cfg)
+{
+        const struct oci_capabilities *c = &cfg->process.caps;
+        uint64_t any = c->bounding | c->effective | c->permitted | c->ambient;
+
+        return cfg->has_process && c->present && (any & (UINT64_C(1) << CAP_MKNOD)) &&
+               oci_config_namespace(cfg, OCI_NS_USER) == NULL;
+}
+
+int rc_devices_check_unenforced(const struct oci_config *cfg, const char *bundle,
+                                const struct rc_logger *log, rc_error_t *err)
 {
         const struct oci_resources *r = &cfg->linux_.resources;
         _cleanup_free_ struct oci_device_rule *all = NULL;
@@ -407,5 +420,9 @@ int rc_devices_check_unenforced(const struct oci_config *cfg, const char *bundle
         for (size_t i = 0; i < cfg->n_mounts; i++)
                 if (check_bind(&rs, &cfg->mounts[i], i, bundlefd, err) < 0)
                         return -1;
+        if (may_mknod(cfg))
+                rc_log(log, RC_LOG_WARNING,
+                       "no cgroup enforces .linux.resources.devices here: with CAP_MKNOD the process can "
+                       "still create and open device nodes the rules deny");
         return 0;
 }

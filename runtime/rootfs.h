@@ -75,8 +75,11 @@ int rc_rootfs_finish(struct rc_rootfs_ctx *ctx, rc_error_t *err);
  * node and the rule, every node those rules deny read or write access to that the
  * container could still open: a linux.devices entry, a bind-mounted host device node, or
  * a bind of the host's /dev (unless the mount is nodev). A config without device rules,
- * or whose rules allow everything, passes. Relative bind sources are taken in `bundle`. */
-int rc_devices_check_unenforced(const struct oci_config *cfg, const char *bundle, rc_error_t *err);
+ * or whose rules allow everything, passes. Relative bind sources are taken in `bundle`.
+ * What it cannot refuse is warned of: a process with CAP_MKNOD (and no user namespace)
+ * making nodes of its own. */
+int rc_devices_check_unenforced(const struct oci_config *cfg, const char *bundle,
+                                const struct rc_logger *log, rc_error_t *err);
 
 /* After pivot: bind the terminal's slave (its /dev/pts/N path) onto /dev/console. */
 int rc_rootfs_bind_console(const char *pts_path, rc_error_t *err);

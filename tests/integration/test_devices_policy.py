@@ -153,3 +153,16 @@ def test_no_rules_no_refusal(rt, bundle):
     fuse_bind(b)
     st = rt.run_probe(b)
     assert (st["major"], st["minor"]) == FUSE, st
+
+
+@pytest.mark.run_container_only("run-container's own warning (crun says nothing)")
+def test_mknod_capability_is_warned_of(rt, bundle):
+    """What create cannot refuse, it says: with CAP_MKNOD the process could make and open
+    nodes the rules deny (nothing stops the open here)."""
+    b = with_rules(bundle(["/probe", "exit", "0"]), [DENY_ALL])
+    caps = b.config["process"]["capabilities"]
+    for k in ("bounding", "effective", "permitted"):
+        caps[k] = caps[k] + ["CAP_MKNOD"]
+    r = rt.run(b)
+    assert r.returncode == 0, r.stderr
+    assert "CAP_MKNOD" in r.stderr and "linux.resources.devices" in r.stderr, r.stderr
