@@ -5,7 +5,9 @@ moments of their work, without and with a network (inside a network namespace th
 creates, as test_network.py does). After each round, `delete --force` of every id and one
 `gc` must leave nothing, as the kernel sees it:
 - no process that is ours: none whose root, cwd or an open fd is under the test's
-  directory (the bundles, the state root), none named rc:init holding the state root;
+  directory (the bundles, the state root: an init before `start` holds its state
+  directory), none running the test's marker command (a container's or sandbox's job,
+  in namespaces that are not the host's: a sandbox's root shows as "/" from here);
 - no mount under the test's directory (the host's and the test host namespace's);
 - no veth but the bridge in the test host namespace, no lease, no port claim;
 - no state directory and no sandbox entry under the state root.
@@ -23,11 +25,12 @@ import time
 
 import pytest
 
-from conftest import RUNTIME, pid_alive, wait_for
+from conftest import pid_alive, pids_with_token, wait_for
 from test_network import host, net_bundle, nrt  # noqa: F401  (fixtures: a test-made network namespace)
 
 pytestmark = pytest.mark.run_container_only("kills run-container mid-way and checks its own gc and journals")
 
+MARKER = f"1000.{os.getpid()}"  # the jobs' `sleep` argument: found by its command line
 ROUNDS = 6
 PER_COMMAND = 5  # landed kills per command per round: 6 x 6 x 5 = 180 per test
 INTERNAL = ("@sandbox", "@seccomp-cache")
@@ -80,7 +83,7 @@ def ok(rt, *args):
 
 def one_round(k, rt, bundle_path, sandbox_args):
     """One kill of each kind, PER_COMMAND times."""
-    sleeper = ["sleep", "1000"]
+    sleeper = ["sleep", MARKER]
 
     def created(cid):
         ok(rt, "create", "--bundle", bundle_path, cid)
@@ -88,7 +91,7 @@ def one_round(k, rt, bundle_path, sandbox_args):
 
     k.until_landed("run", lambda cid: ["run", "--bundle", bundle_path, cid], 0.08, PER_COMMAND)
     k.until_landed("create", lambda cid: ["create", "--bundle", bundle_path, cid], 0.06, PER_COMMAND)
-    k.until_landed("start", lambda cid: ["start", created(cid)], 0.01, PER_COMMAND)
+    k.until_landed("start", lambda cid: ["start", created(cid)], 0.004, PER_COMMAND)
     k.until_landed("delete", lambda cid: ["delete", "--force", created(cid)], 0.01, PER_COMMAND)
     target = created(rt.new_id("x"))
     ok(rt, "start", target)
@@ -134,8 +137,13 @@ def state_entries(rt):
     return found
 
 
+def jobs_running():
+    """Live processes (zombies waiting for the host's init do not count) running the marker."""
+    return [f"job pid {p}" for p in pids_with_token(MARKER) if pid_alive(p)]
+
+
 def leftovers(rt, host=None):
-    found = our_processes(rt.workdir) + [f"mount {m}" for m in mounts_under(rt.workdir)]
+    found = our_processes(rt.workdir) + jobs_running() + [f"mount {m}" for m in mounts_under(rt.workdir)]
     found += [f"state {e}" for e in state_entries(rt)]
     if host is not None:
         found += [f"mount in the test host {m}" for m in mounts_under(rt.workdir, host.pid)]
@@ -164,14 +172,14 @@ def check_counts(k):
 
 
 def test_kill9_without_network(rt, bundle, base_rootfs):
-    b = bundle(["sleep", "1000"])
+    b = bundle(["sleep", MARKER])
     k = kill_rounds(rt, b.path, ["--rootfs", base_rootfs])
     print("landed", dict(k.landed), "of", dict(k.tried))
     check_counts(k)
 
 
 def test_kill9_with_network(nrt, host, bundle, base_rootfs):
-    b = net_bundle(bundle, ["sleep", "1000"], network="default")
+    b = net_bundle(bundle, ["sleep", MARKER], network="default")
     b.save()
     k = kill_rounds(nrt, b.path, ["--rootfs", base_rootfs, "--net", "default"], host)
     print("landed", dict(k.landed), "of", dict(k.tried))
