@@ -12,14 +12,10 @@
 - --pid-file replaces nothing but a regular file.
 """
 
-import contextlib
-import ctypes
 import json
 import os
-import signal
 import stat
 import subprocess
-import time
 
 import pytest
 
@@ -130,11 +126,6 @@ def test_delete_finds_an_init_the_state_does_not_record(rt, bundle):
     r = rt.cmd("delete", c.cid, timeout=CMD_TIMEOUT)
     assert r.returncode == 0, r.stderr
     assert not pid_alive(pid)
-
-
-def set_comm(name):
-    libc = ctypes.CDLL(None, use_errno=True)
-    assert libc.prctl(15, name.encode(), 0, 0, 0) == 0  # PR_SET_NAME
 
 
 @pytest.mark.run_container_only("gc of orphaned inits is run-container's own command")
