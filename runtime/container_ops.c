@@ -543,9 +543,8 @@ static int check_unreadable(const struct loaded *l, const char *id, bool force, 
                             id, l->unreadable->msg, id);
 }
 
-/* Poststop hooks: failures are warnings (the container is gone either way). cfg: the
- * container's config, or NULL to read the one saved at create. */
-/* The poststop hooks of cfg (NULL: none). */
+/* The poststop hooks of cfg (NULL: none); failures are warnings (the container is gone
+ * either way). */
 static void run_poststop(const struct rc_runtime *rt, struct oci_state *s, const struct oci_config *cfg)
 {
         _cleanup_error_ rc_error_t e = NULL;
