@@ -406,3 +406,7 @@ void oci_seccomp_clear(struct oci_seccomp *s);
 /* `run-container features`: the runtime-spec features document (pretty JSON). It
  * advertises exactly what the parser accepts. */
 int oci_features(char **ret, size_t *ret_len, rc_error_t *err);
+/* The i-th protection advertised in the features document: its annotation key in
+ * *ret_key and the test file that proves it (relative to the source tree); NULL past the
+ * last one. */
+const char *oci_features_protection_test(size_t i, const char **ret_key);

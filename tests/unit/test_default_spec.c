@@ -1,6 +1,8 @@
 /* `spec` and `features` documents: valid JSON with the expected content. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -299,4 +301,25 @@ Test(default_spec, accepted_by_parser)
                 }
                 oci_config_free(c);
         }
+}
+
+/* Every protection the features document advertises names a test that exists, and is
+ * in the document. */
+Test(features, protections_name_their_tests)
+{
+        json_node *root = features();
+        json_node *ann = json_object_get(root, "annotations");
+        const char *key = NULL, *test;
+        size_t n = 0;
+
+        for (size_t i = 0; (test = oci_features_protection_test(i, &key)) != NULL; i++, n++) {
+                char path[4096];
+
+                cr_assert_not_null(json_get_string(json_object_get(ann, key)), "%s missing", key);
+                cr_assert_neq(test[0], '\0', "%s names no test", key);
+                snprintf(path, sizeof(path), "%s/../../../%s", TEST_DATA_DIR, test);
+                cr_assert_eq(access(path, R_OK), 0, "%s: %s: %s", key, path, strerror(errno));
+        }
+        cr_assert_geq(n, 9);
+        json_free(root);
 }
