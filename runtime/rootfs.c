@@ -469,18 +469,18 @@ static int mask_paths(const struct rc_rootfs_ctx *ctx, bool early, rc_error_t *e
                 if (!in_phase(ctx, path, early))
                         continue;
                 if (open_protected(ctx, path, "mask", &fd, &st, err) < 0)
-                        return -1;
+                        return rc_error_wrap(err, ".linux.maskedPaths[%zu]", i);
                 if (fd < 0)
                         continue;
                 if (S_ISDIR(st.st_mode)) {
                         r = mask_dir(fd);
                 } else {
                         if (null < 0 && (null = open_dev_null(ctx, err)) < 0)
-                                return -1;
+                                return rc_error_wrap(err, ".linux.maskedPaths[%zu]", i);
                         r = rc_bind_onto(null, "", false, fd, NULL);
                 }
                 if (r < 0)
-                        return rc_error_set(err, -r, "mask `%s`", path);
+                        return rc_error_set(err, -r, ".linux.maskedPaths[%zu]: mask `%s`", i, path);
         }
         return 0;
 }
@@ -500,17 +500,22 @@ static int readonly_paths(const struct rc_rootfs_ctx *ctx, bool early, rc_error_
                 if (!in_phase(ctx, path, early))
                         continue;
                 if (open_protected(ctx, path, "make read-only", &fd, &st, err) < 0)
-                        return -1;
+                        return rc_error_wrap(err, ".linux.readonlyPaths[%zu]", i);
                 if (fd < 0)
                         continue;
                 tree = rc_open_tree(fd, "",
                                     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
                 if (tree < 0)
-                        return rc_error_set(err, errno, "make read-only `%s`: bind", path);
+                        return rc_error_set(err, errno,
+                                            ".linux.readonlyPaths[%zu]: make read-only `%s`: bind", i, path);
                 if (rc_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
-                        return rc_error_set(err, errno, "make read-only `%s`: set attributes", path);
+                        return rc_error_set(err, errno,
+                                            ".linux.readonlyPaths[%zu]: make read-only `%s`: set attributes",
+                                            i, path);
                 if (rc_move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-                        return rc_error_set(err, errno, "make read-only `%s`: attach", path);
+                        return rc_error_set(err, errno,
+                                            ".linux.readonlyPaths[%zu]: make read-only `%s`: attach", i,
+                                            path);
         }
         return 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "runtime/cleanup.h"
+#include "specs/config.h"
 #include "specs/json.h"
 
 static json_node *parse_ok(const char *text)
@@ -313,4 +314,42 @@ Test(json, string_array_writes_what_string_by_string_would)
                 _cleanup_free_ char *out = gen_object_with_array(false, plain, false);
                 cr_assert_str_eq(out, "{\"a\":[\"read\",\"PATH=/usr/bin:/bin\",\"x y\"],\"n\":1}");
         }
+}
+
+/* \u0000 would cut the string yajl_tree hands back: refused, naming where it is. */
+static char *nul_error(const char *doc)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        json_node *root = NULL;
+
+        if (json_parse(doc, strlen(doc), "f.json", &root, &err) == 0) {
+                json_free(root);
+                return NULL;
+        }
+        return strdup(err->msg);
+}
+
+Test(json, nul_in_strings_is_refused_with_its_path)
+{
+        _cleanup_free_ char *a = nul_error("{\"a\": [1, {\"b\": [\"x\", \"y\\u0000z\"]}]}");
+        _cleanup_free_ char *b = nul_error("[\"\\u0000\"]");
+        _cleanup_free_ char *c = nul_error("{\"k\\u0000\": 1}");
+        _cleanup_free_ char *d = nul_error("\"\\u0000\"");
+        _cleanup_free_ char *ok = nul_error("{\"a\": \"\\\\u0000 is text here\", \"b\": \"\\u0001\"}");
+
+        cr_assert_str_eq(a, "f.json: .a[1].b[1]: string contains a NUL character (\\u0000)");
+        cr_assert_str_eq(b, "f.json: [0]: string contains a NUL character (\\u0000)");
+        cr_assert_str_eq(c, "f.json: an object key contains a NUL character (\\u0000)");
+        cr_assert_str_eq(d, "f.json: string contains a NUL character (\\u0000)");
+        cr_assert_null(ok, "%s", ok);
+}
+
+Test(json, nul_in_process_json)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        struct oci_process *p = NULL;
+        const char *doc = "{\"args\": [\"sh\", \"-c\", \"tr\\u0000ue\"], \"cwd\": \"/\"}";
+
+        cr_assert_lt(oci_process_parse(doc, strlen(doc), "process.json", &p, &err), 0);
+        cr_assert_str_eq(err->msg, "process.json: .args[2]: string contains a NUL character (\\u0000)");
 }
