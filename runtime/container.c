@@ -384,9 +384,11 @@ out:
 }
 
 /* The start proper, the state directory locked: release the init, retire the FIFO, run
- * the poststart hooks (cfg as for run_poststart). */
+ * the poststart hooks (cfg as for run_poststart). sd_notify: ret_notify_fd NULL waits
+ * here for READY; otherwise the caller gets the socket to relay from (-1: none). */
 static int start_locked(const struct rc_runtime *rt, int dirfd, struct oci_state *st,
-                        const struct oci_config *cfg, bool own_child, bool write_state, rc_error_t *err)
+                        const struct oci_config *cfg, bool own_child, bool write_state, int *ret_notify_fd,
+                        rc_error_t *err)
 {
         _cleanup_close_ int notify_fd = -1;
 
@@ -402,7 +404,9 @@ static int start_locked(const struct rc_runtime *rt, int dirfd, struct oci_state
         if (unlinkat(dirfd, RC_FIFO_FILE, 0) < 0 && errno != ENOENT)
                 return rc_error_set(err, errno, "remove exec fifo");
         /* as runc and crun: started once the container says READY (or its init is gone) */
-        if (notify_fd >= 0 && rc_notify_relay(notify_fd, st->pid, rt->notify_socket, err) < 0)
+        if (ret_notify_fd != NULL)
+                *ret_notify_fd = TAKE_FD(notify_fd);
+        else if (notify_fd >= 0 && rc_notify_relay(notify_fd, st->pid, rt->notify_socket, err) < 0)
                 return -1;
         run_poststart(rt, dirfd, st, cfg);
         return 0;
@@ -424,7 +428,7 @@ int rc_container_start(const struct rc_runtime *rt, const char *id, rc_error_t *
                              oci_status_name(st->status));
                 goto out;
         }
-        ret = start_locked(rt, dirfd, st, NULL, false, false, err);
+        ret = start_locked(rt, dirfd, st, NULL, false, false, NULL, err);
 out:
         oci_state_free(st);
         return ret;
@@ -487,6 +491,8 @@ int rc_container_run(const struct rc_runtime *rt, const char *id, const struct r
                      const struct rc_run_opts *ro, int *ret_status, rc_error_t *err)
 {
         struct rc_relay relay = {.master = -1};
+        struct rc_notify_bg notify = {.fd = -1, .pidfd = -1};
+        _cleanup_close_ int notify_fd = -1;
         int pair[2] = {-1, -1}, sfd = -1, master = -1, ret = -1;
         struct create_run c;
         rc_error_t derr = NULL;
@@ -518,13 +524,17 @@ int rc_container_run(const struct rc_runtime *rt, const char *id, const struct r
                 *ro->result = (struct rc_run_result){.pid = pid};
                 clock_gettime(CLOCK_MONOTONIC, &ro->result->started);
         }
-        ret = start_locked(rt, c.dirfd, &c.state, c.cfg, true, c.defer_created_write, err);
+        ret = start_locked(rt, c.dirfd, &c.state, c.cfg, true, c.defer_created_write,
+                           ro->detach ? NULL : &notify_fd, err);
         create_run_unlock(&c);
+        if (ret == 0 && notify_fd >= 0)
+                ret = rc_notify_bg_start(&notify, TAKE_FD(notify_fd), pid, rt->notify_socket, err);
         if (ret < 0)
                 goto fail;
         if (ro->detach)
                 goto out;
         ret = wait_container(rt, id, ro, &relay, pid, sfd, ret_status, err);
+        rc_notify_bg_join(&notify, &rt->log);
         rc_relay_stop(&relay);
         if (ret == 0 && ro->before_delete != NULL)
                 ro->before_delete(rt, id, ro->result, ro->data);
@@ -535,6 +545,9 @@ int rc_container_run(const struct rc_runtime *rt, const char *id, const struct r
 fail:
         ret = -1;
         rc_relay_stop(&relay);
+        if (notify.running)
+                kill(pid, SIGKILL); /* the relay ends with the init */
+        rc_notify_bg_join(&notify, &rt->log);
         create_run_unlock(&c);
         rc_container_delete_known(rt, c.rootfd, id, c.cfg, true, &derr);
 out:

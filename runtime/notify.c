@@ -108,13 +108,12 @@ static int forward(const char *host, const char *ready, pid_t pid, rc_error_t *e
         return 0;
 }
 
-int rc_notify_relay(int fd, pid_t pid, const char *host_socket, rc_error_t *err)
+/* The wait, with the init's pidfd: a datagram already queued is read even when the init
+ * is gone by then (a container that says READY and exits at once). */
+static int relay(int fd, int pidfd, pid_t pid, const char *host_socket, rc_error_t *err)
 {
-        _cleanup_close_ int pidfd = rc_pidfd_open(pid, 0);
         char buf[4097];
 
-        if (pidfd < 0)
-                return errno == ESRCH ? 0 : rc_error_set(err, errno, "NOTIFY_SOCKET: pidfd_open");
         for (;;) {
                 struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
                 ssize_t n;
@@ -125,9 +124,9 @@ int rc_notify_relay(int fd, pid_t pid, const char *host_socket, rc_error_t *err)
                                 continue;
                         return rc_error_set(err, errno, "NOTIFY_SOCKET: wait for the container");
                 }
-                if (p[0].revents == 0)
-                        return 0; /* the init exited without READY: nothing to forward */
                 n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+                if (n < 0 && errno == EAGAIN && p[1].revents != 0)
+                        return 0; /* the init exited without READY: nothing to forward */
                 if (n < 0 && (errno == EAGAIN || errno == EINTR))
                         continue;
                 if (n < 0)
@@ -137,4 +136,59 @@ int rc_notify_relay(int fd, pid_t pid, const char *host_socket, rc_error_t *err)
                 if (ready != NULL)
                         return forward(host_socket, ready, pid, err);
         }
+}
+
+int rc_notify_relay(int fd, pid_t pid, const char *host_socket, rc_error_t *err)
+{
+        _cleanup_close_ int pidfd = rc_pidfd_open(pid, 0);
+
+        if (pidfd < 0)
+                return errno == ESRCH ? 0 : rc_error_set(err, errno, "NOTIFY_SOCKET: pidfd_open");
+        return relay(fd, pidfd, pid, host_socket, err);
+}
+
+static void *bg_main(void *arg)
+{
+        struct rc_notify_bg *bg = arg;
+
+        relay(bg->fd, bg->pidfd, bg->pid, bg->host_socket, &bg->err);
+        return NULL;
+}
+
+int rc_notify_bg_start(struct rc_notify_bg *bg, int fd, pid_t pid, const char *host_socket, rc_error_t *err)
+{
+        int r;
+
+        /* the pidfd now: the caller may reap the init before the thread runs */
+        *bg = (struct rc_notify_bg){
+                .fd = fd, .pidfd = rc_pidfd_open(pid, 0), .pid = pid, .host_socket = host_socket};
+        if (bg->pidfd < 0) {
+                r = errno;
+                close(fd);
+                bg->fd = -1;
+                return rc_error_set(err, r, "NOTIFY_SOCKET: pidfd_open");
+        }
+        r = pthread_create(&bg->thread, NULL, bg_main, bg);
+        if (r != 0) {
+                close(fd);
+                close(bg->pidfd);
+                bg->fd = bg->pidfd = -1;
+                return rc_error_set(err, r, "NOTIFY_SOCKET: start the relay");
+        }
+        bg->running = true;
+        return 0;
+}
+
+void rc_notify_bg_join(struct rc_notify_bg *bg, const struct rc_logger *log)
+{
+        if (!bg->running)
+                return;
+        pthread_join(bg->thread, NULL);
+        bg->running = false;
+        close(bg->fd);
+        close(bg->pidfd);
+        bg->fd = bg->pidfd = -1;
+        if (bg->err != NULL)
+                rc_log(log, RC_LOG_WARNING, "%s", bg->err->msg);
+        rc_error_free(&bg->err);
 }

@@ -11,9 +11,12 @@
  * its start does not wait. */
 #pragma once
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "runtime/error.h"
+#include "runtime/log.h"
 #include "specs/config.h"
 
 #define RC_NOTIFY_ENV "NOTIFY_SOCKET"
@@ -26,3 +29,18 @@ int rc_notify_listen(int state_dirfd, int *ret_fd, rc_error_t *err);
 
 /* start: wait on fd for READY= from the container while pid lives; forward it. */
 int rc_notify_relay(int fd, pid_t pid, const char *host_socket, rc_error_t *err);
+
+/* `run` in the foreground relays in a thread of its own, so that its wait for the
+ * container (signals forwarded, the terminal relayed) is not held up by a container that
+ * never says READY; runc does the same. rc_notify_bg_start takes fd. */
+struct rc_notify_bg {
+        pthread_t thread;
+        bool running;
+        int fd, pidfd;
+        pid_t pid;
+        const char *host_socket;
+        rc_error_t err;
+};
+int rc_notify_bg_start(struct rc_notify_bg *bg, int fd, pid_t pid, const char *host_socket, rc_error_t *err);
+/* Once the init is gone (the relay then ends by itself); a relay error becomes a warning. */
+void rc_notify_bg_join(struct rc_notify_bg *bg, const struct rc_logger *log);

@@ -113,3 +113,23 @@ def test_ready_from_a_user_namespace(rt, bundle, host_socket):
     r = rt.run(b, env=notify_env(path))
     assert r.returncode == 0, r.stderr
     assert any(m.startswith("READY=1") for m in received(s))
+
+
+@pytest.mark.run_container_only(RUNC_PROTOCOL)
+def test_foreground_run_forwards_signals_before_ready(rt, bundle, host_socket):
+    """`run` in the foreground relays READY on the side (runc: a goroutine): a container
+    that never says READY still gets the signals `run` receives."""
+    import signal
+    import subprocess
+
+    path, s = host_socket
+    b = bundle(["/probe", "sigwait", "1"])
+    b.save()
+    p = rt.popen("run", "--bundle", b.path, rt.new_id(), env=notify_env(path),
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=20)
+    assert p.returncode == 0, err
+    assert out.strip() == f"signal {signal.SIGTERM.value}"
+    assert received(s) == []
