@@ -168,3 +168,15 @@ def test_user_namespace_with_a_private_bundle_of_the_mapped_root(rt, bundle, pat
     os.chmod(b.path, 0o700)
     info = rt.run_probe(b)
     assert (info["uid"], info["gid"]) == (0, 0)
+
+
+@pytest.mark.run_container_only("crun 1.8.1's exec does not enter the root of a container without a mount "
+                                "namespace (its process sees the runtime's /); run-container's exec "
+                                "enters the init's root, as for every container")
+def test_exec_into_a_container_without_mount_namespace_is_chrooted_too(rt, bundle):
+    b = no_mountns(bundle(["/probe", "sleep", "30"]))
+    c = rt.create(b)
+    assert rt.cmd("start", c.cid).returncode == 0
+    r = rt.cmd("exec", c.cid, "/probe", "ls", "/")
+    assert r.returncode == 0, r.stderr
+    assert "probe" in parse_json(r.stdout)
