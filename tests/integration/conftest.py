@@ -290,6 +290,25 @@ def pids_under(path):
     return found
 
 
+def pids_holding(path):
+    """Pids other than ours with an open fd, root or cwd at path or below it (an init
+    waiting for `start` holds its state directory and exec.fifo)."""
+    path = os.path.realpath(path)
+    found = set(pids_under(path))
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{name}/fd"):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(f"/proc/{name}/fd/{fd}")
+                    if target == path or target.startswith(path + "/"):
+                        found.add(int(name))
+                        break
+    found.discard(os.getpid())
+    return sorted(found)
+
+
 def pid_alive(pid):
     """True if pid exists and is not a zombie."""
     try:
@@ -391,6 +410,11 @@ def workdir(root_required):
     d = tempfile.mkdtemp(prefix="rc-", dir="/tmp")
     os.chmod(d, 0o711)  # a user namespace's root (an unprivileged host uid) must reach the bundle
     yield d
+    # A test that failed half-way (a timeout, a killed runtime) may leave a container's
+    # processes behind: they were started by this test, and hold its directory.
+    for pid in pids_holding(d):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     shutil.rmtree(d, ignore_errors=True)
 
 
