@@ -22,6 +22,7 @@
 #include "runtime/cleanup.h"
 #include "runtime/fsutil.h"
 #include "runtime/hooks.h"
+#include "runtime/mempolicy.h"
 #include "runtime/netlink.h"
 #include "runtime/overlay.h"
 #include "runtime/preexec.h"
@@ -197,7 +198,8 @@ static int setup_process_attrs(struct init_run *r, rc_error_t *err)
             rc_process_set_oom_score_adj(&c->process, err) < 0 ||
             rc_process_apply_rlimits(&c->process, err) < 0 ||
             rc_process_apply_scheduler(&c->process, err) < 0 ||
-            rc_process_apply_io_priority(&c->process, err) < 0 || rc_process_apply_personality(c, err) < 0)
+            rc_process_apply_io_priority(&c->process, err) < 0 || rc_process_apply_personality(c, err) < 0 ||
+            rc_mempolicy_apply(&c->linux_.memory_policy, err) < 0)
                 return -1;
         if (!r->a->no_new_keyring && join_session_keyring(r->a->id, err) < 0)
                 return -1;

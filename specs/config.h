@@ -313,11 +313,14 @@ struct oci_seccomp {
 };
 
 /* linux.memoryPolicy, for set_mempolicy(2): validated, lowered to the kernel's values. */
+#define OCI_MEMPOLICY_NODES 1024 /* node ids 0..1023 (the kernel's MAX_NUMNODES at most) */
 struct oci_memory_policy {
         bool present;
         int mode; /* MPOL_* */
         unsigned flags; /* MPOL_F_* mode flags */
         char *nodes; /* "0-3,7" or NULL */
+        bool has_nodes; /* at least one node in node_mask */
+        unsigned long node_mask[OCI_MEMPOLICY_NODES / (8 * sizeof(unsigned long))];
 };
 
 struct oci_linux {

@@ -23,7 +23,7 @@ enum {
 #define MPOL_F_STATIC_NODES_ (1u << 15)
 
 /* The highest node id accepted: the kernel's MAX_NUMNODES is at most 1 << 10. */
-#define NODE_MAX 1023
+#define NODE_MAX (OCI_MEMPOLICY_NODES - 1)
 
 static const struct {
         const char *name;
@@ -99,9 +99,18 @@ static const char *node_id(const char *p, unsigned *ret)
         return p;
 }
 
-/* "0", "0-3", "0-3,7,9-10": ids and increasing ranges separated by commas. An empty
- * string is no nodes. */
-static bool nodes_valid(const char *s)
+static void set_nodes(struct oci_memory_policy *m, unsigned lo, unsigned hi)
+{
+        const unsigned bits = 8 * sizeof(m->node_mask[0]);
+
+        for (unsigned n = lo; n <= hi; n++)
+                m->node_mask[n / bits] |= 1UL << (n % bits);
+        m->has_nodes = true;
+}
+
+/* "0", "0-3", "0-3,7,9-10": ids and increasing ranges separated by commas, set in m's
+ * mask. An empty string is no nodes. */
+static bool nodes_valid(const char *s, struct oci_memory_policy *m)
 {
         const char *p = s;
 
@@ -113,11 +122,13 @@ static bool nodes_valid(const char *s)
                 p = node_id(p, &lo);
                 if (p == NULL)
                         return false;
+                hi = lo;
                 if (*p == '-') {
                         p = node_id(p + 1, &hi);
                         if (p == NULL || hi < lo)
                                 return false;
                 }
+                set_nodes(m, lo, hi);
                 if (*p == '\0')
                         return true;
                 if (*p++ != ',')
@@ -127,21 +138,22 @@ static bool nodes_valid(const char *s)
 
 static int parse_nodes(struct pctx *c, const json_node *v, void *target)
 {
+        struct oci_memory_policy *m = target;
         const char *s;
 
         if (parse_get_string(c, v, &s) < 0)
                 return -1;
-        if (!nodes_valid(s))
+        if (!nodes_valid(s, m))
                 return pctx_fail(c,
                                  "invalid node list \"%s\" (expected ids and ranges such as \"0-3,7\", "
                                  "each at most %d)",
                                  s, NODE_MAX);
-        return parse_dup_string(c, v, target);
+        return parse_dup_string(c, v, &m->nodes);
 }
 
 static int check_policy(struct pctx *c, const struct oci_memory_policy *m)
 {
-        bool nodes = m->nodes != NULL && m->nodes[0] != '\0';
+        bool nodes = m->has_nodes;
         size_t mark;
         int r;
 
@@ -175,7 +187,7 @@ int parse_memory_policy(struct pctx *c, const json_node *v, void *target)
 {
         static const struct field fields[] = {
                 FLD_FN("mode", struct oci_memory_policy, mode, parse_mode, .required = true),
-                FLD_FN("nodes", struct oci_memory_policy, nodes, parse_nodes),
+                FLD_SELF("nodes", parse_nodes),
                 FLD_FN("flags", struct oci_memory_policy, flags, parse_flags),
                 FLD_END,
         };

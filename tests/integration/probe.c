@@ -14,6 +14,7 @@
  *   probe sigwait [COUNT]   print "ready", then one line "signal N" per signal; stop after COUNT
  *   probe fd N              JSON: whether fd N is open, its readlink and its first bytes
  *   probe kill SIG          send SIG to itself (tests 128+N exit status)
+ *   probe mempolicy         JSON: the NUMA memory policy mode and the first word of its nodes
  *   probe tiocsti FD        push "X" into the input of the tty on FD (TIOCSTI); prints
  *                           {"ok":..,"errno":..}
  *   probe notify MSG [SECS] send MSG as one datagram to $NOTIFY_SOCKET (sd_notify), then sleep
@@ -36,6 +37,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -612,6 +614,19 @@ static int mode_tiocsti(int fd)
         return 0;
 }
 
+static int mode_mempolicy(void)
+{
+        unsigned long nodes[16] = {0};
+        int mode = -1;
+
+        if (syscall(SYS_get_mempolicy, &mode, nodes, (unsigned long)(sizeof(nodes) * 8), NULL, 0UL) < 0) {
+                printf("{\"errno\":%d}\n", errno);
+                return 1;
+        }
+        printf("{\"mode\":%d,\"nodes\":%lu}\n", mode, nodes[0]);
+        return 0;
+}
+
 static int mode_notify(const char *msg, unsigned secs)
 {
         const char *path = getenv("NOTIFY_SOCKET");
@@ -636,7 +651,7 @@ static int usage(void)
 {
         fputs("usage: probe [info | exit N | sleep SECS | write PATH [TEXT] | ls PATH | cat PATH |\n"
               "              stat PATH | dev | sigwait [COUNT] | fd N | kill SIG | tiocsti FD |\n"
-              "              notify MSG [SECS]]\n",
+              "              notify MSG [SECS] | mempolicy]\n",
               stderr);
         return 2;
 }
@@ -649,6 +664,8 @@ int main(int argc, char **argv)
 
         if (!strcmp(mode, "info"))
                 ret = mode_info(argv);
+        else if (!strcmp(mode, "mempolicy"))
+                ret = mode_mempolicy();
         else if (!strcmp(mode, "exit") && arg)
                 ret = atoi(arg);
         else if (!strcmp(mode, "sleep") && arg)

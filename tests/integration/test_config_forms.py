@@ -285,3 +285,30 @@ def test_create_errors_name_the_file_and_json_path(rt, bundle, workdir, make):
     assert r.returncode == 1
     assert f"{cfg}: {want}" in r.stderr, r.stderr
     assert rt.cmd("state", r.cid).returncode != 0, "the failed create left its state"
+
+
+@pytest.mark.run_container_only("crun 1.8.1 predates linux.memoryPolicy and ignores it")
+@pytest.mark.parametrize("policy,mode,nodes", [
+    ({"mode": "MPOL_BIND", "nodes": "0"}, 2, 1),
+    ({"mode": "MPOL_INTERLEAVE", "nodes": "0", "flags": ["MPOL_F_STATIC_NODES"]}, 3 | 1 << 15, 1),
+    ({"mode": "MPOL_LOCAL"}, 4, 0),
+])
+def test_memory_policy_is_applied(rt, bundle, policy, mode, nodes):
+    """config-linux.md memoryPolicy: the container's processes run with it (get_mempolicy
+    from inside reports the mode with its flags and the nodes)."""
+    b = bundle(["/probe", "mempolicy"])
+    b.config["linux"]["memoryPolicy"] = policy
+    r = rt.run(b)
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = json.loads(r.stdout)
+    assert (got["mode"], got["nodes"]) == (mode, nodes), got
+
+
+@pytest.mark.run_container_only("run-container's error text")
+def test_memory_policy_on_a_missing_node_names_the_path(rt, bundle):
+    b = bundle(["/probe", "exit", "0"])
+    b.config["linux"]["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "1000"}
+    r = rt.run(b)
+    cfg = os.path.join(b.path, "config.json")
+    assert r.returncode != 0
+    assert f"{cfg}: .linux.memoryPolicy: set_mempolicy" in r.stderr, r.stderr
