@@ -100,15 +100,36 @@ static int feed_stdin(struct feed *f, rc_error_t *err)
         return 0;
 }
 
+/* A hook child: its pidfd, or -1 where pidfd_open is refused (a startContainer hook is
+ * started under the container's seccomp filter, and an older profile may not list it):
+ * then its exit is polled for by pid, every NOPIDFD_TICK_MS. */
+struct child {
+        pid_t pid;
+        int pidfd;
+};
+
+#define NOPIDFD_TICK_MS 5
+
+static bool child_exited(const struct child *c)
+{
+        siginfo_t info = {0};
+
+        return waitid(P_PID, (id_t)c->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0;
+}
+
 /* Feed stdin and wait until the child exits or the deadline passes. Returns 1 if it
  * exited, 0 on timeout. */
-static int wait_child(int pidfd, struct feed *f, int timeout_s, rc_error_t *err)
+static int wait_child(const struct child *c, struct feed *f, int timeout_s, rc_error_t *err)
 {
         int64_t deadline = timeout_s > 0 ? now_ms() + (int64_t)timeout_s * 1000 : -1;
 
         for (;;) {
-                struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = f->fd, .events = POLLOUT}};
+                /* without a pidfd, poll() ignores the negative fd and the tick bounds the wait */
+                struct pollfd p[2] = {{.fd = c->pidfd, .events = POLLIN}, {.fd = f->fd, .events = POLLOUT}};
                 int wait_ms = -1, n;
+
+                if (c->pidfd < 0 && child_exited(c))
+                        return 1;
 
                 if (deadline >= 0) {
                         int64_t left = deadline - now_ms();
@@ -116,6 +137,8 @@ static int wait_child(int pidfd, struct feed *f, int timeout_s, rc_error_t *err)
                                 return 0;
                         wait_ms = left > INT32_MAX ? INT32_MAX : (int)left;
                 }
+                if (c->pidfd < 0 && (wait_ms < 0 || wait_ms > NOPIDFD_TICK_MS))
+                        wait_ms = NOPIDFD_TICK_MS;
                 n = poll(p, f->fd >= 0 ? 2 : 1, wait_ms);
                 if (n < 0 && errno == EINTR)
                         continue;
@@ -128,10 +151,13 @@ static int wait_child(int pidfd, struct feed *f, int timeout_s, rc_error_t *err)
         }
 }
 
-static int reap(int pidfd, siginfo_t *info, rc_error_t *err)
+static int reap(const struct child *c, siginfo_t *info, rc_error_t *err)
 {
+        idtype_t type = c->pidfd >= 0 ? P_PIDFD : P_PID;
+        id_t id = c->pidfd >= 0 ? (id_t)c->pidfd : (id_t)c->pid;
+
         memset(info, 0, sizeof(*info));
-        while (waitid(P_PIDFD, (id_t)pidfd, info, WEXITED) < 0) {
+        while (waitid(type, id, info, WEXITED) < 0) {
                 if (errno != EINTR)
                         return rc_error_set(err, errno, "wait for hook");
         }
@@ -182,8 +208,9 @@ static int describe_exit(const siginfo_t *info, int exec_errno, bool timed_out, 
         return rc_error_set(err, 0, "killed by signal %d", info->si_status);
 }
 
-/* Start the child and return its pidfd; the caller closes what it no longer needs. */
-static int spawn_hook(const struct hook_exec *x, pid_t *ret_pid, rc_error_t *err)
+/* Start the child (*ret: its pid and pidfd, see struct child); the caller closes what it
+ * no longer needs. */
+static int spawn_hook(const struct hook_exec *x, struct child *ret, rc_error_t *err)
 {
         pid_t pid = fork();
         int pidfd;
@@ -193,6 +220,10 @@ static int spawn_hook(const struct hook_exec *x, pid_t *ret_pid, rc_error_t *err
         if (pid == 0)
                 hook_child(x);
         pidfd = rc_pidfd_open(pid, 0);
+        if (pidfd < 0 && (errno == EPERM || errno == ENOSYS)) {
+                *ret = (struct child){.pid = pid, .pidfd = -1};
+                return 0;
+        }
         if (pidfd < 0) {
                 int e = errno;
                 kill(pid, SIGKILL); /* our own unreaped child: the pid is still ours */
@@ -200,8 +231,8 @@ static int spawn_hook(const struct hook_exec *x, pid_t *ret_pid, rc_error_t *err
                         ;
                 return rc_error_set(err, e, "pidfd_open");
         }
-        *ret_pid = pid;
-        return pidfd;
+        *ret = (struct child){.pid = pid, .pidfd = pidfd};
+        return 0;
 }
 
 /* Two close-on-exec pipes: the hook's stdin (our end non-blocking) and the exec error
@@ -227,14 +258,14 @@ static int make_pipes(int *in_r, int *in_w, int *err_r, int *err_w, rc_error_t *
 
 static int run_one(const struct oci_hook *h, const char *json, size_t len, rc_error_t *err)
 {
-        _cleanup_close_ int pidfd = -1, in_r = -1, in_w = -1, err_r = -1, err_w = -1;
+        _cleanup_close_ int in_r = -1, in_w = -1, err_r = -1, err_w = -1;
         char *default_argv[2] = {h->path, NULL};
         struct sigpipe_guard guard;
         struct hook_exec x;
         struct feed f;
         siginfo_t info;
+        struct child c = {.pid = -1, .pidfd = -1};
         int exec_errno = 0, r;
-        pid_t pid;
 
         if (make_pipes(&in_r, &in_w, &err_r, &err_w, err) < 0)
                 return -1;
@@ -246,21 +277,24 @@ static int run_one(const struct oci_hook *h, const char *json, size_t len, rc_er
                 .stdin_fd = in_r,
                 .errpipe_w = err_w,
         };
-        pidfd = spawn_hook(&x, &pid, err);
-        if (pidfd < 0)
+        if (spawn_hook(&x, &c, err) < 0)
                 return -1;
         close(TAKE_FD(in_r));
         close(TAKE_FD(err_w));
 
         f = (struct feed){.fd = TAKE_FD(in_w), .buf = json, .len = len};
         sigpipe_block(&guard);
-        r = wait_child(pidfd, &f, h->timeout, err);
+        r = wait_child(&c, &f, h->timeout, err);
         if (f.fd >= 0)
                 close(f.fd);
-        if (r <= 0)
-                rc_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-        if (reap(pidfd, &info, r < 0 ? NULL : err) < 0)
+        if (r <= 0 && c.pidfd >= 0)
+                rc_pidfd_send_signal(c.pidfd, SIGKILL, NULL, 0);
+        else if (r <= 0)
+                kill(c.pid, SIGKILL); /* our unreaped child: the pid is still ours */
+        if (reap(&c, &info, r < 0 ? NULL : err) < 0)
                 r = -1;
+        if (c.pidfd >= 0)
+                close(c.pidfd);
         sigpipe_restore(&guard);
         if (r < 0)
                 return -1;

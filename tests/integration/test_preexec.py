@@ -314,6 +314,31 @@ def test_start_container_hook_runs_with_process_credentials(rt, bundle, workdir,
             {k: v for k, v in views["process"].items() if k != "Seccomp"}
 
 
+def test_start_container_hook_under_a_filter_without_pidfd_open(rt, bundle, workdir):
+    """A startContainer hook runs under the container's filter (without noNewPrivileges):
+    a profile older than pidfd_open (Docker's before 2020) refuses it, and the hook is
+    still waited for, its status still counts."""
+    out = os.path.join(workdir, "hookout")
+    os.mkdir(out)
+    b = bundle(["/bin/sh", "-c", "echo process > /out/process"])
+    b.add_mount("/out", "bind", out, ["rbind", "rw"])
+    b.config["process"]["noNewPrivileges"] = False
+    b.config["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW",
+                                    "syscalls": [{"names": ["pidfd_open"], "action": "SCMP_ACT_ERRNO"}]}
+    b.config["hooks"] = {"startContainer": [{"path": "/bin/sh",
+                                             "args": ["sh", "-c", "sleep 0.2; echo hook > /out/hook"]}]}
+    r = rt.run(b)
+    assert r.returncode == 0, r.stderr
+    for name in ("hook", "process"):
+        with open(os.path.join(out, name)) as f:
+            assert f.read() == name + "\n"
+    # a failing hook is still an error (the exit status was read without a pidfd)
+    b.config["hooks"] = {"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}]}
+    b.save()
+    r = rt.run(b)
+    assert r.returncode != 0 and "3" in r.stderr, r.stderr
+
+
 # ---- preserved fds -------------------------------------------------------------------------
 
 
