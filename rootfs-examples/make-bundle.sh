@@ -2,8 +2,10 @@
 # Make an OCI bundle: BUNDLE_DIR/rootfs (a copy of ROOTFS) and BUNDLE_DIR/config.json.
 #
 # Usage: rootfs-examples/make-bundle.sh [-r RUNTIME] [-f] ROOTFS BUNDLE_DIR [ARGS...]
-#   -r RUNTIME  write config.json with `RUNTIME spec` (default: a built-in config
-#               like `runc spec` writes, without a terminal)
+#   -r RUNTIME  write config.json with `RUNTIME spec` (default: a small built-in
+#               config for smoke tests: no terminal, no /sys/fs/cgroup mount, no
+#               cgroup namespace, no seccomp; NOT what `runc spec` writes, see
+#               tests/integration/configs/runc-spec.json for that)
 #   -f          replace an existing BUNDLE_DIR/config.json
 #   ARGS        process.args for the default config (default: sh); ignored with -r
 #
@@ -14,7 +16,7 @@
 set -euo pipefail
 
 usage() {
-        sed -n '4,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+        sed -n '4,11p' "$0" | sed 's/^# \{0,1\}//' >&2
         exit 2
 }
 

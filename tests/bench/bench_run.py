@@ -2,14 +2,21 @@
 """`run` of busybox's /bin/true: run-container against crun and the kernel's floor.
 
 Usage: tests/bench/bench_run.py [-n PAIRS] [-b RUN_CONTAINER] [--seccomp] [--against BASELINE]
-                                                                              (as root)
+                                [--config runc-spec|podman-default|ctr-oci-spec]  (as root)
 
 Each round runs, in this order: run-container `run`, crun `run` (without a cgroup
 manager), and the floor: util-linux `unshare` with the same namespaces (mount, pid, ipc,
-uts, net), chroot into the same rootfs (`--root`) and exec of /bin/true. The bundle is
-rootfs-examples/make-bundle.sh's (the mounts and masked paths of `runc spec`). Prints the
+uts, net), chroot into the same rootfs (`--root`) and exec of /bin/true. By default the
+bundle is rootfs-examples/make-bundle.sh's small smoke-test config (no /sys/fs/cgroup,
+no terminal, no seccomp: not what engines send; see --config). Prints the
 medians of wall and CPU time and the medians of the paired ratios. A benchmark, not a
 test: it fails only if a container does.
+
+--config NAME: the bundle's config is tests/integration/configs/NAME.json, exactly as the
+tool wrote it (`runc spec`, podman 4.3's default container, containerd's `ctr oci spec`),
+with /bin/true as the process and the host-specific paths rewritten as
+tests/integration/test_configs_corpus.py does; a config with a terminal runs with a
+--console-socket. The floor gets the config's namespaces.
 
 --seccomp: both runtimes get the seccomp profile of `run-container spec` (the default
 profile engines pass; run-container keeps the compiled filter in its state root, crun
@@ -37,6 +44,9 @@ def main():
     try:
         rootfs = B.make_rootfs(work)
         edit = None
+        config = B.str_arg(argv, "--config")
+        if config is not None and "--seccomp" in argv:
+            B.die("--seccomp and --config: the corpus config's own profile (if any) is used")
         if "--seccomp" in argv:
             subprocess.run([rc_bin, "spec", "--bundle", work.path], check=True)
             with open(f"{work.path}/config.json") as f:
@@ -44,21 +54,33 @@ def main():
 
             def edit(cfg):
                 cfg["linux"]["seccomp"] = spec["linux"]["seccomp"]
-        bundle = B.make_bundle(work, rootfs, "bundle", ["/bin/true"], edit)
+        if config is None:
+            bundle = B.make_bundle(work, rootfs, "bundle", ["/bin/true"], edit)
+            cfg = {"process": {}, "linux": {"namespaces": [{"type": t} for t in
+                                                            ("mount", "pid", "ipc", "uts", "network")]}}
+        else:
+            bundle, cfg = B.corpus_bundle(work, rootfs, config, ["/bin/true"])
         rts = B.runtimes(work, rc_bin)
         baseline = B.str_arg(argv, "--against")
         if baseline is not None:
             rts.append(B.Runtime("baseline", B.find_binary(baseline, "baseline run-container"),
                                  work.root("baseline")))
-        floor_argv = [unshare, "-m", "-p", "-i", "-u", "-n", "-f", "-R", f"{bundle}/rootfs", "/bin/true"]
+        floor = B.floor_argv(unshare, cfg, rootfs if config else f"{bundle}/rootfs", ["/bin/true"])
 
         def run(rt):
-            return lambda r: B.measure(rt.argv("run", "--bundle", bundle, f"b{r}"))
+            def sample(r):
+                console = B.Console(work, cfg)
+                try:
+                    return B.measure(rt.argv("run", *console.args(), "--bundle", bundle, f"b{r}"))
+                finally:
+                    console.close()
+            return sample
 
-        cands = [(rt.name, run(rt)) for rt in rts] + [("unshare floor", lambda r: B.measure(floor_argv))]
+        cands = [(rt.name, run(rt)) for rt in rts] + [("unshare floor", lambda r: B.measure(floor))]
         res = B.alternate(cands, pairs, warmup=2)
-        print(f"run of /bin/true{' with the default seccomp profile' if edit else ''}; {B.machine()}; "
-              f"{rts[1].version()}")
+        what = f"config {config}" if config else "make-bundle.sh's config"
+        print(f"run of /bin/true, {what}{' with the default seccomp profile' if edit else ''}; "
+              f"{B.machine()}; {rts[1].version()}")
         ratios = [("run-container", "crun"), ("run-container", "unshare floor"), ("crun", "unshare floor")]
         if baseline is not None:
             ratios.append(("run-container", "baseline"))

@@ -325,3 +325,69 @@ def str_arg(argv, flag, default=None):
             die(f"{flag} needs a value")
         return argv[i + 1]
     return default
+
+
+# ---- the configs real tools write (tests/integration/configs/) ---------------------------
+
+INTEGRATION = os.path.join(REPO, "tests", "integration")
+# --config NAME: the corpus configs the benchmarks time (see tests/integration/configs/README.md)
+CORPUS_CONFIGS = ("runc-spec", "podman-default", "ctr-oci-spec")
+_NS_FLAGS = {"mount": "-m", "pid": "-p", "ipc": "-i", "uts": "-u", "network": "-n", "cgroup": "-C"}
+
+
+def _corpus():
+    if INTEGRATION not in sys.path:
+        sys.path.insert(0, INTEGRATION)
+    import test_configs_corpus  # its rewrite() of host-specific paths, reused as is
+
+    return test_configs_corpus
+
+
+def corpus_bundle(work, rootfs, name, args):
+    """A bundle whose config.json is tests/integration/configs/NAME.json as the tool wrote
+    it, with the rewrites test_configs_corpus.py makes (its rewrite(): podman's storage
+    paths become test files) and then process.args = args, root.path = rootfs (shared by
+    all candidates; nothing else changes). Returns (bundle, config)."""
+    if name not in CORPUS_CONFIGS:
+        die(f"--config: `{name}` is not one of {', '.join(CORPUS_CONFIGS)}")
+    corpus = _corpus()
+    bundle = os.path.join(work.path, name)
+    os.mkdir(bundle)
+    cfg = corpus.rewrite(corpus.load(name), bundle)
+    cfg["process"]["args"] = list(args)
+    cfg["root"]["path"] = rootfs
+    with open(os.path.join(bundle, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=1)
+    return bundle, cfg
+
+
+def floor_argv(unshare, cfg, rootfs, args):
+    """The unshare floor for a config: util-linux unshare with the config's new namespaces
+    (the user namespace aside), chroot into rootfs, exec of args."""
+    flags = [_NS_FLAGS[n["type"]] for n in cfg.get("linux", {}).get("namespaces", [])
+             if n["type"] in _NS_FLAGS and not n.get("path")]
+    return [unshare, *flags, "-f", "-R", rootfs, *args]
+
+
+class Console:
+    """A --console-socket for one command of a config with "terminal": true: a listener
+    (conftest.ConsoleServer) that takes the pty master; closed after the command."""
+
+    def __init__(self, work, cfg):
+        self.server = None
+        if cfg["process"].get("terminal"):
+            _corpus()
+            import conftest
+
+            path = os.path.join(work.path, "console.sock")
+            if os.path.exists(path):
+                os.unlink(path)
+            self.server = conftest.ConsoleServer(path)
+
+    def args(self):
+        return ["--console-socket", self.server.path] if self.server else []
+
+    def close(self):
+        if self.server:
+            self.server.close()
+            self.server = None
