@@ -20,6 +20,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "runtime/cgroup.h"
+#include "runtime/cgroup_mount.h"
 #include "runtime/cleanup.h"
 #include "runtime/fsutil.h"
 #include "runtime/log.h"
@@ -302,14 +304,16 @@ static int mount_fs_fallback(const struct rc_rootfs_ctx *ctx, const struct oci_m
         return mount_finish(ctx, &copy, &plan, mntfd, err) < 0 ? -1 : 1;
 }
 
-/* A cgroup mount is always a fresh cgroup2 (never the host's v1 hierarchies); when the
- * kernel refuses it (no cgroup namespace, hybrid host) it is skipped. Returns 1 when
- * skipped. */
-static int mount_cgroup(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m, const char *target,
-                        const struct rc_mount_plan *plan, rc_error_t *err)
+/* A cgroup mount: on a cgroup v2 host a fresh cgroup2 (skipped when the kernel refuses
+ * it); on a v1 or hybrid host the v1 layout runc and crun give (cgroup_mount.c). Returns 1
+ * when skipped. */
+static int mount_cgroup(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m, int dst,
+                        const char *target, const struct rc_mount_plan *plan, rc_error_t *err)
 {
         const char *data = type_is(m, "cgroup2") ? plan->data : NULL;
 
+        if (!rc_cgroup_is_v2("/sys/fs/cgroup"))
+                return rc_cgroup_mount_v1_layout(ctx, m, dst, err);
         if (mount(m->source ? m->source : "cgroup2", target, "cgroup2", plan->mount_flags, data) == 0)
                 return 0;
         switch (errno) {
@@ -476,7 +480,7 @@ static int mount_fs(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m,
                 return target_error(m, dst, err);
         rc_fd_path(dst, target);
         if (type_is(m, "cgroup") || type_is(m, "cgroup2"))
-                return mount_cgroup(ctx, m, target, plan, err);
+                return mount_cgroup(ctx, m, dst, target, plan, err);
         /* a read-only /dev is mounted rw to create the nodes; rc_rootfs_finish remounts it */
         if (rc_path_equal(m->destination, "/dev"))
                 flags &= ~(unsigned long)MS_RDONLY;

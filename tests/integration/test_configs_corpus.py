@@ -26,10 +26,10 @@ What legitimately differs between the two runtimes and is not compared (normalis
   - /dev/console (a terminal): only that a devpts pty is bound there. runc 1.1.5 (run in
     tests/vm on runc-spec.json) and run-container bind the pty with the flags of the devpts
     mount it comes from (nosuid,noexec); crun 1.8.1's bind has neither;
-  - /sys/fs/cgroup: only that it is mounted. On a v1/hybrid host crun 1.8.1 mounts a tmpfs
-    there, binds each v1 hierarchy below (read-only) and leaves the tmpfs writable; runc
-    remounts it read-only; run-container mounts cgroup2 as the config says (read-only).
-    What a container sees there on such a host is issue 18's to decide.
+  - /sys/fs/cgroup: only that it is mounted. On a v1/hybrid host crun 1.8.1 and run-container
+    mount a tmpfs there with each v1 hierarchy below (read-only); crun leaves the tmpfs
+    writable, runc and run-container make it read-only when the mount says ro
+    (test_cgroup_mount.py checks the layout under both runtimes).
 """
 
 import copy
