@@ -104,6 +104,12 @@ static void gen_linux(json_gen *g)
         gen_enabled(g, "selinux", false);
         gen_enabled(g, "intelRdt", false);
 
+        json_gen_string(g, "memoryPolicy");
+        json_gen_object_open(g);
+        gen_strv(g, "modes", oci_mempolicy_mode_names);
+        gen_strv(g, "flags", oci_mempolicy_flag_names);
+        json_gen_object_close(g);
+
         json_gen_string(g, "mountExtensions");
         json_gen_object_open(g);
         gen_enabled(g, "idmap", false);

@@ -64,4 +64,8 @@ extern const char *const oci_mount_option_names[];
 extern const char *const oci_seccomp_action_names[];
 extern const char *const oci_seccomp_op_names[];
 extern const char *const oci_seccomp_flag_names[];
+/* linux.memoryPolicy's modes (index = the kernel's MPOL_* value) and mode flags
+ * (1 << (13 + index)); specs/parse_mempolicy.c. */
+extern const char *const oci_mempolicy_mode_names[];
+extern const char *const oci_mempolicy_flag_names[];
 extern const char *const oci_seccomp_arch_names[];

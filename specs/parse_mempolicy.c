@@ -3,6 +3,7 @@
  * Checked here, without the live system: the names, the nodes' syntax, which modes need
  * nodes (bind, interleave, weighted interleave, preferred many) or refuse them (default,
  * local), and the flag combinations the kernel refuses. */
+#include "specs/names.h"
 #include "specs/parse_internal.h"
 
 #include <stdlib.h>
@@ -25,26 +26,18 @@ enum {
 /* The highest node id accepted: the kernel's MAX_NUMNODES is at most 1 << 10. */
 #define NODE_MAX (OCI_MEMPOLICY_NODES - 1)
 
-static const struct {
-        const char *name;
-        int mode;
-} modes[] = {
-        {"MPOL_DEFAULT", MPOL_DEFAULT_},
-        {"MPOL_PREFERRED", MPOL_PREFERRED_},
-        {"MPOL_BIND", MPOL_BIND_},
-        {"MPOL_INTERLEAVE", MPOL_INTERLEAVE_},
-        {"MPOL_LOCAL", MPOL_LOCAL_},
-        {"MPOL_PREFERRED_MANY", MPOL_PREFERRED_MANY_},
-        {"MPOL_WEIGHTED_INTERLEAVE", MPOL_WEIGHTED_INTERLEAVE_},
+/* Indexed by the kernel's value (linux/mempolicy.h). */
+const char *const oci_mempolicy_mode_names[] = {
+        "MPOL_DEFAULT",        "MPOL_PREFERRED",           "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_LOCAL",
+        "MPOL_PREFERRED_MANY", "MPOL_WEIGHTED_INTERLEAVE", NULL,
 };
 
-static const struct {
-        const char *name;
-        unsigned flag;
-} flags[] = {
-        {"MPOL_F_NUMA_BALANCING", MPOL_F_NUMA_BALANCING_},
-        {"MPOL_F_RELATIVE_NODES", MPOL_F_RELATIVE_NODES_},
-        {"MPOL_F_STATIC_NODES", MPOL_F_STATIC_NODES_},
+/* Bit 13 + index (MPOL_F_NUMA_BALANCING is 1 << 13). */
+const char *const oci_mempolicy_flag_names[] = {
+        "MPOL_F_NUMA_BALANCING",
+        "MPOL_F_RELATIVE_NODES",
+        "MPOL_F_STATIC_NODES",
+        NULL,
 };
 
 static int parse_mode(struct pctx *c, const json_node *v, void *target)
@@ -53,9 +46,9 @@ static int parse_mode(struct pctx *c, const json_node *v, void *target)
 
         if (parse_get_string(c, v, &s) < 0)
                 return -1;
-        for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
-                if (strcmp(modes[i].name, s) == 0) {
-                        *(int *)target = modes[i].mode;
+        for (int i = 0; oci_mempolicy_mode_names[i] != NULL; i++)
+                if (strcmp(oci_mempolicy_mode_names[i], s) == 0) {
+                        *(int *)target = i;
                         return 0;
                 }
         return pctx_fail(c, "unknown memory policy mode \"%s\"", s);
@@ -73,11 +66,12 @@ static int parse_flags(struct pctx *c, const json_node *v, void *target)
 
                 if (parse_get_string(c, json_array_get(v, i), &s) < 0)
                         return -1;
-                for (j = 0; j < ARRAY_SIZE(flags) && strcmp(flags[j].name, s) != 0; j++)
+                for (j = 0;
+                     oci_mempolicy_flag_names[j] != NULL && strcmp(oci_mempolicy_flag_names[j], s) != 0; j++)
                         ;
-                if (j == ARRAY_SIZE(flags))
+                if (oci_mempolicy_flag_names[j] == NULL)
                         return pctx_fail(c, "unknown memory policy flag \"%s\"", s);
-                *mask |= flags[j].flag;
+                *mask |= 1u << (13 + j);
                 pctx_pop(c, mark);
         }
         return 0;

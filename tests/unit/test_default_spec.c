@@ -214,6 +214,11 @@ Test(features, document)
         cr_assert(strv_has(json_object_get(root, "mountOptions"), "rbind"));
         cr_assert(strv_has(json_object_get(root, "mountOptions"), "rnosymfollow"));
         cr_assert_not(strv_has(json_object_get(root, "mountOptions"), "idmap"));
+        cr_assert(strv_has(json_object_get(root, "mountOptions"), "tmpcopyup"));
+        cr_assert(strv_has(json_object_get(root, "mountOptions"), "copy-symlink"));
+        cr_assert_eq(json_array_size(path(lx, "memoryPolicy", "modes")), 7);
+        cr_assert(strv_has(path(lx, "memoryPolicy", "modes"), "MPOL_WEIGHTED_INTERLEAVE"));
+        cr_assert(strv_has(path(lx, "memoryPolicy", "flags"), "MPOL_F_STATIC_NODES"));
         cr_assert_eq(json_array_size(json_object_get(lx, "namespaces")), OCI_NS_COUNT);
         cr_assert_eq(json_array_size(json_object_get(lx, "capabilities")), OCI_CAP_LAST + 1);
         cr_assert(json_get_bool(path(lx, "cgroup", "v2")));
