@@ -1,6 +1,8 @@
 """The real engines of Debian 12 with run-container as their OCI runtime: podman (through
 --runtime) and a private containerd (through `ctr run --runc-binary`), on an image
-imported offline from the busybox example rootfs.
+imported offline from the busybox example rootfs. podman's own configs for --device,
+--privileged, --read-only, --tmpfs, --uidmap and -t -u (issue 14 item 11) run with
+run-container and, side by side, with Debian's crun.
 
 The engines run in a private mount namespace (engines/sandbox.py): their state, sockets
 and locks stay in temporary directories, and on a host without cgroup v2 the host's
