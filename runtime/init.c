@@ -195,12 +195,20 @@ static int setup_process_attrs(struct init_run *r, rc_error_t *err)
         const struct oci_config *c = r->a->cfg;
 
         if (rc_process_set_hostname(c, err) < 0 || rc_process_apply_sysctl(c, err) < 0 ||
-            rc_process_set_oom_score_adj(&c->process, err) < 0 ||
-            rc_process_apply_rlimits(&c->process, err) < 0 ||
-            rc_process_apply_scheduler(&c->process, err) < 0 ||
-            rc_process_apply_io_priority(&c->process, err) < 0 || rc_process_apply_personality(c, err) < 0 ||
             rc_mempolicy_apply(&c->linux_.memory_policy, err) < 0)
                 return -1;
+        /* shared with exec, where the same values come from process.json: the JSON path
+         * of the config's fields is added here */
+        if (rc_process_set_oom_score_adj(&c->process, err) < 0)
+                return rc_error_wrap(err, ".process.oomScoreAdj");
+        if (rc_process_apply_rlimits(&c->process, err) < 0)
+                return rc_error_wrap(err, ".process.rlimits");
+        if (rc_process_apply_scheduler(&c->process, err) < 0)
+                return rc_error_wrap(err, ".process.scheduler");
+        if (rc_process_apply_io_priority(&c->process, err) < 0)
+                return rc_error_wrap(err, ".process.ioPriority");
+        if (rc_process_apply_personality(c, err) < 0)
+                return rc_error_wrap(err, ".linux.personality");
         if (!r->a->no_new_keyring && join_session_keyring(r->a->id, err) < 0)
                 return -1;
         return 0;

@@ -274,9 +274,14 @@ def _bad_device(b, workdir):
     return ".linux.devices[0]: create device `/dev/null/under-a-node`"
 
 
+def _rlimit_above_nr_open(b, workdir):
+    b.config["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 1 << 40, "hard": 1 << 40}]
+    return ".process.rlimits: setrlimit `RLIMIT_NOFILE`"
+
+
 @pytest.mark.run_container_only("run-container's error texts (runc's and crun's name neither file nor path)")
 @pytest.mark.parametrize("make", [_missing_bind, _bad_fs_type, _missing_ns_path, _failing_hook, _missing_sysctl,
-                                  _bad_device], ids=lambda f: f.__name__.strip("_"))
+                                  _bad_device, _rlimit_above_nr_open], ids=lambda f: f.__name__.strip("_"))
 def test_create_errors_name_the_file_and_json_path(rt, bundle, workdir, make):
     b = bundle(["/probe", "exit", "0"])
     want = make(b, workdir)
