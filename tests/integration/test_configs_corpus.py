@@ -54,9 +54,6 @@ HOST_FILES = {
     "/run/.containerenv": ("file", ""),
     "/dev/shm": ("dir", None),
 }
-# Why a corpus config fails under run-container today, shown with the failure (remove an
-# entry when its fix lands).
-KNOWN_GAPS = {}
 NS_TYPES = ("cgroup", "ipc", "mnt", "net", "pid", "user", "uts")
 STATUS_KEYS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Umask")
 KERNEL_SUPER = ("inode64", "nr_inodes=", "size=", "rw", "ro")
@@ -183,8 +180,7 @@ def inside_views(runtimes, base_rootfs, workdir, console, name, edit=None):
             errors.append(f"{name} under {kind}: {err.strip()}")
         else:
             views[kind] = normalise(info, b.config)
-    gap = f"\n(known gap: {KNOWN_GAPS[name]})" if name in KNOWN_GAPS else ""
-    assert not errors, "\n".join(errors) + gap
+    assert not errors, "\n".join(errors)
     return views
 
 
@@ -197,8 +193,7 @@ def differences(a, b, path=""):
 
 def assert_same_view(views, name):
     diff = differences(views["run-container"], views["crun"])
-    gap = f"\n(known gap: {KNOWN_GAPS[name]})" if name in KNOWN_GAPS else ""
-    assert not diff, "inside views differ:\n" + "\n".join(diff) + gap
+    assert not diff, f"{name}: inside views differ:\n" + "\n".join(diff)
 
 
 def test_corpus_is_what_the_tools_wrote():
@@ -213,18 +208,7 @@ def test_corpus_is_what_the_tools_wrote():
         assert c["ociVersion"].startswith("1.0.2"), name
 
 
-# Corpus configs still failing under run-container at the deadline that nobody fixed (name ->
-# the exact cause and issue item): each xfails strictly, so its fix turns it into a failure
-# until the entry goes.
-UNFIXED = {}
-
-
-def corpus_params():
-    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=UNFIXED[n])) if n in UNFIXED else n
-            for n in CONFIGS]
-
-
-@pytest.mark.parametrize("name", corpus_params())
+@pytest.mark.parametrize("name", CONFIGS)
 def test_config_runs_with_the_same_inside_view_as_crun(runtimes, base_rootfs, workdir, console, name):
     assert_same_view(inside_views(runtimes, base_rootfs, workdir, console, name), name)
 

@@ -229,7 +229,6 @@ def podman_rt(request, sandbox, engines_dir, rootfs_tar):
     d = os.path.join(engines_dir, f"podman-{kind}")
     os.mkdir(d)
     p = Podman(sandbox, d, runtime_path(kind), cgroups=CGROUP_V2)
-    p.kind = kind
     p.import_rootfs(rootfs_tar, IMAGE)
     yield p
     p.cleanup()
@@ -238,17 +237,6 @@ def podman_rt(request, sandbox, engines_dir, rootfs_tar):
 def host_cap_bounding():
     with open("/proc/self/status") as f:
         return next(line.split()[1] for line in f if line.startswith("CapBnd:"))
-
-
-# Cases still failing under run-container at the deadline that nobody fixed: (option ->
-# the exact cause and issue item); each xfails strictly, so the fix turns it into a failure
-# until the entry goes.
-RUN_CONTAINER_GAPS = {}
-
-
-def expect_gap(request, podman_rt, option):
-    if podman_rt.kind == "run-container" and option in RUN_CONTAINER_GAPS:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=RUN_CONTAINER_GAPS[option]))
 
 
 # option -> (podman run options, shell command, expected stdout)
@@ -266,16 +254,14 @@ PODMAN_OPTIONS = {
 
 
 @pytest.mark.parametrize("option", PODMAN_OPTIONS)
-def test_podman_option(request, podman_rt, option):
-    expect_gap(request, podman_rt, option)
+def test_podman_option(podman_rt, option):
     opts, cmd, want = PODMAN_OPTIONS[option]
     r = podman_run(podman_rt, "--rm", *opts, IMAGE, "sh", "-c", cmd)
     assert (r.returncode, r.stdout) == (0, want), f"podman run {' '.join(opts)} with {podman_rt.runtime}: {r.stderr}"
 
 
-def test_podman_tty_user_reopens_its_tty(request, podman_rt):
+def test_podman_tty_user_reopens_its_tty(podman_rt):
     """-t -u 1000: the pty belongs to the process user, so the shell can open its tty again."""
-    expect_gap(request, podman_rt, "tty-user")
     argv = podman_rt.argv("run", *podman_rt.run_opts(), "--rm", "-t", "-u", "1000", IMAGE, "sh", "-c",
                           "stat -c %u $(tty); exec 3<>$(tty) && echo reopened")
     r = subprocess.run(script_argv(argv), capture_output=True, text=True, timeout=120, env=podman_rt.env,
