@@ -518,8 +518,6 @@ int rc_container_run(const struct rc_runtime *rt, const char *id, const struct r
             (rc_terminal_recv(pair[0], &master, err) < 0 ||
              rc_relay_start(&relay, master, STDIN_FILENO, STDOUT_FILENO, err) < 0))
                 goto fail;
-        if (ro->after_create != NULL && ro->after_create(rt, id, pid, ro->data, err) < 0)
-                goto fail;
         if (ro->result != NULL) {
                 *ro->result = (struct rc_run_result){.pid = pid};
                 clock_gettime(CLOCK_MONOTONIC, &ro->result->started);

@@ -75,9 +75,6 @@ struct rc_run_opts {
         bool keep; /* do not delete the container after it exits */
         bool no_subreaper; /* do not become a subreaper for the container's orphans */
         /* For `sandbox`; all optional: */
-        /* called between create and start (the init waits); a failure aborts the run */
-        int (*after_create)(const struct rc_runtime *rt, const char *id, pid_t pid, void *data,
-                            rc_error_t *err);
         unsigned timeout_ms; /* 0: none; when it expires every process of the container is killed */
         struct rc_run_result *result; /* filled once the process exited */
         /* called then, before the container is deleted (its cgroup still exists) */

@@ -19,7 +19,6 @@
 #include "runtime/cleanup.h"
 #include "runtime/image.h"
 #include "runtime/journal.h"
-#include "runtime/netlink.h"
 #include "runtime/overlay.h"
 #include "runtime/state.h"
 #include "specs/json.h"
@@ -154,33 +153,6 @@ static void collect_stats(const struct rc_runtime *rt, const char *id, const str
                 rc_log(&rt->log, RC_LOG_DEBUG, "sandbox \"%s\": no cgroup statistics: %s", id, e->msg);
 }
 
-/* --net none: an empty network namespace, with lo up as docker has it (a network
- * attachment brings lo up itself; --net host has no namespace of its own). */
-static int bring_lo_up(const struct rc_runtime *rt, const char *id, pid_t pid, void *data, rc_error_t *err)
-{
-        struct sandbox *s = data;
-        const char *net = s->o->net != NULL ? s->o->net : "none";
-        struct rc_nl_link lo = {0};
-        _cleanup_close_ int nsfd = -1;
-        struct rc_nl nl;
-        char path[64];
-        int r;
-
-        if (strcmp(net, "none") != 0)
-                return 0;
-        snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-        nsfd = open(path, O_RDONLY | O_CLOEXEC);
-        if (nsfd < 0)
-                return rc_error_set(err, errno, "open `%s`", path);
-        if (rc_nl_open(&nl, nsfd, err) < 0)
-                return -1;
-        r = rc_nl_link_get(&nl, "lo", &lo, err);
-        if (r == 0 && lo.ifindex > 0 && !lo.up)
-                r = rc_nl_link_set(&nl, lo.ifindex, 0, 0, true, err);
-        rc_nl_close(&nl);
-        return r < 0 ? rc_error_wrap(err, "sandbox \"%s\": bring up lo", id) : 0;
-}
-
 static int run_container(struct sandbox *s, int *ret_status, rc_error_t *err)
 {
         struct rc_create_opts co = {
@@ -194,7 +166,6 @@ static int run_container(struct sandbox *s, int *ret_status, rc_error_t *err)
                 .exec_check_at_start = true,
         };
         struct rc_run_opts ro = {
-                .after_create = bring_lo_up,
                 .timeout_ms = s->o->timeout_ms,
                 .result = &s->res,
                 .before_delete = collect_stats,
