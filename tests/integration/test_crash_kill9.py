@@ -90,10 +90,12 @@ def one_round(k, rt, bundle_path, sandbox_args):
         ok(rt, "create", "--bundle", bundle_path, cid)
         return cid
 
+    # The delays are bounded by how long each command takes on an idle machine (create a
+    # few ms, start and delete about one): longer ones let too few kills land there.
     k.until_landed("run", lambda cid: ["run", "--bundle", bundle_path, cid], 0.08, PER_COMMAND)
-    k.until_landed("create", lambda cid: ["create", "--bundle", bundle_path, cid], 0.06, PER_COMMAND)
-    k.until_landed("start", lambda cid: ["start", created(cid)], 0.004, PER_COMMAND)
-    k.until_landed("delete", lambda cid: ["delete", "--force", created(cid)], 0.01, PER_COMMAND)
+    k.until_landed("create", lambda cid: ["create", "--bundle", bundle_path, cid], 0.012, PER_COMMAND)
+    k.until_landed("start", lambda cid: ["start", created(cid)], 0.002, PER_COMMAND)
+    k.until_landed("delete", lambda cid: ["delete", "--force", created(cid)], 0.003, PER_COMMAND)
     target = created(rt.new_id("x"))
     ok(rt, "start", target)
     k.until_landed("exec", lambda cid: ["exec", target, *sleeper], 0.05, PER_COMMAND)
