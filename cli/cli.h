@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -153,6 +154,21 @@ int cli_print_usage(const char *usage);
 
 /* Strict decimal unsigned, no sign, no trailing junk, <= max. */
 int cli_parse_uint(const char *s, unsigned max, unsigned *ret);
+
+/* ---- values (cli/grammar.c): one parser per kind, errors name the flag ----------- */
+
+enum {
+        CLI_VALUE_NONZERO = 1 << 0, /* 0 is refused */
+        CLI_VALUE_UNLIMITED = 1 << 1, /* "-1" is accepted, as -1 */
+};
+
+/* A byte size as docker and runc take it: "1048576", "512k", "64kb", "2GiB", "1.5g",
+ * "1 TB": k, m, g, t, p are powers of 1024, any case, optionally followed by i, b or ib;
+ * fractions of a byte are dropped. */
+int cli_parse_bytes(const char *flag, const char *s, unsigned flags, int64_t *ret, rc_error_t *err);
+/* A duration in milliseconds (at most INT_MAX): a number of seconds ("30", "1.5") or Go's
+ * form, numbers with units ms, s, m, h in any sequence ("500ms", "1m30s", "2h"). */
+int cli_parse_duration(const char *flag, const char *s, unsigned flags, unsigned *ret_ms, rc_error_t *err);
 
 /* Lexical cleanup as Go's filepath.Clean: collapse "//", "." and "..". */
 char *cli_path_clean(const char *path);

@@ -29,31 +29,6 @@ struct events_out {
         const char *id;
 };
 
-/* "5s", "500ms", "1m", "2" (seconds) -> milliseconds */
-static int parse_duration(const char *s, unsigned *ret)
-{
-        char *end;
-        unsigned long v;
-        unsigned long mult = 1000;
-
-        if (s[0] < '0' || s[0] > '9')
-                return -1;
-        errno = 0;
-        v = strtoul(s, &end, 10);
-        if (errno != 0)
-                return -1;
-        if (strcmp(end, "ms") == 0)
-                mult = 1;
-        else if (strcmp(end, "m") == 0)
-                mult = 60000;
-        else if (strcmp(end, "s") != 0 && *end != '\0')
-                return -1;
-        if (v > 86400000UL / mult)
-                return -1;
-        *ret = (unsigned)(v * mult);
-        return 0;
-}
-
 static int print_event(void *data, enum rc_event_type type, const struct rc_cgroup_stats *stats,
                        rc_error_t *err)
 {
@@ -102,9 +77,8 @@ int cli_cmd_events(struct cli_context *ctx, int argc, char **argv, rc_error_t *e
                         once = true;
                         break;
                 case OPT_INTERVAL:
-                        if (parse_duration(optarg, &interval) < 0)
-                                return rc_error_set(err, 0, "invalid --interval \"%s\" (e.g. 5s, 500ms)",
-                                                    optarg);
+                        if (cli_parse_duration("--interval", optarg, 0, &interval, err) < 0)
+                                return -1;
                         break;
                 case 'h':
                         return cli_print_usage(events_usage);

@@ -4,12 +4,10 @@
  * containers and undo what their journals record. */
 #include "cli/cli.h"
 
-#include <errno.h>
 #include <sys/stat.h>
 
 #include "runtime/image.h"
 #include "runtime/journal.h"
-#include "runtime/sandbox.h"
 
 static const char gc_usage[] = "Usage: run-container gc [OPTIONS]\n\n"
                                "Kill container inits that no state describes (their create was killed\n"
@@ -53,8 +51,8 @@ int cli_cmd_gc(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
                         cache = optarg;
                         break;
                 case OPT_TIMEOUT:
-                        if (rc_sandbox_parse_duration(optarg, &timeout_ms) < 0)
-                                return rc_error_set(err, EINVAL, "invalid --timeout value \"%s\"", optarg);
+                        if (cli_parse_duration("--timeout", optarg, CLI_VALUE_NONZERO, &timeout_ms, err) < 0)
+                                return -1;
                         break;
                 default:
                         return -1;

@@ -184,13 +184,9 @@ static int limit_option(struct sandbox_args *a, int opt, char *arg, rc_error_t *
 
         switch (opt) {
         case 'm':
-                return rc_sandbox_parse_bytes(arg, &o->memory) < 0 || o->memory <= 0
-                               ? bad_value("--memory", arg, err)
-                               : 0;
+                return cli_parse_bytes("--memory", arg, CLI_VALUE_NONZERO, &o->memory, err);
         case OPT_MEMORY_SWAP:
-                return rc_sandbox_parse_bytes(arg, &o->memory_swap) < 0
-                               ? bad_value("--memory-swap", arg, err)
-                               : 0;
+                return cli_parse_bytes("--memory-swap", arg, CLI_VALUE_UNLIMITED, &o->memory_swap, err);
         case OPT_CPUS:
                 return rc_sandbox_parse_cpus(arg, &o->cpu_quota) < 0 ? bad_value("--cpus", arg, err) : 0;
         case OPT_PIDS_LIMIT:
@@ -204,8 +200,7 @@ static int limit_option(struct sandbox_args *a, int opt, char *arg, rc_error_t *
                 o->io_weight = u;
                 return 0;
         case OPT_TIMEOUT:
-                return rc_sandbox_parse_duration(arg, &o->timeout_ms) < 0 ? bad_value("--timeout", arg, err)
-                                                                          : 0;
+                return cli_parse_duration("--timeout", arg, CLI_VALUE_NONZERO, &o->timeout_ms, err);
         case OPT_ULIMIT:
                 return strv_add(&a->ulimits, arg, err);
         }

@@ -45,41 +45,6 @@ enum {
         OPT_BLKIO_WEIGHT,
 };
 
-/* "-1", "1024", "64m", "1.5g" is not accepted (whole numbers), "2GiB", "512kb" */
-static int parse_bytes(const char *s, int64_t *ret)
-{
-        static const char units[] = "kmgtp";
-        const char *u;
-        char *end;
-        long long v;
-
-        if (strcmp(s, "-1") == 0) {
-                *ret = -1;
-                return 0;
-        }
-        if (!isdigit((unsigned char)s[0]))
-                return -1;
-        errno = 0;
-        v = strtoll(s, &end, 10);
-        if (errno != 0)
-                return -1;
-        end += *end == ' ';
-        if (*end != '\0' && (u = strchr(units, tolower((unsigned char)*end))) != NULL) {
-                for (long i = 0; i <= u - units; i++) {
-                        if (v > INT64_MAX / 1024)
-                                return -1;
-                        v *= 1024;
-                }
-                end++;
-                end += tolower((unsigned char)*end) == 'i';
-        }
-        end += tolower((unsigned char)*end) == 'b';
-        if (*end != '\0')
-                return -1;
-        *ret = v;
-        return 0;
-}
-
 static int parse_i64(const char *s, int64_t *ret)
 {
         char *end;
@@ -126,10 +91,10 @@ static int set_string(char **dst, const char *v, rc_error_t *err)
         return *dst == NULL ? rc_error_set(err, ENOMEM, "update") : 0;
 }
 
-static int opt_bytes(struct oci_opt_i64 *o, const char *arg)
+static int opt_bytes(struct oci_opt_i64 *o, const char *flag, const char *arg, rc_error_t *err)
 {
         o->set = true;
-        return parse_bytes(arg, &o->v);
+        return cli_parse_bytes(flag, arg, CLI_VALUE_UNLIMITED, &o->v, err);
 }
 
 static int opt_i64(struct oci_opt_i64 *o, const char *arg)
@@ -158,24 +123,23 @@ static int opt_blkio_weight(struct oci_blockio *b, const char *arg)
         return opt_u64(&b->weight, arg) < 0 || b->weight.v < 10 || b->weight.v > 1000 ? -1 : 0;
 }
 
-/* One flag onto r; -1 with *err on a bad value. */
-static int apply_flag(struct oci_resources *r, int opt, const char *arg, rc_error_t *err)
+/* One flag (--`name`) onto r; -1 with *err on a bad value. */
+static int apply_flag(struct oci_resources *r, int opt, const char *name, const char *arg, rc_error_t *err)
 {
+        char flag[64];
         int bad = 0;
 
         r->has_memory |= opt == OPT_MEMORY || opt == OPT_MEMORY_SWAP || opt == OPT_MEMORY_RESERVATION;
         r->has_cpu |= opt >= OPT_CPU_SHARES && opt <= OPT_CPUSET_MEMS;
         r->has_blockio |= opt == OPT_BLKIO_WEIGHT;
+        snprintf(flag, sizeof(flag), "--%s", name);
         switch (opt) {
         case OPT_MEMORY:
-                bad = opt_bytes(&r->memory.limit, arg);
-                break;
+                return opt_bytes(&r->memory.limit, flag, arg, err);
         case OPT_MEMORY_SWAP:
-                bad = opt_bytes(&r->memory.swap, arg);
-                break;
+                return opt_bytes(&r->memory.swap, flag, arg, err);
         case OPT_MEMORY_RESERVATION:
-                bad = opt_bytes(&r->memory.reservation, arg);
-                break;
+                return opt_bytes(&r->memory.reservation, flag, arg, err);
         case OPT_CPU_SHARES:
                 bad = opt_u64(&r->cpu.shares, arg);
                 break;
@@ -197,13 +161,22 @@ static int apply_flag(struct oci_resources *r, int opt, const char *arg, rc_erro
                 break;
         }
         if (bad)
-                return rc_error_set(err, 0, "invalid value \"%s\" for an update option", arg);
+                return rc_error_set(err, 0, "invalid value \"%s\" for %s", arg, flag);
         return 0;
+}
+
+/* The first long name of option `opt` (--cpu-share is reported as --cpu-shares). */
+static const char *flag_name(const struct option *o, int opt)
+{
+        for (; o->name != NULL; o++)
+                if (o->val == opt)
+                        return o->name;
+        return "?";
 }
 
 struct flag {
         int opt;
-        const char *arg;
+        const char *name, *arg;
 };
 
 int cli_cmd_update(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
@@ -236,7 +209,7 @@ int cli_cmd_update(struct cli_context *ctx, int argc, char **argv, rc_error_t *e
                 if (opt == 'r')
                         file = optarg;
                 else if (opt >= OPT_MEMORY && n_flags < sizeof(flags) / sizeof(flags[0]))
-                        flags[n_flags++] = (struct flag){opt, optarg};
+                        flags[n_flags++] = (struct flag){opt, flag_name(longopts, opt), optarg};
                 else
                         return opt < 0 ? -1 : rc_error_set(err, 0, "update: too many options");
         }
@@ -251,7 +224,7 @@ int cli_cmd_update(struct cli_context *ctx, int argc, char **argv, rc_error_t *e
                 return rc_error_set(err, ENOMEM, "update");
         r->present = true;
         for (size_t i = 0; i < n_flags; i++)
-                if (apply_flag(r, flags[i].opt, flags[i].arg, err) < 0)
+                if (apply_flag(r, flags[i].opt, flags[i].name, flags[i].arg, err) < 0)
                         goto out;
         if (file == NULL && n_flags == 0) {
                 rc_error_set(err, 0, "update: nothing to change (pass -r FILE or a limit option)");

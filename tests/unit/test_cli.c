@@ -234,3 +234,135 @@ Test(cli, owner_name)
         cr_assert_str_eq(root, "root");
         cr_assert_str_eq(nobody, "#4000000000");
 }
+
+static int64_t bytes_ok(const char *s, unsigned flags)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        int64_t v = 12345;
+
+        cr_assert_eq(cli_parse_bytes("--memory", s, flags, &v, &err), 0, "\"%s\": %s", s,
+                     err ? err->msg : "");
+        return v;
+}
+
+static void bytes_bad(const char *s, unsigned flags, const char *why)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        _cleanup_free_ char *want = NULL;
+        int64_t v = 12345;
+
+        cr_assert_lt(cli_parse_bytes("--memory", s, flags, &v, &err), 0, "\"%s\" accepted", s);
+        cr_assert_eq(v, 12345);
+        cr_assert_eq(asprintf(&want, "invalid value \"%s\" for --memory: %s", s, why) > 0, 1);
+        cr_assert_not_null(err);
+        cr_assert_eq(strncmp(err->msg, want, strlen(want)), 0, "\"%s\": %s", s, err->msg);
+}
+
+Test(cli, parse_bytes)
+{
+        cr_assert_eq(bytes_ok("0", 0), 0);
+        cr_assert_eq(bytes_ok("1048576", 0), 1048576);
+        cr_assert_eq(bytes_ok("7b", 0), 7);
+        cr_assert_eq(bytes_ok("7B", 0), 7);
+        /* every spelling docker and runc (go-units RAMInBytes) take is a power of 1024 */
+        const char *two_gib[] = {"2g",   "2G",   "2gb",  "2GB",   "2gi", "2Gi",
+                                 "2gib", "2GiB", "2GIB", "2 GiB", "2 g"};
+        for (size_t i = 0; i < sizeof(two_gib) / sizeof(two_gib[0]); i++)
+                cr_assert_eq(bytes_ok(two_gib[i], 0), INT64_C(2) << 30, "%s", two_gib[i]);
+        cr_assert_eq(bytes_ok("512k", 0), 512 * 1024);
+        cr_assert_eq(bytes_ok("64KiB", 0), 64 * 1024);
+        cr_assert_eq(bytes_ok("512m", 0), INT64_C(512) << 20);
+        cr_assert_eq(bytes_ok("3t", 0), INT64_C(3) << 40);
+        cr_assert_eq(bytes_ok("2p", 0), INT64_C(2) << 50);
+        cr_assert_eq(bytes_ok("1.5g", 0), INT64_C(3) << 29);
+        cr_assert_eq(bytes_ok("0.5k", 0), 512);
+        cr_assert_eq(bytes_ok("1.0001k", 0), 1024); /* 1024.1024 bytes: the fraction is dropped */
+        cr_assert_eq(bytes_ok("1.999999999999k", 0), 2047);
+        cr_assert_eq(bytes_ok("9223372036854775807", 0), INT64_MAX);
+        cr_assert_eq(bytes_ok("8191p", 0), INT64_C(8191) << 50);
+        cr_assert_eq(bytes_ok("-1", CLI_VALUE_UNLIMITED), -1);
+
+        bytes_bad("-1", 0, "not a size");
+        bytes_bad("-5", CLI_VALUE_UNLIMITED, "not a size");
+        bytes_bad("", 0, "not a size");
+        bytes_bad("m", 0, "not a size");
+        bytes_bad("1.", 0, "not a size");
+        bytes_bad(".5g", 0, "not a size");
+        bytes_bad(" 5", 0, "not a size");
+        bytes_bad("12x", 0, "unknown unit");
+        bytes_bad("1bb", 0, "unknown unit");
+        bytes_bad("1ib", 0, "unknown unit");
+        bytes_bad("1gg", 0, "unknown unit");
+        bytes_bad("1  g", 0, "unknown unit");
+        bytes_bad("1g ", 0, "unknown unit");
+        bytes_bad("1e3", 0, "unknown unit");
+        bytes_bad("9223372036854775808", 0, "too large");
+        bytes_bad("8192p", 0, "too large");
+        bytes_bad("99999999999t", 0, "too large");
+        bytes_bad("99999999999999999999999", 0, "not a size"); /* past 64 bits while reading */
+        bytes_bad("0", CLI_VALUE_NONZERO, "must be at least 1 byte");
+        bytes_bad("0.1", CLI_VALUE_NONZERO, "must be at least 1 byte");
+}
+
+static unsigned duration_ok(const char *s, unsigned flags)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        unsigned ms = 12345;
+
+        cr_assert_eq(cli_parse_duration("--timeout", s, flags, &ms, &err), 0, "\"%s\": %s", s,
+                     err ? err->msg : "");
+        return ms;
+}
+
+static void duration_bad(const char *s, unsigned flags, const char *why)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        _cleanup_free_ char *want = NULL;
+        unsigned ms = 12345;
+
+        cr_assert_lt(cli_parse_duration("--timeout", s, flags, &ms, &err), 0, "\"%s\" accepted", s);
+        cr_assert_eq(ms, 12345);
+        cr_assert_eq(asprintf(&want, "invalid value \"%s\" for --timeout: %s", s, why) > 0, 1);
+        cr_assert_not_null(err);
+        cr_assert_eq(strncmp(err->msg, want, strlen(want)), 0, "\"%s\": %s", s, err->msg);
+}
+
+Test(cli, parse_duration)
+{
+        /* a number alone is seconds, as --timeout always took it */
+        cr_assert_eq(duration_ok("10", 0), 10000);
+        cr_assert_eq(duration_ok("1.5", 0), 1500);
+        cr_assert_eq(duration_ok("0", 0), 0);
+        cr_assert_eq(duration_ok("30s", 0), 30000);
+        cr_assert_eq(duration_ok("1.5s", 0), 1500);
+        cr_assert_eq(duration_ok("500ms", 0), 500);
+        cr_assert_eq(duration_ok("2m", 0), 120000);
+        cr_assert_eq(duration_ok("1h", 0), 3600000);
+        cr_assert_eq(duration_ok("0.5h", 0), 1800000);
+        /* Go's time.ParseDuration sequences */
+        cr_assert_eq(duration_ok("1m30s", 0), 90000);
+        cr_assert_eq(duration_ok("1h2m3s", 0), 3723000);
+        cr_assert_eq(duration_ok("2s500ms", 0), 2500);
+        cr_assert_eq(duration_ok("1m1m", 0), 120000);
+        cr_assert_eq(duration_ok("1.0005s", 0), 1000); /* below a millisecond: dropped */
+        cr_assert_eq(duration_ok("596h", 0), 596u * 3600000u);
+        cr_assert_eq(duration_ok("2147483647ms", 0), 2147483647u);
+
+        duration_bad("", 0, "not a duration");
+        duration_bad("s", 0, "not a duration");
+        duration_bad("-1", 0, "not a duration");
+        duration_bad("1.s", 0, "not a duration");
+        duration_bad("1m30", 0, "missing or unknown unit"); /* only a lone number may omit it */
+        duration_bad("5d", 0, "missing or unknown unit");
+        duration_bad("5 s", 0, "missing or unknown unit");
+        duration_bad("5S", 0, "missing or unknown unit");
+        duration_bad("10us", 0, "missing or unknown unit");
+        duration_bad("1m ", 0, "not a duration");
+        duration_bad("2147483648ms", 0, "too long");
+        duration_bad("597h", 0, "too long");
+        duration_bad("596h59m", 0, "too long");
+        duration_bad("9999999h", 0, "too long");
+        duration_bad("0s", CLI_VALUE_NONZERO, "must be at least 1ms");
+        duration_bad("0", CLI_VALUE_NONZERO, "must be at least 1ms");
+        duration_bad("0.0005s", CLI_VALUE_NONZERO, "must be at least 1ms");
+}
