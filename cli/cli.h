@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "runtime/container.h"
-#include "runtime/error.h"
-#include "runtime/log.h"
+#include "runtime/base/error.h"
+#include "runtime/base/log.h"
+#include "runtime/container/container.h"
 #include "specs/json.h"
 #include "specs/state.h"
 
@@ -145,7 +145,7 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
 /* "<cmd> requires exactly 1 argument" and friends; max < 0: no maximum. */
 int cli_check_args(const char *cmd, int nargs, int min, int max, rc_error_t *err);
 
-/* The caller's NOTIFY_SOCKET for create, run and start (runtime/notify.h); NULL if unset
+/* The caller's NOTIFY_SOCKET for create, run and start (runtime/container/notify.h); NULL if unset
  * or empty. */
 const char *cli_notify_socket(void);
 

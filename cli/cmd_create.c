@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/cleanup.h"
+#include "runtime/base/cleanup.h"
 
 static const char create_usage[] =
         "Usage: run-container create [OPTIONS] ID\n\n"

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/cgroup.h"
-#include "runtime/cleanup.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/cgroup/cgroup.h"
 
 static const char events_usage[] =
         "Usage: run-container events [OPTIONS] ID\n\n"

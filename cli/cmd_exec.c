@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/cleanup.h"
-#include "runtime/exec.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/container/exec.h"
 #include "specs/names.h"
 
 static const char exec_usage[] =

@@ -6,8 +6,8 @@
 
 #include <sys/stat.h>
 
-#include "runtime/image.h"
-#include "runtime/journal.h"
+#include "runtime/image/image.h"
+#include "runtime/sandbox/journal.h"
 
 static const char gc_usage[] = "Usage: run-container gc [OPTIONS]\n\n"
                                "Kill container inits that no state describes (their create was killed\n"

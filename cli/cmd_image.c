@@ -1,13 +1,13 @@
 /* run-container image ls|prune: the layer cache `sandbox --image` unpacks into (see
- * runtime/image.h). */
+ * runtime/image/image.h). */
 #include "cli/cli.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/cleanup.h"
-#include "runtime/image.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/image/image.h"
 
 static const char image_usage[] =
         "Usage: run-container image COMMAND [OPTIONS]\n\n"

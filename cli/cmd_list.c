@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/cleanup.h"
+#include "runtime/base/cleanup.h"
 
 static const char list_usage[] = "Usage: run-container list [OPTIONS]\n\n"
                                  "List the containers under --root.\n\n"

@@ -1,13 +1,13 @@
 /* run-container network create|ls|inspect|rm|prune: named networks for containers that
- * join one through their bundle's annotations (see runtime/network.h). */
+ * join one through their bundle's annotations (see runtime/net/network.h). */
 #include "cli/cli.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/cleanup.h"
-#include "runtime/network.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/net/network.h"
 
 static const char network_usage[] =
         "Usage: run-container network COMMAND [OPTIONS] [ARGS]\n\n"

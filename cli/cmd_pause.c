@@ -1,7 +1,7 @@
 /* run-container pause ID: freeze every process of a container (cgroup.freeze). */
 #include "cli/cli.h"
 
-#include "runtime/cgroup.h"
+#include "runtime/cgroup/cgroup.h"
 
 static const char pause_usage[] = "Usage: run-container pause ID\n\n"
                                   "Freeze every process of a running container (cgroup v2 freezer): they "

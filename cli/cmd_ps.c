@@ -12,8 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runtime/cgroup.h"
-#include "runtime/cleanup.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/cgroup/cgroup.h"
 
 #define PS_OUTPUT_MAX (64u * 1024u * 1024u)
 

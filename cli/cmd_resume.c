@@ -1,7 +1,7 @@
 /* run-container resume ID: thaw a paused container (cgroup.freeze). */
 #include "cli/cli.h"
 
-#include "runtime/cgroup.h"
+#include "runtime/cgroup/cgroup.h"
 
 static const char resume_usage[] = "Usage: run-container resume ID\n\n"
                                    "Thaw a container frozen by \"pause\".\n\n"

@@ -2,7 +2,7 @@
  * for it, delete it and exit with its status (128+N when killed by signal N). */
 #include "cli/cli.h"
 
-#include "runtime/cleanup.h"
+#include "runtime/base/cleanup.h"
 
 static const char run_usage[] =
         "Usage: run-container run [OPTIONS] ID\n\n"

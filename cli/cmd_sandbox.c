@@ -1,5 +1,5 @@
 /* run-container sandbox [OPTIONS] [--] CMD [ARGS...]: run one job in a fresh, limited,
- * throw-away container (runtime/sandbox.h). Exits with the job's status, 128+N for a
+ * throw-away container (runtime/sandbox/sandbox.h). Exits with the job's status, 128+N for a
  * signal, 125 when run-container itself failed, 126/127 when the command cannot be
  * executed / is not found. */
 #include "cli/cli.h"
@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/cleanup.h"
-#include "runtime/image.h"
-#include "runtime/sandbox.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/image/image.h"
+#include "runtime/sandbox/sandbox.h"
 
 static const char sandbox_usage[] =
         "Usage: run-container sandbox [OPTIONS] [--] [CMD [ARGS...]]\n\n"

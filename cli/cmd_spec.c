@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "runtime/cleanup.h"
+#include "runtime/base/cleanup.h"
 #include "specs/config.h"
 
 static const char spec_usage[] =

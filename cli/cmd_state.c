@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "runtime/cleanup.h"
+#include "runtime/base/cleanup.h"
 
 static const char state_usage[] =
         "Usage: run-container state ID\n\n"

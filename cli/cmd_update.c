@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/cgroup.h"
-#include "runtime/cleanup.h"
-#include "runtime/fsutil.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
+#include "runtime/cgroup/cgroup.h"
 
 static const char update_usage[] =
         "Usage: run-container update [OPTIONS] ID\n\n"

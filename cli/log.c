@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/cleanup.h"
+#include "runtime/base/cleanup.h"
 #include "specs/json.h"
 
 int cli_log_open(struct cli_log *l, const char *path, enum cli_log_format format, rc_error_t *err)

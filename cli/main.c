@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/cleanup.h"
-#include "runtime/network.h"
-#include "runtime/selfprotect.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/isolation/selfprotect.h"
+#include "runtime/net/network.h"
 #include "specs/config.h"
 
 #ifndef RC_VERSION
@@ -261,7 +261,7 @@ static int run(struct cli_context *ctx, int argc, char **argv, char *const *orig
         if (cmd == NULL)
                 return rc_error_set(err, 0, "unknown command \"%s\" (see \"run-container --help\")",
                                     argv[0]);
-        /* CVE-2019-5736: before anything of a container exists (runtime/selfprotect.h) */
+        /* CVE-2019-5736: before anything of a container exists (runtime/isolation/selfprotect.h) */
         if (cmd->enters && rc_selfprotect(orig_argv, err) < 0)
                 return -1;
         return run_command(ctx, cmd, argc, argv, err);

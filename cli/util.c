@@ -1,6 +1,6 @@
 /* Helpers shared by the commands: option errors, argument counts, paths, output. */
 #include "cli/cli.h"
-#include "runtime/notify.h"
+#include "runtime/container/notify.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/cleanup.h"
+#include "runtime/base/cleanup.h"
 
 #define PROGRAM "run-container"
 

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "runtime/error.h"
+#include "runtime/base/error.h"
 
 #define OCI_VERSION "1.2.0"
 
@@ -303,7 +303,7 @@ struct oci_seccomp {
         enum oci_seccomp_action default_action;
         bool has_default_errno_ret;
         unsigned default_errno_ret;
-        char **architectures; /* "SCMP_ARCH_X86_64" ...; lowered by runtime/seccomp.c */
+        char **architectures; /* "SCMP_ARCH_X86_64" ...; lowered by runtime/isolation/seccomp.c */
         size_t n_architectures;
         unsigned flags; /* SECCOMP_FILTER_FLAG_* */
         char *listener_path;

@@ -20,7 +20,7 @@
 #include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
-#include "runtime/cleanup.h"
+#include "runtime/base/cleanup.h"
 
 static inline yajl_val V(const json_node *n)
 {

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/error.h"
+#include "runtime/base/error.h"
 
 /* Limits applied before the tree is built (yajl's tree free recurses). */
 #define JSON_MAX_INPUT (16u * 1024u * 1024u)

@@ -8,7 +8,7 @@
 #include <sys/personality.h>
 #include <sys/stat.h>
 
-#include "runtime/cleanup.h"
+#include "runtime/base/cleanup.h"
 #include "specs/names.h"
 
 /* The kernel's dev_t encoding (new_encode_dev) keeps 12 bits of major, 20 of minor:

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "runtime/error.h"
+#include "runtime/base/error.h"
 #include "specs/config.h"
 
 enum oci_status {

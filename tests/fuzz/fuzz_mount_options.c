@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/error.h"
+#include "runtime/base/error.h"
 #include "specs/config.h"
 #include "specs/json.h"
 #include "specs/names.h"

@@ -1,14 +1,14 @@
 /* libFuzzer target: the linux.seccomp section. The input is the section's JSON text; it is
  * wrapped into a minimal config, parsed and validated, and what parses is compiled to BPF
- * with libseccomp by runtime/seccomp.c, as `create` does in the parent. */
+ * with libseccomp by runtime/isolation/seccomp.c, as `create` does in the parent. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/error.h"
-#include "runtime/log.h"
-#include "runtime/seccomp.h"
+#include "runtime/base/error.h"
+#include "runtime/base/log.h"
+#include "runtime/isolation/seccomp.h"
 #include "specs/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -8,7 +8,7 @@ cgroups below it, read-only. Without a cgroup namespace each is the container's 
 cgroup directory (the mount's root is its path in /proc/self/cgroup), as crun 1.8.1 binds
 it; in a cgroup namespace of its own, the namespace's root ("/"), as runc mounts it. No
 cgroup2 mount: a fresh one made from the host's cgroup namespace costs a synchronize_rcu()
-(milliseconds) and resets the host's cgroup2 mount options (runtime/cgroup_mount.c).
+(milliseconds) and resets the host's cgroup2 mount options (runtime/rootfs/cgroup_mount.c).
 """
 
 import os

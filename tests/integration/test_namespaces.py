@@ -159,7 +159,7 @@ def test_namespace_process_gone_after_delete(rt, bundle):
 
 
 # The runtime makes a new network namespace itself while the init mounts, and the init
-# joins it before its first mount that can see it (runtime/namespaces.h rc_netns_make).
+# joins it before its first mount that can see it (runtime/isolation/namespaces.h rc_netns_make).
 
 
 def test_new_network_namespace_is_the_containers_own(rt, bundle):

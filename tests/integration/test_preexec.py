@@ -1,4 +1,4 @@
-"""The steps a container process goes through before execve (runtime/preexec.h), the same
+"""The steps a container process goes through before execve (runtime/isolation/preexec.h), the same
 for the init and for `exec`: configs other tools write (`runc spec`'s capabilities, engine
 seccomp profiles), every failure reported by `create` (or by `start` when only execve was
 left), credentials of startContainer hooks, preserved fds, sessions, HOME and stdio."""

@@ -92,7 +92,7 @@ def wait_running(rt, cid, timeout=15):
 def leftovers(rt):
     """What a sandbox may leave on the host: state and journal entries, mounts (a job's
     processes are checked by the tests themselves: their /proc/PID/root shows "/"). The
-    runtime's cache of compiled seccomp filters stays on purpose (runtime/seccomp_cache.h):
+    runtime's cache of compiled seccomp filters stays on purpose (runtime/isolation/seccomp_cache.h):
     it holds files only, no container's."""
     found = []
     for entry in os.listdir(rt.root):
@@ -422,7 +422,7 @@ def test_gc_runs_at_the_start_of_a_sandbox(sb, rt):
     assert leftovers(rt) == []
 
 
-# ---------------------------------------------------------------- images (runtime/image.h)
+# ---------------------------------------------------------------- images (runtime/image/image.h)
 
 
 @pytest.fixture(scope="module")

@@ -150,7 +150,7 @@ def test_filter_that_allows_the_init_is_loaded_before_start(rt, bundle):
 ], ids=["capset", "setresuid", "prctl-conditional"])
 def test_filter_that_restricts_the_init_waits_for_start(rt, bundle, rule, early):
     """With noNewPrivileges the filter goes in after the credentials are set
-    (runtime/preexec.h), so one that denies capset or setresuid is loaded before `start`;
+    (runtime/isolation/preexec.h), so one that denies capset or setresuid is loaded before `start`;
     one that restricts what the init still does after that (prctl, conditionally) must
     not be: the init would fail at `start`. Loaded last, the process runs."""
     b = bundle(sh("echo ran"))

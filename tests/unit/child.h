@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runtime/error.h"
+#include "runtime/base/error.h"
 
 /* fn returns NULL on success or a failure message (in buf), which the parent turns into
  * a test failure. */

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "runtime/cleanup.h"
+#include "runtime/base/cleanup.h"
 #include "specs/config.h"
 
 static inline struct oci_config *parse_seccomp(const char *seccomp_json)

@@ -1,4 +1,4 @@
-/* Unit tests for runtime/caps.c. Changing capabilities needs root; each such test runs
+/* Unit tests for runtime/isolation/caps.c. Changing capabilities needs root; each such test runs
  * in a forked child and skips politely when not root. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -13,9 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runtime/caps.h"
-#include "runtime/cleanup.h"
-#include "runtime/process.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/isolation/caps.h"
+#include "runtime/isolation/process.h"
 #include "tests/unit/child.h"
 
 #define BIT(c) (UINT64_C(1) << (c))

@@ -1,4 +1,4 @@
-/* Unit tests for runtime/cgroup.c and runtime/cgroup_stats.c: the fail-closed decision,
+/* Unit tests for runtime/cgroup/cgroup.c and runtime/cgroup/stats.c: the fail-closed decision,
  * cgroup paths, the disabled driver, and the cgroupfs driver's reads (stats, freezer,
  * process lists) against a temporary directory of fake cgroup files. Nothing here
  * touches /sys/fs/cgroup. */
@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/cgroup.h"
-#include "runtime/cleanup.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/cgroup/cgroup.h"
 
 static char dir[64];
 

@@ -1,4 +1,4 @@
-/* Unit tests for runtime/cgroup_devices.c: the device rules in force and the
+/* Unit tests for runtime/cgroup/devices.c: the device rules in force and the
  * BPF_PROG_TYPE_CGROUP_DEVICE program generated from them. The program is checked for
  * its structure and run through a small interpreter of the instructions the generator
  * uses, so its decisions are tested without root; loading it into the kernel (the
@@ -12,8 +12,8 @@
 #include <sys/capability.h>
 #include <unistd.h>
 
-#include "runtime/cgroup.h"
-#include "runtime/cleanup.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/cgroup/cgroup.h"
 
 #define R 2 /* BPF_DEVCG_ACC_READ */
 #define W 4
@@ -189,7 +189,7 @@ Test(cgdev, default_spec_rules_keep_default_devices)
         size_t n = 0;
         struct prog p;
 
-        cr_assert_eq(rc_cgroup_device_rules(spec, 1, &all, &n, &e), 0);
+        cr_assert_eq(rc_device_rules(spec, 1, &all, &n, &e), 0);
         cr_expect_eq(n, 1 + 11, "spec, then the defaults");
         p = compile(all, n);
         cr_expect_eq(run(p.v, p.n, CHR, R | W, 1, 3), 1, "/dev/null");
@@ -205,7 +205,7 @@ Test(cgdev, default_spec_rules_keep_default_devices)
         free(all);
 }
 
-/* rc_cgroup_device_rule_for decides as the program does, on every combination. */
+/* rc_device_rule_for decides as the program does, on every combination. */
 Test(cgdev, rule_for_agrees_with_the_program)
 {
         struct oci_device_rule rules[] = {ALLOW('a', -1, -1, "r"),  DENY('c', 1, -1, "w"),
@@ -220,9 +220,9 @@ Test(cgdev, rule_for_agrees_with_the_program)
                 for (size_t a = 0; a < sizeof(accesses) / sizeof(accesses[0]); a++)
                         for (int major = 0; major < 6; major++)
                                 for (int minor = 0; minor < 9; minor++) {
-                                        long i = rc_cgroup_device_rule_for(
-                                                rules, sizeof(rules) / sizeof(rules[0]), (char)types[t],
-                                                major, minor, accesses[a]);
+                                        long i = rc_device_rule_for(rules, sizeof(rules) / sizeof(rules[0]),
+                                                                    (char)types[t], major, minor,
+                                                                    accesses[a]);
                                         int64_t want = run(p.v, p.n, types[t] == 'b' ? BLK : CHR,
                                                            accesses[a], (unsigned)major, (unsigned)minor);
 
@@ -240,11 +240,11 @@ Test(cgdev, allow_all_decision)
         struct oci_device_rule deny_all[] = {DENY('a', -1, -1, "rwm"), ALLOW('c', 1, 3, "rwm")};
         struct oci_device_rule wildcards[] = {ALLOW('c', -1, -1, "rwm"), ALLOW('b', -1, -1, "rwm")};
 
-        cr_expect(rc_cgroup_devices_allow_all(privileged, 2));
-        cr_expect_not(rc_cgroup_devices_allow_all(then_deny, 2));
-        cr_expect_not(rc_cgroup_devices_allow_all(deny_all, 2));
-        cr_expect_not(rc_cgroup_devices_allow_all(wildcards, 2), "no reset rule: not provably everything");
-        cr_expect_not(rc_cgroup_devices_allow_all(NULL, 0));
+        cr_expect(rc_device_rules_allow_all(privileged, 2));
+        cr_expect_not(rc_device_rules_allow_all(then_deny, 2));
+        cr_expect_not(rc_device_rules_allow_all(deny_all, 2));
+        cr_expect_not(rc_device_rules_allow_all(wildcards, 2), "no reset rule: not provably everything");
+        cr_expect_not(rc_device_rules_allow_all(NULL, 0));
 }
 
 Test(cgdev, jumps_stay_in_block)
@@ -290,7 +290,7 @@ Test(cgdev, kernel_verifier_accepts)
 
         if (!can_load_bpf())
                 cr_skip_test("loading a BPF program needs CAP_SYS_ADMIN (run the unit tests as root)");
-        cr_assert_eq(rc_cgroup_device_rules(rules, 5, &all, &n, &e), 0);
+        cr_assert_eq(rc_device_rules(rules, 5, &all, &n, &e), 0);
         p = compile(all, n);
         fd = rc_cgroup_devices_load(p.v, p.n, &e);
         if (fd < 0 && e->status == EPERM)

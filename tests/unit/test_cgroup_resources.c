@@ -1,4 +1,4 @@
-/* Unit tests for runtime/cgroup_resources.c: every linux.resources conversion, written
+/* Unit tests for runtime/cgroup/resources.c: every linux.resources conversion, written
  * into a temporary directory of fake cgroup files (no root, no cgroup v2 needed). */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/cgroup.h"
-#include "runtime/cleanup.h"
-#include "runtime/fsutil.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
+#include "runtime/cgroup/cgroup.h"
 
 static char dir[64];
 static int cg_dirfd = -1;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "runtime/cleanup.h"
+#include "runtime/base/cleanup.h"
 
 static void check_clean(const char *in, const char *want)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/cleanup.h"
+#include "runtime/base/cleanup.h"
 #include "specs/config.h"
 #include "specs/json.h"
 #include "specs/names.h"

@@ -10,8 +10,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "runtime/exec.h"
-#include "runtime/relay.h"
+#include "runtime/container/exec.h"
+#include "runtime/container/relay.h"
 
 static const char config_json[] =
         "{\"ociVersion\": \"1.0.2\", \"root\": {\"path\": \"rootfs\"},"

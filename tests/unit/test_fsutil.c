@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "child.h"
-#include "runtime/fsutil.h"
-#include "runtime/image_internal.h"
-#include "runtime/mounts_internal.h"
+#include "runtime/base/fsutil.h"
+#include "runtime/image/internal.h"
+#include "runtime/rootfs/internal.h"
 
 static char tmpdir[] = "/tmp/rc-test-fsutil-XXXXXX";
 static int rootfd = -1;
@@ -381,7 +381,7 @@ static void make_tree(const char *top, const char *outside)
 
         cr_assert_eq(mkdir(top, 0700), 0);
         snprintf(p, sizeof(p), "%s/d/e/f", top);
-        cr_assert_eq(rc_mkdir_p_host(p, 0755), 0);
+        cr_assert_eq(rc_mkdir_p_host(p, 0755, 0755), 0);
         snprintf(p, sizeof(p), "%s/d/e/f/file", top);
         close(open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
         snprintf(p, sizeof(p), "%s/d/link", top);

@@ -1,4 +1,4 @@
-/* Unit tests for runtime/hooks.c: hooks are small shell scripts in a temp dir (and, for
+/* Unit tests for runtime/isolation/hooks.c: hooks are small shell scripts in a temp dir (and, for
  * the fd check, this very binary: a constructor turns it into a probe when the hook env
  * asks for it). No root needed. */
 #include <criterion/criterion.h>
@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runtime/cleanup.h"
-#include "runtime/hooks.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/isolation/hooks.h"
 
 #define FDCHECK_ENV "RC_TEST_HOOK_FDCHECK"
 

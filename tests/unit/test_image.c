@@ -15,9 +15,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "runtime/fsutil.h"
-#include "runtime/image.h"
-#include "runtime/image_internal.h"
+#include "runtime/base/fsutil.h"
+#include "runtime/image/image.h"
+#include "runtime/image/internal.h"
 
 static char tmpdir[] = "/tmp/rc-test-image-XXXXXX";
 static char cache[256];

@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runtime/ipam.h"
+#include "runtime/net/ipam.h"
 
 static char tmpdir[] = "/tmp/rc-test-ipam-XXXXXX";
 static char dir[256];

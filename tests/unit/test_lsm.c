@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/lsm.h"
+#include "runtime/isolation/lsm.h"
 
 static char root[] = "/tmp/rc-lsm-XXXXXX";
 

@@ -5,8 +5,8 @@
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 
-#include "runtime/mounts_internal.h"
-#include "runtime/rootfs.h"
+#include "runtime/rootfs/internal.h"
+#include "runtime/rootfs/rootfs.h"
 
 Test(mount_plan, bind_ro_needs_a_remount_pass)
 {

@@ -1,4 +1,4 @@
-/* Unit tests for runtime/namespaces.c: the plan for configs built in C, id map
+/* Unit tests for runtime/isolation/namespaces.c: the plan for configs built in C, id map
  * formatting, and the id map writes against a child in a new user namespace (skipped
  * when the kernel does not let us create one). No root needed. */
 #include <criterion/criterion.h>
@@ -12,8 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runtime/cleanup.h"
-#include "runtime/namespaces.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/isolation/namespaces.h"
 #include "specs/names.h"
 
 static struct oci_namespace nss[OCI_NS_COUNT];

@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/firewall.h"
-#include "runtime/network.h"
+#include "runtime/net/firewall.h"
+#include "runtime/net/network.h"
 
 /* ---- port specs ------------------------------------------------------------------- */
 

@@ -1,4 +1,4 @@
-/* runtime/nlmsg.c: building netlink requests, walking replies, and a real exchange with
+/* runtime/net/nlmsg.c: building netlink requests, walking replies, and a real exchange with
  * the kernel over rtnetlink (a link lookup needs no privilege). */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "runtime/nlmsg.h"
+#include "runtime/net/nlmsg.h"
 
 static _Alignas(4) char buf[4096];
 

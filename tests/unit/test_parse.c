@@ -17,7 +17,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "runtime/cleanup.h"
+#include "runtime/base/cleanup.h"
 #include "specs/config.h"
 #include "specs/json.h"
 #include "specs/names.h"

@@ -1,10 +1,10 @@
-/* Unit tests for the pure parts of runtime/preexec.c: HOME from a passwd file's text and
+/* Unit tests for the pure parts of runtime/isolation/preexec.c: HOME from a passwd file's text and
  * the environment it is added to. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/preexec.h"
+#include "runtime/isolation/preexec.h"
 
 static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
                              "broken line without fields\n"

@@ -1,4 +1,4 @@
-/* Unit tests for runtime/process.c. No root needed; steps that change process-wide
+/* Unit tests for runtime/isolation/process.c. No root needed; steps that change process-wide
  * state run in a forked child that reports back through a pipe. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -18,8 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runtime/cleanup.h"
-#include "runtime/process.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/isolation/process.h"
 #include "tests/unit/child.h"
 
 /* ---- helpers ------------------------------------------------------------------ */

@@ -10,12 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/cleanup.h"
-#include "runtime/image.h"
-#include "runtime/journal.h"
-#include "runtime/overlay.h"
-#include "runtime/sandbox.h"
-#include "runtime/seccomp.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/image/image.h"
+#include "runtime/isolation/seccomp.h"
+#include "runtime/rootfs/overlay.h"
+#include "runtime/sandbox/journal.h"
+#include "runtime/sandbox/sandbox.h"
 #include "seccomp_config.h"
 #include "specs/config.h"
 

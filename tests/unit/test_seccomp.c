@@ -1,4 +1,4 @@
-/* Unit tests for runtime/seccomp.c: profiles are compiled as the runtime does and the
+/* Unit tests for runtime/isolation/seccomp.c: profiles are compiled as the runtime does and the
  * BPF is loaded in a forked child (no root needed: the child sets no_new_privs), which
  * then makes the syscalls the profile talks about and reports what happened. */
 #include <criterion/criterion.h>
@@ -21,8 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runtime/cleanup.h"
-#include "runtime/seccomp.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/isolation/seccomp.h"
 #include "seccomp_config.h"
 #include "specs/config.h"
 #include "specs/json.h"
@@ -971,7 +971,7 @@ Test(seccomp_init_tail, a_rule_against_the_init_keeps_it_late)
 
 Test(seccomp_init_tail, an_allow_list_must_name_everything_the_init_uses)
 {
-        /* runtime/seccomp.c's init_tail: what remains after an early load */
+        /* runtime/isolation/seccomp.c's init_tail: what remains after an early load */
         static const char *names[] = {
                 "access",     "brk",    "chdir",   "close", "execve",   "exit_group", "faccessat",
                 "faccessat2", "getcwd", "madvise", "mmap",  "mprotect", "munmap",     "newfstatat",

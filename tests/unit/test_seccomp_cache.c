@@ -1,4 +1,4 @@
-/* Unit tests for runtime/seccomp_cache.c: the key tells profiles apart, entries are used
+/* Unit tests for runtime/isolation/seccomp_cache.c: the key tells profiles apart, entries are used
  * only for their own key, unusable entries are misses, and a compile through the cache
  * gives the same program as one without. No root needed. */
 #include <criterion/criterion.h>
@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/cleanup.h"
-#include "runtime/seccomp.h"
-#include "runtime/seccomp_cache.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/isolation/seccomp.h"
+#include "runtime/isolation/seccomp_cache.h"
 #include "seccomp_config.h"
 #include "specs/config.h"
 

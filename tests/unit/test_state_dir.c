@@ -1,5 +1,5 @@
-/* Unit tests for runtime/state.c and the state-based operations of
- * runtime/container_ops.c (state, kill, delete, list). Everything lives in a mkdtemp
+/* Unit tests for runtime/container/state.c and the state-based operations of
+ * runtime/container/ops.c (state, kill, delete, list). Everything lives in a mkdtemp
  * root; "containers" are forked children of the test. No root needed. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -15,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runtime/cleanup.h"
-#include "runtime/container.h"
-#include "runtime/state.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/container/container.h"
+#include "runtime/container/state.h"
 
 static char tmpdir[64];
 static char root[128];

@@ -1,4 +1,4 @@
-/* The create handshake's messages (runtime/sync.h): fds that travel with them, and a
+/* The create handshake's messages (runtime/container/sync.h): fds that travel with them, and a
  * peer that exits with one of our messages unread. */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/cleanup.h"
-#include "runtime/sync.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/container/sync.h"
 
 static int sv[2] = {-1, -1};
 

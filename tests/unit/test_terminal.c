@@ -1,4 +1,4 @@
-/* Unit tests for runtime/terminal.c: needs a usable /dev/ptmx, no root. */
+/* Unit tests for runtime/isolation/terminal.c: needs a usable /dev/ptmx, no root. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +14,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "runtime/cleanup.h"
-#include "runtime/terminal.h"
+#include "runtime/base/cleanup.h"
+#include "runtime/isolation/terminal.h"
 
 static void require_ptmx(void)
 {

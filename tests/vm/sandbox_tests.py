@@ -57,7 +57,7 @@ class Suite:
     def leftovers(self):
         found = []
         if os.path.isdir(self.root):
-            # the cache of compiled seccomp filters stays on purpose (runtime/seccomp_cache.h)
+            # the cache of compiled seccomp filters stays on purpose (runtime/isolation/seccomp_cache.h)
             found += [e for e in os.listdir(self.root) if e not in ("@sandbox", "@seccomp-cache")]
             sdir = os.path.join(self.root, "@sandbox")
             if os.path.isdir(sdir):

@@ -1,0 +1,567 @@
+/* create, start and run: the lifecycle operations that bring a container up. state,
+ * kill, delete and list live in container_ops.c. */
+#include "runtime/container/container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
+#include "runtime/base/syscalls.h"
+#include "runtime/cgroup/cgroup.h"
+#include "runtime/container/internal.h"
+#include "runtime/container/notify.h"
+#include "runtime/container/relay.h"
+#include "runtime/container/spawn.h"
+#include "runtime/container/state.h"
+#include "runtime/isolation/hooks.h"
+#include "runtime/isolation/terminal.h"
+#include "runtime/net/network.h"
+#include "runtime/rootfs/rootfs.h"
+#include "specs/config_edit.h"
+#include "specs/json.h"
+
+/* What the state holds beyond the config's annotations is far below this: the id (at most
+ * 1024 bytes), bundle, rootfs and cgroup paths (PATH_MAX each) and a few numbers. */
+#define STATE_SIZE_MARGIN (4 * PATH_MAX + 4096)
+
+struct create_run {
+        const struct rc_runtime *rt;
+        const char *id;
+        const struct rc_create_opts *o;
+        struct oci_config *cfg;
+        bool cfg_lent; /* cfg is o->ext->config_parsed: not ours to free */
+        char *config_path;
+        char *config_data;
+        size_t config_len;
+        char *rootfs;
+        int rootfd;
+        int dirfd;
+        int relay_fd; /* run's terminal relay: the init's end of the console pair, or -1 */
+        struct rc_cgroup *cg; /* planned, then created in do_create */
+        struct oci_state state;
+        /* run: the state with status "created" is written once the init is released
+         * (state.json says "creating" with the pid until then), off the critical path */
+        bool defer_created_write;
+};
+
+static void create_run_clear(struct create_run *c)
+{
+        if (!c->cfg_lent)
+                oci_config_free(c->cfg);
+        free(c->config_path);
+        free(c->config_data);
+        free(c->rootfs);
+        free(c->state.created);
+        rc_cgroup_free(c->cg);
+        if (c->dirfd >= 0)
+                close(c->dirfd);
+        if (c->rootfd >= 0)
+                close(c->rootfd);
+}
+
+static int load_config(struct create_run *c, rc_error_t *err)
+{
+        static const struct rc_create_ext none;
+        const struct rc_create_opts *o = c->o;
+        const struct rc_create_ext *x = o->ext != NULL ? o->ext : &none;
+        char buf[PATH_MAX];
+
+        if (x->config_data != NULL)
+                c->config_path = strdup("config"); /* in memory (sandbox): the name in messages */
+        else if (o->config_path != NULL)
+                c->config_path = strdup(o->config_path);
+        else if (asprintf(&c->config_path, "%s/config.json", o->bundle) < 0)
+                c->config_path = NULL;
+        if (c->config_path == NULL)
+                return rc_error_set(err, ENOMEM, "config path");
+        if (x->config_data != NULL) {
+                c->config_data = strndup(x->config_data, x->config_len);
+                c->config_len = x->config_len;
+                if (c->config_data == NULL)
+                        return rc_error_set(err, ENOMEM, "config");
+        } else if (rc_read_file_at(AT_FDCWD, c->config_path, RC_STATE_FILE_MAX, &c->config_data,
+                                   &c->config_len, err) < 0)
+                return -1;
+        if (x->config_parsed != NULL && x->config_data != NULL) {
+                c->cfg = x->config_parsed;
+                c->cfg_lent = true;
+        } else if (oci_config_parse(c->config_data, c->config_len, c->config_path, &c->cfg, err) < 0) {
+                return -1;
+        }
+        if (!c->cfg->has_process)
+                return rc_error_set(err, 0, "%s: .process: required to create a container", c->config_path);
+        if (c->cfg->root.path == NULL)
+                return rc_error_set(err, 0, "%s: .root.path: required", c->config_path);
+        if (c->cfg->root.path[0] == '/')
+                snprintf(buf, sizeof(buf), "%s", c->cfg->root.path);
+        else
+                snprintf(buf, sizeof(buf), "%s/%s", o->bundle, c->cfg->root.path);
+        c->rootfs = realpath(buf, NULL);
+        if (c->rootfs == NULL)
+                return rc_error_set(err, errno, "%s: .root.path: rootfs `%s`", c->config_path, buf);
+        return 0;
+}
+
+/* In a new user namespace the init opens exec.fifo as the namespace's root: let that
+ * host uid traverse the state directory (0711, nothing listable) and own the FIFO. */
+static int give_fifo_to_container_root(struct create_run *c, rc_error_t *err)
+{
+        const struct oci_linux *l = &c->cfg->linux_;
+        uid_t uid = 0;
+        gid_t gid = 0;
+
+        if (oci_config_namespace(c->cfg, OCI_NS_USER) == NULL)
+                return 0;
+        for (size_t i = 0; i < l->n_uid_mappings; i++)
+                if (l->uid_mappings[i].container_id == 0)
+                        uid = l->uid_mappings[i].host_id;
+        for (size_t i = 0; i < l->n_gid_mappings; i++)
+                if (l->gid_mappings[i].container_id == 0)
+                        gid = l->gid_mappings[i].host_id;
+        if (fchmod(c->dirfd, 0711) < 0)
+                return rc_error_set(err, errno, "chmod state directory");
+        if (fchownat(c->dirfd, RC_FIFO_FILE, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+                return rc_error_set(err, errno, "chown exec fifo to the container root");
+        return 0;
+}
+
+/* The copy of the config, which the init never reads: written by the spawn while the
+ * init sets itself up (rc_spawn.during_setup), not before the clone. A crash before it
+ * leaves a state directory without config.json; delete copes (no poststop hooks). */
+static int write_config_copy(void *arg, rc_error_t *err)
+{
+        struct create_run *c = arg;
+
+        return rc_write_file_atomic(c->dirfd, RC_CONFIG_FILE, c->config_data, c->config_len, 0600, err);
+}
+
+/* The caller (a sandbox's journal) learns of each side effect before it is made. */
+static int record_effect(struct create_run *c, enum rc_create_effect kind, const char *arg, rc_error_t *err)
+{
+        const struct rc_create_ext *x = c->o->ext;
+
+        return x != NULL && x->record_effect != NULL ? x->record_effect(x->effect_data, kind, arg, err) : 0;
+}
+
+/* Socket activation (rc_create_opts.listen_fds): the fds are the container's first. */
+static int set_listen_env(struct oci_config *cfg, unsigned n, rc_error_t *err)
+{
+        char entry[32];
+
+        snprintf(entry, sizeof(entry), "LISTEN_FDS=%u", n);
+        if (rc_config_set_env(cfg, entry, err) < 0 || rc_config_set_env(cfg, "LISTEN_PID=1", err) < 0)
+                return -1;
+        return 0;
+}
+
+static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
+{
+        struct rc_spawn sp;
+        pid_t pid;
+
+        if (c->cfg->process.terminal && c->o->console_socket == NULL && c->relay_fd < 0)
+                return rc_error_set(err, 0,
+                                    "cannot allocate a terminal without --console-socket: "
+                                    "set process.terminal to false or pass --console-socket");
+        c->state = (struct oci_state){
+                .oci_version = (char *)OCI_VERSION,
+                .id = (char *)c->id,
+                .status = OCI_STATUS_CREATING,
+                .bundle = (char *)c->o->bundle,
+                .annotations = c->cfg->annotations,
+                .n_annotations = c->cfg->n_annotations,
+                .created = rc_now_rfc3339(),
+                .rootfs = c->rootfs,
+                .owner = geteuid(),
+        };
+        /* the state carries the config's annotations: refuse what no later command could read */
+        if (c->config_len + STATE_SIZE_MARGIN > RC_STATE_FILE_MAX &&
+            rc_state_check_size(&c->state, c->config_path, err) < 0)
+                return -1;
+        if (rc_cgroup_plan(c->rt, c->cfg, c->id, &c->cg, err) < 0)
+                return -1;
+        /* no cgroup: its device rules would go unenforced (runtime/rootfs/devices.c) */
+        if (c->cg->path == NULL && rc_devices_check_unenforced(c->cfg, c->o->bundle, &c->rt->log, err) < 0)
+                return rc_error_wrap(err, "%s", c->config_path);
+        /* A cgroup is recorded before its mkdir, so that delete finds a leftover. Without
+         * one the first state written is the one with the pid (spawn.c record_pid), before
+         * the init can outlive us; until then a directory without state.json reads as
+         * "creating" (stopped once our lock is gone). */
+        c->state.cgroup_path = c->cg->path;
+        if (c->cg->path != NULL && rc_state_write(c->dirfd, &c->state, err) < 0)
+                return -1;
+        if (c->cg->path != NULL && record_effect(c, RC_EFFECT_CGROUP, c->cg->path, err) < 0)
+                return -1;
+        if (rc_cgroup_create(c->cg, c->cfg, err) < 0)
+                return -1;
+        if (mkfifoat(c->dirfd, RC_FIFO_FILE, 0600) < 0)
+                return rc_error_set(err, errno, "create exec fifo");
+        if (give_fifo_to_container_root(c, err) < 0)
+                return -1;
+        if (record_effect(c, RC_EFFECT_NETWORK, c->id, err) < 0 ||
+            rc_network_prepare(c->rt, c->id, c->cfg, c->dirfd, err) < 0)
+                return -1;
+        if (c->o->listen_fds > 0 && set_listen_env(c->cfg, c->o->listen_fds, err) < 0)
+                return -1;
+        /* sd_notify: not without a mount namespace, which could not have the socket */
+        if (c->rt->notify_socket != NULL && oci_config_namespace(c->cfg, OCI_NS_MOUNT) != NULL &&
+            rc_notify_prepare(c->cfg, c->dirfd, err) < 0)
+                return -1;
+        sp = (struct rc_spawn){.rt = c->rt,
+                               .cfg = c->cfg,
+                               .opts = c->o,
+                               .rootfs = c->rootfs,
+                               .state_dirfd = c->dirfd,
+                               .relay_fd = c->relay_fd,
+                               .cgroup_fd = c->cg->dirfd,
+                               .state = &c->state,
+                               .during_setup = write_config_copy,
+                               .during_setup_arg = c};
+        if (rc_spawn_container(&sp, &pid, err) < 0)
+                return -1;
+        c->state.status = OCI_STATUS_CREATED;
+        if ((!c->defer_created_write && rc_state_write(c->dirfd, &c->state, err) < 0) ||
+            (c->o->pid_file != NULL && rc_pid_file_write(c->o->pid_file, pid, err) < 0)) {
+                kill(pid, SIGKILL);
+                return -1;
+        }
+        *ret_pid = pid;
+        return 0;
+}
+
+#define CREATE_RUN_INIT(rt_, id_, o_, relay_fd_)                                                            \
+        {                                                                                                   \
+                .rt = (rt_), .id = (id_), .o = (o_), .rootfd = -1, .dirfd = -1, .relay_fd = (relay_fd_)     \
+        }
+
+/* c: from CREATE_RUN_INIT, cleared by the caller with create_run_clear. On success the
+ * state directory stays open and locked in c->dirfd, and c->cfg and c->state describe
+ * the created container (run starts it from there). */
+static int create_container(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
+{
+        const struct rc_runtime *rt = c->rt;
+        rc_error_t ignored = NULL;
+        int ret;
+
+        if (rc_validate_id(c->id, err) < 0 || load_config(c, err) < 0)
+                return -1;
+        if (rc_state_root_open(rt->root, &c->rootfd, err) < 0 ||
+            rc_state_dir_create(c->rootfd, c->id, &c->dirfd, err) < 0)
+                return -1;
+        ret = do_create(c, ret_pid, err);
+        /* a step that failed on a value of the config names its JSON path (".mounts[3]: ...",
+         * also from inside the init): add the file, as the parser does */
+        if (ret < 0 && *err != NULL && (*err)->msg != NULL && (*err)->msg[0] == '.')
+                rc_error_wrap(err, "%s", c->config_path);
+        if (ret < 0) {
+                if (rc_network_detach(rt, c->id, c->dirfd, &ignored) < 0)
+                        rc_log(&rt->log, RC_LOG_WARNING, "%s", ignored->msg);
+                rc_error_free(&ignored);
+                /* a cgroup that cannot be removed keeps its record for `delete --force` */
+                if (c->cg != NULL && rc_cgroup_destroy(c->cg, &ignored) < 0)
+                        rc_log(&rt->log, RC_LOG_WARNING, "%s (run \"delete --force %s\")", ignored->msg,
+                               c->id);
+                else
+                        rc_state_dir_remove(c->rootfd, c->id, c->dirfd, &ignored);
+                rc_error_free(&ignored);
+        }
+        return ret;
+}
+
+int rc_container_create(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
+                        rc_error_t *err)
+{
+        struct create_run c = CREATE_RUN_INIT(rt, id, o, -1);
+        pid_t pid;
+        int ret = create_container(&c, &pid, err);
+
+        create_run_clear(&c);
+        return ret;
+}
+
+#define RC_FIFO_ERROR_MAX 4096 /* the init's error text (one write below PIPE_BUF) */
+
+/* After the release byte: EOF when the process is executed. Anything else is the init's
+ * error (runtime/container/init.c writes it there when a step after `start` fails). */
+static int read_fifo_error(int fifo, char *buf, size_t *len, rc_error_t *err)
+{
+        ssize_t n = read(fifo, buf + *len, RC_FIFO_ERROR_MAX - 1 - *len);
+
+        if (n < 0)
+                return errno == EAGAIN ? 0 : rc_error_set(err, errno, "read exec fifo");
+        if (n > 0) {
+                *len += (size_t)n;
+                return *len < RC_FIFO_ERROR_MAX - 1 ? 0 : 1;
+        }
+        return 1;
+}
+
+/* Open the FIFO without blocking, wait for the init's byte, then for EOF: the init holds
+ * the write end until execve closes it, so EOF means the process runs (or the init died). */
+static int release_init(int dirfd, pid_t pid, uint64_t start_time, bool own_child, rc_error_t *err)
+{
+        _cleanup_close_ int fifo = -1, pidfd = -1;
+        char msg[RC_FIFO_ERROR_MAX];
+        size_t len = 0;
+        bool released = false;
+        int r;
+
+        /* our own child, not reaped yet, cannot be a recycled pid */
+        pidfd = rc_pidfd_open(pid, 0);
+        if (pidfd < 0 || (!own_child && !rc_pid_matches(pid, start_time)))
+                return rc_error_set(err, 0, "container init (pid %d) is gone", pid);
+        fifo = openat(dirfd, RC_FIFO_FILE, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fifo < 0)
+                return rc_error_set(err, errno, "open exec fifo");
+        for (;;) {
+                struct pollfd p[2] = {{.fd = fifo, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+
+                if (poll(p, released ? 1 : 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return rc_error_set(err, errno, "wait for the container init");
+                }
+                if (released && (p[0].revents & (POLLIN | POLLHUP))) {
+                        r = read_fifo_error(fifo, msg, &len, err);
+                        if (r < 0)
+                                return -1;
+                        if (r == 0)
+                                continue;
+                        if (len == 0)
+                                return 0;
+                        msg[len] = '\0';
+                        return rc_error_set(err, 0, "container process (pid %d): %s", pid, msg);
+                }
+                if (p[0].revents & (POLLIN | POLLHUP)) {
+                        ssize_t n = read(fifo, msg, 1);
+                        if (n == 1)
+                                released = true;
+                        else if (n < 0 && errno != EAGAIN)
+                                return rc_error_set(err, errno, "read exec fifo");
+                        else if (n == 0)
+                                return rc_error_set(err, 0, "container init (pid %d) exited before start",
+                                                    pid);
+                        continue;
+                }
+                if (!released && (p[1].revents & POLLIN))
+                        return rc_error_set(err, 0, "container init (pid %d) exited before start", pid);
+        }
+}
+
+/* cfg: the container's config, or NULL to read the one saved at create. */
+static void run_poststart(const struct rc_runtime *rt, int dirfd, struct oci_state *st,
+                          const struct oci_config *cfg)
+{
+        _cleanup_free_ char *json = NULL;
+        struct oci_config *loaded = NULL;
+        rc_error_t err = NULL;
+        size_t jlen = 0;
+
+        if (cfg == NULL) {
+                if (rc_state_load_config(dirfd, st->id, &loaded, &err) < 0)
+                        goto out;
+                cfg = loaded;
+        }
+        if (cfg->hooks[OCI_HOOK_POSTSTART].n == 0)
+                goto out;
+        st->status = OCI_STATUS_RUNNING;
+        if (oci_state_to_json(st, 0, &json, &jlen, &err) < 0)
+                goto out;
+        rc_hooks_run(&cfg->hooks[OCI_HOOK_POSTSTART], OCI_HOOK_POSTSTART, json, jlen, &rt->log, &err);
+out:
+        if (err != NULL)
+                rc_log(&rt->log, RC_LOG_WARNING, "poststart: %s", err->msg);
+        rc_error_free(&err);
+        oci_config_free(loaded);
+}
+
+/* The start proper, the state directory locked: release the init, retire the FIFO, run
+ * the poststart hooks (cfg as for run_poststart). sd_notify: ret_notify_fd NULL waits
+ * here for READY; otherwise the caller gets the socket to relay from (-1: none). */
+static int start_locked(const struct rc_runtime *rt, int dirfd, struct oci_state *st,
+                        const struct oci_config *cfg, bool own_child, bool write_state, int *ret_notify_fd,
+                        rc_error_t *err)
+{
+        _cleanup_close_ int notify_fd = -1;
+
+        /* sd_notify: the container's socket exists before its program runs */
+        if (rt->notify_socket != NULL && rc_notify_listen(dirfd, &notify_fd, err) < 0)
+                return -1;
+        if (release_init(dirfd, st->pid, st->pid_start_time, own_child, err) < 0)
+                return -1;
+        /* run: the state create left unwritten, written while the released init drops its
+         * privileges and execs (the status is derived from the FIFO from now on) */
+        if (write_state && rc_state_write(dirfd, st, err) < 0)
+                return -1;
+        if (unlinkat(dirfd, RC_FIFO_FILE, 0) < 0 && errno != ENOENT)
+                return rc_error_set(err, errno, "remove exec fifo");
+        /* as runc and crun: started once the container says READY (or its init is gone) */
+        if (ret_notify_fd != NULL)
+                *ret_notify_fd = TAKE_FD(notify_fd);
+        else if (notify_fd >= 0 && rc_notify_relay(notify_fd, st->pid, rt->notify_socket, err) < 0)
+                return -1;
+        run_poststart(rt, dirfd, st, cfg);
+        return 0;
+}
+
+int rc_container_start(const struct rc_runtime *rt, const char *id, rc_error_t *err)
+{
+        _cleanup_close_ int rootfd = -1, dirfd = -1;
+        struct oci_state *st = NULL;
+        int ret = -1;
+
+        if (rc_validate_id(id, err) < 0 || rc_state_root_open(rt->root, &rootfd, err) < 0 ||
+            rc_state_dir_open(rootfd, id, &dirfd, err) < 0 || rc_state_read(dirfd, id, &st, err) < 0 ||
+            rc_state_refresh(dirfd, st, err) < 0)
+                goto out;
+        rc_cgroup_status_overlay(st); /* a frozen init could never take the start */
+        if (st->status != OCI_STATUS_CREATED) {
+                rc_error_set(err, 0, "cannot start container \"%s\": it is %s, not created", id,
+                             oci_status_name(st->status));
+                goto out;
+        }
+        ret = start_locked(rt, dirfd, st, NULL, false, false, NULL, err);
+out:
+        oci_state_free(st);
+        return ret;
+}
+
+/* Drop the lock create left held (closing the directory). */
+static void create_run_unlock(struct create_run *c)
+{
+        if (c->dirfd >= 0)
+                close(c->dirfd);
+        c->dirfd = -1;
+}
+
+struct run_timeout {
+        const struct rc_runtime *rt;
+        const char *id;
+        pid_t pid;
+        bool fired;
+};
+
+/* The whole tree: cgroup.kill, or SIGKILL to the init of its own pid namespace. */
+static void kill_on_timeout(void *data)
+{
+        struct run_timeout *t = data;
+        _cleanup_error_ rc_error_t e = NULL;
+
+        t->fired = true;
+        rc_log(&t->rt->log, RC_LOG_INFO, "container \"%s\": timeout expired, killing it", t->id);
+        if (rc_container_kill(t->rt, t->id, SIGKILL, true, &e) < 0) {
+                rc_log(&t->rt->log, RC_LOG_WARNING, "%s", e->msg);
+                kill(t->pid, SIGKILL);
+        }
+}
+
+static int wait_container(const struct rc_runtime *rt, const char *id, const struct rc_run_opts *ro,
+                          struct rc_relay *relay, pid_t pid, int sfd, int *ret_status, rc_error_t *err)
+{
+        struct run_timeout t = {.rt = rt, .id = id, .pid = pid};
+        struct rc_run_result *res = ro->result;
+        struct rc_relay_wait_opts wo = {
+                .timeout_ms = ro->timeout_ms, .on_timeout = kill_on_timeout, .data = &t};
+
+        if (res != NULL) {
+                wo.ret_wstatus = &res->wait_status;
+                wo.ret_rusage = &res->rusage;
+        }
+        if (rc_relay_wait_ex(relay, pid, sfd, &wo, ret_status, err) < 0)
+                return -1;
+        if (res != NULL) {
+                clock_gettime(CLOCK_MONOTONIC, &res->ended);
+                res->exited = true;
+                res->timed_out = t.fired;
+        }
+        return 0;
+}
+
+/* create + start; in the foreground the runtime relays the terminal itself when the
+ * process has one and no --console-socket was given (runtime/container/relay.h). */
+int rc_container_run(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
+                     const struct rc_run_opts *ro, int *ret_status, rc_error_t *err)
+{
+        struct rc_relay relay = {.master = -1};
+        struct rc_notify_bg notify = {.fd = -1, .pidfd = -1};
+        _cleanup_close_ int notify_fd = -1;
+        int pair[2] = {-1, -1}, sfd = -1, master = -1, ret = -1;
+        struct create_run c;
+        rc_error_t derr = NULL;
+        sigset_t old;
+        pid_t pid;
+
+        *ret_status = 0;
+        if (!ro->detach && !ro->no_subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+                return rc_error_set(err, errno, "become a subreaper");
+        if (!ro->detach && o->console_socket == NULL && rc_relay_console_pair(pair, err) < 0)
+                return -1;
+        /* create and start under one hold of the lock, with the state and config in memory */
+        c = (struct create_run)CREATE_RUN_INIT(rt, id, o, pair[1]);
+        c.defer_created_write = !ro->detach;
+        if (create_container(&c, &pid, err) < 0)
+                goto out;
+        if (!ro->detach) {
+                sfd = rc_relay_block_signals(&old, err);
+                if (sfd < 0)
+                        goto fail;
+        }
+        if (c.cfg->process.terminal && pair[0] >= 0 &&
+            (rc_terminal_recv(pair[0], &master, err) < 0 ||
+             rc_relay_start(&relay, master, STDIN_FILENO, STDOUT_FILENO, err) < 0))
+                goto fail;
+        if (ro->result != NULL) {
+                *ro->result = (struct rc_run_result){.pid = pid};
+                clock_gettime(CLOCK_MONOTONIC, &ro->result->started);
+        }
+        ret = start_locked(rt, c.dirfd, &c.state, c.cfg, true, c.defer_created_write,
+                           ro->detach ? NULL : &notify_fd, err);
+        create_run_unlock(&c);
+        if (ret == 0 && notify_fd >= 0)
+                ret = rc_notify_bg_start(&notify, TAKE_FD(notify_fd), pid, rt->notify_socket, err);
+        if (ret < 0)
+                goto fail;
+        if (ro->detach)
+                goto out;
+        ret = wait_container(rt, id, ro, &relay, pid, sfd, ret_status, err);
+        rc_notify_bg_join(&notify, &rt->log);
+        rc_relay_stop(&relay);
+        if (ret == 0 && ro->before_delete != NULL)
+                ro->before_delete(rt, id, ro->result, ro->data);
+        if (!ro->keep &&
+            rc_container_delete_known(rt, c.rootfd, id, c.cfg, true, ret < 0 ? &derr : err) < 0 && ret == 0)
+                ret = -1;
+        goto out;
+fail:
+        ret = -1;
+        rc_relay_stop(&relay);
+        if (notify.running)
+                kill(pid, SIGKILL); /* the relay ends with the init */
+        rc_notify_bg_join(&notify, &rt->log);
+        create_run_unlock(&c);
+        rc_container_delete_known(rt, c.rootfd, id, c.cfg, true, &derr);
+out:
+        create_run_clear(&c);
+        rc_relay_stop(&relay);
+        rc_error_free(&derr);
+        if (sfd >= 0) {
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                close(sfd);
+        }
+        for (int i = 0; i < 2; i++)
+                if (pair[i] >= 0)
+                        close(pair[i]);
+        return ret;
+}

@@ -1,0 +1,127 @@
+/* The public API of the runtime library: one function per lifecycle operation. cli/
+ * parses arguments, calls these and prints the error; transitions are enforced here. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "runtime/base/error.h"
+#include "runtime/base/log.h"
+#include "runtime/cgroup/cgroup.h"
+#include "runtime/context.h"
+#include "runtime/rootfs/overlay.h" /* struct rc_overlay: part of the create request */
+
+struct oci_config;
+#include "specs/state.h"
+
+struct rc_create_opts {
+        const char *bundle; /* absolute path of the bundle */
+        const char *config_path; /* NULL: <bundle>/config.json */
+        const char *pid_file; /* NULL: none */
+        const char *console_socket;
+        unsigned preserve_fds; /* fds 3 .. 3+N-1 are passed to the container */
+        /* the first listen_fds of them are socket activation's: the process gets
+         * LISTEN_FDS=listen_fds and LISTEN_PID=1 (0: none) */
+        unsigned listen_fds;
+        bool no_pivot;
+        bool no_new_keyring;
+        const struct rc_create_ext *ext; /* NULL for the OCI commands */
+};
+
+/* The side effects create makes outside the container's state directory. */
+enum rc_create_effect {
+        RC_EFFECT_CGROUP, /* arg: the cgroup path, announced before its mkdir */
+        RC_EFFECT_NETWORK, /* arg: the container id, announced before any network step */
+};
+
+/* What only `sandbox` (runtime/sandbox/sandbox.h) asks of create; all optional. */
+struct rc_create_ext {
+        const char *config_data; /* an in-memory config.json, used instead of a file */
+        size_t config_len;
+        /* config_data already parsed (and validated): lent to create, which then uses (and
+         * may amend, e.g. with network bind mounts) it instead of parsing the text again;
+         * the caller frees it after the container is gone */
+        struct oci_config *config_parsed;
+        const struct rc_overlay *overlay; /* an overlayfs root on root.path (runtime/rootfs/overlay.h) */
+        /* Told of each effect before it is made (the sandbox's journal); a failure aborts
+         * the create before the effect. */
+        int (*record_effect)(void *data, enum rc_create_effect kind, const char *arg, rc_error_t *err);
+        void *effect_data;
+        bool tie_to_caller; /* the init keeps PR_SET_PDEATHSIG(SIGKILL) after create */
+        bool exec_check_at_start; /* a missing executable fails the process (127/126), not create */
+};
+
+/* runc's rule: ^[\w+-\.]+$, not "." or "..", at most 1024 bytes. */
+int rc_validate_id(const char *id, rc_error_t *err);
+
+int rc_container_create(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
+                        rc_error_t *err);
+int rc_container_start(const struct rc_runtime *rt, const char *id, rc_error_t *err);
+
+struct rc_run_opts {
+        bool detach; /* return once started */
+        bool keep; /* do not delete the container after it exits */
+        bool no_subreaper; /* do not become a subreaper for the container's orphans */
+        /* For `sandbox`; all optional: */
+        unsigned timeout_ms; /* 0: none; when it expires every process of the container is killed */
+        struct rc_run_result *result; /* filled once the process exited */
+        /* called then, before the container is deleted (its cgroup still exists) */
+        void (*before_delete)(const struct rc_runtime *rt, const char *id, const struct rc_run_result *res,
+                              void *data);
+        void *data;
+};
+
+struct rc_run_result {
+        pid_t pid; /* the container init */
+        bool exited; /* the fields below are set */
+        bool timed_out; /* killed because timeout_ms expired */
+        int wait_status; /* as wait4(2) returned it */
+        struct rusage rusage; /* the init's and its reaped descendants' (wait4) */
+        struct timespec started, ended; /* CLOCK_MONOTONIC: start, and the exit seen */
+};
+
+/* create + start; unless detach: forward signals, relay the terminal when the process
+ * has one and no console socket was given, wait, delete (unless keep). *ret_status is
+ * the exit status (128+N when killed by signal N); 0 with detach. */
+int rc_container_run(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
+                     const struct rc_run_opts *ro, int *ret_status, rc_error_t *err);
+
+int rc_container_state(const struct rc_runtime *rt, const char *id, struct oci_state **ret, rc_error_t *err);
+/* sig: signal number; all: every process of the container, not just the init. */
+int rc_container_kill(const struct rc_runtime *rt, const char *id, int sig, bool all, rc_error_t *err);
+/* force: kill a running/created container first. Runs poststop hooks. */
+int rc_container_delete(const struct rc_runtime *rt, const char *id, bool force, rc_error_t *err);
+/* The same with what the caller already holds: rootfd, the open state root, and cfg, the
+ * container's config (NULL: read the one saved at create); for run. */
+int rc_container_delete_known(const struct rc_runtime *rt, int rootfd, const char *id,
+                              const struct oci_config *cfg, bool force, rc_error_t *err);
+/* Kill every container init under the root that no state describes: its state directory
+ * was removed, or its state does not record it (rc_state_find_inits); *ret_killed counts
+ * them. Containers whose lock is held (a command at work) are left alone. */
+int rc_container_gc_inits(const struct rc_runtime *rt, size_t *ret_killed, rc_error_t *err);
+/* All containers (status refreshed), sorted by id. Free with rc_container_list_free. */
+int rc_container_list(const struct rc_runtime *rt, struct oci_state ***ret, size_t *ret_n, rc_error_t *err);
+void rc_container_list_free(struct oci_state **v, size_t n);
+
+/* ---- through the cgroup (runtime/container/cgroup.c) -------------------------------- */
+
+int rc_container_update(const struct rc_runtime *rt, const char *id, const struct oci_resources *r,
+                        rc_error_t *err);
+int rc_container_pause(const struct rc_runtime *rt, const char *id, rc_error_t *err);
+int rc_container_resume(const struct rc_runtime *rt, const char *id, rc_error_t *err);
+/* The container's pids (from its cgroup), sorted. */
+int rc_container_pids(const struct rc_runtime *rt, const char *id, pid_t **ret, size_t *ret_n,
+                      rc_error_t *err);
+/* Live usage, or the final usage recorded by delete once the cgroup is gone. */
+int rc_container_stats(const struct rc_runtime *rt, const char *id, struct rc_cgroup_stats *ret,
+                       rc_error_t *err);
+
+enum rc_event_type { RC_EVENT_STATS, RC_EVENT_OOM };
+typedef int (*rc_event_fn)(void *data, enum rc_event_type type, const struct rc_cgroup_stats *stats,
+                           rc_error_t *err);
+/* Until the container stops: an RC_EVENT_OOM each time memory.events counts a new OOM
+ * (watched with inotify), RC_EVENT_STATS every interval_ms (0: never). */
+int rc_container_events(const struct rc_runtime *rt, const char *id, unsigned interval_ms, rc_event_fn fn,
+                        void *data, rc_error_t *err);

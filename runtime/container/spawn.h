@@ -1,0 +1,62 @@
+/* Internal: the two sides of `create` (see runtime/container/sync.h for the handshake).
+ * spawn.c is the parent side, init.c the container init. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "runtime/base/error.h"
+#include "runtime/base/log.h"
+#include "runtime/container/container.h"
+#include "runtime/isolation/namespaces.h"
+#include "runtime/isolation/seccomp.h"
+#include "specs/config.h"
+#include "specs/state.h"
+
+/* What the init needs; prepared by the parent before the clone. */
+struct rc_init_args {
+        const struct oci_config *cfg;
+        const struct rc_ns_plan *plan;
+        const struct rc_logger *log;
+        const char *bundle; /* the init's cwd while it sets up: relative sources resolve here */
+        const char *rootfs; /* absolute */
+        int sync_fd; /* child end of the socketpair */
+        const char *id;
+        int state_dirfd; /* O_PATH of <root>/<id>, to open exec.fifo */
+        int lock_fd; /* the parent's locked state dir fd: closed first thing */
+        int console_fd; /* connected --console-socket or -1 */
+        unsigned preserve_fds;
+        bool no_pivot;
+        bool no_new_keyring;
+        struct rc_seccomp_prog *seccomp; /* compiled by the parent; loaded right before exec */
+        bool seccomp_before_start; /* load it before waiting for `start` (rc_seccomp_allows_init_tail) */
+        bool hooks_sync; /* stop for HOOKS/HOOKS_DONE; false when no hook, network or seccomp
+                          * agent needs it: the init goes straight on to READY */
+        const struct rc_overlay *overlay; /* NULL, or mounted on rootfs first (runtime/rootfs/overlay.h) */
+        bool tie_to_caller; /* keep PR_SET_PDEATHSIG(SIGKILL) after READY */
+        bool exec_check_at_start; /* no executable check at create: exec fails with 127/126 */
+        bool netns_from_parent; /* not cloned into a new network namespace: NETNS brings it */
+};
+
+/* The init's whole life; never returns. Runs in the child of clone3. */
+__attribute__((noreturn)) void rc_init_main(struct rc_init_args *a);
+
+struct rc_spawn {
+        const struct rc_runtime *rt;
+        const struct oci_config *cfg;
+        const struct rc_create_opts *opts;
+        const char *rootfs;
+        int state_dirfd; /* locked state dir */
+        int relay_fd; /* without --console-socket: run's terminal relay socket, or -1 */
+        int cgroup_fd; /* the container's cgroup directory (the init starts in it), or -1 */
+        struct oci_state *state; /* status "creating"; the spawn fills pid + start time */
+        /* Called once the init runs (after its network namespace is sent), while it sets
+         * itself up: work of the caller's that the init needs only after READY. */
+        int (*during_setup)(void *arg, rc_error_t *err);
+        void *during_setup_arg;
+};
+
+/* Clone the init, drive the handshake, run prestart/createRuntime hooks. On success the
+ * init waits on exec.fifo and *ret_pid is its pid (in our pid namespace). On failure
+ * the init has been killed and reaped. */
+int rc_spawn_container(struct rc_spawn *s, pid_t *ret_pid, rc_error_t *err);

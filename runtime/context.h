@@ -1,0 +1,39 @@
+/* What every layer of the runtime may know of the caller's choices: the state root, the
+ * logger, the cgroup manager, the network state directory (runtime/net/network.h) and the
+ * NOTIFY_SOCKET to relay. Header only; the lifecycle API is runtime/container/container.h. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "runtime/base/log.h"
+
+/* How new containers get their cgroup (runtime/cgroup.h); existing containers always
+ * use the cgroup recorded in their state. */
+enum rc_cgroup_manager {
+        RC_CGROUP_MANAGER_CGROUPFS, /* the default: cgroup v2 through /sys/fs/cgroup */
+        RC_CGROUP_MANAGER_SYSTEMD, /* refused: not supported */
+        RC_CGROUP_MANAGER_DISABLED, /* no cgroup; limits are not enforced (one warning) */
+};
+
+struct rc_runtime {
+        const char *root; /* state root, default RC_DEFAULT_ROOT */
+        struct rc_logger log;
+        enum rc_cgroup_manager cgroup_manager;
+        const char *net_state_dir; /* networks and leases, NULL: RC_DEFAULT_NET_STATE_DIR (network.h) */
+        /* Detach from a network leaves the host end of the veth to a child it does not wait
+         * for (RTM_DELLINK returns only after an RCU barrier, 20-30 ms); the address, port
+         * claims and nft elements are still released before detach returns. `sandbox`
+         * sets it: its container is dead by then, and a one-shot run should not wait. */
+        bool async_link_delete;
+        /* The caller's NOTIFY_SOCKET (create, run, start; runtime/notify.h), NULL: none. */
+        const char *notify_socket;
+};
+
+#define RC_DEFAULT_ROOT "/run/run-container"
+
+/* The state root in force: `root`, or RC_DEFAULT_ROOT when it is NULL or "". */
+static inline const char *rc_state_root_path(const char *root)
+{
+        return root != NULL && root[0] != '\0' ? root : RC_DEFAULT_ROOT;
+}

@@ -1,0 +1,549 @@
+/* Opening an image: the reference, the layout (or an OCI archive extracted into a
+ * locked temp layout in the cache), index.json -> manifest (through nested indexes,
+ * by platform) -> config, every JSON blob verified against its digest, then each
+ * layer made available in the cache (layers.c, layer_cache.c).
+ *
+ * Tags are the org.opencontainers.image.ref.name annotations of index.json's
+ * manifests. Without a tag: the only manifest, else the one tagged "latest". */
+#include "runtime/image/image.h"
+#include "runtime/image/internal.h"
+#include "runtime/image/libs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
+#include "specs/json.h"
+
+#define MAX_INDEX_DEPTH 4
+
+/* ---- references ------------------------------------------------------------------------ */
+
+bool rc_image_tag_valid(const char *tag)
+{
+        size_t n = strlen(tag);
+
+        if (n == 0 || n > 128 ||
+            !(tag[0] == '_' || (tag[0] >= '0' && tag[0] <= '9') || (tag[0] >= 'a' && tag[0] <= 'z') ||
+              (tag[0] >= 'A' && tag[0] <= 'Z')))
+                return false;
+        return strspn(tag, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+int rc_image_ref_parse(const char *ref, struct rc_image_ref *ret, rc_error_t *err)
+{
+        struct rc_image_ref r = {0};
+        const char *s = ref, *colon;
+
+        if (strncmp(s, "oci-archive:", 12) == 0) {
+                r.archive = true;
+                s += 12;
+        } else if (strncmp(s, "oci:", 4) == 0) {
+                s += 4;
+        }
+        colon = strrchr(s, ':');
+        /* "DIR:TAG" unless the whole string names something that exists */
+        if (colon != NULL && strchr(colon, '/') == NULL && access(s, F_OK) != 0) {
+                r.path = strndup(s, (size_t)(colon - s));
+                r.tag = strdup(colon + 1);
+                if (r.path == NULL || r.tag == NULL) {
+                        rc_image_ref_clear(&r);
+                        return rc_error_set(err, ENOMEM, "parse image reference \"%s\"", ref);
+                }
+                if (!rc_image_tag_valid(r.tag)) {
+                        rc_image_ref_clear(&r);
+                        return rc_error_set_status(err, EINVAL, "image reference \"%s\": invalid tag", ref);
+                }
+        } else if ((r.path = strdup(s)) == NULL) {
+                return rc_error_set(err, ENOMEM, "parse image reference \"%s\"", ref);
+        }
+        if (r.path[0] == '\0') {
+                rc_image_ref_clear(&r);
+                return rc_error_set_status(err, EINVAL, "image reference \"%s\": no path", ref);
+        }
+        *ret = r;
+        return 0;
+}
+
+void rc_image_ref_clear(struct rc_image_ref *r)
+{
+        free(r->path);
+        free(r->tag);
+        *r = (struct rc_image_ref){0};
+}
+
+void rc_descriptor_clear(struct rc_descriptor *d)
+{
+        free(d->media_type);
+        free(d->digest);
+        *d = (struct rc_descriptor){0};
+}
+
+/* ---- JSON helpers ------------------------------------------------------------------------ */
+
+static int parse_json(const char *buf, size_t len, const char *origin, json_node **ret, rc_error_t *err)
+{
+        if (json_parse(buf, len, origin, ret, err) < 0)
+                return -1;
+        if (json_type_of(*ret) != JSON_OBJECT) {
+                json_free(*ret);
+                return rc_error_set_status(err, EINVAL, "%s: not a JSON object", origin);
+        }
+        return 0;
+}
+
+static int parse_descriptor(const json_node *n, const char *origin, struct rc_descriptor *d, rc_error_t *err)
+{
+        const json_node *mt = json_object_get(n, "mediaType");
+        const char *digest = json_get_string(json_object_get(n, "digest"));
+        char algo[8];
+        const char *hex;
+
+        *d = (struct rc_descriptor){0};
+        if (json_type_of(n) != JSON_OBJECT || digest == NULL || rc_digest_split(digest, algo, &hex) < 0 ||
+            json_get_u64(json_object_get(n, "size"), &d->size) < 0 ||
+            (mt != NULL && json_type_of(mt) != JSON_STRING))
+                return rc_error_set_status(err, EINVAL, "%s: invalid descriptor (digest, size, mediaType)",
+                                           origin);
+        d->digest = strdup(digest);
+        d->media_type = mt ? strdup(json_get_string(mt)) : NULL;
+        if (d->digest == NULL || (mt && d->media_type == NULL)) {
+                rc_descriptor_clear(d);
+                return rc_error_set(err, ENOMEM, "%s", origin);
+        }
+        return 0;
+}
+
+/* NULL (absent or null) or an array of strings. */
+static int string_array(const json_node *n, const char *what, char ***ret, rc_error_t *err)
+{
+        size_t len = json_array_size(n);
+        _cleanup_strv_ char **v = NULL;
+
+        *ret = NULL;
+        if (n == NULL || json_type_of(n) == JSON_NULL)
+                return 0;
+        if (json_type_of(n) != JSON_ARRAY)
+                return rc_error_set_status(err, EINVAL, "image config: %s is not an array of strings", what);
+        v = calloc(len + 1, sizeof(*v));
+        if (v == NULL)
+                return rc_error_set(err, ENOMEM, "image config");
+        for (size_t i = 0; i < len; i++) {
+                const char *s = json_get_string(json_array_get(n, i));
+
+                if (s == NULL)
+                        return rc_error_set_status(err, EINVAL,
+                                                   "image config: %s is not an array of strings", what);
+                if ((v[i] = strdup(s)) == NULL)
+                        return rc_error_set(err, ENOMEM, "image config");
+        }
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+static int optional_string(const json_node *n, const char *what, char **ret, rc_error_t *err)
+{
+        *ret = NULL;
+        if (n == NULL || json_type_of(n) == JSON_NULL)
+                return 0;
+        if (json_type_of(n) != JSON_STRING)
+                return rc_error_set_status(err, EINVAL, "image config: %s is not a string", what);
+        if (json_get_string(n)[0] == '\0')
+                return 0;
+        *ret = strdup(json_get_string(n));
+        return *ret ? 0 : rc_error_set(err, ENOMEM, "image config");
+}
+
+/* ---- index.json and manifests ---------------------------------------------------------------- */
+
+static const char *ref_name(const json_node *desc)
+{
+        return json_get_string(
+                json_object_get(json_object_get(desc, "annotations"), RC_ANNOTATION_REF_NAME));
+}
+
+/* "a, b, c" of the tags in the index, for messages. */
+static char *tag_list(const json_node *manifests)
+{
+        size_t n = json_array_size(manifests), len = 1;
+        char *s;
+
+        for (size_t i = 0; i < n; i++)
+                len += (ref_name(json_array_get(manifests, i))
+                                ? strlen(ref_name(json_array_get(manifests, i)))
+                                : 0) +
+                       2;
+        s = calloc(1, len + 8);
+        for (size_t i = 0; s && i < n; i++) {
+                const char *t = ref_name(json_array_get(manifests, i));
+                if (t != NULL)
+                        strcat(strcat(s, s[0] ? ", " : ""), t);
+        }
+        if (s && s[0] == '\0')
+                strcpy(s, "none");
+        return s;
+}
+
+static int select_by_tag(const json_node *index, const char *tag, const char *origin,
+                         struct rc_descriptor *ret, rc_error_t *err)
+{
+        const json_node *manifests = json_object_get(index, "manifests");
+        size_t n = json_array_size(manifests);
+        const json_node *pick = NULL;
+        _cleanup_free_ char *tags = NULL;
+
+        if (json_type_of(manifests) != JSON_ARRAY)
+                return rc_error_set_status(err, EINVAL, "%s: no \"manifests\" array", origin);
+        for (size_t i = 0; i < n && pick == NULL; i++) {
+                const char *t = ref_name(json_array_get(manifests, i));
+
+                if (t != NULL && strcmp(t, tag ? tag : "latest") == 0)
+                        pick = json_array_get(manifests, i);
+        }
+        if (pick == NULL && tag == NULL && n == 1)
+                pick = json_array_get(manifests, 0);
+        if (pick != NULL)
+                return parse_descriptor(pick, origin, ret, err);
+        tags = tag_list(manifests);
+        if (tag != NULL)
+                return rc_error_set_status(err, ENOENT, "%s: no image tagged \"%s\" (tags: %s)", origin, tag,
+                                           tags ? tags : "?");
+        return rc_error_set_status(err, ENOENT,
+                                   "%s: %zu images and none tagged \"latest\": name a tag (tags: %s)",
+                                   origin, n, tags ? tags : "?");
+}
+
+const char *rc_image_host_arch(void)
+{
+        static const struct {
+                const char *uname, *oci;
+        } archs[] = {{"x86_64", "amd64"}, {"aarch64", "arm64"},  {"i686", "386"},
+                     {"i386", "386"},     {"armv7l", "arm"},     {"ppc64le", "ppc64le"},
+                     {"s390x", "s390x"},  {"riscv64", "riscv64"}};
+        static struct utsname u;
+
+        if (uname(&u) < 0)
+                return "amd64";
+        for (size_t i = 0; i < sizeof(archs) / sizeof(archs[0]); i++)
+                if (strcmp(u.machine, archs[i].uname) == 0)
+                        return archs[i].oci;
+        return u.machine;
+}
+
+/* In a nested image index: the only manifest, or the one for linux on this machine. */
+static int select_platform(const json_node *index, const char *origin, struct rc_descriptor *ret,
+                           rc_error_t *err)
+{
+        const json_node *manifests = json_object_get(index, "manifests");
+        size_t n = json_array_size(manifests);
+        const char *arch = rc_image_host_arch();
+
+        if (n == 1)
+                return parse_descriptor(json_array_get(manifests, 0), origin, ret, err);
+        for (size_t i = 0; i < n; i++) {
+                const json_node *p = json_object_get(json_array_get(manifests, i), "platform");
+                const char *os = json_get_string(json_object_get(p, "os"));
+                const char *a = json_get_string(json_object_get(p, "architecture"));
+
+                if (os && a && strcmp(os, "linux") == 0 && strcmp(a, arch) == 0)
+                        return parse_descriptor(json_array_get(manifests, i), origin, ret, err);
+        }
+        return rc_error_set_status(err, ENOENT, "%s: no image for linux/%s", origin, arch);
+}
+
+static bool is_index_type(const char *mt)
+{
+        return mt && (strcmp(mt, RC_MEDIA_OCI_INDEX) == 0 || strcmp(mt, RC_MEDIA_DOCKER_LIST) == 0);
+}
+
+static bool is_manifest_type(const char *mt)
+{
+        return mt && (strcmp(mt, RC_MEDIA_OCI_MANIFEST) == 0 || strcmp(mt, RC_MEDIA_DOCKER_MANIFEST) == 0);
+}
+
+/* Follow d through nested indexes down to a manifest; d is updated to it. */
+static int resolve_manifest(int layoutfd, struct rc_descriptor *d, json_node **ret, rc_error_t *err)
+{
+        for (int depth = 0; depth < MAX_INDEX_DEPTH; depth++) {
+                _cleanup_free_ char *buf = NULL, *origin = NULL;
+                json_node *doc = NULL;
+                const char *mt;
+                size_t len;
+                int r;
+
+                if (asprintf(&origin, "blob `%s`", d->digest) < 0)
+                        return rc_error_set(err, ENOMEM, "read manifest");
+                if (rc_blob_read(layoutfd, d, RC_IMAGE_JSON_MAX, &buf, &len, err) < 0 ||
+                    parse_json(buf, len, origin, &doc, err) < 0)
+                        return -1;
+                mt = d->media_type ? d->media_type : json_get_string(json_object_get(doc, "mediaType"));
+                if (is_manifest_type(mt) || (mt == NULL && json_object_get(doc, "layers") != NULL)) {
+                        *ret = doc;
+                        return 0;
+                }
+                if (!is_index_type(mt) && !(mt == NULL && json_object_get(doc, "manifests") != NULL)) {
+                        json_free(doc);
+                        return rc_error_set_status(err, ENOTSUP, "%s: unsupported media type \"%s\"", origin,
+                                                   mt ? mt : "");
+                }
+                rc_descriptor_clear(d);
+                r = select_platform(doc, origin, d, err);
+                json_free(doc);
+                if (r < 0)
+                        return -1;
+        }
+        return rc_error_set_status(err, ELOOP, "image index nested more than %d deep", MAX_INDEX_DEPTH);
+}
+
+static bool layer_type_ok(const char *mt)
+{
+        static const char *const bases[] = {
+                "application/vnd.oci.image.layer.v1.tar",
+                "application/vnd.oci.image.layer.nondistributable.v1.tar",
+                "application/vnd.docker.image.rootfs.diff.tar",
+                "application/vnd.docker.image.rootfs.foreign.diff.tar",
+        };
+
+        if (mt == NULL)
+                return true;
+        for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+                size_t n = strlen(bases[i]);
+
+                if (strncmp(mt, bases[i], n) == 0 &&
+                    (mt[n] == '\0' || strcmp(mt + n, "+gzip") == 0 || strcmp(mt + n, "+zstd") == 0 ||
+                     strcmp(mt + n, ".gzip") == 0))
+                        return true;
+        }
+        return false;
+}
+
+/* ---- the image ----------------------------------------------------------------------------- */
+
+static int read_config(struct rc_image *img, int layoutfd, const json_node *manifest, rc_error_t *err)
+{
+        struct rc_descriptor d;
+        _cleanup_free_ char *buf = NULL;
+        json_node *doc = NULL;
+        const json_node *c;
+        size_t len;
+        int r;
+
+        if (parse_descriptor(json_object_get(manifest, "config"), "manifest config", &d, err) < 0)
+                return -1;
+        r = rc_blob_read(layoutfd, &d, RC_IMAGE_JSON_MAX, &buf, &len, err);
+        if (r == 0)
+                r = parse_json(buf, len, "image config", &doc, err);
+        rc_descriptor_clear(&d);
+        if (r < 0)
+                return -1;
+        c = json_object_get(doc, "config");
+        r = string_array(json_object_get(c, "Entrypoint"), "Entrypoint", &img->entrypoint, err);
+        if (r == 0)
+                r = string_array(json_object_get(c, "Cmd"), "Cmd", &img->cmd, err);
+        if (r == 0)
+                r = string_array(json_object_get(c, "Env"), "Env", &img->env, err);
+        if (r == 0)
+                r = optional_string(json_object_get(c, "WorkingDir"), "WorkingDir", &img->workdir, err);
+        if (r == 0)
+                r = optional_string(json_object_get(c, "User"), "User", &img->user, err);
+        if (r == 0)
+                r = string_array(json_object_get(json_object_get(doc, "rootfs"), "diff_ids"),
+                                 "rootfs.diff_ids", &img->diff_ids, err);
+        json_free(doc);
+        if (r < 0)
+                return -1;
+        img->config_json = TAKE_PTR(buf);
+        return 0;
+}
+
+static int read_layers(struct rc_image *img, const json_node *manifest, rc_error_t *err)
+{
+        const json_node *layers = json_object_get(manifest, "layers");
+        size_t n = json_array_size(layers), n_diff = 0;
+
+        if (json_type_of(layers) != JSON_ARRAY)
+                return rc_error_set_status(err, EINVAL, "manifest: no \"layers\" array");
+        while (img->diff_ids && img->diff_ids[n_diff])
+                n_diff++;
+        if (n_diff != n)
+                return rc_error_set_status(err, EINVAL, "image config: %zu diff_ids for %zu layers", n_diff,
+                                           n);
+        img->layer_digests = calloc(n + 1, sizeof(char *));
+        img->layer_media_types = calloc(n + 1, sizeof(char *));
+        img->layer_sizes = calloc(n + 1, sizeof(uint64_t));
+        img->layer_dirs = calloc(n + 1, sizeof(char *));
+        img->layer_locks = calloc(n + 1, sizeof(int));
+        if (!img->layer_digests || !img->layer_media_types || !img->layer_sizes || !img->layer_dirs ||
+            !img->layer_locks)
+                return rc_error_set(err, ENOMEM, "read manifest");
+        for (size_t i = 0; i <= n; i++)
+                img->layer_locks[i] = -1;
+        for (size_t i = 0; i < n; i++) {
+                struct rc_descriptor d;
+
+                if (parse_descriptor(json_array_get(layers, i), "manifest layer", &d, err) < 0)
+                        return -1;
+                if (!layer_type_ok(d.media_type)) {
+                        rc_error_set_status(err, ENOTSUP, "layer `%s`: unsupported media type \"%s\"",
+                                            d.digest, d.media_type);
+                        rc_descriptor_clear(&d);
+                        return -1;
+                }
+                img->layer_digests[i] = TAKE_PTR(d.digest);
+                img->layer_media_types[i] =
+                        d.media_type ? TAKE_PTR(d.media_type) : strdup(RC_MEDIA_OCI_LAYER_GZIP);
+                img->layer_sizes[i] = d.size;
+                rc_descriptor_clear(&d);
+                if (img->layer_media_types[i] == NULL)
+                        return rc_error_set(err, ENOMEM, "read manifest");
+        }
+        img->n_layers = n;
+        return 0;
+}
+
+static int unpack_layers(struct rc_image *img, struct rc_layer_cache *c, int layoutfd,
+                         const struct rc_logger *log, rc_error_t *err)
+{
+        for (size_t i = 0; i < img->n_layers; i++) {
+                struct rc_descriptor d = {.media_type = img->layer_media_types[i],
+                                          .digest = img->layer_digests[i],
+                                          .size = img->layer_sizes[i]};
+
+                if (rc_layer_get(c, layoutfd, &d, img->diff_ids[i], log, &img->layer_dirs[i],
+                                 &img->layer_locks[i], err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static int open_layout(const struct rc_image_ref *r, struct rc_image *img, rc_error_t *err)
+{
+        int fd;
+
+        img->source = realpath(r->path, NULL);
+        if (img->source == NULL)
+                return rc_error_set(err, errno, "open image `%s`", r->path);
+        if (r->archive)
+                return -2; /* the caller extracts it */
+        fd = open(img->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return rc_error_set(err, errno, "open image layout `%s`", r->path);
+        if (faccessat(fd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+                close(fd);
+                return rc_error_set_status(err, EINVAL, "open image layout `%s`: no oci-layout file",
+                                           r->path);
+        }
+        return fd;
+}
+
+static int resolve(struct rc_image *img, int layoutfd, const char *tag, const char *origin, rc_error_t *err)
+{
+        _cleanup_free_ char *buf = NULL;
+        struct rc_descriptor d = {0};
+        json_node *index = NULL, *manifest = NULL;
+        size_t len;
+        int r;
+
+        if (rc_read_file_at(layoutfd, "index.json", RC_IMAGE_JSON_MAX, &buf, &len, err) < 0 ||
+            parse_json(buf, len, origin, &index, err) < 0)
+                return -1;
+        r = select_by_tag(index, tag, origin, &d, err);
+        json_free(index);
+        if (r == 0)
+                r = resolve_manifest(layoutfd, &d, &manifest, err);
+        if (r == 0 && (img->manifest_digest = strdup(d.digest)) == NULL)
+                r = rc_error_set(err, ENOMEM, "open image");
+        if (r == 0)
+                r = read_config(img, layoutfd, manifest, err);
+        if (r == 0)
+                r = read_layers(img, manifest, err);
+        json_free(manifest);
+        rc_descriptor_clear(&d);
+        return r;
+}
+
+int rc_image_open(const char *cache_dir, const char *ref, const struct rc_logger *log, struct rc_image **ret,
+                  rc_error_t *err)
+{
+        struct rc_image_ref r;
+        struct rc_layer_cache c;
+        struct rc_image *img;
+        _cleanup_free_ char *tmpname = NULL, *origin = NULL;
+        int layoutfd, ret_code = -1;
+
+        if (rc_image_libs_load(err) < 0)
+                return -1;
+        if (rc_image_ref_parse(ref, &r, err) < 0)
+                return -1;
+        img = calloc(1, sizeof(*img));
+        if (img == NULL || (img->ref = strdup(ref)) == NULL ||
+            asprintf(&origin, "`%s/index.json`", r.path) < 0) {
+                rc_image_free(img);
+                rc_image_ref_clear(&r);
+                return rc_error_set(err, ENOMEM, "open image `%s`", ref);
+        }
+        img->source_is_archive = r.archive;
+        if (rc_layer_cache_open(cache_dir, &c, err) < 0) {
+                rc_image_free(img);
+                rc_image_ref_clear(&r);
+                return -1;
+        }
+        layoutfd = open_layout(&r, img, err);
+        if (layoutfd == -2) { /* an archive: extracted into a locked temp layout */
+                layoutfd = rc_layer_cache_mktemp(&c, "archive", &tmpname, err);
+                if (layoutfd >= 0 && rc_archive_extract(img->source, layoutfd, NULL, log, err) < 0) {
+                        close(layoutfd);
+                        layoutfd = -1;
+                }
+        }
+        if (layoutfd >= 0) {
+                if (resolve(img, layoutfd, r.tag, origin, err) == 0 &&
+                    unpack_layers(img, &c, layoutfd, log, err) == 0)
+                        ret_code = 0;
+                close(layoutfd);
+        }
+        if (tmpname != NULL)
+                rc_remove_tree_at(c.tmp_fd, tmpname, NULL);
+        rc_layer_cache_close(&c);
+        rc_image_ref_clear(&r);
+        if (ret_code < 0) {
+                rc_error_wrap(err, "open image `%s`", ref);
+                rc_image_free(img);
+                return -1;
+        }
+        rc_log(log, RC_LOG_DEBUG, "image %s: manifest %s, %zu layers", ref, img->manifest_digest,
+               img->n_layers);
+        *ret = img;
+        return 0;
+}
+
+void rc_image_free(struct rc_image *img)
+{
+        if (img == NULL)
+                return;
+        for (size_t i = 0; img->layer_locks && img->layer_locks[i] >= 0; i++)
+                close(img->layer_locks[i]);
+        free(img->layer_locks);
+        free(img->ref);
+        free(img->manifest_digest);
+        rc_strv_free(img->layer_dirs);
+        rc_strv_free(img->layer_digests);
+        rc_strv_free(img->layer_media_types);
+        rc_strv_free(img->diff_ids);
+        rc_strv_free(img->entrypoint);
+        rc_strv_free(img->cmd);
+        rc_strv_free(img->env);
+        free(img->layer_sizes);
+        free(img->workdir);
+        free(img->user);
+        free(img->config_json);
+        free(img->source);
+        free(img);
+}

@@ -1,0 +1,151 @@
+/* Internal interface of the image side, shared by image.c (references, layouts,
+ * archives, configs), layers.c (the layer cache and the verified unpack) and
+ * layer_writer.c (commit), and by their unit tests.
+ *
+ * The layer cache under cache_dir:
+ *   <algo>/<hex>/        one unpacked layer (an overlayfs lower directory), complete:
+ *                        it appears there only by rename(2) once verified
+ *   locks/<algo>-<hex>   its use lock: LOCK_SH for as long as an open image uses it,
+ *                        LOCK_EX to prune it
+ *   locks/<algo>-<hex>.unpack   LOCK_EX while unpacking it
+ *   tmp/NAME.XXXXXX      temp dirs (unpacks in progress, archive reads, pruned layers
+ *                        being removed), each flock'ed on its own fd by its live owner
+ */
+#pragma once
+
+#include "runtime/image/libs.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "runtime/base/error.h"
+#include "runtime/base/log.h"
+
+#define RC_MEDIA_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define RC_MEDIA_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define RC_MEDIA_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define RC_MEDIA_OCI_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
+#define RC_MEDIA_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define RC_MEDIA_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define RC_MEDIA_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define RC_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
+
+#define RC_OPAQUE_XATTR "trusted.overlay.opaque"
+#define RC_WHITEOUT_PREFIX ".wh."
+#define RC_WHITEOUT_OPAQUE ".wh..wh..opq"
+
+/* Manifests, indexes and configs larger than this are refused. */
+#define RC_IMAGE_JSON_MAX (4u * 1024u * 1024u)
+
+/* ---- digests ---------------------------------------------------------------------- */
+
+/* "sha256:<64 lowercase hex>" or "sha512:<128>". Splits into algo ("sha256") and hex
+ * (pointing into digest). -1 (no error filled) when malformed: such a string never
+ * becomes a path. */
+int rc_digest_split(const char *digest, char ret_algo[8], const char **ret_hex);
+
+struct rc_hash {
+        EVP_MD_CTX *ctx;
+        char algo[8];
+        bool failed;
+};
+
+int rc_hash_init(struct rc_hash *h, const char *algo, rc_error_t *err);
+void rc_hash_update(struct rc_hash *h, const void *buf, size_t len);
+/* The digest as "algo:hex" (malloc'ed). The context can not be updated afterwards. */
+int rc_hash_final(struct rc_hash *h, char **ret, rc_error_t *err);
+void rc_hash_clear(struct rc_hash *h);
+/* One-shot sha256 of a buffer. */
+int rc_sha256_digest(const void *buf, size_t len, char **ret, rc_error_t *err);
+
+/* ---- references and layouts (image.c) ---------------------------------------------- */
+
+struct rc_image_ref {
+        char *path; /* the layout directory or the archive file */
+        char *tag; /* NULL when none was given */
+        bool archive;
+};
+
+/* "DIR", "DIR:TAG", "oci-archive:FILE", "oci-archive:FILE:TAG". A ":" whose right side
+ * contains a "/" or that makes an existing path is part of the path. */
+int rc_image_ref_parse(const char *ref, struct rc_image_ref *ret, rc_error_t *err);
+void rc_image_ref_clear(struct rc_image_ref *r);
+
+/* This machine as an OCI platform architecture ("amd64", "arm64", ...). */
+const char *rc_image_host_arch(void);
+
+/* A tag as the OCI layout allows in ref.name: [A-Za-z0-9_][A-Za-z0-9._-]{0,127}. */
+bool rc_image_tag_valid(const char *tag);
+
+struct rc_descriptor {
+        char *media_type; /* NULL when absent */
+        char *digest;
+        uint64_t size;
+};
+void rc_descriptor_clear(struct rc_descriptor *d);
+
+/* Open blobs/<algo>/<hex> of the layout for reading (the digest validated first). */
+int rc_blob_open(int layoutfd, const char *digest, rc_error_t *err);
+
+/* Read blobs/<algo>/<hex> of the layout whole (at most max bytes), check its size and
+ * digest against d. The error names both digests on a mismatch. */
+int rc_blob_read(int layoutfd, const struct rc_descriptor *d, size_t max, char **ret, size_t *ret_len,
+                 rc_error_t *err);
+
+/* Extract an OCI archive's oci-layout, index.json and blobs into the layout directory
+ * dstfd (blobs/ created as needed), each blob verified against its name. `want`
+ * (NULL-terminated digests) limits the blobs to those; want == NULL takes them all. */
+int rc_archive_extract(const char *archive_path, int dstfd, char *const *want, const struct rc_logger *log,
+                       rc_error_t *err);
+
+/* ---- the layer cache (layers.c) ----------------------------------------------------- */
+
+struct rc_layer_cache {
+        char *path; /* absolute */
+        int fd;
+        int locks_fd;
+        int tmp_fd;
+};
+
+/* Open (creating them) cache_dir, its locks/ and tmp/. */
+int rc_layer_cache_open(const char *cache_dir, struct rc_layer_cache *ret, rc_error_t *err);
+void rc_layer_cache_close(struct rc_layer_cache *c);
+
+/* A fresh temp dir under tmp/ named "<prefix>.XXXXXX", flock'ed (LOCK_EX) on the
+ * returned O_DIRECTORY fd for as long as that fd lives. *ret_name is its name in tmp/. */
+int rc_layer_cache_mktemp(struct rc_layer_cache *c, const char *prefix, char **ret_name, rc_error_t *err);
+
+/* Make the layer described by d (a blob of the layout layoutfd) available in the cache:
+ * reuse it, or unpack it verifying the blob's digest and (if not NULL) the uncompressed
+ * diff_id. Returns its directory (absolute) and the fd holding LOCK_SH on its use lock. */
+int rc_layer_get(struct rc_layer_cache *c, int layoutfd, const struct rc_descriptor *d, const char *diff_id,
+                 const struct rc_logger *log, char **ret_dir, int *ret_lockfd, rc_error_t *err);
+
+/* Unpack one layer blob read from blobfd into the empty directory rootfd (the core of
+ * rc_layer_get, exposed for the tests). `digest` is what the blob must hash to;
+ * `diff_id` (NULL: not checked) what the uncompressed tar must. */
+int rc_layer_unpack(int blobfd, int rootfd, const char *digest, const char *diff_id,
+                    const struct rc_logger *log, rc_error_t *err);
+
+/* A new blob of a layout: an unnamed file (O_TMPFILE) in blobs/<algo>/ (a named
+ * ".tmp-*" file where the filesystem has no O_TMPFILE), linked under its digest by
+ * rc_blob_tmp_finish. Clear it in any case. */
+struct rc_blob_tmp {
+        int dirfd;
+        int fd;
+        char *tmpname;
+};
+int rc_blob_tmp_open(int layoutfd, const char *algo, struct rc_blob_tmp *ret, rc_error_t *err);
+int rc_blob_tmp_finish(struct rc_blob_tmp *t, const char *digest, rc_error_t *err);
+void rc_blob_tmp_clear(struct rc_blob_tmp *t);
+
+/* Copy blob `digest` from layout srcfd into layout dstfd, verified on the way. */
+int rc_blob_copy(int srcfd, int dstfd, const char *digest, rc_error_t *err);
+/* 1 when the layout holds blob `digest` (a regular file), else 0. */
+int rc_blob_exists(int layoutfd, const char *digest);
+
+/* ---- writing layouts (layer_writer.c) ------------------------------------------------ */
+
+/* Store buf as a blob of the layout and return its descriptor digest ("sha256:..."). */
+int rc_blob_write_mem(int layoutfd, const void *buf, size_t len, char **ret_digest, rc_error_t *err);

@@ -1,0 +1,37 @@
+/* An overlayfs root for `sandbox`: the base (a rootfs directory or an image's layers) is
+ * the read-only lower layer, the container's changes go to an upper directory, on a
+ * tmpfs by default. The init mounts it in its own mount namespace, onto the (empty)
+ * rootfs directory, after making "/" rslave and before anything opens the rootfs: so
+ * nothing is ever mounted on the host, and everything goes away with the container.
+ *
+ *   dir/            given by the caller; with `tmpfs`, a tmpfs is mounted on it first
+ *     upper/        the changes (created if missing; overlayfs whiteouts for deletions)
+ *     work/         overlayfs' scratch space, on the same filesystem as upper/
+ *     empty/        read_only with a single lower layer: an empty bottom layer (the
+ *                   kernel wants two lower layers when there is no upper)
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "runtime/base/error.h"
+
+struct rc_overlay {
+        const char *const *lower; /* absolute paths, bottom layer first, NULL-terminated */
+        const char *dir; /* absolute: holds upper/ and work/ (or empty/) */
+        bool read_only; /* no upper directory at all */
+        bool tmpfs; /* mount a tmpfs on dir first: the changes die with the container */
+};
+
+/* Pure: one lower directory escaped for overlayfs' option syntax ('\\', ':' and ','
+ * get a backslash). Returns a malloc'ed string or NULL (ENOMEM). */
+char *rc_overlay_escape(const char *path);
+
+/* Pure: the legacy mount(2) data string, "lowerdir=TOP:...:BOTTOM[,upperdir=U,workdir=W]"
+ * (`empty`, when not NULL, is appended as the bottom-most layer). */
+int rc_overlay_options(const struct rc_overlay *ov, const char *empty, char **ret, rc_error_t *err);
+
+/* In the init, inside its new mount namespace: make "/" rslave, set up dir (tmpfs,
+ * upper/work or empty/) and mount the overlay on `rootfs` (an existing directory). */
+int rc_overlay_mount(const struct rc_overlay *ov, const char *rootfs, rc_error_t *err);

@@ -1,0 +1,405 @@
+/* `sandbox`: one job in a fresh overlay-rooted container, with limits, a timeout and a
+ * report, cleaned up whatever happens (see sandbox.h for the layout). */
+#include "runtime/sandbox/sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/base/cleanup.h"
+#include "runtime/cgroup/cgroup.h"
+#include "runtime/container/state.h"
+#include "runtime/image/image.h"
+#include "runtime/sandbox/journal.h"
+#include "specs/json.h"
+
+struct sandbox {
+        const struct rc_runtime *rt;
+        const struct rc_sandbox_opts *o;
+        char id[64];
+        struct rc_journal *journal;
+        struct rc_image *img;
+        char *dir; /* <root>/@sandbox/<id> */
+        char *rootfs_mp; /* dir/rootfs: the overlay's mount point */
+        char *ovl_dir; /* dir/overlay, or --upper DIR */
+        char *base; /* --rootfs, resolved */
+        const char **lower; /* NULL-terminated, bottom first (borrowed strings) */
+        struct rc_overlay ov;
+        char *config;
+        size_t config_len;
+        struct oci_config *cfg; /* config, parsed (lent to create) */
+        struct rc_run_result res;
+        struct rc_cgroup_stats stats;
+        bool has_stats;
+};
+
+static const char *cache_of(const struct rc_sandbox_opts *o)
+{
+        return o->image_cache != NULL ? o->image_cache : RC_IMAGE_CACHE_DEFAULT;
+}
+
+static int check_opts(const struct rc_sandbox_opts *o, rc_error_t *err)
+{
+        if ((o->rootfs == NULL) == (o->image == NULL))
+                return rc_error_set(err, EINVAL, "give exactly one of --rootfs and --image");
+        if (o->read_only && (o->upper != NULL || o->commit != NULL))
+                return rc_error_set(err, EINVAL, "--read-only has no upper layer for --upper or --commit");
+        if (o->upper != NULL && o->upper[0] != '/')
+                return rc_error_set(err, EINVAL, "--upper `%s`: not an absolute path", o->upper);
+        return 0;
+}
+
+static int make_id(const struct rc_sandbox_opts *o, char id[64], rc_error_t *err)
+{
+        unsigned char r[6];
+
+        if (o->id != NULL) {
+                if (strlen(o->id) >= 64)
+                        return rc_error_set(err, EINVAL, "sandbox name \"%s\": longer than 63 characters",
+                                            o->id);
+                snprintf(id, 64, "%s", o->id);
+                return rc_validate_id(id, err);
+        }
+        if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+                return rc_error_set(err, errno, "getrandom");
+        snprintf(id, 64, "sandbox-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5]);
+        return 0;
+}
+
+/* The lower layers: --rootfs, or the image's (unpacked into the cache, verified). */
+static int open_base(struct sandbox *s, rc_error_t *err)
+{
+        struct stat st;
+
+        if (s->o->image != NULL) {
+                if (rc_image_open(cache_of(s->o), s->o->image, &s->rt->log, &s->img, err) < 0)
+                        return -1;
+                s->lower = calloc(s->img->n_layers + 1, sizeof(*s->lower));
+                if (s->lower == NULL)
+                        return rc_error_set(err, ENOMEM, "image layers");
+                for (size_t i = 0; i < s->img->n_layers; i++)
+                        s->lower[i] = s->img->layer_dirs[i];
+                if (s->img->n_layers == 0)
+                        return rc_error_set(err, EINVAL, "image \"%s\" has no layers", s->o->image);
+                return 0;
+        }
+        s->base = realpath(s->o->rootfs, NULL);
+        if (s->base == NULL)
+                return rc_error_set(err, errno, "--rootfs `%s`", s->o->rootfs);
+        if (stat(s->base, &st) < 0 || !S_ISDIR(st.st_mode))
+                return rc_error_set(err, ENOTDIR, "--rootfs `%s`", s->o->rootfs);
+        s->lower = calloc(2, sizeof(*s->lower));
+        if (s->lower == NULL)
+                return rc_error_set(err, ENOMEM, "rootfs");
+        s->lower[0] = s->base;
+        return 0;
+}
+
+static int make_dir(const char *path, rc_error_t *err)
+{
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+                return rc_error_set(err, errno, "create `%s`", path);
+        return 0;
+}
+
+/* <root>/@sandbox/<id>/{rootfs,overlay}, recorded before they exist. */
+static int make_dirs(struct sandbox *s, rc_error_t *err)
+{
+        const struct rc_sandbox_opts *o = s->o;
+
+        if (asprintf(&s->dir, "%s/%s", s->journal->dir_path, s->id) < 0 ||
+            asprintf(&s->rootfs_mp, "%s/rootfs", s->dir) < 0)
+                return rc_error_set(err, ENOMEM, "sandbox directory");
+        if (o->upper != NULL)
+                s->ovl_dir = strdup(o->upper);
+        else if (asprintf(&s->ovl_dir, "%s/overlay", s->dir) < 0)
+                s->ovl_dir = NULL;
+        if (s->ovl_dir == NULL)
+                return rc_error_set(err, ENOMEM, "sandbox directory");
+        if (rc_journal_record(s->journal, RC_JOURNAL_DIR_CREATED, s->dir, err) < 0 ||
+            make_dir(s->dir, err) < 0 || make_dir(s->rootfs_mp, err) < 0 || make_dir(s->ovl_dir, err) < 0)
+                return -1;
+        /* the init runs as root of the host: nothing to open up for a user namespace */
+        s->ov = (struct rc_overlay){
+                .lower = s->lower,
+                .dir = s->ovl_dir,
+                .read_only = o->read_only,
+                /* --commit reads the upper after the container is gone: on disk then */
+                .tmpfs = o->upper == NULL && o->commit == NULL,
+        };
+        return 0;
+}
+
+/* Before the delete: the cgroup's final usage (memory.peak, pids.peak, io, OOM kills). */
+static void collect_stats(const struct rc_runtime *rt, const char *id, const struct rc_run_result *res,
+                          void *data)
+{
+        struct sandbox *s = data;
+        _cleanup_error_ rc_error_t e = NULL;
+
+        if (rc_container_stats(rt, id, &s->stats, &e) == 0)
+                s->has_stats = true;
+        else
+                rc_log(&rt->log, RC_LOG_DEBUG, "sandbox \"%s\": no cgroup statistics: %s", id, e->msg);
+}
+
+/* create's side effects go into the journal before they are made */
+static int journal_effect(void *data, enum rc_create_effect kind, const char *arg, rc_error_t *err)
+{
+        struct sandbox *s = data;
+
+        return rc_journal_record(
+                s->journal, kind == RC_EFFECT_CGROUP ? RC_JOURNAL_CGROUP : RC_JOURNAL_NETWORK, arg, err);
+}
+
+static int run_container(struct sandbox *s, int *ret_status, rc_error_t *err)
+{
+        struct rc_create_ext ext = {
+                .config_data = s->config,
+                .config_len = s->config_len,
+                .config_parsed = s->cfg,
+                .overlay = &s->ov,
+                .record_effect = journal_effect,
+                .effect_data = s,
+                .tie_to_caller = true,
+                .exec_check_at_start = true,
+        };
+        struct rc_create_opts co = {.bundle = s->dir, .ext = &ext};
+        struct rc_run_opts ro = {
+                .timeout_ms = s->o->timeout_ms,
+                .result = &s->res,
+                .before_delete = collect_stats,
+                .data = s,
+        };
+
+        if (rc_journal_record(s->journal, RC_JOURNAL_CONTAINER, s->id, err) < 0)
+                return -1;
+        return rc_container_run(s->rt, s->id, &co, &ro, ret_status, err);
+}
+
+static int commit(struct sandbox *s, rc_error_t *err)
+{
+        _cleanup_free_ char *upper = NULL;
+
+        if (s->o->commit == NULL)
+                return 0;
+        if (asprintf(&upper, "%s/upper", s->ovl_dir) < 0)
+                return rc_error_set(err, ENOMEM, "--commit");
+        if (rc_image_commit(cache_of(s->o), s->img, upper, s->o->commit, &s->rt->log, err) < 0)
+                return rc_error_wrap(err, "--commit \"%s\"", s->o->commit);
+        return 0;
+}
+
+static uint64_t elapsed_us(const struct timespec *a, const struct timespec *b)
+{
+        int64_t us = (int64_t)(b->tv_sec - a->tv_sec) * 1000000 + (b->tv_nsec - a->tv_nsec) / 1000;
+
+        return us < 0 ? 0 : (uint64_t)us;
+}
+
+static void fill_usage(struct sandbox *s, struct rc_sandbox_report *r)
+{
+        const struct rc_cgroup_stats *st = &s->stats;
+        const struct rusage *ru = &s->res.rusage;
+
+        r->cgroup = s->has_stats;
+        r->has_cpu = true;
+        if (s->has_stats && st->has_cpu) {
+                r->user_cpu_us = st->cpu_user_usec;
+                r->system_cpu_us = st->cpu_system_usec;
+        } else {
+                r->user_cpu_us = (uint64_t)ru->ru_utime.tv_sec * 1000000 + (uint64_t)ru->ru_utime.tv_usec;
+                r->system_cpu_us = (uint64_t)ru->ru_stime.tv_sec * 1000000 + (uint64_t)ru->ru_stime.tv_usec;
+        }
+        r->has_memory_peak = true;
+        if (s->has_stats && st->has_memory && st->memory_peak > 0)
+                r->memory_peak = st->memory_peak;
+        else
+                r->memory_peak = (uint64_t)ru->ru_maxrss * 1024; /* the largest process only */
+        r->has_pids_peak = s->has_stats && st->has_pids && st->pids_peak > 0;
+        r->pids_peak = st->pids_peak;
+        r->has_io = s->has_stats;
+        for (size_t i = 0; s->has_stats && i < st->n_io; i++) {
+                r->io_read_bytes += st->io[i].rbytes;
+                r->io_write_bytes += st->io[i].wbytes;
+        }
+        r->has_oom_kills = s->has_stats && st->has_memory;
+        r->oom_kills = st->memory_events_oom_kill;
+}
+
+static void fill_report(struct sandbox *s, int status, struct rc_sandbox_report *r)
+{
+        int ws = s->res.wait_status;
+
+        r->exit_code = status;
+        r->wall_time_us = elapsed_us(&s->res.started, &s->res.ended);
+        fill_usage(s, r);
+        r->signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
+        if (s->res.timed_out)
+                r->reason = RC_SANDBOX_TIMEOUT;
+        else if (r->has_oom_kills && r->oom_kills > 0 && (r->signal == SIGKILL || status == 128 + SIGKILL))
+                r->reason = RC_SANDBOX_OOM_KILLED;
+        else if (r->signal != 0)
+                r->reason = RC_SANDBOX_SIGNALED;
+        else
+                r->reason = RC_SANDBOX_EXITED;
+}
+
+/* Idempotent. */
+static void sandbox_clear(struct sandbox *s)
+{
+        if (s->img != NULL)
+                rc_image_free(TAKE_PTR(s->img));
+        free(TAKE_PTR(s->dir));
+        free(TAKE_PTR(s->rootfs_mp));
+        free(TAKE_PTR(s->ovl_dir));
+        free(TAKE_PTR(s->base));
+        free(TAKE_PTR(s->lower));
+        free(TAKE_PTR(s->config));
+        oci_config_free(TAKE_PTR(s->cfg));
+        if (s->has_stats)
+                rc_cgroup_stats_clear(&s->stats);
+        s->has_stats = false;
+}
+
+static int sandbox_steps(struct sandbox *s, int *ret_status, struct rc_sandbox_report *report,
+                         rc_error_t *err)
+{
+        if (open_base(s, err) < 0 || make_dirs(s, err) < 0)
+                return -1;
+        if (rc_sandbox_config(s->o, s->img, s->lower, s->id, s->rootfs_mp, &s->config, &s->config_len,
+                              &s->cfg, err) < 0)
+                return -1;
+        if (run_container(s, ret_status, err) < 0)
+                return -1;
+        fill_report(s, *ret_status, report);
+        return commit(s, err);
+}
+
+/* What dead sandboxes left, bounded in time; failures are only warnings here. */
+static void opportunistic_gc(const struct rc_runtime *rt, const struct rc_sandbox_opts *o)
+{
+        rc_error_t e = NULL;
+
+        if (rc_gc(rt, RC_SANDBOX_GC_TIMEOUT_MS, NULL, &e) < 0) {
+                rc_log(&rt->log, RC_LOG_WARNING, "gc: %s", e->msg);
+                rc_error_free(&e);
+        }
+        /* interrupted layer unpacks: their temp dirs are locked by live owners only */
+        if (o->image != NULL && rc_image_cache_clean_tmp(cache_of(o), &rt->log, NULL, &e) < 0) {
+                rc_log(&rt->log, RC_LOG_WARNING, "gc: %s", e->msg);
+                rc_error_free(&e);
+        }
+}
+
+int rc_sandbox_run(const struct rc_runtime *rt, const struct rc_sandbox_opts *o, int *ret_status,
+                   struct rc_sandbox_report *report, rc_error_t *err)
+{
+        struct sandbox s = {.rt = rt, .o = o};
+        rc_error_t e = NULL;
+        struct timespec t0, t1;
+        int ret;
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        *report = (struct rc_sandbox_report){.rootfs = o->rootfs, .image = o->image, .exit_code = 125};
+        if (check_opts(o, err) < 0 || make_id(o, s.id, err) < 0)
+                goto failed;
+        report->id = strdup(s.id);
+        if (!o->no_gc)
+                opportunistic_gc(rt, o);
+        if (rc_journal_create(rc_state_root_path(rt->root), s.id, &s.journal, err) < 0)
+                goto failed;
+        ret = sandbox_steps(&s, ret_status, report, err);
+        /* always: stop what may still run, undo every recorded effect, drop the journal */
+        if (rc_journal_teardown(rt, TAKE_PTR(s.journal), ret < 0 ? &e : err) < 0 && ret == 0)
+                ret = -1;
+        if (e != NULL) {
+                rc_log(&rt->log, RC_LOG_WARNING, "%s", e->msg);
+                rc_error_free(&e);
+        }
+        sandbox_clear(&s);
+        if (ret == 0)
+                return 0;
+failed:
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        sandbox_clear(&s);
+        rc_journal_free(TAKE_PTR(s.journal));
+        *report = (struct rc_sandbox_report){.id = report->id,
+                                             .rootfs = o->rootfs,
+                                             .image = o->image,
+                                             .exit_code = 125,
+                                             .reason = RC_SANDBOX_ERROR,
+                                             .error = *err && (*err)->msg ? strdup((*err)->msg) : NULL,
+                                             .wall_time_us = elapsed_us(&t0, &t1)};
+        return -1;
+}
+
+/* ---- the report ---------------------------------------------------------------------- */
+
+const char *rc_sandbox_reason_name(enum rc_sandbox_reason r)
+{
+        static const char *const names[] = {
+                [RC_SANDBOX_EXITED] = "exited",         [RC_SANDBOX_SIGNALED] = "signaled",
+                [RC_SANDBOX_OOM_KILLED] = "oom-killed", [RC_SANDBOX_TIMEOUT] = "timeout",
+                [RC_SANDBOX_ERROR] = "error",
+        };
+
+        return (size_t)r < sizeof(names) / sizeof(names[0]) ? names[r] : "error";
+}
+
+static void kv_opt_uint(json_gen *g, const char *key, bool has, uint64_t v)
+{
+        json_gen_string(g, key);
+        if (has)
+                json_gen_uint(g, v);
+        else
+                json_gen_null(g);
+}
+
+int rc_sandbox_report_json(const struct rc_sandbox_report *r, char **ret, size_t *ret_len, rc_error_t *err)
+{
+        json_gen *g = json_gen_new(true);
+        int ret_code;
+
+        json_gen_object_open(g);
+        json_gen_kv_string(g, "id", r->id);
+        json_gen_kv_int(g, "exit_code", r->exit_code);
+        kv_opt_uint(g, "signal", r->signal != 0, (uint64_t)r->signal);
+        json_gen_kv_string(g, "reason", rc_sandbox_reason_name(r->reason));
+        if (r->reason == RC_SANDBOX_ERROR)
+                json_gen_kv_string(g, "error", r->error);
+        json_gen_kv_uint(g, "wall_time_us", r->wall_time_us);
+        kv_opt_uint(g, "user_cpu_us", r->has_cpu, r->user_cpu_us);
+        kv_opt_uint(g, "system_cpu_us", r->has_cpu, r->system_cpu_us);
+        kv_opt_uint(g, "memory_peak_bytes", r->has_memory_peak, r->memory_peak);
+        kv_opt_uint(g, "pids_peak", r->has_pids_peak, r->pids_peak);
+        kv_opt_uint(g, "io_read_bytes", r->has_io, r->io_read_bytes);
+        kv_opt_uint(g, "io_write_bytes", r->has_io, r->io_write_bytes);
+        kv_opt_uint(g, "oom_kills", r->has_oom_kills, r->oom_kills);
+        json_gen_kv_string(g, "usage_source",
+                           r->reason == RC_SANDBOX_ERROR ? NULL
+                           : r->cgroup                   ? "cgroup"
+                                                         : "rusage");
+        json_gen_kv_string(g, "rootfs", r->rootfs);
+        json_gen_kv_string(g, "image", r->image);
+        json_gen_object_close(g);
+        ret_code = json_gen_finish(g, ret, ret_len, err);
+        json_gen_free(g);
+        return ret_code;
+}
+
+void rc_sandbox_report_clear(struct rc_sandbox_report *r)
+{
+        free(r->id);
+        free(r->error);
+        r->id = r->error = NULL;
+}

@@ -1,0 +1,132 @@
+/* `run-container sandbox`: run one job in a fresh, limited, throw-away container and
+ * always clean up.
+ *
+ * No bundle is written: the config is the default spec (its seccomp profile and
+ * capabilities) with the options applied, built in memory (sandbox_config.c), parsed
+ * and validated like any config.json, and handed to the normal create/start/wait/delete
+ * (rc_container_run). The root is always an overlayfs (runtime/rootfs/overlay.h), mounted by
+ * the container init in its own mount namespace: lower = --rootfs or the image's layers,
+ * upper on a tmpfs (or --upper DIR, or on disk under the sandbox directory for
+ * --commit), none with --read-only. The base is never written.
+ *
+ * Files, under the state root (rt->root):
+ *   @sandbox/ID.journal   the side effects (runtime/sandbox/journal.h), removed last
+ *   @sandbox/ID/rootfs    the overlay's mount point (root.path)
+ *   @sandbox/ID/overlay   the tmpfs mount point, or upper/ + work/ on disk for --commit
+ *   ID/                   the container's ordinary state directory; its annotations
+ *                         carry "run-container.sandbox" so `list` tells them apart
+ *
+ * The container init keeps PR_SET_PDEATHSIG(SIGKILL) and is pid 1 of its own pid
+ * namespace: if the sandbox process dies, so does the whole job; `gc` (also run, bounded,
+ * at the start of every sandbox) removes what is left. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "runtime/base/error.h"
+#include "runtime/container/container.h"
+
+#define RC_ANNOTATION_SANDBOX "run-container.sandbox"
+#define RC_SANDBOX_GC_TIMEOUT_MS 2000
+
+struct rc_image;
+
+struct rc_sandbox_opts {
+        const char *id; /* NULL: "sandbox-" + 12 random hex digits */
+        /* the base: exactly one of these */
+        const char *rootfs; /* a directory, used read-only as the lower layer */
+        const char *image; /* "DIR[:TAG]" or "oci-archive:FILE[:TAG]" (runtime/image/image.h) */
+        const char *image_cache; /* NULL: RC_IMAGE_CACHE_DEFAULT */
+        const char *upper; /* NULL: tmpfs; else DIR/upper and DIR/work keep the changes */
+        bool read_only; /* no upper layer at all */
+        const char *commit; /* "DEST[:TAG]": the changes as a new layer in an image layout */
+
+        /* the process */
+        char *const *args; /* NULL-terminated; empty: the image's entrypoint + cmd */
+        char *const *env; /* "K=V", applied after the image's and the env files' */
+        char *const *env_files; /* files of K=V lines ('#' comments, blank lines) */
+        const char *workdir; /* NULL: the image's, else "/" */
+        const char *user; /* "UID[:GID]" or "NAME[:GROUP]" (from the base's /etc/passwd) */
+        const char *hostname; /* NULL: the id, cut to 63 characters */
+        bool terminal;
+        char *const *volumes; /* "SRC:DST[:ro|rw]" */
+        char *const *tmpfs; /* "DST" */
+        char *const *cap_add, *const *cap_drop; /* "NET_ADMIN", "CAP_NET_ADMIN" or "ALL" */
+        bool seccomp_unconfined;
+        const char *net; /* NULL or "none": an empty netns; "host"; else a network name */
+        char *const *ports; /* "HOST:CONTAINER[/PROTO]" (a network only) */
+
+        /* limits: 0 means not set */
+        int64_t memory; /* bytes */
+        int64_t memory_swap; /* memory + swap, bytes; -1: unlimited */
+        uint64_t cpu_quota; /* microseconds per 100 ms period (--cpus 1.5 -> 150000) */
+        int64_t pids_limit;
+        uint64_t io_weight; /* 10 .. 1000 */
+        char *const *ulimits; /* "NAME=SOFT[:HARD]", NAME as in "nofile" or "RLIMIT_NOFILE" */
+        unsigned timeout_ms; /* 0: none */
+
+        bool no_gc; /* skip the opportunistic gc at the start */
+};
+
+enum rc_sandbox_reason {
+        RC_SANDBOX_EXITED,
+        RC_SANDBOX_SIGNALED,
+        RC_SANDBOX_OOM_KILLED,
+        RC_SANDBOX_TIMEOUT,
+        RC_SANDBOX_ERROR, /* run-container itself failed (exit status 125) */
+};
+
+/* The --report document. Unknown values are flagged (has_*) and written as null. */
+struct rc_sandbox_report {
+        char *id;
+        const char *rootfs, *image; /* the base used */
+        int exit_code; /* the sandbox's own exit status */
+        int signal; /* 0: none */
+        enum rc_sandbox_reason reason;
+        char *error; /* reason == RC_SANDBOX_ERROR */
+        uint64_t wall_time_us;
+        bool has_cpu;
+        uint64_t user_cpu_us, system_cpu_us;
+        bool has_memory_peak;
+        uint64_t memory_peak; /* bytes: the cgroup's memory.peak, else wait4's maxrss */
+        bool has_pids_peak;
+        uint64_t pids_peak;
+        bool has_io;
+        uint64_t io_read_bytes, io_write_bytes;
+        bool has_oom_kills;
+        uint64_t oom_kills;
+        bool cgroup; /* the usage comes from the container's cgroup (else from wait4) */
+};
+
+const char *rc_sandbox_reason_name(enum rc_sandbox_reason r); /* "exited", "oom-killed", ... */
+
+/* Run the job. Returns 0 with *ret_status set to the exit status (the job's own, 128+N
+ * for signal N, 126/127 when the command cannot be executed / is not found) and the
+ * report filled (free with rc_sandbox_report_clear), or -1 with *err (exit status 125;
+ * the report then says why). Cleanup always runs. */
+int rc_sandbox_run(const struct rc_runtime *rt, const struct rc_sandbox_opts *o, int *ret_status,
+                   struct rc_sandbox_report *report, rc_error_t *err);
+
+/* The report as one JSON object (pretty, trailing newline). */
+int rc_sandbox_report_json(const struct rc_sandbox_report *r, char **ret, size_t *ret_len, rc_error_t *err);
+void rc_sandbox_report_clear(struct rc_sandbox_report *r);
+
+/* ---- the config (runtime/sandbox/config.c) ------------------------------------------ */
+
+/* The config.json document for a sandbox: the default spec with the options applied.
+ * img (may be NULL) supplies the default command, env, workdir and user; `lower` (bottom
+ * first, NULL-terminated) is searched for /etc/passwd and /etc/group when the user is a
+ * name; root_path is the overlay mount point. The document is compact (it is parsed
+ * right away, and parsed it is returned in *ret_cfg unless that is NULL). */
+int rc_sandbox_config(const struct rc_sandbox_opts *o, const struct rc_image *img, const char *const *lower,
+                      const char *id, const char *root_path, char **ret, size_t *ret_len,
+                      struct oci_config **ret_cfg, rc_error_t *err);
+
+/* Pure parsers for the command line (unit-tested). */
+int rc_sandbox_parse_bytes(const char *s, int64_t *ret); /* "512m", "1G", "1048576"; -1 accepted */
+int rc_sandbox_parse_duration(const char *s,
+                              unsigned *ret_ms); /* "30s", "2m", "1h", "500ms", "1.5s", "10" (s) */
+int rc_sandbox_parse_cpus(const char *s, uint64_t *ret_quota); /* "1.5" -> 150000 */
