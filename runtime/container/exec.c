@@ -574,8 +574,8 @@ static int wait_executed(struct exec_run *x, rc_error_t *err)
                 return 0;
         if (n < 0)
                 return rc_error_set(err, errno, "sync: receive");
-        if (rc_sync_expect(x->sync_fd, RC_SYNC_ERROR, "exec'd process", NULL, err) == 0)
-                return rc_error_set(err, EPROTO, "exec: unexpected message from the process");
+        /* an ERROR is reported as its text, any other message as unexpected: never 0 */
+        rc_sync_expect(x->sync_fd, RC_SYNC_ERROR, "exec'd process", NULL, err);
         return -1;
 }
 

@@ -4,11 +4,11 @@
  *
  *   parent (create)                                   init (child)
  *   clone3(new namespaces) ------------------------->  [join: setns paths, unshare new ones]
- *   NETNS(fd of the network namespace a thread made   ------------------------->
- *         meanwhile, or errno: unshare it yourself)    (only with such a thread: see
- *                                                       rc_netns_job; the init takes it
- *                                                       before its first mount that can
- *                                                       see the network namespace)
+ *   rc_netns_make: unshare a network namespace in the  (mounts that cannot see the
+ *   runtime itself, setns back (deferred netns only:   network namespace)
+ *   rc_netns_deferred, runtime/isolation/namespaces.h)
+ *   NETNS(its fd, or errno: unshare it yourself) --->  joins it (setns) before its first
+ *   lo up over the socket opened in it                 mount that can see it
  *                           <------------------------  IDMAP_REQ       (new user ns only)
  *   write uid_map, gid_map  ------------------------>  IDMAP_DONE
  *                                                      [pid/time ns joined or with offsets:
