@@ -142,40 +142,6 @@ static int write_all(int fd, const void *buf, size_t len)
         return 0;
 }
 
-/* The whole of fd, at most max bytes (EFBIG beyond), NUL-terminated. */
-static int read_all(int fd, size_t max, char **ret, size_t *ret_len)
-{
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, cap = 0;
-
-        for (;;) {
-                if (cap - len < 2) {
-                        size_t ncap = cap ? cap * 2 : 4096;
-                        char *nbuf;
-
-                        if (ncap > max + 2)
-                                ncap = max + 2;
-                        if ((nbuf = realloc(buf, ncap)) == NULL)
-                                return -ENOMEM;
-                        buf = nbuf, cap = ncap;
-                }
-                ssize_t n = read(fd, buf + len, cap - len - 1);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-                if (len > max)
-                        return -EFBIG;
-        }
-        buf[len] = '\0';
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-        return 0;
-}
-
 int rc_blob_read(int layoutfd, const struct rc_descriptor *d, size_t max, char **ret, size_t *ret_len,
                  rc_error_t *err)
 {
@@ -193,9 +159,8 @@ int rc_blob_read(int layoutfd, const struct rc_descriptor *d, size_t max, char *
                 return rc_error_set_status(err, EFBIG,
                                            "read blob `%s`: %llu bytes, more than the %zu allowed",
                                            d->digest, (unsigned long long)d->size, max);
-        r = read_all(fd, max, &buf, &len);
-        if (r < 0)
-                return rc_error_set(err, -r, "read blob `%s`", d->digest);
+        if (rc_read_fd(fd, d->digest, max, &buf, &len, err) < 0)
+                return rc_error_wrap(err, "read blob");
         if (rc_digest_split(d->digest, algo, &hex) < 0 || rc_hash_init(&h, algo, err) < 0)
                 return -1;
         rc_hash_update(&h, buf, len);
