@@ -49,6 +49,11 @@ static const char sandbox_usage[] =
         "      --io-weight N         I/O weight, 10 to 1000\n"
         "      --ulimit NAME=SOFT[:HARD]   an rlimit (nofile=1024:2048)\n"
         "      --timeout DURATION    kill the whole job after DURATION (30s, 2m, 1h)\n"
+        "Signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT go to every process of the job):\n"
+        "      --stop-timeout DURATION   then SIGKILL after DURATION (default 10s; 0: at once)\n"
+        "      --init                a small init as PID 1 reaps orphans and passes signals\n"
+        "                            on (the default)\n"
+        "      --no-init             the job is PID 1 itself\n"
         "Other:\n"
         "      --name ID             the container's id (default: sandbox-RANDOM)\n"
         "      --report FILE|-       write a JSON report at the end (-: stderr)\n"
@@ -78,6 +83,9 @@ enum {
         OPT_NAME,
         OPT_REPORT,
         OPT_NO_GC,
+        OPT_STOP_TIMEOUT,
+        OPT_INIT,
+        OPT_NO_INIT,
 };
 
 struct strv {
@@ -201,6 +209,8 @@ static int limit_option(struct sandbox_args *a, int opt, char *arg, rc_error_t *
                 return 0;
         case OPT_TIMEOUT:
                 return cli_parse_duration("--timeout", arg, CLI_VALUE_NONZERO, &o->timeout_ms, err);
+        case OPT_STOP_TIMEOUT:
+                return cli_parse_duration("--stop-timeout", arg, 0, &o->stop_timeout_ms, err);
         case OPT_ULIMIT:
                 return strv_add(&a->ulimits, arg, err);
         }
@@ -274,6 +284,10 @@ static int option(struct sandbox_args *a, int opt, char *arg, rc_error_t *err)
         case OPT_NO_GC:
                 o->no_gc = true;
                 return 0;
+        case OPT_INIT:
+        case OPT_NO_INIT:
+                o->no_init = opt == OPT_NO_INIT;
+                return 0;
         }
         return limit_option(a, opt, arg, err);
 }
@@ -300,6 +314,16 @@ static void write_report(struct cli_context *ctx, const char *dest, const struct
 out:
         if (e != NULL)
                 rc_log(&ctx->rt.log, RC_LOG_ERROR, "%s", e->msg);
+}
+
+/* Printed here, not by main: the exit status is 125 (docker's and podman's), not 1. */
+static int failed(struct cli_context *ctx, rc_error_t *err)
+{
+        fprintf(stderr, "run-container: %s\n", (*err)->msg);
+        if (ctx->log.fd >= 0)
+                cli_log_write(&ctx->log, RC_LOG_ERROR, (*err)->msg);
+        rc_error_free(err);
+        return 125;
 }
 
 static void finish_lists(struct sandbox_args *a)
@@ -348,6 +372,9 @@ int cli_cmd_sandbox(struct cli_context *ctx, int argc, char **argv, rc_error_t *
                 {"name", required_argument, NULL, OPT_NAME},
                 {"report", required_argument, NULL, OPT_REPORT},
                 {"no-gc", no_argument, NULL, OPT_NO_GC},
+                {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
+                {"init", no_argument, NULL, OPT_INIT},
+                {"no-init", no_argument, NULL, OPT_NO_INIT},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -355,24 +382,19 @@ int cli_cmd_sandbox(struct cli_context *ctx, int argc, char **argv, rc_error_t *
         struct rc_sandbox_report report = {0};
         int opt, status = 0;
 
+        a.o.stop_timeout_ms = RC_SANDBOX_STOP_TIMEOUT_MS;
         /* "+": options end at the command, whose own options are its business */
         while ((opt = cli_getopt(argc, argv, "+:he:w:u:tiv:p:m:", longopts, "sandbox", err)) != -1) {
                 if (opt == 'h')
                         return cli_print_usage(sandbox_usage);
                 if (opt == -2 || option(&a, opt, optarg, err) < 0)
-                        return -1;
+                        return failed(ctx, err);
         }
         finish_lists(&a);
         a.o.args = argv + optind;
         ctx->rt.async_link_delete = true;
-        if (rc_sandbox_run(&ctx->rt, &a.o, &status, &report, err) < 0) {
-                /* printed here, not by main: the exit status is 125 (docker's), not 1 */
-                fprintf(stderr, "run-container: %s\n", (*err)->msg);
-                if (ctx->log.fd >= 0)
-                        cli_log_write(&ctx->log, RC_LOG_ERROR, (*err)->msg);
-                rc_error_free(err);
-                status = 125;
-        }
+        if (rc_sandbox_run(&ctx->rt, &a.o, &status, &report, err) < 0)
+                status = failed(ctx, err);
         write_report(ctx, a.report, &report);
         rc_sandbox_report_clear(&report);
         return status < 0 || status > 255 ? 255 : status;

@@ -25,7 +25,9 @@
 #include "runtime/container/relay.h"
 #include "runtime/container/spawn.h"
 #include "runtime/container/state.h"
+#include "runtime/container/sync.h"
 #include "runtime/isolation/hooks.h"
+#include "runtime/isolation/reaper.h"
 #include "runtime/isolation/terminal.h"
 #include "runtime/net/network.h"
 #include "runtime/rootfs/rootfs.h"
@@ -50,6 +52,7 @@ struct create_run {
         int dirfd;
         int relay_fd; /* run's terminal relay: the init's end of the console pair, or -1 */
         struct rc_cgroup *cg; /* planned, then created in do_create */
+        int exit_fd; /* with o->ext->init: where the init's EXIT comes (rc_spawn.exit_fd), else -1 */
         struct oci_state state;
         /* run: the state with status "created" is written once the init is released
          * (state.json says "creating" with the pid until then), off the critical path */
@@ -69,6 +72,8 @@ static void create_run_clear(struct create_run *c)
                 close(c->dirfd);
         if (c->rootfd >= 0)
                 close(c->rootfd);
+        if (c->exit_fd >= 0)
+                close(c->exit_fd);
 }
 
 static int load_config(struct create_run *c, rc_error_t *err)
@@ -231,6 +236,7 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
                                .during_setup_arg = c};
         if (rc_spawn_container(&sp, &pid, err) < 0)
                 return -1;
+        c->exit_fd = sp.exit_fd;
         c->state.status = OCI_STATUS_CREATED;
         if ((!c->defer_created_write && rc_state_write(c->dirfd, &c->state, err) < 0) ||
             (c->o->pid_file != NULL && rc_pid_file_write(c->o->pid_file, pid, err) < 0)) {
@@ -243,7 +249,8 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
 
 #define CREATE_RUN_INIT(rt_, id_, o_, relay_fd_)                                                            \
         {                                                                                                   \
-                .rt = (rt_), .id = (id_), .o = (o_), .rootfd = -1, .dirfd = -1, .relay_fd = (relay_fd_)     \
+                .rt = (rt_), .id = (id_), .o = (o_), .rootfd = -1, .dirfd = -1, .relay_fd = (relay_fd_),    \
+                .exit_fd = -1                                                                               \
         }
 
 /* c: from CREATE_RUN_INIT, cleared by the caller with create_run_clear. On success the
@@ -446,34 +453,94 @@ static void create_run_unlock(struct create_run *c)
         c->dirfd = -1;
 }
 
-struct run_timeout {
+struct run_wait {
         const struct rc_runtime *rt;
         const char *id;
+        const struct rc_run_opts *ro;
+        bool init; /* create's `init`: it passes stop signals on to every process */
         pid_t pid;
-        bool fired;
+        bool fired; /* timeout_ms expired */
+        int stop_signal;
+        bool stop_killed;
 };
 
 /* The whole tree: cgroup.kill, or SIGKILL to the init of its own pid namespace. */
-static void kill_on_timeout(void *data)
+static void kill_all(struct run_wait *w, const char *why)
 {
-        struct run_timeout *t = data;
         _cleanup_error_ rc_error_t e = NULL;
 
-        t->fired = true;
-        rc_log(&t->rt->log, RC_LOG_INFO, "container \"%s\": timeout expired, killing it", t->id);
-        if (rc_container_kill(t->rt, t->id, SIGKILL, true, &e) < 0) {
-                rc_log(&t->rt->log, RC_LOG_WARNING, "%s", e->msg);
-                kill(t->pid, SIGKILL);
+        rc_log(&w->rt->log, RC_LOG_INFO, "container \"%s\": %s, killing it", w->id, why);
+        if (rc_container_kill(w->rt, w->id, SIGKILL, true, &e) < 0) {
+                rc_log(&w->rt->log, RC_LOG_WARNING, "%s", e->msg);
+                kill(w->pid, SIGKILL);
         }
 }
 
-static int wait_container(const struct rc_runtime *rt, const char *id, const struct rc_run_opts *ro,
-                          struct rc_relay *relay, pid_t pid, int sfd, int *ret_status, rc_error_t *err)
+static void kill_on_timeout(void *data)
 {
-        struct run_timeout t = {.rt = rt, .id = id, .pid = pid};
+        struct run_wait *w = data;
+
+        w->fired = true;
+        kill_all(w, "timeout expired");
+}
+
+static void kill_on_stop_timeout(void *data)
+{
+        struct run_wait *w = data;
+
+        w->stop_killed = true;
+        kill_all(w, "stop timeout expired");
+}
+
+/* stop_all: a stop signal goes to every process; the first arms the stop timeout. Our
+ * init passes it on itself (signalling all, the init too, would give the process a
+ * second one through it): it is forwarded to the init as any other. */
+static bool on_signal(void *data, int sig, int *ret_arm_ms)
+{
+        struct run_wait *w = data;
+        _cleanup_error_ rc_error_t e = NULL;
+
+        if (!w->ro->stop_all || !rc_reaper_signal_is_stop(sig))
+                return false;
+        if (w->stop_signal == 0) {
+                w->stop_signal = sig;
+                *ret_arm_ms = w->ro->stop_timeout_ms > INT32_MAX ? INT32_MAX : (int)w->ro->stop_timeout_ms;
+        }
+        if (w->init)
+                return false;
+        if (rc_container_kill(w->rt, w->id, sig, true, &e) < 0)
+                rc_log(&w->rt->log, RC_LOG_WARNING, "%s", e->msg);
+        return true;
+}
+
+/* The process' own status, which the init sent before it exited (none if it was killed:
+ * then its own status is the process'). The init is gone: nothing blocks here. */
+static void read_process_status(int exit_fd, struct rc_run_result *res)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+        struct rc_sync_msg m = {0};
+        int flags = fcntl(exit_fd, F_GETFL);
+
+        if (flags < 0 || fcntl(exit_fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+            rc_sync_expect(exit_fd, RC_SYNC_EXIT, "container init", &m, &e) < 0)
+                return;
+        res->has_process_status = true;
+        res->process_wait_status = m.value;
+        rc_sync_msg_clear(&m);
+}
+
+static int wait_container(const struct rc_runtime *rt, const char *id, const struct rc_run_opts *ro,
+                          const struct create_run *c, struct rc_relay *relay, pid_t pid, int sfd,
+                          int *ret_status, rc_error_t *err)
+{
+        struct run_wait w = {
+                .rt = rt, .id = id, .ro = ro, .init = c->o->ext != NULL && c->o->ext->init, .pid = pid};
         struct rc_run_result *res = ro->result;
-        struct rc_relay_wait_opts wo = {
-                .timeout_ms = ro->timeout_ms, .on_timeout = kill_on_timeout, .data = &t};
+        struct rc_relay_wait_opts wo = {.timeout_ms = ro->timeout_ms,
+                                        .on_timeout = kill_on_timeout,
+                                        .on_signal = on_signal,
+                                        .on_stop_timeout = kill_on_stop_timeout,
+                                        .data = &w};
 
         if (res != NULL) {
                 wo.ret_wstatus = &res->wait_status;
@@ -484,7 +551,11 @@ static int wait_container(const struct rc_runtime *rt, const char *id, const str
         if (res != NULL) {
                 clock_gettime(CLOCK_MONOTONIC, &res->ended);
                 res->exited = true;
-                res->timed_out = t.fired;
+                res->timed_out = w.fired;
+                res->stop_signal = w.stop_signal;
+                res->stop_killed = w.stop_killed;
+                if (c->exit_fd >= 0)
+                        read_process_status(c->exit_fd, res);
         }
         return 0;
 }
@@ -535,7 +606,7 @@ int rc_container_run(const struct rc_runtime *rt, const char *id, const struct r
                 goto fail;
         if (ro->detach)
                 goto out;
-        ret = wait_container(rt, id, ro, &relay, pid, sfd, ret_status, err);
+        ret = wait_container(rt, id, ro, &c, &relay, pid, sfd, ret_status, err);
         rc_notify_bg_join(&notify, &rt->log);
         rc_relay_stop(&relay);
         if (ret == 0 && ro->before_delete != NULL)

@@ -51,6 +51,9 @@ struct rc_create_ext {
         void *effect_data;
         bool tie_to_caller; /* the init keeps PR_SET_PDEATHSIG(SIGKILL) after create */
         bool exec_check_at_start; /* a missing executable fails the process (127/126), not create */
+        /* PID 1 is a small init of ours, the process its child (runtime/isolation/reaper.h): it reaps
+         * orphans, passes signals on, and exits with the process' status */
+        bool init;
 };
 
 /* runc's rule: ^[\w+-\.]+$, not "." or "..", at most 1024 bytes. */
@@ -66,6 +69,11 @@ struct rc_run_opts {
         bool no_subreaper; /* do not become a subreaper for the container's orphans */
         /* For `sandbox`; all optional: */
         unsigned timeout_ms; /* 0: none; when it expires every process of the container is killed */
+        /* SIGINT, SIGTERM, SIGHUP and SIGQUIT are for every process of the container, not
+         * only its init (with create's `init`, that init passes them on to all); the first
+         * one arms stop_timeout_ms, after which every process gets SIGKILL */
+        bool stop_all;
+        unsigned stop_timeout_ms;
         struct rc_run_result *result; /* filled once the process exited */
         /* called then, before the container is deleted (its cgroup still exists) */
         void (*before_delete)(const struct rc_runtime *rt, const char *id, const struct rc_run_result *res,
@@ -80,6 +88,10 @@ struct rc_run_result {
         int wait_status; /* as wait4(2) returned it */
         struct rusage rusage; /* the init's and its reaped descendants' (wait4) */
         struct timespec started, ended; /* CLOCK_MONOTONIC: start, and the exit seen */
+        bool has_process_status; /* create's `init`: the init told the process' own status */
+        int process_wait_status; /* then: as wait4(2) returned it to the init */
+        int stop_signal; /* stop_all: the first stop signal passed on (0: none) */
+        bool stop_killed; /* stop_timeout_ms expired: every process got SIGKILL */
 };
 
 /* create + start; unless detach: forward signals, relay the terminal when the process

@@ -369,8 +369,10 @@ static int init_gate(void *arg, rc_error_t *err)
                 prctl(PR_SET_PDEATHSIG, 0); /* create exits after READY; the container stays */
         if (rc_sync_send(r->a->sync_fd, RC_SYNC_READY, 0, NULL, 0, err) < 0)
                 return -1;
-        close(r->a->sync_fd);
-        r->a->sync_fd = -1;
+        if (!r->a->init) { /* with an init, EXIT goes there at the end */
+                close(r->a->sync_fd);
+                r->a->sync_fd = -1;
+        }
         r->ready = true;
         if (wait_for_start(r, err) < 0)
                 return -1;
@@ -395,9 +397,21 @@ __attribute__((noreturn)) static void die(struct init_run *r, const rc_error_t e
         _exit(status);
 }
 
+/* The init's last word (runtime/isolation/reaper.h): the process' own wait status, which the
+ * init's exit status cannot carry (a signal). Nobody may be listening: best effort. */
+static void send_exit(void *arg, int wstatus)
+{
+        struct rc_init_args *a = arg;
+        rc_error_t e = NULL;
+
+        if (rc_sync_send(a->sync_fd, RC_SYNC_EXIT, wstatus, NULL, 0, &e) < 0)
+                rc_error_free(&e);
+}
+
 void rc_init_main(struct rc_init_args *a)
 {
         struct init_run r = {.a = a, .fifo_path = -1, .fifo = -1};
+        struct rc_reaper reaper = {.keep_fd = a->sync_fd, .on_exit = send_exit, .arg = a};
         struct rc_preexec px = {.proc = &a->cfg->process,
                                 .seccomp = a->seccomp,
                                 .preserve_fds = a->preserve_fds,
@@ -405,7 +419,8 @@ void rc_init_main(struct rc_init_args *a)
                                 .seccomp_early = a->seccomp_before_start,
                                 .lookup_late = a->exec_check_at_start,
                                 .gate = init_gate,
-                                .gate_arg = &r};
+                                .gate_arg = &r,
+                                .init = a->init ? &reaper : NULL};
         rc_error_t err = NULL;
         sigset_t none;
         int ret;

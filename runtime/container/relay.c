@@ -201,21 +201,38 @@ static void reap_others(pid_t pid)
         }
 }
 
-static void handle_signal(struct rc_relay *r, int sfd, int pidfd, pid_t pid)
+/* A deadline ms from now (CLOCK_MONOTONIC). */
+static void deadline_in(struct timespec *d, unsigned ms)
+{
+        clock_gettime(CLOCK_MONOTONIC, d);
+        d->tv_sec += ms / 1000;
+        d->tv_nsec += (long)(ms % 1000) * 1000000;
+        if (d->tv_nsec >= 1000000000) {
+                d->tv_sec++;
+                d->tv_nsec -= 1000000000;
+        }
+}
+
+/* Returns what the caller's on_signal asked to arm (ms), or -1. */
+static int handle_signal(struct rc_relay *r, int sfd, int pidfd, pid_t pid,
+                         const struct rc_relay_wait_opts *o)
 {
         struct signalfd_siginfo si;
+        int arm = -1;
 
         if (read(sfd, &si, sizeof(si)) != sizeof(si))
-                return;
+                return -1;
         if (si.ssi_signo == SIGCHLD) {
                 reap_others(pid);
-                return;
+                return -1;
         }
         if (si.ssi_signo == SIGWINCH && r != NULL && r->master >= 0) {
                 copy_winsize(r); /* the pty signals its foreground process group itself */
-                return;
+                return -1;
         }
-        (void)rc_pidfd_send_signal(pidfd, (int)si.ssi_signo, NULL, 0);
+        if (o == NULL || o->on_signal == NULL || !o->on_signal(o->data, (int)si.ssi_signo, &arm))
+                (void)rc_pidfd_send_signal(pidfd, (int)si.ssi_signo, NULL, 0);
+        return arm;
 }
 
 static int finish(struct rc_relay *r, pid_t pid, bool out_open, const struct rc_relay_wait_opts *o,
@@ -253,6 +270,14 @@ static int poll_timeout(const struct timespec *deadline)
         return ms < 0 ? 0 : ms > INT32_MAX ? INT32_MAX : (int)ms;
 }
 
+/* The nearer of two optional deadlines. */
+static int poll_timeout2(const struct timespec *a, const struct timespec *b)
+{
+        int ta = poll_timeout(a), tb = poll_timeout(b);
+
+        return ta < 0 ? tb : tb < 0 ? ta : ta < tb ? ta : tb;
+}
+
 int rc_relay_wait(struct rc_relay *r, pid_t pid, int sfd, int *ret_status, rc_error_t *err)
 {
         return rc_relay_wait_ex(r, pid, sfd, NULL, ret_status, err);
@@ -263,20 +288,13 @@ int rc_relay_wait_ex(struct rc_relay *r, pid_t pid, int sfd, const struct rc_rel
 {
         _cleanup_close_ int pidfd = rc_pidfd_open(pid, 0);
         bool tty = r != NULL && r->master >= 0, out_open = tty;
-        struct timespec deadline;
-        bool armed = o != NULL && o->timeout_ms > 0;
+        struct timespec deadline, stop_deadline;
+        bool armed = o != NULL && o->timeout_ms > 0, stop_armed = false, stop_used = false;
 
         if (pidfd < 0)
                 return rc_error_set(err, errno, "pidfd_open pid %d", (int)pid);
-        if (armed) {
-                clock_gettime(CLOCK_MONOTONIC, &deadline);
-                deadline.tv_sec += o->timeout_ms / 1000;
-                deadline.tv_nsec += (long)(o->timeout_ms % 1000) * 1000000;
-                if (deadline.tv_nsec >= 1000000000) {
-                        deadline.tv_sec++;
-                        deadline.tv_nsec -= 1000000000;
-                }
-        }
+        if (armed)
+                deadline_in(&deadline, o->timeout_ms);
         for (;;) {
                 struct pollfd p[4] = {{.fd = sfd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
                 nfds_t n = 2;
@@ -290,22 +308,35 @@ int rc_relay_wait_ex(struct rc_relay *r, pid_t pid, int sfd, const struct rc_rel
                                                .events = POLLIN};
                         n = 4;
                 }
-                int ready = poll(p, n, poll_timeout(armed ? &deadline : NULL));
+                int ready = poll(
+                        p, n, poll_timeout2(armed ? &deadline : NULL, stop_armed ? &stop_deadline : NULL));
 
                 if (ready < 0) {
                         if (errno == EINTR)
                                 continue;
                         return rc_error_set(err, errno, "wait for pid %d", (int)pid);
                 }
-                if (ready == 0 && armed) { /* expired: the process still has to exit */
-                        armed = false;
-                        o->on_timeout(o->data);
+                if (ready == 0) { /* a deadline expired: the process still has to exit */
+                        if (armed && poll_timeout(&deadline) == 0) {
+                                armed = false;
+                                o->on_timeout(o->data);
+                        }
+                        if (stop_armed && poll_timeout(&stop_deadline) == 0) {
+                                stop_armed = false;
+                                o->on_stop_timeout(o->data);
+                        }
                         continue;
                 }
                 if (p[1].revents & POLLIN)
                         return finish(r, pid, out_open, o, ret_status, err);
-                if (p[0].revents & POLLIN)
-                        handle_signal(r, sfd, pidfd, pid);
+                if (p[0].revents & POLLIN) {
+                        int arm = handle_signal(r, sfd, pidfd, pid, o);
+
+                        if (arm >= 0 && !stop_used) {
+                                stop_used = stop_armed = true;
+                                deadline_in(&stop_deadline, (unsigned)arm);
+                        }
+                }
                 if (!tty)
                         continue;
                 if (p[2].revents & (POLLIN | POLLHUP | POLLERR))

@@ -59,6 +59,12 @@ int rc_relay_wait(struct rc_relay *r, pid_t pid, int sfd, int *ret_status, rc_er
 struct rc_relay_wait_opts {
         unsigned timeout_ms; /* 0: none; counted from the call */
         void (*on_timeout)(void *data); /* called once when it expires; the wait goes on */
+        /* NULL, or asked first about every signal read (not SIGCHLD, nor SIGWINCH while a
+         * terminal is relayed): returns true when it dealt with the signal, which is then
+         * not forwarded. Setting *ret_arm_ms (-1 on entry) arms, once, a second deadline
+         * that many ms from now, which calls on_stop_timeout */
+        bool (*on_signal)(void *data, int sig, int *ret_arm_ms);
+        void (*on_stop_timeout)(void *data);
         void *data;
         int *ret_wstatus; /* NULL, or the raw wait status */
         struct rusage *ret_rusage; /* NULL, or wait4's usage of the process */

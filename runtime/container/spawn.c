@@ -199,6 +199,7 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
                 .overlay = s->opts->ext != NULL ? s->opts->ext->overlay : NULL,
                 .tie_to_caller = s->opts->ext != NULL && s->opts->ext->tie_to_caller,
                 .exec_check_at_start = s->opts->ext != NULL && s->opts->ext->exec_check_at_start,
+                .init = s->opts->ext != NULL && s->opts->ext->init,
         };
         ca.flags = r->plan.direct ? (uint64_t)r->plan.clone_flags : 0;
         if (rc_netns_deferred(&r->plan)) {
@@ -303,6 +304,7 @@ int rc_spawn_container(struct rc_spawn *s, pid_t *ret_pid, rc_error_t *err)
         struct spawn_run r = {.s = s, .sync_fd = -1};
         int ret;
 
+        s->exit_fd = -1;
         if (rc_ns_plan_make(s->cfg, &r.plan, err) < 0)
                 return -1;
         ret = clone_init(&r, err);
@@ -316,7 +318,10 @@ int rc_spawn_container(struct rc_spawn *s, pid_t *ret_pid, rc_error_t *err)
                 ret = handshake_namespaces(&r, err);
         if (ret == 0)
                 ret = handshake_hooks(&r, err);
-        close(r.sync_fd);
+        if (ret == 0 && s->opts->ext != NULL && s->opts->ext->init)
+                s->exit_fd = TAKE_FD(r.sync_fd);
+        else
+                close(r.sync_fd);
         if (ret < 0) {
                 kill_and_reap(&r);
                 return -1;

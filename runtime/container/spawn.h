@@ -36,6 +36,7 @@ struct rc_init_args {
         bool tie_to_caller; /* keep PR_SET_PDEATHSIG(SIGKILL) after READY */
         bool exec_check_at_start; /* no executable check at create: exec fails with 127/126 */
         bool netns_from_parent; /* not cloned into a new network namespace: NETNS brings it */
+        bool init; /* stay as the process' small init (runtime/isolation/reaper.h); sync_fd stays for EXIT */
 };
 
 /* The init's whole life; never returns. Runs in the child of clone3. */
@@ -54,6 +55,9 @@ struct rc_spawn {
          * itself up: work of the caller's that the init needs only after READY. */
         int (*during_setup)(void *arg, rc_error_t *err);
         void *during_setup_arg;
+        /* Set by the spawn: with opts->ext->init, our end of the socket, where the init's EXIT
+         * comes (runtime/sync.h); else -1. */
+        int exit_fd;
 };
 
 /* Clone the init, drive the handshake, run prestart/createRuntime hooks. On success the

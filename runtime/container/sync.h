@@ -29,6 +29,10 @@
  *                           <------------------------  READY
  *   state "created", --pid-file, exit                  open exec.fifo for writing: blocks
  *                                                      until `start` opens it for reading
+ *   (with an init of ours, the socket stays open:      [the process runs as the init's
+ *    `run` and `sandbox` keep their end)                child, runtime/isolation/reaper.h]
+ *                           <------------------------  EXIT(the process' raw wait status),
+ *                                                      then the init exits
  *
  * Any step of the child may instead send ERROR(errno, message) and exit; the parent
  * reports that message. EOF on the socket means the peer died: the child exits, the
@@ -50,6 +54,7 @@ enum rc_sync_type {
         RC_SYNC_ERROR,
         RC_SYNC_NETNS,
         RC_SYNC_RECORDED,
+        RC_SYNC_EXIT,
 };
 
 #define RC_SYNC_MAX_PAYLOAD (1024 * 1024)

@@ -20,7 +20,10 @@
  *                                (EACCES/EPERM, e.g. a root-squashed or userns-owned
  *                                0700 directory), then the executable lookup
  *   6. gate                      the caller's
- *   7. noNewPrivileges           seccomp load, then execve
+ *   7. noNewPrivileges           seccomp load
+ *   8. with an init              fork: the process goes on, the caller's process stays
+ *                                as its small init (runtime/isolation/reaper.h)
+ *   9.                           execve
  *
  * After the filter only credential calls (prctl, capset, setgroups, setresgid,
  * setresuid), the gate and execve remain. The preserved range 3..3+N-1 is left as the
@@ -35,6 +38,7 @@
 
 #include "runtime/base/error.h"
 #include "runtime/base/log.h"
+#include "runtime/isolation/reaper.h"
 #include "runtime/isolation/seccomp.h"
 #include "specs/config.h"
 
@@ -49,6 +53,7 @@ struct rc_preexec {
         bool lookup_late; /* look the executable up after the gate (sandbox: 127/126 at exec) */
         int (*gate)(void *arg, rc_error_t *err); /* NULL: none */
         void *gate_arg;
+        const struct rc_reaper *init; /* NULL, or the process runs under a small init */
 };
 
 /* Run the steps and execve; returns (-1, err set) only on failure. */

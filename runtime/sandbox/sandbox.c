@@ -172,10 +172,13 @@ static int run_container(struct sandbox *s, int *ret_status, rc_error_t *err)
                 .effect_data = s,
                 .tie_to_caller = true,
                 .exec_check_at_start = true,
+                .init = !s->o->no_init,
         };
         struct rc_create_opts co = {.bundle = s->dir, .ext = &ext};
         struct rc_run_opts ro = {
                 .timeout_ms = s->o->timeout_ms,
+                .stop_all = true,
+                .stop_timeout_ms = s->o->stop_timeout_ms,
                 .result = &s->res,
                 .before_delete = collect_stats,
                 .data = s,
@@ -238,17 +241,21 @@ static void fill_usage(struct sandbox *s, struct rc_sandbox_report *r)
 
 static void fill_report(struct sandbox *s, int status, struct rc_sandbox_report *r)
 {
-        int ws = s->res.wait_status;
+        /* under our init, its own status says how the job's process ended; when the init
+         * was killed (timeout, stop timeout, from outside), the job died with it */
+        int ws = s->res.has_process_status ? s->res.process_wait_status : s->res.wait_status;
 
         r->exit_code = status;
         r->wall_time_us = elapsed_us(&s->res.started, &s->res.ended);
         fill_usage(s, r);
         r->signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
+        r->stop_signal = s->res.stop_signal;
+        r->stop_timeout_expired = s->res.stop_killed;
         if (s->res.timed_out)
                 r->reason = RC_SANDBOX_TIMEOUT;
         else if (r->has_oom_kills && r->oom_kills > 0 && (r->signal == SIGKILL || status == 128 + SIGKILL))
                 r->reason = RC_SANDBOX_OOM_KILLED;
-        else if (r->signal != 0)
+        else if (r->signal != 0 || r->stop_signal != 0)
                 r->reason = RC_SANDBOX_SIGNALED;
         else
                 r->reason = RC_SANDBOX_EXITED;
@@ -375,6 +382,8 @@ int rc_sandbox_report_json(const struct rc_sandbox_report *r, char **ret, size_t
         json_gen_kv_int(g, "exit_code", r->exit_code);
         kv_opt_uint(g, "signal", r->signal != 0, (uint64_t)r->signal);
         json_gen_kv_string(g, "reason", rc_sandbox_reason_name(r->reason));
+        kv_opt_uint(g, "stop_signal", r->stop_signal != 0, (uint64_t)r->stop_signal);
+        json_gen_kv_bool(g, "stop_timeout_expired", r->stop_timeout_expired);
         if (r->reason == RC_SANDBOX_ERROR)
                 json_gen_kv_string(g, "error", r->error);
         json_gen_kv_uint(g, "wall_time_us", r->wall_time_us);

@@ -31,6 +31,7 @@
 
 #define RC_ANNOTATION_SANDBOX "run-container.sandbox"
 #define RC_SANDBOX_GC_TIMEOUT_MS 2000
+#define RC_SANDBOX_STOP_TIMEOUT_MS 10000 /* podman's and docker's default */
 
 struct rc_image;
 
@@ -68,6 +69,11 @@ struct rc_sandbox_opts {
         char *const *ulimits; /* "NAME=SOFT[:HARD]", NAME as in "nofile" or "RLIMIT_NOFILE" */
         unsigned timeout_ms; /* 0: none */
 
+        /* SIGINT, SIGTERM, SIGHUP and SIGQUIT to the sandbox go to every process of the job;
+         * stop_timeout_ms after the first, every process gets SIGKILL */
+        unsigned stop_timeout_ms; /* the command line's default: RC_SANDBOX_STOP_TIMEOUT_MS */
+        bool no_init; /* the job is PID 1 itself, not the child of a small init (reaper.h) */
+
         bool no_gc; /* skip the opportunistic gc at the start */
 };
 
@@ -84,7 +90,9 @@ struct rc_sandbox_report {
         char *id;
         const char *rootfs, *image; /* the base used */
         int exit_code; /* the sandbox's own exit status */
-        int signal; /* 0: none */
+        int signal; /* the signal that ended the job's process (0: none) */
+        int stop_signal; /* the stop signal the sandbox received and passed on (0: none) */
+        bool stop_timeout_expired; /* then the job did not end within --stop-timeout: SIGKILL */
         enum rc_sandbox_reason reason;
         char *error; /* reason == RC_SANDBOX_ERROR */
         uint64_t wall_time_us;

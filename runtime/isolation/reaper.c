@@ -1,0 +1,114 @@
+/* The small init of runtime/reaper.h. */
+#include "runtime/isolation/reaper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/base/syscalls.h"
+
+#define CLOSE_WALK_MAX 65536
+
+int rc_reaper_signal_is_stop(int sig)
+{
+        return sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT;
+}
+
+static void close_range_or_walk(unsigned first, unsigned last)
+{
+        struct rlimit rl;
+        unsigned max = CLOSE_WALK_MAX;
+
+        if (first > last || rc_close_range(first, last, 0) == 0)
+                return;
+        /* no close_range (before 5.9, or a profile that denies it) */
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < max)
+                max = (unsigned)rl.rlim_cur;
+        for (unsigned fd = first; fd <= last && fd < max; fd++)
+                close((int)fd);
+}
+
+/* What the execve would have closed, and the fds passed to the process, which are its. */
+static void close_fds(int keep_fd)
+{
+        if (keep_fd < 3) {
+                close_range_or_walk(3, ~0U);
+                return;
+        }
+        close_range_or_walk(3, (unsigned)keep_fd - 1);
+        close_range_or_walk((unsigned)keep_fd + 1, ~0U);
+}
+
+/* Every exited child; true once `child` was among them (its status in *ret_status). */
+static bool reap(pid_t child, int *ret_status)
+{
+        bool done = false;
+        int status;
+        pid_t p;
+
+        while ((p = waitpid(-1, &status, WNOHANG)) > 0 || (p < 0 && errno == EINTR)) {
+                if (p == child) {
+                        *ret_status = status;
+                        done = true;
+                }
+        }
+        return done;
+}
+
+__attribute__((noreturn)) static void init_loop(pid_t child, const struct rc_reaper *r)
+{
+        sigset_t all;
+        int status = 0;
+
+        sigfillset(&all);
+        for (;;) {
+                int sig = sigwaitinfo(&all, NULL);
+
+                if (sig < 0)
+                        continue; /* EINTR: a stop and continue */
+                if (sig == SIGCHLD) {
+                        if (reap(child, &status))
+                                break;
+                        continue;
+                }
+                /* ESRCH (nothing left to signal) is no error here */
+                (void)kill(rc_reaper_signal_is_stop(sig) ? -1 : child, sig);
+        }
+        if (r->on_exit != NULL)
+                r->on_exit(r->arg, status);
+        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 255);
+}
+
+int rc_reaper_fork(const struct rc_reaper *r, rc_error_t *err)
+{
+        sigset_t all, old;
+        pid_t pid;
+        int e;
+
+        sigfillset(&all);
+        if (sigprocmask(SIG_BLOCK, &all, &old) < 0)
+                return rc_error_set(err, errno, "init: block signals");
+        /* the default seccomp profile answers clone3 with ENOSYS: clone, no new stack
+         * (no CLONE_VM: the child has its own copy of ours) */
+        pid = (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_VFORK | SIGCHLD), NULL, NULL, NULL, 0UL);
+        if (pid < 0) {
+                e = errno;
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                return rc_error_set(err, e, "init: fork the process");
+        }
+        if (pid == 0) {
+                /* SIGTTOU is still blocked: tcsetpgrp from a background group works */
+                if (setpgid(0, 0) == 0)
+                        (void)tcsetpgrp(STDIN_FILENO, getpid());
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                return 0;
+        }
+        close_fds(r->keep_fd);
+        init_loop(pid, r);
+}

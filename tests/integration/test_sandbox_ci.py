@@ -1,0 +1,197 @@
+"""`run-container sandbox` as a CI runner drives it (issue 20): the signals a runner sends
+(SIGTERM, then SIGKILL; ^C) end the whole job and still leave a report; the small init
+(--init, the default) reaps orphans and passes the job's exit status through.
+
+Everything here runs on this hybrid-cgroup host without a cgroup: the job's processes
+are found through its pid namespace.
+"""
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import pid_alive, wait_for
+from test_sandbox import Sandbox, leftovers, sb, wait_running  # noqa: F401 (sb: the fixture)
+
+pytestmark = pytest.mark.run_container_only("sandbox is run-container's own command")
+
+
+def ns_pids(init_pid):
+    """{pid: state letter} of every process in the pid namespace whose init is init_pid."""
+    try:
+        ns = os.stat(f"/proc/{init_pid}/ns/pid").st_ino
+    except OSError:
+        return {}
+    found = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if os.stat(f"/proc/{name}/ns/pid").st_ino == ns:
+                with open(f"/proc/{name}/stat") as f:
+                    found[int(name)] = f.read().rsplit(")", 1)[1].split()[0]
+    return found
+
+
+def start(sb, rt, name, *args, report=True):
+    """A sandbox in the background, once its job runs: (Popen, state, report path)."""
+    path = os.path.join(rt.workdir, f"{name}.json")
+    p = sb.popen("--name", name, *(("--report", path) if report else ()), *args,
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return p, wait_running(rt, name), path
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def wait_ns_count(init_pid, n, what):
+    return wait_for(lambda: len([s for s in ns_pids(init_pid).values() if s != "Z"]) >= n and ns_pids(init_pid),
+                    timeout=15, what=what)
+
+
+# ---------------------------------------------------------------- signals to the sandbox
+
+
+# (SIGQUIT's default action dumps core, which the host's core_pattern may make slow: it
+# is checked with a job that traps it, below)
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_stop_signal_ends_the_whole_job_with_a_report(sb, rt, sig):
+    # the job's pid 1 would ignore it, and its background children never see it from `run`
+    p, st, path = start(sb, rt, f"stop{int(sig)}", "--", "sh", "-c", "sleep 1000 & sleep 1000 & sleep 1000")
+    procs = wait_ns_count(st["pid"], 4, "init and three sleeps (sh execs the last)")
+    p.send_signal(sig)
+    assert p.wait(timeout=30) == 128 + sig
+    rep = load(path)
+    assert rep["reason"] == "signaled" and rep["stop_signal"] == sig, rep
+    assert rep["signal"] == sig and rep["exit_code"] == 128 + sig, rep
+    assert rep["stop_timeout_expired"] is False
+    assert not any(pid_alive(pid) for pid in procs)
+    assert leftovers(rt) == []
+
+
+def test_a_job_that_ignores_sigterm_is_killed_after_the_stop_timeout(sb, rt):
+    p, st, path = start(sb, rt, "stubborn", "--stop-timeout", "1", "--",
+                        "sh", "-c", "trap '' TERM INT; sleep 1000 & sleep 1000")
+    procs = wait_ns_count(st["pid"], 3, "init and two sleeps (sh execs the last)")
+    p.send_signal(signal.SIGTERM)
+    # the sleeps inherit the ignored SIGTERM: only the SIGKILL after 1 s ends them
+    assert p.wait(timeout=30) == 128 + signal.SIGKILL
+    rep = load(path)
+    assert rep["reason"] == "signaled" and rep["stop_signal"] == signal.SIGTERM, rep
+    assert rep["signal"] == signal.SIGKILL and rep["stop_timeout_expired"] is True, rep
+    assert rep["wall_time_us"] >= 1_000_000
+    assert not any(pid_alive(pid) for pid in procs)
+    assert leftovers(rt) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGQUIT])
+def test_a_job_that_exits_on_a_stop_signal_keeps_its_status(sb, rt, sig):
+    p, st, path = start(sb, rt, f"graceful{int(sig)}", "--", "sh", "-c",
+                        f"trap 'echo cleaning up; exit 3' {sig.name[3:]}; sleep 1000 & wait")
+    wait_ns_count(st["pid"], 3, "init, sh and sleep")
+    p.send_signal(sig)
+    assert p.wait(timeout=30) == 3
+    assert p.stdout.read() == b"cleaning up\n"
+    rep = load(path)
+    assert rep["reason"] == "signaled" and rep["stop_signal"] == sig and rep["signal"] is None, rep
+    assert rep["exit_code"] == 3 and rep["stop_timeout_expired"] is False
+
+
+def test_without_init_a_pid_1_job_that_ignores_sigterm_is_killed_after_the_stop_timeout(sb, rt):
+    # `sleep` as pid 1 of its namespace ignores SIGTERM (no handler): the escalation ends it
+    p, st, path = start(sb, rt, "noinit1", "--no-init", "--stop-timeout", "1", "--", "sleep", "1000")
+    assert ns_pids(st["pid"]) == {st["pid"]: "S"}  # no init: the job is pid 1
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=30) == 128 + signal.SIGKILL
+    rep = load(path)
+    assert rep["reason"] == "signaled" and rep["stop_signal"] == signal.SIGTERM
+    assert rep["stop_timeout_expired"] is True and rep["signal"] == signal.SIGKILL
+
+
+def test_without_init_a_stop_signal_still_reaches_every_process(sb, rt):
+    p, st, path = start(sb, rt, "noinit2", "--no-init", "--", "sh", "-c",
+                        "trap 'exit 5' TERM; sleep 1000 & sleep 1000 & wait")
+    procs = wait_ns_count(st["pid"], 3, "sh and two sleeps")
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=30) == 5
+    rep = load(path)
+    assert rep["reason"] == "signaled" and rep["stop_timeout_expired"] is False
+    assert not any(pid_alive(pid) for pid in procs)
+
+
+def test_other_signals_go_to_the_job(sb, rt):
+    p, st, path = start(sb, rt, "usr1", "--", "sh", "-c", "trap 'echo got usr1; exit 4' USR1; sleep 1000 & wait")
+    wait_ns_count(st["pid"], 3, "init, sh and sleep")
+    p.send_signal(signal.SIGUSR1)
+    assert p.wait(timeout=30) == 4
+    assert p.stdout.read() == b"got usr1\n"
+    rep = load(path)
+    assert rep["reason"] == "exited" and rep["stop_signal"] is None
+
+
+def test_stop_timeout_values(sb):
+    for bad in ("x", "-1", "1q", ""):
+        r = sb.run("--stop-timeout", bad, "--", "true")
+        assert r.returncode == 125 and "--stop-timeout" in r.stderr, (bad, r.stderr)
+    assert sb.run("--stop-timeout", "0", "--", "true").returncode == 0  # SIGKILL right away
+    assert sb.run("--stop-timeout", "1500ms", "--", "true").returncode == 0
+
+
+# ---------------------------------------------------------------- the init
+
+
+def test_the_init_is_pid_1_and_the_job_its_child(sb):
+    r = sb.run("--", "sh", "-c", 'echo $$ $PPID; cat /proc/1/comm')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[0] == "2 1"
+    r = sb.run("--no-init", "--", "sh", "-c", 'echo $$')
+    assert r.stdout == "1\n", r.stderr
+    r = sb.run("--init", "--", "sh", "-c", 'echo $$')
+    assert r.stdout == "2\n", r.stderr
+
+
+def test_the_exit_status_passes_through_the_init(sb):
+    for init in ("--init", "--no-init"):
+        assert sb.run(init, "--", "sh", "-c", "exit 7").returncode == 7
+        assert sb.run(init, "--", "true").returncode == 0
+        r, rep = sb.report(init, "--", "sh", "-c", "exit 130")
+        assert r.returncode == 130 and rep["signal"] is None and rep["reason"] == "exited", (init, rep)
+        assert sb.run(init, "--", "no-such-command").returncode == 127
+        assert sb.run(init, "--", "/etc/passwd").returncode == 126
+    # killed by a signal: 128+N, and the report tells the signal from an exit status 128+N
+    # (without the init the job is pid 1, and a pid 1 cannot die of its own signal)
+    r, rep = sb.report("--", "sh", "-c", "kill -USR1 $$; sleep 5")
+    assert r.returncode == 128 + signal.SIGUSR1, r.stderr
+    assert rep["reason"] == "signaled" and rep["signal"] == signal.SIGUSR1, rep
+    assert rep["stop_signal"] is None
+
+
+def test_orphans_are_reaped(sb, rt):
+    # the orphan's parent is gone: it is reparented to pid 1, which must wait for it; the
+    # job's own pid 1 is then `sleep`, which never waits
+    job = ("sh", "-c", "sh -c 'sleep 0.2 &'; exec sleep 1000")
+    for init, zombies in (("--init", 0), ("--no-init", 1)):
+        p, st, _ = start(sb, rt, f"reap{zombies}", init, "--stop-timeout", "0", "--", *job, report=False)
+        time.sleep(1.5)  # the orphan has exited by now
+        states = sorted(ns_pids(st["pid"]).values())
+        assert states.count("Z") == zombies, (init, states)
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=30) in (128 + signal.SIGTERM, 128 + signal.SIGKILL)
+
+
+def test_the_init_holds_no_fd_of_the_job(sb, rt, workdir):
+    # what the execve would have closed is closed in the init (exec.fifo: `start` would
+    # never return), all but its socket to the runtime, where the job's status goes
+    p, st, _ = start(sb, rt, "fds1", "--", "sleep", "1000", report=False)
+    fds = {int(fd): os.readlink(f"/proc/{st['pid']}/fd/{fd}") for fd in os.listdir(f"/proc/{st['pid']}/fd")}
+    others = [t for fd, t in fds.items() if fd > 2]
+    assert len(others) == 1 and others[0].startswith("socket:"), fds
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=30) == 128 + signal.SIGTERM
