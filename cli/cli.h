@@ -14,6 +14,7 @@
 
 #include "runtime/base/error.h"
 #include "runtime/base/log.h"
+#include "runtime/image/image.h"
 #include "runtime/container/container.h"
 #include "specs/json.h"
 #include "specs/state.h"
@@ -126,6 +127,33 @@ struct cli_create_args {
 int cli_create_args_handle(struct cli_create_args *a, int opt, const char *arg, rc_error_t *err);
 int cli_create_args_finish(struct cli_create_args *a, rc_error_t *err);
 void cli_create_args_clear(struct cli_create_args *a);
+
+/* ---- pulls from a registry (cli/pull.c), for image pull and sandbox ---------------- */
+
+enum { CLI_OPT_CREDS = 900, CLI_OPT_AUTHFILE, CLI_OPT_TLS_VERIFY };
+/* clang-format off */
+#define CLI_PULL_LONGOPTS                                                       \
+        {"creds", required_argument, NULL, CLI_OPT_CREDS},                      \
+        {"authfile", required_argument, NULL, CLI_OPT_AUTHFILE},                \
+        {"tls-verify", optional_argument, NULL, CLI_OPT_TLS_VERIFY}
+/* clang-format on */
+#define CLI_PULL_USAGE                                                                                      \
+        "      --creds USER:PASSWORD  credentials for the registry (default: from the auth file)\n"         \
+        "      --authfile FILE       auth file (default: $REGISTRY_AUTH_FILE, else\n"                       \
+        "                            $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/\n"        \
+        "                            auth.json, ~/.docker/config.json)\n"                                   \
+        "      --tls-verify=false    no certificate checks, plain http allowed (else only for\n"            \
+        "                            localhost and 127.0.0.0/8)\n"
+
+/* The pull options, and the progress line's state (shown when stderr is a terminal). */
+struct cli_pull {
+        struct rc_pull_opts opts;
+        char digest[80];
+        int pct;
+};
+void cli_pull_init(struct cli_pull *p);
+/* 1 when `opt` was a pull option (consumed), 0 when not, -1 on a bad value. */
+int cli_pull_option(struct cli_pull *p, int opt, const char *arg, rc_error_t *err);
 
 /* Emit one container as runc's `state`/`list` object (cli/cmd_state.c): ociVersion,
  * id, pid, status, bundle, rootfs, created, annotations when there are some, owner. */

@@ -1,4 +1,4 @@
-/* run-container image ls|prune: the layer cache `sandbox --image` unpacks into (see
+/* run-container image pull|ls|prune: the layer cache `sandbox --image` unpacks into (see
  * runtime/image/image.h). */
 #include "cli/cli.h"
 
@@ -13,13 +13,17 @@ static const char image_usage[] =
         "Usage: run-container image COMMAND [OPTIONS]\n\n"
         "Manage the cache of unpacked image layers that `sandbox --image` shares between sandboxes.\n\n"
         "Commands:\n"
+        "  pull [OPTIONS] REF         pull docker://[HOST[:PORT]/]NAME[:TAG|@DIGEST] from its registry\n"
+        "                             and unpack its layers into the cache (what is there is not\n"
+        "                             downloaded again; an interrupted download goes on where it\n"
+        "                             stopped); prints the manifest digest\n"
         "  ls [--format table|json]   the cached layers: digest, disk usage, whether a sandbox uses it\n"
         "  prune                      remove every cached layer no running sandbox uses, and the\n"
         "                             leftovers of interrupted unpacks\n\n"
         "Options:\n"
         "      --cache DIR            the layer cache (default: " RC_IMAGE_CACHE_DEFAULT ");\n"
         "                             also spelt --image-cache, as for sandbox\n"
-        "  -h, --help                 show this help\n";
+        "Pull options:\n" CLI_PULL_USAGE "  -h, --help                 show this help\n";
 
 enum { OPT_CACHE = 256 };
 
@@ -106,16 +110,34 @@ static int list_rows(const char *cache, bool json, rc_error_t *err)
         return json ? print_json(rows, n, err) : print_table(rows, n, err);
 }
 
-/* ls and prune share their options: --cache, and --format for ls. */
+static int pull(struct cli_context *ctx, const char *cache, const struct cli_pull *p, const char *ref,
+                rc_error_t *err)
+{
+        struct rc_image *img = NULL;
+
+        if (strncmp(ref, "docker://", 9) != 0)
+                return rc_error_set_status(
+                        err, EINVAL,
+                        "image pull \"%s\": not a registry reference (docker://[HOST/]NAME[:TAG])", ref);
+        if (rc_image_open(cache, ref, &p->opts, &ctx->rt.log, &img, err) < 0)
+                return -1;
+        printf("%s\n", img->manifest_digest);
+        rc_image_free(img);
+        return 0;
+}
+
+/* ls, prune and pull share their options: --cache; --format for ls; the pull options. */
 static int run_sub(struct cli_context *ctx, const char *sub, int argc, char **argv, rc_error_t *err)
 {
         static const struct option longopts[] = {
                 {"cache", required_argument, NULL, OPT_CACHE},
                 {"image-cache", required_argument, NULL, OPT_CACHE}, /* sandbox's spelling */
                 {"format", required_argument, NULL, 'f'},
+                CLI_PULL_LONGOPTS,
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
+        struct cli_pull p;
         const char *cache = RC_IMAGE_CACHE_DEFAULT;
         bool ls = strcmp(sub, "ls") == 0, json = false;
         char cmd[32];
@@ -123,7 +145,15 @@ static int run_sub(struct cli_context *ctx, const char *sub, int argc, char **ar
         int opt;
 
         snprintf(cmd, sizeof(cmd), "image %s", sub);
+        cli_pull_init(&p);
         while ((opt = cli_getopt(argc, argv, ":f:h", longopts, cmd, err)) != -1) {
+                if (opt >= CLI_OPT_CREDS && strcmp(sub, "pull") != 0)
+                        return rc_error_set(err, 0, "%s: unknown option %s", cmd, argv[optind - 1]);
+                if (opt >= CLI_OPT_CREDS) {
+                        if (cli_pull_option(&p, opt, optarg, err) < 0)
+                                return -1;
+                        continue;
+                }
                 if (opt == 'h')
                         return cli_print_usage(image_usage);
                 if (opt == OPT_CACHE) {
@@ -136,6 +166,10 @@ static int run_sub(struct cli_context *ctx, const char *sub, int argc, char **ar
                         return opt == 'f' ? rc_error_set(err, 0, "%s: unknown option --format", cmd) : -1;
                 }
         }
+        if (strcmp(sub, "pull") == 0)
+                return cli_check_args(cmd, argc - optind, 1, 1, err) < 0
+                               ? -1
+                               : pull(ctx, cache, &p, argv[optind], err);
         if (cli_check_args(cmd, argc - optind, 0, 0, err) < 0)
                 return -1;
         if (ls)
@@ -148,7 +182,8 @@ static int run_sub(struct cli_context *ctx, const char *sub, int argc, char **ar
 
 int cli_cmd_image(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
 {
-        static const char *const subs[][2] = {{"ls", "ls"}, {"list", "ls"}, {"prune", "prune"}};
+        static const char *const subs[][2] = {
+                {"ls", "ls"}, {"list", "ls"}, {"prune", "prune"}, {"pull", "pull"}};
 
         if (argc < 2)
                 return rc_error_set(err, 0, "image: missing command (see \"run-container image --help\")");

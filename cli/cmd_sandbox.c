@@ -22,11 +22,12 @@ static const char sandbox_usage[] =
         "failed, 126: CMD cannot be executed, 127: CMD not found, 128+N: signal N).\n\n"
         "Root filesystem:\n"
         "      --rootfs DIR          the base, used read-only as the lower layer\n"
-        "      --image REF           an OCI image layout DIR[:TAG] or oci-archive:FILE[:TAG]\n"
+        "      --image REF           an OCI image layout DIR[:TAG], oci-archive:FILE[:TAG], or\n"
+        "                            docker://[HOST[:PORT]/]NAME[:TAG|@DIGEST] from a registry\n"
         "      --image-cache DIR     unpacked layers (default: " RC_IMAGE_CACHE_DEFAULT ")\n"
         "      --upper DIR           keep the changes in DIR/upper (default: a tmpfs)\n"
         "      --read-only           no upper layer: the root cannot be written\n"
-        "      --commit DEST[:TAG]   write the changes as a new layer into an image layout\n"
+        "      --commit DEST[:TAG]   write the changes as a new layer into an image layout\n" CLI_PULL_USAGE
         "Process:\n"
         "  -e, --env K=V|K           set a variable (K alone: take it from here)\n"
         "      --env-file FILE       K=V lines ('#' comments)\n"
@@ -95,6 +96,7 @@ struct strv {
 
 struct sandbox_args {
         struct rc_sandbox_opts o;
+        struct cli_pull pull;
         struct strv env, env_files, volumes, tmpfs, cap_add, cap_drop, ports, ulimits, owned;
         const char *report;
 };
@@ -220,6 +222,10 @@ static int limit_option(struct sandbox_args *a, int opt, char *arg, rc_error_t *
 static int option(struct sandbox_args *a, int opt, char *arg, rc_error_t *err)
 {
         struct rc_sandbox_opts *o = &a->o;
+        int r = cli_pull_option(&a->pull, opt, arg, err);
+
+        if (r != 0)
+                return r < 0 ? -1 : 0;
 
         switch (opt) {
         case OPT_ROOTFS:
@@ -336,6 +342,7 @@ static void finish_lists(struct sandbox_args *a)
         a->o.cap_drop = a->cap_drop.v;
         a->o.ports = a->ports.v;
         a->o.ulimits = a->ulimits.v;
+        a->o.pull = a->pull.opts;
 }
 
 int cli_cmd_sandbox(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
@@ -375,6 +382,7 @@ int cli_cmd_sandbox(struct cli_context *ctx, int argc, char **argv, rc_error_t *
                 {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
                 {"init", no_argument, NULL, OPT_INIT},
                 {"no-init", no_argument, NULL, OPT_NO_INIT},
+                CLI_PULL_LONGOPTS,
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -383,6 +391,7 @@ int cli_cmd_sandbox(struct cli_context *ctx, int argc, char **argv, rc_error_t *
         int opt, status = 0;
 
         a.o.stop_timeout_ms = RC_SANDBOX_STOP_TIMEOUT_MS;
+        cli_pull_init(&a.pull);
         /* "+": options end at the command, whose own options are its business */
         while ((opt = cli_getopt(argc, argv, "+:he:w:u:tiv:p:m:", longopts, "sandbox", err)) != -1) {
                 if (opt == 'h')

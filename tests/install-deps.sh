@@ -6,10 +6,12 @@ set -euo pipefail
 deps=(
         # build
         gcc libc6-dev meson ninja-build pkg-config libyajl-dev libcap-dev libseccomp-dev
-        libnftables-dev libarchive-dev libssl-dev
+        libnftables-dev libarchive-dev libssl-dev libcurl4-openssl-dev
         # tests
         libcriterion-dev python3-pytest busybox-static clang-format clang util-linux git iproute2 nftables
         debootstrap
+        # a registry on loopback, and the tools that push to it and sign its tokens (test_registry.py)
+        docker-registry skopeo apache2-utils openssl
         # reference runtimes for tests and benchmarks, and the VM for the cgroup v2 suite
         crun runc qemu-system-x86
         # the engines that drive the runtime in tests/integration/test_engines.py

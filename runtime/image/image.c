@@ -268,8 +268,15 @@ static bool is_manifest_type(const char *mt)
         return mt && (strcmp(mt, RC_MEDIA_OCI_MANIFEST) == 0 || strcmp(mt, RC_MEDIA_DOCKER_MANIFEST) == 0);
 }
 
+static int fetch_blob(const struct rc_blob_fetcher *fetch, int layoutfd, enum rc_blob_kind kind,
+                      const struct rc_descriptor *d, rc_error_t *err)
+{
+        return fetch ? fetch->fetch(fetch->data, layoutfd, kind, d, err) : 0;
+}
+
 /* Follow d through nested indexes down to a manifest; d is updated to it. */
-static int resolve_manifest(int layoutfd, struct rc_descriptor *d, json_node **ret, rc_error_t *err)
+static int resolve_manifest(int layoutfd, const struct rc_blob_fetcher *fetch, struct rc_descriptor *d,
+                            json_node **ret, rc_error_t *err)
 {
         for (int depth = 0; depth < MAX_INDEX_DEPTH; depth++) {
                 _cleanup_free_ char *buf = NULL, *origin = NULL;
@@ -280,7 +287,8 @@ static int resolve_manifest(int layoutfd, struct rc_descriptor *d, json_node **r
 
                 if (asprintf(&origin, "blob `%s`", d->digest) < 0)
                         return rc_error_set(err, ENOMEM, "read manifest");
-                if (rc_blob_read(layoutfd, d, RC_IMAGE_JSON_MAX, &buf, &len, err) < 0 ||
+                if (fetch_blob(fetch, layoutfd, RC_BLOB_MANIFEST, d, err) < 0 ||
+                    rc_blob_read(layoutfd, d, RC_IMAGE_JSON_MAX, &buf, &len, err) < 0 ||
                     parse_json(buf, len, origin, &doc, err) < 0)
                         return -1;
                 mt = d->media_type ? d->media_type : json_get_string(json_object_get(doc, "mediaType"));
@@ -326,7 +334,8 @@ static bool layer_type_ok(const char *mt)
 
 /* ---- the image ----------------------------------------------------------------------------- */
 
-static int read_config(struct rc_image *img, int layoutfd, const json_node *manifest, rc_error_t *err)
+static int read_config(struct rc_image *img, int layoutfd, const struct rc_blob_fetcher *fetch,
+                       const json_node *manifest, rc_error_t *err)
 {
         struct rc_descriptor d;
         _cleanup_free_ char *buf = NULL;
@@ -337,7 +346,9 @@ static int read_config(struct rc_image *img, int layoutfd, const json_node *mani
 
         if (parse_descriptor(json_object_get(manifest, "config"), "manifest config", &d, err) < 0)
                 return -1;
-        r = rc_blob_read(layoutfd, &d, RC_IMAGE_JSON_MAX, &buf, &len, err);
+        r = fetch_blob(fetch, layoutfd, RC_BLOB_CONFIG, &d, err);
+        if (r == 0)
+                r = rc_blob_read(layoutfd, &d, RC_IMAGE_JSON_MAX, &buf, &len, err);
         if (r == 0)
                 r = parse_json(buf, len, "image config", &doc, err);
         rc_descriptor_clear(&d);
@@ -409,14 +420,14 @@ static int read_layers(struct rc_image *img, const json_node *manifest, rc_error
 }
 
 static int unpack_layers(struct rc_image *img, struct rc_layer_cache *c, int layoutfd,
-                         const struct rc_logger *log, rc_error_t *err)
+                         const struct rc_blob_fetcher *fetch, const struct rc_logger *log, rc_error_t *err)
 {
         for (size_t i = 0; i < img->n_layers; i++) {
                 struct rc_descriptor d = {.media_type = img->layer_media_types[i],
                                           .digest = img->layer_digests[i],
                                           .size = img->layer_sizes[i]};
 
-                if (rc_layer_get(c, layoutfd, &d, img->diff_ids[i], log, &img->layer_dirs[i],
+                if (rc_layer_get(c, layoutfd, &d, img->diff_ids[i], fetch, log, &img->layer_dirs[i],
                                  &img->layer_locks[i], err) < 0)
                         return -1;
         }
@@ -443,11 +454,28 @@ static int open_layout(const struct rc_image_ref *r, struct rc_image *img, rc_er
         return fd;
 }
 
+/* From the descriptor d (of an index or a manifest) to the image's config and layers. */
+static int resolve_from(struct rc_image *img, int layoutfd, const struct rc_blob_fetcher *fetch,
+                        struct rc_descriptor *d, rc_error_t *err)
+{
+        json_node *manifest = NULL;
+        int r = resolve_manifest(layoutfd, fetch, d, &manifest, err);
+
+        if (r == 0 && (img->manifest_digest = strdup(d->digest)) == NULL)
+                r = rc_error_set(err, ENOMEM, "open image");
+        if (r == 0)
+                r = read_config(img, layoutfd, fetch, manifest, err);
+        if (r == 0)
+                r = read_layers(img, manifest, err);
+        json_free(manifest);
+        return r;
+}
+
 static int resolve(struct rc_image *img, int layoutfd, const char *tag, const char *origin, rc_error_t *err)
 {
         _cleanup_free_ char *buf = NULL;
         struct rc_descriptor d = {0};
-        json_node *index = NULL, *manifest = NULL;
+        json_node *index = NULL;
         size_t len;
         int r;
 
@@ -457,47 +485,66 @@ static int resolve(struct rc_image *img, int layoutfd, const char *tag, const ch
         r = select_by_tag(index, tag, origin, &d, err);
         json_free(index);
         if (r == 0)
-                r = resolve_manifest(layoutfd, &d, &manifest, err);
-        if (r == 0 && (img->manifest_digest = strdup(d.digest)) == NULL)
-                r = rc_error_set(err, ENOMEM, "open image");
-        if (r == 0)
-                r = read_config(img, layoutfd, manifest, err);
-        if (r == 0)
-                r = read_layers(img, manifest, err);
-        json_free(manifest);
+                r = resolve_from(img, layoutfd, NULL, &d, err);
         rc_descriptor_clear(&d);
         return r;
 }
 
-int rc_image_open(const char *cache_dir, const char *ref, const struct rc_logger *log, struct rc_image **ret,
-                  rc_error_t *err)
+/* A registry image: its manifest, config and missing layers pulled into a locked temp
+ * layout in the cache (registry.c), then unpacked like a local one. */
+static int open_registry(struct rc_image *img, struct rc_layer_cache *c, const char *ref,
+                         const struct rc_pull_opts *pull, const struct rc_logger *log, rc_error_t *err)
+{
+        struct rc_registry_ref r;
+        struct rc_registry *g = NULL;
+        struct rc_descriptor d = {0};
+        _cleanup_free_ char *tmpname = NULL;
+        _cleanup_close_ int layoutfd = -1;
+        int ret;
+
+        if (rc_registry_ref_parse(ref + strlen(RC_IMAGE_REGISTRY_PREFIX), &r, err) < 0)
+                return -1;
+        img->source_is_registry = true;
+        img->source = strdup(ref);
+        ret = img->source ? 0 : rc_error_set(err, ENOMEM, "open image");
+        if (ret == 0 && (layoutfd = rc_layer_cache_mktemp(c, "pull", &tmpname, err)) < 0)
+                ret = -1;
+        if (ret == 0)
+                ret = rc_registry_open(&r, c->fd, pull, log, &g, err);
+        if (ret == 0)
+                ret = rc_registry_fetch_top(g, &r, layoutfd, &d, err);
+        if (ret == 0) {
+                struct rc_blob_fetcher fetch = {.fetch = rc_registry_fetch, .data = g};
+
+                ret = resolve_from(img, layoutfd, &fetch, &d, err);
+                if (ret == 0)
+                        ret = unpack_layers(img, c, layoutfd, &fetch, log, err);
+        }
+        rc_descriptor_clear(&d);
+        rc_registry_free(g);
+        rc_registry_ref_clear(&r);
+        if (tmpname != NULL)
+                rc_remove_tree_at(c->tmp_fd, tmpname, NULL);
+        return ret;
+}
+
+static int open_local(struct rc_image *img, struct rc_layer_cache *c, const char *ref,
+                      const struct rc_logger *log, rc_error_t *err)
 {
         struct rc_image_ref r;
-        struct rc_layer_cache c;
-        struct rc_image *img;
         _cleanup_free_ char *tmpname = NULL, *origin = NULL;
-        int layoutfd, ret_code = -1;
+        int layoutfd, ret = -1;
 
-        if (rc_image_libs_load(err) < 0)
-                return -1;
         if (rc_image_ref_parse(ref, &r, err) < 0)
                 return -1;
-        img = calloc(1, sizeof(*img));
-        if (img == NULL || (img->ref = strdup(ref)) == NULL ||
-            asprintf(&origin, "`%s/index.json`", r.path) < 0) {
-                rc_image_free(img);
+        if (asprintf(&origin, "`%s/index.json`", r.path) < 0) {
                 rc_image_ref_clear(&r);
-                return rc_error_set(err, ENOMEM, "open image `%s`", ref);
+                return rc_error_set(err, ENOMEM, "open image");
         }
         img->source_is_archive = r.archive;
-        if (rc_layer_cache_open(cache_dir, &c, err) < 0) {
-                rc_image_free(img);
-                rc_image_ref_clear(&r);
-                return -1;
-        }
         layoutfd = open_layout(&r, img, err);
         if (layoutfd == -2) { /* an archive: extracted into a locked temp layout */
-                layoutfd = rc_layer_cache_mktemp(&c, "archive", &tmpname, err);
+                layoutfd = rc_layer_cache_mktemp(c, "archive", &tmpname, err);
                 if (layoutfd >= 0 && rc_archive_extract(img->source, layoutfd, NULL, log, err) < 0) {
                         close(layoutfd);
                         layoutfd = -1;
@@ -505,15 +552,39 @@ int rc_image_open(const char *cache_dir, const char *ref, const struct rc_logger
         }
         if (layoutfd >= 0) {
                 if (resolve(img, layoutfd, r.tag, origin, err) == 0 &&
-                    unpack_layers(img, &c, layoutfd, log, err) == 0)
-                        ret_code = 0;
+                    unpack_layers(img, c, layoutfd, NULL, log, err) == 0)
+                        ret = 0;
                 close(layoutfd);
         }
         if (tmpname != NULL)
-                rc_remove_tree_at(c.tmp_fd, tmpname, NULL);
-        rc_layer_cache_close(&c);
+                rc_remove_tree_at(c->tmp_fd, tmpname, NULL);
         rc_image_ref_clear(&r);
-        if (ret_code < 0) {
+        return ret;
+}
+
+int rc_image_open(const char *cache_dir, const char *ref, const struct rc_pull_opts *pull,
+                  const struct rc_logger *log, struct rc_image **ret, rc_error_t *err)
+{
+        struct rc_layer_cache c;
+        struct rc_image *img;
+        int r;
+
+        if (rc_image_libs_load(err) < 0)
+                return -1;
+        img = calloc(1, sizeof(*img));
+        if (img == NULL || (img->ref = strdup(ref)) == NULL) {
+                rc_image_free(img);
+                return rc_error_set(err, ENOMEM, "open image `%s`", ref);
+        }
+        if (rc_layer_cache_open(cache_dir, &c, err) < 0) {
+                rc_image_free(img);
+                return -1;
+        }
+        r = strncmp(ref, RC_IMAGE_REGISTRY_PREFIX, strlen(RC_IMAGE_REGISTRY_PREFIX)) == 0
+                    ? open_registry(img, &c, ref, pull, log, err)
+                    : open_local(img, &c, ref, log, err);
+        rc_layer_cache_close(&c);
+        if (r < 0) {
                 rc_error_wrap(err, "open image `%s`", ref);
                 rc_image_free(img);
                 return -1;

@@ -33,16 +33,30 @@ struct rc_image {
         char *config_json; /* the verified image config document */
         char **layer_media_types; /* same order as layer_digests */
         uint64_t *layer_sizes; /* compressed blob sizes */
-        char *source; /* absolute path of the layout directory or archive file */
+        char *source; /* absolute path of the layout directory or archive file; the reference
+                       * of a registry image */
         bool source_is_archive;
+        bool source_is_registry;
         /* A shared flock(2) on each layer's lock file in the cache, held until
          * rc_image_free: `image prune` leaves those layers alone. O_CLOEXEC. */
         int *layer_locks;
 };
 
-/* Resolve `ref`, verify and unpack (or reuse) every layer under cache_dir. */
-int rc_image_open(const char *cache_dir, const char *ref, const struct rc_logger *log, struct rc_image **ret,
-                  rc_error_t *err);
+/* How docker:// references are pulled (runtime/image/registry.c). */
+struct rc_pull_opts {
+        const char *creds; /* "USER:PASSWORD"; NULL: from the auth file */
+        const char *authfile; /* NULL: $REGISTRY_AUTH_FILE, else containers-auth.json(5)'s defaults */
+        bool tls_verify_off; /* no certificate checks, plain http allowed (else only on loopback) */
+        /* called as a blob downloads (done of total bytes); NULL: none */
+        void (*progress)(void *data, const char *digest, uint64_t done, uint64_t total);
+        void *progress_data;
+};
+
+/* Resolve `ref` (DIR[:TAG], oci-archive:FILE[:TAG] or docker://[HOST/]NAME[:TAG|@DIGEST]),
+ * verify and unpack (or reuse) every layer under cache_dir; pulls what a registry image
+ * needs and the cache lacks. pull: NULL for the defaults. */
+int rc_image_open(const char *cache_dir, const char *ref, const struct rc_pull_opts *pull,
+                  const struct rc_logger *log, struct rc_image **ret, rc_error_t *err);
 void rc_image_free(struct rc_image *img);
 
 /* Write the changes in `upper_dir` (overlayfs whiteouts converted back to OCI

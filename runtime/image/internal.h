@@ -29,6 +29,7 @@
 #define RC_MEDIA_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define RC_MEDIA_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define RC_MEDIA_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define RC_IMAGE_REGISTRY_PREFIX "docker://"
 #define RC_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
 
 #define RC_OPAQUE_XATTR "trusted.overlay.opaque"
@@ -108,6 +109,16 @@ struct rc_layer_cache {
         int tmp_fd;
 };
 
+/* Where the blobs of a layout come from when it does not hold them yet: a registry pull
+ * (registry.c) fetches each one into the layout just before it is read. NULL for local
+ * layouts and archives. */
+enum rc_blob_kind { RC_BLOB_MANIFEST, RC_BLOB_CONFIG, RC_BLOB_LAYER };
+struct rc_blob_fetcher {
+        int (*fetch)(void *data, int layoutfd, enum rc_blob_kind kind, const struct rc_descriptor *d,
+                     rc_error_t *err);
+        void *data;
+};
+
 /* Open (creating them) cache_dir, its locks/ and tmp/. */
 int rc_layer_cache_open(const char *cache_dir, struct rc_layer_cache *ret, rc_error_t *err);
 void rc_layer_cache_close(struct rc_layer_cache *c);
@@ -118,9 +129,12 @@ int rc_layer_cache_mktemp(struct rc_layer_cache *c, const char *prefix, char **r
 
 /* Make the layer described by d (a blob of the layout layoutfd) available in the cache:
  * reuse it, or unpack it verifying the blob's digest and (if not NULL) the uncompressed
- * diff_id. Returns its directory (absolute) and the fd holding LOCK_SH on its use lock. */
+ * diff_id, the blob fetched first through `fetch` when there is one (so a cached layer is
+ * never downloaded). Returns its directory (absolute) and the fd holding LOCK_SH on its
+ * use lock. */
 int rc_layer_get(struct rc_layer_cache *c, int layoutfd, const struct rc_descriptor *d, const char *diff_id,
-                 const struct rc_logger *log, char **ret_dir, int *ret_lockfd, rc_error_t *err);
+                 const struct rc_blob_fetcher *fetch, const struct rc_logger *log, char **ret_dir,
+                 int *ret_lockfd, rc_error_t *err);
 
 /* Unpack one layer blob read from blobfd into the empty directory rootfd (the core of
  * rc_layer_get, exposed for the tests). `digest` is what the blob must hash to;
@@ -149,3 +163,42 @@ int rc_blob_exists(int layoutfd, const char *digest);
 
 /* Store buf as a blob of the layout and return its descriptor digest ("sha256:..."). */
 int rc_blob_write_mem(int layoutfd, const void *buf, size_t len, char **ret_digest, rc_error_t *err);
+
+/* ---- registries (registry_ref.c, registry.c) --------------------------------------------- */
+
+/* docker://[HOST[:PORT]/]NAME[:TAG][@DIGEST], as skopeo and podman read it: without a
+ * host, docker.io, and library/NAME for a one-component name there; without a tag or a
+ * digest, "latest". */
+struct rc_registry_ref {
+        char *host; /* as named ("docker.io" for short names): for credentials and messages */
+        char *endpoint; /* where the API answers (registry-1.docker.io for docker.io) */
+        char *repo;
+        char *tag; /* NULL when a digest names the image */
+        char *digest;
+};
+/* `ref` without its "docker://". */
+int rc_registry_ref_parse(const char *ref, struct rc_registry_ref *ret, rc_error_t *err);
+void rc_registry_ref_clear(struct rc_registry_ref *r);
+/* localhost, 127.0.0.0/8 or [::1] (with any port): where plain http is allowed. */
+bool rc_registry_host_is_loopback(const char *host);
+
+/* The credentials for r from `authfile`, else $REGISTRY_AUTH_FILE, else the first of
+ * $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/auth.json and
+ * ~/.docker/config.json with an entry for it ("auth": base64 of USER:PASSWORD; the most
+ * specific of "host/ns/repo", its parents and "host" wins). 1 when found, 0 when none. */
+int rc_registry_auth_lookup(const char *authfile, const struct rc_registry_ref *r, char **ret_user,
+                            char **ret_pass, rc_error_t *err);
+
+struct rc_registry;
+struct rc_pull_opts;
+/* A session with r's registry: credentials found, /v2/ answered, authenticated. Partial
+ * downloads go to the cache's downloads/ (cache_fd). */
+int rc_registry_open(const struct rc_registry_ref *r, int cache_fd, const struct rc_pull_opts *opts,
+                     const struct rc_logger *log, struct rc_registry **ret, rc_error_t *err);
+void rc_registry_free(struct rc_registry *g);
+/* The manifest (or index) r names, stored as a blob of the layout; its descriptor. */
+int rc_registry_fetch_top(struct rc_registry *g, const struct rc_registry_ref *r, int layoutfd,
+                          struct rc_descriptor *ret, rc_error_t *err);
+/* The rc_blob_fetcher of a session (data: the struct rc_registry). */
+int rc_registry_fetch(void *data, int layoutfd, enum rc_blob_kind kind, const struct rc_descriptor *d,
+                      rc_error_t *err);

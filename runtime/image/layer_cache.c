@@ -195,7 +195,8 @@ static int unpack_into_cache(struct rc_layer_cache *c, int algofd, const char *h
 }
 
 int rc_layer_get(struct rc_layer_cache *c, int layoutfd, const struct rc_descriptor *d, const char *diff_id,
-                 const struct rc_logger *log, char **ret_dir, int *ret_lockfd, rc_error_t *err)
+                 const struct rc_blob_fetcher *fetch, const struct rc_logger *log, char **ret_dir,
+                 int *ret_lockfd, rc_error_t *err)
 {
         _cleanup_close_ int algofd = -1, usefd = -1;
         char algo[8], lockname[8 + 1 + 128 + 8];
@@ -221,7 +222,8 @@ int rc_layer_get(struct rc_layer_cache *c, int layoutfd, const struct rc_descrip
                         return rc_error_set(err, -unpackfd, "lock layer `%s` in `%s`", d->digest, c->path);
                 /* another sandbox may have unpacked it while we waited */
                 if (!is_dir_at(algofd, hex) &&
-                    unpack_into_cache(c, algofd, hex, layoutfd, d, diff_id, log, err) < 0)
+                    ((fetch && fetch->fetch(fetch->data, layoutfd, RC_BLOB_LAYER, d, err) < 0) ||
+                     unpack_into_cache(c, algofd, hex, layoutfd, d, diff_id, log, err) < 0))
                         return -1;
         }
         if (asprintf(ret_dir, "%s/%s/%s", c->path, algo, hex) < 0)

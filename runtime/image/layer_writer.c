@@ -732,6 +732,9 @@ static int copy_base_blobs(const struct rc_image *base, int destfd, const struct
                         return rc_error_set(err, ENOMEM, "commit");
         if (n == 0)
                 return 0;
+        if (base->source_is_registry) /* its blobs were not kept */
+                return rc_error_set_status(
+                        err, ENOTSUP, "commit on top of registry image `%s`: not supported", base->source);
         if (base->source_is_archive)
                 return rc_archive_extract(base->source, destfd, want, log, err);
         srcfd = open(base->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -1,14 +1,19 @@
-/* libarchive and libcrypto for the image code, loaded on first use: linking them costs
- * every run-container command ~2 ms of dynamic loading (libarchive pulls in libxml2 and
- * ICU), while only image unpacking and commit need them. Include this header instead of
- * <archive.h>, <archive_entry.h> and <openssl/evp.h>; the calls stay as written and go
- * through pointers that rc_image_libs_load() fills. The symbol lists are what runtime/ and
- * tests/unit/test_image.c call: regenerate with `python3 runtime/image/gen_libs.py`. */
+/* libarchive, libcrypto and libcurl for the image code, loaded on first use: linking them
+ * costs every run-container command ~2 ms of dynamic loading (libarchive pulls in libxml2
+ * and ICU, libcurl a TLS stack), while only image unpacking, commit and pulls need them.
+ * Include this header instead of <archive.h>, <archive_entry.h>, <openssl/evp.h> and
+ * <curl/curl.h>; the calls stay as written and go through pointers that
+ * rc_image_libs_load() (and rc_image_curl_load() for pulls) fill. The symbol lists are
+ * what runtime/ and tests/unit/test_image.c call: regenerate with
+ * `python3 runtime/image/gen_libs.py`. */
 #pragma once
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <openssl/evp.h>
+/* no type-checking macros: the calls go through the pointers below */
+#define CURL_DISABLE_TYPECHECK
+#include <curl/curl.h>
 
 #include "runtime/base/error.h"
 
@@ -75,6 +80,7 @@
         X(archive_write_set_format_raw)
 
 #define RC_CRYPTO_SYMBOLS(X)                                                                                \
+        X(EVP_DecodeBlock)                                                                                  \
         X(EVP_DigestFinal_ex)                                                                               \
         X(EVP_DigestInit_ex)                                                                                \
         X(EVP_DigestUpdate)                                                                                 \
@@ -83,13 +89,28 @@
         X(EVP_sha256)                                                                                       \
         X(EVP_sha512)
 
+#define RC_CURL_SYMBOLS(X)                                                                                  \
+        X(curl_easy_cleanup)                                                                                \
+        X(curl_easy_escape)                                                                                 \
+        X(curl_easy_getinfo)                                                                                \
+        X(curl_easy_init)                                                                                   \
+        X(curl_easy_perform)                                                                                \
+        X(curl_easy_setopt)                                                                                 \
+        X(curl_easy_strerror)                                                                               \
+        X(curl_free)                                                                                        \
+        X(curl_slist_append)                                                                                \
+        X(curl_slist_free_all)
+
 #define RC_DL_DECLARE(name) extern __typeof__(name) *rc_dl_##name;
 RC_ARCHIVE_SYMBOLS(RC_DL_DECLARE)
 RC_CRYPTO_SYMBOLS(RC_DL_DECLARE)
+RC_CURL_SYMBOLS(RC_DL_DECLARE)
 #undef RC_DL_DECLARE
 
-/* Load both libraries once; every image entry point calls it first. */
+/* Load libarchive and libcrypto once; every image entry point calls it first. */
 int rc_image_libs_load(rc_error_t *err);
+/* Load libcurl once (and the above); only pulls from a registry call it. */
+int rc_image_curl_load(rc_error_t *err);
 
 #ifndef RC_IMAGE_LIBS_IMPL
 #define archive_entry_atime (*rc_dl_archive_entry_atime)
@@ -152,6 +173,7 @@ int rc_image_libs_load(rc_error_t *err);
 #define archive_write_set_filter_option (*rc_dl_archive_write_set_filter_option)
 #define archive_write_set_format_pax_restricted (*rc_dl_archive_write_set_format_pax_restricted)
 #define archive_write_set_format_raw (*rc_dl_archive_write_set_format_raw)
+#define EVP_DecodeBlock (*rc_dl_EVP_DecodeBlock)
 #define EVP_DigestFinal_ex (*rc_dl_EVP_DigestFinal_ex)
 #define EVP_DigestInit_ex (*rc_dl_EVP_DigestInit_ex)
 #define EVP_DigestUpdate (*rc_dl_EVP_DigestUpdate)
@@ -159,4 +181,17 @@ int rc_image_libs_load(rc_error_t *err);
 #define EVP_MD_CTX_new (*rc_dl_EVP_MD_CTX_new)
 #define EVP_sha256 (*rc_dl_EVP_sha256)
 #define EVP_sha512 (*rc_dl_EVP_sha512)
+/* curl.h defines these two as macros of themselves */
+#define curl_easy_cleanup (*rc_dl_curl_easy_cleanup)
+#define curl_easy_escape (*rc_dl_curl_easy_escape)
+#undef curl_easy_getinfo
+#define curl_easy_getinfo (*rc_dl_curl_easy_getinfo)
+#define curl_easy_init (*rc_dl_curl_easy_init)
+#define curl_easy_perform (*rc_dl_curl_easy_perform)
+#undef curl_easy_setopt
+#define curl_easy_setopt (*rc_dl_curl_easy_setopt)
+#define curl_easy_strerror (*rc_dl_curl_easy_strerror)
+#define curl_free (*rc_dl_curl_free)
+#define curl_slist_append (*rc_dl_curl_slist_append)
+#define curl_slist_free_all (*rc_dl_curl_slist_free_all)
 #endif

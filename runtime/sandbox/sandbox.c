@@ -55,6 +55,12 @@ static int check_opts(const struct rc_sandbox_opts *o, rc_error_t *err)
                 return rc_error_set(err, EINVAL, "--read-only has no upper layer for --upper or --commit");
         if (o->upper != NULL && o->upper[0] != '/')
                 return rc_error_set(err, EINVAL, "--upper `%s`: not an absolute path", o->upper);
+        if (o->commit != NULL && o->image != NULL && strncmp(o->image, "docker://", 9) == 0)
+                return rc_error_set_status(
+                        err, ENOTSUP,
+                        "--commit on a registry image (\"%s\") is not supported: copy it into a "
+                        "layout first (skopeo copy %s oci:DIR:TAG) and use --image DIR:TAG",
+                        o->image, o->image);
         return 0;
 }
 
@@ -81,7 +87,7 @@ static int open_base(struct sandbox *s, rc_error_t *err)
         struct stat st;
 
         if (s->o->image != NULL) {
-                if (rc_image_open(cache_of(s->o), s->o->image, &s->rt->log, &s->img, err) < 0)
+                if (rc_image_open(cache_of(s->o), s->o->image, &s->o->pull, &s->rt->log, &s->img, err) < 0)
                         return -1;
                 s->lower = calloc(s->img->n_layers + 1, sizeof(*s->lower));
                 if (s->lower == NULL)

@@ -28,6 +28,7 @@
 
 #include "runtime/base/error.h"
 #include "runtime/container/container.h"
+#include "runtime/image/image.h"
 
 #define RC_ANNOTATION_SANDBOX "run-container.sandbox"
 #define RC_SANDBOX_GC_TIMEOUT_MS 2000
@@ -39,8 +40,9 @@ struct rc_sandbox_opts {
         const char *id; /* NULL: "sandbox-" + 12 random hex digits */
         /* the base: exactly one of these */
         const char *rootfs; /* a directory, used read-only as the lower layer */
-        const char *image; /* "DIR[:TAG]" or "oci-archive:FILE[:TAG]" (runtime/image/image.h) */
+        const char *image; /* "DIR[:TAG]", "oci-archive:FILE[:TAG]" or "docker://REF" (runtime/image/image.h) */
         const char *image_cache; /* NULL: RC_IMAGE_CACHE_DEFAULT */
+        struct rc_pull_opts pull; /* for a docker:// image */
         const char *upper; /* NULL: tmpfs; else DIR/upper and DIR/work keep the changes */
         bool read_only; /* no upper layer at all */
         const char *commit; /* "DEST[:TAG]": the changes as a new layer in an image layout */

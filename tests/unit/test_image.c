@@ -287,7 +287,7 @@ static struct rc_image *open_ok(const char *ref)
 {
         struct rc_image *img = NULL;
         rc_error_t err = NULL;
-        int r = rc_image_open(cache, ref, NULL, &img, &err);
+        int r = rc_image_open(cache, ref, NULL, NULL, &img, &err);
 
         cr_assert_eq(r, 0, "open %s: %s", ref, err ? err->msg : "?");
         return img;
@@ -299,7 +299,7 @@ static char *open_fails(const char *ref)
         rc_error_t err = NULL;
         char *msg;
 
-        cr_assert_lt(rc_image_open(cache, ref, NULL, &img, &err), 0, "open %s succeeded", ref);
+        cr_assert_lt(rc_image_open(cache, ref, NULL, NULL, &img, &err), 0, "open %s succeeded", ref);
         cr_assert_not_null(err);
         msg = strdup(err->msg);
         rc_error_free(&err);
@@ -792,7 +792,7 @@ Test(image, concurrent_opens_unpack_once)
                 if (pids[i] == 0) {
                         struct rc_image *img = NULL;
                         rc_error_t err = NULL;
-                        _exit(rc_image_open(cache, path_of("L"), NULL, &img, &err) == 0 ? 0 : 1);
+                        _exit(rc_image_open(cache, path_of("L"), NULL, NULL, &img, &err) == 0 ? 0 : 1);
                 }
         }
         for (int i = 0; i < N; i++) {
