@@ -19,7 +19,7 @@ static const char image_usage[] =
         "                             stopped); prints the manifest digest\n"
         "  ls [--format table|json]   the cached layers: digest, disk usage, whether a sandbox uses it\n"
         "  prune                      remove every cached layer no running sandbox uses, and the\n"
-        "                             leftovers of interrupted unpacks\n\n"
+        "                             leftovers of interrupted unpacks and downloads\n\n"
         "Options:\n"
         "      --cache DIR            the layer cache (default: " RC_IMAGE_CACHE_DEFAULT ");\n"
         "                             also spelt --image-cache, as for sandbox\n"

@@ -8,8 +8,10 @@
  *   locks/<algo>-<hex>   its use lock: LOCK_SH for as long as an open image uses it,
  *                        LOCK_EX to prune it
  *   locks/<algo>-<hex>.unpack   LOCK_EX while unpacking it
- *   tmp/NAME.XXXXXX      temp dirs (unpacks in progress, archive reads, pruned layers
- *                        being removed), each flock'ed on its own fd by its live owner
+ *   tmp/NAME.XXXXXX      temp dirs (unpacks in progress, archive reads, pulls, pruned
+ *                        layers being removed), each flock'ed on its own fd by its live owner
+ *   downloads/<algo>-<hex>  a blob being pulled (registry.c), flock'ed by its downloader;
+ *                        an interrupted one stays for the next pull to go on (prune removes it)
  */
 #pragma once
 

@@ -415,6 +415,35 @@ int rc_image_cache_clean_tmp(const char *cache_dir, const struct rc_logger *log,
         return 0;
 }
 
+/* Partial downloads of registry pulls (registry.c): kept for the next pull to go on, so
+ * only prune removes them, unless a pull holds one (flock). */
+static int clean_downloads(struct rc_layer_cache *c, const struct rc_logger *log)
+{
+        _cleanup_close_ int dfd =
+                openat(c->fd, "downloads", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        DIR *d;
+        struct dirent *de;
+
+        if (dfd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        d = rc_opendir_dup(dfd);
+        if (d == NULL)
+                return -errno;
+        while ((de = readdir(d)) != NULL) {
+                _cleanup_close_ int fd = -1;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0 || flock_retry(fd, LOCK_EX | LOCK_NB) < 0 || !same_file(fd, dfd, de->d_name))
+                        continue;
+                if (unlinkat(dfd, de->d_name, 0) == 0)
+                        rc_log(log, RC_LOG_DEBUG, "layer cache: removed partial download `%s`", de->d_name);
+        }
+        closedir(d);
+        return 0;
+}
+
 /* Remove one layer unless an image holds it. 1 removed, 0 in use, -1 error. */
 static int prune_layer(struct rc_layer_cache *c, const char *digest, const struct rc_logger *log,
                        rc_error_t *err)
@@ -465,6 +494,8 @@ int rc_image_cache_prune(const char *cache_dir, const struct rc_logger *log, siz
         if (rc_layer_cache_open(cache_dir, &c, err) < 0)
                 return -1;
         r = clean_tmp(&c, log, &tmp_removed);
+        if (r == 0)
+                r = clean_downloads(&c, log);
         if (r == 0)
                 r = list_layers(&c, &layers, &n);
         if (r < 0) {

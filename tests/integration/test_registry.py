@@ -361,6 +361,20 @@ def test_interrupted_download_resumes(cli, registry, busybox_layout):
     assert r.returncode == 0, r.stderr
 
 
+def test_prune_removes_partial_downloads(cli, registry, busybox_layout):
+    _, manifest, _ = layout_image(busybox_layout)
+    layer = manifest["layers"][0]["digest"]
+    proxy = CuttingProxy(registry.host, layer)
+    try:
+        assert cli.pull(f"docker://{proxy.host}/busybox:latest").returncode != 0
+    finally:
+        proxy.stop()
+    assert cache_state(cli.cache)["downloads"] == [layer.replace(":", "-")]
+    r = cli.run("image", "prune", "--cache", cli.cache)
+    assert r.returncode == 0, r.stderr
+    assert cache_state(cli.cache) == {"layers": [], "downloads": [], "tmp": []}
+
+
 def test_corrupted_layer_refused_and_nothing_kept(cli, busybox_layout, tmp_path):
     reg = Registry(str(tmp_path / "reg"))
     try:
@@ -557,3 +571,26 @@ def test_progress_line_on_a_terminal(cli, registry):
             os.close(slave)
     text = out.decode(errors="replace")
     assert "\r" in text and "sha256:" in text and "100%" in text, text
+
+
+def test_libcurl_loaded_only_for_pulls(cli, registry, busybox_layout):
+    """A sandbox on a local layout (and so `run`) never maps libcurl; one on a registry
+    image does, once it pulls."""
+    maps = {}
+    for ref in (busybox_layout, f"docker://{registry.host}/busybox:latest"):
+        e = dict(os.environ, HOME=cli.workdir)
+        p = subprocess.Popen([RUNTIME, "--root", cli.root, "sandbox", "--no-gc", "--image", ref, "--image-cache",
+                              cli.cache, "--", "sleep", "60"], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=e)
+        try:
+            def job_running():
+                with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+                    return p.poll() is None and f.read().strip() != ""
+            wait_for(job_running, timeout=30, what="the sandbox's job")
+            with open(f"/proc/{p.pid}/maps") as f:
+                maps[ref] = f.read()
+        finally:
+            p.kill()
+            p.wait(timeout=30)
+    assert "libarchive" in maps[busybox_layout] and "libcurl" not in maps[busybox_layout]
+    assert "libcurl" in maps[f"docker://{registry.host}/busybox:latest"]
