@@ -14,8 +14,8 @@
 
 #include "runtime/base/error.h"
 #include "runtime/base/log.h"
-#include "runtime/image/image.h"
 #include "runtime/container/container.h"
+#include "runtime/image/image.h"
 #include "specs/json.h"
 #include "specs/state.h"
 

@@ -257,10 +257,15 @@ static int resolve_for(struct rc_registry *g, const char *url, rc_error_t *err)
                 return rc_error_set_status(err, -r, "unsupported URL `%s`", url);
         snprintf(plain, sizeof(plain), "%.*s", host[0] == '[' ? (int)strlen(host) - 2 : (int)strlen(host),
                  host + (host[0] == '['));
+        n = (size_t)snprintf(entry, sizeof(entry), "%s:%u:", host, port);
+        if (inet_pton(AF_INET, plain, addr) == 1 || inet_pton(AF_INET6, plain, addr) == 1)
+                return 0; /* an address: nothing to resolve */
+        for (const struct curl_slist *l = g->resolved; l != NULL; l = l->next)
+                if (strncmp(l->data, entry, n) == 0)
+                        return 0; /* resolved before */
         r = getaddrinfo(plain, NULL, &hints, &res);
         if (r != 0)
                 return rc_error_set_status(err, EHOSTUNREACH, "resolve `%s`: %s", plain, gai_strerror(r));
-        n = (size_t)snprintf(entry, sizeof(entry), "%s:%u:", host, port);
         for (struct addrinfo *a = res; a != NULL && n < sizeof(entry) - sizeof(addr) - 2; a = a->ai_next) {
                 const void *sa = a->ai_family == AF_INET6
                                          ? (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr
@@ -851,6 +856,11 @@ static int get_blob(struct rc_registry *g, int layoutfd, const struct rc_descrip
                 if (r == 0 && from > 0 && x.status == 200)
                         rc_log(g->log, RC_LOG_DEBUG, "blob %s: the registry ignored the Range request",
                                d->digest);
+                if (r < 0 && (*err)->status == EIO)
+                        rc_error_wrap(err,
+                                      "download blob `%s` (%" PRIu64 " of %" PRIu64
+                                      " bytes kept: the next pull goes on from there)",
+                                      d->digest, x.offset, d->size);
         }
         if (r == 0)
                 r = check_blob(g, d, name, &x, err);

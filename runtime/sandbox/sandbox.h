@@ -40,7 +40,8 @@ struct rc_sandbox_opts {
         const char *id; /* NULL: "sandbox-" + 12 random hex digits */
         /* the base: exactly one of these */
         const char *rootfs; /* a directory, used read-only as the lower layer */
-        const char *image; /* "DIR[:TAG]", "oci-archive:FILE[:TAG]" or "docker://REF" (runtime/image/image.h) */
+        const char
+                *image; /* "DIR[:TAG]", "oci-archive:FILE[:TAG]" or "docker://REF" (runtime/image/image.h) */
         const char *image_cache; /* NULL: RC_IMAGE_CACHE_DEFAULT */
         struct rc_pull_opts pull; /* for a docker:// image */
         const char *upper; /* NULL: tmpfs; else DIR/upper and DIR/work keep the changes */
