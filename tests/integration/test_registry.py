@@ -214,9 +214,9 @@ def test_pull_and_run(cli, registry, busybox_layout):
     assert r.stderr == ""  # no progress line without a terminal
     layer = manifest["layers"][0]["digest"]
     assert cache_state(cli.cache) == {"layers": [layer], "downloads": [], "tmp": []}
-    r = cli.sandbox(ref, "sh", "-c", "echo hello from $(cat /proc/1/comm)")
+    r = cli.sandbox(ref, "sh", "-c", "test -x /bin/busybox && echo hello from the image")
     assert r.returncode == 0, r.stderr
-    assert r.stdout == "hello from sh\n"
+    assert r.stdout == "hello from the image\n"
     # by digest too; the image's own command when none is given
     r = cli.run("sandbox", "--no-gc", "--image", f"docker://{registry.host}/busybox@{digest}", "--image-cache",
                 cli.cache, "--", "true")
