@@ -299,6 +299,25 @@ static bool same_host(const struct rc_registry *g, const char *url)
                strcasecmp(host, own) == 0 && port == own_port;
 }
 
+/* A URL we are sent to (a token realm, a redirect): https, or plain http where the
+ * registry itself may be (loopback, --tls-verify=false). `what` names it in messages. */
+static int url_allowed(struct rc_registry *g, const char *url, const char *what, rc_error_t *err)
+{
+        char host[256];
+        unsigned port;
+        bool https;
+
+        if (url_authority(url, host, sizeof(host), &port, &https) < 0)
+                return rc_error_set_status(err, EPROTO, "registry `%s`: unusable %s `%s`", g->ref.host, what,
+                                           url);
+        if (!https && !rc_registry_host_is_loopback(host) && !(g->opts && g->opts->tls_verify_off))
+                return rc_error_set_status(err, EPROTO,
+                                           "registry `%s`: %s `%s` is plain http (allowed only on loopback "
+                                           "or with --tls-verify=false)",
+                                           g->ref.host, what, url);
+        return 0;
+}
+
 /* ---- one request ---------------------------------------------------------------------------- */
 
 /* Which credentials a request carries. */
@@ -408,6 +427,8 @@ static int request(struct rc_registry *g, const char *path, const char *accept, 
                 if (curl_easy_getinfo(g->curl, CURLINFO_REDIRECT_URL, &next) != CURLE_OK || next == NULL)
                         return rc_error_set_status(err, EPROTO, "GET `%s`: HTTP %ld without a Location", url,
                                                    x->status);
+                if (url_allowed(g, next, "redirect", err) < 0)
+                        return -1;
                 free(url);
                 if ((url = strdup(next)) == NULL)
                         return rc_error_set(err, ENOMEM, "follow a redirect");
@@ -454,24 +475,6 @@ static bool challenge_param(const char *params, const char *key, char *out, size
         return false;
 }
 
-static int realm_allowed(struct rc_registry *g, const char *realm, rc_error_t *err)
-{
-        char host[256];
-        unsigned port;
-        bool https;
-
-        if (url_authority(realm, host, sizeof(host), &port, &https) < 0)
-                return rc_error_set_status(err, EPROTO, "registry `%s`: unusable token realm `%s`",
-                                           g->ref.host, realm);
-        if (!https && !rc_registry_host_is_loopback(host) && !(g->opts && g->opts->tls_verify_off))
-                return rc_error_set_status(
-                        err, EPROTO,
-                        "registry `%s`: token realm `%s` is plain http (allowed only on loopback "
-                        "or with --tls-verify=false)",
-                        g->ref.host, realm);
-        return 0;
-}
-
 /* Ask the realm for a token for `scope`, with the credentials when we have some. */
 static int fetch_token(struct rc_registry *g, const char *realm, const char *service, const char *scope,
                        rc_error_t *err)
@@ -490,7 +493,7 @@ static int fetch_token(struct rc_registry *g, const char *realm, const char *ser
                     : rc_error_set(err, ENOMEM, "token request");
         curl_free(es);
         curl_free(esc);
-        if (r < 0 || realm_allowed(g, realm, err) < 0)
+        if (r < 0 || url_allowed(g, realm, "token realm", err) < 0)
                 return -1;
         r = perform(g, url, NULL, 0, AUTH_TOKEN_SERVER, &x, err);
         if (r == 0 && !ok_status(x.status))

@@ -287,13 +287,12 @@ def test_cached_layer_not_downloaded_again(cli, registry, busybox_layout):
 # ---------------------------------------------------------------- a proxy that cuts a download
 
 
-class CuttingProxy:
-    """An HTTP proxy in front of the registry that answers the first GET of `cut_digest`
-    with half the blob and then closes the connection; records the Range headers of the
-    requests for that blob."""
+class Proxy:
+    """An HTTP proxy in front of the registry. `blob_hook(handler, path, status, headers, body)`
+    may answer a GET of a blob itself (returns True); it sees the registry's answer."""
 
-    def __init__(self, upstream, cut_digest):
-        self.upstream, self.cut_digest, self.cut_done, self.ranges = upstream, cut_digest, False, []
+    def __init__(self, upstream, blob_hook=None):
+        self.upstream, self.blob_hook = upstream, blob_hook
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -304,36 +303,52 @@ class CuttingProxy:
 
             def do_GET(self):
                 conn = http.client.HTTPConnection(proxy.upstream, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                if self.path.endswith(proxy.cut_digest):
-                    proxy.ranges.append(self.headers.get("Range"))
-                conn.request("GET", self.path, headers=headers)
+                conn.request("GET", self.path, headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
                 resp = conn.getresponse()
                 body = resp.read()
-                cut = self.path.endswith(proxy.cut_digest) and not proxy.cut_done and resp.status == 200
-                self.send_response(resp.status)
-                for k, v in resp.getheaders():
+                if "/blobs/" in self.path and proxy.blob_hook and \
+                        proxy.blob_hook(self, self.path, resp.status, resp.getheaders(), body):
+                    return
+                self.relay(resp.status, resp.getheaders(), body)
+
+            def relay(self, status, headers, body, send=None):
+                self.send_response(status)
+                for k, v in headers:
                     if k.lower() not in ("transfer-encoding", "connection", "content-length"):
                         self.send_header(k, v)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                if cut:
-                    proxy.cut_done = True
-                    self.wfile.write(body[:len(body) // 2])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                self.wfile.write(body)
+                self.wfile.write(body if send is None else send)
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.host = f"127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class CuttingProxy(Proxy):
+    """Answers the first GET of `cut_digest` with half the blob, then closes the
+    connection; records the Range headers of the requests for that blob."""
+
+    def __init__(self, upstream, cut_digest):
+        self.cut_digest, self.cut_done, self.ranges = cut_digest, False, []
+        super().__init__(upstream, self.hook)
+
+    def hook(self, handler, path, status, headers, body):
+        if not path.endswith(self.cut_digest):
+            return False
+        self.ranges.append(handler.headers.get("Range"))
+        if self.cut_done or status != 200:
+            return False
+        self.cut_done = True
+        handler.relay(status, headers, body, send=body[:len(body) // 2])
+        handler.wfile.flush()
+        handler.close_connection = True
+        handler.connection.shutdown(socket.SHUT_RDWR)
+        return True
 
 
 def test_interrupted_download_resumes(cli, registry, busybox_layout):
@@ -522,6 +537,63 @@ def test_bearer_token_auth(cli, busybox_layout, tmp_path):
 
 
 # ---------------------------------------------------------------- transport
+
+
+class BlobServer:
+    """What a registry's CDN is: blobs of a layout at /cdn/<digest>; records whether a
+    request carried an Authorization header."""
+
+    def __init__(self, layout):
+        self.authorizations = []
+        srv = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                srv.authorizations.append(self.headers.get("Authorization"))
+                body = read_blob(layout, self.path.split("?")[0].rsplit("/", 1)[1])
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_blob_redirect_followed_without_credentials(cli, busybox_layout, tmp_path):
+    """Registries send blobs from elsewhere (a 307 to a CDN, by name: resolved by us for
+    libcurl): followed, and the registry's credentials are not sent there."""
+    need("htpasswd")
+    htpasswd = str(tmp_path / "htpasswd")
+    subprocess.run(["htpasswd", "-Bbc", htpasswd, "alice", "s3cret"], check=True, capture_output=True)
+    reg = Registry(str(tmp_path / "reg"), auth=("htpasswd", htpasswd))
+    cdn = BlobServer(busybox_layout)
+
+    def redirect(handler, path, status, headers, body):
+        if status != 200:  # the registry checks the credentials first
+            return False
+        location = f"http://localhost:{cdn.port}/cdn/{path.rsplit('/', 1)[1]}?signature=x"
+        handler.relay(307, [("Location", location)], b"")
+        return True
+    proxy = Proxy(reg.host, redirect)
+    try:
+        reg.push(f"{busybox_layout}:latest", "busybox:latest", creds="alice:s3cret")
+        r = cli.sandbox(f"docker://{proxy.host}/busybox:latest", "sh", "-c", "echo redirected",
+                        opts=("--creds", "alice:s3cret"))
+        assert r.returncode == 0 and r.stdout == "redirected\n", r.stderr
+        assert len(cdn.authorizations) == 2 and cdn.authorizations == [None, None]  # config and layer
+    finally:
+        proxy.stop()
+        cdn.stop()
+        reg.stop()
 
 
 def test_plain_http_only_for_loopback_names(cli, registry):
