@@ -490,41 +490,95 @@ static int resolve(struct rc_image *img, int layoutfd, const char *tag, const ch
         return r;
 }
 
-/* A registry image: its manifest, config and missing layers pulled into a locked temp
- * layout in the cache (registry.c), then unpacked like a local one. */
+/* A session with the registry of `ref` and a locked temp layout in the cache that its
+ * blobs are fetched into. */
+struct pull_session {
+        struct rc_registry_ref ref;
+        struct rc_registry *g;
+        char *tmpname;
+        int layoutfd;
+};
+
+static void pull_end(struct pull_session *p, struct rc_layer_cache *c)
+{
+        rc_registry_free(p->g);
+        rc_registry_ref_clear(&p->ref);
+        rc_closep(&p->layoutfd);
+        if (p->tmpname != NULL)
+                rc_remove_tree_at(c->tmp_fd, p->tmpname, NULL);
+        free(p->tmpname);
+        *p = (struct pull_session){.layoutfd = -1};
+}
+
+static int pull_begin(struct pull_session *p, struct rc_layer_cache *c, const char *ref,
+                      const struct rc_pull_opts *pull, const struct rc_logger *log, rc_error_t *err)
+{
+        *p = (struct pull_session){.layoutfd = -1};
+        if (rc_registry_ref_parse(ref + strlen(RC_IMAGE_REGISTRY_PREFIX), &p->ref, err) < 0)
+                return -1;
+        p->layoutfd = rc_layer_cache_mktemp(c, "pull", &p->tmpname, err);
+        if (p->layoutfd < 0 || rc_registry_open(&p->ref, c->fd, pull, log, &p->g, err) < 0) {
+                pull_end(p, c);
+                return -1;
+        }
+        return 0;
+}
+
+/* A registry image: its manifest, config and missing layers pulled into the session's
+ * temp layout (registry.c), then unpacked like a local one. */
 static int open_registry(struct rc_image *img, struct rc_layer_cache *c, const char *ref,
                          const struct rc_pull_opts *pull, const struct rc_logger *log, rc_error_t *err)
 {
-        struct rc_registry_ref r;
-        struct rc_registry *g = NULL;
+        struct pull_session p;
         struct rc_descriptor d = {0};
-        _cleanup_free_ char *tmpname = NULL;
-        _cleanup_close_ int layoutfd = -1;
         int ret;
 
-        if (rc_registry_ref_parse(ref + strlen(RC_IMAGE_REGISTRY_PREFIX), &r, err) < 0)
-                return -1;
         img->source_is_registry = true;
-        img->source = strdup(ref);
-        ret = img->source ? 0 : rc_error_set(err, ENOMEM, "open image");
-        if (ret == 0 && (layoutfd = rc_layer_cache_mktemp(c, "pull", &tmpname, err)) < 0)
-                ret = -1;
-        if (ret == 0)
-                ret = rc_registry_open(&r, c->fd, pull, log, &g, err);
-        if (ret == 0)
-                ret = rc_registry_fetch_top(g, &r, layoutfd, &d, err);
+        img->pull = pull;
+        if ((img->source = strdup(ref)) == NULL)
+                return rc_error_set(err, ENOMEM, "open image");
+        if (pull_begin(&p, c, ref, pull, log, err) < 0)
+                return -1;
+        ret = rc_registry_fetch_top(p.g, &p.ref, p.layoutfd, &d, err);
         if (ret == 0) {
-                struct rc_blob_fetcher fetch = {.fetch = rc_registry_fetch, .data = g};
+                struct rc_blob_fetcher fetch = {.fetch = rc_registry_fetch, .data = p.g};
 
-                ret = resolve_from(img, layoutfd, &fetch, &d, err);
+                ret = resolve_from(img, p.layoutfd, &fetch, &d, err);
                 if (ret == 0)
-                        ret = unpack_layers(img, c, layoutfd, &fetch, log, err);
+                        ret = unpack_layers(img, c, p.layoutfd, &fetch, log, err);
         }
         rc_descriptor_clear(&d);
-        rc_registry_free(g);
-        rc_registry_ref_clear(&r);
-        if (tmpname != NULL)
-                rc_remove_tree_at(c->tmp_fd, tmpname, NULL);
+        pull_end(&p, c);
+        return ret;
+}
+
+int rc_image_pull_blobs(const char *cache_dir, const struct rc_image *img, char *const *want, int destfd,
+                        const struct rc_logger *log, rc_error_t *err)
+{
+        struct rc_layer_cache c;
+        struct pull_session p;
+        int ret = 0;
+
+        if (rc_layer_cache_open(cache_dir, &c, err) < 0)
+                return -1;
+        if (pull_begin(&p, &c, img->source, img->pull, log, err) < 0) {
+                rc_layer_cache_close(&c);
+                return -1;
+        }
+        for (size_t i = 0; want[i] != NULL && ret == 0; i++)
+                for (size_t k = 0; k < img->n_layers && ret == 0; k++) {
+                        struct rc_descriptor d = {.digest = img->layer_digests[k],
+                                                  .size = img->layer_sizes[k]};
+
+                        if (strcmp(want[i], img->layer_digests[k]) != 0)
+                                continue;
+                        ret = rc_registry_fetch(p.g, p.layoutfd, RC_BLOB_LAYER, &d, err);
+                        if (ret == 0)
+                                ret = rc_blob_copy(p.layoutfd, destfd, want[i], err);
+                        break;
+                }
+        pull_end(&p, &c);
+        rc_layer_cache_close(&c);
         return ret;
 }
 

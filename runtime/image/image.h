@@ -37,6 +37,7 @@ struct rc_image {
                        * of a registry image */
         bool source_is_archive;
         bool source_is_registry;
+        const struct rc_pull_opts *pull; /* a registry image's: the caller's, kept for a commit */
         /* A shared flock(2) on each layer's lock file in the cache, held until
          * rc_image_free: `image prune` leaves those layers alone. O_CLOEXEC. */
         int *layer_locks;
@@ -54,7 +55,8 @@ struct rc_pull_opts {
 
 /* Resolve `ref` (DIR[:TAG], oci-archive:FILE[:TAG] or docker://[HOST/]NAME[:TAG|@DIGEST]),
  * verify and unpack (or reuse) every layer under cache_dir; pulls what a registry image
- * needs and the cache lacks. pull: NULL for the defaults. */
+ * needs and the cache lacks. pull: NULL for the defaults, else kept until rc_image_free
+ * (a commit on a registry image pulls its blobs again). */
 int rc_image_open(const char *cache_dir, const char *ref, const struct rc_pull_opts *pull,
                   const struct rc_logger *log, struct rc_image **ret, rc_error_t *err);
 void rc_image_free(struct rc_image *img);

@@ -193,6 +193,7 @@ int rc_registry_auth_lookup(const char *authfile, const struct rc_registry_ref *
 
 struct rc_registry;
 struct rc_pull_opts;
+struct rc_image;
 /* A session with r's registry: credentials found, /v2/ answered, authenticated. Partial
  * downloads go to the cache's downloads/ (cache_fd). */
 int rc_registry_open(const struct rc_registry_ref *r, int cache_fd, const struct rc_pull_opts *opts,
@@ -201,6 +202,10 @@ void rc_registry_free(struct rc_registry *g);
 /* The manifest (or index) r names, stored as a blob of the layout; its descriptor. */
 int rc_registry_fetch_top(struct rc_registry *g, const struct rc_registry_ref *r, int layoutfd,
                           struct rc_descriptor *ret, rc_error_t *err);
+/* Pull the layer blobs `want` (NULL-terminated digests) of the registry image img into
+ * the layout destfd (for a commit on top of it), through a temp layout in the cache. */
+int rc_image_pull_blobs(const char *cache_dir, const struct rc_image *img, char *const *want, int destfd,
+                        const struct rc_logger *log, rc_error_t *err);
 /* The rc_blob_fetcher of a session (data: the struct rc_registry). */
 int rc_registry_fetch(void *data, int layoutfd, enum rc_blob_kind kind, const struct rc_descriptor *d,
                       rc_error_t *err);

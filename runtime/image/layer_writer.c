@@ -714,8 +714,8 @@ static int update_index(int layoutfd, const char *tag, const char *digest, size_
 }
 
 /* The base's layer blobs, into the destination layout when it lacks them. */
-static int copy_base_blobs(const struct rc_image *base, int destfd, const struct rc_logger *log,
-                           rc_error_t *err)
+static int copy_base_blobs(const char *cache_dir, const struct rc_image *base, int destfd,
+                           const struct rc_logger *log, rc_error_t *err)
 {
         _cleanup_strv_ char **want = NULL;
         _cleanup_close_ int srcfd = -1;
@@ -732,9 +732,8 @@ static int copy_base_blobs(const struct rc_image *base, int destfd, const struct
                         return rc_error_set(err, ENOMEM, "commit");
         if (n == 0)
                 return 0;
-        if (base->source_is_registry) /* its blobs were not kept */
-                return rc_error_set_status(
-                        err, ENOTSUP, "commit on top of registry image `%s`: not supported", base->source);
+        if (base->source_is_registry) /* its blobs were not kept: pulled again */
+                return rc_image_pull_blobs(cache_dir, base, want, destfd, log, err);
         if (base->source_is_archive)
                 return rc_archive_extract(base->source, destfd, want, log, err);
         srcfd = open(base->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -768,8 +767,8 @@ static int open_dest(const char *path, rc_error_t *err)
         return TAKE_FD(fd);
 }
 
-static int commit_into(int destfd, const struct rc_image *base, int upperfd, const char *tag,
-                       const struct rc_logger *log, rc_error_t *err)
+static int commit_into(const char *cache_dir, int destfd, const struct rc_image *base, int upperfd,
+                       const char *tag, const struct rc_logger *log, rc_error_t *err)
 {
         struct layer_out layer = {0};
         _cleanup_free_ char *config = NULL, *config_digest = NULL, *manifest = NULL, *manifest_digest = NULL;
@@ -777,7 +776,7 @@ static int commit_into(int destfd, const struct rc_image *base, int upperfd, con
         int r = write_layer(destfd, upperfd, log, &layer, err);
 
         if (r == 0)
-                r = copy_base_blobs(base, destfd, log, err);
+                r = copy_base_blobs(cache_dir, base, destfd, log, err);
         if (r == 0)
                 r = build_config(base, layer.diff_id, &config, &config_len, err);
         if (r == 0)
@@ -805,7 +804,6 @@ int rc_image_commit(const char *cache_dir, const struct rc_image *base, const ch
 
         if (rc_image_libs_load(err) < 0)
                 return -1;
-        (void)cache_dir; /* the next rc_image_open of the new tag unpacks the new layer */
         if (rc_image_ref_parse(dest, &ref, err) < 0)
                 return rc_error_wrap(err, "commit");
         if (ref.archive) {
@@ -819,7 +817,7 @@ int rc_image_commit(const char *cache_dir, const struct rc_image *base, const ch
         else
                 r = destfd = open_dest(ref.path, err);
         if (r >= 0)
-                r = commit_into(destfd, base, upperfd, ref.tag ? ref.tag : "latest", log, err);
+                r = commit_into(cache_dir, destfd, base, upperfd, ref.tag ? ref.tag : "latest", log, err);
         rc_image_ref_clear(&ref);
         if (r < 0)
                 return rc_error_wrap(err, "commit to `%s`", dest);

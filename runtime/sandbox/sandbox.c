@@ -55,12 +55,6 @@ static int check_opts(const struct rc_sandbox_opts *o, rc_error_t *err)
                 return rc_error_set(err, EINVAL, "--read-only has no upper layer for --upper or --commit");
         if (o->upper != NULL && o->upper[0] != '/')
                 return rc_error_set(err, EINVAL, "--upper `%s`: not an absolute path", o->upper);
-        if (o->commit != NULL && o->image != NULL && strncmp(o->image, "docker://", 9) == 0)
-                return rc_error_set_status(
-                        err, ENOTSUP,
-                        "--commit on a registry image (\"%s\") is not supported: copy it into a "
-                        "layout first (skopeo copy %s oci:DIR:TAG) and use --image DIR:TAG",
-                        o->image, o->image);
         return 0;
 }
 

@@ -223,6 +223,24 @@ def test_pull_and_run(cli, registry, busybox_layout):
     assert r.returncode == 0, r.stderr
 
 
+def test_commit_on_a_registry_image(cli, registry, busybox_layout, tmp_path):
+    """--commit writes the job's changes over the pulled image into a layout; the base
+    layer's blob, not kept by the cache, is pulled again into it."""
+    _, manifest, _ = layout_image(busybox_layout)
+    layer = manifest["layers"][0]["digest"]
+    dest = str(tmp_path / "committed")
+    ref = f"docker://{registry.host}/busybox:latest"
+    assert cli.pull(ref).returncode == 0
+    since = len(registry.requests())
+    r = cli.sandbox(ref, "sh", "-c", "echo built > /result", opts=("--commit", f"{dest}:step1"))
+    assert r.returncode == 0, r.stderr
+    assert len(layer_gets(registry, layer, since)) == 1
+    assert read_blob(dest, layer) == read_blob(busybox_layout, layer)
+    r = cli.sandbox(f"{dest}:step1", "cat", "/result")
+    assert r.returncode == 0 and r.stdout == "built\n", r.stderr
+    assert cache_state(cli.cache)["downloads"] == [] and cache_state(cli.cache)["tmp"] == []
+
+
 def test_reference_errors(cli, registry):
     for ref, what in [(f"docker://{registry.host}/BusyBox", "invalid repository name"),
                       (f"docker://{registry.host}/busybox:bad~tag", "invalid tag"),
