@@ -8,6 +8,14 @@
 # Stage 2 (PID 1 in the new root): run /run/vm/io/cmd.sh, write its exit
 # status to /run/vm/io/status, drain the console and power off.
 #
+# With VM_SYSTEMD=1 (run-in-vm.sh --systemd) stage 1 leaves /sys/fs/cgroup to
+# systemd, writes three units to /run/systemd/system and switch_roots into
+# /lib/systemd/systemd, which the kernel command line (systemd.unit=rc-vm.target)
+# points at them: the system D-Bus (dbus.socket, dbus.service) and rc-vm.service,
+# a oneshot that runs this script's "command" step (stage 2 without being
+# PID 1). None of the host's other units start: the three skip the default
+# dependencies (sysinit.target and what it pulls in) through drop-ins.
+#
 # Everything here is busybox; every program start costs ~50 ms under TCG, so
 # keep the number of commands small.
 
@@ -49,13 +57,15 @@ stage1() {
 	mkdir -p $r/dev/pts $r/dev/shm
 	mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts $r/dev/pts
 	mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs $r/dev/shm
-	mount -t cgroup2 -o nsdelegate cgroup2 $r/sys/fs/cgroup ||
-		die "mounting cgroup2 on /sys/fs/cgroup failed"
-	read -r ctrls <$r/sys/fs/cgroup/cgroup.controllers
-	enable=
-	for c in $ctrls; do enable="$enable +$c"; done
-	[ -z "$enable" ] || echo "$enable" >$r/sys/fs/cgroup/cgroup.subtree_control ||
-		die "enabling cgroup controllers ($enable) failed"
+	if [ "${VM_SYSTEMD:-0}" != 1 ]; then
+		mount -t cgroup2 -o nsdelegate cgroup2 $r/sys/fs/cgroup ||
+			die "mounting cgroup2 on /sys/fs/cgroup failed"
+		read -r ctrls <$r/sys/fs/cgroup/cgroup.controllers
+		enable=
+		for c in $ctrls; do enable="$enable +$c"; done
+		[ -z "$enable" ] || echo "$enable" >$r/sys/fs/cgroup/cgroup.subtree_control ||
+			die "enabling cgroup controllers ($enable) failed"
+	fi
 	# The guest kernel's modules live in the host's cache directory; make
 	# them the guest's /lib/modules so that on-demand loading (veth, bridge,
 	# nf_tables, ...) works through busybox modprobe.
@@ -72,10 +82,46 @@ stage1() {
 			die "mounting the writable share rw$i at $d failed"
 		i=$((i + 1))
 	done
+	if [ "${VM_SYSTEMD:-0}" = 1 ]; then
+		systemd_units $r/run/systemd/system
+		exec switch_root $r /lib/systemd/systemd
+	fi
 	exec switch_root $r /run/vm/busybox sh /run/vm/init stage2
 	die "switch_root failed"
 }
 
+# The units of the systemd mode, in the runtime unit directory $1.
+systemd_units() {
+	u=$1
+	[ -x $r/lib/systemd/systemd ] || die "--systemd: the host has no /lib/systemd/systemd"
+	# A host that is itself a container has a marker file; systemd would take it to
+	# be one too and ignore the kernel command line (systemd.unit=): not in the VM.
+	rm -f $r/.dockerenv $r/run/.containerenv
+	mkdir -p $u/dbus.socket.d $u/dbus.service.d
+	printf '[Unit]\nDefaultDependencies=no\n' >$u/dbus.socket.d/rc-vm.conf
+	printf '[Unit]\nDefaultDependencies=no\n' >$u/dbus.service.d/rc-vm.conf
+	cat >$u/rc-vm.target <<-EOF
+		[Unit]
+		Description=run-in-vm command
+		Requires=rc-vm.service
+		After=rc-vm.service
+	EOF
+	cat >$u/rc-vm.service <<-EOF
+		[Unit]
+		Description=run-in-vm command
+		DefaultDependencies=no
+		Requires=dbus.socket
+		After=dbus.socket
+		[Service]
+		Type=oneshot
+		TimeoutStartSec=infinity
+		StandardInput=null
+		StandardOutput=null
+		ExecStart=/run/vm/busybox sh /run/vm/init command
+	EOF
+}
+
+# PID 1 (stage2) or systemd's rc-vm.service (command): run the command, power off.
 stage2() {
 	PATH=/run/vm/bin
 	export PATH
@@ -104,6 +150,6 @@ die() {
 }
 
 case "${1:-stage1}" in
-stage2) stage2 ;;
+stage2 | command) stage2 ;;
 *) stage1 ;;
 esac

@@ -23,6 +23,8 @@ options:
   --rw DIR        share host directory DIR writable at the same path in the
                   guest (repeatable; everything else is discarded at exit)
   --append ARGS   extra kernel command line arguments
+  --systemd       boot the host's systemd as PID 1 (with the system D-Bus);
+                  CMD runs in its oneshot unit rc-vm.service
   --verbose       show the kernel's boot messages and timings
   --prepare       only download/build the cached kernel and initramfs
   -h, --help      this text
@@ -40,7 +42,7 @@ die() {
 note() { [ "$verbose" = 0 ] || echo "run-in-vm: $*" >&2; }
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-timeout_s=600 mem=1024 cpus=2 verbose=0 prepare_only=0 extra_append=
+timeout_s=600 mem=1024 cpus=2 verbose=0 prepare_only=0 extra_append= systemd=0
 if [ "$(id -u)" = 0 ]; then
 	cache=${XDG_CACHE_HOME:-/var/cache}/run-container-vm
 else
@@ -58,6 +60,7 @@ while [ $# -gt 0 ]; do
 		rw_dirs+=("$d"); shift 2 ;;
 	--append) extra_append=${2?--append needs ARGS}; shift 2 ;;
 	--verbose | -v) verbose=1; shift ;;
+	--systemd) systemd=1; shift ;;
 	--prepare) prepare_only=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; break ;;
@@ -274,11 +277,18 @@ trap 'exit 143' TERM
 # Read by busybox sh in the guest: plain single-quoted values.
 [[ $cache != *"'"* ]] || die "the cache path must not contain a single quote: $cache"
 printf "VM_%s='%s'\n" BASH "$BASH" KVER "$kver" MODDIR "$cache/$kver/modules/lib/modules/$kver" \
-	VERBOSE "$verbose" RW "${rw_dirs[*]}" >"$io/vm.conf"
+	VERBOSE "$verbose" RW "${rw_dirs[*]}" SYSTEMD "$systemd" >"$io/vm.conf"
 
 # acpi=noirq and mitigations=off: each saves time under TCG.
 append="console=ttyS0 panic=-1 acpi=noirq mitigations=off rdinit=/init cgroup_no_v1=all"
 [ "$verbose" = 1 ] || append="$append quiet"
+# systemd: only the units guest-init.sh writes (no host disk from /etc/fstab), its
+# own messages kept off the console unless --verbose.
+if [ "$systemd" = 1 ]; then
+	[ -x /lib/systemd/systemd ] || die "--systemd: no /lib/systemd/systemd on this host"
+	append="$append systemd.unit=rc-vm.target fstab=no systemd.unified_cgroup_hierarchy=1"
+	[ "$verbose" = 1 ] || append="$append systemd.show_status=0 systemd.log_target=kmsg systemd.log_level=crit"
+fi
 [ -z "$extra_append" ] || append="$append $extra_append"
 
 # shellcheck disable=SC2054 # the commas are QEMU's

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# The suites that need a real cgroup v2 kernel, in ONE tests/vm boot: compiles on the host,
-# builds the busybox rootfs with the probe, then runs tests/vm/<suite>_tests.py for each
-# suite (cgroup: limits, devices, update, pause/resume, kill --all, delete, events;
-# sandbox: limits, OOM and usage in --report, timeout, kill -9 + gc; engines: podman and
-# containerd with cgroups and limits, exec into a cgroup) against real
-# containers. Each suite prints 'N passed, N failed'; the last line is their sum. Exits
-# non-zero if anything failed (or with run-in-vm.sh's 124/125/126).
+# The suites that need a real cgroup v2 kernel: compiles on the host, builds the busybox
+# rootfs with the probe, then runs tests/vm/<suite>_tests.py for each suite (cgroup:
+# limits, devices, update, pause/resume, kill --all, delete, events; sandbox: limits, OOM
+# and usage in --report, timeout, kill -9 + gc; engines: podman and containerd with
+# cgroups and limits, exec into a cgroup) against real containers, in ONE tests/vm boot;
+# the systemd suite (the systemd cgroup driver) in a second boot with systemd as PID 1
+# (run-in-vm.sh --systemd). Each suite prints 'N passed, N failed'; the last line is
+# their sum. Exits non-zero if anything failed (or with run-in-vm.sh's 124/125/126).
 #
 # usage: tests/vm/vm-tests.sh [run-in-vm.sh options] [-- SUITE [TEST_NAME...]]
-#        SUITE is cgroup, sandbox or engines; default: all, every test
+#        SUITE is cgroup, sandbox, engines or systemd; default: all, every test
 # env:   BUILD_DIR (default <repo>/build; set up with meson if missing)
 set -euo pipefail
 
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
 	*) vm_opts+=("$1"); shift ;;
 	esac
 done
-suites=(cgroup sandbox engines)
+suites=(cgroup sandbox engines systemd)
 if [ $# -gt 0 ]; then
 	suites=("$1")
 	shift
@@ -44,17 +45,28 @@ for s in "${suites[@]}"; do
 	cp -a "$work/rootfs" "$work/$s/rootfs"
 done
 
-# One guest command runs the suites in turn; each gets its own work dir.
-guest="$work/guest.sh"
-{
-	echo 'st=0'
-	for s in "${suites[@]}"; do
-		printf '/usr/bin/python3 %q %q %q' "$here/${s}_tests.py" "$build/run-container" "$work/$s"
-		[ $# -eq 0 ] || printf ' %q' "$@"
-		printf ' || st=1\n'
-	done
-	echo 'exit $st'
-} >"$guest"
+# The suites that need systemd as PID 1 get a boot of their own.
+needs_systemd() { [ "$1" = systemd ]; }
+
+# One guest command per boot runs its suites in turn; each gets its own work dir.
+guest_script() { # guest_script FILE SUITE... (test names in the global "tests")
+	local out=$1 s
+	shift
+	{
+		echo 'st=0'
+		for s in "$@"; do
+			printf '/usr/bin/python3 %q %q %q' "$here/${s}_tests.py" "$build/run-container" "$work/$s"
+			[ ${#tests[@]} -eq 0 ] || printf ' %q' "${tests[@]}"
+			printf ' || st=1\n'
+		done
+		echo 'exit $st'
+	} >"$out"
+}
+tests=("$@")
+plain=() with_systemd=()
+for s in "${suites[@]}"; do
+	if needs_systemd "$s"; then with_systemd+=("$s"); else plain+=("$s"); fi
+done
 
 # The guest's /tmp and /run are fresh tmpfs: share what the suites need from there (the
 # repository itself when it lives there, as a CI clone may; the build dir unless inside it).
@@ -64,8 +76,22 @@ case "$build/" in "$repo"/*) [ ${#shares[@]} -gt 0 ] || shares+=(--rw "$build") 
 shares+=(--rw "$work")
 cd "$repo"
 st=0
-"$here/run-in-vm.sh" --timeout 1200 "${shares[@]}" "${vm_opts[@]}" -- sh "$guest" | tee "$work/out.log" ||
-	st=${PIPESTATUS[0]}
+: >"$work/out.log"
+boot() { # boot GUEST_SCRIPT [run-in-vm.sh options]
+	local g=$1 rc=0
+	shift
+	"$here/run-in-vm.sh" --timeout 1200 "${shares[@]}" "${vm_opts[@]}" "$@" -- sh "$g" |
+		tee -a "$work/out.log" || rc=${PIPESTATUS[0]}
+	[ "$rc" = 0 ] || [ "$st" != 0 ] || st=$rc
+}
+if [ ${#plain[@]} -gt 0 ]; then
+	guest_script "$work/guest.sh" "${plain[@]}"
+	boot "$work/guest.sh"
+fi
+if [ ${#with_systemd[@]} -gt 0 ]; then
+	guest_script "$work/guest-systemd.sh" "${with_systemd[@]}"
+	boot "$work/guest-systemd.sh" --systemd
+fi
 awk '/^[0-9]+ passed, [0-9]+ failed/ { p += $1; f += $3 } END { printf "%d passed, %d failed\n", p, f }' \
 	"$work/out.log"
 exit "$st"

@@ -1,0 +1,212 @@
+#!/usr/bin/python3
+"""The systemd cgroup driver suite: runs INSIDE the tests/vm guest booted with systemd as
+PID 1 (run-in-vm.sh --systemd), started by tests/vm/vm-tests.sh.
+
+    systemd_tests.py RUNTIME WORKDIR [TEST...]
+
+Every command gets --systemd-cgroup, as containerd's runc shim passes it. Each test
+checks the container's transient scope from systemd's side (systemctl) and from the
+cgroup files. Prints "ok - NAME" / "FAIL - NAME: why" per test, then "N passed, N failed".
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import cgroup_tests
+from cgroup_tests import keyed, read
+from vmsuite import CG, MiB, Registry, check, run, wait_for
+
+MANAGER = ["--systemd-cgroup"]
+
+
+def systemctl(*args, check_rc=True):
+    r = subprocess.run(["systemctl", "--no-pager", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=60)
+    if check_rc and r.returncode != 0:
+        raise cgroup_tests.Fail(f"systemctl {' '.join(args)}: exit {r.returncode}: {r.stderr.strip()}")
+    return r
+
+
+def unit_props(unit, *names):
+    out = systemctl("show", "-p", ",".join(names), unit).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def unit_active(unit):
+    return systemctl("is-active", unit, check_rc=False).stdout.strip()
+
+
+class Suite(cgroup_tests.Suite):
+    def rc(self, *args, glob=(), **kw):
+        return super().rc(*args, glob=tuple(MANAGER) + tuple(glob), **kw)
+
+    def unit(self, cid):
+        return os.path.basename(self.cgdir(cid))
+
+    def delete(self, cid, force=True):
+        unit = self.unit(cid)
+        super().delete(cid, force)
+        check(unit_active(unit) != "active", f"delete left unit {unit} active")
+
+
+test = Registry()
+
+
+@test
+def scope_with_memory_and_pids_limits(s):
+    """The default scope (system.slice, run-container-ID.scope): its properties and files
+    have the limits, systemctl status lists the processes, delete removes it."""
+    b = s.bundle(["sh", "-c", "sleep 1000 & exec sleep 1001"],
+                 resources={"memory": {"limit": 64 * MiB, "swap": 64 * MiB}, "pids": {"limit": 20}})
+    cid = s.start(b)
+    st = s.saved_state(cid)
+    check(st["cgroupPath"] == f"/system.slice/run-container-{cid}.scope", f"cgroupPath {st['cgroupPath']}")
+    check(st.get("systemdCgroup") is True, "systemdCgroup not true in the state")
+    unit, d = s.unit(cid), s.cgdir(cid)
+    p = unit_props(unit, "ActiveState", "Delegate", "MemoryMax", "TasksMax", "Slice", "ControlGroup")
+    check(p == {"ActiveState": "active", "Delegate": "yes", "MemoryMax": str(64 * MiB), "TasksMax": "20",
+                "Slice": "system.slice", "ControlGroup": st["cgroupPath"]}, f"unit properties {p}")
+    check(read(d + "/memory.max").strip() == str(64 * MiB), "memory.max " + read(d + "/memory.max"))
+    check(read(d + "/memory.swap.max").strip() == "0", "memory.swap.max " + read(d + "/memory.swap.max"))
+    check(read(d + "/pids.max").strip() == "20", "pids.max " + read(d + "/pids.max"))
+    pid = s.state(cid)["pid"]
+    wait_for(lambda: len(read(d + "/cgroup.procs").split()) == 2, 30, "2 processes")
+    status = systemctl("status", unit, check_rc=False).stdout
+    check(f"{pid} sleep 1001" in status and "sleep 1000" in status, f"systemctl status:\n{status}")
+    s.delete(cid)
+    check(not os.path.exists(d), f"{d} left behind")
+
+
+@test
+def oom_kill_is_reported(s):
+    """memory 32 MiB: a 100 MiB allocation is OOM-killed inside the scope; events --stats and
+    the scope's memory.events count it."""
+    b = s.bundle(["sh", "-c", "dd if=/dev/zero of=/dev/null bs=100M count=1; echo dd-exit=$?; exec sleep 1000"],
+                 resources={"memory": {"limit": 32 * MiB, "swap": 32 * MiB}})
+    cid = s.start(b)
+    d = s.cgdir(cid)
+    out = wait_for(lambda: "dd-exit=" in s.output(b) and s.output(b), 60, "dd to finish")
+    check("dd-exit=137" in out, f"dd was not SIGKILLed: {out!r}")
+    check(keyed(d + "/memory.events").get("oom_kill", 0) >= 1, "memory.events " + read(d + "/memory.events"))
+    mem = s.stats(cid)["memory"]
+    check(mem["events"]["oom_kill"] >= 1, f"no oom_kill in events --stats: {mem['events']}")
+    check(mem["usage"]["limit"] == 32 * MiB, f"limit {mem['usage']['limit']}")
+    s.delete(cid)
+
+
+@test
+def cgroups_path_slice_prefix_name(s):
+    """"slice:prefix:name": a nested slice becomes its parent chain; the unit prefix-name.scope."""
+    b = s.bundle(["sleep", "1000"], cgroups_path="rctest-sub.slice:eng:web1")
+    cid = s.start(b)
+    want = "/rctest.slice/rctest-sub.slice/eng-web1.scope"
+    check(s.saved_state(cid)["cgroupPath"] == want, f"cgroupPath {s.saved_state(cid)['cgroupPath']}")
+    check(os.path.isdir(CG + want), f"no {CG + want}")
+    check(unit_props("eng-web1.scope", "Slice")["Slice"] == "rctest-sub.slice", "Slice")
+    s.delete(cid)
+
+
+@test
+def cgroups_path_not_for_systemd_fails_at_create(s):
+    b = s.bundle(["true"], cgroups_path="/abs/path")
+    r = s.rc("create", "--bundle", b, "badpath", check_rc=False, stdout=subprocess.DEVNULL)
+    check(r.returncode == 1 and "slice:prefix:name" in r.stderr and "cgroupsPath" in r.stderr,
+          f"create: {r.returncode} {r.stderr.strip()}")
+    check(s.rc("state", "badpath", check_rc=False).returncode != 0, "the failed create left its state")
+    check(not os.path.exists(CG + "/abs"), "a cgroup was made")
+
+
+@test
+def update_sets_unit_properties_and_files(s):
+    b = s.bundle(["sleep", "1000"], resources={"memory": {"limit": 32 * MiB}, "pids": {"limit": 10}})
+    cid = s.start(b)
+    unit, d = s.unit(cid), s.cgdir(cid)
+    s.rc("update", "--memory", "96m", "--pids-limit", "50", "--cpu-quota", "50000", "--cpu-period", "100000",
+         "--cpu-shares", "2048", cid)
+    p = unit_props(unit, "MemoryMax", "TasksMax", "CPUQuotaPerSecUSec", "CPUWeight")
+    check(p == {"MemoryMax": str(96 * MiB), "TasksMax": "50", "CPUQuotaPerSecUSec": "500ms", "CPUWeight": "79"},
+          f"unit properties after update {p}")
+    check(read(d + "/memory.max").strip() == str(96 * MiB), "memory.max " + read(d + "/memory.max"))
+    check(read(d + "/pids.max").strip() == "50", "pids.max " + read(d + "/pids.max"))
+    check(read(d + "/cpu.max").strip() == "50000 100000", "cpu.max " + read(d + "/cpu.max"))
+    # systemd rewrites the cgroup from the unit on a reload: the limits survive it
+    systemctl("daemon-reload")
+    check(read(d + "/memory.max").strip() == str(96 * MiB), "memory.max after daemon-reload")
+    check(read(d + "/pids.max").strip() == "50", "pids.max after daemon-reload")
+    s.delete(cid)
+
+
+@test
+def pause_resume_ps_and_stats(s):
+    shared, m = s.shared_dir()
+    counter = os.path.join(shared, "n")
+    b = s.bundle(["sh", "-c", "sleep 1000 & i=0; while :; do i=$((i+1)); echo $i >/shared/n; sleep 0.05; done"],
+                 mounts=[m])
+    cid = s.start(b)
+    d = s.cgdir(cid)
+    wait_for(lambda: read(counter, "").strip(), 30, "the counter")
+    s.rc("pause", cid)
+    check(s.state(cid)["status"] == "paused", "state after pause: " + s.state(cid)["status"])
+    check("frozen 1" in read(d + "/cgroup.events"), "cgroup.events not frozen")
+    a = read(counter).strip()
+    time.sleep(1.0)
+    check(read(counter).strip() == a, "the counter moved while paused")
+    s.rc("resume", cid)
+    check(s.state(cid)["status"] == "running", "state after resume: " + s.state(cid)["status"])
+    wait_for(lambda: read(counter).strip() != a, 10, "the counter to move after resume")
+    pids = json.loads(s.rc("ps", "--format", "json", cid).stdout)
+    procs = sorted(int(p) for p in read(d + "/cgroup.procs").split())
+    check(s.state(cid)["pid"] in pids and len(pids) >= 2, f"ps --format json {pids}, cgroup.procs {procs}")
+    stats = s.stats(cid)
+    check(stats["pids"]["current"] >= 2 and stats["memory"]["usage"]["usage"] > 0, f"events --stats {stats}")
+    s.delete(cid)
+
+
+@test
+def exec_joins_the_scope(s):
+    b = s.bundle(["sleep", "1000"])
+    cid = s.start(b)
+    r = s.rc("exec", cid, "cat", "/proc/self/cgroup", timeout=30)
+    check(r.stdout.strip() == "0::/", f"exec'd process in {r.stdout.strip()!r} (cgroup namespace root)")
+    s.delete(cid)
+
+
+@test
+def runtime_killed_mid_create_then_delete_force(s):
+    """kill -9 of the runtime from a createRuntime hook (the scope exists, the init waits):
+    the scope stays behind until delete --force stops it."""
+    cid = "crash1"
+    hook = {"path": "/bin/sh", "args": ["sh", "-c", "kill -9 $PPID"]}
+    b = s.bundle(["sleep", "1000"], hooks={"createRuntime": [hook]})
+    s.ids.append(cid)
+    r = s.rc("create", "--bundle", b, cid, check_rc=False, stdout=subprocess.DEVNULL, timeout=60)
+    check(r.returncode == -signal.SIGKILL, f"create was not killed: {r.returncode} {r.stderr.strip()}")
+    unit = f"run-container-{cid}.scope"
+    d = f"{CG}/system.slice/{unit}"
+    check(unit_active(unit) == "active" and os.path.isdir(d), f"no scope left by the crash ({unit_active(unit)})")
+    left = read(d + "/cgroup.procs").split()
+    check(left, "the crashed create's scope is empty")
+    s.rc("delete", "--force", cid)
+    s.ids.remove(cid)
+    check(unit_active(unit) != "active", f"delete --force left {unit} {unit_active(unit)}")
+    check(not os.path.exists(d), f"delete --force left {d}")
+    for p in left:
+        check(not os.path.exists(f"/proc/{p}"), f"process {p} of the scope survived")
+
+
+def scope_leftovers(s):
+    out = systemctl("list-units", "--all", "--plain", "--no-legend", "run-container-*.scope", "eng-*.scope",
+                    check_rc=False).stdout
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+def main():
+    return run("systemd suite", __doc__, test.tests, Suite, scope_leftovers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
