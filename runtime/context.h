@@ -12,7 +12,7 @@
  * use the cgroup recorded in their state. */
 enum rc_cgroup_manager {
         RC_CGROUP_MANAGER_CGROUPFS, /* the default: cgroup v2 through /sys/fs/cgroup */
-        RC_CGROUP_MANAGER_SYSTEMD, /* refused: not supported */
+        RC_CGROUP_MANAGER_SYSTEMD, /* a transient systemd scope per container (cgroup v2) */
         RC_CGROUP_MANAGER_DISABLED, /* no cgroup; limits are not enforced (one warning) */
 };
 

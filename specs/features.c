@@ -94,7 +94,7 @@ static void gen_linux(json_gen *g)
         json_gen_object_open(g);
         json_gen_kv_bool(g, "v1", false);
         json_gen_kv_bool(g, "v2", true);
-        json_gen_kv_bool(g, "systemd", false);
+        json_gen_kv_bool(g, "systemd", true);
         json_gen_kv_bool(g, "systemdUser", false);
         json_gen_kv_bool(g, "rdma", false);
         json_gen_object_close(g);

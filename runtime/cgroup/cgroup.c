@@ -21,6 +21,7 @@
 #include "runtime/base/cleanup.h"
 #include "runtime/base/fsutil.h"
 #include "runtime/base/syscalls.h"
+#include "runtime/cgroup/internal.h"
 
 #define FREEZE_TIMEOUT_MS 20000
 #define DESTROY_TIMEOUT_MS 10000
@@ -136,10 +137,17 @@ int rc_cgroup_decide(enum rc_cgroup_manager m, bool host_v2, const struct oci_re
         *ret = (struct rc_cgroup_decision){0};
         switch (m) {
         case RC_CGROUP_MANAGER_SYSTEMD:
-                return rc_error_set(
-                        err, 0,
-                        "cgroup manager \"systemd\" is not supported: use --cgroup-manager=cgroupfs "
-                        "(the default) or --cgroup-manager=disabled");
+                if (!host_v2)
+                        return rc_error_set(
+                                err, 0,
+                                "the systemd cgroup driver (--systemd-cgroup, --cgroup-manager=systemd) "
+                                "needs "
+                                "cgroup v2, but `" RC_CGROUP_MOUNT "` is not a cgroup v2 mount (this host "
+                                "runs cgroup v1 or hybrid): boot the host with the unified hierarchy "
+                                "(systemd.unified_cgroup_hierarchy=1), or pass --cgroup-manager=disabled "
+                                "to run without limits");
+                ret->create = true;
+                return 0;
         case RC_CGROUP_MANAGER_DISABLED:
                 ret->warn_unenforced = needs;
                 return 0;
@@ -442,17 +450,22 @@ static int check_not_frozen(struct rc_cgroup *cg, rc_error_t *err)
                             cg->mount, cg->path);
 }
 
-static int v2_create(struct rc_cgroup *cg, const struct oci_config *cfg, rc_error_t *err)
+int rc_cgroup_v2_configure(struct rc_cgroup *cg, const struct oci_resources *r, rc_error_t *err)
 {
-        const struct oci_resources *r = &cfg->linux_.resources;
         unsigned required = 0;
 
         rc_cgroup_required(r, &required);
-        if (make_dirs(cg, err) < 0 || check_not_frozen(cg, err) < 0 ||
-            check_controllers(cg, required, err) < 0 ||
+        if (check_not_frozen(cg, err) < 0 || check_controllers(cg, required, err) < 0 ||
             rc_cgroup_apply_resources(cg->dirfd, r, cg->log, err) < 0)
                 return -1;
         return apply_devices(cg, r->devices, r->n_devices, err);
+}
+
+static int v2_create(struct rc_cgroup *cg, const struct oci_config *cfg, rc_error_t *err)
+{
+        if (make_dirs(cg, err) < 0)
+                return -1;
+        return rc_cgroup_v2_configure(cg, &cfg->linux_.resources, err);
 }
 
 static int v2_update(struct rc_cgroup *cg, const struct oci_resources *r, rc_error_t *err)
@@ -851,10 +864,14 @@ void rc_cgroup_free(struct rc_cgroup *cg)
 {
         if (cg == NULL)
                 return;
+        if (cg->ops->release != NULL)
+                cg->ops->release(cg);
         if (cg->dirfd >= 0)
                 close(cg->dirfd);
         free(cg->mount);
         free(cg->path);
+        free(cg->unit);
+        free(cg->slice);
         free(cg);
 }
 
@@ -880,28 +897,44 @@ static int cg_new(const struct rc_cgroup_ops *ops, const char *mount, const char
         return 0;
 }
 
+int rc_cgroup_open_dir(struct rc_cgroup *cg, rc_error_t *err)
+{
+        char full[4096];
+
+        if (cg->dirfd >= 0 || cg->path == NULL)
+                return 0;
+        snprintf(full, sizeof(full), "%s%s", cg->mount, cg->path);
+        cg->dirfd = open(full, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (cg->dirfd < 0 && errno != ENOENT)
+                return rc_error_set(err, errno, "open cgroup `%s`", full);
+        return 0;
+}
+
 int rc_cgroup_open_at(const struct rc_cgroup_ops *ops, const char *mount, const char *path,
                       const struct rc_logger *log, struct rc_cgroup **ret, rc_error_t *err)
 {
         struct rc_cgroup *cg = NULL;
-        char full[4096];
 
         if (cg_new(ops, mount, path, log, &cg, err) < 0)
                 return -1;
-        if (ops == &rc_cgroup_ops_v2 && path != NULL) {
-                snprintf(full, sizeof(full), "%s%s", cg->mount, path);
-                cg->dirfd = open(full, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (cg->dirfd < 0 && errno != ENOENT) {
-                        int e = errno;
+        if (ops == &rc_cgroup_ops_systemd && path != NULL) {
+                /* the unit is the directory's name (rc_cgroup_systemd_unit) */
+                cg->unit = strdup(strrchr(path, '/') + 1);
+                if (cg->unit == NULL) {
                         rc_cgroup_free(cg);
-                        return rc_error_set(err, e, "open cgroup `%s`", full);
+                        return rc_error_set(err, ENOMEM, "cgroup");
                 }
+        }
+        if (ops != &rc_cgroup_ops_disabled && rc_cgroup_open_dir(cg, err) < 0) {
+                rc_cgroup_free(cg);
+                return -1;
         }
         *ret = cg;
         return 0;
 }
 
-int rc_cgroup_open(const char *path, const struct rc_logger *log, struct rc_cgroup **ret, rc_error_t *err)
+int rc_cgroup_open(const char *path, bool systemd, const struct rc_logger *log, struct rc_cgroup **ret,
+                   rc_error_t *err)
 {
         if (path == NULL)
                 return cg_new(&rc_cgroup_ops_disabled, NULL, NULL, log, ret, err);
@@ -910,14 +943,34 @@ int rc_cgroup_open(const char *path, const struct rc_logger *log, struct rc_cgro
         if (!rc_fs_is_cgroup2(RC_CGROUP_MOUNT))
                 return rc_error_set(err, 0, "cgroup `%s`: `" RC_CGROUP_MOUNT "` is not a cgroup v2 mount",
                                     path);
-        return rc_cgroup_open_at(&rc_cgroup_ops_v2, RC_CGROUP_MOUNT, path, log, ret, err);
+        return rc_cgroup_open_at(systemd ? &rc_cgroup_ops_systemd : &rc_cgroup_ops_v2, RC_CGROUP_MOUNT, path,
+                                 log, ret, err);
+}
+
+/* The systemd driver for a new container: its unit and slice from cgroupsPath. */
+static int plan_systemd(const struct rc_runtime *rt, const struct oci_config *cfg, const char *id,
+                        struct rc_cgroup **ret, rc_error_t *err)
+{
+        struct rc_systemd_unit u;
+        int r;
+
+        if (rc_cgroup_systemd_unit(cfg->linux_.cgroups_path, id, &u, err) < 0)
+                return -1;
+        r = cg_new(&rc_cgroup_ops_systemd, RC_CGROUP_MOUNT, u.path, &rt->log, ret, err);
+        if (r == 0) {
+                (*ret)->unit = TAKE_PTR(u.unit);
+                (*ret)->slice = TAKE_PTR(u.slice);
+                (*ret)->id = id;
+        }
+        rc_systemd_unit_clear(&u);
+        return r;
 }
 
 int rc_cgroup_plan(const struct rc_runtime *rt, const struct oci_config *cfg, const char *id,
                    struct rc_cgroup **ret, rc_error_t *err)
 {
         _cleanup_free_ char *own = NULL, *path = NULL, *names = NULL;
-        bool v2 = rt->cgroup_manager == RC_CGROUP_MANAGER_CGROUPFS && rc_fs_is_cgroup2(RC_CGROUP_MOUNT);
+        bool v2 = rt->cgroup_manager != RC_CGROUP_MANAGER_DISABLED && rc_fs_is_cgroup2(RC_CGROUP_MOUNT);
         struct rc_cgroup_decision d;
         unsigned mask = 0;
 
@@ -935,6 +988,8 @@ int rc_cgroup_plan(const struct rc_runtime *rt, const struct oci_config *cfg, co
                         rc_log(&rt->log, RC_LOG_DEBUG, "`" RC_CGROUP_MOUNT "` is not cgroup v2: no cgroup");
                 return cg_new(&rc_cgroup_ops_disabled, NULL, NULL, &rt->log, ret, err);
         }
+        if (rt->cgroup_manager == RC_CGROUP_MANAGER_SYSTEMD)
+                return plan_systemd(rt, cfg, id, ret, err);
         if (own_cgroup(&own, err) < 0 ||
             rc_cgroup_resolve_path(cfg->linux_.cgroups_path, id, own, &path, err) < 0)
                 return -1;

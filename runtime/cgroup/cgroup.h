@@ -1,13 +1,16 @@
 /* cgroup v2 resource control.
  *
- * A container's cgroup is driven through a small ops table with two implementations:
- * "cgroupfs" (writes the cgroup2 filesystem at /sys/fs/cgroup directly) and "disabled"
- * (no cgroup: every limit request is refused or skipped with a warning, every query
- * answers "this container has no cgroup"). Which one a new container gets is a pure
- * decision (rc_cgroup_decide):
+ * A container's cgroup is driven through a small ops table with three implementations:
+ * "cgroupfs" (writes the cgroup2 filesystem at /sys/fs/cgroup directly), "systemd" (the
+ * cgroup is a transient scope unit systemd makes over D-Bus, with the limits as unit
+ * properties and in its delegated files: runtime/cgroup/systemd.c) and "disabled" (no
+ * cgroup: every limit request is refused or skipped with a warning, every query answers
+ * "this container has no cgroup"). Which one a new container gets is a pure decision
+ * (rc_cgroup_decide):
  *
  *   manager   host /sys/fs/cgroup   config asks for limits   result
- *   systemd   any                   any                      error: not supported
+ *   systemd   not cgroup2           any                      error: needs cgroup v2
+ *   systemd   cgroup2               any                      a scope, limits applied
  *   disabled  any                   yes                      no cgroup, one warning
  *   disabled  any                   no                       no cgroup
  *   cgroupfs  not cgroup2           yes                      error naming the controllers
@@ -27,9 +30,12 @@
  * Paths follow runc: linux.cgroupsPath absolute is taken under the cgroup2 mount as is;
  * relative is joined to the parent of the runtime's own cgroup (its own cgroup most
  * likely holds processes, so controllers could not be enabled below it); absent, it
- * defaults to "run-container/<id>" relative in the same way. The state keeps the path
- * (relative to the mount, with a leading '/'); every later operation (kill, delete,
- * pause, update, ...) uses that path, whatever the command-line manager says. */
+ * defaults to "run-container/<id>" relative in the same way. With the systemd driver
+ * linux.cgroupsPath is "slice:prefix:name" as in runc and crun (the unit
+ * "prefix-name.scope" in that slice; absent: "system.slice:run-container:<id>"). The
+ * state keeps the path (relative to the mount, with a leading '/') and whether systemd
+ * owns it (systemdCgroup); every later operation (kill, delete, pause, update, ...) uses
+ * them, whatever the command-line manager says. */
 #pragma once
 
 #include <stdbool.h>
@@ -163,11 +169,14 @@ int rc_cgroup_stats_parse(const char *data, size_t len, const char *origin, stru
 struct rc_cgroup;
 
 struct rc_cgroup_ops {
-        const char *name; /* "cgroupfs", "disabled" */
-        /* mkdir, enable controllers, apply cfg's resources and device rules */
+        const char *name; /* "cgroupfs", "systemd", "disabled" */
+        /* mkdir, enable controllers, apply cfg's resources and device rules (systemd: only
+         * connect; cfg must live until the enter that makes the scope) */
         int (*create)(struct rc_cgroup *cg, const struct oci_config *cfg, rc_error_t *err);
         /* resources, device rules included */
         int (*update)(struct rc_cgroup *cg, const struct oci_resources *r, rc_error_t *err);
+        /* move pid in (systemd, first call: start the scope around pid, then apply the
+         * limits and device rules of create's cfg) */
         int (*enter)(struct rc_cgroup *cg, pid_t pid, rc_error_t *err);
         /* kill what is left, then rmdir (children first), retrying on EBUSY with a bound */
         int (*destroy)(struct rc_cgroup *cg, rc_error_t *err);
@@ -180,10 +189,15 @@ struct rc_cgroup_ops {
         int (*stats)(struct rc_cgroup *cg, struct rc_cgroup_stats *ret, rc_error_t *err);
         /* every pid (sub-cgroups included), sorted */
         int (*procs)(struct rc_cgroup *cg, pid_t **ret, size_t *ret_n, rc_error_t *err);
+        /* what the driver holds beyond the struct (the bus), from rc_cgroup_free; NULL: none */
+        void (*release)(struct rc_cgroup *cg);
 };
 
 extern const struct rc_cgroup_ops rc_cgroup_ops_v2;
+extern const struct rc_cgroup_ops rc_cgroup_ops_systemd;
 extern const struct rc_cgroup_ops rc_cgroup_ops_disabled;
+
+struct rc_systemd_bus;
 
 struct rc_cgroup {
         const struct rc_cgroup_ops *ops;
@@ -193,15 +207,23 @@ struct rc_cgroup {
         int dirfd; /* the cgroup directory; -1 before create or when it does not exist */
         int freeze_timeout_ms;
         int destroy_timeout_ms;
+        /* systemd driver */
+        char *unit; /* "run-container-ID.scope" */
+        char *slice; /* "system.slice" (create only) */
+        const char *id; /* the container's, for the unit's description (create only) */
+        const struct oci_config *cfg; /* from create, applied when enter makes the scope */
+        struct rc_systemd_bus *bus; /* connected on first use */
 };
 
-/* For create: decide and plan (no write yet). *ret is the cgroupfs driver with its
- * path set (record it, then rc_cgroup_create) or the disabled driver. */
+/* For create: decide and plan (no write yet). *ret is the cgroupfs or systemd driver
+ * with its path set (record it, then rc_cgroup_create) or the disabled driver. */
 int rc_cgroup_plan(const struct rc_runtime *rt, const struct oci_config *cfg, const char *id,
                    struct rc_cgroup **ret, rc_error_t *err);
-/* For an existing container: its recorded path (NULL: the disabled driver). A cgroup
- * directory that does not exist leaves dirfd at -1. */
-int rc_cgroup_open(const char *path, const struct rc_logger *log, struct rc_cgroup **ret, rc_error_t *err);
+/* For an existing container: its recorded path (NULL: the disabled driver) and whether
+ * systemd owns it (the state's systemdCgroup). A cgroup directory that does not exist
+ * leaves dirfd at -1. */
+int rc_cgroup_open(const char *path, bool systemd, const struct rc_logger *log, struct rc_cgroup **ret,
+                   rc_error_t *err);
 /* Same under another mount point, without the cgroup2 check (unit tests). */
 int rc_cgroup_open_at(const struct rc_cgroup_ops *ops, const char *mount, const char *path,
                       const struct rc_logger *log, struct rc_cgroup **ret, rc_error_t *err);
@@ -215,6 +237,40 @@ static inline int rc_cgroup_destroy(struct rc_cgroup *cg, rc_error_t *err)
 {
         return cg->ops->destroy(cg, err);
 }
+static inline int rc_cgroup_enter(struct rc_cgroup *cg, pid_t pid, rc_error_t *err)
+{
+        return cg->ops->enter(cg, pid, err);
+}
+/* The init starts outside the cgroup and the spawn calls rc_cgroup_enter (a systemd
+ * scope is made around a pid); otherwise it is cloned into cg->dirfd. */
+static inline bool rc_cgroup_enter_after_clone(const struct rc_cgroup *cg)
+{
+        return cg->path != NULL && cg->dirfd < 0;
+}
+
+/* ---- the systemd driver's pure parts (runtime/cgroup/systemd.c) -------------------- */
+
+#define RC_SYSTEMD_DEFAULT_SLICE "system.slice"
+#define RC_SYSTEMD_DEFAULT_PREFIX "run-container"
+
+struct rc_systemd_unit {
+        char *slice; /* "system.slice" */
+        char *unit; /* "run-container-ID.scope" (escaped as systemd does: "\x2b" for '+') */
+        char *path; /* "/system.slice/run-container-ID.scope" */
+};
+/* linux.cgroupsPath "slice:prefix:name" (NULL or "": the defaults with the id as name);
+ * a nested slice "a-b.slice" is "/a.slice/a-b.slice", "-.slice" the root. */
+int rc_cgroup_systemd_unit(const char *cgroups_path, const char *id, struct rc_systemd_unit *ret,
+                           rc_error_t *err);
+void rc_systemd_unit_clear(struct rc_systemd_unit *u);
+
+struct rc_systemd_prop {
+        const char *name; /* "MemoryMax" */
+        uint64_t value; /* UINT64_MAX: "infinity" */
+};
+/* The limits of r that systemd has unit properties for (all of type "t"). */
+int rc_cgroup_systemd_props(const struct oci_resources *r, struct rc_systemd_prop *v, size_t max,
+                            size_t *ret_n, rc_error_t *err);
 /* An O_PATH fd of the cgroup2 directory pid is in (from /proc/PID/cgroup). */
 int rc_cgroup_open_of_pid(pid_t pid, rc_error_t *err);
 /* Write pid into cgroup.procs of the directory dirfd (the spawn fallback). */

@@ -36,7 +36,7 @@ static int open_target(const struct rc_runtime *rt, const char *id, struct targe
         *t = (struct target){0};
         if (rc_container_state(rt, id, &t->st, err) < 0)
                 return -1;
-        if (rc_cgroup_open(t->st->cgroup_path, &rt->log, &t->cg, err) < 0) {
+        if (rc_cgroup_open(t->st->cgroup_path, t->st->systemd_cgroup, &rt->log, &t->cg, err) < 0) {
                 target_clear(t);
                 return -1;
         }
@@ -119,7 +119,7 @@ int rc_container_pids(const struct rc_runtime *rt, const char *id, pid_t **ret, 
 
         if (open_target(rt, id, &t, err) < 0)
                 return -1;
-        if (t.cg->ops == &rc_cgroup_ops_v2 && t.cg->dirfd < 0 && t.st->status == OCI_STATUS_STOPPED) {
+        if (t.cg->ops != &rc_cgroup_ops_disabled && t.cg->dirfd < 0 && t.st->status == OCI_STATUS_STOPPED) {
                 *ret = NULL; /* stopped, and its cgroup already gone: no process */
                 *ret_n = 0;
                 r = 0;
@@ -266,7 +266,7 @@ int rc_container_events(const struct rc_runtime *rt, const char *id, unsigned in
                 return -1;
         if (!is_live(t.st))
                 r = rc_error_set(err, 0, "container \"%s\" is not running", id);
-        else if (t.cg->ops != &rc_cgroup_ops_v2)
+        else if (t.cg->ops == &rc_cgroup_ops_disabled)
                 r = rc_error_set_status(err, EOPNOTSUPP, "events of container \"%s\": it has no cgroup", id);
         else if (t.cg->dirfd < 0)
                 r = rc_error_set(err, ENOENT, "events of container \"%s\": cgroup `%s` is gone", id,
@@ -284,7 +284,7 @@ int rc_cgroup_signal_all(const struct oci_state *s, int sig, rc_error_t *err)
         struct rc_cgroup *cg = NULL;
         int r;
 
-        if (rc_cgroup_open(s->cgroup_path, NULL, &cg, err) < 0)
+        if (rc_cgroup_open(s->cgroup_path, s->systemd_cgroup, NULL, &cg, err) < 0)
                 return -1;
         r = cg->ops->kill(cg, sig, s->pid, err);
         rc_cgroup_free(cg);
@@ -322,7 +322,7 @@ int rc_cgroup_finish(const struct rc_runtime *rt, int state_dirfd, const struct 
 
         if (s->cgroup_path == NULL)
                 return 0;
-        if (rc_cgroup_open(s->cgroup_path, &rt->log, &cg, err) < 0)
+        if (rc_cgroup_open(s->cgroup_path, s->systemd_cgroup, &rt->log, &cg, err) < 0)
                 return rc_error_wrap(err, "delete container \"%s\"", s->id);
         if (record && cg->dirfd >= 0)
                 record_stats(rt, state_dirfd, cg);
@@ -341,7 +341,7 @@ void rc_cgroup_status_overlay(struct oci_state *s)
 
         if (s->cgroup_path == NULL || !is_live(s))
                 return;
-        if (rc_cgroup_open(s->cgroup_path, NULL, &cg, &e) < 0)
+        if (rc_cgroup_open(s->cgroup_path, s->systemd_cgroup, NULL, &cg, &e) < 0)
                 return;
         if (cg->ops->is_frozen(cg, &frozen, &e) == 0 && frozen)
                 s->status = OCI_STATUS_PAUSED;

@@ -205,6 +205,7 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
          * the init can outlive us; until then a directory without state.json reads as
          * "creating" (stopped once our lock is gone). */
         c->state.cgroup_path = c->cg->path;
+        c->state.systemd_cgroup = c->cg->ops == &rc_cgroup_ops_systemd;
         if (c->cg->path != NULL && rc_state_write(c->dirfd, &c->state, err) < 0)
                 return -1;
         if (c->cg->path != NULL && record_effect(c, RC_EFFECT_CGROUP, c->cg->path, err) < 0)
@@ -230,7 +231,7 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
                                .rootfs = c->rootfs,
                                .state_dirfd = c->dirfd,
                                .relay_fd = c->relay_fd,
-                               .cgroup_fd = c->cg->dirfd,
+                               .cgroup = c->cg,
                                .state = &c->state,
                                .during_setup = write_config_copy,
                                .during_setup_arg = c};

@@ -357,7 +357,7 @@ static int open_cgroup(struct exec_run *x, rc_error_t *err)
                 return rc_error_set(
                         err, EINVAL,
                         "exec --cgroup \"%s\": must be a relative path below the container's cgroup", sub);
-        if (rc_cgroup_open(x->state->cgroup_path, &x->rt->log, &cg, err) < 0)
+        if (rc_cgroup_open(x->state->cgroup_path, x->state->systemd_cgroup, &x->rt->log, &cg, err) < 0)
                 return -1;
         if (cg->dirfd < 0) {
                 rc_cgroup_free(cg);

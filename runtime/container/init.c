@@ -67,13 +67,18 @@ static int ask_idmaps(struct init_run *r, rc_error_t *err)
 static int join_namespaces(struct init_run *r, rc_error_t *err)
 {
         const struct rc_ns_plan *p = r->a->plan;
-        int gate[2];
+        int gate[2], flags = p->clone_flags;
         char c;
         pid_t pid;
 
         if (rc_ns_join(p, err) < 0)
                 return -1;
-        if (p->clone_flags != 0 && unshare(p->clone_flags) < 0)
+        if (r->a->cgroupns_after_move) {
+                if (rc_sync_expect(r->a->sync_fd, RC_SYNC_CGROUPNS, "runtime", NULL, err) < 0)
+                        return -1;
+                flags |= CLONE_NEWCGROUP;
+        }
+        if (flags != 0 && unshare(flags) < 0)
                 return rc_error_set(err, errno, "unshare namespaces");
         if ((p->clone_flags & CLONE_NEWUSER) && ask_idmaps(r, err) < 0)
                 return -1;
@@ -114,6 +119,12 @@ static int setup_namespaces(struct init_run *r, rc_error_t *err)
         int ret;
 
         if (p->direct) {
+                if (r->a->cgroupns_after_move) {
+                        if (rc_sync_expect(r->a->sync_fd, RC_SYNC_CGROUPNS, "runtime", NULL, err) < 0)
+                                return -1;
+                        if (unshare(CLONE_NEWCGROUP) < 0)
+                                return rc_error_set(err, errno, "unshare the cgroup namespace");
+                }
                 if ((p->clone_flags & CLONE_NEWUSER) && ask_idmaps(r, err) < 0)
                         return -1;
         } else {

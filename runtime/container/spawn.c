@@ -26,6 +26,7 @@ struct spawn_run {
         pid_t child; /* our direct child (the init, or the stage that forks it) */
         pid_t init_pid; /* the container init */
         bool move_to_cgroup; /* no CLONE_INTO_CGROUP: the parent moves the init */
+        bool cgroupns_late; /* the init unshares its cgroup namespace on CGROUPNS */
         bool hooks_sync; /* see rc_init_args */
         bool send_netns; /* the init waits for NETNS */
         bool net_early; /* the network is attached right after NETNS, not at HOOKS */
@@ -82,7 +83,8 @@ static int record_pid(struct spawn_run *r, pid_t pid, rc_error_t *err)
 
 /* clone3 straight into the container's cgroup (CLONE_INTO_CGROUP, Linux 5.7), so the
  * init never runs outside it. Older kernels refuse the larger clone_args with E2BIG:
- * then the parent moves the child before the handshake goes on (*ret_move). */
+ * then the parent moves the child before the handshake goes on (*ret_move), as it does
+ * for a systemd scope, which systemd makes around the waiting init's pid. */
 static pid_t clone_into_cgroup(struct clone_args *ca, int cgroup_fd, bool *ret_move)
 {
         pid_t pid;
@@ -201,13 +203,19 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
                 .exec_check_at_start = s->opts->ext != NULL && s->opts->ext->exec_check_at_start,
                 .init = s->opts->ext != NULL && s->opts->ext->init,
         };
+        /* A new cgroup namespace is rooted where its creator is: not before the move */
+        if (rc_cgroup_enter_after_clone(s->cgroup) && (r->plan.clone_flags & CLONE_NEWCGROUP)) {
+                r->plan.clone_flags &= ~CLONE_NEWCGROUP;
+                ia.cgroupns_after_move = r->cgroupns_late = true;
+        }
         ca.flags = r->plan.direct ? (uint64_t)r->plan.clone_flags : 0;
         if (rc_netns_deferred(&r->plan)) {
                 ca.flags &= ~(uint64_t)CLONE_NEWNET;
                 ia.netns_from_parent = true;
         }
         ca.exit_signal = SIGCHLD;
-        pid = clone_into_cgroup(&ca, s->cgroup_fd, &r->move_to_cgroup);
+        pid = clone_into_cgroup(&ca, s->cgroup->dirfd, &r->move_to_cgroup);
+        r->move_to_cgroup = r->move_to_cgroup || rc_cgroup_enter_after_clone(s->cgroup);
         if (pid < 0) {
                 int e = errno;
                 close(sv[0]);
@@ -225,13 +233,28 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
         return 0;
 }
 
+/* The child into its cgroup when it was not cloned there, first thing (before NETNS,
+ * which the init reads later than CGROUPNS). */
+static int place_in_cgroup(struct spawn_run *r, rc_error_t *err)
+{
+        if (!r->move_to_cgroup)
+                return 0;
+        if (rc_cgroup_enter(r->s->cgroup, r->child, err) < 0)
+                return -1;
+        if (!r->cgroupns_late || rc_sync_send(r->sync_fd, RC_SYNC_CGROUPNS, 0, NULL, 0, err) == 0)
+                return 0;
+        /* an init that failed has closed its end: the next receive reports why */
+        if ((*err)->status != EPIPE && (*err)->status != ECONNRESET)
+                return -1;
+        rc_error_free(err);
+        return 0;
+}
+
 static int handshake_namespaces(struct spawn_run *r, rc_error_t *err)
 {
         struct rc_sync_msg m = {0};
         int status;
 
-        if (r->move_to_cgroup && rc_cgroup_enter_fd(r->s->cgroup_fd, r->child, err) < 0)
-                return -1;
         if (r->plan.clone_flags & CLONE_NEWUSER) {
                 if (rc_sync_expect(r->sync_fd, RC_SYNC_IDMAP_REQ, "container init", NULL, err) < 0)
                         return -1;
@@ -246,7 +269,7 @@ static int handshake_namespaces(struct spawn_run *r, rc_error_t *err)
                 r->init_pid = m.value;
                 rc_sync_msg_clear(&m);
                 /* forked before or after its parent moved: move it too */
-                if (r->move_to_cgroup && rc_cgroup_enter_fd(r->s->cgroup_fd, r->init_pid, err) < 0)
+                if (r->move_to_cgroup && rc_cgroup_enter(r->s->cgroup, r->init_pid, err) < 0)
                         return -1;
                 /* The intermediate stage exits once it has forked the init. */
                 while (waitpid(r->child, &status, 0) < 0)
@@ -311,7 +334,9 @@ int rc_spawn_container(struct rc_spawn *s, pid_t *ret_pid, rc_error_t *err)
         rc_ns_plan_close(&r.plan);
         if (ret < 0)
                 return -1;
-        ret = r.send_netns ? send_netns(&r, err) : 0;
+        ret = place_in_cgroup(&r, err);
+        if (ret == 0 && r.send_netns)
+                ret = send_netns(&r, err);
         if (ret == 0 && s->during_setup != NULL)
                 ret = s->during_setup(s->during_setup_arg, err);
         if (ret == 0)

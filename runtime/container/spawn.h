@@ -37,6 +37,8 @@ struct rc_init_args {
         bool exec_check_at_start; /* no executable check at create: exec fails with 127/126 */
         bool netns_from_parent; /* not cloned into a new network namespace: NETNS brings it */
         bool init; /* stay as the process' small init (runtime/isolation/reaper.h); sync_fd stays for EXIT */
+        bool cgroupns_after_move; /* not cloned into its new cgroup namespace: CGROUPNS says
+                                   * the parent has moved it into its cgroup */
 };
 
 /* The init's whole life; never returns. Runs in the child of clone3. */
@@ -49,7 +51,9 @@ struct rc_spawn {
         const char *rootfs;
         int state_dirfd; /* locked state dir */
         int relay_fd; /* without --console-socket: run's terminal relay socket, or -1 */
-        int cgroup_fd; /* the container's cgroup directory (the init starts in it), or -1 */
+        /* the container's cgroup: the init is cloned into its directory, or moved in with
+         * rc_cgroup_enter while it waits (rc_cgroup_enter_after_clone) */
+        struct rc_cgroup *cgroup;
         struct oci_state *state; /* status "creating"; the spawn fills pid + start time */
         /* Called once the init runs (after its network namespace is sent), while it sets
          * itself up: work of the caller's that the init needs only after READY. */

@@ -24,6 +24,7 @@ const char *rc_sync_name(enum rc_sync_type t)
                 [RC_SYNC_HOOKS_DONE] = "HOOKS_DONE", [RC_SYNC_READY] = "READY",
                 [RC_SYNC_ERROR] = "ERROR",           [RC_SYNC_NETNS] = "NETNS",
                 [RC_SYNC_RECORDED] = "RECORDED",     [RC_SYNC_EXIT] = "EXIT",
+                [RC_SYNC_CGROUPNS] = "CGROUPNS",
         };
         if ((unsigned)t < sizeof(names) / sizeof(names[0]) && names[t] != NULL)
                 return names[t];

@@ -4,6 +4,11 @@
  *
  *   parent (create)                                   init (child)
  *   clone3(new namespaces) ------------------------->  [join: setns paths, unshare new ones]
+ *   (a cgroup made around the init, systemd's scope:   (its new cgroup namespace waits: the
+ *   rc_cgroup_enter_after_clone: move it in)           clone leaves it out)
+ *   CGROUPNS                ------------------------>  unshare(CLONE_NEWCGROUP), rooted
+ *                                                      in its cgroup (before the unshare
+ *                                                      of the join path)
  *   rc_netns_make: unshare a network namespace in the  (mounts that cannot see the
  *   runtime itself, setns back (deferred netns only:   network namespace)
  *   rc_netns_deferred, runtime/isolation/namespaces.h)
@@ -55,6 +60,7 @@ enum rc_sync_type {
         RC_SYNC_NETNS,
         RC_SYNC_RECORDED,
         RC_SYNC_EXIT,
+        RC_SYNC_CGROUPNS,
 };
 
 #define RC_SYNC_MAX_PAYLOAD (1024 * 1024)

@@ -317,7 +317,9 @@ static int undo_cgroup(const struct rc_runtime *rt, const char *path, rc_error_t
         struct rc_cgroup *cg = NULL;
         int ret = 0;
 
-        if (rc_cgroup_open(path, &rt->log, &cg, err) < 0)
+        /* by its files, whatever made it: a systemd scope emptied and removed so is let go by
+         * systemd (and the journal does not know which driver made it) */
+        if (rc_cgroup_open(path, false, &rt->log, &cg, err) < 0)
                 return -1;
         if (cg->dirfd >= 0)
                 ret = rc_cgroup_destroy(cg, err);

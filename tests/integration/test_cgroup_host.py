@@ -95,14 +95,6 @@ def test_device_rules_alone_need_no_cgroup(rt, bundle):
     assert hierarchy_dirs() == before
 
 
-def test_systemd_manager_refused(rt, bundle):
-    b = bundle(["/probe", "exit", "0"])
-    for flag in (["--systemd-cgroup"], ["--cgroup-manager=systemd"]):
-        r = rt.run(b, global_args=flag)
-        assert r.returncode == 1
-        assert 'cgroup manager "systemd" is not supported' in r.stderr, r.stderr
-
-
 def test_cgroup_commands_say_there_is_no_cgroup(rt, bundle):
     b = bundle(["/probe", "sleep", "60"])
     cid = rt.create(b).cid

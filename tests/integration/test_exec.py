@@ -433,13 +433,6 @@ def test_kill_all_reaches_exec_processes(rt, bundle, workdir):
     assert pid_alive(init)
 
 
-@pytest.mark.run_container_only("run-container has no systemd cgroup driver; crun has one")
-def test_systemd_cgroup_flag_is_refused(rt, bundle):
-    r = rt.cmd("run", "--bundle", bundle().path, rt.new_id(), global_args=["--systemd-cgroup"])
-    assert r.returncode == 1
-    assert "systemd" in r.stderr and "not supported" in r.stderr, r.stderr
-
-
 # ---------------------------------------------------------------- cgroups (real under tests/vm)
 
 

@@ -141,13 +141,26 @@ Test(cgdecide, v2_host_creates)
         cr_expect(d.create, "a cgroup even without limits: kill --all, ps, pause need it");
 }
 
-Test(cgdecide, systemd_refused)
+Test(cgdecide, systemd_needs_cgroup_v2)
 {
         _cleanup_error_ rc_error_t e = NULL;
+        struct oci_resources r = {0};
         struct rc_cgroup_decision d;
 
-        cr_assert_eq(rc_cgroup_decide(RC_CGROUP_MANAGER_SYSTEMD, true, NULL, &d, &e), -1);
-        cr_expect_not_null(strstr(e->msg, "not supported"), "%s", e->msg);
+        cr_assert_eq(rc_cgroup_decide(RC_CGROUP_MANAGER_SYSTEMD, false, &r, &d, &e), -1);
+        cr_expect_not_null(strstr(e->msg, "systemd cgroup driver"), "%s", e->msg);
+        cr_expect_not_null(strstr(e->msg, "needs cgroup v2"), "%s", e->msg);
+}
+
+Test(cgdecide, systemd_on_cgroup_v2)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+        struct oci_resources r = {0};
+        struct rc_cgroup_decision d;
+
+        cr_assert_eq(rc_cgroup_decide(RC_CGROUP_MANAGER_SYSTEMD, true, &r, &d, &e), 0);
+        cr_expect(d.create);
+        cr_expect_not(d.warn_unenforced);
 }
 
 Test(cgdecide, controller_names)
@@ -217,7 +230,7 @@ Test(cgfake, disabled_driver)
         size_t n = 0;
         bool frozen = true;
 
-        cr_assert_eq(rc_cgroup_open(NULL, NULL, &cg, &e), 0);
+        cr_assert_eq(rc_cgroup_open(NULL, false, NULL, &cg, &e), 0);
         cr_expect_eq(cg->ops, &rc_cgroup_ops_disabled);
         cr_expect_eq(rc_cgroup_create(cg, &cfg, &e), 0);
         cr_expect_eq(cg->ops->enter(cg, getpid(), &e), 0);

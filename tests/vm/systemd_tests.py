@@ -177,8 +177,8 @@ def exec_joins_the_scope(s):
 
 @test
 def runtime_killed_mid_create_then_delete_force(s):
-    """kill -9 of the runtime from a createRuntime hook (the scope exists, the init waits):
-    the scope stays behind until delete --force stops it."""
+    """kill -9 of the runtime from a createRuntime hook (the scope exists, the init waits in
+    its handshake): delete --force removes whatever is left, the scope included."""
     cid = "crash1"
     hook = {"path": "/bin/sh", "args": ["sh", "-c", "kill -9 $PPID"]}
     b = s.bundle(["sleep", "1000"], hooks={"createRuntime": [hook]})
@@ -187,15 +187,65 @@ def runtime_killed_mid_create_then_delete_force(s):
     check(r.returncode == -signal.SIGKILL, f"create was not killed: {r.returncode} {r.stderr.strip()}")
     unit = f"run-container-{cid}.scope"
     d = f"{CG}/system.slice/{unit}"
-    check(unit_active(unit) == "active" and os.path.isdir(d), f"no scope left by the crash ({unit_active(unit)})")
-    left = read(d + "/cgroup.procs").split()
-    check(left, "the crashed create's scope is empty")
+    left = read(d + "/cgroup.procs", "").split()
     s.rc("delete", "--force", cid)
     s.ids.remove(cid)
     check(unit_active(unit) != "active", f"delete --force left {unit} {unit_active(unit)}")
     check(not os.path.exists(d), f"delete --force left {d}")
+    check(s.rc("state", cid, check_rc=False).returncode != 0, "delete --force left the state")
     for p in left:
         check(not os.path.exists(f"/proc/{p}"), f"process {p} of the scope survived")
+
+
+@test
+def runtime_killed_while_running_leaves_a_scope_delete_force_removes(s):
+    """kill -9 of a foreground `run`: the container goes on in its scope (systemd keeps it),
+    delete --force stops the unit and nothing of it is left."""
+    cid = "crash2"
+    b = s.bundle(["sh", "-c", "sleep 1000 & exec sleep 1001"])
+    s.ids.append(cid)
+    out = open(os.path.join(b, "out"), "w")
+    p = subprocess.Popen([s.runtime, *MANAGER, "--root", s.root, "run", "--bundle", b, cid],
+                         stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    out.close()
+    unit = f"run-container-{cid}.scope"
+    d = f"{CG}/system.slice/{unit}"
+    try:
+        wait_for(lambda: len(read(d + "/cgroup.procs", "").split()) == 2, 60, "the container's 2 processes")
+    finally:
+        p.kill()
+        p.wait()
+    check(unit_active(unit) == "active", f"{unit} is {unit_active(unit)} after the runtime's crash")
+    left = read(d + "/cgroup.procs").split()
+    s.rc("delete", "--force", cid)
+    s.ids.remove(cid)
+    check(unit_active(unit) != "active", f"delete --force left {unit} {unit_active(unit)}")
+    check(not os.path.exists(d), f"delete --force left {d}")
+    for pid in left:
+        check(not os.path.exists(f"/proc/{pid}"), f"process {pid} of the scope survived")
+
+
+@test
+def no_systemd_or_no_bus_is_a_clear_error_at_create(s):
+    """Without systemd as init (/run/systemd/system) or without the system bus: create
+    fails naming what is missing, and leaves nothing (run in a private mount namespace
+    where each is hidden)."""
+    for hide, want in (("/run/systemd", "does not run it"), ("/run/dbus", "system D-Bus")):
+        b = s.bundle(["true"], resources={"pids": {"limit": 5}})
+        cid = f"nosd{s.n}"
+        s.ids.append(cid)  # should create succeed after all, its init must not outlive the suite
+        script = (f"mount -t tmpfs tmpfs {hide} && exec {s.runtime} --systemd-cgroup --root {s.root} "
+                  f"create --bundle {b} {cid}")
+        # (no pipe: a created init would hold it open)
+        err = os.path.join(b, "err")
+        with open(err, "w") as f:
+            r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=f, timeout=60)
+        msg = read(err).strip()
+        check(r.returncode == 1 and want in msg and "systemd" in msg, f"hidden {hide}: create {r.returncode}: {msg}")
+        check(s.rc("state", cid, check_rc=False).returncode != 0, f"hidden {hide}: the failed create left its state")
+        check(unit_active(f"run-container-{cid}.scope") != "active", f"hidden {hide}: a scope was made")
+        s.ids.remove(cid)
 
 
 def scope_leftovers(s):

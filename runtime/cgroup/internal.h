@@ -1,0 +1,11 @@
+/* What the cgroup drivers share inside runtime/cgroup/ (not for other layers). */
+#pragma once
+
+#include "runtime/cgroup/cgroup.h"
+
+/* The cgroupfs driver's steps on an existing directory (cg->dirfd), which the systemd
+ * driver runs on its scope: refuse a frozen cgroup, check the controllers r needs, write
+ * r's limits and attach its device program. */
+int rc_cgroup_v2_configure(struct rc_cgroup *cg, const struct oci_resources *r, rc_error_t *err);
+/* Open cg->path under cg->mount into cg->dirfd (left at -1 if it does not exist). */
+int rc_cgroup_open_dir(struct rc_cgroup *cg, rc_error_t *err);
