@@ -236,18 +236,45 @@ int rc_cgroup_resolve_path(const char *cgroups_path, const char *id, const char 
         return 0;
 }
 
-/* "0::/path" from /proc/self/cgroup; "/" when there is none. */
-static int own_cgroup(char **ret, rc_error_t *err)
+int rc_cgroup_path_of_pid(pid_t pid, char **ret, rc_error_t *err)
 {
         _cleanup_free_ char *data = NULL;
-        char *line, *save = NULL;
+        char file[64];
+        const char *p;
+        int fd;
 
-        if (rc_read_file_at(AT_FDCWD, "/proc/self/cgroup", SMALL_FILE_MAX, &data, NULL, err) < 0)
+        snprintf(file, sizeof(file), "%d/cgroup", (int)pid);
+        fd = rc_proc_open(file, O_RDONLY, err);
+        if (fd < 0 || rc_read_fd(fd, file, SMALL_FILE_MAX, &data, NULL, err) < 0) {
+                if (fd >= 0)
+                        close(fd);
                 return -1;
-        for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-                if (strncmp(line, "0::", 3) == 0)
-                        break;
-        *ret = strdup(line != NULL ? line + 3 : "/");
+        }
+        close(fd);
+        /* the unified hierarchy's line: "0::/a/b" */
+        for (p = data; p != NULL && strncmp(p, "0::/", 4) != 0; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+                ;
+        if (p == NULL)
+                return rc_error_set(err, ENOENT, "pid %d is in no cgroup2 cgroup", (int)pid);
+        p += 3;
+        *ret = strndup(p, strcspn(p, "\n"));
+        if (*ret == NULL)
+                return rc_error_set(err, ENOMEM, "cgroup of pid %d", (int)pid);
+        return 0;
+}
+
+/* Our own cgroup ("/user.slice/x.scope"); "/" when there is none. */
+static int own_cgroup(char **ret, rc_error_t *err)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+
+        if (rc_cgroup_path_of_pid(getpid(), ret, &e) == 0)
+                return 0;
+        if (e->status != ENOENT) {
+                rc_error_move(err, &e);
+                return -1;
+        }
+        *ret = strdup("/");
         if (*ret == NULL)
                 return rc_error_set(err, ENOMEM, "own cgroup");
         return 0;
@@ -272,26 +299,12 @@ int rc_cgroup_enter_fd(int dirfd, pid_t pid, rc_error_t *err)
 
 int rc_cgroup_open_of_pid(pid_t pid, rc_error_t *err)
 {
-        _cleanup_free_ char *data = NULL, *path = NULL;
-        char file[64];
-        const char *p;
+        _cleanup_free_ char *rel = NULL, *path = NULL;
         int fd;
 
-        snprintf(file, sizeof(file), "%d/cgroup", (int)pid);
-        fd = rc_proc_open(file, O_RDONLY, err);
-        if (fd < 0 || rc_read_fd(fd, file, SMALL_FILE_MAX, &data, NULL, err) < 0) {
-                if (fd >= 0)
-                        close(fd);
+        if (rc_cgroup_path_of_pid(pid, &rel, err) < 0)
                 return -1;
-        }
-        close(fd);
-        /* the unified hierarchy's line: "0::/a/b" */
-        for (p = data; p != NULL && strncmp(p, "0::/", 4) != 0; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-                ;
-        if (p == NULL)
-                return rc_error_set(err, ENOENT, "pid %d is in no cgroup2 cgroup", (int)pid);
-        p += 3;
-        if (asprintf(&path, RC_CGROUP_MOUNT "%.*s", (int)strcspn(p, "\n"), p) < 0)
+        if (asprintf(&path, RC_CGROUP_MOUNT "%s", rel) < 0)
                 return rc_error_set(err, ENOMEM, "cgroup of pid %d", (int)pid);
         if (strstr(path, "/../") != NULL)
                 return rc_error_set(err, EINVAL, "cgroup of pid %d: `%s`", (int)pid, path);

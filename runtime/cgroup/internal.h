@@ -9,3 +9,5 @@
 int rc_cgroup_v2_configure(struct rc_cgroup *cg, const struct oci_resources *r, rc_error_t *err);
 /* Open cg->path under cg->mount into cg->dirfd (left at -1 if it does not exist). */
 int rc_cgroup_open_dir(struct rc_cgroup *cg, rc_error_t *err);
+/* The cgroup2 path pid is in ("/a/b", from /proc/PID/cgroup; ENOENT: none). */
+int rc_cgroup_path_of_pid(pid_t pid, char **ret, rc_error_t *err);

@@ -15,8 +15,6 @@
  * waits in its handshake: the scope is started with that pid, the job waited for, then the
  * scope's directory gets the limits and the device program before the init goes on. */
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +25,6 @@
 
 #include "runtime/base/cleanup.h"
 #include "runtime/base/dl.h"
-#include "runtime/base/fsutil.h"
 #include "runtime/cgroup/cgroup.h"
 #include "runtime/cgroup/internal.h"
 
@@ -36,7 +33,6 @@
 #define SD_MANAGER "org.freedesktop.systemd1.Manager"
 #define JOB_TIMEOUT_US (60ull * 1000 * 1000) /* a start or stop job; TCG guests are slow */
 #define CALL_TIMEOUT_US (30ull * 1000 * 1000)
-#define SMALL_FILE_MAX (64 * 1024)
 
 /* ---- pure: names and properties ------------------------------------------------------ */
 
@@ -474,43 +470,20 @@ static int start_scope(struct rc_cgroup *cg, pid_t pid, rc_error_t *err)
         return r;
 }
 
-/* 1 if pid's cgroup is cg->path, 0 if not. */
-static int pid_in_path(struct rc_cgroup *cg, pid_t pid, char **ret_actual, rc_error_t *err)
-{
-        _cleanup_free_ char *data = NULL;
-        char file[64];
-        const char *p;
-        size_t n;
-
-        snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
-        if (rc_read_file_at(AT_FDCWD, file, SMALL_FILE_MAX, &data, NULL, err) < 0)
-                return -1;
-        for (p = data; p != NULL && strncmp(p, "0::", 3) != 0; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-                ;
-        if (p == NULL)
-                return rc_error_set(err, ENOENT, "pid %d is in no cgroup2 cgroup", (int)pid);
-        p += 3;
-        n = strcspn(p, "\n");
-        *ret_actual = strndup(p, n);
-        return strlen(cg->path) == n && strncmp(p, cg->path, n) == 0;
-}
-
 /* The scope around pid, then the limits and device rules in its directory. */
 static int make_scope(struct rc_cgroup *cg, pid_t pid, rc_error_t *err)
 {
         _cleanup_free_ char *actual = NULL;
-        int r;
 
         if (bus_open(cg, err) < 0 || start_scope(cg, pid, err) < 0)
                 return -1;
-        r = pid_in_path(cg, pid, &actual, err);
-        if (r < 0)
+        if (rc_cgroup_path_of_pid(pid, &actual, err) < 0)
                 return rc_error_wrap(err, "systemd unit `%s`", cg->unit);
-        if (r == 0)
+        if (strcmp(actual, cg->path) != 0)
                 return rc_error_set(err, 0,
                                     "systemd unit `%s`: the container's init is in cgroup `%s`, not in "
                                     "`%s` where the unit was expected",
-                                    cg->unit, actual ? actual : "?", cg->path);
+                                    cg->unit, actual, cg->path);
         if (rc_cgroup_open_dir(cg, err) < 0)
                 return -1;
         if (cg->dirfd < 0)
