@@ -228,3 +228,29 @@ def test_bridge_network_needs_root(urt, ubundle):
     assert urt.cmd("state", cid).returncode != 0
     r = urt.cmd("network", "create", "rl-net")
     assert r.returncode != 0 and "need root" in r.stderr, r.stderr
+
+
+def test_mount_a_user_namespace_refuses(urt, ubundle):
+    """A filesystem a user namespace may not mount (ext4): create fails, leaving nothing."""
+    b = ubundle(["/probe", "exit", "0"])
+    b.add_mount("/mnt", "ext4", "/dev/null")
+    cid = urt.new_id()
+    r = urt.run(b, cid=cid)
+    assert r.returncode != 0
+    assert urt.cmd("state", cid).returncode != 0
+    assert pids_holding(b.rootfs) == []
+    if KIND != "crun":
+        assert ".mounts[" in r.stderr and '"ext4"' in r.stderr and "needs root" in r.stderr, r.stderr
+
+
+def test_lower_oom_score_adj_needs_root(urt, ubundle):
+    b = ubundle(["/probe", "exit", "0"])
+    b.config["process"]["oomScoreAdj"] = -500
+    r = urt.run(b)
+    assert r.returncode != 0
+    if KIND != "crun":
+        assert ".process.oomScoreAdj" in r.stderr and "needs root" in r.stderr, r.stderr
+    b.config["process"]["oomScoreAdj"] = 500  # raising it is anyone's right
+    b.config["process"]["args"] = ["/probe", "cat", "/proc/self/oom_score_adj"]
+    r = urt.run(b)
+    assert r.returncode == 0 and r.stdout.strip() == "500", r.stdout + r.stderr
