@@ -47,7 +47,7 @@ int cli_format_time(const struct timespec *ts, char *buf, size_t size);
 enum cli_cgroup_manager { CLI_CGROUP_CGROUPFS, CLI_CGROUP_SYSTEMD, CLI_CGROUP_DISABLED };
 
 struct cli_context {
-        const char *root; /* --root, default RC_DEFAULT_ROOT */
+        const char *root; /* --root, NULL: the runtime's default (rc_default_state_root) */
         const char *log_path; /* --log, NULL if not given */
         struct cli_log log;
         struct rc_runtime rt; /* root + logger, what the library calls take */

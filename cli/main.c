@@ -81,7 +81,9 @@ static void print_usage(void)
                 printf("  %-10s %s\n", commands[i].name, commands[i].summary);
         printf("  %-10s %s\n", "help", "show this help, or a command's with \"help COMMAND\"");
         printf("\nGlobal options:\n"
-               "      --root DIR            state directory (default: " RC_DEFAULT_ROOT ")\n"
+               "      --root DIR            state directory (default: " RC_DEFAULT_ROOT
+               ", or $XDG_RUNTIME_DIR/run-container\n"
+               "                            for a user other than root)\n"
                "      --log FILE            append log lines to FILE (default: stderr)\n"
                "      --log-format FORMAT   text or json (default: text)\n"
                "      --log-level LEVEL     error, warning, info or debug (default: warning)\n"
@@ -273,7 +275,6 @@ int main(int argc, char **argv)
 {
         _cleanup_error_ rc_error_t err = NULL;
         struct cli_context ctx = {
-                .root = RC_DEFAULT_ROOT,
                 .log = {.fd = -1, .format = CLI_LOG_TEXT},
                 .log_level = RC_LOG_WARNING,
                 .cgroup_manager = CLI_CGROUP_CGROUPFS,

@@ -17,7 +17,7 @@ enum rc_cgroup_manager {
 };
 
 struct rc_runtime {
-        const char *root; /* state root, default RC_DEFAULT_ROOT */
+        const char *root; /* state root, NULL: rc_default_state_root() */
         struct rc_logger log;
         enum rc_cgroup_manager cgroup_manager;
         const char *net_state_dir; /* networks and leases, NULL: RC_DEFAULT_NET_STATE_DIR (network.h) */
@@ -32,8 +32,13 @@ struct rc_runtime {
 
 #define RC_DEFAULT_ROOT "/run/run-container"
 
-/* The state root in force: `root`, or RC_DEFAULT_ROOT when it is NULL or "". */
+/* The default state root: RC_DEFAULT_ROOT for root; for any other caller
+ * $XDG_RUNTIME_DIR/run-container (runc's and crun's rule), RC_DEFAULT_ROOT where
+ * XDG_RUNTIME_DIR is unset. Decided once per process (runtime/base/userdirs.c). */
+const char *rc_default_state_root(void);
+
+/* The state root in force: `root`, or the default when it is NULL or "". */
 static inline const char *rc_state_root_path(const char *root)
 {
-        return root != NULL && root[0] != '\0' ? root : RC_DEFAULT_ROOT;
+        return root != NULL && root[0] != '\0' ? root : rc_default_state_root();
 }

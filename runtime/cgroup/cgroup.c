@@ -979,6 +979,37 @@ static int plan_systemd(const struct rc_runtime *rt, const struct oci_config *cf
         return r;
 }
 
+/* Whether the caller may make the cgroup at path under mount (a user other than root:
+ * in a subtree delegated to it): the deepest directory of the path that exists is
+ * writable for it, or the cgroup exists and it may move processes into it. */
+static bool may_create(const char *mount, const char *path)
+{
+        _cleanup_close_ int fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        const char *p = path;
+
+        while (fd >= 0) {
+                size_t n;
+                char name[256];
+                int sub;
+
+                p += strspn(p, "/");
+                n = strcspn(p, "/");
+                if (n == 0)
+                        return faccessat(fd, "cgroup.procs", W_OK, AT_EACCESS) == 0;
+                if (n >= sizeof(name))
+                        return false;
+                memcpy(name, p, n);
+                name[n] = '\0';
+                sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sub < 0)
+                        return errno == ENOENT && faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) == 0;
+                close(fd);
+                fd = sub;
+                p += n;
+        }
+        return false;
+}
+
 int rc_cgroup_plan(const struct rc_runtime *rt, const struct oci_config *cfg, const char *id,
                    struct rc_cgroup **ret, rc_error_t *err)
 {
@@ -1006,5 +1037,23 @@ int rc_cgroup_plan(const struct rc_runtime *rt, const struct oci_config *cfg, co
         if (own_cgroup(&own, err) < 0 ||
             rc_cgroup_resolve_path(cfg->linux_.cgroups_path, id, own, &path, err) < 0)
                 return -1;
+        if (geteuid() != 0 && !may_create(RC_CGROUP_MOUNT, path)) {
+                if (rc_cgroup_required(&cfg->linux_.resources, &mask)) {
+                        names = rc_cgroup_controllers_text(mask);
+                        return rc_error_set(
+                                err, 0,
+                                ".linux.resources asks for %s limits, but uid %u may not create the "
+                                "cgroup `%s%s`: limits of a runtime that is not root need a cgroup "
+                                "delegated to its user (systemd: Delegate=yes, as in `systemd-run --user "
+                                "--scope`; or a cgroup directory it owns), or pass "
+                                "--cgroup-manager=disabled to run without limits",
+                                names && names[0] ? names : "cgroup", (unsigned)geteuid(), RC_CGROUP_MOUNT,
+                                path);
+                }
+                /* runc's rule for rootless containers: no limits asked, no cgroup needed */
+                rc_log(&rt->log, RC_LOG_DEBUG, "uid %u may not create the cgroup `%s%s`: no cgroup",
+                       (unsigned)geteuid(), RC_CGROUP_MOUNT, path);
+                return cg_new(&rc_cgroup_ops_disabled, NULL, NULL, &rt->log, ret, err);
+        }
         return cg_new(&rc_cgroup_ops_v2, RC_CGROUP_MOUNT, path, &rt->log, ret, err);
 }

@@ -120,7 +120,11 @@ static int load_config(struct create_run *c, rc_error_t *err)
 }
 
 /* In a new user namespace the init opens exec.fifo as the namespace's root: let that
- * host uid traverse the state directory (0711, nothing listable) and own the FIFO. */
+ * host uid traverse the state directory (0711, nothing listable) and own the FIFO. A
+ * runtime that is not root is that uid itself, and keeps the FIFO: it must read it at
+ * `start`, after the init (as the process user, maybe another host uid) opened it for
+ * writing, so it is writable for all (0622, as runc's), inside a state root of the
+ * caller's own (0700). */
 static int give_fifo_to_container_root(struct create_run *c, rc_error_t *err)
 {
         const struct oci_linux *l = &c->cfg->linux_;
@@ -129,6 +133,11 @@ static int give_fifo_to_container_root(struct create_run *c, rc_error_t *err)
 
         if (oci_config_namespace(c->cfg, OCI_NS_USER) == NULL)
                 return 0;
+        if (geteuid() != 0) {
+                if (fchmodat(c->dirfd, RC_FIFO_FILE, 0622, 0) < 0)
+                        return rc_error_set(err, errno, "chmod exec fifo");
+                return 0;
+        }
         for (size_t i = 0; i < l->n_uid_mappings; i++)
                 if (l->uid_mappings[i].container_id == 0)
                         uid = l->uid_mappings[i].host_id;

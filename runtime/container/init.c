@@ -56,9 +56,19 @@ static void die_with_runtime(int sync_fd)
 
 static int ask_idmaps(struct init_run *r, rc_error_t *err)
 {
+        /* rc_init_args.unprivileged: made non-dumpable again before anything of the
+         * container can see us */
+        bool dump = r->a->unprivileged;
+
+        if (dump && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+                return rc_error_set(err, errno, "prctl PR_SET_DUMPABLE 1");
         if (rc_sync_send(r->a->sync_fd, RC_SYNC_IDMAP_REQ, 0, NULL, 0, err) < 0)
                 return -1;
-        return rc_sync_expect(r->a->sync_fd, RC_SYNC_IDMAP_DONE, "runtime", NULL, err);
+        if (rc_sync_expect(r->a->sync_fd, RC_SYNC_IDMAP_DONE, "runtime", NULL, err) < 0)
+                return -1;
+        if (dump && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return rc_error_set(err, errno, "prctl PR_SET_DUMPABLE 0");
+        return 0;
 }
 
 /* The join path: setns into the given namespaces, create the new ones, and fork when a
@@ -240,6 +250,8 @@ static int harden_init(rc_error_t *err)
 
 /* exec.fifo, opened now (O_PATH: no wait) while we may still reach the state
  * directory, and given to the process user, who opens it for writing after the switch.
+ * A runtime that is not root could not read a FIFO given away (`start` opens it): it
+ * made the FIFO writable for all instead (give_fifo_to_container_root, container.c).
  * The directory fd stays open until `start` (rc_state_find_inits finds us by it). */
 static int open_fifo(struct init_run *r, rc_error_t *err)
 {
@@ -248,7 +260,8 @@ static int open_fifo(struct init_run *r, rc_error_t *err)
         r->fifo_path = openat(r->a->state_dirfd, RC_FIFO_FILE, O_PATH | O_CLOEXEC);
         if (r->fifo_path < 0)
                 return rc_error_set(err, errno, "open exec fifo");
-        if (uid != 0 && fchownat(r->fifo_path, "", uid, (gid_t)-1, AT_EMPTY_PATH) < 0) {
+        if (uid != 0 && !r->a->unprivileged &&
+            fchownat(r->fifo_path, "", uid, (gid_t)-1, AT_EMPTY_PATH) < 0) {
                 if (errno == EINVAL)
                         return rc_error_set(err, errno,
                                             "process.user.uid %u is not mapped in the container's user "

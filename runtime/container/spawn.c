@@ -208,6 +208,7 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
                 r->plan.clone_flags &= ~CLONE_NEWCGROUP;
                 ia.cgroupns_after_move = r->cgroupns_late = true;
         }
+        ia.unprivileged = geteuid() != 0;
         ca.flags = r->plan.direct ? (uint64_t)r->plan.clone_flags : 0;
         if (rc_netns_deferred(&r->plan)) {
                 ca.flags &= ~(uint64_t)CLONE_NEWNET;

@@ -56,6 +56,11 @@ int rc_state_root_open(const char *root, int *ret_rootfd, rc_error_t *err)
         fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0 && errno == ENOENT) {
                 int r = rc_mkdir_p_host(root, 0700, 0700);
+                if (r == -EACCES && geteuid() != 0)
+                        return rc_error_set(err, -r,
+                                            "create state root \"%s\" (as uid %u: set XDG_RUNTIME_DIR, "
+                                            "or pass --root)",
+                                            root, (unsigned)geteuid());
                 if (r < 0)
                         return rc_error_set(err, -r, "create state root \"%s\"", root);
                 fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

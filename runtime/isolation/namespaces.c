@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "runtime/base/cleanup.h"
+#include "runtime/base/helper.h"
 #include "specs/names.h"
 
 /* The order of the joins: user first (it grants the capabilities for the others),
@@ -189,10 +190,43 @@ static int write_idmap(int procfd, pid_t pid, const char *file, const struct oci
         return write_all_once(procfd, file, buf, (size_t)len, what, err);
 }
 
+/* The kernel lets a writer without CAP_SETUID/CAP_SETGID in the parent namespace map
+ * only its own id: one line of size 1. */
+static bool own_id_only(const struct oci_idmap *m, size_t n, uint32_t id)
+{
+        return n == 1 && m[0].size == 1 && m[0].host_id == id;
+}
+
+/* Anything more goes through the setuid helper of Debian's uidmap package, which checks
+ * the ranges against /etc/subuid or /etc/subgid: `newuidmap PID ID HOSTID SIZE ...`. */
+static int helper_idmap(const char *helper, pid_t pid, const struct oci_idmap *m, size_t n, rc_error_t *err)
+{
+        _cleanup_free_ char **argv = calloc(3 * n + 3, sizeof(char *));
+        _cleanup_free_ char *nums = malloc((3 * n + 1) * 11);
+        char *p = nums;
+        size_t k = 0;
+
+        if (argv == NULL || nums == NULL)
+                return rc_error_set(err, ENOMEM, "run `%s`", helper);
+        argv[k++] = (char *)helper;
+        argv[k++] = p;
+        p += sprintf(p, "%d", (int)pid) + 1;
+        for (size_t i = 0; i < n; i++) {
+                uint32_t v[3] = {m[i].container_id, m[i].host_id, m[i].size};
+                for (size_t j = 0; j < 3; j++) {
+                        argv[k++] = p;
+                        p += sprintf(p, "%" PRIu32, v[j]) + 1;
+                }
+        }
+        argv[k] = NULL;
+        return rc_helper_run(helper, argv, err);
+}
+
 int rc_ns_write_idmaps(pid_t pid, const struct oci_config *c, rc_error_t *err)
 {
         const struct oci_linux *l = &c->linux_;
         _cleanup_close_ int procfd = -1;
+        bool privileged = geteuid() == 0;
         char path[64];
 
         if (!c->has_linux || (l->n_uid_mappings == 0 && l->n_gid_mappings == 0))
@@ -201,14 +235,27 @@ int rc_ns_write_idmaps(pid_t pid, const struct oci_config *c, rc_error_t *err)
         procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (procfd < 0)
                 return rc_error_set(err, errno, "open %s", path);
-        if (l->n_uid_mappings > 0 &&
-            write_idmap(procfd, pid, "uid_map", l->uid_mappings, l->n_uid_mappings, err) < 0)
-                return rc_error_wrap(err, ".linux.uidMappings");
+        if (l->n_uid_mappings > 0) {
+                int ret;
+
+                if (privileged || own_id_only(l->uid_mappings, l->n_uid_mappings, geteuid()))
+                        ret = write_idmap(procfd, pid, "uid_map", l->uid_mappings, l->n_uid_mappings, err);
+                else
+                        ret = helper_idmap(RC_NEWUIDMAP, pid, l->uid_mappings, l->n_uid_mappings, err);
+                if (ret < 0)
+                        return rc_error_wrap(err, ".linux.uidMappings");
+        }
         if (l->n_gid_mappings == 0)
                 return 0;
+        if (!privileged && !own_id_only(l->gid_mappings, l->n_gid_mappings, getegid())) {
+                /* newgidmap denies setgroups itself unless the map comes from /etc/subgid */
+                if (helper_idmap(RC_NEWGIDMAP, pid, l->gid_mappings, l->n_gid_mappings, err) < 0)
+                        return rc_error_wrap(err, ".linux.gidMappings");
+                return 0;
+        }
         /* Without CAP_SETGID in the parent namespace the kernel accepts a gid_map only
          * once setgroups(2) is denied in the child's namespace. */
-        if (geteuid() != 0) {
+        if (!privileged) {
                 _cleanup_error_ rc_error_t e = NULL;
                 char what[64];
 

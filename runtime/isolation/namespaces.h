@@ -25,7 +25,12 @@ void rc_ns_plan_close(struct rc_ns_plan *p);
 int rc_ns_join(const struct rc_ns_plan *p, rc_error_t *err);
 
 /* Parent: write /proc/PID/uid_map and gid_map (and "deny" to setgroups when the runtime
- * is not root in the parent namespace). */
+ * is not root in the parent namespace). A caller other than root writes a map of its own
+ * id itself and has any other map written by RC_NEWUIDMAP/RC_NEWGIDMAP (Debian's uidmap:
+ * the ranges of /etc/subuid and /etc/subgid); the init must be dumpable meanwhile, so
+ * that its /proc/PID belongs to the caller (rc_init_args.dumpable_for_idmaps). */
+#define RC_NEWUIDMAP "/usr/bin/newuidmap"
+#define RC_NEWGIDMAP "/usr/bin/newgidmap"
 int rc_ns_write_idmaps(pid_t pid, const struct oci_config *c, rc_error_t *err);
 
 /* Child, right after unshare(CLONE_NEWTIME): write /proc/self/timens_offsets. */

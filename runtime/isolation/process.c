@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -120,17 +121,52 @@ int rc_process_apply_sysctl(const struct oci_config *c, rc_error_t *err)
         return 0;
 }
 
+/* The open of /proc/self/oom_score_adj. A non-dumpable process's /proc/self files belong
+ * to root, so a container process whose host uid is not 0 (the root of a user namespace,
+ * or any process of a runtime that is not root) cannot open them. Such a process is
+ * dumpable for the open alone: its capabilities are still a superset of what any other
+ * process of the container has (ptrace needs at least as many), and it executes nothing. */
+static int open_oom_score_adj(void)
+{
+        int fd = open_proc_file("self/oom_score_adj", O_WRONLY | O_NOCTTY);
+
+        if (fd != -EACCES || prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+                return fd;
+        if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+                return -EACCES;
+        fd = open_proc_file("self/oom_score_adj", O_WRONLY | O_NOCTTY);
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+                int e = errno;
+                if (fd >= 0)
+                        close(fd);
+                return -e;
+        }
+        return fd;
+}
+
 int rc_process_set_oom_score_adj(const struct oci_process *p, rc_error_t *err)
 {
+        _cleanup_close_ int fd = -1;
         char buf[32];
-        int len, r;
+        int len;
+        ssize_t n;
 
         if (!p->has_oom_score_adj)
                 return 0;
         len = snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
-        r = write_proc_file("self/oom_score_adj", buf, (size_t)len);
-        if (r < 0)
-                return rc_error_set(err, -r, "write `%s` to /proc/self/oom_score_adj", buf);
+        fd = open_oom_score_adj();
+        if (fd < 0)
+                return rc_error_set(err, -fd, "open /proc/self/oom_score_adj");
+        n = write(fd, buf, (size_t)len);
+        if (n < 0 && errno == EACCES)
+                return rc_error_set(err, errno,
+                                    "write `%s` to /proc/self/oom_score_adj (lower than the runtime's own: "
+                                    "that needs root, CAP_SYS_RESOURCE)",
+                                    buf);
+        if (n < 0)
+                return rc_error_set(err, errno, "write `%s` to /proc/self/oom_score_adj", buf);
+        if (n != len)
+                return rc_error_set(err, EIO, "write `%s` to /proc/self/oom_score_adj: short write", buf);
         return 0;
 }
 

@@ -590,6 +590,8 @@ int rc_network_prepare(const struct rc_runtime *rt, const char *id, struct oci_c
                        ns == NULL ? "has no network namespace" : "joins an existing network namespace");
                 return 0;
         }
+        if (rc_net_require_root("annotation \"" RC_ANNOTATION_NETWORK "\"", err) < 0)
+                return -1;
         lockfd = rc_net_defs_lock(rc_net_state_dir(rt), false, err);
         if (lockfd < 0 || rc_net_load(rc_net_state_dir(rt), name, &nw, err) < 0)
                 return -1;

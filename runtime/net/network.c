@@ -484,6 +484,14 @@ static int check_unused(const char *netroot, const char *name, rc_error_t *err)
         return r;
 }
 
+int rc_net_require_root(const char *what, rc_error_t *err)
+{
+        if (geteuid() == 0)
+                return 0;
+        return rc_error_set_status(err, EPERM, "%s: bridge networks need root (the runtime runs as uid %u)",
+                                   what, (unsigned)geteuid());
+}
+
 int rc_network_create(const struct rc_runtime *rt, const char *name, const struct rc_network_create_opts *o,
                       struct rc_network **ret, rc_error_t *err)
 {
@@ -493,7 +501,7 @@ int rc_network_create(const struct rc_runtime *rt, const char *name, const struc
         size_t n_all = 0;
         int r = -1;
 
-        if (rc_network_validate_name(name, err) < 0)
+        if (rc_net_require_root("create a network", err) < 0 || rc_network_validate_name(name, err) < 0)
                 return -1;
         lockfd = rc_net_defs_lock(netroot, true, err);
         if (lockfd < 0 || load_all(netroot, &all, &n_all, err) < 0)
@@ -568,7 +576,7 @@ int rc_network_remove(const struct rc_runtime *rt, const char *name, rc_error_t 
         struct rc_network *nw = NULL;
         int r = -1;
 
-        if (rc_network_validate_name(name, err) < 0)
+        if (rc_net_require_root("remove a network", err) < 0 || rc_network_validate_name(name, err) < 0)
                 return -1;
         if (strcmp(name, RC_DEFAULT_NETWORK) == 0)
                 return rc_error_set_status(
@@ -748,6 +756,8 @@ int rc_network_prune(const struct rc_runtime *rt, size_t *ret_n, rc_error_t *err
         int r = 0;
 
         *ret_n = 0;
+        if (rc_net_require_root("prune networks", err) < 0)
+                return -1;
         lockfd = rc_net_defs_lock(netroot, false, err);
         if (lockfd < 0 || load_all(netroot, &all, &n_all, err) < 0)
                 return -1;

@@ -52,6 +52,10 @@
 #define RC_ANNOTATION_IP "run-container.ip"
 #define RC_ANNOTATION_PORTS "run-container.ports"
 
+/* Bridge networks (veths, the bridge, nftables, ip_forward) need root: fails with
+ * "WHAT: bridge networks need root" for any other caller. */
+int rc_net_require_root(const char *what, rc_error_t *err);
+
 struct rc_network {
         char *name;
         struct rc_cidr subnet;

@@ -498,6 +498,11 @@ static int mount_fs(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m,
                 return 0;
         if (errno == EPERM && ctx->in_userns && (type_is(m, "sysfs") || type_is(m, "mqueue")))
                 return mount_fs_fallback(ctx, m, err);
+        if (errno == EPERM && ctx->in_userns)
+                return rc_error_set(err, errno,
+                                    "mount `%s` on `%s` (a user namespace may not mount a \"%s\" "
+                                    "filesystem: that needs root)",
+                                    mount_what(m), m->destination, m->type);
         return rc_error_set(err, errno, "mount `%s` on `%s`", mount_what(m), m->destination);
 }
 

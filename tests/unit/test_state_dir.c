@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "runtime/base/cleanup.h"
+#include "runtime/base/userdirs.h"
 #include "runtime/container/container.h"
 #include "runtime/container/state.h"
 
@@ -946,11 +947,32 @@ Test(ops, unreadable_state_without_record_needs_force)
         cr_assert_not(dir_exists("c2"));
 }
 
-/* One default root for every command: NULL and "" both mean RC_DEFAULT_ROOT (once,
+/* One default root for every command: NULL and "" both mean the default (once,
  * `--root ""` made `state` use the default and `create` fail). */
 Test(state, one_default_root)
 {
-        cr_assert_str_eq(rc_state_root_path(NULL), RC_DEFAULT_ROOT);
-        cr_assert_str_eq(rc_state_root_path(""), RC_DEFAULT_ROOT);
+        cr_assert_str_eq(rc_state_root_path(NULL), rc_default_state_root());
+        cr_assert_str_eq(rc_state_root_path(""), rc_default_state_root());
         cr_assert_str_eq(rc_state_root_path(root), root);
+        if (geteuid() == 0)
+                cr_assert_str_eq(rc_default_state_root(), RC_DEFAULT_ROOT);
+}
+
+/* runc's and crun's rule: a caller other than root keeps its state under
+ * $XDG_RUNTIME_DIR; without it (or with a relative one), the system root. */
+Test(state, default_root_of_a_user)
+{
+        char buf[64];
+
+        cr_assert_str_eq(rc_user_state_root(0, "/run/user/0", RC_DEFAULT_ROOT, buf, sizeof(buf)),
+                         RC_DEFAULT_ROOT);
+        cr_assert_str_eq(rc_user_state_root(1000, "/run/user/1000", RC_DEFAULT_ROOT, buf, sizeof(buf)),
+                         "/run/user/1000/run-container");
+        cr_assert_str_eq(rc_user_state_root(1000, NULL, RC_DEFAULT_ROOT, buf, sizeof(buf)), RC_DEFAULT_ROOT);
+        cr_assert_str_eq(rc_user_state_root(1000, "", RC_DEFAULT_ROOT, buf, sizeof(buf)), RC_DEFAULT_ROOT);
+        cr_assert_str_eq(rc_user_state_root(1000, "run/user", RC_DEFAULT_ROOT, buf, sizeof(buf)),
+                         RC_DEFAULT_ROOT);
+        cr_assert_str_eq(rc_user_state_root(1000, "/a/very/long/path/that/does/not/fit/in/the/buffer/given",
+                                            RC_DEFAULT_ROOT, buf, sizeof(buf)),
+                         RC_DEFAULT_ROOT);
 }

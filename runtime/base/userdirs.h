@@ -1,0 +1,14 @@
+/* Where a runtime that is not root keeps its things by default: under the caller's own
+ * directories (the XDG base directories), as runc and crun do. Root keeps the system
+ * paths. */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Pure: the default state root for a caller of effective uid euid whose XDG_RUNTIME_DIR
+ * is xdg_runtime_dir (NULL if unset): system_root for root, or when xdg_runtime_dir is
+ * unset or not absolute (the error opening system_root then says what to set);
+ * otherwise "<xdg_runtime_dir>/run-container", written into buf. */
+const char *rc_user_state_root(uid_t euid, const char *xdg_runtime_dir, const char *system_root, char *buf,
+                               size_t size);
