@@ -437,11 +437,17 @@ static int request(struct rc_registry *g, const char *path, const char *accept, 
         if (ok_status(x->status))
                 return 0;
         error_detail(x, detail, sizeof(detail));
+        if ((x->status == 401 || x->status == 403) && g->user != NULL)
+                return rc_error_set_status(err, EACCES,
+                                           "GET `%s`: HTTP %ld, access denied%s (the credentials of `%s` "
+                                           "rejected, or no access to the repository)",
+                                           url, x->status, detail, g->user);
         if (x->status == 401 || x->status == 403)
-                return rc_error_set_status(err, EACCES, "GET `%s`: HTTP %ld, access denied%s%s", url,
-                                           x->status, detail,
-                                           g->user ? " (credentials rejected or no access to the repository)"
-                                                   : " (no credentials: give --creds or an auth file)");
+                return rc_error_set_status(
+                        err, EACCES,
+                        "GET `%s`: HTTP %ld, access denied%s (no credentials: give --creds "
+                        "or an auth file)",
+                        url, x->status, detail);
         return rc_error_set_status(err, x->status == 404 ? ENOENT : EPROTO, "GET `%s`: HTTP %ld%s", url,
                                    x->status, detail);
 }
@@ -528,23 +534,20 @@ static int authenticate(struct rc_registry *g, const char *challenge, rc_error_t
                 if (g->user == NULL)
                         return rc_error_set_status(
                                 err, EACCES,
-                                "registry `%s` needs credentials: give --creds USER:PASSWORD or an "
-                                "auth file (--authfile, $REGISTRY_AUTH_FILE)",
-                                g->ref.host);
+                                "needs credentials: give --creds USER:PASSWORD or an auth file "
+                                "(--authfile, $REGISTRY_AUTH_FILE)");
                 g->basic = true;
                 return 0;
         }
         if (strncasecmp(challenge, "Bearer ", 7) != 0 ||
             !challenge_param(challenge + 7, "realm", realm, sizeof(realm)))
-                return rc_error_set_status(err, EPROTO,
-                                           "registry `%s`: unsupported authentication challenge \"%s\"",
-                                           g->ref.host, challenge);
+                return rc_error_set_status(err, EPROTO, "unsupported authentication challenge \"%s\"",
+                                           challenge);
         challenge_param(challenge + 7, "service", service, sizeof(service));
         if (!challenge_param(challenge + 7, "scope", scope, sizeof(scope)))
                 snprintf(scope, sizeof(scope), "%s", def_scope);
         if (fetch_token(g, realm, service, scope, err) < 0)
-                return rc_error_wrap(err, "registry `%s`: authenticate%s%s", g->ref.host,
-                                     g->user ? " as " : "", g->user ? g->user : "");
+                return rc_error_wrap(err, "authenticate%s%s", g->user ? " as " : "", g->user ? g->user : "");
         return 0;
 }
 

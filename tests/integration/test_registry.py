@@ -438,10 +438,10 @@ def test_basic_auth(cli, busybox_layout, tmp_path):
     try:
         ref = reg.push(f"{busybox_layout}:latest", "private/busybox:latest", creds="alice:s3cret")
         r = cli.pull(ref)
-        assert r.returncode != 0 and f"registry `{reg.host}` needs credentials" in r.stderr, r.stderr
+        assert r.returncode != 0 and f"registry `{reg.host}`: needs credentials" in r.stderr, r.stderr
         r = cli.pull(ref, "--creds", "alice:wrong")
-        assert r.returncode != 0 and "HTTP 401, access denied" in r.stderr and "credentials rejected" in r.stderr, \
-            r.stderr
+        assert r.returncode != 0 and "HTTP 401, access denied" in r.stderr and \
+            "the credentials of `alice` rejected" in r.stderr, r.stderr
         assert cache_state(cli.cache)["layers"] == []
         r = cli.pull(ref, "--creds", "alice:s3cret")
         assert r.returncode == 0, r.stderr
