@@ -111,8 +111,10 @@ class Registry:
         hexd = digest.split(":", 1)[1]
         return os.path.join(self.storage, "docker/registry/v2/blobs/sha256", hexd[:2], hexd, "data")
 
-    def push(self, layout_ref, name, creds=None, all_images=False):
+    def push(self, layout_ref, name, creds=None, all_images=False, fmt=None):
         argv = ["skopeo", "--insecure-policy", "copy", "--dest-tls-verify=false"]
+        if fmt:
+            argv += ["--format", fmt]
         if creds:
             argv += ["--dest-creds", creds]
         if all_images:
@@ -221,6 +223,19 @@ def test_pull_and_run(cli, registry, busybox_layout):
     r = cli.run("sandbox", "--no-gc", "--image", f"docker://{registry.host}/busybox@{digest}", "--image-cache",
                 cli.cache, "--", "true")
     assert r.returncode == 0, r.stderr
+
+
+def test_docker_schema2_image(cli, registry, busybox_layout):
+    """Docker's media types (the manifest and layers skopeo writes with --format v2s2),
+    as Docker Hub serves most images."""
+    ref = registry.push(f"{busybox_layout}:latest", "docker-format:v1", fmt="v2s2")
+    with urllib.request.urlopen(urllib.request.Request(
+            f"http://{registry.host}/v2/docker-format/manifests/v1",
+            headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})) as resp:
+        assert resp.headers["Content-Type"] == "application/vnd.docker.distribution.manifest.v2+json"
+        assert json.load(resp)["layers"][0]["mediaType"] == "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    r = cli.sandbox(ref, "sh", "-c", "echo docker format")
+    assert r.returncode == 0 and r.stdout == "docker format\n", r.stderr
 
 
 def test_commit_on_a_registry_image(cli, registry, busybox_layout, tmp_path):
@@ -468,7 +483,8 @@ def b64url(data):
 
 class TokenServer:
     """The registry's token service: Basic credentials in, an RS256 JWT for the scopes
-    asked out (signed with openssl), the key id as the registry computes it (libtrust)."""
+    asked out (signed with openssl), the key id as the registry computes it (libtrust).
+    Pulls of public/* need no credentials (as Docker Hub's public images)."""
 
     def __init__(self, d, users):
         self.key, self.cert = os.path.join(d, "token.key"), os.path.join(d, "token.crt")
@@ -494,7 +510,9 @@ class TokenServer:
                     if server.users.get(u) != p:
                         return self.reply(401, {"details": "wrong credentials"})
                     user = u
-                if user is None:
+                scopes = q.get("scope", [])
+                if user is None and not all(sc.startswith("repository:public/") and sc.endswith(":pull")
+                                            for sc in scopes):
                     return self.reply(401, {"details": "credentials needed"})
                 server.seen.append((user, q.get("scope", [])))
                 self.reply(200, {"token": server.sign(user, q.get("service", [""])[0], q.get("scope", []))})
@@ -549,6 +567,12 @@ def test_bearer_token_auth(cli, busybox_layout, tmp_path):
         assert f"token server `{tokens.realm}` answered HTTP 401: credentials rejected" in r.stderr, r.stderr
         r = cli.pull(ref)
         assert r.returncode != 0 and "credentials needed" in r.stderr, r.stderr
+        # an anonymous token for a public repository
+        public = reg.push(f"{busybox_layout}:latest", "public/busybox:latest", creds="bob:hunter2")
+        tokens.seen.clear()
+        r = cli.sandbox(public, "sh", "-c", "echo anonymous")
+        assert r.returncode == 0 and r.stdout == "anonymous\n", r.stderr
+        assert tokens.seen == [(None, ["repository:public/busybox:pull"])]
     finally:
         reg.stop()
         tokens.stop()
