@@ -29,3 +29,8 @@ if [ ${#missing[@]} -gt 0 ]; then
         apt-get update -qq </dev/null
         apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
 fi
+# The tests start their own registry on loopback; the package's service would listen on
+# :5000 on every interface of a host whose policy lets packages start services.
+if [ -d /run/systemd/system ] && systemctl is-enabled --quiet docker-registry.service 2>/dev/null; then
+        systemctl disable --now docker-registry.service
+fi
