@@ -26,6 +26,7 @@ static const char sandbox_usage[] =
         "                            docker://[HOST[:PORT]/]NAME[:TAG|@DIGEST] from a registry\n"
         "      --image-cache DIR     unpacked layers (default: " RC_IMAGE_CACHE_DEFAULT ")\n"
         "      --upper DIR           keep the changes in DIR/upper (default: a tmpfs)\n"
+        "      --upper-size BYTES    the size of the tmpfs upper layer (512m, 2g)\n"
         "      --read-only           no upper layer: the root cannot be written\n"
         "      --commit DEST[:TAG]   write the changes as a new layer into an image layout\n" CLI_PULL_USAGE
         "Process:\n"
@@ -36,7 +37,12 @@ static const char sandbox_usage[] =
         "      --hostname NAME       hostname (default: the sandbox's id)\n"
         "  -t, --tty                 allocate a terminal (stdin is always passed through)\n"
         "  -v, --volume SRC:DST[:ro] bind-mount SRC\n"
-        "      --tmpfs DST           mount a tmpfs\n"
+        "      --tmpfs DST[:OPTIONS] mount a tmpfs; OPTIONS as podman's: size=BYTES,mode=,\n"
+        "                            uid=,gid=,noexec,ro,... (nosuid,nodev,mode=1777 first)\n"
+        "      --unlimited-tmpfs     without a cgroup, nothing charges tmpfs pages to the\n"
+        "                            job: a tmpfs without a size (the upper layer, --tmpfs)\n"
+        "                            then gets 1g (--memory's value if given), and size=0\n"
+        "                            is refused; this lifts both\n"
         "      --cap-add CAP, --cap-drop CAP   change the capability set (ALL for all)\n"
         "      --security-opt seccomp=unconfined   no seccomp profile\n"
         "Network:\n"
@@ -87,6 +93,8 @@ enum {
         OPT_STOP_TIMEOUT,
         OPT_INIT,
         OPT_NO_INIT,
+        OPT_UPPER_SIZE,
+        OPT_UNLIMITED_TMPFS,
 };
 
 struct strv {
@@ -182,6 +190,37 @@ static int add_volume(struct sandbox_args *a, char *arg, rc_error_t *err)
         return own(a, spec, err) == NULL ? -1 : strv_add(&a->volumes, spec, err);
 }
 
+/* "--tmpfs DST[:OPTIONS]" with size= in bytes, from any size cli_parse_bytes reads. */
+static int add_tmpfs(struct sandbox_args *a, char *arg, rc_error_t *err)
+{
+        const char *colon = strchr(arg, ':');
+        size_t cap = 4 * strlen(arg) + 32, len; /* "size=1g" -> "size=1073741824" */
+        _cleanup_free_ char *opts = NULL;
+        char *spec, *save = NULL;
+
+        if (colon == NULL)
+                return strv_add(&a->tmpfs, arg, err);
+        opts = strdup(colon + 1);
+        spec = own(a, malloc(cap), err);
+        if (opts == NULL || spec == NULL)
+                return spec == NULL ? -1 : rc_error_set(err, ENOMEM, "--tmpfs");
+        len = (size_t)snprintf(spec, cap, "%.*s:", (int)(colon - arg), arg);
+        for (char *w = strtok_r(opts, ",", &save); w != NULL; w = strtok_r(NULL, ",", &save)) {
+                int64_t size;
+
+                if (strncmp(w, "size=", 5) != 0) {
+                        len += (size_t)snprintf(spec + len, cap - len, "%s%s",
+                                                spec[len - 1] == ':' ? "" : ",", w);
+                        continue;
+                }
+                if (cli_parse_bytes("--tmpfs size", w + 5, 0, &size, err) < 0)
+                        return -1;
+                len += (size_t)snprintf(spec + len, cap - len, "%ssize=%lld",
+                                        spec[len - 1] == ':' ? "" : ",", (long long)size);
+        }
+        return strv_add(&a->tmpfs, spec, err);
+}
+
 static int bad_value(const char *opt, const char *arg, rc_error_t *err)
 {
         return rc_error_set(err, EINVAL, "invalid %s value \"%s\"", opt, arg);
@@ -265,7 +304,12 @@ static int option(struct sandbox_args *a, int opt, char *arg, rc_error_t *err)
         case 'v':
                 return add_volume(a, arg, err);
         case OPT_TMPFS:
-                return strv_add(&a->tmpfs, arg, err);
+                return add_tmpfs(a, arg, err);
+        case OPT_UPPER_SIZE:
+                return cli_parse_bytes("--upper-size", arg, CLI_VALUE_NONZERO, &o->upper_size, err);
+        case OPT_UNLIMITED_TMPFS:
+                o->unlimited_tmpfs = true;
+                return 0;
         case OPT_CAP_ADD:
                 return strv_add(&a->cap_add, arg, err);
         case OPT_CAP_DROP:
@@ -383,6 +427,8 @@ int cli_cmd_sandbox(struct cli_context *ctx, int argc, char **argv, rc_error_t *
                 {"init", no_argument, NULL, OPT_INIT},
                 {"no-init", no_argument, NULL, OPT_NO_INIT},
                 CLI_PULL_LONGOPTS,
+                {"upper-size", required_argument, NULL, OPT_UPPER_SIZE},
+                {"unlimited-tmpfs", no_argument, NULL, OPT_UNLIMITED_TMPFS},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,9 +128,14 @@ static int make_dir(int dirfd, const char *name, mode_t mode, const char *base, 
 static int prepare_dir(const struct rc_overlay *ov, char **ret_empty, rc_error_t *err)
 {
         _cleanup_close_ int fd = -1;
+        char data[64];
 
         *ret_empty = NULL;
-        if (ov->tmpfs && mount("tmpfs", ov->dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+        if (ov->tmpfs_size > 0)
+                snprintf(data, sizeof(data), "mode=0755,size=%" PRIu64, ov->tmpfs_size);
+        else
+                snprintf(data, sizeof(data), "mode=0755");
+        if (ov->tmpfs && mount("tmpfs", ov->dir, "tmpfs", MS_NOSUID | MS_NODEV, data) < 0)
                 return rc_error_set(err, errno, "mount a tmpfs on `%s`", ov->dir);
         fd = open(ov->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "runtime/base/error.h"
 
@@ -22,6 +23,7 @@ struct rc_overlay {
         const char *dir; /* absolute: holds upper/ and work/ (or empty/) */
         bool read_only; /* no upper directory at all */
         bool tmpfs; /* mount a tmpfs on dir first: the changes die with the container */
+        uint64_t tmpfs_size; /* its size in bytes; 0: the kernel's default (half the RAM) */
 };
 
 /* Pure: one lower directory escaped for overlayfs' option syntax ('\\', ':' and ','

@@ -460,7 +460,57 @@ static void gen_copy(json_gen *g, const json_node *n)
         }
 }
 
-static int gen_mounts(json_gen *g, const struct rc_sandbox_opts *o, const json_node *dflt, rc_error_t *err)
+/* "--tmpfs DST[:OPTIONS]" (podman's): our nosuid,nodev,mode=1777 first, the options
+ * after them (the later word wins), and size= when the options give none and
+ * default_size is set (no cgroup: see rc_sandbox_opts.unlimited_tmpfs). */
+static int gen_tmpfs(json_gen *g, const char *spec, uint64_t default_size, rc_error_t *err)
+{
+        const char *colon = strchr(spec, ':');
+        _cleanup_free_ char *dst = strndup(spec, colon ? (size_t)(colon - spec) : strlen(spec));
+        _cleanup_free_ char *opts = strdup(colon ? colon + 1 : "");
+        bool sized = false;
+        char *save = NULL;
+
+        if (dst == NULL || opts == NULL)
+                return rc_error_set(err, ENOMEM, "--tmpfs");
+        if (dst[0] != '/')
+                return rc_error_set(err, EINVAL, "--tmpfs \"%s\": not an absolute path", spec);
+        json_gen_object_open(g);
+        json_gen_kv_string(g, "destination", dst);
+        json_gen_kv_string(g, "type", "tmpfs");
+        json_gen_kv_string(g, "source", "tmpfs");
+        json_gen_string(g, "options");
+        json_gen_array_open(g);
+        json_gen_string(g, "nosuid");
+        json_gen_string(g, "nodev");
+        json_gen_string(g, "mode=1777");
+        for (char *w = strtok_r(opts, ",", &save); w != NULL; w = strtok_r(NULL, ",", &save)) {
+                if (strncmp(w, "size=", 5) == 0) {
+                        sized = true;
+                        /* tmpfs reads size=0 as no limit at all */
+                        if (strcmp(w + 5, "0") == 0 && default_size > 0)
+                                return rc_error_set(
+                                        err, EINVAL,
+                                        "--tmpfs \"%s\": size=0 is unlimited, and without a cgroup "
+                                        "nothing charges a tmpfs's pages to the job: give a size, "
+                                        "or pass --unlimited-tmpfs",
+                                        spec);
+                }
+                json_gen_string(g, w);
+        }
+        if (!sized && default_size > 0) {
+                char size[32];
+
+                snprintf(size, sizeof(size), "size=%" PRIu64, default_size);
+                json_gen_string(g, size);
+        }
+        json_gen_array_close(g);
+        json_gen_object_close(g);
+        return 0;
+}
+
+static int gen_mounts(json_gen *g, const struct rc_sandbox_opts *o, const json_node *dflt,
+                      uint64_t tmpfs_size, rc_error_t *err)
 {
         json_gen_array_open(g);
         for (size_t i = 0; i < json_array_size(dflt); i++)
@@ -468,22 +518,9 @@ static int gen_mounts(json_gen *g, const struct rc_sandbox_opts *o, const json_n
         for (size_t i = 0; o->volumes != NULL && o->volumes[i] != NULL; i++)
                 if (gen_volume(g, o->volumes[i], err) < 0)
                         return -1;
-        for (size_t i = 0; o->tmpfs != NULL && o->tmpfs[i] != NULL; i++) {
-                if (o->tmpfs[i][0] != '/')
-                        return rc_error_set(err, EINVAL, "--tmpfs \"%s\": not an absolute path",
-                                            o->tmpfs[i]);
-                json_gen_object_open(g);
-                json_gen_kv_string(g, "destination", o->tmpfs[i]);
-                json_gen_kv_string(g, "type", "tmpfs");
-                json_gen_kv_string(g, "source", "tmpfs");
-                json_gen_string(g, "options");
-                json_gen_array_open(g);
-                json_gen_string(g, "nosuid");
-                json_gen_string(g, "nodev");
-                json_gen_string(g, "mode=1777");
-                json_gen_array_close(g);
-                json_gen_object_close(g);
-        }
+        for (size_t i = 0; o->tmpfs != NULL && o->tmpfs[i] != NULL; i++)
+                if (gen_tmpfs(g, o->tmpfs[i], tmpfs_size, err) < 0)
+                        return -1;
         json_gen_array_close(g);
         return 0;
 }
@@ -783,8 +820,8 @@ static int gen_annotations(json_gen *g, const struct rc_sandbox_opts *o, rc_erro
 }
 
 static int gen_config(json_gen *g, const struct rc_sandbox_opts *o, const struct rc_image *img,
-                      const char *const *lower, const char *id, const char *root_path, const json_node *dflt,
-                      size_t *linux_at, rc_error_t *err)
+                      const char *const *lower, const char *id, const char *root_path, uint64_t tmpfs_size,
+                      const json_node *dflt, size_t *linux_at, rc_error_t *err)
 {
         char hostname[64];
 
@@ -806,7 +843,7 @@ static int gen_config(json_gen *g, const struct rc_sandbox_opts *o, const struct
                 } else if (strcmp(key, "hostname") == 0) {
                         json_gen_string(g, hostname);
                 } else if (strcmp(key, "mounts") == 0) {
-                        if (gen_mounts(g, o, v, err) < 0)
+                        if (gen_mounts(g, o, v, tmpfs_size, err) < 0)
                                 return -1;
                 } else if (strcmp(key, "linux") == 0) {
                         gen_linux(g, o, v, linux_at);
@@ -857,8 +894,8 @@ static int splice_seccomp(char **doc, size_t *len, size_t at, rc_error_t *err)
 }
 
 int rc_sandbox_config(const struct rc_sandbox_opts *o, const struct rc_image *img, const char *const *lower,
-                      const char *id, const char *root_path, char **ret, size_t *ret_len,
-                      struct oci_config **ret_cfg, rc_error_t *err)
+                      const char *id, const char *root_path, uint64_t tmpfs_size, char **ret,
+                      size_t *ret_len, struct oci_config **ret_cfg, rc_error_t *err)
 {
         _cleanup_free_ char *spec = NULL;
         json_node *dflt = NULL;
@@ -876,7 +913,7 @@ int rc_sandbox_config(const struct rc_sandbox_opts *o, const struct rc_image *im
                 json_free(dflt);
                 return rc_error_set(err, ENOMEM, "sandbox config");
         }
-        r = gen_config(g, o, img, lower, id, root_path, dflt, &linux_at, err);
+        r = gen_config(g, o, img, lower, id, root_path, tmpfs_size, dflt, &linux_at, err);
         json_free(dflt);
         if (r == 0)
                 r = json_gen_finish(g, ret, ret_len, err);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
 #include "runtime/cgroup/cgroup.h"
 #include "runtime/container/state.h"
 #include "runtime/image/image.h"
@@ -40,6 +41,8 @@ struct sandbox {
         struct rc_run_result res;
         struct rc_cgroup_stats stats;
         bool has_stats;
+        bool cgroup; /* the job gets a cgroup (decided before anything is unpacked) */
+        uint64_t tmpfs_size; /* of each tmpfs that gives none; 0: the kernel's default */
 };
 
 static const char *cache_of(const struct rc_sandbox_opts *o)
@@ -55,6 +58,40 @@ static int check_opts(const struct rc_sandbox_opts *o, rc_error_t *err)
                 return rc_error_set(err, EINVAL, "--read-only has no upper layer for --upper or --commit");
         if (o->upper != NULL && o->upper[0] != '/')
                 return rc_error_set(err, EINVAL, "--upper `%s`: not an absolute path", o->upper);
+        if (o->upper_size != 0 && (o->upper != NULL || o->commit != NULL || o->read_only))
+                return rc_error_set(err, EINVAL,
+                                    "--upper-size: the upper layer is on disk (--upper, --commit) or absent "
+                                    "(--read-only), not on a tmpfs");
+        return 0;
+}
+
+/* Before the image is unpacked: limits no cgroup can enforce fail now (with create's
+ * words), and without a cgroup no memory limit covers the job's tmpfs pages, which then
+ * get a size (rc_sandbox_opts.unlimited_tmpfs). */
+static int plan_limits(struct sandbox *s, rc_error_t *err)
+{
+        const struct rc_sandbox_opts *o = s->o;
+        const struct rc_runtime *rt = s->rt;
+        struct oci_resources r = {
+                .present = true,
+                .has_memory = o->memory != 0 || o->memory_swap != 0,
+                .memory = {.limit = {.set = o->memory != 0, .v = o->memory},
+                           .swap = {.set = o->memory_swap != 0, .v = o->memory_swap}},
+                .has_cpu = o->cpu_quota != 0,
+                .cpu = {.quota = {.set = o->cpu_quota != 0, .v = (int64_t)o->cpu_quota}},
+                .has_pids = o->pids_limit != 0,
+                .pids_limit = o->pids_limit,
+                .has_blockio = o->io_weight != 0,
+                .blockio = {.weight = {.set = o->io_weight != 0, .v = o->io_weight}},
+        };
+        bool v2 = rt->cgroup_manager == RC_CGROUP_MANAGER_CGROUPFS && rc_fs_is_cgroup2(RC_CGROUP_MOUNT);
+        struct rc_cgroup_decision d;
+
+        if (rc_cgroup_decide(rt->cgroup_manager, v2, &r, &d, err) < 0)
+                return rc_error_wrap(err, "sandbox");
+        s->cgroup = d.create;
+        if (!s->cgroup && !o->unlimited_tmpfs)
+                s->tmpfs_size = o->memory > 0 ? (uint64_t)o->memory : RC_SANDBOX_TMPFS_SIZE;
         return 0;
 }
 
@@ -135,6 +172,7 @@ static int make_dirs(struct sandbox *s, rc_error_t *err)
                 .read_only = o->read_only,
                 /* --commit reads the upper after the container is gone: on disk then */
                 .tmpfs = o->upper == NULL && o->commit == NULL,
+                .tmpfs_size = o->upper_size > 0 ? (uint64_t)o->upper_size : s->tmpfs_size,
         };
         return 0;
 }
@@ -223,11 +261,15 @@ static void fill_usage(struct sandbox *s, struct rc_sandbox_report *r)
                 r->user_cpu_us = (uint64_t)ru->ru_utime.tv_sec * 1000000 + (uint64_t)ru->ru_utime.tv_usec;
                 r->system_cpu_us = (uint64_t)ru->ru_stime.tv_sec * 1000000 + (uint64_t)ru->ru_stime.tv_usec;
         }
-        r->has_memory_peak = true;
-        if (s->has_stats && st->has_memory && st->memory_peak > 0)
-                r->memory_peak = st->memory_peak;
-        else
-                r->memory_peak = (uint64_t)ru->ru_maxrss * 1024; /* the largest process only */
+        /* wait4's figure is the largest single process, not the job: no stand-in */
+        r->max_rss = (uint64_t)ru->ru_maxrss * 1024;
+        r->has_memory_peak = s->has_stats && st->has_memory && st->memory_peak > 0;
+        r->memory_peak = st->memory_peak;
+        if (!r->has_memory_peak)
+                r->memory_peak_null =
+                        !s->cgroup ? "no cgroup (no cgroup v2 on this host, or --cgroup-manager=disabled)"
+                        : s->has_stats ? "the cgroup has no memory.peak (kernel before 5.19)"
+                                       : "the cgroup's statistics could not be read";
         r->has_pids_peak = s->has_stats && st->has_pids && st->pids_peak > 0;
         r->pids_peak = st->pids_peak;
         r->has_io = s->has_stats;
@@ -281,10 +323,10 @@ static void sandbox_clear(struct sandbox *s)
 static int sandbox_steps(struct sandbox *s, int *ret_status, struct rc_sandbox_report *report,
                          rc_error_t *err)
 {
-        if (open_base(s, err) < 0 || make_dirs(s, err) < 0)
+        if (plan_limits(s, err) < 0 || open_base(s, err) < 0 || make_dirs(s, err) < 0)
                 return -1;
-        if (rc_sandbox_config(s->o, s->img, s->lower, s->id, s->rootfs_mp, &s->config, &s->config_len,
-                              &s->cfg, err) < 0)
+        if (rc_sandbox_config(s->o, s->img, s->lower, s->id, s->rootfs_mp, s->tmpfs_size, &s->config,
+                              &s->config_len, &s->cfg, err) < 0)
                 return -1;
         if (run_container(s, ret_status, err) < 0)
                 return -1;
@@ -390,6 +432,8 @@ int rc_sandbox_report_json(const struct rc_sandbox_report *r, char **ret, size_t
         kv_opt_uint(g, "user_cpu_us", r->has_cpu, r->user_cpu_us);
         kv_opt_uint(g, "system_cpu_us", r->has_cpu, r->system_cpu_us);
         kv_opt_uint(g, "memory_peak_bytes", r->has_memory_peak, r->memory_peak);
+        json_gen_kv_string(g, "memory_peak_null_reason", r->memory_peak_null);
+        kv_opt_uint(g, "max_rss_bytes", r->reason != RC_SANDBOX_ERROR, r->max_rss);
         kv_opt_uint(g, "pids_peak", r->has_pids_peak, r->pids_peak);
         kv_opt_uint(g, "io_read_bytes", r->has_io, r->io_read_bytes);
         kv_opt_uint(g, "io_write_bytes", r->has_io, r->io_write_bytes);

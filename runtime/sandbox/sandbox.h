@@ -33,6 +33,7 @@
 #define RC_ANNOTATION_SANDBOX "run-container.sandbox"
 #define RC_SANDBOX_GC_TIMEOUT_MS 2000
 #define RC_SANDBOX_STOP_TIMEOUT_MS 10000 /* podman's and docker's default */
+#define RC_SANDBOX_TMPFS_SIZE (1024 * 1024 * 1024) /* see rc_sandbox_opts.unlimited_tmpfs */
 
 struct rc_image;
 
@@ -46,6 +47,7 @@ struct rc_sandbox_opts {
         struct rc_pull_opts pull; /* for a docker:// image */
         const char *upper; /* NULL: tmpfs; else DIR/upper and DIR/work keep the changes */
         bool read_only; /* no upper layer at all */
+        int64_t upper_size; /* bytes: the size of the tmpfs upper layer; 0: not set */
         const char *commit; /* "DEST[:TAG]": the changes as a new layer in an image layout */
 
         /* the process */
@@ -57,7 +59,14 @@ struct rc_sandbox_opts {
         const char *hostname; /* NULL: the id, cut to 63 characters */
         bool terminal;
         char *const *volumes; /* "SRC:DST[:ro|rw]" */
-        char *const *tmpfs; /* "DST" */
+        /* "DST[:OPTIONS]", podman's: OPTIONS as for mount -t tmpfs (size=BYTES, mode=,
+         * uid=, gid=, nr_inodes=, ro, noexec, ...) after our nosuid,nodev,mode=1777 */
+        char *const *tmpfs;
+        /* Without a cgroup, no memory limit covers the pages the job writes to a tmpfs:
+         * each tmpfs without a size (the upper layer, --tmpfs) gets RC_SANDBOX_TMPFS_SIZE
+         * (--memory's value when given), and an explicitly unlimited one (size=0) is
+         * refused, unless this is set */
+        bool unlimited_tmpfs;
         char *const *cap_add, *const *cap_drop; /* "NET_ADMIN", "CAP_NET_ADMIN" or "ALL" */
         bool seccomp_unconfined;
         const char *net; /* NULL or "none": an empty netns; "host"; else a network name */
@@ -102,7 +111,9 @@ struct rc_sandbox_report {
         bool has_cpu;
         uint64_t user_cpu_us, system_cpu_us;
         bool has_memory_peak;
-        uint64_t memory_peak; /* bytes: the cgroup's memory.peak, else wait4's maxrss */
+        uint64_t memory_peak; /* bytes: the cgroup's memory.peak */
+        const char *memory_peak_null; /* !has_memory_peak: why (a static string) */
+        uint64_t max_rss; /* bytes: wait4's, the largest single process of the job */
         bool has_pids_peak;
         uint64_t pids_peak;
         bool has_io;
@@ -130,11 +141,12 @@ void rc_sandbox_report_clear(struct rc_sandbox_report *r);
 /* The config.json document for a sandbox: the default spec with the options applied.
  * img (may be NULL) supplies the default command, env, workdir and user; `lower` (bottom
  * first, NULL-terminated) is searched for /etc/passwd and /etc/group when the user is a
- * name; root_path is the overlay mount point. The document is compact (it is parsed
+ * name; root_path is the overlay mount point; tmpfs_size (0: none) the size of a --tmpfs
+ * that gives none. The document is compact (it is parsed
  * right away, and parsed it is returned in *ret_cfg unless that is NULL). */
 int rc_sandbox_config(const struct rc_sandbox_opts *o, const struct rc_image *img, const char *const *lower,
-                      const char *id, const char *root_path, char **ret, size_t *ret_len,
-                      struct oci_config **ret_cfg, rc_error_t *err);
+                      const char *id, const char *root_path, uint64_t tmpfs_size, char **ret,
+                      size_t *ret_len, struct oci_config **ret_cfg, rc_error_t *err);
 
 /* Pure parsers for the command line (unit-tested). */
 int rc_sandbox_parse_bytes(const char *s, int64_t *ret); /* "512m", "1G", "1048576"; -1 accepted */

@@ -1,6 +1,7 @@
 """`run-container sandbox` as a CI runner drives it (issue 20): the signals a runner sends
 (SIGTERM, then SIGKILL; ^C) end the whole job and still leave a report; the small init
-(--init, the default) reaps orphans and passes the job's exit status through.
+(--init, the default) reaps orphans and passes the job's exit status through; tmpfs sizes
+(podman's --tmpfs PATH:OPTIONS, --upper-size) and, without a cgroup, no tmpfs without one.
 
 Everything here runs on this hybrid-cgroup host without a cgroup: the job's processes
 are found through its pid namespace.
@@ -16,7 +17,7 @@ import time
 import pytest
 
 from conftest import pid_alive, wait_for
-from test_sandbox import Sandbox, leftovers, sb, wait_running  # noqa: F401 (sb: the fixture)
+from test_sandbox import Sandbox, busybox_layout, leftovers, sb, wait_running  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.run_container_only("sandbox is run-container's own command")
 
@@ -195,3 +196,70 @@ def test_the_init_holds_no_fd_of_the_job(sb, rt, workdir):
     assert len(others) == 1 and others[0].startswith("socket:"), fds
     p.send_signal(signal.SIGTERM)
     assert p.wait(timeout=30) == 128 + signal.SIGTERM
+
+
+# ---------------------------------------------------------------- tmpfs sizes
+
+
+def df_kb(sb, path, *args, **kw):
+    """The size in KiB of the filesystem at path inside a sandbox."""
+    r = sb.run(*args, "--", "df", "-k", path, **kw)
+    assert r.returncode == 0, r.stderr
+    return int(r.stdout.split("\n")[1].split()[1])
+
+
+def test_tmpfs_takes_podmans_options(sb):
+    r = sb.run("--tmpfs", "/build:size=10m,mode=0700", "--", "sh", "-c",
+               "stat -c %a /build; grep ' /build ' /proc/mounts; ls -d /build:* 2>&1")
+    assert r.returncode != 0, r.stdout  # no directory literally named "/build:size=10m,mode=0700"
+    lines = r.stdout.split("\n")
+    assert lines[0] == "700", r.stdout
+    assert "size=10240k" in lines[1] and "nosuid" in lines[1] and "nodev" in lines[1], lines[1]
+    assert "No such file" in lines[2]
+    # the size is enforced, and any size form podman takes works
+    r = sb.run("--tmpfs", "/build:size=1MiB", "--", "sh", "-c", "dd if=/dev/zero of=/build/f bs=64k count=32")
+    assert r.returncode != 0 and "No space left" in r.stderr, r.stderr
+    assert df_kb(sb, "/build", "--tmpfs", "/build:size=1.5g") == 1536 * 1024
+
+
+def test_bad_tmpfs_options_exit_125(sb):
+    r = sb.run("--tmpfs", "/x:size=lots", "--", "true")
+    assert r.returncode == 125 and "--tmpfs size" in r.stderr, r.stderr
+    r = sb.run("--tmpfs", "x:size=1m", "--", "true")
+    assert r.returncode == 125 and "not an absolute path" in r.stderr, r.stderr
+
+
+def test_upper_size_limits_the_root(sb, workdir):
+    assert df_kb(sb, "/", "--upper-size", "8m") == 8 * 1024
+    r = sb.run("--upper-size", "8m", "--", "sh", "-c", "dd if=/dev/zero of=/f bs=1M count=16")
+    assert r.returncode != 0 and "No space left" in r.stderr, r.stderr
+    for other in (("--upper", os.path.join(workdir, "u")), ("--read-only",)):
+        r = sb.run("--upper-size", "8m", *other, "--", "true")
+        assert r.returncode == 125 and "--upper-size" in r.stderr, (other, r.stderr)
+    r = sb.run("--upper-size", "0", "--", "true")
+    assert r.returncode == 125 and "--upper-size" in r.stderr
+
+
+def test_without_a_cgroup_no_tmpfs_is_unlimited(sb):
+    # this host has no cgroup v2: a tmpfs's pages would go uncounted into host memory
+    gib = 1024 * 1024
+    assert df_kb(sb, "/") == gib  # the upper layer
+    assert df_kb(sb, "/t", "--tmpfs", "/t") == gib
+    assert df_kb(sb, "/t", "--tmpfs", "/t:size=2g") == 2 * gib  # a size given is kept
+    # --memory (not enforced here) is the cap when given
+    assert df_kb(sb, "/t", "--tmpfs", "/t", "-m", "64m", global_args=("--cgroup-manager=disabled",)) == 64 * 1024
+    r = sb.run("--tmpfs", "/t:size=0", "--", "true")
+    assert r.returncode == 125 and "--unlimited-tmpfs" in r.stderr, r.stderr
+    # asked for: the kernel's default, half the RAM, and size=0, no limit at all (df: 0)
+    with open("/proc/meminfo") as f:
+        half = int(f.readline().split()[1]) // 2
+    assert abs(df_kb(sb, "/", "--unlimited-tmpfs") - half) < 1024
+    assert df_kb(sb, "/t", "--unlimited-tmpfs", "--tmpfs", "/t:size=0") == 0
+
+
+def test_limits_fail_before_the_image_is_unpacked(sb, workdir, busybox_layout):
+    cache = os.path.join(workdir, "cache")
+    r = sb.run("--image", busybox_layout, "--image-cache", cache, "-m", "64m", "--pids-limit", "10", "--", "true",
+               rootfs=False)
+    assert r.returncode == 125 and "memory and pids limits" in r.stderr, r.stderr
+    assert not os.path.exists(cache) or not any(files for _, _, files in os.walk(cache)), list(os.walk(cache))

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -92,7 +93,7 @@ static struct oci_config *config_of(const struct rc_sandbox_opts *o, const struc
         rc_error_t err = NULL;
         size_t len = 0;
 
-        cr_assert_eq(rc_sandbox_config(o, img, lower, "sb1", "/run/x/rootfs", &json, &len, NULL, &err), 0,
+        cr_assert_eq(rc_sandbox_config(o, img, lower, "sb1", "/run/x/rootfs", 0, &json, &len, NULL, &err), 0,
                      "%s", err ? err->msg : "");
         cr_assert_eq(oci_config_parse(json, len, "test", &cfg, &err), 0, "%s", err ? err->msg : "");
         return cfg;
@@ -105,7 +106,7 @@ static const char *config_error(const struct rc_sandbox_opts *o)
         rc_error_t err = NULL;
         size_t len = 0;
 
-        cr_assert_eq(rc_sandbox_config(o, NULL, NULL, "sb1", "/r", &json, &len, NULL, &err), -1);
+        cr_assert_eq(rc_sandbox_config(o, NULL, NULL, "sb1", "/r", 0, &json, &len, NULL, &err), -1);
         snprintf(msg, sizeof(msg), "%s", err->msg);
         rc_error_free(&err);
         return msg;
@@ -212,6 +213,52 @@ Test(sandbox, config_options)
         oci_config_free(c);
 }
 
+static struct oci_config *config_sized(const struct rc_sandbox_opts *o, uint64_t tmpfs_size)
+{
+        _cleanup_free_ char *json = NULL;
+        struct oci_config *cfg = NULL;
+        rc_error_t err = NULL;
+        size_t len = 0;
+
+        cr_assert_eq(rc_sandbox_config(o, NULL, NULL, "sb1", "/r", tmpfs_size, &json, &len, NULL, &err), 0,
+                     "%s", err ? err->msg : "");
+        cr_assert_eq(oci_config_parse(json, len, "test", &cfg, &err), 0, "%s", err ? err->msg : "");
+        return cfg;
+}
+
+/* podman's --tmpfs PATH[:OPTIONS]: the options after ours, a size where none is given
+ * and the sandbox has no cgroup, size=0 (unlimited) refused then */
+Test(sandbox, config_tmpfs_options)
+{
+        char *args[] = {"sh", NULL}, *tmpfs[] = {"/build:size=10485760,mode=0700,noexec", "/plain", NULL},
+             *zero[] = {"/z:size=0", NULL};
+        struct rc_sandbox_opts o = {.args = args, .tmpfs = tmpfs};
+        struct oci_config *c = config_sized(&o, 4096);
+        const struct oci_mount *build = &c->mounts[c->n_mounts - 2], *plain = &c->mounts[c->n_mounts - 1];
+        rc_error_t err = NULL;
+        char *json = NULL;
+        size_t len = 0;
+
+        cr_assert_str_eq(build->destination, "/build");
+        cr_assert_str_eq(build->data, "mode=1777,size=10485760,mode=0700"); /* the later mode= wins */
+        cr_assert(build->flags & MS_NOEXEC);
+        cr_assert(build->flags & MS_NOSUID);
+        cr_assert_str_eq(plain->destination, "/plain");
+        cr_assert_str_eq(plain->data, "mode=1777,size=4096");
+        oci_config_free(c);
+        c = config_sized(&o, 0); /* a cgroup, or --unlimited-tmpfs: no size added */
+        cr_assert_str_eq(c->mounts[c->n_mounts - 1].data, "mode=1777");
+        oci_config_free(c);
+        o.tmpfs = zero;
+        cr_assert_eq(rc_sandbox_config(&o, NULL, NULL, "sb1", "/r", 4096, &json, &len, NULL, &err), -1);
+        cr_assert(strstr(err->msg, "--tmpfs \"/z:size=0\": size=0 is unlimited") != NULL, "%s", err->msg);
+        cr_assert(strstr(err->msg, "--unlimited-tmpfs") != NULL, "%s", err->msg);
+        rc_error_free(&err);
+        c = config_sized(&o, 0);
+        cr_assert_str_eq(c->mounts[c->n_mounts - 1].data, "mode=1777,size=0");
+        oci_config_free(c);
+}
+
 Test(sandbox, config_network_and_image)
 {
         char *ports[] = {"8080:80/tcp", "5353:53/udp", NULL}, *ep[] = {"/entry", NULL},
@@ -284,7 +331,7 @@ Test(sandbox, config_user_names_from_the_top_layer)
         char *json = NULL;
         rc_error_t err = NULL;
         size_t len;
-        cr_assert_eq(rc_sandbox_config(&o, NULL, lower, "x", "/r", &json, &len, NULL, &err), -1);
+        cr_assert_eq(rc_sandbox_config(&o, NULL, lower, "x", "/r", 0, &json, &len, NULL, &err), -1);
         cr_assert(strstr(err->msg, "not found") != NULL, "%s", err->msg);
         rc_error_free(&err);
         snprintf(path, sizeof(path), "rm -rf %s", dir);
@@ -379,7 +426,7 @@ Test(sandbox, seccomp_built_without_parsing_equals_the_parsed_profile)
         size_t len = 0, kl1 = 0, kl2 = 0, kl3 = 0;
         rc_error_t err = NULL;
 
-        cr_assert_eq(rc_sandbox_config(&o, NULL, NULL, "sb1", "/r", &json, &len, &built, &err), 0, "%s",
+        cr_assert_eq(rc_sandbox_config(&o, NULL, NULL, "sb1", "/r", 0, &json, &len, &built, &err), 0, "%s",
                      err ? err->msg : "");
         cr_assert_eq(oci_config_parse(json, len, "copy", &copy, &err), 0, "%s", err ? err->msg : "");
         from_spec = parse_default_spec(false);
