@@ -177,6 +177,14 @@ int cli_check_args(const char *cmd, int nargs, int min, int max, rc_error_t *err
  * or empty. */
 const char *cli_notify_socket(void);
 
+/* For tests only: the start-up fast paths to force onto their slow path (enum
+ * rc_slow_path, runtime/context.h), a comma-separated list of netns, hooks, seccomp,
+ * created, protect, setup or all. main() reads it once from this variable. */
+#define CLI_SLOW_PATHS_ENV "RC_TEST_SLOW_PATHS"
+
+/* Parse its value (NULL or "": none) into *ret; an unknown word is an error naming it. */
+int cli_parse_slow_paths(const char *value, unsigned *ret, rc_error_t *err);
+
 /* Print `usage` to stdout; returns 0 (the exit status of --help). */
 int cli_print_usage(const char *usage);
 

@@ -219,6 +219,8 @@ static int run_command(struct cli_context *ctx, const struct command *cmd, int a
                                                                              : RC_CGROUP_MANAGER_CGROUPFS;
         if (ctx->rt.net_state_dir == NULL)
                 ctx->rt.net_state_dir = getenv(RC_NET_STATE_DIR_ENV);
+        if (cli_parse_slow_paths(getenv(CLI_SLOW_PATHS_ENV), &ctx->rt.slow_paths, err) < 0)
+                return -1;
         ctx->rt.log = (struct rc_logger){
                 .fn = cli_log_sink,
                 .data = &ctx->log,

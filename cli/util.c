@@ -119,6 +119,40 @@ const char *cli_notify_socket(void)
         return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+int cli_parse_slow_paths(const char *value, unsigned *ret, rc_error_t *err)
+{
+        static const struct {
+                const char *name;
+                unsigned bit;
+        } paths[] = {
+                {"netns", RC_SLOW_NETNS},     {"hooks", RC_SLOW_HOOKS},     {"seccomp", RC_SLOW_SECCOMP},
+                {"created", RC_SLOW_CREATED}, {"protect", RC_SLOW_PROTECT}, {"setup", RC_SLOW_SETUP},
+        };
+        unsigned bits = 0;
+        size_t len, i;
+
+        for (const char *p = value; p != NULL && *p != '\0'; p += len + (p[len] == ',')) {
+                len = strcspn(p, ",");
+                if (len == 3 && strncmp(p, "all", 3) == 0) {
+                        for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+                                bits |= paths[i].bit;
+                        continue;
+                }
+                for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+                        if (strlen(paths[i].name) == len && strncmp(p, paths[i].name, len) == 0)
+                                break;
+                if (i == sizeof(paths) / sizeof(paths[0]))
+                        return rc_error_set(err, EINVAL,
+                                            CLI_SLOW_PATHS_ENV
+                                            ": unknown start-up path \"%.*s\" (netns, hooks, "
+                                            "seccomp, created, protect, setup or all, separated by commas)",
+                                            (int)len, p);
+                bits |= paths[i].bit;
+        }
+        *ret = bits;
+        return 0;
+}
+
 int cli_check_args(const char *cmd, int nargs, int min, int max, rc_error_t *err)
 {
         if (min == max && nargs != min)

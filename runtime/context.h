@@ -16,6 +16,19 @@ enum rc_cgroup_manager {
         RC_CGROUP_MANAGER_DISABLED, /* no cgroup; limits are not enforced (one warning) */
 };
 
+/* The start-up fast paths, each with the slow path it replaces. A test forces the slow
+ * ones through RC_TEST_SLOW_PATHS (tests/integration/README.md), read once by cli/ into
+ * rc_runtime.slow_paths; 0, the production value, leaves every choice as before. */
+enum rc_slow_path {
+        RC_SLOW_NETNS = 1u << 0, /* clone the init into its network namespace (rc_netns_deferred) */
+        RC_SLOW_HOOKS = 1u << 1, /* always stop for HOOKS/HOOKS_DONE (rc_spawn_paths.hooks_sync) */
+        RC_SLOW_SECCOMP =
+                1u << 2, /* a noNewPrivileges filter loads after `start` (rc_seccomp_allows_init_tail) */
+        RC_SLOW_CREATED = 1u << 3, /* run writes the state "created" before releasing the init */
+        RC_SLOW_PROTECT = 1u << 4, /* devices, masked and read-only paths only after all mounts */
+        RC_SLOW_SETUP = 1u << 5, /* create writes its config copy before the clone, not during setup */
+};
+
 struct rc_runtime {
         const char *root; /* state root, NULL: rc_default_state_root() */
         struct rc_logger log;
@@ -28,6 +41,7 @@ struct rc_runtime {
         bool async_link_delete;
         /* The caller's NOTIFY_SOCKET (create, run, start; runtime/notify.h), NULL: none. */
         const char *notify_socket;
+        unsigned slow_paths; /* enum rc_slow_path bits; 0 outside tests */
 };
 
 #define RC_DEFAULT_ROOT "/run/run-container"

@@ -318,11 +318,7 @@ static int init_setup(struct init_run *r, rc_error_t *err)
         if (a->netns_from_parent) {
                 rfs.join_netns = join_parent_netns;
                 rfs.join_netns_arg = r;
-                /* no hook runs between prepare and finish that could see the difference
-                 * (a network attach there does not touch the root) */
-                rfs.early_protect = a->cfg->hooks[OCI_HOOK_PRESTART].n == 0 &&
-                                    a->cfg->hooks[OCI_HOOK_CREATE_RUNTIME].n == 0 &&
-                                    a->cfg->hooks[OCI_HOOK_CREATE_CONTAINER].n == 0;
+                rfs.early_protect = a->early_protect;
         }
         /* the bind sources while we are still the host's root by uid (see bind_src_fds) */
         if (rfs.in_userns) {

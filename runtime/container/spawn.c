@@ -27,9 +27,7 @@ struct spawn_run {
         pid_t init_pid; /* the container init */
         bool move_to_cgroup; /* no CLONE_INTO_CGROUP: the parent moves the init */
         bool cgroupns_late; /* the init unshares its cgroup namespace on CGROUPNS */
-        bool hooks_sync; /* see rc_init_args */
-        bool send_netns; /* the init waits for NETNS */
-        bool net_early; /* the network is attached right after NETNS, not at HOOKS */
+        struct rc_spawn_paths paths;
 };
 
 /* A network annotation (or one that cannot be read: attach reports it). */
@@ -59,6 +57,28 @@ static bool needs_hooks_sync(const struct oci_config *cfg, const struct rc_secco
         if (seccomp->agent_fd >= 0)
                 return true;
         return !net_early && has_network(cfg, &ignored);
+}
+
+void rc_spawn_paths_choose(const struct oci_config *cfg, const struct rc_ns_plan *plan,
+                           const struct rc_seccomp_prog *seccomp, unsigned slow_paths,
+                           struct rc_spawn_paths *ret)
+{
+        _cleanup_error_ rc_error_t ignored = NULL;
+        struct rc_spawn_paths p = {0};
+
+        p.netns_deferred = !(slow_paths & RC_SLOW_NETNS) && rc_netns_deferred(plan);
+        p.net_early = p.netns_deferred && has_network(cfg, &ignored);
+        p.hooks_sync = (slow_paths & RC_SLOW_HOOKS) || needs_hooks_sync(cfg, seccomp, p.net_early);
+        p.seccomp_before_start = !(slow_paths & RC_SLOW_SECCOMP) && seccomp->insns != NULL &&
+                                 cfg->hooks[OCI_HOOK_START_CONTAINER].n == 0 &&
+                                 rc_seccomp_allows_init_tail(&cfg->linux_.seccomp);
+        /* no hook runs between the init's mounts and the rest that could see the
+         * difference (a network attach there does not touch the root) */
+        p.early_protect = !(slow_paths & RC_SLOW_PROTECT) && p.netns_deferred &&
+                          cfg->hooks[OCI_HOOK_PRESTART].n == 0 &&
+                          cfg->hooks[OCI_HOOK_CREATE_RUNTIME].n == 0 &&
+                          cfg->hooks[OCI_HOOK_CREATE_CONTAINER].n == 0;
+        *ret = p;
 }
 
 /* The init record first (delete finds the init through it even if state.json is lost),
@@ -117,13 +137,16 @@ static int send_netns(struct spawn_run *r, rc_error_t *err)
                 *err = TAKE_PTR(why);
                 return -1;
         }
-        if (ret < 0 && r->net_early) {
+        if (ret < 0 && r->paths.net_early) {
                 /* the network would have nowhere to go before HOOKS, which the init skips */
                 *err = TAKE_PTR(why);
                 return -1;
         }
         if (ret < 0)
                 rc_log(&r->s->rt->log, RC_LOG_DEBUG, "%s: the init makes its own", why->msg);
+        else
+                rc_log(&r->s->rt->log, RC_LOG_DEBUG,
+                       "fast path netns: the runtime made the network namespace");
         ret = fd >= 0 ? rc_sync_send_fd(r->sync_fd, RC_SYNC_NETNS, 0, fd, err)
                       : rc_sync_send(r->sync_fd, RC_SYNC_NETNS, why && why->status ? why->status : EINVAL,
                                      NULL, 0, err);
@@ -139,7 +162,7 @@ static int send_netns(struct spawn_run *r, rc_error_t *err)
                 return 0;
         }
         /* The network into the namespace the init is about to join, while it mounts. */
-        if (ret == 0 && r->net_early)
+        if (ret == 0 && r->paths.net_early)
                 ret = rc_network_attach_netns(r->s->rt, r->s->state_dirfd, fd, err);
         return ret;
 }
@@ -175,10 +198,7 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return rc_error_set(err, errno, "socketpair");
 
-        if (rc_netns_deferred(&r->plan)) {
-                _cleanup_error_ rc_error_t ignored = NULL;
-                r->net_early = has_network(s->cfg, &ignored);
-        }
+        rc_spawn_paths_choose(s->cfg, &r->plan, &seccomp, s->rt->slow_paths, &r->paths);
         ia = (struct rc_init_args){
                 .cfg = s->cfg,
                 .plan = &r->plan,
@@ -194,10 +214,9 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
                 .no_pivot = s->opts->no_pivot,
                 .no_new_keyring = s->opts->no_new_keyring,
                 .seccomp = &seccomp,
-                .seccomp_before_start = seccomp.insns != NULL &&
-                                        s->cfg->hooks[OCI_HOOK_START_CONTAINER].n == 0 &&
-                                        rc_seccomp_allows_init_tail(&s->cfg->linux_.seccomp),
-                .hooks_sync = r->hooks_sync = needs_hooks_sync(s->cfg, &seccomp, r->net_early),
+                .seccomp_before_start = r->paths.seccomp_before_start,
+                .hooks_sync = r->paths.hooks_sync,
+                .early_protect = r->paths.early_protect,
                 .overlay = s->opts->ext != NULL ? s->opts->ext->overlay : NULL,
                 .tie_to_caller = s->opts->ext != NULL && s->opts->ext->tie_to_caller,
                 .exec_check_at_start = s->opts->ext != NULL && s->opts->ext->exec_check_at_start,
@@ -210,7 +229,7 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
         }
         ia.unprivileged = geteuid() != 0;
         ca.flags = r->plan.direct ? (uint64_t)r->plan.clone_flags : 0;
-        if (rc_netns_deferred(&r->plan)) {
+        if (r->paths.netns_deferred) {
                 ca.flags &= ~(uint64_t)CLONE_NEWNET;
                 ia.netns_from_parent = true;
         }
@@ -230,7 +249,6 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
         close(sv[1]);
         r->sync_fd = sv[0];
         r->child = r->init_pid = pid;
-        r->send_netns = ia.netns_from_parent;
         return 0;
 }
 
@@ -287,13 +305,15 @@ static int handshake_hooks(struct spawn_run *r, rc_error_t *err)
         _cleanup_free_ char *json = NULL;
         size_t len = 0;
 
-        if (!r->hooks_sync)
+        if (!r->paths.hooks_sync) {
+                rc_log(&r->s->rt->log, RC_LOG_DEBUG, "fast path hooks: no HOOKS round trip");
                 return rc_sync_expect(r->sync_fd, RC_SYNC_READY, "container init", NULL, err);
+        }
         if (rc_sync_expect(r->sync_fd, RC_SYNC_HOOKS, "container init", NULL, err) < 0)
                 return -1;
         /* The init has set up all its namespaces by now (a netns it unshares itself
          * exists only from here on): plumb the network before the prestart hooks. */
-        if (!r->net_early && rc_network_attach(r->s->rt, r->s->state_dirfd, r->init_pid, err) < 0)
+        if (!r->paths.net_early && rc_network_attach(r->s->rt, r->s->state_dirfd, r->init_pid, err) < 0)
                 return -1;
         if (oci_state_to_json(r->s->state, 0, &json, &len, err) < 0)
                 return -1;
@@ -336,10 +356,13 @@ int rc_spawn_container(struct rc_spawn *s, pid_t *ret_pid, rc_error_t *err)
         if (ret < 0)
                 return -1;
         ret = place_in_cgroup(&r, err);
-        if (ret == 0 && r.send_netns)
+        if (ret == 0 && r.paths.netns_deferred)
                 ret = send_netns(&r, err);
-        if (ret == 0 && s->during_setup != NULL)
+        if (ret == 0 && s->during_setup != NULL) {
+                rc_log(&s->rt->log, RC_LOG_DEBUG,
+                       "fast path setup: the caller's work while the init sets up");
                 ret = s->during_setup(s->during_setup_arg, err);
+        }
         if (ret == 0)
                 ret = handshake_namespaces(&r, err);
         if (ret == 0)

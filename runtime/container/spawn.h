@@ -13,6 +13,37 @@
 #include "specs/config.h"
 #include "specs/state.h"
 
+/* The start-up fast paths of one create, chosen once before the clone, each against the
+ * slow path it replaces (a test forces those: rc_runtime.slow_paths, runtime/context.h).
+ * The fast ones are taken only where nothing can tell the difference. */
+struct rc_spawn_paths {
+        /* The runtime makes the network namespace after the clone (rc_netns_deferred,
+         * runtime/isolation/namespaces.h) and sends it (NETNS); slow: the clone makes it. */
+        bool netns_deferred;
+        /* With netns_deferred and a network: attached right after NETNS, while the init
+         * mounts; slow: at HOOKS. */
+        bool net_early;
+        /* The init stops for HOOKS/HOOKS_DONE: for the prestart and createRuntime hooks, a
+         * network attached at HOOKS, the state that createContainer/startContainer hooks
+         * and a seccomp agent get. Without any of them skipped (the fast path): the init
+         * goes straight on to READY. */
+        bool hooks_sync;
+        /* A noNewPrivileges filter that allows all the init still does is loaded before
+         * the wait for `start` (rc_seccomp_allows_init_tail); slow: right before execve. */
+        bool seccomp_before_start;
+        /* With netns_deferred and no prestart, createRuntime or createContainer hook: the
+         * devices, masked and read-only paths no later mount touches are made while the
+         * network namespace is (runtime/rootfs/rootfs.h early_protect); slow: after all
+         * mounts. */
+        bool early_protect;
+};
+
+/* Pure: the paths for cfg, its namespace plan and its compiled filter (an empty
+ * rc_seccomp_prog: none). slow_paths: enum rc_slow_path bits, 0 in production. */
+void rc_spawn_paths_choose(const struct oci_config *cfg, const struct rc_ns_plan *plan,
+                           const struct rc_seccomp_prog *seccomp, unsigned slow_paths,
+                           struct rc_spawn_paths *ret);
+
 /* What the init needs; prepared by the parent before the clone. */
 struct rc_init_args {
         const struct oci_config *cfg;
@@ -29,9 +60,9 @@ struct rc_init_args {
         bool no_pivot;
         bool no_new_keyring;
         struct rc_seccomp_prog *seccomp; /* compiled by the parent; loaded right before exec */
-        bool seccomp_before_start; /* load it before waiting for `start` (rc_seccomp_allows_init_tail) */
-        bool hooks_sync; /* stop for HOOKS/HOOKS_DONE; false when no hook, network or seccomp
-                          * agent needs it: the init goes straight on to READY */
+        bool seccomp_before_start; /* rc_spawn_paths */
+        bool hooks_sync; /* rc_spawn_paths */
+        bool early_protect; /* rc_spawn_paths */
         const struct rc_overlay *overlay; /* NULL, or mounted on rootfs first (runtime/rootfs/overlay.h) */
         bool tie_to_caller; /* keep PR_SET_PDEATHSIG(SIGKILL) after READY */
         bool exec_check_at_start; /* no executable check at create: exec fails with 127/126 */

@@ -225,8 +225,12 @@ static int run_steps(struct pre *s, rc_error_t *err)
                 return -1;
         if (become_user(s, err) < 0)
                 return -1;
-        if (nnp && x->seccomp_early && load_seccomp(s, err) < 0)
-                return -1;
+        if (nnp && x->seccomp_early && s->seccomp != NULL && s->seccomp->insns != NULL) {
+                rc_log(x->log, RC_LOG_DEBUG,
+                       "fast path seccomp: the filter is loaded before the wait for start");
+                if (load_seccomp(s, err) < 0)
+                        return -1;
+        }
         if (s->cwd_late && enter_cwd(s, true, err) < 0)
                 return -1;
         if (s->exe == NULL && !x->lookup_late && rc_process_find_executable(x->proc, &s->exe, err) < 0)

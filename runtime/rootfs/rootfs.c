@@ -151,6 +151,8 @@ static int early_work(struct rc_rootfs_ctx *ctx, size_t next_mount, rc_error_t *
         ctx->early_at = next_mount;
         if (ctx->cfg->has_linux && (mask_paths(ctx, true, err) < 0 || readonly_paths(ctx, true, err) < 0))
                 return -1;
+        rc_log(ctx->log, RC_LOG_DEBUG,
+               "fast path protect: devices, masked and read-only paths before mount %zu", next_mount);
         return 0;
 }
 
