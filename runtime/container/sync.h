@@ -28,7 +28,7 @@
  *   prestart + createRuntime hooks
  *                           ------------------------>  HOOKS_DONE(payload: state JSON)
  *                                                      (both skipped without: see
- *                                                       rc_init_args.hooks_sync)
+ *                                                       rc_spawn_paths.hooks_sync)
  *                                                      createContainer hooks, pivot_root,
  *                                                      terminal, sysctl, rlimits, ...
  *                           <------------------------  READY

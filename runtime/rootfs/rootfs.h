@@ -37,7 +37,7 @@ struct rc_rootfs_ctx {
         int rootfs_dirfd;
         int rootfd; /* set by rc_rootfs_prepare: O_PATH fd of the bound rootfs; -1 before */
         /* Non-NULL: the init is not yet in its network namespace (runtime/isolation/namespaces.h,
-         * rc_netns_job). Called, and then cleared, before the first mount that could see
+         * rc_netns_deferred). Called, and then cleared, before the first mount that could see
          * the network namespace (anything but proc, tmpfs, devpts, mqueue: sysfs tags
          * itself with the mounter's, a bind mount may name /proc/self/ns/net) and at the
          * latest at the end of rc_rootfs_prepare. */
