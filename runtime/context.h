@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "runtime/base/log.h"
+#include "runtime/base/userdirs.h" /* RC_DEFAULT_ROOT, rc_default_state_root */
 
 /* How new containers get their cgroup (runtime/cgroup.h); existing containers always
  * use the cgroup recorded in their state. */
@@ -43,13 +44,6 @@ struct rc_runtime {
         const char *notify_socket;
         unsigned slow_paths; /* enum rc_slow_path bits; 0 outside tests */
 };
-
-#define RC_DEFAULT_ROOT "/run/run-container"
-
-/* The default state root: RC_DEFAULT_ROOT for root; for any other caller
- * $XDG_RUNTIME_DIR/run-container (runc's and crun's rule), RC_DEFAULT_ROOT where
- * XDG_RUNTIME_DIR is unset. Decided once per process (runtime/base/userdirs.c). */
-const char *rc_default_state_root(void);
 
 /* The state root in force: `root`, or the default when it is NULL or "". */
 static inline const char *rc_state_root_path(const char *root)

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "runtime/context.h"
-
 const char *rc_user_state_root(uid_t euid, const char *xdg_runtime_dir, const char *system_root, char *buf,
                                size_t size)
 {

@@ -12,3 +12,10 @@
  * otherwise "<xdg_runtime_dir>/run-container", written into buf. */
 const char *rc_user_state_root(uid_t euid, const char *xdg_runtime_dir, const char *system_root, char *buf,
                                size_t size);
+
+#define RC_DEFAULT_ROOT "/run/run-container"
+
+/* The default state root: RC_DEFAULT_ROOT for root; for any other caller
+ * $XDG_RUNTIME_DIR/run-container (runc's and crun's rule), RC_DEFAULT_ROOT where
+ * XDG_RUNTIME_DIR is unset. Decided once per process. */
+const char *rc_default_state_root(void);
