@@ -69,14 +69,6 @@ else
         add 0 1 0
 fi
 
-# --- layers ------------------------------------------------------------------------------------
-section "layers"
-if "$python" "$repo/tests/check-layers.py"; then
-        add 1 0 0
-else
-        add 0 1 0
-fi
-
 # --- unit tests (criterion) ------------------------------------------------------------------
 section "unit tests"
 unit_rc=0
