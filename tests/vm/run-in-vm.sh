@@ -287,7 +287,8 @@ append="console=ttyS0 panic=-1 acpi=noirq mitigations=off rdinit=/init cgroup_no
 if [ "$systemd" = 1 ]; then
 	[ -x /lib/systemd/systemd ] || die "--systemd: no /lib/systemd/systemd on this host"
 	append="$append systemd.unit=rc-vm.target fstab=no systemd.unified_cgroup_hierarchy=1"
-	[ "$verbose" = 1 ] || append="$append systemd.show_status=0 systemd.log_target=kmsg systemd.log_level=crit"
+	# (loglevel=1 as stage 2's printk setting: the boot's own messages stay off the console)
+	[ "$verbose" = 1 ] || append="$append systemd.show_status=0 systemd.log_target=kmsg systemd.log_level=crit loglevel=1"
 fi
 [ -z "$extra_append" ] || append="$append $extra_append"
 

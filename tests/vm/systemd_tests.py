@@ -6,7 +6,12 @@ PID 1 (run-in-vm.sh --systemd), started by tests/vm/vm-tests.sh.
 
 Every command gets --systemd-cgroup, as containerd's runc shim passes it. Each test
 checks the container's transient scope from systemd's side (systemctl) and from the
-cgroup files. Prints "ok - NAME" / "FAIL - NAME: why" per test, then "N passed, N failed".
+cgroup files. Then the engines that ask for the systemd driver: podman with
+--cgroup-manager=systemd and containerd's runc v2 shim with the options BinaryName and
+SystemdCgroup (ctr run --runc-binary --runc-systemd-cgroup), each with run-container and,
+side by side, Debian's crun. They run straight in the guest (it is thrown away), with
+tests/integration/engines/ driving them. Prints "ok - NAME" / "FAIL - NAME: why" per test,
+then "N passed, N failed".
 """
 
 import json
@@ -20,7 +25,14 @@ import cgroup_tests
 from cgroup_tests import keyed, read
 from vmsuite import CG, MiB, Registry, check, run, wait_for
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+from engines.containerd import Containerd  # noqa: E402
+from engines.podman import Podman  # noqa: E402
+
 MANAGER = ["--systemd-cgroup"]
+IMAGE = "localhost/rc-busybox:latest"
+CRUN = "/usr/bin/crun"
 
 
 def systemctl(*args, check_rc=True):
@@ -248,9 +260,163 @@ def no_systemd_or_no_bus_is_a_clear_error_at_create(s):
         s.ids.remove(cid)
 
 
+# ---- engines -----------------------------------------------------------------------------
+
+
+class InGuest:
+    """The engines' sandbox interface (tests/integration/engines/sandbox.py), without a
+    sandbox: the guest is private and thrown away, and the engines need its /run (the
+    system bus, systemd's runtime directory)."""
+
+    def argv(self, argv):
+        return [str(a) for a in argv]
+
+    def run(self, argv, timeout=120, **kw):
+        kw.setdefault("capture_output", True)
+        kw.setdefault("text", True)
+        if "input" not in kw:
+            kw.setdefault("stdin", subprocess.DEVNULL)
+        return subprocess.run(self.argv(argv), timeout=timeout, **kw)
+
+    def popen(self, argv, **kw):
+        return subprocess.Popen(self.argv(argv), **kw)
+
+
+def engines_dir(s, name):
+    d = os.path.join(s.tmp, name)
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def image_tar(s):
+    tar = os.path.join(s.tmp, "rootfs.tar")
+    if not os.path.exists(tar):
+        subprocess.run(["tar", "-C", s.rootfs, "-cf", tar, "."], check=True)
+    return tar
+
+
+def podman_for(s, runtime):
+    kind = os.path.basename(runtime)
+    p = Podman(InGuest(), engines_dir(s, f"podman-{kind}"), runtime, cgroups=True)
+    p.base += ["--cgroup-manager", "systemd"]
+    if not os.path.isdir(os.path.join(p.dir, "root")):
+        p.import_rootfs(image_tar(s), IMAGE)
+    return p
+
+
+def check_scope(unit, slice_, pid, what):
+    """An active, delegated scope in slice_ holding the container's init (pid), whose cgroup
+    has the 64 MiB limit: the scope itself with run-container, its sub-cgroup "container"
+    with crun (its default subgroup). The unit property is checked for run-container only:
+    it sets the limits systemd has properties for on the unit as runc does; crun writes
+    only the files."""
+    props = unit_props(unit, "ActiveState", "Slice", "Delegate", "MemoryMax", "ControlGroup")
+    check((props["ActiveState"], props["Slice"], props["Delegate"]) == ("active", slice_, "yes"),
+          f"{what}: {unit} {props}")
+    cg = read(f"/proc/{pid}/cgroup").strip().split("::", 1)[1]
+    want = props["ControlGroup"] + ("/container" if CRUN in what else "")
+    check(cg == want, f"{what}: the init is in {cg}, not {want}")
+    mem = read(CG + cg + "/memory.max").strip()
+    check(mem == str(64 * MiB), f"{what}: {unit} memory.max {mem}")
+    if CRUN not in what:
+        check(props["MemoryMax"] == str(64 * MiB), f"{what}: {unit} MemoryMax {props['MemoryMax']}")
+
+
+def podman_systemd(s, runtime):
+    p = podman_for(s, runtime)
+    what = f"podman --cgroup-manager=systemd --runtime {runtime}"
+    try:
+        r = p("run", *p.run_opts(), "--rm", "-m", "64m", "--pids-limit", "50", IMAGE, "sh", "-c",
+              "cat /proc/self/cgroup /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max")
+        check(r.returncode == 0, f"{what} run: {r.stderr.strip()}")
+        check(r.stdout.split() == ["0::/", str(64 * MiB), "50"], f"{what} run: {r.stdout!r}")
+        r = p("run", *p.run_opts(), "-d", "-m", "64m", IMAGE, "sleep", "600")
+        check(r.returncode == 0, f"{what} run -d: {r.stderr.strip()}")
+        cid = r.stdout.strip()
+        unit = f"libpod-{cid}.scope"
+        pid = json.loads(p("inspect", cid).stdout)[0]["State"]["Pid"]
+        check_scope(unit, "machine.slice", pid, what)
+        r = p("exec", cid, "sh", "-c", "echo in-exec; exit 3")
+        check(r.returncode == 3 and r.stdout == "in-exec\n", f"{what} exec: {r.returncode} {r.stderr.strip()}")
+        for args, status in ((["pause", cid], "paused"), (["unpause", cid], "running")):
+            r = p(*args)
+            check(r.returncode == 0, f"{what} {args[0]}: {r.stderr.strip()}")
+            got = json.loads(p("inspect", cid).stdout)[0]["State"]["Status"]
+            check(got == status, f"{what} {args[0]}: status {got}")
+        r = p("top", cid)
+        check(r.returncode == 0 and "sleep 600" in r.stdout, f"{what} top: {r.stdout}{r.stderr}")
+        r = p("stop", "-t", "1", cid)
+        check(r.returncode == 0, f"{what} stop: {r.stderr.strip()}")
+        r = p("rm", cid)
+        check(r.returncode == 0, f"{what} rm: {r.stderr.strip()}")
+        check(unit_active(unit) != "active", f"{what}: {unit} left {unit_active(unit)}")
+    finally:
+        p.cleanup()
+
+
+@test
+def podman_systemd_cgroup_manager(s):
+    podman_systemd(s, s.runtime)
+
+
+@test
+def podman_systemd_cgroup_manager_crun(s):
+    """The same with Debian's crun: what the test expects is the field's behaviour."""
+    podman_systemd(s, CRUN)
+
+
+def containerd_systemd(s, runtime):
+    name = os.path.basename(runtime)
+    p = podman_for(s, s.runtime)
+    archive = os.path.join(s.tmp, "image.oci.tar")
+    if not os.path.exists(archive):
+        r = p("save", "--format", "oci-archive", "-o", archive, IMAGE)
+        check(r.returncode == 0, f"podman save: {r.stderr.strip()}")
+    c = Containerd(InGuest(), engines_dir(s, f"containerd-{name}"))
+    what = f"containerd runc v2 shim, BinaryName {runtime}, SystemdCgroup"
+    try:
+        r = c.ctr("images", "import", archive)
+        check(r.returncode == 0, f"ctr images import: {r.stderr.strip()}")
+        tid = f"ctr-{name.replace('-', '')}"
+        # the shim's options BinaryName and SystemdCgroup, as a CRI runtime handler sets them
+        opts = ["--runc-binary", runtime, "--runc-systemd-cgroup", "--cgroup", f"system.slice:ctrtest:{tid}"]
+        r = c.ctr("run", "-d", *opts, "--memory-limit", str(64 * MiB), IMAGE, tid, "sleep", "600")
+        check(r.returncode == 0, f"{what}: ctr run: {r.stderr.strip()} {c.log_tail()}")
+        unit = f"ctrtest-{tid}.scope"
+        pid = next(int(line.split()[1]) for line in c.ctr("tasks", "ls").stdout.splitlines() if line.startswith(tid))
+        check_scope(unit, "system.slice", pid, what)
+        # containerd's spec has no cgroup namespace: the full path, the init's cgroup
+        r = c.ctr("tasks", "exec", "--exec-id", "e1", tid, "sh", "-c", "cat /proc/self/cgroup; exit 4")
+        check(r.returncode == 4 and r.stdout.strip() == read(f"/proc/{pid}/cgroup").strip(),
+              f"{what}: exec {r.returncode} {r.stdout!r} {r.stderr}")
+        for verb, want in (("pause", "PAUSED"), ("resume", "RUNNING")):
+            r = c.ctr("tasks", verb, tid)
+            check(r.returncode == 0 and want in c.ctr("tasks", "ls").stdout, f"{what}: {verb} {r.stderr.strip()}")
+        r = c.ctr("tasks", "ps", tid)
+        check(r.returncode == 0 and len(r.stdout.strip().splitlines()) >= 2, f"{what}: ps {r.stdout}{r.stderr}")
+        check(c.ctr("tasks", "kill", "-s", "SIGKILL", tid).returncode == 0, f"{what}: kill")
+        wait_for(lambda: "STOPPED" in c.ctr("tasks", "ls").stdout, 30, "the task to stop")
+        check(c.ctr("tasks", "rm", tid).returncode == 0, f"{what}: tasks rm")
+        check(c.ctr("containers", "rm", tid).returncode == 0, f"{what}: containers rm")
+        check(unit_active(unit) != "active", f"{what}: {unit} left {unit_active(unit)}")
+    finally:
+        c.cleanup()
+        c.stop()
+
+
+@test
+def containerd_shim_systemd_cgroup(s):
+    containerd_systemd(s, s.runtime)
+
+
+@test
+def containerd_shim_systemd_cgroup_crun(s):
+    containerd_systemd(s, CRUN)
+
+
 def scope_leftovers(s):
     out = systemctl("list-units", "--all", "--plain", "--no-legend", "run-container-*.scope", "eng-*.scope",
-                    check_rc=False).stdout
+                    "libpod-*.scope", "ctrtest-*.scope", check_rc=False).stdout
     return [line.split()[0] for line in out.splitlines() if line.strip()]
 
 
