@@ -28,8 +28,9 @@ static const char sandbox_usage[] =
         "      --upper DIR           keep the changes in DIR/upper (default: a tmpfs)\n"
         "      --upper-size BYTES    the size of the tmpfs upper layer (512m, 2g)\n"
         "      --read-only           no upper layer: the root cannot be written\n"
-        "      --commit DEST[:TAG]   write the changes as a new layer into an image layout\n" CLI_PULL_USAGE
-        "Process:\n"
+        "      --commit DEST[:TAG]   write the changes as a new layer into an image layout\n"
+        "                            (when the job exits 0)\n"
+        "      --commit-on-failure   --commit whatever the job's exit status\n" CLI_PULL_USAGE "Process:\n"
         "  -e, --env K=V|K           set a variable (K alone: take it from here)\n"
         "      --env-file FILE       K=V lines ('#' comments)\n"
         "  -w, --workdir DIR         working directory\n"
@@ -95,6 +96,7 @@ enum {
         OPT_NO_INIT,
         OPT_UPPER_SIZE,
         OPT_UNLIMITED_TMPFS,
+        OPT_COMMIT_ON_FAILURE,
 };
 
 struct strv {
@@ -310,6 +312,9 @@ static int option(struct sandbox_args *a, int opt, char *arg, rc_error_t *err)
         case OPT_UNLIMITED_TMPFS:
                 o->unlimited_tmpfs = true;
                 return 0;
+        case OPT_COMMIT_ON_FAILURE:
+                o->commit_on_failure = true;
+                return 0;
         case OPT_CAP_ADD:
                 return strv_add(&a->cap_add, arg, err);
         case OPT_CAP_DROP:
@@ -429,6 +434,7 @@ int cli_cmd_sandbox(struct cli_context *ctx, int argc, char **argv, rc_error_t *
                 CLI_PULL_LONGOPTS,
                 {"upper-size", required_argument, NULL, OPT_UPPER_SIZE},
                 {"unlimited-tmpfs", no_argument, NULL, OPT_UNLIMITED_TMPFS},
+                {"commit-on-failure", no_argument, NULL, OPT_COMMIT_ON_FAILURE},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };

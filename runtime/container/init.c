@@ -280,6 +280,7 @@ static int init_setup(struct init_run *r, rc_error_t *err)
         struct rc_rootfs_ctx rfs = {.cfg = a->cfg,
                                     .rootfs = a->rootfs,
                                     .no_pivot = a->no_pivot,
+                                    .cwd_late = a->exec_check_at_start,
                                     .log = a->log,
                                     .rootfs_dirfd = -1,
                                     .rootfd = -1};

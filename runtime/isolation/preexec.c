@@ -136,13 +136,20 @@ static int build_env(struct pre *s, rc_error_t *err)
 static int enter_cwd(struct pre *s, bool as_user, rc_error_t *err)
 {
         const char *cwd = s->x->proc->cwd != NULL ? s->x->proc->cwd : "/";
+        int e;
 
         if (chdir(cwd) < 0) {
-                if (!as_user && (errno == EACCES || errno == EPERM)) {
+                e = errno;
+                if (!as_user && (e == EACCES || e == EPERM || s->x->lookup_late)) {
                         s->cwd_late = true;
                         return 0;
                 }
-                return rc_error_set(err, errno, "chdir to cwd `%s` set in config.json", cwd);
+                /* late: the status stays 0, as a missing directory is no missing
+                 * executable (127): the process cannot be started, 126 */
+                if (s->x->lookup_late)
+                        return rc_error_set(err, 0, "chdir to the working directory `%s`: %s", cwd,
+                                            strerror(e));
+                return rc_error_set(err, e, "chdir to cwd `%s` set in config.json", cwd);
         }
         return rc_process_check_cwd(cwd, as_user, err);
 }
@@ -231,11 +238,13 @@ static int run_steps(struct pre *s, rc_error_t *err)
                 if (load_seccomp(s, err) < 0)
                         return -1;
         }
-        if (s->cwd_late && enter_cwd(s, true, err) < 0)
+        if (s->cwd_late && !x->lookup_late && enter_cwd(s, true, err) < 0)
                 return -1;
         if (s->exe == NULL && !x->lookup_late && rc_process_find_executable(x->proc, &s->exe, err) < 0)
                 return -1;
         if (x->gate != NULL && x->gate(x->gate_arg, err) < 0)
+                return -1;
+        if (s->cwd_late && x->lookup_late && enter_cwd(s, true, err) < 0)
                 return -1;
         if (s->exe == NULL && rc_process_find_executable(x->proc, &s->exe, err) < 0)
                 return -1;

@@ -18,7 +18,9 @@
  *                                rc_seccomp_allows_init_tail)
  *   5. late fallbacks            chdir again as the user when root was refused
  *                                (EACCES/EPERM, e.g. a root-squashed or userns-owned
- *                                0700 directory), then the executable lookup
+ *                                0700 directory), then the executable lookup (with
+ *                                lookup_late both come after the gate, and any
+ *                                chdir failure of root is retried there)
  *   6. gate                      the caller's
  *   7. noNewPrivileges           seccomp load
  *   8. with an init              fork: the process goes on, the caller's process stays
@@ -50,7 +52,9 @@ struct rc_preexec {
         unsigned preserve_fds; /* fds 3 .. 3+N-1 stay as the caller passed them */
         const struct rc_logger *log;
         bool seccomp_early; /* noNewPrivileges: load before the gate (step 4) */
-        bool lookup_late; /* look the executable up after the gate (sandbox: 127/126 at exec) */
+        /* look the executable up, and enter a cwd that root could not, after the gate
+         * (sandbox: 127/126 when the process starts, not at create) */
+        bool lookup_late;
         int (*gate)(void *arg, rc_error_t *err); /* NULL: none */
         void *gate_arg;
         const struct rc_reaper *init; /* NULL, or the process runs under a small init */

@@ -213,6 +213,8 @@ static int ensure_cwd(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
                 return 0;
         }
         fd = rc_root_mkdir_p(ctx->rootfd, cwd, 0755, 0);
+        if (fd < 0 && ctx->cwd_late)
+                return 0;
         if (fd < 0)
                 return rc_error_set(err, -fd, ".process.cwd: create `%s` in the rootfs", cwd);
         close(fd);

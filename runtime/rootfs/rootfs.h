@@ -30,6 +30,9 @@ struct rc_rootfs_ctx {
          * readonlyPaths, root.readonly, rootfsPropagation, devices) is refused, and /dev
          * is whatever the rootfs holds. */
         bool host_mountns;
+        /* a process.cwd that cannot be made is left to the process' own chdir, which
+         * fails at start (a sandbox's job: exit status 126) instead of create */
+        bool cwd_late;
         const struct rc_logger *log;
         /* O_PATH fd of the rootfs directory opened in the container's mount namespace
          * before the init became root of a user namespace (which may not be allowed to

@@ -227,12 +227,20 @@ static int run_container(struct sandbox *s, int *ret_status, rc_error_t *err)
         return rc_container_run(s->rt, s->id, &co, &ro, ret_status, err);
 }
 
-static int commit(struct sandbox *s, rc_error_t *err)
+/* The job's changes as a new layer; those of a failed job only when asked. */
+static int commit(struct sandbox *s, int status, rc_error_t *err)
 {
         _cleanup_free_ char *upper = NULL;
 
         if (s->o->commit == NULL)
                 return 0;
+        if (status != 0 && !s->o->commit_on_failure) {
+                rc_log(&s->rt->log, RC_LOG_WARNING,
+                       "the job failed (exit status %d): nothing committed to \"%s\" (--commit-on-failure "
+                       "commits a failed job's changes too)",
+                       status, s->o->commit);
+                return 0;
+        }
         if (asprintf(&upper, "%s/upper", s->ovl_dir) < 0)
                 return rc_error_set(err, ENOMEM, "--commit");
         if (rc_image_commit(cache_of(s->o), s->img, upper, s->o->commit, &s->rt->log, err) < 0)
@@ -331,7 +339,7 @@ static int sandbox_steps(struct sandbox *s, int *ret_status, struct rc_sandbox_r
         if (run_container(s, ret_status, err) < 0)
                 return -1;
         fill_report(s, *ret_status, report);
-        return commit(s, err);
+        return commit(s, *ret_status, err);
 }
 
 /* What dead sandboxes left, bounded in time; failures are only warnings here. */

@@ -49,6 +49,7 @@ struct rc_sandbox_opts {
         bool read_only; /* no upper layer at all */
         int64_t upper_size; /* bytes: the size of the tmpfs upper layer; 0: not set */
         const char *commit; /* "DEST[:TAG]": the changes as a new layer in an image layout */
+        bool commit_on_failure; /* commit when the job's exit status is not 0 too */
 
         /* the process */
         char *const *args; /* NULL-terminated; empty: the image's entrypoint + cmd */

@@ -263,3 +263,95 @@ def test_limits_fail_before_the_image_is_unpacked(sb, workdir, busybox_layout):
                rootfs=False)
     assert r.returncode == 125 and "memory and pids limits" in r.stderr, r.stderr
     assert not os.path.exists(cache) or not any(files for _, _, files in os.walk(cache)), list(os.walk(cache))
+
+
+# ---------------------------------------------------------------- details a CI user hits
+
+
+def test_a_bad_flag_exits_125(sb):
+    for args, word in ((("--bogus",), "--bogus"), (("--memory", "lots"), "--memory"),
+                       (("--timeout", "soon"), "--timeout"), (("--name",), "--name")):
+        r = sb.run(*args, "--", "true") if args != ("--name",) else sb.run("--name")
+        assert r.returncode == 125 and word in r.stderr, (args, r.returncode, r.stderr)
+
+
+def test_a_working_directory_that_cannot_be_entered_exits_126(sb):
+    r = sb.run("--read-only", "-w", "/nonexistent", "--", "pwd")  # cannot be made either
+    assert r.returncode == 126 and "/nonexistent" in r.stderr and "No such file" in r.stderr, r.stderr
+    r = sb.run("-w", "/etc/passwd", "--", "pwd")
+    assert r.returncode == 126 and "Not a directory" in r.stderr, r.stderr
+    r = sb.run("-w", "/made/here", "--", "pwd")  # made, as runc and crun do
+    assert r.returncode == 0 and r.stdout == "/made/here\n", r.stderr
+
+
+def test_home_is_set(sb):
+    assert sb.run("--", "sh", "-c", "echo $HOME").stdout == "/root\n"
+    assert sb.run("-u", "4321", "--", "sh", "-c", "echo $HOME").stdout == "/\n"  # no passwd entry
+    assert sb.run("-e", "HOME=/x", "--", "sh", "-c", "echo $HOME").stdout == "/x\n"
+
+
+def test_commit_of_a_failed_job_needs_commit_on_failure(sb, workdir, busybox_layout):
+    cache, dest = os.path.join(workdir, "cache"), os.path.join(workdir, "committed")
+    job = ("sh", "-c", "echo half > /result; exit 3")
+    r = sb.run("--image", busybox_layout, "--image-cache", cache, "--commit", f"{dest}:v1", "--", *job,
+               rootfs=False)
+    assert r.returncode == 3 and "nothing committed" in r.stderr and "--commit-on-failure" in r.stderr, r.stderr
+    r = sb.run("--image", f"{dest}:v1", "--image-cache", cache, "--", "true", rootfs=False)
+    assert r.returncode == 125, r.stderr  # no such image
+    r = sb.run("--image", busybox_layout, "--image-cache", cache, "--commit", f"{dest}:v1", "--commit-on-failure",
+               "--", *job, rootfs=False)
+    assert r.returncode == 3, r.stderr
+    r = sb.run("--image", f"{dest}:v1", "--image-cache", cache, "--", "cat", "/result", rootfs=False)
+    assert r.returncode == 0 and r.stdout == "half\n", r.stderr
+
+
+README = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "README.md")
+
+
+def readme_ci_example():
+    """The README's CI job, as written there: its command lines, continuations joined."""
+    lines = open(README).read().split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith("# A CI job:"))
+    i = next(i for i in range(start, len(lines)) if lines[i].startswith("run-container sandbox"))
+    cmd = []
+    while True:
+        cmd.append(lines[i])
+        if not lines[i].endswith("\\"):
+            return "\n".join(cmd)
+        i += 1
+
+
+def test_the_readme_ci_example_runs_as_written(rt, workdir):
+    """On this v1/hybrid host, with the README's Debian image (gcc, make) at the path it
+    names: a C project built and tested, the report written."""
+    cmd = readme_ci_example()
+    image = "/var/tmp/images/debian"
+    assert f"--image {image} " in cmd and "/tmp/job.json" in cmd, cmd
+    if not os.path.exists(os.path.join(image, "index.json")):
+        if os.environ.get("RC_TEST_DEBIAN") != "1":
+            pytest.skip(f"no Debian image at {image} (RC_TEST_DEBIAN=1 builds it with the README's line, "
+                        "a few minutes)")
+        line = next(ln for ln in open(README).read().split("\n") if ln.startswith("INCLUDE=") and image in ln)
+        subprocess.run(["bash", "-c", line], cwd=os.path.dirname(README), check=True, timeout=1200)
+    project = os.path.join(workdir, "project")
+    os.mkdir(project)
+    with open(os.path.join(project, "hello.c"), "w") as f:
+        f.write('#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n')
+    with open(os.path.join(project, "Makefile"), "w") as f:
+        f.write("hello: hello.c\n\tcc -o hello hello.c\ncheck: hello\n\t./hello | grep -qx hello\n")
+    # `run-container` on PATH is the binary under test, with the test's state root and
+    # image cache (the command itself is the README's, unchanged)
+    bindir = os.path.join(workdir, "bin")
+    os.mkdir(bindir)
+    with open(os.path.join(bindir, "run-container"), "w") as f:
+        f.write(f'#!/bin/sh\n[ "$1" = sandbox ] && shift && set -- sandbox --image-cache {workdir}/cache "$@"\n'
+                f'exec {rt.argv()[0]} --root {rt.root} "$@"\n')
+    os.chmod(os.path.join(bindir, "run-container"), 0o755)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink("/tmp/job.json")
+    r = subprocess.run(["bash", "-c", cmd], cwd=project, capture_output=True, text=True, timeout=900,
+                       env={**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rep = load("/tmp/job.json")
+    assert rep["reason"] == "exited" and rep["exit_code"] == 0 and rep["image"] == image, rep
+    assert leftovers(rt) == []
