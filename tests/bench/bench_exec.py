@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """`exec` of /bin/true into a running container: run-container against crun.
 
-Usage: tests/bench/bench_exec.py [-n PAIRS] [-b RUN_CONTAINER]
+Usage: tests/bench/bench_exec.py [-n PAIRS] [-b RUN_CONTAINER] [--against BASELINE]
                                  [--config runc-spec|podman-default|ctr-oci-spec]  (as root)
 
 Each runtime first creates and starts one container running busybox's `sleep` (with the
@@ -10,6 +10,10 @@ master is held by a --console-socket listener until the end). Then each round ru
 this order, run-container `exec CONTAINER /bin/true` and crun's (crun without a cgroup
 manager), and prints the medians of wall and CPU time and the medians of the paired
 ratios. A benchmark, not a test: it fails only if a container or an exec does.
+
+--against BASELINE: one more candidate, another run-container binary (a build of the tree
+before a change, say) with a state root and a container of its own, timed in the same
+rounds; prints run-container/baseline, the A B figure of a change.
 """
 import sys
 
@@ -28,6 +32,9 @@ def main():
         rootfs = B.make_rootfs(work)
         bundle, cfg = B.corpus_bundle(work, rootfs, config, ["/bin/sleep", "1000000"])
         rts = B.runtimes(work, rc_bin)
+        baseline = B.baseline_runtime(work, argv)
+        if baseline is not None:
+            rts.append(baseline)
         for rt in rts:
             consoles.append(B.Console(work, cfg))
             B.run_quiet(rt.argv("create", *consoles[-1].args(), "--bundle", bundle, "x"))
@@ -39,6 +46,8 @@ def main():
         res = B.alternate([(rt.name, exec_true(rt)) for rt in rts], pairs, warmup=2)
         print(f"exec of /bin/true, config {config}; {B.machine()}; {rts[1].version()}")
         ratios = [("run-container", "crun")]
+        if baseline is not None:
+            ratios += [("run-container", "baseline"), ("baseline", "crun")]
         B.report("wall time", res, ratios)
         B.report("CPU time (user+system, children included)", res, ratios, metric="cpu_ms")
     except B.Failed as e:

@@ -288,7 +288,7 @@ def main():
                            for ns in json.load(f)["linux"]["namespaces"]):
                     B.die(f"{b}: no new network namespace in its config")
         # state, networks and leases on the work tmpfs: nothing in /var/lib/run-container
-        rc = B.Runtime("run-container", rc_bin, work.root("run-container"),
+        rc = B.Runtime("run-container", work.install(rc_bin, "run-container"), work.root("run-container"),
                        ["--network-root", work.root("network")])
         cni = Cni(work)
         print(f"network attach, run-container against the CNI bridge plugin; {B.machine()}")

@@ -61,10 +61,9 @@ def main():
         else:
             bundle, cfg = B.corpus_bundle(work, rootfs, config, ["/bin/true"])
         rts = B.runtimes(work, rc_bin)
-        baseline = B.str_arg(argv, "--against")
+        baseline = B.baseline_runtime(work, argv)
         if baseline is not None:
-            rts.append(B.Runtime("baseline", B.find_binary(baseline, "baseline run-container"),
-                                 work.root("baseline")))
+            rts.append(baseline)
         floor = B.floor_argv(unshare, cfg, rootfs if config else f"{bundle}/rootfs", ["/bin/true"])
 
         def run(rt):

@@ -36,7 +36,7 @@ def main():
         rootfs = B.make_rootfs(work)
         bundle = B.make_bundle(work, rootfs, "bundle", ["/bin/true"])
         # networks and leases in the work dir: nothing is left in /var/lib/run-container
-        rc = B.Runtime("run-container", rc_bin, work.root("run-container"),
+        rc = B.Runtime("run-container", work.install(rc_bin, "run-container"), work.root("run-container"),
                        ["--network-root", work.root("network")])
         first = B.measure(rc.argv("sandbox", "--rootfs", rootfs, "--", "/bin/true"))
         B.run_quiet(rc.argv("network", "create", "bench"))
@@ -47,10 +47,8 @@ def main():
                                                            "/bin/true"))),
         ]
         ratios = [("sandbox", "run"), ("sandbox --net", "run")]
-        baseline = B.str_arg(argv, "--against")
-        if baseline is not None:
-            bl = B.Runtime("baseline", B.find_binary(baseline, "baseline run-container"), work.root("baseline"),
-                           ["--network-root", work.root("baseline-network")])
+        bl = B.baseline_runtime(work, argv, ["--network-root", work.root("baseline-network")])
+        if bl is not None:
             B.run_quiet(bl.argv("sandbox", "--rootfs", rootfs, "--", "/bin/true"))  # its seccomp cache
             B.run_quiet(bl.argv("network", "create", "bench"))
             cands += [

@@ -40,6 +40,7 @@ def main():
         rootfs = B.make_rootfs(work)
         bundle = B.make_bundle(work, rootfs, "bundle", ["/bin/true"])
         sleeper = B.make_bundle(work, rootfs, "sleeper", ["sleep", "3600"])
+        rc_bin = work.install(rc_bin, "run-container")
         for name, binary, opts in (("run-container", rc_bin, []), ("crun", crun_bin, ["--cgroup-manager=disabled"])):
             empty = B.Runtime(name, binary, work.root(f"{name}-empty"), opts)
             full = B.Runtime(name, binary, work.root(f"{name}-full"), opts)

@@ -66,7 +66,7 @@ def main():
                     rt.cleanup()
             print(f"  {rt.name}: {ok}/5 succeeded" + (f"; first error: {first_err}" if first_err else ""))
 
-        rc = B.Runtime("run-container", rc_bin, work.root("sandbox"), ["--network-root", work.root("network")])
+        rc = B.Runtime("run-container", rts[0].binary, work.root("sandbox"), ["--network-root", work.root("network")])
         B.run_quiet(rc.argv("network", "create", "bench"))
         sandbox = rc.argv("sandbox", "--rootfs", rootfs, "-m", "64m")
         cands = [
