@@ -2,6 +2,7 @@
  * final error. Callers (podman, containerd) invoke us exactly like runc:
  *   run-container [GLOBAL OPTIONS] COMMAND [OPTIONS] ARGS... */
 #include "cli/cli.h"
+#include "cli/entry.h"
 
 #include <errno.h>
 #include <seccomp.h>
@@ -21,14 +22,13 @@ struct command {
         const char *name;
         cli_command_fn fn;
         const char *summary;
-        bool enters; /* starts processes in a container: runs from a protected binary */
 };
 
 static const struct command commands[] = {
-        {"create", cli_cmd_create, "create a container (its process waits for \"start\")", true},
+        {"create", cli_cmd_create, "create a container (its process waits for \"start\")"},
         {"start", cli_cmd_start, "start the user process of a created container"},
-        {"run", cli_cmd_run, "create and start a container, wait for it unless --detach", true},
-        {"exec", cli_cmd_exec, "run a new process in a running container", true},
+        {"run", cli_cmd_run, "create and start a container, wait for it unless --detach"},
+        {"exec", cli_cmd_exec, "run a new process in a running container"},
         {"state", cli_cmd_state, "print the state of a container as JSON"},
         {"kill", cli_cmd_kill, "send a signal to the init process of a container"},
         {"delete", cli_cmd_delete, "delete a container and the resources it holds"},
@@ -42,35 +42,15 @@ static const struct command commands[] = {
         {"features", cli_cmd_features, "print the features this runtime supports as JSON"},
         {"network", cli_cmd_network, "create, list, inspect and remove container networks"},
         {"image", cli_cmd_image, "list and prune the layer cache of sandbox --image"},
-        {"sandbox", cli_cmd_sandbox, "run a command in a throw-away overlay-rooted container", true},
+        {"sandbox", cli_cmd_sandbox, "run a command in a throw-away overlay-rooted container"},
         {"gc", cli_cmd_gc, "clean up after sandboxes whose process died"},
 };
 
-enum {
-        OPT_ROOT = 256,
-        OPT_LOG,
-        OPT_LOG_FORMAT,
-        OPT_LOG_LEVEL,
-        OPT_DEBUG,
-        OPT_SYSTEMD_CGROUP,
-        OPT_CGROUP_MANAGER,
-        OPT_ROOTLESS,
-        OPT_NETWORK_ROOT,
-};
-
 static const struct option global_options[] = {
-        {"root", required_argument, NULL, OPT_ROOT},
-        {"log", required_argument, NULL, OPT_LOG},
-        {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
-        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-        {"debug", no_argument, NULL, OPT_DEBUG},
-        {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD_CGROUP},
-        {"cgroup-manager", required_argument, NULL, OPT_CGROUP_MANAGER},
-        {"rootless", optional_argument, NULL, OPT_ROOTLESS},
-        {"network-root", required_argument, NULL, OPT_NETWORK_ROOT},
-        {"version", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {},
+#define X(name, has_arg, value) {name, has_arg, NULL, value},
+        CLI_GLOBAL_OPTIONS(X)
+#undef X
+                {},
 };
 
 static void print_usage(void)
@@ -137,11 +117,6 @@ static int parse_log_level(const char *s, enum rc_log_level *ret)
         return -1;
 }
 
-static bool is_rootless_value(const char *s)
-{
-        return s != NULL && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0 || strcmp(s, "auto") == 0);
-}
-
 /* One global option. Returns 1 when the caller should stop (--help, --version). */
 static int global_option(struct cli_context *ctx, int opt, int argc, char **argv, rc_error_t *err)
 {
@@ -189,9 +164,9 @@ static int global_option(struct cli_context *ctx, int opt, int argc, char **argv
                 return 0;
         case OPT_ROOTLESS:
                 /* runc takes a value, also as a separate word: "--rootless true" */
-                if (optarg == NULL && optind < argc && is_rootless_value(argv[optind]))
+                if (optarg == NULL && optind < argc && cli_rootless_value(argv[optind]))
                         optarg = argv[optind++];
-                if (optarg != NULL && !is_rootless_value(optarg))
+                if (optarg != NULL && !cli_rootless_value(optarg))
                         return rc_error_set(err, 0, "invalid --rootless value \"%s\" (true, false or auto)",
                                             optarg);
                 ctx->rootless = optarg ? optarg : "true";
@@ -268,7 +243,7 @@ static int run(struct cli_context *ctx, int argc, char **argv, char *const *orig
                 return rc_error_set(err, 0, "unknown command \"%s\" (see \"run-container --help\")",
                                     argv[0]);
         /* CVE-2019-5736: before anything of a container exists (runtime/isolation/selfprotect.h) */
-        if (cmd->enters && rc_selfprotect(orig_argv, err) < 0)
+        if (cli_command_enters(cmd->name) && rc_selfprotect(orig_argv, err) < 0)
                 return -1;
         return run_command(ctx, cmd, argc, argv, err);
 }

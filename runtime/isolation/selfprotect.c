@@ -9,49 +9,16 @@
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <sys/vfs.h>
 
 #include "runtime/base/cleanup.h"
 #include "runtime/base/syscalls.h"
 
 #define SELF_EXE "/proc/self/exe"
-#define ALL_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
-
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U
 #endif
 
 extern char **environ;
-
-/* On a read-only mount (ours, or the host installed it so), or a sealed memfd. */
-static bool is_protected(int fd)
-{
-        struct statfs sfs;
-        int seals;
-
-        if (fstatfs(fd, &sfs) == 0 && (sfs.f_flags & ST_RDONLY))
-                return true;
-        seals = fcntl(fd, F_GET_SEALS);
-        return seals >= 0 && (seals & ALL_SEALS) == ALL_SEALS;
-}
-
-/* A read-only bind of the binary on a detached mount. -1 with errno on failure. */
-static int readonly_bind(void)
-{
-        struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-        int fd = rc_open_tree(AT_FDCWD, SELF_EXE, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-
-        if (fd < 0)
-                return -1;
-        if (rc_mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
-                int e = errno;
-                close(fd);
-                errno = e;
-                return -1;
-        }
-        return fd;
-}
 
 static int fill_memfd(int mfd, rc_error_t *err)
 {
@@ -69,7 +36,7 @@ static int fill_memfd(int mfd, rc_error_t *err)
                 if (n <= 0)
                         return rc_error_set(err, n < 0 ? errno : EIO, "copy " SELF_EXE " into a memfd");
         }
-        if (fcntl(mfd, F_ADD_SEALS, ALL_SEALS) < 0)
+        if (fcntl(mfd, F_ADD_SEALS, RC_SELFPROTECT_SEALS) < 0)
                 return rc_error_set(err, errno, "seal the memfd copy of " SELF_EXE);
         return 0;
 }
@@ -98,12 +65,13 @@ static int sealed_copy(rc_error_t *err)
 
 int rc_selfprotect(char *const argv[], rc_error_t *err)
 {
-        _cleanup_close_ int exe = open(SELF_EXE, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int exe = -1;
         bool again = getenv(RC_SELFPROTECT_ENV) != NULL;
+        int r = rc_selfprotect_check();
 
-        if (exe < 0)
-                return rc_error_set(err, errno, "open " SELF_EXE);
-        if (is_protected(exe)) {
+        if (r < 0)
+                return rc_error_set(err, -r, "open " SELF_EXE);
+        if (r == 1) {
                 if (again && unsetenv(RC_SELFPROTECT_ENV) < 0)
                         return rc_error_set(err, errno, "unsetenv " RC_SELFPROTECT_ENV);
                 if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
@@ -113,12 +81,13 @@ int rc_selfprotect(char *const argv[], rc_error_t *err)
         if (again)
                 return rc_error_set(err, 0,
                                     "re-executed from a protected copy, but " SELF_EXE " is writable");
-        close(TAKE_FD(exe));
-        exe = readonly_bind();
-        if (exe < 0 && (exe = sealed_copy(err)) < 0)
-                return -1;
         if (setenv(RC_SELFPROTECT_ENV, "1", 1) < 0)
                 return rc_error_set(err, errno, "setenv " RC_SELFPROTECT_ENV);
+        /* returns only where open_tree is refused (no CAP_SYS_ADMIN, old kernels) */
+        rc_selfprotect_rebind_exec(argv, environ);
+        exe = sealed_copy(err);
+        if (exe < 0)
+                return -1;
         syscall(SYS_execveat, exe, "", argv, environ, AT_EMPTY_PATH);
         return rc_error_set(err, errno, "re-execute the runtime from a protected copy");
 }

@@ -22,11 +22,26 @@
  * from its first instruction there. */
 #pragma once
 
+#include <fcntl.h>
+
 #include "runtime/base/error.h"
 
 /* The environment variable that marks the re-executed process (removed again at once):
  * a second re-execution that would still not be protected is an error, not a loop. */
 #define RC_SELFPROTECT_ENV "_RUN_CONTAINER_SELFPROTECT"
+
+/* The seals of a protected memfd copy. */
+#define RC_SELFPROTECT_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+/* The two steps of rc_selfprotect with system calls only, usable before the C library is
+ * initialised (the program's entry point, cli/entry.c, re-executes from there, so that
+ * the first process of `exec`, `run`, ... never starts the C library at all):
+ * rc_selfprotect_check returns 1 when /proc/self/exe is on a read-only mount or a sealed
+ * memfd, 0 when it is not, -errno when it cannot be opened; rc_selfprotect_rebind_exec
+ * executes argv with envp (which must hold RC_SELFPROTECT_ENV) from a read-only bind of
+ * /proc/self/exe on a detached mount, and returns -errno only when that failed. */
+int rc_selfprotect_check(void);
+int rc_selfprotect_rebind_exec(char *const argv[], char *const envp[]);
 
 /* Returns 0 when this process runs a protected binary (now non-dumpable); otherwise
  * re-executes argv (the process' original argv) from a protected binary and does not

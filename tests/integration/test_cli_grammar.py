@@ -39,6 +39,9 @@ def test_sandbox_memory_takes_docker_sizes(rt, base_rootfs, size, want):
                  timeout=30, what="the sandbox's container")
         assert p.poll() is None, p.stderr.read()
         assert saved_memory_limit(rt, cid) == want
+        # config.json is written before the init runs: a kill before then is refused
+        # ("not running") and the sandbox would go on sleeping
+        rt.wait_status(cid, "running")
     finally:
         rt.cmd("kill", cid, "KILL")
         p.wait(timeout=30)
