@@ -7,6 +7,8 @@ deps=(
         # build
         gcc libc6-dev meson ninja-build pkg-config libyajl-dev libcap-dev libseccomp-dev
         libnftables-dev libarchive-dev libssl-dev libcurl4-openssl-dev libsystemd-dev
+        # checkpoint/restore: libcriu (criu.h, libcriu.so, loaded on first use) needs protobuf-c's header
+        criu libprotobuf-c-dev
         # tests
         libcriterion-dev python3-pytest busybox-static clang-format clang util-linux git iproute2 nftables
         debootstrap

@@ -28,6 +28,8 @@ stage1() {
 	exec </dev/null >/dev/console 2>&1
 	mount -t proc proc /proc
 	mount -t sysfs sysfs /sys
+	# CRIU probes TCP repair over 127.0.0.1: `criu check` fails with lo down.
+	ip link set lo up || die "bringing lo up failed"
 	# crc32c first: libcrc32c (netfilter) asks for it through the crypto API.
 	modprobe -a crc32c_generic virtio_pci 9pnet_virtio 9p overlay ||
 		die "loading the kernel modules (virtio_pci, 9p, overlay) failed"
@@ -127,6 +129,10 @@ stage2() {
 	export PATH
 	. /run/vm/io/vm.conf
 	[ "${VM_VERBOSE:-0}" = 1 ] || echo 1 >/proc/sys/kernel/printk
+	# The socket-diag modules CRIU's dump and `criu check` query (from the module tree
+	# bind-mounted in stage 1; the kernel would load them on demand too, this makes it sure).
+	modprobe -a unix_diag inet_diag tcp_diag udp_diag netlink_diag ||
+		echo "run-in-vm (guest init): loading the socket-diag modules failed"
 	# No CR before LF on the serial line: the host sees the command's bytes.
 	stty -onlcr </dev/console
 	env -i "$VM_BASH" --noprofile --norc /run/vm/io/cmd.sh </dev/null >/dev/console 2>&1
