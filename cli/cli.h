@@ -83,6 +83,8 @@ int cli_cmd_exec(struct cli_context *ctx, int argc, char **argv, rc_error_t *err
 int cli_cmd_image(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
 int cli_cmd_sandbox(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
 int cli_cmd_gc(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_checkpoint(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_restore(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
 
 /* ---- shared by create and run (cli/cmd_create.c) -------------------------------- */
 
@@ -154,6 +156,50 @@ struct cli_pull {
 void cli_pull_init(struct cli_pull *p);
 /* 1 when `opt` was a pull option (consumed), 0 when not, -1 on a bad value. */
 int cli_pull_option(struct cli_pull *p, int opt, const char *arg, rc_error_t *err);
+
+/* ---- shared by checkpoint and restore (cli/cmd_checkpoint.c) -------------------- */
+
+enum {
+        CLI_OPT_IMAGE_PATH = 600,
+        CLI_OPT_WORK_PATH,
+        CLI_OPT_TCP_ESTABLISHED,
+        CLI_OPT_EXT_UNIX_SK,
+        CLI_OPT_SHELL_JOB,
+        CLI_OPT_FILE_LOCKS,
+        CLI_OPT_MANAGE_CGROUPS_MODE,
+        CLI_OPT_LAZY_PAGES,
+};
+
+/* clang-format off */
+#define CLI_CRIU_LONGOPTS                                                                 \
+        {"image-path", required_argument, NULL, CLI_OPT_IMAGE_PATH},                      \
+        {"work-path", required_argument, NULL, CLI_OPT_WORK_PATH},                        \
+        {"tcp-established", no_argument, NULL, CLI_OPT_TCP_ESTABLISHED},                  \
+        {"ext-unix-sk", no_argument, NULL, CLI_OPT_EXT_UNIX_SK},                          \
+        {"shell-job", no_argument, NULL, CLI_OPT_SHELL_JOB},                              \
+        {"file-locks", no_argument, NULL, CLI_OPT_FILE_LOCKS},                            \
+        {"manage-cgroups-mode", required_argument, NULL, CLI_OPT_MANAGE_CGROUPS_MODE},    \
+        {"lazy-pages", no_argument, NULL, CLI_OPT_LAZY_PAGES}
+/* clang-format on */
+#define CLI_CRIU_USAGE                                                                                      \
+        "      --image-path DIR      CRIU's image directory (default: ./checkpoint)\n"                      \
+        "      --work-path DIR       CRIU's logs and work files (default: the image path)\n"                \
+        "      --tcp-established     allow open established TCP connections\n"                              \
+        "      --ext-unix-sk         allow external unix sockets\n"                                         \
+        "      --shell-job           allow a shell job (a terminal from outside)\n"                         \
+        "      --file-locks          handle file locks\n"                                                   \
+        "      --manage-cgroups-mode MODE  soft (default), full, strict or ignore\n"                        \
+        "      --lazy-pages          refused: libcriu has no lazy-pages request\n"
+
+struct cli_criu_args {
+        struct rc_criu_opts opts;
+        char *image_path, *work_path;
+};
+
+/* As cli_create_args_*: 1 consumed, 0 not a CRIU option, -1 bad value. */
+int cli_criu_args_handle(struct cli_criu_args *a, int opt, const char *arg, rc_error_t *err);
+int cli_criu_args_finish(struct cli_criu_args *a, rc_error_t *err);
+void cli_criu_args_clear(struct cli_criu_args *a);
 
 /* Emit one container as runc's `state`/`list` object (cli/cmd_state.c): ociVersion,
  * id, pid, status, bundle, rootfs, created, annotations when there are some, owner. */

@@ -44,6 +44,8 @@ static const struct command commands[] = {
         {"image", cli_cmd_image, "list and prune the layer cache of sandbox --image"},
         {"sandbox", cli_cmd_sandbox, "run a command in a throw-away overlay-rooted container"},
         {"gc", cli_cmd_gc, "clean up after sandboxes whose process died"},
+        {"checkpoint", cli_cmd_checkpoint, "checkpoint a running container with CRIU"},
+        {"restore", cli_cmd_restore, "restore a container from a checkpoint"},
 };
 
 static const struct option global_options[] = {

@@ -29,6 +29,7 @@
 #include "runtime/isolation/hooks.h"
 #include "runtime/isolation/reaper.h"
 #include "runtime/isolation/terminal.h"
+#include "runtime/net/netlink.h"
 #include "runtime/net/network.h"
 #include "runtime/rootfs/rootfs.h"
 #include "specs/config_edit.h"
@@ -57,6 +58,7 @@ struct create_run {
         /* run: the state with status "created" is written once the init is released
          * (state.json says "creating" with the pid until then), off the critical path */
         bool defer_created_write;
+        const struct rc_restore_opts *restore; /* restore: CRIU brings the processes, not a spawn */
 };
 
 static void create_run_clear(struct create_run *c)
@@ -180,6 +182,60 @@ static int set_listen_env(struct oci_config *cfg, unsigned n, rc_error_t *err)
         return 0;
 }
 
+/* restore: the tasks exist, not running yet: the container is running from here on */
+static int record_restored(void *arg, pid_t pid, rc_error_t *err)
+{
+        struct create_run *c = arg;
+
+        c->state.status = OCI_STATUS_RUNNING;
+        return rc_state_set_pid(c->dirfd, &c->state, pid, err);
+}
+
+/* restore's spawn: the network namespace made here as for a spawn (lo up, the network
+ * attached into it), then CRIU restores the processes into it and into the cgroup. */
+static int restore_processes(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
+{
+        const struct oci_namespace *net = oci_config_namespace(c->cfg, OCI_NS_NETWORK);
+        _cleanup_close_ int netns = -1;
+        struct rc_nl_lo lo = {.fd = -1};
+        pid_t pid;
+        int ret;
+
+        if (write_config_copy(c, err) < 0)
+                return -1;
+        if (net != NULL && net->path != NULL) {
+                netns = open(net->path, O_RDONLY | O_CLOEXEC);
+                if (netns < 0)
+                        return rc_error_set(err, errno, "%s: .linux.namespaces: network namespace `%s`",
+                                            c->config_path, net->path);
+        } else if (net != NULL) {
+                ret = rc_netns_make(&netns, &lo, err);
+                if (ret == 0)
+                        ret = rc_nl_lo_up(&lo, err);
+                else if (lo.fd >= 0)
+                        close(lo.fd);
+                if (ret < 0 || rc_network_attach_netns(c->rt, c->dirfd, netns, err) < 0)
+                        return -1;
+        }
+        if (rc_criu_restore(&(struct rc_criu_restore){.cfg = c->cfg,
+                                                      .opts = c->restore,
+                                                      .bundle = c->o->bundle,
+                                                      .rootfs = c->rootfs,
+                                                      .console_socket = c->o->console_socket,
+                                                      .cgroup_path = c->cg->path,
+                                                      .netns_fd = netns,
+                                                      .restored = record_restored,
+                                                      .arg = c},
+                            &pid, err) < 0)
+                return -1;
+        if (c->o->pid_file != NULL && rc_pid_file_write(c->o->pid_file, pid, err) < 0) {
+                kill(pid, SIGKILL);
+                return -1;
+        }
+        *ret_pid = pid;
+        return 0;
+}
+
 static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
 {
         struct rc_spawn sp;
@@ -221,13 +277,15 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
                 return -1;
         if (rc_cgroup_create(c->cg, c->cfg, err) < 0)
                 return -1;
-        if (mkfifoat(c->dirfd, RC_FIFO_FILE, 0600) < 0)
+        if (c->restore == NULL && mkfifoat(c->dirfd, RC_FIFO_FILE, 0600) < 0)
                 return rc_error_set(err, errno, "create exec fifo");
-        if (give_fifo_to_container_root(c, err) < 0)
+        if (c->restore == NULL && give_fifo_to_container_root(c, err) < 0)
                 return -1;
         if (record_effect(c, RC_EFFECT_NETWORK, c->id, err) < 0 ||
             rc_network_prepare(c->rt, c->id, c->cfg, c->dirfd, err) < 0)
                 return -1;
+        if (c->restore != NULL)
+                return restore_processes(c, ret_pid, err);
         if (c->o->listen_fds > 0 && set_listen_env(c->cfg, c->o->listen_fds, err) < 0)
                 return -1;
         /* sd_notify: not without a mount namespace, which could not have the socket */
@@ -653,5 +711,41 @@ out:
         for (int i = 0; i < 2; i++)
                 if (pair[i] >= 0)
                         close(pair[i]);
+        return ret;
+}
+
+int rc_container_restore(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
+                         const struct rc_restore_opts *ro, int *ret_status, rc_error_t *err)
+{
+        struct rc_relay relay = {.master = -1};
+        struct rc_run_opts run_opts = {.detach = ro->detach};
+        struct create_run c = CREATE_RUN_INIT(rt, id, o, -1);
+        rc_error_t derr = NULL;
+        int sfd = -1, ret = -1;
+        sigset_t old;
+        pid_t pid;
+
+        *ret_status = 0;
+        /* the restored init is our child (CRIU's rst_sibling); its orphans come to us too */
+        if (!ro->detach && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+                return rc_error_set(err, errno, "become a subreaper");
+        c.restore = ro;
+        if (create_container(&c, &pid, err) < 0)
+                goto out;
+        create_run_unlock(&c);
+        ret = 0;
+        if (ro->detach)
+                goto out;
+        sfd = rc_relay_block_signals(&old, err);
+        ret = sfd < 0 ? -1 : wait_container(rt, id, &run_opts, &c, &relay, pid, sfd, ret_status, err);
+        if (rc_container_delete_known(rt, c.rootfd, id, c.cfg, true, ret < 0 ? &derr : err) < 0 && ret == 0)
+                ret = -1;
+out:
+        create_run_clear(&c);
+        rc_error_free(&derr);
+        if (sfd >= 0) {
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                close(sfd);
+        }
         return ret;
 }

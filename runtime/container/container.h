@@ -117,6 +117,56 @@ int rc_container_gc_inits(const struct rc_runtime *rt, size_t *ret_killed, rc_er
 int rc_container_list(const struct rc_runtime *rt, struct oci_state ***ret, size_t *ret_n, rc_error_t *err);
 void rc_container_list_free(struct oci_state **v, size_t n);
 
+/* ---- checkpoint and restore through CRIU (runtime/container/checkpoint.c) ---------- */
+
+/* CRIU's --manage-cgroups-mode; DEFAULT is runc's (CRIU's "soft"). */
+enum rc_criu_cg_mode {
+        RC_CRIU_CG_DEFAULT,
+        RC_CRIU_CG_SOFT,
+        RC_CRIU_CG_FULL,
+        RC_CRIU_CG_STRICT,
+        RC_CRIU_CG_IGNORE,
+};
+
+/* What checkpoint and restore share (runc's flags of the same names). */
+struct rc_criu_opts {
+        const char *image_path; /* absolute */
+        const char *work_path; /* absolute, NULL: the image directory (CRIU's logs go there) */
+        bool tcp_established;
+        bool ext_unix_sk;
+        bool shell_job;
+        bool file_locks;
+        enum rc_criu_cg_mode cg_mode;
+};
+
+struct rc_checkpoint_opts {
+        struct rc_criu_opts criu;
+        const char *parent_path; /* a previous pre-dump, relative to image_path; NULL: none */
+        bool leave_running; /* the container keeps running (and existing) after the dump */
+        bool pre_dump; /* only the memory, with dirty tracking; the container keeps running */
+        bool auto_dedup;
+        const char *page_server; /* "ADDRESS:PORT": memory pages go there; NULL: none */
+};
+
+/* Dump a running container into opts->criu.image_path (created 0700 if missing). Unless
+ * leave_running or pre_dump the container is then deleted, as runc does. If the dump
+ * fails the container keeps running and nothing is left: an image directory made here is
+ * removed, and the error carries CRIU's own reason (its log's first error). */
+int rc_container_checkpoint(const struct rc_runtime *rt, const char *id,
+                            const struct rc_checkpoint_opts *opts, rc_error_t *err);
+
+struct rc_restore_opts {
+        struct rc_criu_opts criu;
+        bool detach; /* return once restored; else wait for it, delete it, return its status */
+};
+
+/* Create container `id` from a checkpoint: the create path of rc_container_create (state,
+ * cgroup with the config's limits, network namespace with its network), then CRIU brings
+ * the processes back into them, running. o->bundle's config is the container's config.
+ * *ret_status as rc_container_run's (0 with detach). */
+int rc_container_restore(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
+                         const struct rc_restore_opts *ro, int *ret_status, rc_error_t *err);
+
 /* ---- through the cgroup (runtime/container/cgroup.c) -------------------------------- */
 
 int rc_container_update(const struct rc_runtime *rt, const char *id, const struct oci_resources *r,

@@ -1,10 +1,12 @@
 /* Internal interface of the container layer: the cgroup steps of runtime/container/cgroup.c
- * that ops.c (kill, delete, state) uses. */
+ * that ops.c (kill, delete, state) uses, and what checkpoint.c shares with ops.c. */
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "runtime/base/error.h"
+#include "runtime/container/container.h"
 #include "runtime/context.h"
 #include "specs/state.h"
 
@@ -17,3 +19,25 @@ int rc_cgroup_finish(const struct rc_runtime *rt, int state_dirfd, const struct 
                      bool record_stats, rc_error_t *err);
 /* A live container whose cgroup is frozen is "paused". */
 void rc_cgroup_status_overlay(struct oci_state *s);
+
+/* delete with the state directory (dirfd) already open and locked by the caller, as
+ * rc_container_delete_known otherwise; the lock stays the caller's to drop. */
+int rc_container_delete_locked(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id,
+                               const struct oci_config *cfg, bool force, rc_error_t *err);
+
+/* CRIU's half of restore (runtime/container/checkpoint.c); the create path does the rest. */
+struct rc_criu_restore {
+        const struct oci_config *cfg;
+        const struct rc_restore_opts *opts;
+        const char *bundle;
+        const char *rootfs; /* absolute */
+        const char *console_socket; /* a terminal's master goes there; NULL: none */
+        const char *cgroup_path; /* the cgroup the create path made; NULL: none */
+        int netns_fd; /* the network namespace the create path made, or -1 */
+        /* Called once the tasks exist, before they run, with the init's pid. */
+        int (*restored)(void *arg, pid_t pid, rc_error_t *err);
+        void *arg;
+};
+/* Bring the checkpointed processes back; *ret_pid: the init (the caller's child if the
+ * caller is a subreaper: rc_criu_swrk). */
+int rc_criu_restore(const struct rc_criu_restore *r, pid_t *ret_pid, rc_error_t *err);

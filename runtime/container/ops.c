@@ -596,8 +596,8 @@ static int stop_for_delete(const struct loaded *l, int rootfd, int dirfd, const 
         return 0;
 }
 
-static int delete_locked(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id,
-                         const struct oci_config *cfg, bool force, rc_error_t *err)
+int rc_container_delete_locked(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id,
+                               const struct oci_config *cfg, bool force, rc_error_t *err)
 {
         _cleanup_error_ rc_error_t e = NULL;
         struct oci_config *loaded = NULL;
@@ -650,7 +650,7 @@ int rc_container_delete_known(const struct rc_runtime *rt, int rootfd, const cha
 
         if (rc_state_dir_open(rootfd, id, &dirfd, err) < 0)
                 return -1;
-        return delete_locked(rt, rootfd, dirfd, id, cfg, force, err);
+        return rc_container_delete_locked(rt, rootfd, dirfd, id, cfg, force, err);
 }
 
 /* ---- list --------------------------------------------------------------------------- */

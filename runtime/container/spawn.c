@@ -81,16 +81,11 @@ void rc_spawn_paths_choose(const struct oci_config *cfg, const struct rc_ns_plan
         *ret = p;
 }
 
-/* The init record first (delete finds the init through it even if state.json is lost),
- * then the state; RECORDED lets the init outlive us from now on (runtime/container/sync.h). */
+/* The pid recorded (rc_state_set_pid); RECORDED lets the init outlive us from now on
+ * (runtime/container/sync.h). */
 static int record_pid(struct spawn_run *r, pid_t pid, rc_error_t *err)
 {
-        struct oci_state *st = r->s->state;
-
-        st->pid = pid;
-        if (rc_proc_start_time(pid, &st->pid_start_time, err) < 0 ||
-            rc_state_record_init(r->s->state_dirfd, pid, st->pid_start_time, st->cgroup_path, err) < 0 ||
-            rc_state_write(r->s->state_dirfd, st, err) < 0)
+        if (rc_state_set_pid(r->s->state_dirfd, r->s->state, pid, err) < 0)
                 return -1;
         if (rc_sync_send(r->sync_fd, RC_SYNC_RECORDED, 0, NULL, 0, err) == 0)
                 return 0;

@@ -744,3 +744,12 @@ char *rc_now_rfc3339(void)
                 return NULL;
         return s;
 }
+
+int rc_state_set_pid(int dirfd, struct oci_state *s, pid_t pid, rc_error_t *err)
+{
+        s->pid = pid;
+        if (rc_proc_start_time(pid, &s->pid_start_time, err) < 0 ||
+            rc_state_record_init(dirfd, pid, s->pid_start_time, s->cgroup_path, err) < 0)
+                return -1;
+        return rc_state_write(dirfd, s, err);
+}

@@ -70,6 +70,9 @@ struct rc_init_record {
 int rc_state_record_init(int dirfd, pid_t pid, uint64_t start_time, const char *cgroup_path,
                          rc_error_t *err);
 int rc_state_read_init(int dirfd, struct rc_init_record *ret);
+/* s->pid = pid with its start time, recorded: the init record first (delete finds the
+ * init through it even if state.json is lost), then the state. */
+int rc_state_set_pid(int dirfd, struct oci_state *s, pid_t pid, rc_error_t *err);
 
 /* Container inits that hold a state directory of this root: every live process named
  * "rc:init" (the init before `start`, which keeps an fd on its state directory to open

@@ -1,0 +1,148 @@
+/* run-container checkpoint [OPTIONS] ID: dump a running container with CRIU (runc's
+ * flags). Also the CRIU options restore shares (cli_criu_args_*). */
+#include "cli/cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char checkpoint_usage[] =
+        "Usage: run-container checkpoint [OPTIONS] ID\n\n"
+        "Checkpoint a running container with CRIU; unless --leave-running or --pre-dump it\n"
+        "is then deleted (restore brings it back).\n\n"
+        "Options:\n" CLI_CRIU_USAGE
+        "      --parent-path DIR     a previous pre-dump, relative to the image path\n"
+        "      --leave-running       keep the container running after the dump\n"
+        "      --pre-dump            dump the memory only (with dirty tracking); keep running\n"
+        "      --auto-dedup          drop from parent images what this dump has\n"
+        "      --page-server ADDR:PORT  send the memory to a CRIU page server\n"
+        "      --empty-ns FLAG       refused: libcriu has no such request\n"
+        "  -h, --help                show this help\n";
+
+enum {
+        OPT_PARENT_PATH = 700,
+        OPT_LEAVE_RUNNING,
+        OPT_PRE_DUMP,
+        OPT_AUTO_DEDUP,
+        OPT_PAGE_SERVER,
+        OPT_EMPTY_NS,
+};
+
+static int set_path(char **field, const char *arg, rc_error_t *err)
+{
+        free(*field);
+        *field = NULL;
+        return cli_path_absolute(arg, field, err) < 0 ? -1 : 1;
+}
+
+int cli_criu_args_handle(struct cli_criu_args *a, int opt, const char *arg, rc_error_t *err)
+{
+        static const char *const modes[] = {[RC_CRIU_CG_SOFT] = "soft",
+                                            [RC_CRIU_CG_FULL] = "full",
+                                            [RC_CRIU_CG_STRICT] = "strict",
+                                            [RC_CRIU_CG_IGNORE] = "ignore"};
+
+        switch (opt) {
+        case CLI_OPT_IMAGE_PATH:
+                return set_path(&a->image_path, arg, err);
+        case CLI_OPT_WORK_PATH:
+                return set_path(&a->work_path, arg, err);
+        case CLI_OPT_TCP_ESTABLISHED:
+                a->opts.tcp_established = true;
+                return 1;
+        case CLI_OPT_EXT_UNIX_SK:
+                a->opts.ext_unix_sk = true;
+                return 1;
+        case CLI_OPT_SHELL_JOB:
+                a->opts.shell_job = true;
+                return 1;
+        case CLI_OPT_FILE_LOCKS:
+                a->opts.file_locks = true;
+                return 1;
+        case CLI_OPT_MANAGE_CGROUPS_MODE:
+                for (size_t i = RC_CRIU_CG_SOFT; i < sizeof(modes) / sizeof(modes[0]); i++)
+                        if (strcmp(arg, modes[i]) == 0) {
+                                a->opts.cg_mode = (enum rc_criu_cg_mode)i;
+                                return 1;
+                        }
+                return rc_error_set(
+                        err, 0,
+                        "invalid --manage-cgroups-mode \"%s\": expected soft, full, strict or ignore", arg);
+        case CLI_OPT_LAZY_PAGES:
+                return rc_error_set(err, 0,
+                                    "--lazy-pages is not supported: libcriu has no lazy-pages request");
+        }
+        return 0;
+}
+
+/* runc's default image path: ./checkpoint. */
+int cli_criu_args_finish(struct cli_criu_args *a, rc_error_t *err)
+{
+        if (a->image_path == NULL && set_path(&a->image_path, "checkpoint", err) < 0)
+                return -1;
+        a->opts.image_path = a->image_path;
+        a->opts.work_path = a->work_path;
+        return 0;
+}
+
+void cli_criu_args_clear(struct cli_criu_args *a)
+{
+        free(a->image_path);
+        free(a->work_path);
+        *a = (struct cli_criu_args){0};
+}
+
+int cli_cmd_checkpoint(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
+{
+        static const struct option longopts[] = {
+                CLI_CRIU_LONGOPTS,
+                {"parent-path", required_argument, NULL, OPT_PARENT_PATH},
+                {"leave-running", no_argument, NULL, OPT_LEAVE_RUNNING},
+                {"pre-dump", no_argument, NULL, OPT_PRE_DUMP},
+                {"auto-dedup", no_argument, NULL, OPT_AUTO_DEDUP},
+                {"page-server", required_argument, NULL, OPT_PAGE_SERVER},
+                {"empty-ns", required_argument, NULL, OPT_EMPTY_NS},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        __attribute__((cleanup(cli_criu_args_clear))) struct cli_criu_args a = {0};
+        struct rc_checkpoint_opts o = {0};
+        const char *id;
+        int opt;
+
+        while ((opt = cli_getopt(argc, argv, ":h", longopts, "checkpoint", err)) != -1) {
+                switch (opt) {
+                case 'h':
+                        return cli_print_usage(checkpoint_usage);
+                case OPT_PARENT_PATH:
+                        o.parent_path = optarg;
+                        break;
+                case OPT_LEAVE_RUNNING:
+                        o.leave_running = true;
+                        break;
+                case OPT_PRE_DUMP:
+                        o.pre_dump = true;
+                        break;
+                case OPT_AUTO_DEDUP:
+                        o.auto_dedup = true;
+                        break;
+                case OPT_PAGE_SERVER:
+                        o.page_server = optarg;
+                        break;
+                case OPT_EMPTY_NS:
+                        return rc_error_set(err, 0,
+                                            "--empty-ns is not supported: libcriu has no empty-ns request");
+                case -2:
+                        return -1;
+                default:
+                        if (cli_criu_args_handle(&a, opt, optarg, err) <= 0)
+                                return -1;
+                }
+        }
+        if (cli_check_args("checkpoint", argc - optind, 1, 1, err) < 0)
+                return -1;
+        id = argv[optind];
+        if (rc_validate_id(id, err) < 0 || cli_criu_args_finish(&a, err) < 0)
+                return -1;
+        o.criu = a.opts;
+        return rc_container_checkpoint(&ctx->rt, id, &o, err) < 0 ? -1 : 0;
+}

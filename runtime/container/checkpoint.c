@@ -1,0 +1,525 @@
+/* checkpoint, and CRIU's half of restore: runc's and crun's commands through libcriu
+ * (runtime/container/criu.h). What CRIU is told, and why:
+ * - root: the container's rootfs; CRIU dumps the mount namespace relative to it. At
+ *   restore it must be a mount point whose parent is not overmounted: the rootfs is bound
+ *   onto itself in a mount namespace of the runtime's own, so nothing can be left mounted.
+ * - bind mounts of the config are external to the image: dumped by their destination and
+ *   restored from their source (runc's mapping);
+ * - the container's network namespace is external too (RC_CRIU_EXT_NETNS): restore hands
+ *   CRIU a namespace that the create path made and plumbed;
+ * - the cgroup: the dump freezes it (cgroup v2 freezer); at restore the create path has
+ *   made it with the config's limits and CRIU puts the tasks there (its cgroup root);
+ * - fds 0-2 of the init that are pipes come from the restoring caller's fds 0-2
+ *   (RC_CRIU_DESCRIPTORS, as runc); a terminal's master goes to --console-socket. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
+#include "runtime/cgroup/cgroup.h"
+#include "runtime/container/container.h"
+#include "runtime/container/criu.h"
+#include "runtime/container/internal.h"
+#include "runtime/container/state.h"
+#include "runtime/isolation/terminal.h"
+#include "specs/config.h"
+#include "specs/json.h"
+
+static void criu_opts_freep(criu_opts **o)
+{
+        if (*o != NULL)
+                criu_local_free_opts(*o);
+}
+#define _cleanup_criu_opts_ __attribute__((cleanup(criu_opts_freep)))
+
+/* Open a directory; with ret_created, make it (0700) if missing and say so. */
+static int open_dir(const char *path, bool *ret_created, int *ret_fd, const char *what, rc_error_t *err)
+{
+        int fd;
+
+        if (ret_created != NULL) {
+                *ret_created = mkdir(path, 0700) == 0;
+                if (!*ret_created && errno != EEXIST)
+                        return rc_error_set(err, errno, "create %s `%s`", what, path);
+        }
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return rc_error_set(err, errno, "%s `%s`", what, path);
+        *ret_fd = fd;
+        return 0;
+}
+
+static enum criu_cg_mode cg_mode(enum rc_criu_cg_mode m)
+{
+        switch (m) {
+        case RC_CRIU_CG_FULL:
+                return CRIU_CG_MODE_FULL;
+        case RC_CRIU_CG_STRICT:
+                return CRIU_CG_MODE_STRICT;
+        case RC_CRIU_CG_IGNORE:
+                return CRIU_CG_MODE_IGNORE;
+        default:
+                return CRIU_CG_MODE_SOFT; /* runc's and crun's default */
+        }
+}
+
+/* What checkpoint and restore set alike. */
+static int set_common(criu_opts *o, const struct rc_criu_opts *c, int imgfd, int workfd, const char *log,
+                      rc_error_t *err)
+{
+        criu_local_set_images_dir_fd(o, imgfd);
+        if (workfd >= 0)
+                criu_local_set_work_dir_fd(o, workfd);
+        criu_local_set_log_level(o, CRIU_LOG_DEBUG);
+        if (criu_local_set_log_file(o, log) < 0)
+                return rc_error_set(err, ENOMEM, "criu options");
+        criu_local_set_tcp_established(o, c->tcp_established);
+        criu_local_set_ext_unix_sk(o, c->ext_unix_sk);
+        criu_local_set_shell_job(o, c->shell_job);
+        criu_local_set_file_locks(o, c->file_locks);
+        criu_local_set_orphan_pts_master(o, true);
+        criu_local_set_manage_cgroups(o, true);
+        criu_local_set_manage_cgroups_mode(o, cg_mode(c->cg_mode));
+        return 0;
+}
+
+static bool is_bind(const struct oci_mount *m)
+{
+        return m->is_bind || (m->flags & MS_BIND);
+}
+
+/* The config's bind mounts are external: key the destination; at restore the source
+ * (relative to the bundle when relative), at dump the destination again (runc's way). */
+static int add_bind_mounts(criu_opts *o, const struct oci_config *cfg, const char *bundle, bool restore,
+                           rc_error_t *err)
+{
+        for (size_t i = 0; i < cfg->n_mounts; i++) {
+                const struct oci_mount *m = &cfg->mounts[i];
+                char src[PATH_MAX];
+                const char *val = m->destination;
+
+                if (!is_bind(m) || m->source == NULL)
+                        continue;
+                if (m->extra & OCI_MOUNT_SRC_NOFOLLOW)
+                        return rc_error_set(
+                                err, 0, ".mounts[%zu]: CRIU cannot restore a `src-nofollow` bind mount", i);
+                if (restore && m->source[0] == '/') {
+                        val = m->source;
+                } else if (restore) {
+                        if ((size_t)snprintf(src, sizeof(src), "%s/%s", bundle, m->source) >= sizeof(src))
+                                return rc_error_set(err, ENAMETOOLONG, ".mounts[%zu].source", i);
+                        val = src;
+                }
+                if (criu_local_add_ext_mount(o, m->destination, val) < 0)
+                        return rc_error_set(err, ENOMEM, "criu options: external mount `%s`",
+                                            m->destination);
+        }
+        return 0;
+}
+
+/* ---- checkpoint ---------------------------------------------------------------------- */
+
+/* Whether mount `mnt_id` is one of the container's (its /proc/PID/mountinfo). */
+static bool mount_visible(pid_t pid, int mnt_id)
+{
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *line = NULL;
+        char path[64];
+        size_t cap = 0;
+
+        snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+        f = fopen(path, "re");
+        while (f != NULL && getline(&line, &cap, f) > 0)
+                if (atoi(line) == mnt_id)
+                        return true;
+        return false;
+}
+
+static int fd_mnt_id(pid_t pid, int fd)
+{
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *line = NULL;
+        char path[64];
+        size_t cap = 0;
+
+        snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+        f = fopen(path, "re");
+        while (f != NULL && getline(&line, &cap, f) > 0)
+                if (strncmp(line, "mnt_id:", 7) == 0)
+                        return atoi(line + 7);
+        return -1;
+}
+
+/* What fds 0-2 of the init are, as a JSON array of strings (runc's descriptors.json):
+ * readlink(2)'s text, and for a file on a mount the container does not see (the /dev/null
+ * or log file it was started with) CRIU's key of an external file, "file[MNT:INODE]"
+ * (hex): CRIU could not dump it, restore hands over the caller's fd instead. */
+static int write_descriptors(criu_opts *o, int imgfd, pid_t pid, rc_error_t *err)
+{
+        _cleanup_json_gen_ json_gen *g = json_gen_new(false);
+        _cleanup_free_ char *doc = NULL;
+        size_t len = 0;
+
+        if (g == NULL)
+                return rc_error_set(err, ENOMEM, "%s", RC_CRIU_DESCRIPTORS);
+        json_gen_array_open(g);
+        for (int fd = 0; fd < 3; fd++) {
+                char link[64], target[PATH_MAX];
+                struct stat st;
+                ssize_t n;
+                int mnt;
+
+                snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, fd);
+                n = readlink(link, target, sizeof(target) - 1);
+                if (n < 0) {
+                        json_gen_null(g); /* closed */
+                        continue;
+                }
+                target[n] = '\0';
+                mnt = target[0] == '/' ? fd_mnt_id(pid, fd) : -1;
+                if (mnt >= 0 && !mount_visible(pid, mnt) && stat(link, &st) == 0) {
+                        snprintf(target, sizeof(target), "file[%x:%llx]", (unsigned)mnt,
+                                 (unsigned long long)st.st_ino);
+                        if (criu_local_add_external(o, target) < 0)
+                                return rc_error_set(err, ENOMEM, "criu options: external `%s`", target);
+                }
+                json_gen_string(g, target);
+        }
+        json_gen_array_close(g);
+        if (json_gen_finish(g, &doc, &len, err) < 0)
+                return -1;
+        return rc_write_file_atomic(imgfd, RC_CRIU_DESCRIPTORS, doc, len, 0600, err);
+}
+
+/* The container's own network namespace (one it did not join by path) stays out of the
+ * image: CRIU gets it as external, by inode. */
+static int add_external_netns(criu_opts *o, const struct oci_config *cfg, pid_t pid, rc_error_t *err)
+{
+        const struct oci_namespace *ns = oci_config_namespace(cfg, OCI_NS_NETWORK);
+        char path[64], key[128];
+        struct stat st;
+
+        if (ns == NULL)
+                return 0;
+        snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+        if (stat(path, &st) < 0)
+                return rc_error_set(err, errno, "stat `%s`", path);
+        snprintf(key, sizeof(key), "net[%lu]:%s", (unsigned long)st.st_ino, RC_CRIU_EXT_NETNS);
+        if (criu_local_add_external(o, key) < 0)
+                return rc_error_set(err, ENOMEM, "criu options: external `%s`", key);
+        return 0;
+}
+
+/* "ADDRESS:PORT" (the last colon splits, so an IPv6 address may have its own). */
+static int set_page_server(criu_opts *o, const char *spec, rc_error_t *err)
+{
+        _cleanup_free_ char *addr = strdup(spec);
+        char *colon = addr != NULL ? strrchr(addr, ':') : NULL;
+        char *end = NULL;
+        long port;
+
+        if (addr == NULL)
+                return rc_error_set(err, ENOMEM, "--page-server");
+        if (colon == NULL || colon == addr)
+                return rc_error_set(err, 0, "--page-server \"%s\": expected ADDRESS:PORT", spec);
+        *colon = '\0';
+        errno = 0;
+        port = strtol(colon + 1, &end, 10);
+        if (errno != 0 || end == colon + 1 || *end != '\0' || port <= 0 || port > 65535)
+                return rc_error_set(err, 0, "--page-server \"%s\": invalid port", spec);
+        if (criu_local_set_page_server_address_port(o, addr, (int)port) < 0)
+                return rc_error_set(err, ENOMEM, "criu options: page server");
+        return 0;
+}
+
+/* Everything CRIU is told for one dump of st's container. */
+static int dump_opts(criu_opts *o, const struct oci_state *st, const struct oci_config *cfg,
+                     const struct rc_checkpoint_opts *opts, int imgfd, rc_error_t *err)
+{
+        char freezer[PATH_MAX];
+
+        criu_local_set_pid(o, st->pid);
+        if (opts->parent_path != NULL) {
+                struct stat sb;
+
+                if (opts->parent_path[0] == '/')
+                        return rc_error_set(err, 0,
+                                            "--parent-path \"%s\": must be relative to the image path",
+                                            opts->parent_path);
+                if (fstatat(imgfd, opts->parent_path, &sb, 0) < 0 || !S_ISDIR(sb.st_mode))
+                        return rc_error_set(err, errno ? errno : ENOTDIR, "--parent-path \"%s\" (in `%s`)",
+                                            opts->parent_path, opts->criu.image_path);
+                if (criu_local_set_parent_images(o, opts->parent_path) < 0)
+                        return rc_error_set(err, ENOMEM, "criu options: parent images");
+        }
+        criu_local_set_track_mem(o, opts->pre_dump || opts->parent_path != NULL);
+        if (opts->page_server != NULL && set_page_server(o, opts->page_server, err) < 0)
+                return -1;
+        criu_local_set_auto_dedup(o, opts->auto_dedup);
+        criu_local_set_leave_running(o, opts->leave_running);
+        if (st->cgroup_path != NULL) {
+                snprintf(freezer, sizeof(freezer), "%s%s", RC_CGROUP_MOUNT, st->cgroup_path);
+                if (criu_local_set_freeze_cgroup(o, freezer) < 0)
+                        return rc_error_set(err, ENOMEM, "criu options: freezer");
+        }
+        if (opts->pre_dump)
+                return 0; /* memory only: no mounts, namespaces or fds */
+        if (criu_local_set_root(o, st->rootfs) < 0)
+                return rc_error_set(err, ENOMEM, "criu options: root");
+        if (add_bind_mounts(o, cfg, st->bundle, false, err) < 0)
+                return rc_error_wrap(err, "%s/config.json", st->bundle);
+        if (add_external_netns(o, cfg, st->pid, err) < 0)
+                return -1;
+        return write_descriptors(o, imgfd, st->pid, err);
+}
+
+/* The dump proper, the state directory locked; *created: the image directory was made
+ * here (the caller removes it again if the checkpoint fails). */
+static int checkpoint_locked(const struct rc_runtime *rt, int rootfd, int dirfd, const struct oci_state *st,
+                             const struct rc_checkpoint_opts *opts, bool *created, rc_error_t *err)
+{
+        const char *id = st->id, *work_path = opts->criu.work_path;
+        _cleanup_criu_opts_ criu_opts *o = NULL;
+        _cleanup_close_ int imgfd = -1, workfd = -1;
+        struct rc_criu_swrk swrk = {.sock = -1};
+        struct oci_config *cfg = NULL;
+        char what[1200];
+        int ret = -1;
+
+        if (rc_state_load_config(dirfd, id, &cfg, err) < 0)
+                return -1;
+        if (rc_criu_load(err) < 0 || criu_local_init_opts(&o) < 0) {
+                if (*err == NULL)
+                        rc_error_set(err, ENOMEM, "criu options");
+                goto out;
+        }
+        if (open_dir(opts->criu.image_path, created, &imgfd, "image path", err) < 0 ||
+            (work_path != NULL && open_dir(work_path, NULL, &workfd, "work path", err) < 0) ||
+            set_common(o, &opts->criu, imgfd, workfd, RC_CRIU_DUMP_LOG, err) < 0 ||
+            dump_opts(o, st, cfg, opts, imgfd, err) < 0)
+                goto out;
+        if (rc_criu_swrk_start(o, &swrk, err) < 0)
+                goto out;
+        ret = opts->pre_dump ? criu_local_pre_dump(o) : criu_local_dump(o);
+        rc_criu_swrk_finish(&swrk);
+        if (ret < 0) {
+                /* a log in an image directory made here goes with it: the error has its reason */
+                snprintf(what, sizeof(what), "checkpoint container \"%s\"", id);
+                rc_criu_fail(ret, workfd >= 0 ? workfd : imgfd,
+                             work_path != NULL ? work_path : (*created ? NULL : opts->criu.image_path),
+                             RC_CRIU_DUMP_LOG, what, err);
+                ret = -1;
+                goto out;
+        }
+        /* CRIU killed the processes: the container goes, as with runc */
+        if (!opts->leave_running && !opts->pre_dump)
+                ret = rc_container_delete_locked(rt, rootfd, dirfd, id, cfg, true, err);
+out:
+        oci_config_free(cfg);
+        return ret;
+}
+
+int rc_container_checkpoint(const struct rc_runtime *rt, const char *id,
+                            const struct rc_checkpoint_opts *opts, rc_error_t *err)
+{
+        _cleanup_close_ int rootfd = -1, dirfd = -1;
+        struct oci_state *st = NULL;
+        bool created = false;
+        int ret = -1;
+
+        if (rc_validate_id(id, err) < 0 || rc_state_root_open(rt->root, &rootfd, err) < 0 ||
+            rc_state_dir_open(rootfd, id, &dirfd, err) < 0 || rc_state_read(dirfd, id, &st, err) < 0 ||
+            rc_state_refresh(dirfd, st, err) < 0)
+                goto out;
+        rc_cgroup_status_overlay(st);
+        if (st->status != OCI_STATUS_RUNNING && st->status != OCI_STATUS_PAUSED) {
+                rc_error_set(err, 0, "cannot checkpoint container \"%s\": it is %s, not running", id,
+                             oci_status_name(st->status));
+                goto out;
+        }
+        ret = checkpoint_locked(rt, rootfd, dirfd, st, opts, &created, err);
+        if (ret < 0 && created)
+                rc_remove_tree_at(AT_FDCWD, opts->criu.image_path, NULL);
+out:
+        oci_state_free(st);
+        return ret;
+}
+
+/* ---- restore ------------------------------------------------------------------------- */
+
+/* libcriu's notify callback takes no data pointer: the one restore of this process. */
+static struct restore_notify {
+        const struct rc_criu_restore *r;
+        rc_error_t err;
+} * notify_ctx;
+
+static int send_console(const char *socket_path, rc_error_t *err)
+{
+        _cleanup_close_ int sock = -1;
+        int master = criu_get_orphan_pts_master_fd();
+
+        if (master < 0)
+                return rc_error_set(err, 0, "CRIU sent no terminal master");
+        sock = rc_console_socket_connect(socket_path, err);
+        if (sock < 0)
+                return -1;
+        return rc_terminal_send(sock, master, "/dev/ptmx", err);
+}
+
+/* post-restore: the tasks exist and do not run yet: record the init now, so that no
+ * moment exists where it runs without a state naming it. */
+static int on_notify(char *action, criu_notify_arg_t na)
+{
+        struct restore_notify *n = notify_ctx;
+        const struct rc_criu_restore *r = n->r;
+
+        if (n->err != NULL)
+                return -1;
+        if (strcmp(action, "post-restore") == 0)
+                return r->restored(r->arg, criu_notify_pid(na), &n->err) < 0 ? -1 : 0;
+        if (strcmp(action, "orphan-pts-master") == 0 && r->console_socket != NULL)
+                return send_console(r->console_socket, &n->err) < 0 ? -1 : 0;
+        return 0;
+}
+
+/* Fds 0-2 of the checkpointed init that were pipes (runc's rule) or external files
+ * (write_descriptors) are the restoring caller's fds 0-2 now. */
+static int inherit_pipes(criu_opts *o, int imgfd, const char *image_path, rc_error_t *err)
+{
+        _cleanup_free_ char *doc = NULL;
+        json_node *root = NULL;
+        size_t len = 0;
+        int ret = 0;
+
+        if (rc_read_file_at(imgfd, RC_CRIU_DESCRIPTORS, 65536, &doc, &len, err) < 0)
+                return rc_error_wrap(err, "image `%s`", image_path);
+        if (json_parse(doc, len, RC_CRIU_DESCRIPTORS, &root, err) < 0)
+                return rc_error_wrap(err, "image `%s`", image_path);
+        if (json_type_of(root) != JSON_ARRAY)
+                ret = rc_error_set(err, 0, "image `%s`: %s: not an array", image_path, RC_CRIU_DESCRIPTORS);
+        for (size_t i = 0; ret == 0 && i < json_array_size(root) && i < 3; i++) {
+                const char *s = json_get_string(json_array_get(root, i));
+
+                if (s != NULL && (strncmp(s, "pipe:", 5) == 0 || strncmp(s, "file[", 5) == 0) &&
+                    criu_local_add_inherit_fd(o, (int)i, s) < 0)
+                        ret = rc_error_set(err, ENOMEM, "criu options: inherit fd %zu", i);
+        }
+        json_free(root);
+        return ret;
+}
+
+static int restore_opts(criu_opts *o, const struct rc_criu_restore *r, int imgfd, int workfd, int *netns_fd,
+                        rc_error_t *err)
+{
+        const struct rc_criu_opts *c = &r->opts->criu;
+
+        if (set_common(o, c, imgfd, workfd, RC_CRIU_RESTORE_LOG, err) < 0 ||
+            inherit_pipes(o, imgfd, c->image_path, err) < 0 ||
+            add_bind_mounts(o, r->cfg, r->bundle, true, err) < 0)
+                return -1;
+        /* CRIU passes inherited fds by number to its own exec: this one must survive it */
+        if (r->netns_fd >= 0) {
+                *netns_fd = fcntl(r->netns_fd, F_DUPFD, 3);
+                if (*netns_fd < 0)
+                        return rc_error_set(err, errno, "duplicate the network namespace fd");
+                if (criu_local_add_inherit_fd(o, *netns_fd, RC_CRIU_EXT_NETNS) < 0)
+                        return rc_error_set(err, ENOMEM, "criu options: network namespace");
+        }
+        if (r->cgroup_path != NULL && criu_local_add_cg_root(o, NULL, r->cgroup_path) < 0)
+                return rc_error_set(err, ENOMEM, "criu options: cgroup root");
+        if (criu_local_set_root(o, r->rootfs) < 0)
+                return rc_error_set(err, ENOMEM, "criu options: root");
+        criu_local_set_notify_cb(o, on_notify);
+        return 0;
+}
+
+/* Into a mount namespace of our own (slave of the host's), where the rootfs is bound onto
+ * itself for CRIU; *ret_ns is the one to return to. */
+static int private_root(const char *rootfs, int *ret_ns, rc_error_t *err)
+{
+        int ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+
+        if (ns < 0)
+                return rc_error_set(err, errno, "open `/proc/self/ns/mnt`");
+        if (unshare(CLONE_NEWNS) < 0) {
+                close(ns);
+                return rc_error_set(err, errno, "restore: unshare the mount namespace");
+        }
+        *ret_ns = ns;
+        if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+                return rc_error_set(err, errno, "restore: make the mounts slaves");
+        if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return rc_error_set(err, errno, "restore: bind the rootfs `%s` onto itself", rootfs);
+        return 0;
+}
+
+static int leave_private_root(int ns, rc_error_t *err)
+{
+        int ret = setns(ns, CLONE_NEWNS);
+
+        close(ns);
+        return ret < 0 ? rc_error_set(err, errno, "restore: return to the mount namespace") : 0;
+}
+
+/* The restore proper, in the private mount namespace: the directories are opened here,
+ * as CRIU works from them (it mounts its cgroup yard in the work directory, which must
+ * then be on a mount of the namespace it runs in). */
+static int restore_in_private_root(const struct rc_criu_restore *r, criu_opts *o, pid_t *ret_pid,
+                                   rc_error_t *err)
+{
+        const struct rc_criu_opts *c = &r->opts->criu;
+        const char *work_path = c->work_path != NULL ? c->work_path : c->image_path;
+        struct restore_notify n = {.r = r};
+        struct rc_criu_swrk swrk = {.sock = -1};
+        _cleanup_close_ int imgfd = -1, workfd = -1, netns_fd = -1;
+        char what[1200];
+        int pid;
+
+        if (open_dir(c->image_path, NULL, &imgfd, "restore: image path", err) < 0 ||
+            (c->work_path != NULL && open_dir(c->work_path, NULL, &workfd, "restore: work path", err) < 0) ||
+            restore_opts(o, r, imgfd, workfd, &netns_fd, err) < 0 || rc_criu_swrk_start(o, &swrk, err) < 0)
+                return -1;
+        notify_ctx = &n;
+        pid = criu_local_restore(o);
+        notify_ctx = NULL;
+        rc_criu_swrk_finish(&swrk);
+        if (n.err != NULL) {
+                rc_error_move(err, &n.err);
+                return -1;
+        }
+        if (pid <= 0) {
+                snprintf(what, sizeof(what), "restore from `%s`", c->image_path);
+                return rc_criu_fail(pid == 0 ? -EBADE : pid, workfd >= 0 ? workfd : imgfd, work_path,
+                                    RC_CRIU_RESTORE_LOG, what, err);
+        }
+        *ret_pid = pid;
+        return 0;
+}
+
+int rc_criu_restore(const struct rc_criu_restore *r, pid_t *ret_pid, rc_error_t *err)
+{
+        _cleanup_criu_opts_ criu_opts *o = NULL;
+        int ns = -1, ret;
+
+        if (rc_criu_load(err) < 0)
+                return -1;
+        if (criu_local_init_opts(&o) < 0)
+                return rc_error_set(err, ENOMEM, "criu options");
+        ret = private_root(r->rootfs, &ns, err);
+        if (ret == 0)
+                ret = restore_in_private_root(r, o, ret_pid, err);
+        if (ns >= 0 && leave_private_root(ns, ret == 0 ? err : NULL) < 0 && ret == 0) {
+                kill(*ret_pid, SIGKILL);
+                ret = -1;
+        }
+        return ret;
+}

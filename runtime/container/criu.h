@@ -1,0 +1,121 @@
+/* Internal: libcriu (Debian's criu package), loaded on first use like libnftables and
+ * libarchive (runtime/base/dl.h), so that only checkpoint and restore pay for it. Include
+ * this header instead of <criu/criu.h>; the calls stay as written and go through pointers
+ * that rc_criu_load() fills. Only the criu_local_* calls are used: options live in a
+ * criu_opts of the caller's, not in libcriu's global. */
+#pragma once
+
+#include <criu/criu.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "runtime/base/error.h"
+
+#define RC_CRIU_SYMBOLS(X)                                                                                  \
+        X(criu_local_init_opts)                                                                             \
+        X(criu_local_free_opts)                                                                             \
+        X(criu_local_set_pid)                                                                               \
+        X(criu_local_set_images_dir_fd)                                                                     \
+        X(criu_local_set_work_dir_fd)                                                                       \
+        X(criu_local_set_parent_images)                                                                     \
+        X(criu_local_set_leave_running)                                                                     \
+        X(criu_local_set_ext_unix_sk)                                                                       \
+        X(criu_local_set_tcp_established)                                                                   \
+        X(criu_local_set_shell_job)                                                                         \
+        X(criu_local_set_orphan_pts_master)                                                                 \
+        X(criu_local_set_file_locks)                                                                        \
+        X(criu_local_set_track_mem)                                                                         \
+        X(criu_local_set_auto_dedup)                                                                        \
+        X(criu_local_set_log_level)                                                                         \
+        X(criu_local_set_log_file)                                                                          \
+        X(criu_local_set_root)                                                                              \
+        X(criu_local_set_manage_cgroups)                                                                    \
+        X(criu_local_set_manage_cgroups_mode)                                                               \
+        X(criu_local_set_freeze_cgroup)                                                                     \
+        X(criu_local_add_ext_mount)                                                                         \
+        X(criu_local_add_cg_root)                                                                           \
+        X(criu_local_add_inherit_fd)                                                                        \
+        X(criu_local_add_external)                                                                          \
+        X(criu_local_set_page_server_address_port)                                                          \
+        X(criu_local_set_notify_cb)                                                                         \
+        X(criu_local_dump)                                                                                  \
+        X(criu_local_pre_dump)                                                                              \
+        X(criu_local_restore)                                                                               \
+        X(criu_local_set_service_fd)                                                                        \
+        X(criu_local_feature_check)                                                                         \
+        X(criu_notify_pid)                                                                                  \
+        X(criu_get_orphan_pts_master_fd)
+
+#define RC_DL_DECLARE(name) extern __typeof__(name) *rc_dl_##name;
+RC_CRIU_SYMBOLS(RC_DL_DECLARE)
+#undef RC_DL_DECLARE
+
+#ifndef RC_CRIU_IMPL
+#define criu_local_init_opts (*rc_dl_criu_local_init_opts)
+#define criu_local_free_opts (*rc_dl_criu_local_free_opts)
+#define criu_local_set_pid (*rc_dl_criu_local_set_pid)
+#define criu_local_set_images_dir_fd (*rc_dl_criu_local_set_images_dir_fd)
+#define criu_local_set_work_dir_fd (*rc_dl_criu_local_set_work_dir_fd)
+#define criu_local_set_parent_images (*rc_dl_criu_local_set_parent_images)
+#define criu_local_set_leave_running (*rc_dl_criu_local_set_leave_running)
+#define criu_local_set_ext_unix_sk (*rc_dl_criu_local_set_ext_unix_sk)
+#define criu_local_set_tcp_established (*rc_dl_criu_local_set_tcp_established)
+#define criu_local_set_shell_job (*rc_dl_criu_local_set_shell_job)
+#define criu_local_set_orphan_pts_master (*rc_dl_criu_local_set_orphan_pts_master)
+#define criu_local_set_file_locks (*rc_dl_criu_local_set_file_locks)
+#define criu_local_set_track_mem (*rc_dl_criu_local_set_track_mem)
+#define criu_local_set_auto_dedup (*rc_dl_criu_local_set_auto_dedup)
+#define criu_local_set_log_level (*rc_dl_criu_local_set_log_level)
+#define criu_local_set_log_file (*rc_dl_criu_local_set_log_file)
+#define criu_local_set_root (*rc_dl_criu_local_set_root)
+#define criu_local_set_manage_cgroups (*rc_dl_criu_local_set_manage_cgroups)
+#define criu_local_set_manage_cgroups_mode (*rc_dl_criu_local_set_manage_cgroups_mode)
+#define criu_local_set_freeze_cgroup (*rc_dl_criu_local_set_freeze_cgroup)
+#define criu_local_add_ext_mount (*rc_dl_criu_local_add_ext_mount)
+#define criu_local_add_cg_root (*rc_dl_criu_local_add_cg_root)
+#define criu_local_add_inherit_fd (*rc_dl_criu_local_add_inherit_fd)
+#define criu_local_add_external (*rc_dl_criu_local_add_external)
+#define criu_local_set_page_server_address_port (*rc_dl_criu_local_set_page_server_address_port)
+#define criu_local_set_notify_cb (*rc_dl_criu_local_set_notify_cb)
+#define criu_local_dump (*rc_dl_criu_local_dump)
+#define criu_local_pre_dump (*rc_dl_criu_local_pre_dump)
+#define criu_local_restore (*rc_dl_criu_local_restore)
+#define criu_local_set_service_fd (*rc_dl_criu_local_set_service_fd)
+#define criu_local_feature_check (*rc_dl_criu_local_feature_check)
+#define criu_notify_pid (*rc_dl_criu_notify_pid)
+#define criu_get_orphan_pts_master_fd (*rc_dl_criu_get_orphan_pts_master_fd)
+#endif
+
+/* Load libcriu.so.2 once. */
+int rc_criu_load(rc_error_t *err);
+
+/* A `criu swrk` started by the runtime for one request of `o`, which talks to it through
+ * the socket (CRIU_COMM_FD). libcriu's own way forks inside the C library that dlopen
+ * loads next to this static program's, and that child crashes. The swrk gets the
+ * runtime's fds (its 0-2 are what restore hands to the container's pipes); restored
+ * processes are its children, and the runtime's once it exits if the runtime is a
+ * subreaper. */
+struct rc_criu_swrk {
+        pid_t pid;
+        int sock;
+};
+int rc_criu_swrk_start(criu_opts *o, struct rc_criu_swrk *ret, rc_error_t *err);
+/* Close the socket (the swrk then exits) and reap it. */
+void rc_criu_swrk_finish(struct rc_criu_swrk *w);
+
+/* The log CRIU writes into the work directory, and the image CRIU's callers keep next to
+ * its own: what fds 0-2 of the init were (runc's and crun's descriptors.json, a JSON
+ * array of readlink(2) texts), so that restore can hand the caller's pipes over. */
+#define RC_CRIU_DUMP_LOG "dump.log"
+#define RC_CRIU_RESTORE_LOG "restore.log"
+#define RC_CRIU_DESCRIPTORS "descriptors.json"
+/* The key of the container's network namespace, which is external to the image: restore
+ * gives CRIU a namespace made (and plumbed) by the create path (runc's and crun's key). */
+#define RC_CRIU_EXT_NETNS "extRootNetNS"
+
+/* A failed libcriu call (ret < 0): the error says what failed and CRIU's own reason,
+ * the first "Error (file:line): " line of `log` in the work directory (workfd), or
+ * libcriu's return value when there is none; and where the log is (work_path; NULL: the
+ * log does not stay). */
+int rc_criu_fail(int ret, int workfd, const char *work_path, const char *log, const char *what,
+                 rc_error_t *err);

@@ -1,0 +1,105 @@
+"""checkpoint/restore on this host, where CRIU itself fails (3.17 on kernel 6.18: "vdso:
+Unexpected rt vDSO area bounds"): checkpoint says so in one line, with CRIU's own reason,
+and changes nothing. The working paths run in tests/vm (tests/vm/criu_tests.py).
+
+crun 1.8.1 of Debian is built without CRIU (`crun checkpoint` is an unknown command), so
+these are run-container only."""
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+pytestmark = pytest.mark.run_container_only("Debian's crun 1.8.1 is built without CRIU")
+
+
+def criu_check_reason():
+    """None when `criu check` passes here; else its first error's text."""
+    if shutil.which("criu") is None:
+        pytest.skip("criu is not installed (tests/install-deps.sh installs it)")
+    r = subprocess.run(["criu", "check"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode == 0:
+        return None
+    for line in r.stdout.splitlines():
+        m = re.search(r"Error \([^)]*\): (.*)", line)
+        if m and "tun.c" not in line:
+            return m.group(1).strip()
+    return r.stdout.strip().splitlines()[0]
+
+
+def running(rt, bundle):
+    b = bundle(["/bin/sh", "-c", "exec sleep 1000"])
+    cid = rt.create(b).cid
+    r = rt.cmd("start", cid)
+    assert r.returncode == 0, r.stderr
+    return b, cid
+
+
+def test_checkpoint_where_criu_fails_says_why_and_changes_nothing(rt, bundle, workdir):
+    reason = criu_check_reason()
+    if reason is None:
+        pytest.skip("criu check passes on this host: the failure path needs a kernel CRIU refuses")
+    _, cid = running(rt, bundle)
+    before = rt.state(cid)
+    img = os.path.join(workdir, "img")
+    r = rt.cmd("checkpoint", "--image-path", img, cid, timeout=120)
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith(f'run-container: checkpoint container "{cid}": criu: '), lines[0]
+    assert reason in lines[0], f"CRIU's reason {reason!r} not in {lines[0]!r}"
+    assert not os.path.exists(img), "the image directory made for the dump was left"
+    after = rt.state(cid)
+    assert after["status"] == "running" and after["pid"] == before["pid"]
+
+
+def test_checkpoint_into_an_existing_directory_keeps_it(rt, bundle, workdir):
+    if criu_check_reason() is None:
+        pytest.skip("criu check passes on this host")
+    _, cid = running(rt, bundle)
+    img = os.path.join(workdir, "mine")
+    os.mkdir(img)
+    with open(os.path.join(img, "keep"), "w") as f:
+        f.write("x")
+    r = rt.cmd("checkpoint", "--image-path", img, cid, timeout=120)
+    assert r.returncode != 0
+    assert os.path.exists(os.path.join(img, "keep")), "a directory of the user's lost its content"
+    assert rt.state(cid)["status"] == "running"
+
+
+@pytest.mark.parametrize("flags,msg", [
+    (["--lazy-pages"], "--lazy-pages is not supported"),
+    (["--empty-ns", "network"], "--empty-ns is not supported"),
+    (["--manage-cgroups-mode", "loose"], 'invalid --manage-cgroups-mode "loose"'),
+    (["--parent-path", "/abs"], '--parent-path "/abs": must be relative'),
+    (["--page-server", "nowhere"], '--page-server "nowhere": expected ADDRESS:PORT'),
+])
+def test_checkpoint_bad_flags(rt, bundle, workdir, flags, msg):
+    _, cid = running(rt, bundle)
+    img = os.path.join(workdir, "img")
+    r = rt.cmd("checkpoint", "--image-path", img, *flags, cid, timeout=120)
+    assert r.returncode != 0
+    assert msg in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not os.path.exists(img)
+    assert rt.state(cid)["status"] == "running"
+
+
+def test_checkpoint_of_a_missing_container(rt, workdir):
+    img = os.path.join(workdir, "img")
+    r = rt.cmd("checkpoint", "--image-path", img, "nosuch")
+    assert r.returncode != 0 and 'container "nosuch" does not exist' in r.stderr, r.stderr
+    assert not os.path.exists(img)
+
+
+def test_restore_from_a_missing_image_leaves_nothing(rt, bundle, workdir):
+    b = bundle(["/bin/sh", "-c", "exec sleep 1000"])
+    b.save()
+    img = os.path.join(workdir, "nope")
+    r = rt.cmd("restore", "--detach", "--bundle", b.path, "--image-path", img, "ghost", timeout=60)
+    assert r.returncode != 0
+    assert len(r.stderr.strip().splitlines()) == 1 and img in r.stderr and "No such file" in r.stderr, r.stderr
+    assert not os.path.exists(os.path.join(rt.root, "ghost")), "restore left a state directory"
+    assert rt.cmd("list", "-q").stdout.strip() == ""

@@ -1,0 +1,329 @@
+#!/usr/bin/python3
+"""The checkpoint/restore suite: runs INSIDE the tests/vm guest (Debian's kernel, where
+`criu check` says "Looks good"; CRIU 3.17 fails on the host's 6.18 kernel), started by
+tests/vm/vm-tests.sh, which compiled everything on the host.
+
+    criu_tests.py RUNTIME WORKDIR [TEST...]
+
+WORKDIR (shared with the host) holds rootfs/ (busybox + /probe). Every test runs a counter
+container (`run-container spec`'s config: namespaces, seccomp, masked paths, cgroup v2)
+that writes an incrementing number to a bind-mounted directory, holds an open file and a
+pipe, and listens on TCP 8080; it is checkpointed and restored with RUNTIME, and checked
+from outside (the count goes on from where it was) and from inside (`exec` reaches the
+listening socket). Prints "ok - NAME" / "FAIL - NAME: why" per test, then "N passed, N
+failed"; exits 1 if anything failed.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from vmsuite import CG, Fail, Registry, check, run, wait_for
+
+# Counts (every 0.1 s) into /shared/count, holds fd 3 open on /shared/held (written at
+# each step: "held N"), runs its loop through a pipe into a `cat` that appends to
+# /shared/piped, and has a TCP listener on 8080 that answers "hello".
+COUNTER = ("exec 3>>/shared/held; nc -ll -p 8080 -e /bin/echo hello & "
+           "i=0; while :; do i=$((i+1)); echo $i >/shared/count; echo held $i >&3; echo piped $i; "
+           "sleep 0.1; done | cat >>/shared/piped")
+
+
+def read(path, default=""):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return default
+
+
+class Suite:
+    def __init__(self, runtime, work):
+        self.runtime = runtime
+        self.work = work
+        self.rootfs = os.path.join(work, "rootfs")
+        self.tmp = tempfile.mkdtemp(prefix="criut-", dir="/tmp")
+        self.root = os.path.join(self.tmp, "state")
+        self.n = 0
+        self.ids = []
+        self.base = self._base_config()
+
+    def rc(self, *args, check_rc=True, timeout=180, **kw):
+        kw.setdefault("stdout", subprocess.PIPE)
+        kw.setdefault("stderr", subprocess.PIPE)
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        r = subprocess.run([self.runtime, "--root", self.root, *map(str, args)], timeout=timeout, text=True, **kw)
+        if check_rc and r.returncode != 0:
+            raise Fail(f"{' '.join(map(str, args))}: exit {r.returncode}: {(r.stderr or '').strip()}")
+        return r
+
+    def _base_config(self):
+        d = os.path.join(self.tmp, "spec")
+        os.mkdir(d)
+        subprocess.run([self.runtime, "spec", "--bundle", d], check=True)
+        with open(os.path.join(d, "config.json")) as f:
+            c = json.load(f)
+        c["process"]["terminal"] = False
+        c["root"] = {"path": self.rootfs, "readonly": True}
+        return c
+
+    def bundle(self, shared=None, args=None):
+        """A bundle running COUNTER (or args) with `shared` (a new directory by default)
+        bind-mounted at /shared; returns (bundle, shared)."""
+        self.n += 1
+        path = os.path.join(self.tmp, f"b{self.n}")
+        os.mkdir(path)
+        if shared is None:
+            shared = os.path.join(self.tmp, f"shared{self.n}")
+            os.mkdir(shared)
+        c = json.loads(json.dumps(self.base))
+        c["process"]["args"] = args or ["sh", "-c", COUNTER]
+        c["mounts"].append({"destination": "/shared", "type": "bind", "source": shared, "options": ["rbind", "rw"]})
+        with open(os.path.join(path, "config.json"), "w") as f:
+            json.dump(c, f)
+        return path, shared
+
+    def run_detached(self, bundle, cid=None):
+        cid = cid or f"c{self.n}"
+        self.ids.append(cid)
+        self.rc("run", "--detach", "--bundle", bundle, cid, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return cid
+
+    def restore(self, bundle, cid, image, *extra):
+        """restore --detach; the restored init's fds 0-2 are this call's (/dev/null, and a
+        file for stderr: a pipe would stay open as long as the container runs)."""
+        self.ids.append(cid)
+        with tempfile.TemporaryFile("w+", dir=self.tmp) as errf:
+            r = self.rc("restore", "--detach", "--bundle", bundle, "--image-path", image, *extra, cid,
+                        stdout=subprocess.DEVNULL, stderr=errf, check_rc=False)
+            errf.seek(0)
+            if r.returncode != 0:
+                raise Fail(f"restore {cid}: exit {r.returncode}: {errf.read().strip()}")
+        return r
+
+    def state(self, cid):
+        return json.loads(self.rc("state", cid).stdout)
+
+    def cleanup(self):
+        for cid in list(self.ids):
+            self.rc("delete", "--force", cid, check_rc=False)
+        self.ids = []
+
+
+def count(shared):
+    v = read(os.path.join(shared, "count")).strip()
+    return int(v) if v.isdigit() else 0
+
+
+def counting(shared, above, timeout=60):
+    """Wait until the counter in `shared` is past `above`; returns the value."""
+    return wait_for(lambda: count(shared) > above and count(shared), timeout, f"the count to pass {above}")
+
+
+def cgroup_of(s, cid):
+    with open(os.path.join(s.root, cid, "state.json")) as f:
+        return json.load(f).get("cgroupPath")
+
+
+def answers_hello(s, cid):
+    """The container's listener answers through loopback, from a process exec'ed into it."""
+    r = s.rc("exec", cid, "nc", "127.0.0.1", "8080", check_rc=False, timeout=60)
+    return r.returncode == 0 and "hello" in r.stdout
+
+
+def fds_of(pid):
+    out = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            pass
+    return out
+
+
+def leftovers(s):
+    """What a suite must not leave: containers, cgroups, mounts of its own."""
+    left = []
+    if os.path.isdir(s.root) and os.listdir(s.root):
+        left += [f"state {e}" for e in os.listdir(s.root) if not e.startswith("@")]
+    parent = os.path.join(CG, "run-container")
+    if os.path.isdir(parent):
+        left += [f"cgroup {e}" for e in os.listdir(parent) if os.path.isdir(os.path.join(parent, e))]
+    left += [line.split()[4] for line in read("/proc/self/mountinfo").splitlines() if s.tmp in line.split()[4]]
+    return left
+
+
+test = Registry()
+
+
+@test
+def criu_check_looks_good(s):
+    """The guest is where CRIU works: `criu check` says so (lo up, socket-diag modules)."""
+    r = subprocess.run(["criu", "check"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    check(r.returncode == 0 and "Looks good" in r.stdout, f"criu check: {r.stdout.strip()}")
+
+
+@test
+def checkpoint_restore_counter_continues(s):
+    """The counter is dumped (the container goes), restored (same id): the count goes on
+    from where it was, the held file and the pipe still get its lines, the cgroup is the
+    container's with its limits, the listener answers."""
+    b, shared = s.bundle()
+    cid = s.run_detached(b)
+    n1 = counting(shared, 5)
+    check(answers_hello(s, cid), "the listener does not answer before the checkpoint")
+    img = os.path.join(s.tmp, "img1")
+    s.rc("checkpoint", "--image-path", img, cid)
+    check(not os.path.exists(os.path.join(s.root, cid)), "checkpoint left the container's state")
+    s.ids.remove(cid)
+    at_dump = count(shared)
+    check(at_dump >= n1, f"count {at_dump} below {n1} seen before the checkpoint")
+    time.sleep(1)
+    check(count(shared) == at_dump, "the counter still runs after checkpoint")
+    s.restore(b, cid, img)
+    st = s.state(cid)
+    check(st["status"] == "running", f"restored container is {st['status']}")
+    n2 = counting(shared, at_dump)
+    check(n2 > at_dump, f"count restarted: {n2} after {at_dump}")
+    # the held fd and the pipe were restored: both get lines past the dump
+    wait_for(lambda: f"held {at_dump + 2}" in read(os.path.join(shared, "held")), 30, "held-file lines")
+    wait_for(lambda: f"piped {at_dump + 2}" in read(os.path.join(shared, "piped")), 30, "piped lines")
+    cg = cgroup_of(s, cid)
+    check(cg, "no cgroup recorded")
+    procs = read(CG + cg + "/cgroup.procs").split()
+    check(str(st["pid"]) in procs, f"init {st['pid']} not in {cg}: {procs}")
+    check(answers_hello(s, cid), "the listener does not answer after restore")
+    s.rc("delete", "--force", cid)
+    s.ids.remove(cid)
+
+
+@test
+def leave_running_and_restore_into_a_new_id(s):
+    """--leave-running: the container stays running and counting; its image restored into
+    a new id with another bundle, whose /shared is another directory (the external bind
+    mount is mapped to the new source): both copies count, each into its own directory."""
+    b, shared = s.bundle()
+    cid = s.run_detached(b)
+    counting(shared, 5)
+    img = os.path.join(s.tmp, "img2")
+    s.rc("checkpoint", "--leave-running", "--image-path", img, cid)
+    check(s.state(cid)["status"] == "running", "--leave-running: the container is not running")
+    at_dump = count(shared)
+    counting(shared, at_dump + 3)
+    b2, shared2 = s.bundle()
+    # the files the counter holds open must exist at the new source (CRIU reopens them)
+    for f in ("held", "piped", "count"):
+        shutil.copy(os.path.join(shared, f), shared2)
+    with open(os.path.join(shared2, "count"), "w") as f:
+        f.write("0\n")
+    s.restore(b2, "copy", img)
+    n2 = counting(shared2, 0)
+    check(n2 > at_dump - 3, f"the copy counts from {n2}, the dump was at about {at_dump}")
+    n1 = count(shared)
+    counting(shared, n1)
+    check(s.state("copy")["pid"] != s.state(cid)["pid"], "one init for two containers")
+    check(cgroup_of(s, "copy") != cgroup_of(s, cid), "the copy shares the cgroup")
+
+
+@test
+def restore_twice_from_one_image(s):
+    """One image, two restores in turn: each starts from the dump's count."""
+    b, shared = s.bundle()
+    cid = s.run_detached(b)
+    counting(shared, 5)
+    img = os.path.join(s.tmp, "img3")
+    s.rc("checkpoint", "--image-path", img, cid)
+    s.ids.remove(cid)
+    at_dump = count(shared)
+    for i in range(2):
+        with open(os.path.join(shared, "count"), "w") as f:
+            f.write("0\n")
+        s.restore(b, f"again{i}", img)
+        n = counting(shared, 0)
+        check(n > at_dump, f"restore {i + 1}: count {n}, the dump was at {at_dump}")
+        s.rc("delete", "--force", f"again{i}")
+        s.ids.remove(f"again{i}")
+
+
+@test
+def restore_from_a_missing_image_fails_and_leaves_nothing(s):
+    b, _ = s.bundle()
+    r = s.rc("restore", "--detach", "--bundle", b, "--image-path", os.path.join(s.tmp, "nope"), "ghost",
+             check_rc=False)
+    check(r.returncode != 0, "restore from a missing image succeeded")
+    err = r.stderr.strip()
+    check(len(err.splitlines()) == 1 and "nope" in err and "No such file" in err, f"error: {err!r}")
+    check(not os.path.exists(os.path.join(s.root, "ghost")), "state left behind")
+    check(not os.path.exists(os.path.join(CG, "run-container", "ghost")), "cgroup left behind")
+
+
+@test
+def restore_from_a_corrupt_image_fails_and_leaves_nothing(s):
+    """A dump whose process images are garbage: restore fails with CRIU's reason, and
+    nothing is left (state, cgroup, processes, mounts)."""
+    b, shared = s.bundle()
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    img = os.path.join(s.tmp, "img4")
+    s.rc("checkpoint", "--image-path", img, cid)
+    s.ids.remove(cid)
+    bad = [f for f in os.listdir(img) if f.startswith(("core-", "pstree"))]
+    check(bad, f"no core/pstree images in {sorted(os.listdir(img))}")
+    for f in bad:
+        with open(os.path.join(img, f), "r+b") as fh:
+            fh.write(b"\xff" * 64)
+    before = count(shared)
+    r = s.rc("restore", "--detach", "--bundle", b, "--image-path", img, "broken", check_rc=False)
+    check(r.returncode != 0, "restore from a corrupt image succeeded")
+    err = r.stderr.strip()
+    check(len(err.splitlines()) == 1 and "criu" in err and "restore.log" in err, f"error: {err!r}")
+    check(not os.path.exists(os.path.join(s.root, "broken")), "state left behind")
+    check(not os.path.exists(os.path.join(CG, "run-container", "broken")), "cgroup left behind")
+    time.sleep(0.5)
+    check(count(shared) == before, "something counts after a failed restore")
+
+
+@test
+def checkpoint_of_a_stopped_or_missing_container_fails(s):
+    r = s.rc("checkpoint", "--image-path", os.path.join(s.tmp, "img5"), "nosuch", check_rc=False)
+    check(r.returncode != 0 and "does not exist" in r.stderr, f"missing container: {r.stderr!r}")
+    check(not os.path.exists(os.path.join(s.tmp, "img5")), "an image directory was made")
+
+
+@test
+def runc_side_by_side(s):
+    """The same counter through runc 1.1.5's checkpoint/restore (crun 1.8.1 of Debian is
+    built without CRIU: its checkpoint says so). runc's container gets /dev/null as stdio:
+    with the guest's console as stderr, CRIU cannot dump that fd (it lies on a mount the
+    container does not see) and runc reports it as "criu failed: type NOTIFY"."""
+    r = subprocess.run(["crun", "checkpoint", "--help"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    b, shared = s.bundle()
+    runc = ["runc", "--root", os.path.join(s.tmp, "runc")]
+    img = os.path.join(s.tmp, "img-runc")
+    subprocess.run(runc + ["run", "-d", "--bundle", b, "r1"], check=True, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    try:
+        counting(shared, 5)
+        p = subprocess.run(runc + ["checkpoint", "--image-path", img, "r1"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=180)
+        check(p.returncode == 0, f"runc checkpoint: {p.stdout.strip()}")
+        at_dump = count(shared)
+        p = subprocess.run(runc + ["restore", "-d", "--bundle", b, "--image-path", img, "r1"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           text=True, timeout=180)
+        check(p.returncode == 0, f"runc restore: {p.stderr.strip()}")
+        check(counting(shared, at_dump) > at_dump, "runc: the count did not go on")
+    finally:
+        subprocess.run(runc + ["delete", "-f", "r1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(f"  (crun checkpoint --help: exit {r.returncode}; {r.stdout.strip().splitlines()[-1][:100]})")
+
+
+def main():
+    return run("criu suite", __doc__, test.tests, Suite, leftovers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
