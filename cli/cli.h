@@ -110,15 +110,6 @@ enum {
         {"no-new-keyring", no_argument, NULL, CLI_OPT_NO_NEW_KEYRING},          \
         {"config", required_argument, NULL, 'f'}
 /* clang-format on */
-#define CLI_CREATE_USAGE                                                                                    \
-        "  -b, --bundle DIR          bundle directory (default: the current directory)\n"                   \
-        "  -f, --config FILE         configuration file (default: BUNDLE/config.json)\n"                    \
-        "      --pid-file FILE       write the container's init pid to FILE\n"                              \
-        "      --console-socket SOCK send the terminal's master fd to this AF_UNIX socket\n"                \
-        "      --preserve-fds N      pass N more fds (3 .. 3+N-1) to the container\n"                       \
-        "      --no-pivot            do not use pivot_root to enter the root filesystem\n"                  \
-        "      --no-new-keyring      do not create a new session keyring\n"
-
 /* The paths are owned here and made absolute by cli_create_args_finish. */
 struct cli_create_args {
         struct rc_create_opts opts;

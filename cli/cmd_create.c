@@ -1,6 +1,7 @@
 /* run-container create [OPTIONS] ID: set the container up; its process waits for
  * "start". The create options are shared with "run" (cli_create_args_*). */
 #include "cli/cli.h"
+#include "cli_help.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -8,12 +9,6 @@
 #include <string.h>
 
 #include "runtime/base/cleanup.h"
-
-static const char create_usage[] =
-        "Usage: run-container create [OPTIONS] ID\n\n"
-        "Create a container from a bundle. Its process waits until "
-        "\"run-container start ID\".\n\n"
-        "Options:\n" CLI_CREATE_USAGE "  -h, --help                show this help\n";
 
 static int set_string(char **field, const char *arg, rc_error_t *err)
 {
@@ -123,7 +118,7 @@ int cli_cmd_create(struct cli_context *ctx, int argc, char **argv, rc_error_t *e
 
         while ((opt = cli_getopt(argc, argv, ":h" CLI_CREATE_SHORTOPTS, longopts, "create", err)) != -1) {
                 if (opt == 'h')
-                        return cli_print_usage(create_usage);
+                        return cli_print_usage(cli_help_create);
                 if (opt == -2)
                         return -1;
                 ret = cli_create_args_handle(&a, opt, optarg, err);

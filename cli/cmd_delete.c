@@ -1,17 +1,8 @@
 /* run-container delete [OPTIONS] ID: remove a stopped container (--force: any); with
  * --regex, every container whose id matches ID (crun's option). */
 #include "cli/cli.h"
+#include "cli_help.h"
 #include <errno.h>
-
-static const char delete_usage[] =
-        "Usage: run-container delete [OPTIONS] ID\n\n"
-        "Delete a stopped container and the resources it holds.\n\n"
-        "Options:\n"
-        "  -f, --force               kill the container first if it still runs\n"
-        "  -r, --regex               ID is an extended regular expression: delete "
-        "every\n"
-        "                            container whose id matches it\n"
-        "  -h, --help                show this help\n";
 
 static int delete_one(struct cli_context *ctx, const char *id, void *arg, rc_error_t *err)
 {
@@ -39,7 +30,7 @@ int cli_cmd_delete(struct cli_context *ctx, int argc, char **argv, rc_error_t *e
                         regex = true;
                         break;
                 case 'h':
-                        return cli_print_usage(delete_usage);
+                        return cli_print_usage(cli_help_delete);
                 default:
                         return -1;
                 }

@@ -6,6 +6,7 @@
  * stopped cgroup left); otherwise OOM events as they happen and the usage every
  * interval, until the container stops. */
 #include "cli/cli.h"
+#include "cli_help.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -13,15 +14,6 @@
 
 #include "runtime/base/cleanup.h"
 #include "runtime/cgroup/cgroup.h"
-
-static const char events_usage[] =
-        "Usage: run-container events [OPTIONS] ID\n\n"
-        "Print resource usage and OOM events of a container as JSON lines.\n\n"
-        "Options:\n"
-        "      --stats               print the usage once and exit\n"
-        "      --interval DURATION   usage every DURATION (default 5s; 500ms, 2s, 1m; "
-        "0: never)\n"
-        "  -h, --help                show this help\n";
 
 enum { OPT_STATS = 256, OPT_INTERVAL };
 
@@ -81,7 +73,7 @@ int cli_cmd_events(struct cli_context *ctx, int argc, char **argv, rc_error_t *e
                                 return -1;
                         break;
                 case 'h':
-                        return cli_print_usage(events_usage);
+                        return cli_print_usage(cli_help_events);
                 default:
                         return -1;
                 }

@@ -2,6 +2,7 @@
  * container, from a --process document or the container's process amended by the
  * flags below (runc's spellings). Options end at the id: what follows is the command. */
 #include "cli/cli.h"
+#include "cli_help.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -11,29 +12,6 @@
 #include "runtime/base/cleanup.h"
 #include "runtime/container/exec.h"
 #include "specs/names.h"
-
-static const char exec_usage[] =
-        "Usage: run-container exec [OPTIONS] ID [COMMAND [ARGS...]]\n\n"
-        "Run a process in a running container and, unless --detach, wait for it and exit\n"
-        "with its status.\n\n"
-        "Options:\n"
-        "  -p, --process FILE        the process as an OCI process JSON document\n"
-        "  -t, --tty                 allocate a pseudo terminal\n"
-        "      --cwd DIR             working directory in the container\n"
-        "  -e, --env NAME=VALUE      add an environment variable (repeatable)\n"
-        "  -u, --user UID[:GID]      run as this user (and group)\n"
-        "  -g, --additional-gids GID add a supplementary group (repeatable)\n"
-        "  -c, --cap CAP             add a capability, e.g. CAP_NET_ADMIN (repeatable)\n"
-        "      --no-new-privs        set no_new_privs for the process\n"
-        "      --apparmor PROFILE    AppArmor profile of the process\n"
-        "      --process-label LABEL SELinux label of the process\n"
-        "  -d, --detach              do not wait for the process\n"
-        "      --pid-file FILE       write the process' pid (as seen from the host) to FILE\n"
-        "      --console-socket SOCK send the terminal's master fd to this AF_UNIX socket\n"
-        "      --preserve-fds N      pass N more fds (3 .. 3+N-1) to the process\n"
-        "      --cgroup PATH         run in this sub-cgroup of the container\n"
-        "      --ignore-paused       exec into a paused container too\n"
-        "  -h, --help                show this help\n";
 
 enum {
         OPT_CWD = 512,
@@ -217,7 +195,7 @@ int cli_cmd_exec(struct cli_context *ctx, int argc, char **argv, rc_error_t *err
                 if (ret < 0)
                         return -1;
                 if (ret == 1)
-                        return cli_print_usage(exec_usage);
+                        return cli_print_usage(cli_help_exec);
         }
         if (cli_check_args("exec", argc - optind, 1, -1, err) < 0)
                 return -1;

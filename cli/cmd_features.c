@@ -1,18 +1,13 @@
 /* run-container features: the runtime-spec features document, which advertises what
  * config.json may use with this runtime. */
 #include "cli/cli.h"
+#include "cli_help.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
 #include "runtime/base/cleanup.h"
 #include "specs/config.h"
-
-static const char features_usage[] = "Usage: run-container features\n\n"
-                                     "Print the features this runtime supports, as JSON (runtime-spec "
-                                     "features.md).\n\n"
-                                     "Options:\n"
-                                     "  -h, --help                show this help\n";
 
 int cli_cmd_features(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
 {
@@ -26,7 +21,7 @@ int cli_cmd_features(struct cli_context *ctx, int argc, char **argv, rc_error_t 
 
         while ((opt = cli_getopt(argc, argv, ":h", longopts, "features", err)) != -1) {
                 if (opt == 'h')
-                        return cli_print_usage(features_usage);
+                        return cli_print_usage(cli_help_features);
                 return -1;
         }
         if (cli_check_args("features", argc - optind, 0, 0, err) < 0)

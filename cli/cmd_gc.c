@@ -3,24 +3,12 @@
  * clean up after sandboxes whose `sandbox` process died (killed, crashed): stop their
  * containers and undo what their journals record. */
 #include "cli/cli.h"
+#include "cli_help.h"
 
 #include <sys/stat.h>
 
 #include "runtime/image/image.h"
 #include "runtime/sandbox/journal.h"
-
-static const char gc_usage[] = "Usage: run-container gc [OPTIONS]\n\n"
-                               "Kill container inits that no state describes (their create was killed\n"
-                               "before it recorded them, or their state directory is gone), and remove\n"
-                               "what sandboxes whose process is gone left behind: their containers,\n"
-                               "cgroups, network attachments, overlay directories and journals. Running\n"
-                               "sandboxes and other containers are never touched.\n\n"
-                               "Options:\n"
-                               "      --timeout DURATION    stop starting new clean-ups after DURATION\n"
-                               "      --image-cache DIR     also remove interrupted layer unpacks there\n"
-                               "                            (default: " RC_IMAGE_CACHE_DEFAULT ")\n"
-                               "  -q, --quiet               do not print how many were removed\n"
-                               "  -h, --help                show this help\n";
 
 enum { OPT_TIMEOUT = 700, OPT_IMAGE_CACHE };
 
@@ -43,7 +31,7 @@ int cli_cmd_gc(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
         while ((opt = cli_getopt(argc, argv, ":hq", longopts, "gc", err)) != -1) {
                 switch (opt) {
                 case 'h':
-                        return cli_print_usage(gc_usage);
+                        return cli_print_usage(cli_help_gc);
                 case 'q':
                         quiet = true;
                         break;

@@ -1,6 +1,7 @@
 /* run-container image pull|ls|prune: the layer cache `sandbox --image` unpacks into (see
  * runtime/image/image.h). */
 #include "cli/cli.h"
+#include "cli_help.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -8,22 +9,6 @@
 
 #include "runtime/base/cleanup.h"
 #include "runtime/image/image.h"
-
-static const char image_usage[] =
-        "Usage: run-container image COMMAND [OPTIONS]\n\n"
-        "Manage the cache of unpacked image layers that `sandbox --image` shares between sandboxes.\n\n"
-        "Commands:\n"
-        "  pull [OPTIONS] REF         pull docker://[HOST[:PORT]/]NAME[:TAG|@DIGEST] from its registry\n"
-        "                             and unpack its layers into the cache (what is there is not\n"
-        "                             downloaded again; an interrupted download goes on where it\n"
-        "                             stopped); prints the manifest digest\n"
-        "  ls [--format table|json]   the cached layers: digest, disk usage, whether a sandbox uses it\n"
-        "  prune                      remove every cached layer no running sandbox uses, and the\n"
-        "                             leftovers of interrupted unpacks and downloads\n\n"
-        "Options:\n"
-        "      --cache DIR            the layer cache (default: " RC_IMAGE_CACHE_DEFAULT ");\n"
-        "                             also spelt --image-cache, as for sandbox\n"
-        "Pull options:\n" CLI_PULL_USAGE "  -h, --help                 show this help\n";
 
 enum { OPT_CACHE = 256 };
 
@@ -155,7 +140,7 @@ static int run_sub(struct cli_context *ctx, const char *sub, int argc, char **ar
                         continue;
                 }
                 if (opt == 'h')
-                        return cli_print_usage(image_usage);
+                        return cli_print_usage(cli_help_image);
                 if (opt == OPT_CACHE) {
                         cache = optarg;
                 } else if (opt == 'f' && ls) {
@@ -188,7 +173,7 @@ int cli_cmd_image(struct cli_context *ctx, int argc, char **argv, rc_error_t *er
         if (argc < 2)
                 return rc_error_set(err, 0, "image: missing command (see \"run-container image --help\")");
         if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)
-                return cli_print_usage(image_usage);
+                return cli_print_usage(cli_help_image);
         for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
                 if (strcmp(subs[i][0], argv[1]) == 0) {
                         optind = 0;

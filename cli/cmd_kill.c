@@ -2,22 +2,12 @@
  * --all, every process of the container). SIGNAL is a name or a number; 0 only checks
  * that the init is alive (as kill(1)). With --regex, ID is a pattern (crun's option). */
 #include "cli/cli.h"
+#include "cli_help.h"
 
 #include <signal.h>
 #include <string.h>
 
 #include "specs/names.h"
-
-static const char kill_usage[] = "Usage: run-container kill [OPTIONS] ID [SIGNAL]\n\n"
-                                 "Send SIGNAL (default: SIGTERM) to the init process of a container. "
-                                 "SIGNAL is a\nname (KILL, SIGKILL, RTMIN+3) or a number; 0 checks that "
-                                 "the container runs.\n\n"
-                                 "Options:\n"
-                                 "  -a, --all                 signal every process of the container\n"
-                                 "  -r, --regex               ID is an extended regular expression: signal "
-                                 "every\n"
-                                 "                            container whose id matches it\n"
-                                 "  -h, --help                show this help\n";
 
 struct kill_args {
         int sig;
@@ -53,7 +43,7 @@ int cli_cmd_kill(struct cli_context *ctx, int argc, char **argv, rc_error_t *err
                         regex = true;
                         break;
                 case 'h':
-                        return cli_print_usage(kill_usage);
+                        return cli_print_usage(cli_help_kill);
                 default:
                         return -1;
                 }

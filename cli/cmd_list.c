@@ -1,6 +1,7 @@
 /* run-container list [OPTIONS]: the containers under --root, as a table (runc's
  * columns), as JSON, or only their ids; and the --regex selection of kill and delete. */
 #include "cli/cli.h"
+#include "cli_help.h"
 
 #include <errno.h>
 #include <regex.h>
@@ -8,13 +9,6 @@
 #include <string.h>
 
 #include "runtime/base/cleanup.h"
-
-static const char list_usage[] = "Usage: run-container list [OPTIONS]\n\n"
-                                 "List the containers under --root.\n\n"
-                                 "Options:\n"
-                                 "  -f, --format FORMAT       table or json (default: table)\n"
-                                 "  -q, --quiet               print only the container ids\n"
-                                 "  -h, --help                show this help\n";
 
 enum list_format { LIST_TABLE, LIST_JSON };
 
@@ -127,7 +121,7 @@ int cli_cmd_list(struct cli_context *ctx, int argc, char **argv, rc_error_t *err
                         quiet = true;
                         break;
                 case 'h':
-                        return cli_print_usage(list_usage);
+                        return cli_print_usage(cli_help_list);
                 default:
                         return -1;
                 }

@@ -1,6 +1,7 @@
 /* run-container network create|ls|inspect|rm|prune: named networks for containers that
  * join one through their bundle's annotations (see runtime/net/network.h). */
 #include "cli/cli.h"
+#include "cli_help.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -8,32 +9,6 @@
 
 #include "runtime/base/cleanup.h"
 #include "runtime/net/network.h"
-
-static const char network_usage[] =
-        "Usage: run-container network COMMAND [OPTIONS] [ARGS]\n\n"
-        "Manage the networks containers join through the annotations of their bundle:\n"
-        "  " RC_ANNOTATION_NETWORK "=NAME, " RC_ANNOTATION_IP "=ADDR,\n"
-        "  " RC_ANNOTATION_PORTS "=HOST:CONTAINER[/tcp|/udp],...\n\n"
-        "Commands:\n"
-        "  create NAME [--subnet CIDR] [--gateway IP] [--bridge IFNAME] [--internal] [--no-isolate]\n"
-        "  ls [--format table|json]       list the networks\n"
-        "  inspect NAME                   the network and its containers as JSON\n"
-        "  rm NAME...                     remove networks (refused while in use)\n"
-        "  prune (or gc)                  release what containers that no longer exist hold\n\n"
-        "The \"" RC_DEFAULT_NETWORK "\" network (" RC_DEFAULT_SUBNET ", bridge " RC_DEFAULT_BRIDGE
-        ") exists without being created.\n"
-        "Networks live under --network-root (default: $" RC_NET_STATE_DIR_ENV " or " RC_DEFAULT_NET_STATE_DIR
-        ").\n";
-
-static const char create_usage[] =
-        "Usage: run-container network create [OPTIONS] NAME\n\n"
-        "Options:\n"
-        "      --subnet CIDR         IPv4 subnet, a /30 or larger (default: the next free 10.90.N.0/24)\n"
-        "      --gateway IP          the bridge's address (default: the subnet's first address)\n"
-        "      --bridge IFNAME       bridge name (default: rcN)\n"
-        "      --internal            no traffic to or from outside the network, no default route\n"
-        "      --no-isolate          allow traffic with other --no-isolate networks\n"
-        "  -h, --help                show this help\n";
 
 enum { OPT_SUBNET = 256, OPT_GATEWAY, OPT_BRIDGE, OPT_INTERNAL, OPT_NO_ISOLATE, OPT_FORMAT };
 
@@ -117,7 +92,7 @@ static int cmd_create(struct cli_context *ctx, int argc, char **argv, rc_error_t
                         o.no_isolate = true;
                         break;
                 case 'h':
-                        return cli_print_usage(create_usage);
+                        return cli_print_usage(cli_help_network_create);
                 default:
                         return -1;
                 }
@@ -172,7 +147,7 @@ static int cmd_ls(struct cli_context *ctx, int argc, char **argv, rc_error_t *er
 
         while ((opt = cli_getopt(argc, argv, ":f:h", longopts, "network ls", err)) != -1) {
                 if (opt == 'h')
-                        return cli_print_usage(network_usage);
+                        return cli_print_usage(cli_help_network);
                 if (opt != 'f')
                         return -1;
                 if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0)
@@ -267,13 +242,13 @@ int cli_cmd_network(struct cli_context *ctx, int argc, char **argv, rc_error_t *
                 if (argc < 2)
                         return rc_error_set(
                                 err, 0, "network: missing command (see \"run-container network --help\")");
-                return cli_print_usage(network_usage);
+                return cli_print_usage(cli_help_network);
         }
         for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
                 if (strcmp(subs[i].name, argv[1]) == 0) {
                         if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0))
-                                return cli_print_usage(subs[i].fn == cmd_create ? create_usage
-                                                                                : network_usage);
+                                return cli_print_usage(subs[i].fn == cmd_create ? cli_help_network_create
+                                                                                : cli_help_network);
                         optind = 0;
                         return subs[i].fn(ctx, argc - 1, argv + 1, err);
                 }

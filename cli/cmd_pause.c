@@ -1,13 +1,8 @@
 /* run-container pause ID: freeze every process of a container (cgroup.freeze). */
 #include "cli/cli.h"
+#include "cli_help.h"
 
 #include "runtime/cgroup/cgroup.h"
-
-static const char pause_usage[] = "Usage: run-container pause ID\n\n"
-                                  "Freeze every process of a running container (cgroup v2 freezer): they "
-                                  "stay in\nmemory and make no progress until \"resume\".\n\n"
-                                  "Options:\n"
-                                  "  -h, --help                show this help\n";
 
 int cli_cmd_pause(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
 {
@@ -20,7 +15,7 @@ int cli_cmd_pause(struct cli_context *ctx, int argc, char **argv, rc_error_t *er
 
         while ((opt = cli_getopt(argc, argv, ":h", longopts, "pause", err)) != -1) {
                 if (opt == 'h')
-                        return cli_print_usage(pause_usage);
+                        return cli_print_usage(cli_help_pause);
                 return -1;
         }
         if (cli_check_args("pause", argc - optind, 1, 1, err) < 0)

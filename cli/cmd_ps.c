@@ -3,6 +3,7 @@
  * the header and the lines whose PID column is one of the container's, as runc does;
  * json is the array of pids. */
 #include "cli/cli.h"
+#include "cli_help.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,13 +19,6 @@
 #define PS_OUTPUT_MAX (64u * 1024u * 1024u)
 
 extern char **environ;
-
-static const char ps_usage[] = "Usage: run-container ps [OPTIONS] ID [PS ARGS...]\n\n"
-                               "List the processes of a container. PS ARGS go to ps(1) (default: -ef);\n"
-                               "put them after the ID (or after \"--\").\n\n"
-                               "Options:\n"
-                               "  -f, --format FORMAT       table (default) or json (an array of pids)\n"
-                               "  -h, --help                show this help\n";
 
 static int print_json(const pid_t *v, size_t n)
 {
@@ -169,7 +163,7 @@ int cli_cmd_ps(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
                         json = strcmp(optarg, "json") == 0;
                         break;
                 case 'h':
-                        return cli_print_usage(ps_usage);
+                        return cli_print_usage(cli_help_ps);
                 default:
                         return -1;
                 }

@@ -1,12 +1,8 @@
 /* run-container resume ID: thaw a paused container (cgroup.freeze). */
 #include "cli/cli.h"
+#include "cli_help.h"
 
 #include "runtime/cgroup/cgroup.h"
-
-static const char resume_usage[] = "Usage: run-container resume ID\n\n"
-                                   "Thaw a container frozen by \"pause\".\n\n"
-                                   "Options:\n"
-                                   "  -h, --help                show this help\n";
 
 int cli_cmd_resume(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
 {
@@ -19,7 +15,7 @@ int cli_cmd_resume(struct cli_context *ctx, int argc, char **argv, rc_error_t *e
 
         while ((opt = cli_getopt(argc, argv, ":h", longopts, "resume", err)) != -1) {
                 if (opt == 'h')
-                        return cli_print_usage(resume_usage);
+                        return cli_print_usage(cli_help_resume);
                 return -1;
         }
         if (cli_check_args("resume", argc - optind, 1, 1, err) < 0)

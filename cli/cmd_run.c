@@ -1,17 +1,9 @@
 /* run-container run [OPTIONS] ID: create and start a container; unless --detach, wait
  * for it, delete it and exit with its status (128+N when killed by signal N). */
 #include "cli/cli.h"
+#include "cli_help.h"
 
 #include "runtime/base/cleanup.h"
-
-static const char run_usage[] =
-        "Usage: run-container run [OPTIONS] ID\n\n"
-        "Create and start a container. Without --detach, wait for it to exit, "
-        "delete it\nand exit with its status.\n\n"
-        "Options:\n" CLI_CREATE_USAGE "  -d, --detach              do not wait for the container\n"
-        "      --keep                do not delete the container after it exits\n"
-        "      --no-subreaper        do not reap the container's orphaned processes\n"
-        "  -h, --help                show this help\n";
 
 enum { OPT_NO_SUBREAPER = 512 };
 
@@ -33,7 +25,7 @@ int cli_cmd_run(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
         while ((opt = cli_getopt(argc, argv, ":hd" CLI_CREATE_SHORTOPTS, longopts, "run", err)) != -1) {
                 switch (opt) {
                 case 'h':
-                        return cli_print_usage(run_usage);
+                        return cli_print_usage(cli_help_run);
                 case 'd':
                         ro.detach = true;
                         break;

@@ -1,6 +1,7 @@
 /* run-container spec [OPTIONS]: write a default config.json into a bundle directory,
  * never over an existing one. */
 #include "cli/cli.h"
+#include "cli_help.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,15 +10,6 @@
 
 #include "runtime/base/cleanup.h"
 #include "specs/config.h"
-
-static const char spec_usage[] =
-        "Usage: run-container spec [OPTIONS]\n\n"
-        "Write a default config.json into the bundle directory. An existing "
-        "config.json\nis never overwritten.\n\n"
-        "Options:\n"
-        "  -b, --bundle DIR          bundle directory (default: the current directory)\n"
-        "      --rootless            a configuration for an unprivileged user\n"
-        "  -h, --help                show this help\n";
 
 static int write_config(const char *bundle, const char *doc, size_t len, rc_error_t *err)
 {
@@ -64,7 +56,7 @@ int cli_cmd_spec(struct cli_context *ctx, int argc, char **argv, rc_error_t *err
                         rootless = true;
                         break;
                 case 'h':
-                        return cli_print_usage(spec_usage);
+                        return cli_print_usage(cli_help_spec);
                 default:
                         return -1;
                 }

@@ -1,10 +1,6 @@
 /* run-container start ID: let a created container's process run its program. */
 #include "cli/cli.h"
-
-static const char start_usage[] = "Usage: run-container start ID\n\n"
-                                  "Start the user process of a created container.\n\n"
-                                  "Options:\n"
-                                  "  -h, --help                show this help\n";
+#include "cli_help.h"
 
 int cli_cmd_start(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
 {
@@ -17,7 +13,7 @@ int cli_cmd_start(struct cli_context *ctx, int argc, char **argv, rc_error_t *er
 
         while ((opt = cli_getopt(argc, argv, ":h", longopts, "start", err)) != -1) {
                 if (opt == 'h')
-                        return cli_print_usage(start_usage);
+                        return cli_print_usage(cli_help_start);
                 return -1;
         }
         if (cli_check_args("start", argc - optind, 1, 1, err) < 0)

@@ -1,18 +1,11 @@
 /* run-container state ID: the container's state as runc prints it, pretty JSON. */
 #include "cli/cli.h"
+#include "cli_help.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
 #include "runtime/base/cleanup.h"
-
-static const char state_usage[] =
-        "Usage: run-container state ID\n\n"
-        "Print the state of a container as JSON: the OCI state (ociVersion, id, "
-        "status,\npid, bundle, annotations) plus rootfs, created and owner, as runc "
-        "does.\n\n"
-        "Options:\n"
-        "  -h, --help                show this help\n";
 
 /* runc's containerState, shared with "list --format json". */
 void cli_state_gen(json_gen *g, const struct oci_state *s)
@@ -79,7 +72,7 @@ int cli_cmd_state(struct cli_context *ctx, int argc, char **argv, rc_error_t *er
 
         while ((opt = cli_getopt(argc, argv, ":h", longopts, "state", err)) != -1) {
                 if (opt == 'h')
-                        return cli_print_usage(state_usage);
+                        return cli_print_usage(cli_help_state);
                 return -1;
         }
         if (cli_check_args("state", argc - optind, 1, 1, err) < 0)

@@ -2,6 +2,7 @@
  * with runc's flags and/or -r FILE (a linux.resources JSON document, "-" for stdin).
  * Flags given together with -r override the file's values. */
 #include "cli/cli.h"
+#include "cli_help.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,23 +15,6 @@
 #include "runtime/base/cleanup.h"
 #include "runtime/base/fsutil.h"
 #include "runtime/cgroup/cgroup.h"
-
-static const char update_usage[] =
-        "Usage: run-container update [OPTIONS] ID\n\n"
-        "Update the resource limits of a running container.\n\n"
-        "Options:\n"
-        "  -r, --resources FILE      a linux.resources JSON document (\"-\": stdin)\n"
-        "      --memory BYTES        memory limit (suffixes k, m, g, t; -1: unlimited)\n"
-        "      --memory-swap BYTES   memory+swap limit (-1: unlimited swap)\n"
-        "      --memory-reservation BYTES  memory soft limit (memory.low)\n"
-        "      --cpu-shares N        CPU shares (cpu.weight), also --cpu-share\n"
-        "      --cpu-quota USEC      CPU time per period (-1: unlimited)\n"
-        "      --cpu-period USEC     CPU period\n"
-        "      --cpuset-cpus LIST    CPUs to use (0-3, 0,1)\n"
-        "      --cpuset-mems LIST    memory nodes to use\n"
-        "      --pids-limit N        maximum number of processes (-1: unlimited)\n"
-        "      --blkio-weight N      block IO weight (10 to 1000)\n"
-        "  -h, --help                show this help\n";
 
 enum {
         OPT_MEMORY = 256,
@@ -205,7 +189,7 @@ int cli_cmd_update(struct cli_context *ctx, int argc, char **argv, rc_error_t *e
 
         while ((opt = cli_getopt(argc, argv, ":r:h", longopts, "update", err)) != -1) {
                 if (opt == 'h')
-                        return cli_print_usage(update_usage);
+                        return cli_print_usage(cli_help_update);
                 if (opt == 'r')
                         file = optarg;
                 else if (opt >= OPT_MEMORY && n_flags < sizeof(flags) / sizeof(flags[0]))

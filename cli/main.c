@@ -3,6 +3,7 @@
  *   run-container [GLOBAL OPTIONS] COMMAND [OPTIONS] ARGS... */
 #include "cli/cli.h"
 #include "cli/entry.h"
+#include "cli_help.h"
 
 #include <errno.h>
 #include <seccomp.h>
@@ -18,34 +19,34 @@
 #define RC_VERSION "0.1.0"
 #endif
 
+/* Their help, summaries included, is in cli/help/NAME.txt (cli/gen_help.py). */
 struct command {
         const char *name;
         cli_command_fn fn;
-        const char *summary;
 };
 
 static const struct command commands[] = {
-        {"create", cli_cmd_create, "create a container (its process waits for \"start\")"},
-        {"start", cli_cmd_start, "start the user process of a created container"},
-        {"run", cli_cmd_run, "create and start a container, wait for it unless --detach"},
-        {"exec", cli_cmd_exec, "run a new process in a running container"},
-        {"state", cli_cmd_state, "print the state of a container as JSON"},
-        {"kill", cli_cmd_kill, "send a signal to the init process of a container"},
-        {"delete", cli_cmd_delete, "delete a container and the resources it holds"},
-        {"list", cli_cmd_list, "list the containers under --root"},
-        {"update", cli_cmd_update, "change the resource limits of a running container"},
-        {"pause", cli_cmd_pause, "freeze every process of a container"},
-        {"resume", cli_cmd_resume, "thaw a paused container"},
-        {"ps", cli_cmd_ps, "list the processes of a container"},
-        {"events", cli_cmd_events, "print resource usage and OOM events of a container"},
-        {"spec", cli_cmd_spec, "write a default config.json into a bundle"},
-        {"features", cli_cmd_features, "print the features this runtime supports as JSON"},
-        {"network", cli_cmd_network, "create, list, inspect and remove container networks"},
-        {"image", cli_cmd_image, "list and prune the layer cache of sandbox --image"},
-        {"sandbox", cli_cmd_sandbox, "run a command in a throw-away overlay-rooted container"},
-        {"gc", cli_cmd_gc, "clean up after sandboxes whose process died"},
-        {"checkpoint", cli_cmd_checkpoint, "checkpoint a running container with CRIU"},
-        {"restore", cli_cmd_restore, "restore a container from a checkpoint"},
+        {"create", cli_cmd_create},
+        {"start", cli_cmd_start},
+        {"run", cli_cmd_run},
+        {"exec", cli_cmd_exec},
+        {"state", cli_cmd_state},
+        {"kill", cli_cmd_kill},
+        {"delete", cli_cmd_delete},
+        {"list", cli_cmd_list},
+        {"update", cli_cmd_update},
+        {"pause", cli_cmd_pause},
+        {"resume", cli_cmd_resume},
+        {"ps", cli_cmd_ps},
+        {"events", cli_cmd_events},
+        {"spec", cli_cmd_spec},
+        {"features", cli_cmd_features},
+        {"network", cli_cmd_network},
+        {"image", cli_cmd_image},
+        {"sandbox", cli_cmd_sandbox},
+        {"gc", cli_cmd_gc},
+        {"checkpoint", cli_cmd_checkpoint},
+        {"restore", cli_cmd_restore},
 };
 
 static const struct option global_options[] = {
@@ -57,29 +58,7 @@ static const struct option global_options[] = {
 
 static void print_usage(void)
 {
-        printf("Usage: run-container [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS...]\n\n"
-               "An OCI container runtime.\n\nCommands:\n");
-        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-                printf("  %-10s %s\n", commands[i].name, commands[i].summary);
-        printf("  %-10s %s\n", "help", "show this help, or a command's with \"help COMMAND\"");
-        printf("\nGlobal options:\n"
-               "      --root DIR            state directory (default: " RC_DEFAULT_ROOT
-               ", or $XDG_RUNTIME_DIR/run-container\n"
-               "                            for a user other than root)\n"
-               "      --log FILE            append log lines to FILE (default: stderr)\n"
-               "      --log-format FORMAT   text or json (default: text)\n"
-               "      --log-level LEVEL     error, warning, info or debug (default: warning)\n"
-               "      --debug               log debug messages\n"
-               "      --systemd-cgroup      same as --cgroup-manager=systemd (runc's spelling)\n"
-               "      --cgroup-manager MGR  cgroupfs, systemd or disabled (default: cgroupfs);\n"
-               "                            systemd: each container's cgroup is a transient\n"
-               "                            scope (cgroupsPath \"slice:prefix:name\")\n"
-               "      --rootless[=VALUE]    true, false or auto: accepted and ignored\n"
-               "      --network-root DIR    networks and leases (default: $" RC_NET_STATE_DIR_ENV " or\n"
-               "                            " RC_DEFAULT_NET_STATE_DIR ")\n"
-               "  -v, --version             print the version\n"
-               "  -h, --help                show this help\n\n"
-               "Run \"run-container COMMAND --help\" for the options of a command.\n");
+        fputs(cli_help_main, stdout);
 }
 
 static void print_version(void)
