@@ -242,6 +242,9 @@ int cli_parse_bytes(const char *flag, const char *s, unsigned flags, int64_t *re
 /* A duration in milliseconds (at most INT_MAX): a number of seconds ("30", "1.5") or Go's
  * form, numbers with units ms, s, m, h in any sequence ("500ms", "1m30s", "2h"). */
 int cli_parse_duration(const char *flag, const char *s, unsigned flags, unsigned *ret_ms, rc_error_t *err);
+/* A number of CPUs as docker's --cpus ("1.5", "0.25", at most 1000) as the cpu.max quota
+ * for `period` microseconds: 1.5 CPUs of 100000 are 150000. */
+int cli_parse_cpus(const char *flag, const char *s, uint64_t period, uint64_t *ret_quota, rc_error_t *err);
 
 /* Lexical cleanup as Go's filepath.Clean: collapse "//", "." and "..". */
 char *cli_path_clean(const char *path);

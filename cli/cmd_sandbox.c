@@ -239,7 +239,7 @@ static int limit_option(struct sandbox_args *a, int opt, char *arg, rc_error_t *
         case OPT_MEMORY_SWAP:
                 return cli_parse_bytes("--memory-swap", arg, CLI_VALUE_UNLIMITED, &o->memory_swap, err);
         case OPT_CPUS:
-                return rc_sandbox_parse_cpus(arg, &o->cpu_quota) < 0 ? bad_value("--cpus", arg, err) : 0;
+                return cli_parse_cpus("--cpus", arg, RC_SANDBOX_CPU_PERIOD, &o->cpu_quota, err);
         case OPT_PIDS_LIMIT:
                 if (cli_parse_uint(arg, INT32_MAX, &u) < 0 || u == 0)
                         return bad_value("--pids-limit", arg, err);

@@ -2,13 +2,17 @@
  *
  * Sizes as docker, podman and runc (go-units' RAMInBytes) read them: binary multiples,
  * any case, "512m", "2GiB", "1.5g", "64 kb". Durations as Go's time.ParseDuration plus
- * a bare number of seconds: "30", "1.5s", "500ms", "1m30s", "2h". */
+ * a bare number of seconds: "30", "1.5s", "500ms", "1m30s", "2h". CPUs as docker's --cpus. */
 #include "cli/cli.h"
 
 #include <ctype.h>
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
+
+#define CLI_MAX_CPUS 1000
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 
 /* Fractional digits beyond these are read and ignored (below a byte or a millisecond). */
 #define FRAC_DIGITS 9
@@ -155,5 +159,22 @@ int cli_parse_duration(const char *flag, const char *s, unsigned flags, unsigned
         if ((flags & CLI_VALUE_NONZERO) && total == 0)
                 return invalid(flag, s, "must be at least 1ms", err);
         *ret_ms = (unsigned)total;
+        return 0;
+}
+
+int cli_parse_cpus(const char *flag, const char *s, uint64_t period, uint64_t *ret_quota, rc_error_t *err)
+{
+        struct decimal d;
+        const char *end = parse_decimal(s, &d);
+        uint64_t quota;
+
+        if (end == NULL || *end != '\0')
+                return invalid(flag, s, "not a number of CPUs (2, 1.5, 0.25)", err);
+        if (decimal_scale(&d, period, CLI_MAX_CPUS * period, &quota) < 0)
+                return invalid(flag, s, "more than " STRINGIFY(CLI_MAX_CPUS) " CPUs", err);
+        /* the kernel's smallest cpu.max quota is 1 ms */
+        if (quota < 1000)
+                return invalid(flag, s, "less than 1 ms of CPU time per period", err);
+        *ret_quota = quota;
         return 0;
 }

@@ -22,109 +22,6 @@
 #include "specs/names.h"
 
 #define ENV_FILE_MAX (1024u * 1024u)
-#define CPU_PERIOD 100000
-
-/* ---- command-line values --------------------------------------------------------- */
-
-int rc_sandbox_parse_bytes(const char *s, int64_t *ret)
-{
-        static const char units[] = "bkmgt";
-        unsigned long long v;
-        const char *u;
-        char *end;
-
-        if (strcmp(s, "-1") == 0) {
-                *ret = -1;
-                return 0;
-        }
-        if (!isdigit((unsigned char)s[0]))
-                return -1;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno != 0)
-                return -1;
-        if (*end != '\0') {
-                u = strchr(units, tolower((unsigned char)*end));
-                if (u == NULL || *u == '\0')
-                        return -1;
-                if (end[1] != '\0' &&
-                    !(tolower((unsigned char)end[1]) == 'b' && end[2] == '\0' && u != units))
-                        return -1;
-                for (long i = 0; i < u - units; i++) {
-                        if (v > (unsigned long long)INT64_MAX / 1024)
-                                return -1;
-                        v *= 1024;
-                }
-        }
-        if (v > (unsigned long long)INT64_MAX)
-                return -1;
-        *ret = (int64_t)v;
-        return 0;
-}
-
-/* A decimal with up to 3 fractional digits, in thousandths. */
-static int parse_milli(const char *s, const char **ret_end, uint64_t *ret)
-{
-        uint64_t whole = 0, frac = 0;
-        int digits = 0, nfrac = 0;
-        const char *p = s;
-
-        for (; isdigit((unsigned char)*p); p++, digits++) {
-                if (whole > UINT64_MAX / 10000)
-                        return -1;
-                whole = whole * 10 + (uint64_t)(*p - '0');
-        }
-        if (*p == '.') {
-                for (p++; isdigit((unsigned char)*p); p++, nfrac++)
-                        if (nfrac < 3)
-                                frac = frac * 10 + (uint64_t)(*p - '0');
-                if (nfrac == 0)
-                        return -1;
-        }
-        if (digits == 0)
-                return -1;
-        for (int i = nfrac < 3 ? nfrac : 3; i < 3; i++)
-                frac *= 10;
-        *ret = whole * 1000 + frac;
-        *ret_end = p;
-        return 0;
-}
-
-int rc_sandbox_parse_duration(const char *s, unsigned *ret_ms)
-{
-        static const struct {
-                const char *suffix;
-                uint64_t ms;
-        } units[] = {{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
-        const char *end;
-        uint64_t milli;
-
-        if (parse_milli(s, &end, &milli) < 0)
-                return -1;
-        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-                if (strcmp(end, units[i].suffix) != 0)
-                        continue;
-                if (milli > UINT64_MAX / units[i].ms)
-                        return -1;
-                uint64_t ms = milli * units[i].ms / 1000;
-                if (ms == 0 || ms > UINT32_MAX)
-                        return -1;
-                *ret_ms = (unsigned)ms;
-                return 0;
-        }
-        return -1;
-}
-
-int rc_sandbox_parse_cpus(const char *s, uint64_t *ret_quota)
-{
-        const char *end;
-        uint64_t milli;
-
-        if (parse_milli(s, &end, &milli) < 0 || *end != '\0' || milli == 0 || milli > 1000000)
-                return -1;
-        *ret_quota = milli * CPU_PERIOD / 1000;
-        return *ret_quota >= 1000 ? 0 : -1; /* the kernel's minimum cpu.max quota is 1 ms */
-}
 
 static size_t strv_len(char *const *v)
 {
@@ -737,7 +634,7 @@ static void gen_resources(json_gen *g, const struct rc_sandbox_opts *o, const js
                 json_gen_string(g, "cpu");
                 json_gen_object_open(g);
                 json_gen_kv_int(g, "quota", (int64_t)o->cpu_quota);
-                json_gen_kv_uint(g, "period", CPU_PERIOD);
+                json_gen_kv_uint(g, "period", RC_SANDBOX_CPU_PERIOD);
                 json_gen_object_close(g);
         }
         if (o->pids_limit != 0) {

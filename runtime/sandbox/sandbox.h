@@ -34,6 +34,7 @@
 #define RC_SANDBOX_GC_TIMEOUT_MS 2000
 #define RC_SANDBOX_STOP_TIMEOUT_MS 10000 /* podman's and docker's default */
 #define RC_SANDBOX_TMPFS_SIZE (1024 * 1024 * 1024) /* see rc_sandbox_opts.unlimited_tmpfs */
+#define RC_SANDBOX_CPU_PERIOD 100000 /* microseconds: the cpu.max period --cpus is given in */
 
 struct rc_image;
 
@@ -76,7 +77,7 @@ struct rc_sandbox_opts {
         /* limits: 0 means not set */
         int64_t memory; /* bytes */
         int64_t memory_swap; /* memory + swap, bytes; -1: unlimited */
-        uint64_t cpu_quota; /* microseconds per 100 ms period (--cpus 1.5 -> 150000) */
+        uint64_t cpu_quota; /* microseconds per RC_SANDBOX_CPU_PERIOD (--cpus 1.5 -> 150000) */
         int64_t pids_limit;
         uint64_t io_weight; /* 10 .. 1000 */
         char *const *ulimits; /* "NAME=SOFT[:HARD]", NAME as in "nofile" or "RLIMIT_NOFILE" */
@@ -148,9 +149,3 @@ void rc_sandbox_report_clear(struct rc_sandbox_report *r);
 int rc_sandbox_config(const struct rc_sandbox_opts *o, const struct rc_image *img, const char *const *lower,
                       const char *id, const char *root_path, uint64_t tmpfs_size, char **ret,
                       size_t *ret_len, struct oci_config **ret_cfg, rc_error_t *err);
-
-/* Pure parsers for the command line (unit-tested). */
-int rc_sandbox_parse_bytes(const char *s, int64_t *ret); /* "512m", "1G", "1048576"; -1 accepted */
-int rc_sandbox_parse_duration(const char *s,
-                              unsigned *ret_ms); /* "30s", "2m", "1h", "500ms", "1.5s", "10" (s) */
-int rc_sandbox_parse_cpus(const char *s, uint64_t *ret_quota); /* "1.5" -> 150000 */

@@ -91,3 +91,11 @@ def test_durations_one_grammar(rt, base_rootfs, cmd):
                        ("soon", "not a duration"), ("597h", "too long")):
         r = rt.cmd(*cmd, value, *extra[cmd[0]])
         assert r.returncode != 0 and f'invalid value "{value}" for {flag}: {why}' in r.stderr, (value, r.stderr)
+
+
+def test_sandbox_cpus_errors_name_the_flag(rt, base_rootfs):
+    for value, why in (("0.001", "less than 1 ms of CPU time per period"), ("lots", "not a number of CPUs"),
+                       ("1001", "more than 1000 CPUs")):
+        r = subprocess.run(sandbox_argv(rt, base_rootfs, "--cpus", value, "--", "true"), capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode != 0 and f'invalid value "{value}" for --cpus: {why}' in r.stderr, r.stderr

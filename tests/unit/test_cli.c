@@ -366,3 +366,42 @@ Test(cli, parse_duration)
         duration_bad("0", CLI_VALUE_NONZERO, "must be at least 1ms");
         duration_bad("0.0005s", CLI_VALUE_NONZERO, "must be at least 1ms");
 }
+
+static void cpus_bad(const char *s, const char *why)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        _cleanup_free_ char *want = NULL;
+        uint64_t q = 7;
+
+        cr_assert_lt(cli_parse_cpus("--cpus", s, 100000, &q, &err), 0, "\"%s\" accepted", s);
+        cr_assert_eq(q, 7);
+        cr_assert_eq(asprintf(&want, "invalid value \"%s\" for --cpus: %s", s, why) > 0, 1);
+        cr_assert_eq(strncmp(err->msg, want, strlen(want)), 0, "\"%s\": %s", s, err->msg);
+}
+
+Test(cli, parse_cpus)
+{
+        _cleanup_error_ rc_error_t err = NULL;
+        uint64_t q = 0;
+
+        cr_assert_eq(cli_parse_cpus("--cpus", "1.5", 100000, &q, &err), 0);
+        cr_assert_eq(q, 150000);
+        cr_assert_eq(cli_parse_cpus("--cpus", "0.25", 100000, &q, &err), 0);
+        cr_assert_eq(q, 25000);
+        cr_assert_eq(cli_parse_cpus("--cpus", "2", 100000, &q, &err), 0);
+        cr_assert_eq(q, 200000);
+        cr_assert_eq(cli_parse_cpus("--cpus", "0.01", 100000, &q, &err), 0);
+        cr_assert_eq(q, 1000);
+        cr_assert_eq(cli_parse_cpus("--cpus", "1000", 100000, &q, &err), 0);
+        cr_assert_eq(q, 100000000);
+        cr_assert_eq(cli_parse_cpus("--cpus", "0.5", 10000, &q, &err), 0); /* another period */
+        cr_assert_eq(q, 5000);
+
+        cpus_bad("0", "less than 1 ms");
+        cpus_bad("0.001", "less than 1 ms"); /* the kernel's smallest quota */
+        cpus_bad("1000.5", "more than 1000 CPUs");
+        cpus_bad("abc", "not a number of CPUs");
+        cpus_bad("1.5x", "not a number of CPUs");
+        cpus_bad("-1", "not a number of CPUs");
+        cpus_bad("", "not a number of CPUs");
+}

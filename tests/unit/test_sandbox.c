@@ -1,4 +1,4 @@
-/* sandbox: command-line parsers, the generated config, overlay options, journal records. */
+/* sandbox: the generated config, overlay options, journal records. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdint.h>
@@ -19,69 +19,6 @@
 #include "runtime/sandbox/sandbox.h"
 #include "seccomp_config.h"
 #include "specs/config.h"
-
-/* ---- parsers --------------------------------------------------------------------------- */
-
-Test(sandbox, parse_bytes)
-{
-        int64_t v;
-
-        cr_assert_eq(rc_sandbox_parse_bytes("1048576", &v), 0);
-        cr_assert_eq(v, 1048576);
-        cr_assert_eq(rc_sandbox_parse_bytes("512m", &v), 0);
-        cr_assert_eq(v, 512LL << 20);
-        cr_assert_eq(rc_sandbox_parse_bytes("2G", &v), 0);
-        cr_assert_eq(v, 2LL << 30);
-        cr_assert_eq(rc_sandbox_parse_bytes("64kb", &v), 0);
-        cr_assert_eq(v, 64 << 10);
-        cr_assert_eq(rc_sandbox_parse_bytes("-1", &v), 0);
-        cr_assert_eq(v, -1);
-        cr_assert_eq(rc_sandbox_parse_bytes("", &v), -1);
-        cr_assert_eq(rc_sandbox_parse_bytes("12x", &v), -1);
-        cr_assert_eq(rc_sandbox_parse_bytes("m", &v), -1);
-        cr_assert_eq(rc_sandbox_parse_bytes("1bb", &v), -1);
-        cr_assert_eq(rc_sandbox_parse_bytes("99999999999t", &v), -1);
-        cr_assert_eq(rc_sandbox_parse_bytes("-5", &v), -1);
-}
-
-Test(sandbox, parse_duration)
-{
-        unsigned ms;
-
-        cr_assert_eq(rc_sandbox_parse_duration("30s", &ms), 0);
-        cr_assert_eq(ms, 30000);
-        cr_assert_eq(rc_sandbox_parse_duration("2m", &ms), 0);
-        cr_assert_eq(ms, 120000);
-        cr_assert_eq(rc_sandbox_parse_duration("1h", &ms), 0);
-        cr_assert_eq(ms, 3600000);
-        cr_assert_eq(rc_sandbox_parse_duration("500ms", &ms), 0);
-        cr_assert_eq(ms, 500);
-        cr_assert_eq(rc_sandbox_parse_duration("1.5s", &ms), 0);
-        cr_assert_eq(ms, 1500);
-        cr_assert_eq(rc_sandbox_parse_duration("10", &ms), 0);
-        cr_assert_eq(ms, 10000);
-        cr_assert_eq(rc_sandbox_parse_duration("0s", &ms), -1);
-        cr_assert_eq(rc_sandbox_parse_duration("5d", &ms), -1);
-        cr_assert_eq(rc_sandbox_parse_duration("s", &ms), -1);
-        cr_assert_eq(rc_sandbox_parse_duration("1.s", &ms), -1);
-        cr_assert_eq(rc_sandbox_parse_duration("9999999h", &ms), -1);
-}
-
-Test(sandbox, parse_cpus)
-{
-        uint64_t q;
-
-        cr_assert_eq(rc_sandbox_parse_cpus("1.5", &q), 0);
-        cr_assert_eq(q, 150000);
-        cr_assert_eq(rc_sandbox_parse_cpus("0.25", &q), 0);
-        cr_assert_eq(q, 25000);
-        cr_assert_eq(rc_sandbox_parse_cpus("2", &q), 0);
-        cr_assert_eq(q, 200000);
-        cr_assert_eq(rc_sandbox_parse_cpus("0", &q), -1);
-        cr_assert_eq(rc_sandbox_parse_cpus("0.001", &q), -1); /* under the kernel's 1 ms */
-        cr_assert_eq(rc_sandbox_parse_cpus("abc", &q), -1);
-        cr_assert_eq(rc_sandbox_parse_cpus("1.5x", &q), -1);
-}
 
 /* ---- the config ---------------------------------------------------------------------------- */
 
