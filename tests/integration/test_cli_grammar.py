@@ -22,6 +22,11 @@ def sandbox_argv(rt, rootfs, *args):
     return rt.argv("sandbox", "--no-gc", "--rootfs", rootfs, *args, global_args=SANDBOX_GLOBALS)
 
 
+def status(rt, cid):
+    r = rt.cmd("state", cid)
+    return json.loads(r.stdout)["status"] if r.returncode == 0 else None
+
+
 def saved_memory_limit(rt, cid):
     """linux.resources.memory.limit of the config a running container was created with."""
     with open(os.path.join(rt.root, cid, "config.json")) as f:
@@ -35,8 +40,9 @@ def test_sandbox_memory_takes_docker_sizes(rt, base_rootfs, size, want):
     p = rt.popen("sandbox", "--no-gc", "--rootfs", base_rootfs, "--name", cid, "-m", size, "--", "sleep", "60",
                  global_args=SANDBOX_GLOBALS, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: os.path.exists(os.path.join(rt.root, cid, "config.json")) or p.poll() is not None,
-                 timeout=30, what="the sandbox's container")
+        # running, not creating: `kill` refuses a container that is still being created
+        wait_for(lambda: p.poll() is not None or status(rt, cid) == "running", timeout=30,
+                 what="the sandbox's container running")
         assert p.poll() is None, p.stderr.read()
         assert saved_memory_limit(rt, cid) == want
         # config.json is written before the init runs: a kill before then is refused
