@@ -73,8 +73,11 @@ class Entry:
 
 
 class Include:
-    def __init__(self, name, where):
-        self.name = name
+    """`@options NAME [HEADING]`: NAME's options (of its section HEADING), but --help."""
+
+    def __init__(self, words, where):
+        self.name = words[1]
+        self.heading = " ".join(words[2:]) or None
         self.where = where
 
 
@@ -91,7 +94,11 @@ def resolve_includes(docs):
                     continue
                 if e.name not in by_name or e.name == d.name:
                     raise HelpError(f"{e.where}: @options {e.name}: no such command")
-                entries += [o for o in by_name[e.name].options() if o.long != "help"]
+                src = [x for b2 in by_name[e.name].blocks if isinstance(b2, Section) and b2.kind == "option"
+                       and e.heading in (None, b2.heading) for x in b2.entries]
+                if not src:
+                    raise HelpError(f"{e.where}: @options {e.name}: no section {e.heading!r}")
+                entries += [o for o in src if o.long != "help"]
             b.entries = entries
 
 
@@ -156,7 +163,7 @@ class Doc:
                 m = re.fullmatch(r"(\S.*?)(?:\s{2,}(.*))?", line.strip())
                 if m.group(1).startswith("@options "):
                     # another command's options, but its --help (create's, for run)
-                    section.entries.append(Include(m.group(1).split()[1], self.where(n)))
+                    section.entries.append(Include(m.group(1).split(), self.where(n)))
                     entry = None
                     continue
                 entry = Entry(section.kind, m.group(1), [m.group(2)] if m.group(2) else [], self.where(n))

@@ -173,37 +173,51 @@ def test_completion_container_ids(rt, bundle):
 
 
 def getopt_tables():
-    """{command: {long name: takes a value}} from the option tables in cli/*.c."""
+    """{(file, function): {long name: no, required or optional}} from the option tables in
+    cli/*.c."""
     cli = os.path.join(REPO, "cli")
-    create = re.search(r"#define CLI_CREATE_LONGOPTS(.*?)/\* clang-format on \*/",
-                       open(os.path.join(cli, "cli.h")).read(), re.S)
-    create_opts = re.findall(r'\{"([a-z-]+)", (\w+)_argument', create.group(0))
+    # the option lists cli.h shares between commands (CLI_CREATE_LONGOPTS, ...)
+    macros = {m.group(1): re.findall(r'\{"([a-z-]+)", (\w+)_argument', m.group(2))
+              for m in re.finditer(r"#define (CLI_\w+_LONGOPTS)(.*?)/\* clang-format on \*/",
+                                   open(os.path.join(cli, "cli.h")).read(), re.S)}
+    assert "CLI_CREATE_LONGOPTS" in macros
     tables = {}
     for path in sorted(glob.glob(os.path.join(cli, "cmd_*.c"))) + [os.path.join(cli, "main.c")]:
         src = open(path).read()
         for m in re.finditer(r"^(?:static )?int (\w+)\([^;{]*?\)\n\{(.*?)\n\}", src, re.S | re.M):
             for t in re.finditer(r"struct option (\w+)\[\] = \{(.*?)\n\s*\};", m.group(2), re.S):
                 opts = re.findall(r'\{"([a-z-]+)", (\w+)_argument', t.group(2))
-                if "CLI_CREATE_LONGOPTS" in t.group(2):
-                    opts += create_opts
+                for macro, macro_opts in macros.items():
+                    if macro in t.group(2):
+                        opts += macro_opts
                 name = m.group(1).removeprefix("cli_cmd_")
-                tables[(os.path.basename(path), name)] = {o: a != "no" for o, a in opts}
+                tables[(os.path.basename(path), name)] = dict(opts)
         g = re.search(r"global_options\[\] = \{(.*?)\n\};", src, re.S)
         if g:
-            tables[("main.c", "global")] = {o: a != "no" for o, a in re.findall(r'\{"([a-z-]+)", (\w+)_argument',
-                                                                                   g.group(1))}
+            tables[("main.c", "global")] = dict(re.findall(r'\{"([a-z-]+)", (\w+)_argument', g.group(1)))
     return tables
 
 
-def help_source_options(name):
-    """{long name: takes a separate value} of cli/help/NAME.txt, hidden ones included."""
+def help_source_options(name, heading=None):
+    """{long name: no, required or optional (its value)} of cli/help/NAME.txt (of its section
+    HEADING), hidden ones included."""
     found = {}
+    section = None
     for line in open(os.path.join(REPO, "cli", "help", name + ".txt")):
+        line = line.rstrip("\n")
+        if re.fullmatch(r"\S.*:", line) and not line.startswith(("summary:", "usage:", "args:")):
+            section = line[:-1]
+        elif line == "":
+            section = None
+        if heading is not None and section != heading:
+            continue
         m = re.match(r"  (?:-\w, )?--([a-z][a-z0-9-]*)(\[=[A-Z]+\]|=\S+| (?!\{)\S+)?", line)
         if m:
-            found[m.group(1)] = bool(m.group(2)) and m.group(2).startswith(" ")
+            found[m.group(1)] = "no" if not m.group(2) else "required" if m.group(2)[0] == " " else "optional"
         if line.startswith("  @options "):
-            found.update({k: v for k, v in help_source_options(line.split()[1]).items() if k != "help"})
+            words = line.split()
+            included = help_source_options(words[1], " ".join(words[2:]) or None)
+            found.update({k: v for k, v in included.items() if k != "help"})
     return found
 
 
@@ -224,10 +238,9 @@ def test_help_files_document_every_getopt_option():
     want["network"] = {}
     for name, opts in want.items():
         got = help_source_options(name)
-        for o, takes in opts.items():
-            # the global --rootless value is optional ("--rootless[=VALUE]")
+        for o, arg in opts.items():
             assert o in got, f"cli/help/{name}.txt does not document --{o}"
-            assert got[o] == takes or o == "rootless", f"cli/help/{name}.txt: --{o} value"
+            assert got[o] == arg, f"cli/help/{name}.txt: --{o}'s value is {got[o]}, getopt's {arg}"
         assert set(got) <= set(opts), f"cli/help/{name}.txt documents {set(got) - set(opts)} that getopt lacks"
     assert set(want) >= {os.path.basename(p)[4:-2] for p in glob.glob(os.path.join(REPO, "cli", "cmd_*.c"))}
 
