@@ -15,6 +15,8 @@
 #include "runtime/image/image.h"
 #include "runtime/sandbox/sandbox.h"
 
+/* Mirrored by cli/help/sandbox.txt (its man page and completion; test_cli_docs.py checks
+ * the two agree), which replaces this text once sandbox's options settle. */
 static const char sandbox_usage[] =
         "Usage: run-container sandbox [OPTIONS] [--] [CMD [ARGS...]]\n\n"
         "Run CMD in a fresh container whose root is an overlay on a base that is never\n"
