@@ -192,9 +192,10 @@ def getopt_tables():
                         opts += macro_opts
                 name = m.group(1).removeprefix("cli_cmd_")
                 tables[(os.path.basename(path), name)] = dict(opts)
-        g = re.search(r"global_options\[\] = \{(.*?)\n\};", src, re.S)
-        if g:
-            tables[("main.c", "global")] = dict(re.findall(r'\{"([a-z-]+)", (\w+)_argument', g.group(1)))
+    # the global options: one X-macro list that main.c and the entry share
+    entry = open(os.path.join(cli, "entry.h")).read()
+    g = re.search(r"#define CLI_GLOBAL_OPTIONS\(X\)(.*?)\n\n", entry, re.S)
+    tables[("main.c", "global")] = dict(re.findall(r'X\("([a-z-]+)", (\w+)_argument', g.group(1)))
     return tables
 
 
