@@ -172,16 +172,6 @@ enum {
         {"manage-cgroups-mode", required_argument, NULL, CLI_OPT_MANAGE_CGROUPS_MODE},    \
         {"lazy-pages", no_argument, NULL, CLI_OPT_LAZY_PAGES}
 /* clang-format on */
-#define CLI_CRIU_USAGE                                                                                      \
-        "      --image-path DIR      CRIU's image directory (default: ./checkpoint)\n"                      \
-        "      --work-path DIR       CRIU's logs and work files (default: the image path)\n"                \
-        "      --tcp-established     allow open established TCP connections\n"                              \
-        "      --ext-unix-sk         allow external unix sockets\n"                                         \
-        "      --shell-job           allow a shell job (a terminal from outside)\n"                         \
-        "      --file-locks          handle file locks\n"                                                   \
-        "      --manage-cgroups-mode MODE  soft (default), full, strict or ignore\n"                        \
-        "      --lazy-pages          refused: libcriu has no lazy-pages request\n"
-
 struct cli_criu_args {
         struct rc_criu_opts opts;
         char *image_path, *work_path;

@@ -1,22 +1,10 @@
 /* run-container checkpoint [OPTIONS] ID: dump a running container with CRIU (runc's
  * flags). Also the CRIU options restore shares (cli_criu_args_*). */
 #include "cli/cli.h"
+#include "cli_help.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static const char checkpoint_usage[] =
-        "Usage: run-container checkpoint [OPTIONS] ID\n\n"
-        "Checkpoint a running container with CRIU; unless --leave-running or --pre-dump it\n"
-        "is then deleted (restore brings it back).\n\n"
-        "Options:\n" CLI_CRIU_USAGE
-        "      --parent-path DIR     a previous pre-dump, relative to the image path\n"
-        "      --leave-running       keep the container running after the dump\n"
-        "      --pre-dump            dump the memory only (with dirty tracking); keep running\n"
-        "      --auto-dedup          drop from parent images what this dump has\n"
-        "      --page-server ADDR:PORT  send the memory to a CRIU page server\n"
-        "      --empty-ns FLAG       refused: libcriu has no such request\n"
-        "  -h, --help                show this help\n";
 
 enum {
         OPT_PARENT_PATH = 700,
@@ -112,7 +100,7 @@ int cli_cmd_checkpoint(struct cli_context *ctx, int argc, char **argv, rc_error_
         while ((opt = cli_getopt(argc, argv, ":h", longopts, "checkpoint", err)) != -1) {
                 switch (opt) {
                 case 'h':
-                        return cli_print_usage(checkpoint_usage);
+                        return cli_print_usage(cli_help_checkpoint);
                 case OPT_PARENT_PATH:
                         o.parent_path = optarg;
                         break;

@@ -1,19 +1,7 @@
 /* run-container restore [OPTIONS] ID: create a container from a checkpoint (runc's flags);
  * unless --detach, wait for it, delete it and exit with its status. */
 #include "cli/cli.h"
-
-static const char restore_usage[] =
-        "Usage: run-container restore [OPTIONS] ID\n\n"
-        "Restore a container from a checkpoint made by \"run-container checkpoint\": the\n"
-        "bundle's config makes the container (cgroup, network) and CRIU brings its\n"
-        "processes back. Without --detach, wait for it, delete it and exit with its status.\n\n"
-        "Options:\n" CLI_CRIU_USAGE
-        "  -b, --bundle DIR          bundle directory (default: the current directory)\n"
-        "      --pid-file FILE       write the container's init pid to FILE\n"
-        "      --console-socket SOCK send a terminal's master fd to this AF_UNIX socket\n"
-        "      --no-pivot            accepted (CRIU rebuilds the mount namespace itself)\n"
-        "  -d, --detach              do not wait for the container\n"
-        "  -h, --help                show this help\n";
+#include "cli_help.h"
 
 int cli_cmd_restore(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
 {
@@ -36,7 +24,7 @@ int cli_cmd_restore(struct cli_context *ctx, int argc, char **argv, rc_error_t *
         while ((opt = cli_getopt(argc, argv, ":hdb:", longopts, "restore", err)) != -1) {
                 switch (opt) {
                 case 'h':
-                        return cli_print_usage(restore_usage);
+                        return cli_print_usage(cli_help_restore);
                 case 'd':
                         ro.detach = true;
                         break;

@@ -73,11 +73,15 @@ class Entry:
 
 
 class Include:
-    """`@options NAME [HEADING]`: NAME's options (of its section HEADING), but --help."""
+    """`@options NAME [HEADING]`: NAME's options (of its section HEADING), but --help;
+    `@options NAME --first..--last`: those of NAME's options from --first to --last."""
 
     def __init__(self, words, where):
         self.name = words[1]
-        self.heading = " ".join(words[2:]) or None
+        rest = " ".join(words[2:])
+        m = re.fullmatch(r"--([a-z0-9-]+)\.\.--([a-z0-9-]+)", rest)
+        self.span = (m.group(1), m.group(2)) if m else None
+        self.heading = None if m else rest or None
         self.where = where
 
 
@@ -98,6 +102,11 @@ def resolve_includes(docs):
                        and e.heading in (None, b2.heading) for x in b2.entries]
                 if not src:
                     raise HelpError(f"{e.where}: @options {e.name}: no section {e.heading!r}")
+                if e.span:
+                    names = [o.long for o in src]
+                    if e.span[0] not in names or e.span[1] not in names:
+                        raise HelpError(f"{e.where}: @options {e.name}: no --{e.span[0]} or --{e.span[1]}")
+                    src = src[names.index(e.span[0]):names.index(e.span[1]) + 1]
                 entries += [o for o in src if o.long != "help"]
             b.entries = entries
 

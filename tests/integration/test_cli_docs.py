@@ -217,7 +217,11 @@ def help_source_options(name, heading=None):
             found[m.group(1)] = "no" if not m.group(2) else "required" if m.group(2)[0] == " " else "optional"
         if line.startswith("  @options "):
             words = line.split()
-            included = help_source_options(words[1], " ".join(words[2:]) or None)
+            span = re.fullmatch(r"--([a-z0-9-]+)\.\.--([a-z0-9-]+)", " ".join(words[2:]))
+            included = help_source_options(words[1], None if span else " ".join(words[2:]) or None)
+            if span:  # dicts keep the file's order
+                names = list(included)
+                included = {k: included[k] for k in names[names.index(span[1]):names.index(span[2]) + 1]}
             found.update({k: v for k, v in included.items() if k != "help"})
     return found
 
