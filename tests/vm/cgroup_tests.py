@@ -315,6 +315,20 @@ def update_raises_a_limit_on_a_running_container(s):
 
 
 @test
+def update_and_sandbox_read_sizes_alike(s):
+    # one parser (cli/grammar.c): docker's spellings give the same bytes to both commands
+    b = s.bundle(["sleep", "1000"], resources={"memory": {"limit": 32 * MiB}})
+    cid = s.start(b)
+    d = s.cgdir(cid)
+    for size, want in (("2GiB", 2048 * MiB), ("1.5g", 1536 * MiB), ("512 MB", 512 * MiB)):
+        s.rc("update", "--memory", size, "--memory-swap", "-1", cid)
+        check(read(d + "/memory.max").strip() == str(want), f"update --memory {size}: " + read(d + "/memory.max"))
+        r = s.rc("sandbox", "--rootfs", s.rootfs, "-m", size, "--", "cat", "/sys/fs/cgroup/memory.max")
+        check(r.stdout.strip() == str(want), f"sandbox -m {size}: memory.max {r.stdout.strip()!r}")
+    s.delete(cid)
+
+
+@test
 def pause_freezes_and_resume_thaws(s):
     shared, m = s.shared_dir()
     counter = os.path.join(shared, "n")
