@@ -382,6 +382,11 @@ def containerd_systemd(s, runtime):
         opts = ["--runc-binary", runtime, "--runc-systemd-cgroup", "--cgroup", f"system.slice:ctrtest:{tid}"]
         r = c.ctr("run", "-d", *opts, "--memory-limit", str(64 * MiB), IMAGE, tid, "sleep", "600")
         check(r.returncode == 0, f"{what}: ctr run: {r.stderr.strip()} {c.log_tail()}")
+        # the runc v2 shim keeps the options it was given beside the bundle's config
+        bundle = os.path.join(c.dir, "state", "io.containerd.runtime.v2.task", "rc-test", tid)
+        shim_opts = json.loads(read(os.path.join(bundle, "options.json")))
+        check(shim_opts.get("binary_name") == runtime and shim_opts.get("systemd_cgroup") is True,
+              f"{what}: the shim's options.json {shim_opts}")
         unit = f"ctrtest-{tid}.scope"
         pid = next(int(line.split()[1]) for line in c.ctr("tasks", "ls").stdout.splitlines() if line.startswith(tid))
         check_scope(unit, "system.slice", pid, what)
@@ -412,6 +417,53 @@ def containerd_shim_systemd_cgroup(s):
 @test
 def containerd_shim_systemd_cgroup_crun(s):
     containerd_systemd(s, CRUN)
+
+
+# The runtime handler a Kubernetes node declares for run-container (README.md, "Kubernetes").
+CRI_CONFIG = """
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "{image}"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = true
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.run-container]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.run-container.options]
+        BinaryName = "{runtime}"
+        SystemdCgroup = true
+"""
+
+
+@test
+def containerd_cri_plugin_with_a_run_container_handler(s):
+    """containerd's CRI plugin runs with the handler `run-container` (runc v2 shim,
+    BinaryName, SystemdCgroup = true) and answers the CRI API over gRPC. A pod sandbox needs
+    the CRI messages, whose definitions no Debian package ships (k8s.io/cri-api is only
+    compiled into containerd): the shim with these very options drives run-container in
+    containerd_shim_systemd_cgroup instead. The Version call needs no message definition:
+    its request is empty and its answer carries the names as plain strings."""
+    import grpc
+
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=False)  # the CRI stream server's address
+    c = Containerd(InGuest(), engines_dir(s, "containerd-cri"), cri_config=CRI_CONFIG.format(
+        image=IMAGE, runtime=s.runtime))
+    try:
+        plugins = c.ctr("plugins", "ls").stdout
+        line = next((l for l in plugins.splitlines() if l.split()[:2] == ["io.containerd.grpc.v1", "cri"]), "")
+        detail = c.ctr("plugins", "ls", "-d", "id==cri").stdout
+        check(line.split()[-1:] == ["ok"], f"the CRI plugin: {line!r} {detail}")
+        log = read(c.log.name)
+        check("run-container:{Type:io.containerd.runc.v2" in log and
+              f"Options:map[BinaryName:{s.runtime} SystemdCgroup:true]" in log,
+              f"the CRI plugin's configuration has no run-container handler: {c.log_tail()}")
+        with grpc.insecure_channel(f"unix://{c.sock}") as ch:
+            version = ch.unary_unary("/runtime.v1.RuntimeService/Version")(b"", timeout=30)
+        check(b"containerd" in version and b"v1" in version, f"CRI Version: {version!r}")
+    finally:
+        c.stop()
 
 
 def scope_leftovers(s):

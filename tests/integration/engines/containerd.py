@@ -1,6 +1,7 @@
 """A private containerd: root, state and sockets in a temporary directory, the CRI
-plugin disabled, started (and stopped, by pid) by the tests, inside the sandbox. Its
-runc shim runs run-container through `ctr run --runc-binary`."""
+plugin disabled (unless a test gives it its configuration), started (and stopped, by pid)
+by the tests, inside the sandbox. Its runc shim runs run-container through `ctr run
+--runc-binary`."""
 
 import os
 import subprocess
@@ -10,7 +11,7 @@ CONFIG = """\
 version = 2
 root = "{dir}/root"
 state = "{dir}/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
+{disabled}
 
 [grpc]
   address = "{dir}/containerd.sock"
@@ -20,19 +21,22 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 
 [debug]
   address = "{dir}/debug.sock"
-"""
+{extra}"""
 
 NAMESPACE = "rc-test"
 
 
 class Containerd:
-    def __init__(self, sandbox, workdir):
+    def __init__(self, sandbox, workdir, cri_config=None):
+        """cri_config: the TOML of the CRI plugin's section (then it runs), or None."""
         self.sandbox = sandbox
         self.dir = workdir
         self.sock = os.path.join(workdir, "containerd.sock")
         self.config = os.path.join(workdir, "config.toml")
         with open(self.config, "w") as f:
-            f.write(CONFIG.format(dir=workdir))
+            f.write(CONFIG.format(dir=workdir, extra=cri_config or "",
+                                  disabled='disabled_plugins = ["io.containerd.grpc.v1.cri"]' if cri_config is None
+                                  else ""))
         self.log = open(os.path.join(workdir, "containerd.log"), "w")
         self.proc = sandbox.popen(["containerd", "--config", self.config], stdout=self.log,
                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
