@@ -15,7 +15,7 @@ deps=(
         # a registry on loopback, and the tools that push to it and sign its tokens (test_registry.py)
         docker-registry skopeo apache2-utils openssl
         # reference runtimes for tests and benchmarks, and the VM for the cgroup v2 suite
-        crun runc qemu-system-x86
+        crun runc qemu-system-x86 bubblewrap
         # rootless: newuidmap/newgidmap for id maps beyond the caller's own id (test_rootless.py)
         uidmap
         # the engines that drive the runtime in tests/integration/test_engines.py

@@ -250,8 +250,8 @@ static int run_steps(struct pre *s, rc_error_t *err)
                 return -1;
         if (load_seccomp(s, err) < 0)
                 return -1;
-        if (x->init != NULL && rc_reaper_fork(x->init, err) < 0)
-                return -1;
+        if (x->init != NULL)
+                return rc_reaper_exec(x->init, s->exe, x->proc->args, s->env, err);
         return rc_process_exec(s->exe, x->proc->args, s->env, err);
 }
 

@@ -23,9 +23,9 @@
  *                                chdir failure of root is retried there)
  *   6. gate                      the caller's
  *   7. noNewPrivileges           seccomp load
- *   8. with an init              fork: the process goes on, the caller's process stays
- *                                as its small init (runtime/isolation/reaper.h)
- *   9.                           execve
+ *   8.                           execve; with an init, in a child, and the caller's
+ *                                process stays as its small init
+ *                                (runtime/isolation/reaper.h)
  *
  * After the filter only credential calls (prctl, capset, setgroups, setresgid,
  * setresuid), the gate and execve remain. The preserved range 3..3+N-1 is left as the

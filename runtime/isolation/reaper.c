@@ -7,13 +7,13 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "runtime/base/syscalls.h"
 
 #define CLOSE_WALK_MAX 65536
+#define CHILD_STACK (64 * 1024) /* execve and a few calls before it */
 
 int rc_reaper_signal_is_stop(int sig)
 {
@@ -85,29 +85,51 @@ __attribute__((noreturn)) static void init_loop(pid_t child, const struct rc_rea
         _exit(WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 255);
 }
 
-int rc_reaper_fork(const struct rc_reaper *r, rc_error_t *err)
+/* The child's side of the clone: it shares the init's memory (CLONE_VM) while the init
+ * waits (CLONE_VFORK), so it only makes system calls and leaves its errno in `error`. */
+struct child {
+        const char *path;
+        char *const *argv, *const *envp;
+        sigset_t mask; /* the one to exec with */
+        int error;
+};
+
+static int child_main(void *arg)
 {
-        sigset_t all, old;
+        struct child *c = arg;
+
+        /* SIGTTOU is still blocked: tcsetpgrp from a background group works */
+        if (setpgid(0, 0) == 0)
+                (void)tcsetpgrp(STDIN_FILENO, getpid());
+        sigprocmask(SIG_SETMASK, &c->mask, NULL);
+        execve(c->path, c->argv, c->envp);
+        c->error = errno;
+        _exit(127);
+}
+
+int rc_reaper_exec(const struct rc_reaper *r, const char *path, char *const *argv, char *const *envp,
+                   rc_error_t *err)
+{
+        static char *const empty[] = {NULL};
+        static char stack[CHILD_STACK] __attribute__((aligned(16)));
+        struct child c = {.path = path, .argv = argv, .envp = envp != NULL ? envp : empty};
+        sigset_t all;
         pid_t pid;
-        int e;
+        int status;
 
         sigfillset(&all);
-        if (sigprocmask(SIG_BLOCK, &all, &old) < 0)
+        if (sigprocmask(SIG_BLOCK, &all, &c.mask) < 0)
                 return rc_error_set(err, errno, "init: block signals");
-        /* the default seccomp profile answers clone3 with ENOSYS: clone, no new stack
-         * (no CLONE_VM: the child has its own copy of ours) */
-        pid = (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_VFORK | SIGCHLD), NULL, NULL, NULL, 0UL);
-        if (pid < 0) {
-                e = errno;
-                sigprocmask(SIG_SETMASK, &old, NULL);
-                return rc_error_set(err, e, "init: fork the process");
-        }
-        if (pid == 0) {
-                /* SIGTTOU is still blocked: tcsetpgrp from a background group works */
-                if (setpgid(0, 0) == 0)
-                        (void)tcsetpgrp(STDIN_FILENO, getpid());
-                sigprocmask(SIG_SETMASK, &old, NULL);
-                return 0;
+        pid = clone(child_main, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+        if (pid < 0 || c.error != 0) {
+                int e = pid < 0 ? errno : c.error;
+
+                if (pid > 0)
+                        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                                ;
+                sigprocmask(SIG_SETMASK, &c.mask, NULL);
+                return pid < 0 ? rc_error_set(err, e, "init: start the process")
+                               : rc_error_set(err, e, "exec `%s`", path);
         }
         close_fds(r->keep_fd);
         init_loop(pid, r);

@@ -355,3 +355,34 @@ def test_the_readme_ci_example_runs_as_written(rt, workdir):
     rep = load("/tmp/job.json")
     assert rep["reason"] == "exited" and rep["exit_code"] == 0 and rep["image"] == image, rep
     assert leftovers(rt) == []
+
+
+def test_ctrl_c_on_the_terminal_reaches_the_job_once(sb):
+    # with -t the job is the foreground process group of its terminal, the init is not:
+    # the ^C is the job's alone (the init would pass a second one on to every process)
+    import pty
+    import select
+    job = ("n=0; trap 'n=$((n+1))' INT; echo ready; while [ $n -eq 0 ]; do sleep 0.1; done; "
+           "sleep 1; echo ints=$n")
+    master, slave = pty.openpty()
+    p = subprocess.Popen(sb.argv("-t", "--", "sh", "-c", job), stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + 30
+    sent = False
+    while time.monotonic() < deadline:
+        if not select.select([master], [], [], 1)[0]:
+            continue
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if not sent and b"ready" in out:
+            os.write(master, b"\x03")
+            sent = True
+    os.close(master)
+    assert p.wait(timeout=30) == 0
+    assert b"ints=1" in out, out
