@@ -61,8 +61,18 @@ static bool reap(pid_t child, int *ret_status)
         return done;
 }
 
+/* Never kill(-1) outside a pid namespace of our own: that would be every process of the
+ * host the user may signal. */
+pid_t rc_reaper_signal_target(pid_t child, int sig, bool pid1)
+{
+        if (!rc_reaper_signal_is_stop(sig))
+                return child;
+        return pid1 ? -1 : -child;
+}
+
 __attribute__((noreturn)) static void init_loop(pid_t child, const struct rc_reaper *r)
 {
+        bool pid1 = getpid() == 1;
         sigset_t all;
         int status = 0;
 
@@ -78,7 +88,7 @@ __attribute__((noreturn)) static void init_loop(pid_t child, const struct rc_rea
                         continue;
                 }
                 /* ESRCH (nothing left to signal) is no error here */
-                (void)kill(rc_reaper_signal_is_stop(sig) ? -1 : child, sig);
+                (void)kill(rc_reaper_signal_target(child, sig, pid1), sig);
         }
         if (r->on_exit != NULL)
                 r->on_exit(r->arg, status);

@@ -5,7 +5,8 @@
  *   - reaps every child (the orphans of the pid namespace are reparented to it),
  *   - passes signals on: SIGINT, SIGTERM, SIGHUP and SIGQUIT to every process of the pid
  *     namespace (kill(-1, ...): a job's whole tree is asked to stop, not only its first
- *     process), every other catchable signal to its child,
+ *     process; when the init is not PID 1 of a pid namespace, to its child's process
+ *     group), every other catchable signal to its child,
  *   - exits when its child does, with the child's exit status (128+N for signal N: the
  *     init of a pid namespace cannot die of a signal of its own), after handing the raw
  *     wait status to the caller's callback.
@@ -26,6 +27,7 @@
  * clone happens after all of them, in place of execve. */
 #pragma once
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "runtime/base/error.h"
@@ -45,3 +47,7 @@ int rc_reaper_exec(const struct rc_reaper *r, const char *path, char *const *arg
 
 /* Pure: the signals the init sends to every process of its pid namespace. */
 int rc_reaper_signal_is_stop(int sig);
+/* Pure: the kill(2) target of a signal the init received: -1 (the whole pid namespace)
+ * for a stop signal when it is PID 1, else the child's process group; the child for any
+ * other signal. */
+pid_t rc_reaper_signal_target(pid_t child, int sig, bool pid1);

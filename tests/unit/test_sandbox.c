@@ -1,6 +1,7 @@
 /* sandbox: the generated config, overlay options, journal records. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "runtime/base/cleanup.h"
 #include "runtime/image/image.h"
+#include "runtime/isolation/reaper.h"
 #include "runtime/isolation/seccomp.h"
 #include "runtime/rootfs/overlay.h"
 #include "runtime/sandbox/journal.h"
@@ -386,4 +388,19 @@ Test(sandbox, seccomp_built_without_parsing_equals_the_parsed_profile)
         oci_config_free(built);
         oci_config_free(copy);
         oci_config_free(from_spec);
+}
+
+/* The small init's signal targets: never kill(-1) unless it is a pid namespace's init. */
+Test(sandbox, init_signal_targets)
+{
+        int stops[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+        for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+                cr_assert(rc_reaper_signal_is_stop(stops[i]));
+                cr_assert_eq(rc_reaper_signal_target(42, stops[i], true), -1);
+                cr_assert_eq(rc_reaper_signal_target(42, stops[i], false), -42);
+        }
+        cr_assert(!rc_reaper_signal_is_stop(SIGUSR1));
+        cr_assert_eq(rc_reaper_signal_target(42, SIGUSR1, true), 42);
+        cr_assert_eq(rc_reaper_signal_target(42, SIGWINCH, false), 42);
 }
