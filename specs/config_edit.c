@@ -62,3 +62,28 @@ int rc_config_set_env(struct oci_config *cfg, const char *entry, rc_error_t *err
         p->env[p->n_env] = NULL;
         return 0;
 }
+
+int rc_config_set_annotation(struct oci_config *cfg, const char *key, const char *value, rc_error_t *err)
+{
+        char *v = strdup(value), *k = NULL;
+        struct oci_kv *a;
+
+        if (v == NULL)
+                return rc_error_set(err, ENOMEM, "annotation `%s`", key);
+        for (size_t i = 0; i < cfg->n_annotations; i++)
+                if (strcmp(cfg->annotations[i].key, key) == 0) {
+                        free(cfg->annotations[i].value);
+                        cfg->annotations[i].value = v;
+                        return 0;
+                }
+        k = strdup(key);
+        a = k != NULL ? reallocarray(cfg->annotations, cfg->n_annotations + 1, sizeof(*a)) : NULL;
+        if (a == NULL) {
+                free(k);
+                free(v);
+                return rc_error_set(err, ENOMEM, "annotation `%s`", key);
+        }
+        cfg->annotations = a;
+        a[cfg->n_annotations++] = (struct oci_kv){.key = k, .value = v};
+        return 0;
+}

@@ -16,3 +16,6 @@ int rc_config_add_bind_mount(struct oci_config *cfg, const char *source, const c
 /* Set NAME=value in process.env ("NAME=value" in `entry`), replacing an entry of the
  * same name. */
 int rc_config_set_env(struct oci_config *cfg, const char *entry, rc_error_t *err);
+
+/* Set annotation `key` to `value`, replacing an annotation of the same key. */
+int rc_config_set_annotation(struct oci_config *cfg, const char *key, const char *value, rc_error_t *err);

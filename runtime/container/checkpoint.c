@@ -31,7 +31,9 @@
 #include "runtime/container/internal.h"
 #include "runtime/container/state.h"
 #include "runtime/isolation/terminal.h"
+#include "runtime/net/network.h"
 #include "specs/config.h"
+#include "specs/config_edit.h"
 #include "specs/json.h"
 
 static void criu_opts_freep(criu_opts **o)
@@ -219,6 +221,68 @@ static int add_external_netns(criu_opts *o, const struct oci_config *cfg, pid_t 
         return 0;
 }
 
+/* The attachment on network `net` of container `id` of this state root, or (id NULL)
+ * the one holding address `ip`; 0 if none. */
+static int find_attachment(const struct rc_runtime *rt, const char *net, const char *id, uint32_t ip,
+                           struct rc_attachment *ret, rc_error_t *err)
+{
+        struct rc_attachment *v = NULL;
+        size_t n = 0;
+        int found = 0;
+
+        if (rc_network_attachments(rt, net, &v, &n, err) < 0)
+                return -1;
+        for (size_t i = 0; i < n && !found; i++) {
+                if (id != NULL ? strcmp(v[i].container, id) == 0 &&
+                                         strcmp(v[i].root, rc_state_root_path(rt->root)) == 0
+                               : v[i].address == ip) {
+                        *ret = v[i];
+                        v[i] = (struct rc_attachment){0};
+                        found = 1;
+                }
+        }
+        rc_attachment_list_free(v, n);
+        return found;
+}
+
+/* The container's network and address, kept with the image (RC_CRIU_NETWORK). */
+static int write_network(const struct rc_runtime *rt, criu_opts *o, const struct oci_config *cfg,
+                         const char *id, int imgfd, rc_error_t *err)
+{
+        const char *net = NULL, *ip = NULL, *ports = NULL, *dests[2];
+        _cleanup_json_gen_ json_gen *g = NULL;
+        _cleanup_free_ char *doc = NULL;
+        struct rc_attachment a = {0};
+        char addr[RC_IP_STRLEN];
+        size_t len = 0, n;
+        int r;
+
+        if (rc_network_from_annotations(cfg, &net, &ip, &ports, err) < 0)
+                return -1;
+        if (net == NULL)
+                return 0;
+        r = find_attachment(rt, net, id, 0, &a, err);
+        if (r <= 0)
+                return r;
+        rc_ip_format(a.address, addr);
+        rc_attachment_clear(&a);
+        /* the files the network bound in from the state directory are external too */
+        n = rc_network_bind_destinations(cfg, dests);
+        for (size_t i = 0; i < n; i++)
+                if (criu_local_add_ext_mount(o, dests[i], dests[i]) < 0)
+                        return rc_error_set(err, ENOMEM, "criu options: external mount `%s`", dests[i]);
+        g = json_gen_new(false);
+        if (g == NULL)
+                return rc_error_set(err, ENOMEM, "%s", RC_CRIU_NETWORK);
+        json_gen_object_open(g);
+        json_gen_kv_string(g, "network", net);
+        json_gen_kv_string(g, "address", addr);
+        json_gen_object_close(g);
+        if (json_gen_finish(g, &doc, &len, err) < 0)
+                return -1;
+        return rc_write_file_atomic(imgfd, RC_CRIU_NETWORK, doc, len, 0600, err);
+}
+
 /* "ADDRESS:PORT" (the last colon splits, so an IPv6 address may have its own). */
 static int set_page_server(criu_opts *o, const char *spec, rc_error_t *err)
 {
@@ -242,8 +306,9 @@ static int set_page_server(criu_opts *o, const char *spec, rc_error_t *err)
 }
 
 /* Everything CRIU is told for one dump of st's container. */
-static int dump_opts(criu_opts *o, const struct oci_state *st, const struct oci_config *cfg,
-                     const struct rc_checkpoint_opts *opts, int imgfd, rc_error_t *err)
+static int dump_opts(const struct rc_runtime *rt, criu_opts *o, const struct oci_state *st,
+                     const struct oci_config *cfg, const struct rc_checkpoint_opts *opts, int imgfd,
+                     rc_error_t *err)
 {
         char freezer[PATH_MAX];
 
@@ -277,7 +342,8 @@ static int dump_opts(criu_opts *o, const struct oci_state *st, const struct oci_
                 return rc_error_set(err, ENOMEM, "criu options: root");
         if (add_bind_mounts(o, cfg, st->bundle, false, err) < 0)
                 return rc_error_wrap(err, "%s/config.json", st->bundle);
-        if (add_external_netns(o, cfg, st->pid, err) < 0)
+        if (add_external_netns(o, cfg, st->pid, err) < 0 ||
+            write_network(rt, o, cfg, st->id, imgfd, err) < 0)
                 return -1;
         return write_descriptors(o, imgfd, st->pid, err);
 }
@@ -305,7 +371,7 @@ static int checkpoint_locked(const struct rc_runtime *rt, int rootfd, int dirfd,
         if (open_dir(opts->criu.image_path, created, &imgfd, "image path", err) < 0 ||
             (work_path != NULL && open_dir(work_path, NULL, &workfd, "work path", err) < 0) ||
             set_common(o, &opts->criu, imgfd, workfd, RC_CRIU_DUMP_LOG, err) < 0 ||
-            dump_opts(o, st, cfg, opts, imgfd, err) < 0)
+            dump_opts(rt, o, st, cfg, opts, imgfd, err) < 0)
                 goto out;
         if (rc_criu_swrk_start(o, &swrk, err) < 0)
                 goto out;
@@ -356,6 +422,55 @@ out:
 
 /* ---- restore ------------------------------------------------------------------------- */
 
+int rc_criu_restore_address(const struct rc_runtime *rt, struct oci_config *cfg, const char *id,
+                            const struct rc_restore_opts *opts, rc_error_t *err)
+{
+        const char *net = NULL, *ip = NULL, *ports = NULL, *was_net, *addr;
+        _cleanup_free_ char *doc = NULL;
+        _cleanup_error_ rc_error_t e = NULL;
+        struct rc_attachment holder = {0};
+        _cleanup_close_ int imgfd = -1;
+        json_node *root = NULL;
+        size_t len = 0;
+        uint32_t want;
+        int ret = 0, held;
+
+        if (rc_network_from_annotations(cfg, &net, &ip, &ports, err) < 0)
+                return -1;
+        if (net == NULL || ip != NULL)
+                return 0; /* no network, or the config names the address */
+        imgfd = open(opts->criu.image_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (imgfd < 0 || rc_read_file_at(imgfd, RC_CRIU_NETWORK, 4096, &doc, &len, &e) < 0)
+                return 0; /* no record (or no image: restore says so) */
+        if (json_parse(doc, len, RC_CRIU_NETWORK, &root, err) < 0)
+                return rc_error_wrap(err, "image `%s`", opts->criu.image_path);
+        was_net = json_get_string(json_object_get(root, "network"));
+        addr = json_get_string(json_object_get(root, "address"));
+        if (was_net == NULL || addr == NULL || strcmp(was_net, net) != 0)
+                goto out;
+        /* another container holds it (the original, left running): a new address */
+        if (rc_ip_parse(addr, &want, err) < 0) {
+                ret = rc_error_wrap(err, "image `%s`: %s", opts->criu.image_path, RC_CRIU_NETWORK);
+                goto out;
+        }
+        held = find_attachment(rt, net, NULL, want, &holder, err);
+        if (held < 0) {
+                ret = -1;
+                goto out;
+        }
+        if (held) {
+                rc_log(&rt->log, RC_LOG_WARNING,
+                       "restore \"%s\": address %s of the checkpoint is held by container \"%s\": taking "
+                       "another",
+                       id, addr, holder.container);
+                rc_attachment_clear(&holder);
+                goto out;
+        }
+        ret = rc_config_set_annotation(cfg, RC_ANNOTATION_IP, addr, err);
+out:
+        json_free(root);
+        return ret;
+}
 /* libcriu's notify callback takes no data pointer: the one restore of this process. */
 static struct restore_notify {
         const struct rc_criu_restore *r;

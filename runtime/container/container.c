@@ -338,6 +338,8 @@ static int create_container(struct create_run *c, pid_t *ret_pid, rc_error_t *er
 
         if (rc_validate_id(c->id, err) < 0 || load_config(c, err) < 0)
                 return -1;
+        if (c->restore != NULL && rc_criu_restore_address(rt, c->cfg, c->id, c->restore, err) < 0)
+                return -1;
         if (rc_state_root_open(rt->root, &c->rootfd, err) < 0 ||
             rc_state_dir_create(c->rootfd, c->id, &c->dirfd, err) < 0)
                 return -1;

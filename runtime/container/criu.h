@@ -109,6 +109,9 @@ void rc_criu_swrk_finish(struct rc_criu_swrk *w);
 #define RC_CRIU_DUMP_LOG "dump.log"
 #define RC_CRIU_RESTORE_LOG "restore.log"
 #define RC_CRIU_DESCRIPTORS "descriptors.json"
+/* run-container's own: the network and address the container had ({"network": NAME,
+ * "address": A.B.C.D}), which restore asks for again. */
+#define RC_CRIU_NETWORK "run-container-network.json"
 /* The key of the container's network namespace, which is external to the image: restore
  * gives CRIU a namespace made (and plumbed) by the create path (runc's and crun's key). */
 #define RC_CRIU_EXT_NETNS "extRootNetNS"

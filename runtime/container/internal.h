@@ -41,3 +41,7 @@ struct rc_criu_restore {
 /* Bring the checkpointed processes back; *ret_pid: the init (the caller's child if the
  * caller is a subreaper: rc_criu_swrk). */
 int rc_criu_restore(const struct rc_criu_restore *r, pid_t *ret_pid, rc_error_t *err);
+/* restore, before the create path takes an address: the container asks for the one it
+ * had (kept in the image) unless its config names one or another container holds it. */
+int rc_criu_restore_address(const struct rc_runtime *rt, struct oci_config *cfg, const char *id,
+                            const struct rc_restore_opts *opts, rc_error_t *err);

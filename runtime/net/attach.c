@@ -458,6 +458,17 @@ static bool mounts_own(const struct oci_config *cfg, const char *dest)
         return false;
 }
 
+size_t rc_network_bind_destinations(const struct oci_config *cfg, const char *ret[2])
+{
+        size_t n = 0;
+
+        if (!mounts_own(cfg, "/etc/hosts"))
+                ret[n++] = "/etc/hosts";
+        if (!mounts_own(cfg, "/etc/resolv.conf"))
+                ret[n++] = "/etc/resolv.conf";
+        return n;
+}
+
 /* hosts and resolv.conf into the state dir, bind-mounted unless the config has its own. */
 static int write_dns_files(struct oci_config *cfg, const char *id, uint32_t addr, int state_dirfd,
                            const char *state_dir, rc_error_t *err)

@@ -126,6 +126,10 @@ int rc_network_attach(const struct rc_runtime *rt, int state_dirfd, pid_t pid, r
  * init, runtime/isolation/namespaces.h): done while the init makes its mounts. */
 int rc_network_attach_netns(const struct rc_runtime *rt, int state_dirfd, int netns_fd, rc_error_t *err);
 
+/* The destinations prepare binds from the state directory into a networked container
+ * (/etc/hosts, /etc/resolv.conf: those its config does not mount itself); returns how
+ * many are in ret. */
+size_t rc_network_bind_destinations(const struct oci_config *cfg, const char *ret[2]);
 /* delete (and a failed create): undo attach and prepare; idempotent, fine when the
  * netns or any piece is gone already. Nothing to do when prepare recorded nothing. */
 int rc_network_detach(const struct rc_runtime *rt, const char *id, int state_dirfd, rc_error_t *err);

@@ -70,7 +70,7 @@ class Suite:
         c["root"] = {"path": self.rootfs, "readonly": True}
         return c
 
-    def bundle(self, shared=None, args=None):
+    def bundle(self, shared=None, args=None, annotations=None):
         """A bundle running COUNTER (or args) with `shared` (a new directory by default)
         bind-mounted at /shared; returns (bundle, shared)."""
         self.n += 1
@@ -82,6 +82,8 @@ class Suite:
         c = json.loads(json.dumps(self.base))
         c["process"]["args"] = args or ["sh", "-c", COUNTER]
         c["mounts"].append({"destination": "/shared", "type": "bind", "source": shared, "options": ["rbind", "rw"]})
+        if annotations:
+            c.setdefault("annotations", {}).update(annotations)
         with open(os.path.join(path, "config.json"), "w") as f:
             json.dump(c, f)
         return path, shared
@@ -153,6 +155,11 @@ def leftovers(s):
     if os.path.isdir(parent):
         left += [f"cgroup {e}" for e in os.listdir(parent) if os.path.isdir(os.path.join(parent, e))]
     left += [line.split()[4] for line in read("/proc/self/mountinfo").splitlines() if s.tmp in line.split()[4]]
+    ipam = "/var/lib/run-container/ipam"
+    for net in os.listdir(ipam) if os.path.isdir(ipam) else []:
+        left += [f"lease {net}/{e}" for e in os.listdir(os.path.join(ipam, net)) if not e.startswith(".")]
+    veths = subprocess.run(["ip", "-o", "link", "show", "type", "veth"], stdout=subprocess.PIPE, text=True).stdout
+    left += [f"veth {line.split(':')[1].strip()}" for line in veths.splitlines()]
     return left
 
 
@@ -246,6 +253,179 @@ def restore_twice_from_one_image(s):
         check(n > at_dump, f"restore {i + 1}: count {n}, the dump was at {at_dump}")
         s.rc("delete", "--force", f"again{i}")
         s.ids.remove(f"again{i}")
+
+
+def container_ip(s, cid):
+    r = s.rc("exec", cid, "ip", "-4", "-o", "addr", "show", "eth0")
+    parts = r.stdout.split()
+    check("inet" in parts, f"no address on eth0: {r.stdout!r}")
+    return parts[parts.index("inet") + 1].split("/")[0]
+
+
+def talk(sock, line):
+    sock.sendall(line.encode())
+    got = b""
+    while not got.endswith(b"\n"):
+        chunk = sock.recv(100)
+        check(chunk, f"connection closed waiting for the echo of {line!r}")
+        got += chunk
+    return got.decode()
+
+
+@test
+def bridge_network_keeps_address_port_and_connection(s):
+    """On the default bridge network with a published port: after checkpoint and restore
+    (--tcp-established) the container has its address again, the published port reaches
+    its listener, and a TCP connection opened before the checkpoint still echoes."""
+    import socket
+    echo = "nc -l -p 9090 -e /bin/cat & " + COUNTER
+    b, shared = s.bundle(args=["sh", "-c", echo],
+                         annotations={"run-container.network": "default", "run-container.ports": "18080:8080/tcp"})
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    ip = container_ip(s, cid)
+    conn = wait_for(lambda: _connect(ip, 9090), 30, "the echo server")
+    try:
+        check(talk(conn, "one\n") == "one\n", "no echo before the checkpoint")
+        img = os.path.join(s.tmp, "img-net")
+        s.rc("checkpoint", "--tcp-established", "--image-path", img, cid)
+        s.ids.remove(cid)
+        s.restore(b, cid, img, "--tcp-established")
+        check(container_ip(s, cid) == ip, f"address changed: {container_ip(s, cid)} != {ip}")
+        check(talk(conn, "two\n") == "two\n", "the established connection does not echo after restore")
+    finally:
+        conn.close()
+    with socket.create_connection(("127.0.0.1", 18080), timeout=20) as c2:
+        check(b"hello" in c2.recv(100), "the published port does not reach the listener")
+    with socket.create_connection((ip, 8080), timeout=20) as c3:
+        check(b"hello" in c3.recv(100), "the container's address does not reach the listener")
+    s.rc("delete", "--force", cid)
+    s.ids.remove(cid)
+
+
+def _connect(ip, port):
+    import socket
+    try:
+        c = socket.create_connection((ip, port), timeout=5)
+        c.settimeout(30)
+        return c
+    except OSError:
+        return None
+
+
+def read_until(fd, pred, timeout):
+    """Read the pipe `fd` until pred(text so far) holds; returns the text."""
+    import select
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            buf += chunk
+            if pred(buf.decode(errors="replace")):
+                return buf.decode(errors="replace")
+    raise Fail(f"timed out reading the pipe; got {buf[-200:]!r}")
+
+
+def last_out(text):
+    nums = [int(w) for line in text.splitlines() if line.startswith("out ") for w in line.split()[1:2]
+            if w.isdigit()]
+    return nums[-1] if nums else 0
+
+
+@test
+def stdout_pipe_is_handed_over_at_restore(s):
+    """runc's rule: the init's stdout, a pipe of the caller of `run`, is after restore the
+    restoring caller's stdout (a new pipe), and the output goes on there."""
+    b, _ = s.bundle(args=["sh", "-c", "i=0; while :; do i=$((i+1)); echo out $i; sleep 0.1; done"])
+    cid = f"c{s.n}"
+    r1, w1 = os.pipe()
+    s.ids.append(cid)
+    s.rc("run", "--detach", "--bundle", b, cid, stdout=w1, stderr=subprocess.DEVNULL)
+    os.close(w1)
+    try:
+        seen = last_out(read_until(r1, lambda t: last_out(t) >= 5, 60))
+        img = os.path.join(s.tmp, "img-pipe")
+        s.rc("checkpoint", "--image-path", img, cid)
+        s.ids.remove(cid)
+    finally:
+        os.close(r1)
+    r2, w2 = os.pipe()
+    try:
+        s.ids.append(cid)
+        s.rc("restore", "--detach", "--bundle", b, "--image-path", img, cid, stdout=w2, stderr=subprocess.DEVNULL)
+        os.close(w2)
+        w2 = -1
+        text = read_until(r2, lambda t: last_out(t) > seen + 2, 60)
+        first = last_out(text.splitlines()[0] + "\n") if text else 0
+        check(first > seen, f"the new pipe starts at {first}, the old one had {seen}")
+    finally:
+        os.close(r2)
+        if w2 >= 0:
+            os.close(w2)
+
+
+@test
+def restore_in_the_foreground_waits_and_deletes(s):
+    """restore without --detach is run's foreground: it waits for the container, exits
+    with its status (137 for SIGKILL) and deletes it."""
+    b, shared = s.bundle()
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    img = os.path.join(s.tmp, "img-fg")
+    s.rc("checkpoint", "--image-path", img, cid)
+    s.ids.remove(cid)
+    at_dump = count(shared)
+    with tempfile.TemporaryFile(dir=s.tmp) as errf:
+        p = subprocess.Popen([s.runtime, "--root", s.root, "restore", "--bundle", b, "--image-path", img, cid],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf)
+        s.ids.append(cid)
+        try:
+            counting(shared, at_dump)
+            s.rc("kill", cid, "KILL")
+            rc = p.wait(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        errf.seek(0)
+        check(rc == 137, f"restore exited {rc}: {errf.read().decode().strip()}")
+    check(not os.path.exists(os.path.join(s.root, cid)), "the container was not deleted")
+    s.ids.remove(cid)
+
+
+@test
+def pre_dump_then_dump_with_parent(s):
+    """--pre-dump (the container keeps running), then the final dump with --parent-path:
+    the restore from the final image continues the count."""
+    b, shared = s.bundle()
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    pre, final = os.path.join(s.tmp, "pre"), os.path.join(s.tmp, "final")
+    s.rc("checkpoint", "--pre-dump", "--image-path", pre, cid)
+    check(s.state(cid)["status"] == "running", "pre-dump stopped the container")
+    n = count(shared)
+    counting(shared, n)
+    s.rc("checkpoint", "--parent-path", "../pre", "--image-path", final, cid)
+    s.ids.remove(cid)
+    at_dump = count(shared)
+    s.restore(b, cid, final)
+    check(counting(shared, at_dump) > at_dump, "no count after restore")
+
+
+@test
+def restore_into_an_existing_id_fails(s):
+    b, shared = s.bundle()
+    cid = s.run_detached(b)
+    counting(shared, 2)
+    img = os.path.join(s.tmp, "img-dup")
+    s.rc("checkpoint", "--leave-running", "--image-path", img, cid)
+    r = s.rc("restore", "--detach", "--bundle", b, "--image-path", img, cid, check_rc=False)
+    check(r.returncode != 0 and "exists" in r.stderr, f"restore over a live container: {r.stderr!r}")
+    check(s.state(cid)["status"] == "running", "the existing container was touched")
 
 
 @test
