@@ -45,6 +45,8 @@ def main():
 
         res = B.alternate([(rt.name, exec_true(rt)) for rt in rts], pairs, warmup=2)
         print(f"exec of /bin/true, config {config}; {B.machine()}; {rts[1].version()}")
+        B.note("config", config)
+        B.note("crun", rts[1].version())
         ratios = [("run-container", "crun")]
         if baseline is not None:
             ratios += [("run-container", "baseline"), ("baseline", "crun")]

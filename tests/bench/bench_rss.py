@@ -2,12 +2,14 @@
 """Peak resident memory of the runtime during `run` of /bin/true: run-container
 against crun.
 
-Usage: tests/bench/bench_rss.py [-n PAIRS] [-b RUN_CONTAINER]      (as root)
+Usage: tests/bench/bench_rss.py [-n PAIRS] [-b RUN_CONTAINER]
+                                [--config runc-spec|podman-default|ctr-oci-spec]  (as root)
 
 The figure is what `/usr/bin/time -f %M` prints (wait4's ru_maxrss): the largest
 resident set of the runtime process and of the processes it reaped (the container init
 before and after its exec of busybox). /bin/true alone shows about 1 MiB this way. Same bundle as bench_run.py; the
-two take turns, A B A B. A benchmark, not a test.
+two take turns, A B A B. --config NAME: the config real tools wrote, as bench_run.py
+--config (a config with a terminal runs with a --console-socket). A benchmark, not a test.
 """
 import sys
 
@@ -23,16 +25,30 @@ def main():
     rts = []
     try:
         rootfs = B.make_rootfs(work)
-        bundle = B.make_bundle(work, rootfs, "bundle", ["/bin/true"])
+        config = B.str_arg(argv, "--config")
+        if config is None:
+            bundle = B.make_bundle(work, rootfs, "bundle", ["/bin/true"])
+            cfg = {"process": {}}
+        else:
+            bundle, cfg = B.corpus_bundle(work, rootfs, config, ["/bin/true"])
         rts = B.runtimes(work, rc_bin)
 
         def run(rt):
-            return lambda r: B.measure_rss(rt.argv("run", "--bundle", bundle, f"m{r}"))
+            def sample(r):
+                console = B.Console(work, cfg)
+                try:
+                    return B.measure_rss(rt.argv("run", *console.args(), "--bundle", bundle, f"m{r}"))
+                finally:
+                    console.close()
+            return sample
 
         B.find_binary("/usr/bin/time", "GNU time (apt-get install time)")
         res = B.alternate([(rt.name, run(rt)) for rt in rts], pairs)
         floor = B.measure_rss(["/bin/true"]).maxrss_kb
-        print(f"peak RSS during run of /bin/true; {B.machine()}; {rts[1].version()}")
+        what = f"config {config}" if config else "make-bundle.sh's config"
+        print(f"peak RSS during run of /bin/true, {what}; {B.machine()}; {rts[1].version()}")
+        B.note("config", config or "make-bundle.sh")
+        B.note("crun", rts[1].version())
         B.report("peak RSS", res, [("run-container", "crun")], metric="maxrss_kb", unit="KiB", fmt="{:.0f}")
         print(f"  (/bin/true alone measured the same way: {floor} KiB)")
     except B.Failed as e:

@@ -80,6 +80,8 @@ def main():
         what = f"config {config}" if config else "make-bundle.sh's config"
         print(f"run of /bin/true, {what}{' with the default seccomp profile' if edit else ''}; "
               f"{B.machine()}; {rts[1].version()}")
+        B.note("config", config or "make-bundle.sh")
+        B.note("crun", rts[1].version())
         ratios = [("run-container", "crun"), ("run-container", "unshare floor"), ("crun", "unshare floor")]
         if baseline is not None:
             ratios.append(("run-container", "baseline"))

@@ -12,6 +12,8 @@ children included) and its peak resident set size (ru_maxrss: the largest of the
 process and its reaped children).
 """
 
+import atexit
+import datetime
 import json
 import os
 import shutil
@@ -36,15 +38,38 @@ def need_root():
         die("needs root")
 
 
+# --json PATH (every script): what report() prints is also written to PATH as JSON at
+# exit, for tests/bench/figures.py.
+_RESULTS = {"figures": []}
+
+
+def _write_json(path):
+    if _RESULTS["figures"]:
+        with open(path, "w") as f:
+            json.dump(_RESULTS, f, indent=1)
+
+
 def start(doc):
     """The start of every script: -h/--help prints its docstring and exits; the rest
-    needs root. Returns the arguments."""
+    needs root. --json PATH: the reported figures are also written to PATH at exit.
+    Returns the arguments."""
     argv = sys.argv[1:]
     if "-h" in argv or "--help" in argv:
         print(doc)
         sys.exit(0)
     need_root()
+    path = str_arg(argv, "--json")
+    if path is not None:
+        _RESULTS["script"] = os.path.basename(sys.argv[0])
+        _RESULTS["argv"] = argv
+        _RESULTS["load_start"] = os.getloadavg()[0]
+        atexit.register(_write_json, os.path.abspath(path))
     return argv
+
+
+def note(key, value):
+    """Context for --json (the config, crun's version, ...)."""
+    _RESULTS[key] = value
 
 
 def find_binary(path_or_name, what):
@@ -312,8 +337,11 @@ def report(title, res, base_names, metric="wall_ms", unit="ms", fmt="{:.2f}"):
     n = len(next(iter(res.values())))
     print(f"{title} ({n} pairs after warm-up, {metric})")
     width = max(len(k) for k in res)
+    fig = {"title": title, "metric": metric, "unit": unit, "pairs": n, "medians": {}, "ratios": {},
+           "load": os.getloadavg()[0]}
     for name, samples in res.items():
         vals = [getattr(s, metric) for s in samples]
+        fig["medians"][name] = median(vals)
         print(f"  {name:<{width}}  median {fmt.format(median(vals))} {unit}"
               f"  (min {fmt.format(min(vals))}, max {fmt.format(max(vals))})")
     for a, b in base_names:
@@ -321,8 +349,32 @@ def report(title, res, base_names, metric="wall_ms", unit="ms", fmt="{:.2f}"):
                   if getattr(y, metric) > 0]
         ma = median([getattr(s, metric) for s in res[a]])
         mb = median([getattr(s, metric) for s in res[b]])
+        fig["ratios"][f"{a}/{b}"] = median(ratios)
         print(f"  ratio {a}/{b}: median of paired ratios {median(ratios):.2f}"
               f"  (ratio of medians {ma / mb:.2f})")
+    _RESULTS["figures"].append(fig)
+
+
+def machine_facts():
+    """The host, as figures.py states it: distribution, kernel, CPUs and their model,
+    the date (UTC)."""
+    u = os.uname()
+    try:
+        with open("/etc/debian_version") as f:
+            deb = "Debian " + f.read().strip()
+    except OSError:
+        deb = "?"
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"os": deb, "kernel": u.release, "cpus": os.cpu_count(), "cpu_model": model,
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def machine():
@@ -394,6 +446,60 @@ def floor_argv(unshare, cfg, rootfs, args):
     flags = [_NS_FLAGS[n["type"]] for n in cfg.get("linux", {}).get("namespaces", [])
              if n["type"] in _NS_FLAGS and not n.get("path")]
     return [unshare, *flags, "-f", "-R", rootfs, *args]
+
+
+class ConsoleSink:
+    """One --console-socket listener for many concurrent commands of a config with
+    "terminal": true (bench_batch.py): it accepts every connection and keeps each pty
+    master it is sent until drain() or close()."""
+
+    def __init__(self, work, cfg, name="consoles.sock"):
+        import socket
+        import threading
+
+        self.path = None
+        self.masters = []
+        if not cfg["process"].get("terminal"):
+            return
+        self.path = os.path.join(work.path, name)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        self.sock.bind(self.path)
+        self.sock.listen(512)
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        import socket
+
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    _, fds, _, _ = socket.recv_fds(conn, 4096, 4)
+                except OSError:
+                    continue
+                with self.lock:
+                    self.masters += fds
+
+    def args(self):
+        return ["--console-socket", self.path] if self.path else []
+
+    def drain(self):
+        if self.path:
+            with self.lock:
+                for fd in self.masters:
+                    os.close(fd)
+                self.masters = []
+
+    def close(self):
+        if self.path:
+            self.sock.close()
+            self.drain()
+            self.path = None
 
 
 class Console:
