@@ -1,17 +1,23 @@
 /* The JSON wrapper: the only yajl user of the project.
  *
- * Parsing uses yajl_tree; a json_node is a struct yajl_val_s seen through an opaque
- * type. Before yajl sees the input, a quick scan refuses oversized documents, deep
- * nesting (yajl_tree_free recurses) and comments (yajl_tree_parse enables them, JSON
- * does not have them). Numbers are converted from their raw text so that every 64-bit
- * value is exact.
+ * Parsing drives yajl's event parser and builds the tree itself; a json_node is a struct
+ * yajl_val_s (yajl_tree's node) seen through an opaque type. The nodes, their strings
+ * and their arrays live in a few large blocks freed at once (yajl_tree_parse mallocs
+ * every node, string and growing array one by one: half of the time of parsing a
+ * config with a seccomp profile went to malloc and free). Before yajl sees the input, a
+ * quick scan refuses oversized documents, deep nesting and comments (yajl_tree_parse
+ * enabled them, JSON does not have them; the handle keeps yajl_tree's settings so that
+ * errors read the same). Numbers keep their raw text (u.number.r) and are converted from
+ * it, so that every 64-bit value is exact.
  *
- * Duplicate object keys: yajl_tree keeps every pair in document order;
- * json_object_get returns the LAST one, as most JSON parsers do. */
+ * Duplicate object keys: every pair is kept in document order; json_object_get returns
+ * the LAST one, as most JSON parsers do. */
 #include "specs/json.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdalign.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,12 +260,236 @@ static void first_line(char *msg)
                 msg[--n] = '\0';
 }
 
+/* ---- the tree ------------------------------------------------------------------ */
+
+#define BLOCK_MIN (16u * 1024u)
+
+struct block {
+        struct block *next; /* the one allocated before */
+        size_t size, used;
+        alignas(max_align_t) unsigned char data[];
+};
+
+/* The first allocation of the first block: json_free finds the blocks from the root. */
+struct tree {
+        struct block *blocks; /* the newest */
+        struct yajl_val_s root;
+};
+
+struct pending {
+        char *key; /* NULL in arrays */
+        yajl_val value;
+};
+
+struct frame {
+        yajl_val node;
+        size_t start; /* its first child in the pending stack */
+};
+
+struct builder {
+        struct tree *tree;
+        bool have_root;
+        char *key; /* the key of the next value in an object */
+        struct pending *stack; /* children of the open containers (malloc'ed, reused) */
+        size_t n, cap;
+        struct frame frames[JSON_MAX_DEPTH + 1];
+        size_t depth;
+        bool nomem;
+};
+
+static void blocks_free(struct block *b)
+{
+        while (b != NULL) {
+                struct block *next = b->next;
+
+                free(b);
+                b = next;
+        }
+}
+
+/* size bytes from the newest block or a new one; NULL when out of memory */
+static void *tree_alloc(struct block **head, size_t size)
+{
+        const size_t align = alignof(max_align_t);
+        struct block *b = *head;
+        void *p;
+
+        size = (size + align - 1) & ~(align - 1);
+        if (b == NULL || b->size - b->used < size) {
+                size_t want = size > BLOCK_MIN ? size : BLOCK_MIN;
+
+                if (b != NULL && b->size * 2 > want && b->size < 1024 * 1024)
+                        want = b->size * 2; /* big documents: fewer blocks */
+                b = malloc(offsetof(struct block, data) + want);
+                if (b == NULL)
+                        return NULL;
+                b->next = *head;
+                b->size = want;
+                b->used = 0;
+                *head = b;
+        }
+        p = b->data + b->used;
+        b->used += size;
+        return p;
+}
+
+static void *build_alloc(struct builder *bd, size_t size)
+{
+        void *p = tree_alloc(&bd->tree->blocks, size);
+
+        if (p == NULL)
+                bd->nomem = true;
+        return p;
+}
+
+static char *build_strndup(struct builder *bd, const unsigned char *text, size_t len)
+{
+        char *s = build_alloc(bd, len + 1);
+
+        if (s != NULL) {
+                memcpy(s, text, len);
+                s[len] = '\0';
+        }
+        return s;
+}
+
+/* A new node of `type`, placed where the document is: the root, or the next child of
+ * the innermost open container (kept on the pending stack until it closes). */
+static yajl_val build_value(struct builder *bd, yajl_type type)
+{
+        yajl_val v;
+
+        if (bd->depth == 0) {
+                if (bd->have_root)
+                        return NULL; /* yajl allows one value only: not reached */
+                bd->have_root = true;
+                v = &bd->tree->root;
+        } else {
+                v = build_alloc(bd, sizeof(*v));
+                if (v == NULL)
+                        return NULL;
+                if (bd->n == bd->cap) {
+                        size_t cap = bd->cap ? bd->cap * 2 : 64;
+                        struct pending *st = realloc(bd->stack, cap * sizeof(*st));
+
+                        if (st == NULL) {
+                                bd->nomem = true;
+                                return NULL;
+                        }
+                        bd->stack = st;
+                        bd->cap = cap;
+                }
+                bd->stack[bd->n++] = (struct pending){.key = bd->key, .value = v};
+                bd->key = NULL;
+        }
+        memset(v, 0, sizeof(*v));
+        v->type = type;
+        return v;
+}
+
+static int build_null(void *ctx)
+{
+        return build_value(ctx, yajl_t_null) != NULL;
+}
+
+static int build_bool(void *ctx, int b)
+{
+        return build_value(ctx, b ? yajl_t_true : yajl_t_false) != NULL;
+}
+
+static int build_number(void *ctx, const char *text, size_t len)
+{
+        yajl_val v = build_value(ctx, yajl_t_number);
+
+        return v != NULL && (v->u.number.r = build_strndup(ctx, (const unsigned char *)text, len)) != NULL;
+}
+
+static int build_string(void *ctx, const unsigned char *text, size_t len)
+{
+        yajl_val v = build_value(ctx, yajl_t_string);
+
+        return v != NULL && (v->u.string = build_strndup(ctx, text, len)) != NULL;
+}
+
+static int build_key(void *ctx, const unsigned char *text, size_t len)
+{
+        struct builder *bd = ctx;
+
+        bd->key = build_strndup(bd, text, len);
+        return bd->key != NULL;
+}
+
+static int build_open(struct builder *bd, yajl_type type)
+{
+        yajl_val v;
+
+        if (bd->depth > JSON_MAX_DEPTH)
+                return 0; /* the prescan refused it already */
+        v = build_value(bd, type);
+        if (v == NULL)
+                return 0;
+        bd->frames[bd->depth++] = (struct frame){.node = v, .start = bd->n};
+        return 1;
+}
+
+static int build_start_map(void *ctx)
+{
+        return build_open(ctx, yajl_t_object);
+}
+
+static int build_start_array(void *ctx)
+{
+        return build_open(ctx, yajl_t_array);
+}
+
+/* The innermost container closes: its children move from the stack to the tree. */
+static int build_close(void *ctx)
+{
+        struct builder *bd = ctx;
+        struct frame f = bd->frames[--bd->depth];
+        size_t count = bd->n - f.start;
+        yajl_val *values = count ? build_alloc(bd, count * sizeof(*values)) : NULL;
+
+        if (count && values == NULL)
+                return 0;
+        for (size_t i = 0; i < count; i++)
+                values[i] = bd->stack[f.start + i].value;
+        if (f.node->type == yajl_t_object) {
+                const char **keys = count ? build_alloc(bd, count * sizeof(*keys)) : NULL;
+
+                if (count && keys == NULL)
+                        return 0;
+                for (size_t i = 0; i < count; i++)
+                        keys[i] = bd->stack[f.start + i].key;
+                f.node->u.object.keys = keys;
+                f.node->u.object.values = values;
+                f.node->u.object.len = count;
+        } else {
+                f.node->u.array.values = values;
+                f.node->u.array.len = count;
+        }
+        bd->n = f.start;
+        return 1;
+}
+
 int json_parse(const char *data, size_t len, const char *origin, json_node **ret, rc_error_t *err)
 {
-        _cleanup_free_ char *copy = NULL;
-        char errbuf[1024] = "";
+        static const yajl_callbacks cb = {
+                .yajl_null = build_null,
+                .yajl_boolean = build_bool,
+                .yajl_number = build_number,
+                .yajl_string = build_string,
+                .yajl_start_map = build_start_map,
+                .yajl_map_key = build_key,
+                .yajl_end_map = build_close,
+                .yajl_start_array = build_start_array,
+                .yajl_end_array = build_close,
+        };
+        struct block *first = NULL;
+        struct builder bd = {0};
         bool nul_escape = false;
-        yajl_val root;
+        yajl_status status;
+        yajl_handle h;
 
         if (origin == NULL)
                 origin = "<input>";
@@ -273,28 +503,52 @@ int json_parse(const char *data, size_t len, const char *origin, json_node **ret
         if (nul_escape && refuse_nul_strings(data, len, origin, err) < 0)
                 return -1;
 
-        /* yajl_tree_parse wants a NUL-terminated string */
-        copy = malloc(len + 1);
-        if (copy == NULL)
+        bd.tree = tree_alloc(&first, sizeof(*bd.tree));
+        if (bd.tree == NULL)
                 return rc_error_set(err, ENOMEM, "%s: parse JSON", origin);
-        if (len > 0)
-                memcpy(copy, data, len);
-        copy[len] = '\0';
-
-        root = yajl_tree_parse(copy, errbuf, sizeof(errbuf));
-        if (root == NULL) {
-                first_line(errbuf);
-                return rc_error_set(err, 0, "%s: invalid JSON: %s", origin,
-                                    errbuf[0] != '\0' ? errbuf : "empty document");
+        bd.tree->blocks = first;
+        h = yajl_alloc(&cb, NULL, &bd);
+        if (h == NULL) {
+                blocks_free(first);
+                return rc_error_set(err, ENOMEM, "%s: parse JSON", origin);
         }
-        *ret = N(root);
+        yajl_config(h, yajl_allow_comments, 1); /* as yajl_tree_parse; the prescan refused them */
+        status = yajl_parse(h, (const unsigned char *)(data ? data : ""), len);
+        if (status == yajl_status_ok)
+                status = yajl_complete_parse(h);
+        free(bd.stack);
+        if (status != yajl_status_ok || !bd.have_root) {
+                char *msg = NULL;
+                int r;
+
+                if (bd.nomem)
+                        r = rc_error_set(err, ENOMEM, "%s: parse JSON", origin);
+                else if (status != yajl_status_ok &&
+                         (msg = (char *)yajl_get_error(h, 1, (const unsigned char *)(data ? data : ""),
+                                                       len)) != NULL) {
+                        first_line(msg);
+                        r = rc_error_set(err, 0, "%s: invalid JSON: %s", origin,
+                                         msg[0] != '\0' ? msg : "empty document");
+                } else
+                        r = rc_error_set(err, 0, "%s: invalid JSON: empty document", origin);
+                if (msg != NULL)
+                        yajl_free_error(h, (unsigned char *)msg);
+                yajl_free(h);
+                blocks_free(bd.tree->blocks);
+                return r;
+        }
+        yajl_free(h);
+        *ret = N(&bd.tree->root);
         return 0;
 }
 
 void json_free(json_node *root)
 {
-        if (root != NULL)
-                yajl_tree_free(V(root));
+        if (root != NULL) {
+                struct tree *t = (struct tree *)((char *)V(root) - offsetof(struct tree, root));
+
+                blocks_free(t->blocks);
+        }
 }
 
 /* ---- access ------------------------------------------------------------------- */
