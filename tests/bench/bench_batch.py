@@ -32,11 +32,7 @@ def main():
     try:
         rootfs = B.make_rootfs(work)
         config = B.str_arg(argv, "--config")
-        if config is None:
-            bundle = B.make_bundle(work, rootfs, "bundle", ["/bin/true"])
-            cfg = {"process": {}}
-        else:
-            bundle, cfg = B.corpus_bundle(work, rootfs, config, ["/bin/true"])
+        bundle, cfg = B.config_bundle(work, rootfs, config, ["/bin/true"])
         sink = B.ConsoleSink(work, cfg)
         rts = B.runtimes(work, rc_bin)
 

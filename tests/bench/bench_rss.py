@@ -26,21 +26,12 @@ def main():
     try:
         rootfs = B.make_rootfs(work)
         config = B.str_arg(argv, "--config")
-        if config is None:
-            bundle = B.make_bundle(work, rootfs, "bundle", ["/bin/true"])
-            cfg = {"process": {}}
-        else:
-            bundle, cfg = B.corpus_bundle(work, rootfs, config, ["/bin/true"])
+        bundle, cfg = B.config_bundle(work, rootfs, config, ["/bin/true"])
         rts = B.runtimes(work, rc_bin)
 
         def run(rt):
-            def sample(r):
-                console = B.Console(work, cfg)
-                try:
-                    return B.measure_rss(rt.argv("run", *console.args(), "--bundle", bundle, f"m{r}"))
-                finally:
-                    console.close()
-            return sample
+            return lambda r: B.measure_with_console(work, cfg, lambda c: rt.argv("run", *c, "--bundle", bundle, f"m{r}"),
+                                                    B.measure_rss)
 
         B.find_binary("/usr/bin/time", "GNU time (apt-get install time)")
         res = B.alternate([(rt.name, run(rt)) for rt in rts], pairs)

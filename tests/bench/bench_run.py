@@ -54,12 +54,7 @@ def main():
 
             def edit(cfg):
                 cfg["linux"]["seccomp"] = spec["linux"]["seccomp"]
-        if config is None:
-            bundle = B.make_bundle(work, rootfs, "bundle", ["/bin/true"], edit)
-            cfg = {"process": {}, "linux": {"namespaces": [{"type": t} for t in
-                                                            ("mount", "pid", "ipc", "uts", "network")]}}
-        else:
-            bundle, cfg = B.corpus_bundle(work, rootfs, config, ["/bin/true"])
+        bundle, cfg = B.config_bundle(work, rootfs, config, ["/bin/true"], edit)
         rts = B.runtimes(work, rc_bin)
         baseline = B.baseline_runtime(work, argv)
         if baseline is not None:
@@ -67,13 +62,7 @@ def main():
         floor = B.floor_argv(unshare, cfg, rootfs if config else f"{bundle}/rootfs", ["/bin/true"])
 
         def run(rt):
-            def sample(r):
-                console = B.Console(work, cfg)
-                try:
-                    return B.measure(rt.argv("run", *console.args(), "--bundle", bundle, f"b{r}"))
-                finally:
-                    console.close()
-            return sample
+            return lambda r: B.measure_with_console(work, cfg, lambda c: rt.argv("run", *c, "--bundle", bundle, f"b{r}"))
 
         cands = [(rt.name, run(rt)) for rt in rts] + [("unshare floor", lambda r: B.measure(floor))]
         res = B.alternate(cands, pairs, warmup=2)

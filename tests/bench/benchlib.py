@@ -358,7 +358,6 @@ def report(title, res, base_names, metric="wall_ms", unit="ms", fmt="{:.2f}"):
 def machine_facts():
     """The host, as figures.py states it: distribution, kernel, CPUs and their model,
     the date (UTC)."""
-    u = os.uname()
     try:
         with open("/etc/debian_version") as f:
             deb = "Debian " + f.read().strip()
@@ -373,18 +372,13 @@ def machine_facts():
                     break
     except OSError:
         pass
-    return {"os": deb, "kernel": u.release, "cpus": os.cpu_count(), "cpu_model": model,
+    return {"os": deb, "kernel": os.uname().release, "cpus": os.cpu_count(), "cpu_model": model,
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def machine():
-    u = os.uname()
-    try:
-        with open("/etc/debian_version") as f:
-            deb = "Debian " + f.read().strip()
-    except OSError:
-        deb = "?"
-    return f"{deb}, kernel {u.release}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
+    m = machine_facts()
+    return f"{m['os']}, kernel {m['kernel']}, {m['cpus']} CPUs, load {os.getloadavg()[0]:.1f}"
 
 
 def int_arg(argv, flag, default):
@@ -438,6 +432,27 @@ def corpus_bundle(work, rootfs, name, args):
     with open(os.path.join(bundle, "config.json"), "w") as f:
         json.dump(cfg, f, indent=1)
     return bundle, cfg
+
+
+def config_bundle(work, rootfs, config, args, edit=None):
+    """--config NAME (corpus_bundle), or without one (None) make-bundle.sh's bundle, whose
+    config is returned as far as the scripts read it (no terminal; its namespaces).
+    Returns (bundle, config)."""
+    if config is not None:
+        return corpus_bundle(work, rootfs, config, args)
+    bundle = make_bundle(work, rootfs, "bundle", args, edit)
+    cfg = {"process": {}, "linux": {"namespaces": [{"type": t} for t in ("mount", "pid", "ipc", "uts", "network")]}}
+    return bundle, cfg
+
+
+def measure_with_console(work, cfg, argv_of, how=None):
+    """One sample of the command argv_of(console_args) with a --console-socket when the
+    config has a terminal (Console), measured by how (default measure)."""
+    console = Console(work, cfg)
+    try:
+        return (how or measure)(argv_of(console.args()))
+    finally:
+        console.close()
 
 
 def floor_argv(unshare, cfg, rootfs, args):
