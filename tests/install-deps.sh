@@ -16,8 +16,9 @@ deps=(
         docker-registry skopeo apache2-utils openssl
         # reference runtimes for tests and benchmarks, and the VM for the cgroup v2 suite
         crun runc qemu-system-x86 bubblewrap
-        # rootless: newuidmap/newgidmap for id maps beyond the caller's own id (test_rootless.py)
-        uidmap
+        # rootless: newuidmap/newgidmap for id maps beyond the caller's own id (test_rootless.py),
+        # pasta for a rootless container's network (test_rootless_net.py)
+        uidmap passt
         # the engines that drive the runtime in tests/integration/test_engines.py
         podman containerd
 )

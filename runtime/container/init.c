@@ -54,21 +54,29 @@ static void die_with_runtime(int sync_fd)
                 _exit(1);
 }
 
-static int ask_idmaps(struct init_run *r, rc_error_t *err)
+/* One step the runtime takes on us: ask for it, wait until it is done (the id maps; the
+ * network and the prestart/createRuntime hooks). A runtime that is not root reaches our
+ * /proc/PID (uid_map, and ns/ for pasta) only while we are dumpable (rc_init_args.
+ * unprivileged): we are for the step alone. Nothing of the container runs yet, and the
+ * runtime's user owns our user namespace anyway. */
+static int runtime_step(struct init_run *r, enum rc_sync_type ask, enum rc_sync_type done,
+                        struct rc_sync_msg *m, rc_error_t *err)
 {
-        /* rc_init_args.unprivileged: made non-dumpable again before anything of the
-         * container can see us */
         bool dump = r->a->unprivileged;
 
         if (dump && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
                 return rc_error_set(err, errno, "prctl PR_SET_DUMPABLE 1");
-        if (rc_sync_send(r->a->sync_fd, RC_SYNC_IDMAP_REQ, 0, NULL, 0, err) < 0)
-                return -1;
-        if (rc_sync_expect(r->a->sync_fd, RC_SYNC_IDMAP_DONE, "runtime", NULL, err) < 0)
+        if (rc_sync_send(r->a->sync_fd, ask, 0, NULL, 0, err) < 0 ||
+            rc_sync_expect(r->a->sync_fd, done, "runtime", m, err) < 0)
                 return -1;
         if (dump && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
                 return rc_error_set(err, errno, "prctl PR_SET_DUMPABLE 0");
         return 0;
+}
+
+static int ask_idmaps(struct init_run *r, rc_error_t *err)
+{
+        return runtime_step(r, RC_SYNC_IDMAP_REQ, RC_SYNC_IDMAP_DONE, NULL, err);
 }
 
 /* The join path: setns into the given namespaces, create the new ones, and fork when a
@@ -333,8 +341,7 @@ static int init_setup(struct init_run *r, rc_error_t *err)
         rc_rootfs_close_bind_sources(bind_src_fds, a->cfg->n_mounts);
         if (ret < 0 || rc_sync_expect(a->sync_fd, RC_SYNC_RECORDED, "runtime", NULL, err) < 0)
                 return -1;
-        if (a->hooks_sync && (rc_sync_send(a->sync_fd, RC_SYNC_HOOKS, 0, NULL, 0, err) < 0 ||
-                              rc_sync_expect(a->sync_fd, RC_SYNC_HOOKS_DONE, "runtime", &m, err) < 0))
+        if (a->hooks_sync && runtime_step(r, RC_SYNC_HOOKS, RC_SYNC_HOOKS_DONE, &m, err) < 0)
                 return -1;
         r->state_json = m.data;
         r->state_len = m.len;

@@ -70,9 +70,10 @@ struct rc_init_args {
         bool init; /* stay as the process' small init (runtime/isolation/reaper.h); sync_fd stays for EXIT */
         bool cgroupns_after_move; /* not cloned into its new cgroup namespace: CGROUPNS says
                                    * the parent has moved it into its cgroup */
-        /* The runtime is not root: dumpable while it writes our id maps, since /proc/PID
-         * of a non-dumpable process belongs to root (runtime/isolation/namespaces.h);
-         * exec.fifo stays the runtime's, for `start` to read (open_fifo) */
+        /* The runtime is not root: dumpable while it writes our id maps and attaches our
+         * network (pasta), since /proc/PID of a non-dumpable process belongs to root
+         * (runtime/isolation/namespaces.h); exec.fifo stays the runtime's, for `start`
+         * to read (open_fifo) */
         bool unprivileged;
 };
 

@@ -581,6 +581,21 @@ out:
         return r;
 }
 
+static int prepare_pasta(const struct rc_runtime *rt, const char *id, const struct oci_config *cfg,
+                         int state_dirfd, const struct prepare_run *p, rc_error_t *err)
+{
+        const char *loopback = annotation(cfg, RC_ANNOTATION_HOST_LOOPBACK);
+        struct rc_pasta_opts o = {.ip = p->ip, .ports = p->ports};
+
+        if (loopback != NULL && strcmp(loopback, "true") != 0 && strcmp(loopback, "false") != 0)
+                return rc_error_set(err, EINVAL,
+                                    "annotation \"" RC_ANNOTATION_HOST_LOOPBACK
+                                    "\": \"%s\" is not true or false",
+                                    loopback);
+        o.host_loopback = loopback != NULL && strcmp(loopback, "true") == 0;
+        return rc_pasta_prepare(rt, id, cfg, &o, state_dirfd, err);
+}
+
 int rc_network_prepare(const struct rc_runtime *rt, const char *id, struct oci_config *cfg, int state_dirfd,
                        rc_error_t *err)
 {
@@ -594,6 +609,11 @@ int rc_network_prepare(const struct rc_runtime *rt, const char *id, struct oci_c
 
         if (rc_network_from_annotations(cfg, &name, &p.ip, &p.ports, err) < 0)
                 return -1;
+        if (annotation(cfg, RC_ANNOTATION_HOST_LOOPBACK) != NULL &&
+            (name == NULL || strcmp(name, RC_NET_PASTA) != 0))
+                return rc_error_set(err, EINVAL,
+                                    "annotation \"" RC_ANNOTATION_HOST_LOOPBACK
+                                    "\": only with network \"" RC_NET_PASTA "\"");
         if (name == NULL)
                 return 0;
         if (ns == NULL || ns->path != NULL) {
@@ -601,6 +621,8 @@ int rc_network_prepare(const struct rc_runtime *rt, const char *id, struct oci_c
                        ns == NULL ? "has no network namespace" : "joins an existing network namespace");
                 return 0;
         }
+        if (strcmp(name, RC_NET_PASTA) == 0)
+                return prepare_pasta(rt, id, cfg, state_dirfd, &p, err);
         if (rc_net_require_root("annotation \"" RC_ANNOTATION_NETWORK "\"", err) < 0)
                 return -1;
         lockfd = rc_net_defs_lock(rc_net_state_dir(rt), false, err);
@@ -756,6 +778,10 @@ static int attach(const struct rc_runtime *rt, int state_dirfd, pid_t pid, int n
         char ip[RC_IP_STRLEN];
         int r;
 
+        /* pasta's containers have a user namespace: never one the runtime made (netns_fd) */
+        r = netns_fd < 0 ? rc_pasta_attach(state_dirfd, pid, err) : 0;
+        if (r != 0)
+                return r < 0 ? -1 : 0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         r = ref_read(state_dirfd, &ref, err);
         if (r <= 0)
@@ -807,6 +833,11 @@ int rc_network_detach(const struct rc_runtime *rt, const char *id, int state_dir
         struct rc_nl nl;
         int r;
 
+        r = rc_pasta_detach(state_dirfd, err);
+        if (r != 0)
+                return r < 0 ? rc_error_wrap(err,
+                                             "detach container \"%s\" from network \"" RC_NET_PASTA "\"", id)
+                             : 0;
         r = ref_read(state_dirfd, &ref, err);
         if (r <= 0)
                 return r;

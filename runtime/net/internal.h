@@ -35,3 +35,24 @@ int rc_net_ensure_bridge(const struct rc_network *n, rc_error_t *err);
 
 /* Remove port claims (and their nft elements) whose lease is gone. */
 int rc_net_prune_claims(const char *netroot, rc_error_t *err);
+
+/* ---- pasta (runtime/net/pasta.c) ---------------------------------------------------- */
+
+#define RC_PASTA_BIN "/usr/bin/pasta"
+#define RC_PASTA_ARGS_FILE "pasta.args" /* in the state directory: pasta's arguments */
+#define RC_PASTA_PID_FILE "pasta.pid" /* in the state directory: written by pasta */
+
+struct rc_pasta_opts {
+        const char *ip; /* RC_ANNOTATION_IP: refused */
+        const char *ports; /* RC_ANNOTATION_PORTS, or NULL */
+        bool host_loopback; /* RC_ANNOTATION_HOST_LOOPBACK */
+};
+
+/* Record pasta's arguments for the container (its state directory at state_dirfd). */
+int rc_pasta_prepare(const struct rc_runtime *rt, const char *id, const struct oci_config *cfg,
+                     const struct rc_pasta_opts *o, int state_dirfd, rc_error_t *err);
+/* Run pasta on the user and network namespaces of pid: 1 done, 0 when nothing was
+ * recorded. */
+int rc_pasta_attach(int state_dirfd, pid_t pid, rc_error_t *err);
+/* Stop the container's pasta and remove its files: 1 done, 0 when nothing was recorded. */
+int rc_pasta_detach(int state_dirfd, rc_error_t *err);

@@ -503,6 +503,10 @@ int rc_network_create(const struct rc_runtime *rt, const char *name, const struc
 
         if (rc_net_require_root("create a network", err) < 0 || rc_network_validate_name(name, err) < 0)
                 return -1;
+        if (strcmp(name, RC_NET_PASTA) == 0)
+                return rc_error_set_status(err, EINVAL,
+                                           "network name \"" RC_NET_PASTA "\" is reserved (user-mode "
+                                           "networking through pasta)");
         lockfd = rc_net_defs_lock(netroot, true, err);
         if (lockfd < 0 || load_all(netroot, &all, &n_all, err) < 0)
                 return -1;

@@ -5,6 +5,10 @@
  *   run-container.network=NAME     join NAME ("default" if only the others are given)
  *   run-container.ip=ADDR          ask for this address
  *   run-container.ports=8080:80/tcp,5353:53/udp   publish ports on the host
+ *   run-container.network=pasta    user-mode networking, for a runtime that is not root
+ *                                  too (runtime/net/pasta.c; with
+ *                                  run-container.host-loopback=true the host's loopback
+ *                                  is reachable at the gateway address)
  * A config without a new network namespace, or whose network namespace has a path, gets
  * no networking at all, annotations or not; so does one without these annotations.
  *
@@ -51,6 +55,12 @@
 #define RC_ANNOTATION_NETWORK "run-container.network"
 #define RC_ANNOTATION_IP "run-container.ip"
 #define RC_ANNOTATION_PORTS "run-container.ports"
+/* "true": the host's loopback is reachable at the gateway address (pasta only) */
+#define RC_ANNOTATION_HOST_LOOPBACK "run-container.host-loopback"
+/* The network name that asks for pasta (user-mode networking, no root needed; the
+ * container gets the host's addresses and routes, outbound traffic goes through the
+ * host's sockets, ports are published by pasta). Reserved: no network may be named so. */
+#define RC_NET_PASTA "pasta"
 
 /* Bridge networks (veths, the bridge, nftables, ip_forward) need root: fails with
  * "WHAT: bridge networks need root" for any other caller. */

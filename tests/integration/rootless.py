@@ -18,6 +18,7 @@ import os
 import pwd
 import shlex
 import shutil
+import stat
 import subprocess
 
 import pytest
@@ -113,8 +114,9 @@ class UserRuntime(Runtime):
     """A Runtime whose commands run as the rootless user, with the runtime's default state
     root under the test's own XDG_RUNTIME_DIR."""
 
-    def __init__(self, workdir, user, binary, kind=KIND):
+    def __init__(self, workdir, user, binary, kind=KIND, tun=None):
         self.user = user
+        self.tun = tun  # a device node to bind over /dev/net/tun (see tun_node)
         self.home = os.path.join(workdir, "home")
         self.xdg = os.path.join(workdir, "xdg")
         for d in (self.home, self.xdg):
@@ -127,19 +129,38 @@ class UserRuntime(Runtime):
         self.root = os.path.join(self.xdg, "crun" if kind == "crun" else "run-container")
 
     def _prefix(self):
-        drop = self.user.setpriv() + ["env", "-i"] + [f"{k}={v}" for k, v in self.env.items()]
-        if self.kind != "crun":
-            return drop + [self.binary]
-        empty = os.path.join(self.workdir, "empty")
-        open(empty, "w").close()
-        inner = drop + [self.binary, "--cgroup-manager=disabled"]
-        mount = f"mount --bind -o ro {shlex.quote(empty)} {UNIFIED_CONTROLLERS} && " \
-            if os.path.exists(UNIFIED_CONTROLLERS) else ""
-        script = mount + f"exec {' '.join(shlex.quote(a) for a in inner)} \"$@\""
-        return ["unshare", "-m", "sh", "-c", script, "sh"]
+        """setpriv to the user, after binds made as root in a private mount namespace
+        that dies with the call (crun's cgroup.controllers, a usable /dev/net/tun)."""
+        inner = self.user.setpriv() + ["env", "-i"] + [f"{k}={v}" for k, v in self.env.items()] + [self.binary]
+        mounts = []
+        if self.kind == "crun":
+            inner.append("--cgroup-manager=disabled")
+            if os.path.exists(UNIFIED_CONTROLLERS):
+                empty = os.path.join(self.workdir, "empty")
+                open(empty, "w").close()
+                mounts.append(f"mount --bind -o ro {shlex.quote(empty)} {UNIFIED_CONTROLLERS}")
+        if self.tun:
+            mounts.append(f"mount --bind {shlex.quote(self.tun)} /dev/net/tun")
+        if not mounts:
+            return inner
+        script = " && ".join(mounts + [f"exec {' '.join(shlex.quote(a) for a in inner)} \"$@\""])
+        return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
 
     def argv(self, *args, global_args=()):
         return self.prefix + list(global_args) + [str(a) for a in args]
+
+
+def tun_node(workdir):
+    """None where the user may open /dev/net/tun (Debian's udev makes it 0666); else a
+    0666 node of the same device in workdir, for UserRuntime to bind over /dev/net/tun in
+    its private mount namespace: nothing on the host changes."""
+    st = os.stat("/dev/net/tun")
+    if st.st_mode & 0o006 == 0o006:
+        return None
+    path = os.path.join(workdir, "tun")
+    os.mknod(path, 0o666 | stat.S_IFCHR, st.st_rdev)
+    os.chmod(path, 0o666)
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -194,5 +215,5 @@ def ubundle(rl_user, base_rootfs, workdir):
     return make
 
 
-__all__ = ["USER", "User", "UserRuntime", "rootless_config", "rl_user", "rl_binary", "urt", "ubundle",
+__all__ = ["USER", "User", "UserRuntime", "rootless_config", "tun_node", "rl_user", "rl_binary", "urt", "ubundle",
            "BUILD_DIR"]
