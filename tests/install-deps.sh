@@ -10,7 +10,7 @@ deps=(
         # checkpoint/restore: libcriu (criu.h, libcriu.so, loaded on first use) needs protobuf-c's header
         criu libprotobuf-c-dev
         # tests
-        libcriterion-dev python3-pytest python3-grpcio man-db groff-base busybox-static clang-format clang util-linux git iproute2 nftables
+        libcriterion-dev python3-pytest python3-grpcio python3-protobuf man-db groff-base busybox-static clang-format clang util-linux git iproute2 nftables
         debootstrap
         # a registry on loopback, and the tools that push to it and sign its tokens (test_registry.py)
         docker-registry skopeo apache2-utils openssl

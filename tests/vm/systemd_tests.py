@@ -434,41 +434,112 @@ CRI_CONFIG = """
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.run-container.options]
         BinaryName = "{runtime}"
         SystemdCgroup = true
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.crun]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.crun.options]
+        BinaryName = "{crun}"
+        SystemdCgroup = true
 """
 
 
-@test
-def containerd_cri_plugin_with_a_run_container_handler(s):
-    """containerd's CRI plugin runs with the handler `run-container` (runc v2 shim,
-    BinaryName, SystemdCgroup = true) and answers the CRI API over gRPC. A pod sandbox needs
-    the CRI messages, whose definitions no Debian package ships (k8s.io/cri-api is only
-    compiled into containerd): the shim with these very options drives run-container in
-    containerd_shim_systemd_cgroup instead. The Version call needs no message definition:
-    its request is empty and its answer carries the names as plain strings."""
+def kubernetes_pod(s, handler, binary):
+    """What a kubelet asks of containerd, through the CRI API (gRPC, runtime.v1; the message
+    definitions come from Debian's containerd binary: tests/vm/cri_proto.py): a pod sandbox
+    and a container with a memory limit, on the runtime handler `handler` (runc v2 shim,
+    BinaryName, SystemdCgroup = true) in the pod's slice, exec in it, stop, remove. The pod
+    uses the node's network (there is no CNI plugin here) and, as its sandbox image, the
+    busybox image with /bin/sleep as its command (no registry to pull pause from)."""
     import grpc
 
+    from cri_proto import CRI, CRIError, RuntimeService
+
     subprocess.run(["ip", "link", "set", "lo", "up"], check=False)  # the CRI stream server's address
-    c = Containerd(InGuest(), engines_dir(s, "containerd-cri"), cri_config=CRI_CONFIG.format(
-        image=IMAGE, runtime=s.runtime))
+    p = podman_for(s, s.runtime)
+    image = "localhost/rc-busybox-sleep:latest"
+    archive = os.path.join(s.tmp, "pod-image.oci.tar")
+    if not os.path.exists(archive):
+        # absolute paths: the image has no PATH (crun then finds nothing; pause's is absolute too)
+        r = p("import", "--change", 'CMD ["/bin/sleep", "3600"]', image_tar(s), image)
+        check(r.returncode == 0, f"podman import: {r.stderr.strip()}")
+        r = p("save", "--format", "oci-archive", "-o", archive, image)
+        check(r.returncode == 0, f"podman save: {r.stderr.strip()}")
+    c = Containerd(InGuest(), engines_dir(s, f"containerd-cri-{handler}"), cri_config=CRI_CONFIG.format(
+        image=image, runtime=s.runtime, crun=CRUN))
+    logs = engines_dir(s, f"pod-logs-{handler}")
+    cri = CRI()
+    sid = cid = None
     try:
         plugins = c.ctr("plugins", "ls").stdout
         line = next((l for l in plugins.splitlines() if l.split()[:2] == ["io.containerd.grpc.v1", "cri"]), "")
-        detail = c.ctr("plugins", "ls", "-d", "id==cri").stdout
-        check(line.split()[-1:] == ["ok"], f"the CRI plugin: {line!r} {detail}")
-        log = read(c.log.name)
-        check("run-container:{Type:io.containerd.runc.v2" in log and
-              f"Options:map[BinaryName:{s.runtime} SystemdCgroup:true]" in log,
-              f"the CRI plugin's configuration has no run-container handler: {c.log_tail()}")
+        check(line.split()[-1:] == ["ok"], f"the CRI plugin: {line!r} {c.ctr('plugins', 'ls', '-d', 'id==cri').stdout}")
+        r = c.sandbox.run(["ctr", "--address", c.sock, "--namespace", "k8s.io", "images", "import", archive])
+        check(r.returncode == 0, f"ctr -n k8s.io images import: {r.stderr.strip()}")
         with grpc.insecure_channel(f"unix://{c.sock}") as ch:
-            version = ch.unary_unary("/runtime.v1.RuntimeService/Version")(b"", timeout=30)
-        check(b"containerd" in version and b"v1" in version, f"CRI Version: {version!r}")
+            svc = RuntimeService(cri, ch)
+            v = svc.call("Version", cri.msg("VersionRequest"))
+            check(v.runtime_name == "containerd" and v.runtime_api_version == "v1", f"CRI Version: {v}")
+            # (no hostname: a kubelet sets none for a pod on the node's network, whose UTS it shares)
+            pod = cri.msg("PodSandboxConfig", log_directory=logs)
+            pod.metadata.name, pod.metadata.uid, pod.metadata.namespace = "rcpod", f"rcpod-{handler}", "default"
+            pod.linux.cgroup_parent = "rcpod.slice"
+            pod.linux.security_context.namespace_options.network = cri.enum("NamespaceMode", "NODE")
+            sid = svc.call("RunPodSandbox", cri.msg("RunPodSandboxRequest", config=pod,
+                                                    runtime_handler=handler)).pod_sandbox_id
+            sandbox_unit = f"cri-containerd-{sid}.scope"
+            check(unit_props(sandbox_unit, "ActiveState", "Slice") == {"ActiveState": "active", "Slice": "rcpod.slice"},
+                  f"the pod's sandbox scope: {unit_props(sandbox_unit, 'ActiveState', 'Slice')}")
+            cc = cri.msg("ContainerConfig", command=["/bin/sh", "-c", "echo started; exec sleep 3600"],
+                         envs=[cri.msg("KeyValue", key="PATH", value="/bin:/usr/bin")], log_path="c1.log")
+            cc.metadata.name = "c1"
+            cc.image.image = image
+            cc.linux.resources.memory_limit_in_bytes = 64 * MiB
+            cid = svc.call("CreateContainer", cri.msg("CreateContainerRequest", pod_sandbox_id=sid, config=cc,
+                                                      sandbox_config=pod)).container_id
+            svc.call("StartContainer", cri.msg("StartContainerRequest", container_id=cid))
+            st = svc.call("ContainerStatus", cri.msg("ContainerStatusRequest", container_id=cid, verbose=True))
+            check(st.status.state == cri.enum("ContainerState", "CONTAINER_RUNNING"), f"container status {st}")
+            unit = f"cri-containerd-{cid}.scope"
+            pid = json.loads(st.info["info"])["pid"]
+            check_scope(unit, "rcpod.slice", pid, f"CRI handler {handler} ({binary})")
+            ex = svc.call("ExecSync", cri.msg("ExecSyncRequest", container_id=cid, timeout=60,
+                                               cmd=["/bin/sh", "-c", "cat /proc/self/cgroup; exit 3"]))
+            # containerd gives a CRI container a cgroup namespace: the scope is its root
+            check(ex.exit_code == 3 and ex.stdout.decode() == "0::/\n", f"ExecSync: {ex}")
+            svc.call("StopContainer", cri.msg("StopContainerRequest", container_id=cid, timeout=5))
+            svc.call("RemoveContainer", cri.msg("RemoveContainerRequest", container_id=cid))
+            cid = None
+            check(unit_active(unit) != "active", f"RemoveContainer left {unit} {unit_active(unit)}")
+            svc.call("StopPodSandbox", cri.msg("StopPodSandboxRequest", pod_sandbox_id=sid))
+            svc.call("RemovePodSandbox", cri.msg("RemovePodSandboxRequest", pod_sandbox_id=sid))
+            sid = None
+            check(unit_active(sandbox_unit) != "active", f"RemovePodSandbox left {sandbox_unit}")
     finally:
+        if sid is not None or cid is not None:
+            with grpc.insecure_channel(f"unix://{c.sock}") as ch:
+                svc = RuntimeService(cri, ch)
+                for method, req in (("RemoveContainer", cri.msg("RemoveContainerRequest", container_id=cid or "")),
+                                    ("StopPodSandbox", cri.msg("StopPodSandboxRequest", pod_sandbox_id=sid or "")),
+                                    ("RemovePodSandbox", cri.msg("RemovePodSandboxRequest", pod_sandbox_id=sid or ""))):
+                    try:
+                        svc.call(method, req, timeout=60)
+                    except CRIError:
+                        pass  # already gone, or the failure reported above
         c.stop()
+
+
+@test
+def kubernetes_pod_through_cri_with_a_run_container_handler(s):
+    kubernetes_pod(s, "run-container", s.runtime)
+
+
+@test
+def kubernetes_pod_through_cri_with_a_crun_handler(s):
+    kubernetes_pod(s, "crun", CRUN)
 
 
 def scope_leftovers(s):
     out = systemctl("list-units", "--all", "--plain", "--no-legend", "run-container-*.scope", "eng-*.scope",
-                    "libpod-*.scope", "ctrtest-*.scope", check_rc=False).stdout
+                    "libpod-*.scope", "ctrtest-*.scope", "cri-containerd-*.scope", check_rc=False).stdout
     return [line.split()[0] for line in out.splitlines() if line.strip()]
 
 
