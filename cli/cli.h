@@ -130,14 +130,6 @@ enum { CLI_OPT_CREDS = 900, CLI_OPT_AUTHFILE, CLI_OPT_TLS_VERIFY };
         {"authfile", required_argument, NULL, CLI_OPT_AUTHFILE},                \
         {"tls-verify", optional_argument, NULL, CLI_OPT_TLS_VERIFY}
 /* clang-format on */
-#define CLI_PULL_USAGE                                                                                      \
-        "      --creds USER:PASSWORD  credentials for the registry (default: from the auth file)\n"         \
-        "      --authfile FILE       auth file (default: $REGISTRY_AUTH_FILE, else\n"                       \
-        "                            $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/\n"        \
-        "                            auth.json, ~/.docker/config.json)\n"                                   \
-        "      --tls-verify=false    no certificate checks, plain http allowed (else only for\n"            \
-        "                            localhost and 127.0.0.0/8)\n"
-
 /* The pull options, and the progress line's state (shown when stderr is a terminal). */
 struct cli_pull {
         struct rc_pull_opts opts;

@@ -3,6 +3,7 @@
  * signal, 125 when run-container itself failed, 126/127 when the command cannot be
  * executed / is not found. */
 #include "cli/cli.h"
+#include "cli_help.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,61 +15,6 @@
 #include "runtime/base/cleanup.h"
 #include "runtime/image/image.h"
 #include "runtime/sandbox/sandbox.h"
-
-/* Mirrored by cli/help/sandbox.txt (its man page and completion; test_cli_docs.py checks
- * the two agree), which replaces this text once sandbox's options settle. */
-static const char sandbox_usage[] =
-        "Usage: run-container sandbox [OPTIONS] [--] [CMD [ARGS...]]\n\n"
-        "Run CMD in a fresh container whose root is an overlay on a base that is never\n"
-        "modified, wait for it, clean up, and exit with its status (125: run-container\n"
-        "failed, 126: CMD cannot be executed, 127: CMD not found, 128+N: signal N).\n\n"
-        "Root filesystem:\n"
-        "      --rootfs DIR          the base, used read-only as the lower layer\n"
-        "      --image REF           an OCI image layout DIR[:TAG], oci-archive:FILE[:TAG], or\n"
-        "                            docker://[HOST[:PORT]/]NAME[:TAG|@DIGEST] from a registry\n"
-        "      --image-cache DIR     unpacked layers (default: " RC_IMAGE_CACHE_DEFAULT ")\n"
-        "      --upper DIR           keep the changes in DIR/upper (default: a tmpfs)\n"
-        "      --upper-size BYTES    the size of the tmpfs upper layer (512m, 2g)\n"
-        "      --read-only           no upper layer: the root cannot be written\n"
-        "      --commit DEST[:TAG]   write the changes as a new layer into an image layout\n"
-        "                            (when the job exits 0)\n"
-        "      --commit-on-failure   --commit whatever the job's exit status\n" CLI_PULL_USAGE "Process:\n"
-        "  -e, --env K=V|K           set a variable (K alone: take it from here)\n"
-        "      --env-file FILE       K=V lines ('#' comments)\n"
-        "  -w, --workdir DIR         working directory\n"
-        "  -u, --user UID[:GID]      user (names from the base's /etc/passwd)\n"
-        "      --hostname NAME       hostname (default: the sandbox's id)\n"
-        "  -t, --tty                 allocate a terminal (stdin is always passed through)\n"
-        "  -v, --volume SRC:DST[:ro] bind-mount SRC\n"
-        "      --tmpfs DST[:OPTIONS] mount a tmpfs; OPTIONS as podman's: size=BYTES,mode=,\n"
-        "                            uid=,gid=,noexec,ro,... (nosuid,nodev,mode=1777 first)\n"
-        "      --unlimited-tmpfs     without a cgroup, nothing charges tmpfs pages to the\n"
-        "                            job: a tmpfs without a size (the upper layer, --tmpfs)\n"
-        "                            then gets 1g (--memory's value if given), and size=0\n"
-        "                            is refused; this lifts both\n"
-        "      --cap-add CAP, --cap-drop CAP   change the capability set (ALL for all)\n"
-        "      --security-opt seccomp=unconfined   no seccomp profile\n"
-        "Network:\n"
-        "      --net none|host|NAME  none: only lo (default); host: the host's; NAME: a network\n"
-        "  -p, --publish HOST:CONTAINER[/PROTO]   publish a port (with --net NAME)\n"
-        "Limits (fail when they cannot be enforced; see --cgroup-manager):\n"
-        "  -m, --memory BYTES        memory limit (512m, 2g)\n"
-        "      --memory-swap BYTES   memory + swap limit (-1: unlimited swap)\n"
-        "      --cpus N              CPU time, in CPUs (1.5)\n"
-        "      --pids-limit N        process limit\n"
-        "      --io-weight N         I/O weight, 10 to 1000\n"
-        "      --ulimit NAME=SOFT[:HARD]   an rlimit (nofile=1024:2048)\n"
-        "      --timeout DURATION    kill the whole job after DURATION (30s, 2m, 1h)\n"
-        "Signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT go to every process of the job):\n"
-        "      --stop-timeout DURATION   then SIGKILL after DURATION (default 10s; 0: at once)\n"
-        "      --init                a small init as PID 1 reaps orphans and passes signals\n"
-        "                            on (the default)\n"
-        "      --no-init             the job is PID 1 itself\n"
-        "Other:\n"
-        "      --name ID             the container's id (default: sandbox-RANDOM)\n"
-        "      --report FILE|-       write a JSON report at the end (-: stderr)\n"
-        "      --no-gc               do not clean up after dead sandboxes first\n"
-        "  -h, --help                show this help\n";
 
 enum {
         OPT_ROOTFS = 600,
@@ -449,7 +395,7 @@ int cli_cmd_sandbox(struct cli_context *ctx, int argc, char **argv, rc_error_t *
         /* "+": options end at the command, whose own options are its business */
         while ((opt = cli_getopt(argc, argv, "+:he:w:u:tiv:p:m:", longopts, "sandbox", err)) != -1) {
                 if (opt == 'h')
-                        return cli_print_usage(sandbox_usage);
+                        return cli_print_usage(cli_help_sandbox);
                 if (opt == -2 || option(&a, opt, optarg, err) < 0)
                         return failed(ctx, err);
         }
