@@ -39,8 +39,6 @@ void cli_log_sink(void *data, enum rc_log_level level, const char *msg);
 /* Pure formatting, exposed for the unit tests. The line ends with '\n'. */
 int cli_log_format_line(enum cli_log_format format, enum rc_log_level level, const char *msg,
                         const struct timespec *ts, char **ret, rc_error_t *err);
-/* RFC 3339 in UTC with nanoseconds: "2024-05-01T10:00:00.000000001Z". */
-int cli_format_time(const struct timespec *ts, char *buf, size_t size);
 
 /* ---- context ------------------------------------------------------------------- */
 

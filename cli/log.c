@@ -32,20 +32,6 @@ void cli_log_close(struct cli_log *l)
         l->fd = -1;
 }
 
-int cli_format_time(const struct timespec *ts, char *buf, size_t size)
-{
-        struct tm tm;
-        int n;
-
-        if (gmtime_r(&ts->tv_sec, &tm) == NULL)
-                return -1;
-        n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)ts->tv_nsec);
-        if (n < 0 || (size_t)n >= size)
-                return -1;
-        return 0;
-}
-
 /* A double-quoted value as Go's %q writes it, which is what logrus' text format uses. */
 static void put_quoted(FILE *f, const char *s)
 {
@@ -133,7 +119,7 @@ int cli_log_format_line(enum cli_log_format format, enum rc_log_level level, con
         char time[64];
         size_t len;
 
-        if (cli_format_time(ts, time, sizeof(time)) < 0)
+        if (rc_format_utc(ts, time, sizeof(time)) < 0)
                 return rc_error_set(err, EOVERFLOW, "format log time");
         if (msg == NULL)
                 msg = "";

@@ -21,6 +21,7 @@
 
 #include "runtime/base/cleanup.h"
 #include "runtime/base/fsutil.h"
+#include "runtime/base/log.h"
 #include "runtime/container/container.h"
 
 #define REMOVE_MAX_DEPTH 8
@@ -705,44 +706,14 @@ int rc_state_list_ids(int rootfd, char ***ret, size_t *ret_n, rc_error_t *err)
         return 0;
 }
 
-/* Proleptic Gregorian date of a day count since 1970-01-01 (days_from_civil inverted,
- * eras of 400 years). By hand: gmtime() loads the local time zone on its first call
- * (/etc/localtime: seven syscalls) for nothing. */
-static void civil_from_days(int64_t days, int *ret_y, unsigned *ret_m, unsigned *ret_d)
-{
-        const int64_t z = days + 719468;
-        const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-        const unsigned doe = (unsigned)(z - era * 146097); /* [0, 146096] */
-        const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
-        const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100); /* [0, 365], from March 1 */
-        const unsigned mp = (5 * doy + 2) / 153; /* [0, 11], March = 0 */
-
-        *ret_d = doy - (153 * mp + 2) / 5 + 1;
-        *ret_m = mp < 10 ? mp + 3 : mp - 9;
-        *ret_y = (int)(yoe + era * 400) + (*ret_m <= 2);
-}
-
 char *rc_now_rfc3339(void)
 {
         struct timespec ts;
-        int64_t days, secs;
-        unsigned month, day;
-        char *s = NULL;
-        int year;
+        char buf[64];
 
-        if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+        if (clock_gettime(CLOCK_REALTIME, &ts) < 0 || rc_format_utc(&ts, buf, sizeof(buf)) < 0)
                 return NULL;
-        days = ts.tv_sec / 86400;
-        secs = ts.tv_sec % 86400;
-        if (secs < 0) {
-                secs += 86400;
-                days--;
-        }
-        civil_from_days(days, &year, &month, &day);
-        if (asprintf(&s, "%04d-%02u-%02uT%02d:%02d:%02d.%09ldZ", year, month, day, (int)(secs / 3600),
-                     (int)(secs / 60 % 60), (int)(secs % 60), (long)ts.tv_nsec) < 0)
-                return NULL;
-        return s;
+        return strdup(buf);
 }
 
 int rc_state_set_pid(int dirfd, struct oci_state *s, pid_t pid, rc_error_t *err)

@@ -2,9 +2,11 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "runtime/base/cleanup.h"
+#include "runtime/base/log.h"
 
 static void check_clean(const char *in, const char *want)
 {
@@ -180,11 +182,23 @@ Test(cli, getopt_values)
 Test(cli, format_time)
 {
         struct timespec ts = {.tv_sec = 1714557600, .tv_nsec = 5};
-        char buf[64];
+        char buf[64], want[64];
 
-        cr_assert_eq(cli_format_time(&ts, buf, sizeof(buf)), 0);
+        cr_assert_eq(rc_format_utc(&ts, buf, sizeof(buf)), 0);
         cr_assert_str_eq(buf, "2024-05-01T10:00:00.000000005Z");
-        cr_assert_lt(cli_format_time(&ts, buf, 10), 0);
+        cr_assert_lt(rc_format_utc(&ts, buf, 10), 0);
+        /* the date arithmetic against gmtime_r: leap days, centuries, before 1970 */
+        for (int64_t t = -2208988800LL; t < 7258118400LL; t += 86399LL * 7 + 12345) {
+                struct tm tm;
+                time_t tt = (time_t)t;
+
+                ts = (struct timespec){.tv_sec = tt, .tv_nsec = 123};
+                cr_assert_not_null(gmtime_r(&tt, &tm));
+                snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.000000123Z", tm.tm_year + 1900,
+                         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+                cr_assert_eq(rc_format_utc(&ts, buf, sizeof(buf)), 0);
+                cr_assert_str_eq(buf, want, "%lld", (long long)t);
+        }
 }
 
 Test(cli, log_line_text)
