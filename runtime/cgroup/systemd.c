@@ -33,6 +33,7 @@
 #define SD_MANAGER "org.freedesktop.systemd1.Manager"
 #define JOB_TIMEOUT_US (60ull * 1000 * 1000) /* a start or stop job; TCG guests are slow */
 #define CALL_TIMEOUT_US (30ull * 1000 * 1000)
+#define MAX_PROPS 32 /* a property per limit, and per unified file that has one */
 
 /* ---- pure: names and properties ------------------------------------------------------ */
 
@@ -160,6 +161,41 @@ static int push_prop(struct rc_systemd_prop *v, size_t max, size_t *n, const cha
         return 0;
 }
 
+/* The unit property of a cgroup file that holds one number or "max" (as runc maps
+ * linux.resources.unified); NULL: none, the file alone has it. */
+static const char *unified_property(const char *file)
+{
+        static const char *const map[][2] = {
+                {"memory.max", "MemoryMax"},          {"memory.high", "MemoryHigh"},
+                {"memory.low", "MemoryLow"},          {"memory.min", "MemoryMin"},
+                {"memory.swap.max", "MemorySwapMax"}, {"pids.max", "TasksMax"},
+                {"cpu.weight", "CPUWeight"},          {"io.weight", "IOWeight"},
+        };
+
+        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+                if (strcmp(file, map[i][0]) == 0)
+                        return map[i][1];
+        return NULL;
+}
+
+/* "max" or a decimal number (spaces around allowed); anything else stays file-only, where
+ * the kernel judges it. */
+static bool unified_value(const char *s, uint64_t *ret)
+{
+        char *end;
+
+        s += strspn(s, " \t\n");
+        if (strncmp(s, "max", 3) == 0 && s[3 + strspn(s + 3, " \t\n")] == '\0') {
+                *ret = UINT64_MAX;
+                return true;
+        }
+        if (*s < '0' || *s > '9')
+                return false;
+        errno = 0;
+        *ret = strtoull(s, &end, 10);
+        return errno == 0 && end[strspn(end, " \t\n")] == '\0';
+}
+
 int rc_cgroup_systemd_props(const struct oci_resources *r, struct rc_systemd_prop *v, size_t max,
                             size_t *ret_n, rc_error_t *err)
 {
@@ -213,6 +249,14 @@ int rc_cgroup_systemd_props(const struct oci_resources *r, struct rc_systemd_pro
         }
         if (r->has_blockio && r->blockio.weight.set && rc_cgroup_io_weight(r->blockio.weight.v) != 0)
                 full |= push_prop(v, max, &n, "IOWeight", rc_cgroup_io_weight(r->blockio.weight.v)) < 0;
+        /* after the rest, as the files get them: unified wins */
+        for (size_t i = 0; i < r->n_unified; i++) {
+                const char *name = unified_property(r->unified[i].key);
+                uint64_t value;
+
+                if (name != NULL && unified_value(r->unified[i].value, &value))
+                        full |= push_prop(v, max, &n, name, value) < 0;
+        }
         if (full)
                 return rc_error_set(err, E2BIG, "systemd unit properties: more than %zu", max);
         *ret_n = n;
@@ -417,10 +461,10 @@ static int new_call(struct rc_cgroup *cg, const char *method, sd_bus_message **r
 /* The limits as "(sv)" entries of an open a(sv) array. */
 static int append_limits(sd_bus_message *m, const struct oci_resources *r, rc_error_t *err)
 {
-        struct rc_systemd_prop props[16];
+        struct rc_systemd_prop props[MAX_PROPS];
         size_t n = 0;
 
-        if (rc_cgroup_systemd_props(r, props, sizeof(props) / sizeof(props[0]), &n, err) < 0)
+        if (rc_cgroup_systemd_props(r, props, MAX_PROPS, &n, err) < 0)
                 return -1;
         for (size_t i = 0; i < n; i++) {
                 int e = p_sd_bus_message_append(m, "(sv)", props[i].name, "t", props[i].value);
@@ -514,11 +558,11 @@ static int set_properties(struct rc_cgroup *cg, const struct oci_resources *r, r
 {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *m = NULL, *reply = NULL;
-        struct rc_systemd_prop props[16];
+        struct rc_systemd_prop props[MAX_PROPS];
         size_t n = 0;
         int ret;
 
-        if (rc_cgroup_systemd_props(r, props, sizeof(props) / sizeof(props[0]), &n, err) < 0)
+        if (rc_cgroup_systemd_props(r, props, MAX_PROPS, &n, err) < 0)
                 return -1;
         if (n == 0)
                 return 0;
@@ -527,14 +571,11 @@ static int set_properties(struct rc_cgroup *cg, const struct oci_resources *r, r
         ret = p_sd_bus_message_append(m, "sb", cg->unit, 1);
         if (ret >= 0)
                 ret = p_sd_bus_message_open_container(m, 'a', "(sv)");
-        for (size_t i = 0; ret >= 0 && i < n; i++)
-                ret = p_sd_bus_message_append(m, "(sv)", props[i].name, "t", props[i].value);
-        if (ret >= 0)
-                ret = p_sd_bus_message_close_container(m);
-        if (ret < 0) {
+        if (ret < 0 || append_limits(m, r, err) < 0 || (ret = p_sd_bus_message_close_container(m)) < 0) {
                 p_sd_bus_message_unref(m);
-                return rc_error_set(err, -ret, "set properties of systemd unit `%s`: build the call",
-                                    cg->unit);
+                if (ret < 0)
+                        rc_error_set(err, -ret, "build the call");
+                return rc_error_wrap(err, "set properties of systemd unit `%s`", cg->unit);
         }
         ret = p_sd_bus_call(cg->bus->bus, m, CALL_TIMEOUT_US, &e, &reply);
         p_sd_bus_message_unref(m);

@@ -138,3 +138,35 @@ Test(systemd_props, table_too_small)
         r.pids_limit = 5;
         cr_assert_eq(rc_cgroup_systemd_props(&r, v, 1, &n, &e), -1);
 }
+
+Test(systemd_props, unified_files_with_a_property)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+        struct oci_kv kv[] = {{"memory.high", "83886080"}, {"pids.max", "max"},
+                              {"memory.min", " 4096\n"},   {"cpu.max", "50000 100000"},
+                              {"memory.high.x", "1"},      {"io.weight", "default 100"}};
+        struct oci_resources r = {.present = true, .unified = kv, .n_unified = 6};
+        struct rc_systemd_prop v[16];
+        size_t n = 0;
+
+        cr_assert_eq(rc_cgroup_systemd_props(&r, v, 16, &n, &e), 0, "%s", e ? e->msg : "");
+        cr_assert_eq(n, 3, "only the files holding one number or \"max\" that systemd has a property for");
+        cr_expect_eq(prop(v, n, "MemoryHigh"), 83886080);
+        cr_expect_eq(prop(v, n, "TasksMax"), UINT64_MAX);
+        cr_expect_eq(prop(v, n, "MemoryMin"), 4096);
+}
+
+Test(systemd_props, unified_after_the_typed_fields)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+        struct oci_kv kv[] = {{"pids.max", "7"}};
+        struct oci_resources r = {
+                .present = true, .has_pids = true, .pids_limit = 20, .unified = kv, .n_unified = 1};
+        struct rc_systemd_prop v[16];
+        size_t n = 0;
+
+        cr_assert_eq(rc_cgroup_systemd_props(&r, v, 16, &n, &e), 0);
+        cr_assert_eq(n, 2);
+        cr_expect_str_eq(v[1].name, "TasksMax");
+        cr_expect_eq(v[1].value, 7, "unified last, as in the files: it wins");
+}

@@ -145,10 +145,18 @@ def update_sets_unit_properties_and_files(s):
     check(read(d + "/memory.max").strip() == str(96 * MiB), "memory.max " + read(d + "/memory.max"))
     check(read(d + "/pids.max").strip() == "50", "pids.max " + read(d + "/pids.max"))
     check(read(d + "/cpu.max").strip() == "50000 100000", "cpu.max " + read(d + "/cpu.max"))
-    # systemd rewrites the cgroup from the unit on a reload: the limits survive it
+    rfile = os.path.join(s.tmp, "res.json")
+    with open(rfile, "w") as f:
+        json.dump({"unified": {"memory.high": str(80 * MiB)}}, f)
+    s.rc("update", "-r", rfile, cid)
+    check(unit_props(unit, "MemoryHigh")["MemoryHigh"] == str(80 * MiB), "MemoryHigh after update -r")
+    # systemd rewrites a unit's cgroup from its properties on a reload (a limit only in the
+    # files would fall back to systemd's default: memory.high max, pids.max its TasksMax)
     systemctl("daemon-reload")
-    check(read(d + "/memory.max").strip() == str(96 * MiB), "memory.max after daemon-reload")
-    check(read(d + "/pids.max").strip() == "50", "pids.max after daemon-reload")
+    for f, want in (("memory.max", str(96 * MiB)), ("pids.max", "50"), ("cpu.max", "50000 100000"),
+                    ("memory.high", str(80 * MiB))):
+        got = read(d + "/" + f).strip()
+        check(got == want, f"{f} after daemon-reload: {got}, want {want}")
     s.delete(cid)
 
 
