@@ -70,7 +70,7 @@ class Suite:
         c["root"] = {"path": self.rootfs, "readonly": True}
         return c
 
-    def bundle(self, shared=None, args=None, annotations=None):
+    def bundle(self, shared=None, args=None, annotations=None, resources=None):
         """A bundle running COUNTER (or args) with `shared` (a new directory by default)
         bind-mounted at /shared; returns (bundle, shared)."""
         self.n += 1
@@ -84,6 +84,8 @@ class Suite:
         c["mounts"].append({"destination": "/shared", "type": "bind", "source": shared, "options": ["rbind", "rw"]})
         if annotations:
             c.setdefault("annotations", {}).update(annotations)
+        if resources:
+            c["linux"].setdefault("resources", {}).update(resources)
         with open(os.path.join(path, "config.json"), "w") as f:
             json.dump(c, f)
         return path, shared
@@ -177,8 +179,8 @@ def criu_check_looks_good(s):
 def checkpoint_restore_counter_continues(s):
     """The counter is dumped (the container goes), restored (same id): the count goes on
     from where it was, the held file and the pipe still get its lines, the cgroup is the
-    container's with its limits, the listener answers."""
-    b, shared = s.bundle()
+    container's with its limits, the seccomp filter is on again, the listener answers."""
+    b, shared = s.bundle(resources={"pids": {"limit": 64}, "memory": {"limit": 64 * 1024 * 1024}})
     cid = s.run_detached(b)
     n1 = counting(shared, 5)
     check(answers_hello(s, cid), "the listener does not answer before the checkpoint")
@@ -202,6 +204,11 @@ def checkpoint_restore_counter_continues(s):
     check(cg, "no cgroup recorded")
     procs = read(CG + cg + "/cgroup.procs").split()
     check(str(st["pid"]) in procs, f"init {st['pid']} not in {cg}: {procs}")
+    check(read(CG + cg + "/pids.max").strip() == "64", f"pids.max: {read(CG + cg + '/pids.max')!r}")
+    check(read(CG + cg + "/memory.max").strip() == str(64 * 1024 * 1024), "memory.max not the config's")
+    status = read(f"/proc/{st['pid']}/status")
+    check("Seccomp:\t2" in status, "the restored init has no seccomp filter: " +
+          next((x for x in status.splitlines() if x.startswith("Seccomp")), "?"))
     check(answers_hello(s, cid), "the listener does not answer after restore")
     s.rc("delete", "--force", cid)
     s.ids.remove(cid)
