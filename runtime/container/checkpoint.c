@@ -557,6 +557,53 @@ static int restore_opts(criu_opts *o, const struct rc_criu_restore *r, int imgfd
         return 0;
 }
 
+/* Whether `dest` lies below a tmpfs mount of the config (CRIU brings back the tmpfs with
+ * its content, mount points included). */
+static bool under_tmpfs(const struct oci_config *cfg, const char *dest)
+{
+        for (size_t i = 0; i < cfg->n_mounts; i++) {
+                const struct oci_mount *m = &cfg->mounts[i];
+
+                if (m->type != NULL && strcmp(m->type, "tmpfs") == 0 &&
+                    !rc_path_equal(m->destination, dest) && rc_path_under(dest, m->destination))
+                        return true;
+        }
+        return false;
+}
+
+/* The mount points the create path would have made: CRIU mounts onto them and needs them
+ * to exist (a new rootfs, podman's restore --import, lacks podman's /run/.containerenv).
+ * As runc and crun do, this writes into a read-only rootfs too. */
+static int make_mountpoints(const struct rc_criu_restore *r, rc_error_t *err)
+{
+        _cleanup_close_ int rootfd = open(r->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        if (rootfd < 0)
+                return rc_error_set(err, errno, "restore: rootfs `%s`", r->rootfs);
+        for (size_t i = 0; i < r->cfg->n_mounts; i++) {
+                const struct oci_mount *m = &r->cfg->mounts[i];
+                bool is_file = false;
+                char src[PATH_MAX];
+                struct stat st;
+                int fd;
+
+                if ((m->type != NULL &&
+                     (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0)) ||
+                    under_tmpfs(r->cfg, m->destination))
+                        continue;
+                if (is_bind(m) && m->source != NULL) {
+                        snprintf(src, sizeof(src), "%s%s%s", m->source[0] == '/' ? "" : r->bundle,
+                                 m->source[0] == '/' ? "" : "/", m->source);
+                        is_file = stat(src, &st) == 0 && !S_ISDIR(st.st_mode);
+                }
+                fd = rc_root_ensure_target(rootfd, m->destination, is_file, 0);
+                if (fd < 0)
+                        return rc_error_set(err, -fd, ".mounts[%zu]: mount point `%s`", i, m->destination);
+                close(fd);
+        }
+        return 0;
+}
+
 /* Into a mount namespace of our own (slave of the host's), where the rootfs is bound onto
  * itself for CRIU; *ret_ns is the one to return to. */
 static int private_root(const char *rootfs, int *ret_ns, rc_error_t *err)
@@ -629,7 +676,9 @@ int rc_criu_restore(const struct rc_criu_restore *r, pid_t *ret_pid, rc_error_t 
                 return -1;
         if (criu_local_init_opts(&o) < 0)
                 return rc_error_set(err, ENOMEM, "criu options");
-        ret = private_root(r->rootfs, &ns, err);
+        ret = make_mountpoints(r, err);
+        if (ret == 0)
+                ret = private_root(r->rootfs, &ns, err);
         if (ret == 0)
                 ret = restore_in_private_root(r, o, ret_pid, err);
         if (ns >= 0 && leave_private_root(ns, ret == 0 ? err : NULL) < 0 && ret == 0) {
