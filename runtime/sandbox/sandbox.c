@@ -84,7 +84,7 @@ static int plan_limits(struct sandbox *s, rc_error_t *err)
                 .has_blockio = o->io_weight != 0,
                 .blockio = {.weight = {.set = o->io_weight != 0, .v = o->io_weight}},
         };
-        bool v2 = rt->cgroup_manager == RC_CGROUP_MANAGER_CGROUPFS && rc_fs_is_cgroup2(RC_CGROUP_MOUNT);
+        bool v2 = rt->cgroup_manager != RC_CGROUP_MANAGER_DISABLED && rc_fs_is_cgroup2(RC_CGROUP_MOUNT);
         struct rc_cgroup_decision d;
 
         if (rc_cgroup_decide(rt->cgroup_manager, v2, &r, &d, err) < 0)
