@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -636,16 +635,6 @@ static pid_t clone_stage(struct exec_run *x)
         return pid;
 }
 
-/* Until every other holder of the socket pair's far end has closed it (POLLHUP: data
- * alone does not wake). */
-static void wait_hangup(int fd)
-{
-        struct pollfd p = {.fd = fd, .events = 0};
-
-        while (poll(&p, 1, -1) < 0 && errno == EINTR)
-                ;
-}
-
 static int start_process(struct exec_run *x, rc_error_t *err)
 {
         struct rc_sync_msg m = {0};
@@ -661,11 +650,6 @@ static int start_process(struct exec_run *x, rc_error_t *err)
         close_fd(&x->console_fd);
         close_fd(&x->go_fd[0]);
         close_fd(&x->go_fd[1]);
-        /* Sleep once, until no process holds the far end any more (the stage exited and
-         * the process executed, or failed): INIT_PID and an ERROR wait in the socket, in
-         * order. Woken by INIT_PID first, the runtime would be scheduled once more per
-         * exec, which a loaded machine makes cost far more than its CPU time. */
-        wait_hangup(x->sync_fd);
         if (rc_sync_expect(x->sync_fd, RC_SYNC_INIT_PID, "exec stage", &m, err) == 0)
                 x->pid = m.value;
         rc_sync_msg_clear(&m);
