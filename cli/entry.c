@@ -125,7 +125,7 @@ void rc_entry_main(long *sp)
         int argc = (int)sp[0];
         char **argv = (char **)(sp + 1);
         char **envp = argv + argc + 1;
-        char *env[1024];
+        char *env[1024], mark[RC_SELFPROTECT_MARKER_SIZE];
         size_t n = 0;
         int cmd = cli_command_index(argc, argv);
 
@@ -138,9 +138,9 @@ void rc_entry_main(long *sp)
         }
         if (rc_selfprotect_check() != 0)
                 return; /* protected already, or an error main reports */
-        env[n++] = (char *)RC_SELFPROTECT_ENV "=1";
+        env[n++] = mark; /* written by rc_selfprotect_rebind_exec */
         env[n] = NULL;
-        rc_selfprotect_rebind_exec(argv, env);
+        rc_selfprotect_rebind_exec(argv, env, mark);
 }
 
 /* The ELF entry: the C part with the initial stack (argc, argv, envp, auxv), then the C

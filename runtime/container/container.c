@@ -28,6 +28,7 @@
 #include "runtime/container/sync.h"
 #include "runtime/isolation/hooks.h"
 #include "runtime/isolation/reaper.h"
+#include "runtime/isolation/selfprotect.h"
 #include "runtime/isolation/terminal.h"
 #include "runtime/net/netlink.h"
 #include "runtime/net/network.h"
@@ -685,6 +686,9 @@ int rc_container_run(const struct rc_runtime *rt, const char *id, const struct r
                 goto fail;
         if (ro->detach)
                 goto out;
+        /* the process runs: the binary's detached mount dissolves while it does (its RCU
+         * grace period, runtime/isolation/selfprotect.h, off the start's path) */
+        rc_selfprotect_release();
         ret = wait_container(rt, id, ro, &c, &relay, pid, sfd, ret_status, err);
         rc_notify_bg_join(&notify, &rt->log);
         rc_relay_stop(&relay);

@@ -26,6 +26,7 @@
 #include "runtime/isolation/preexec.h"
 #include "runtime/isolation/process.h"
 #include "runtime/isolation/seccomp.h"
+#include "runtime/isolation/selfprotect.h"
 #include "runtime/isolation/terminal.h"
 #include "specs/json.h"
 #include "specs/names.h"
@@ -549,6 +550,7 @@ __attribute__((noreturn)) static void stage_main(struct exec_run *x, pid_t runti
          * with the process until its execve */
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         prctl(PR_SET_NAME, "rc:exec", 0, 0, 0);
+        rc_selfprotect_release(); /* not for the container's processes (selfprotect.h) */
         close_fd(&x->sync_fd);
         close_fd(&x->relay_fd);
         if (stage_setup(x, &err) < 0)
@@ -715,6 +717,9 @@ static int exec_in(struct exec_run *x, int *ret_status, rc_error_t *err)
                 ret = 0;
                 goto out;
         }
+        /* the process runs: the binary's detached mount dissolves while it does
+         * (runtime/isolation/selfprotect.h) */
+        rc_selfprotect_release();
         ret = wait_foreground(x, sfd, ret_status, err);
         if (ret < 0)
                 kill_process(x);

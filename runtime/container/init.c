@@ -28,6 +28,7 @@
 #include "runtime/isolation/mempolicy.h"
 #include "runtime/isolation/preexec.h"
 #include "runtime/isolation/process.h"
+#include "runtime/isolation/selfprotect.h"
 #include "runtime/isolation/terminal.h"
 #include "runtime/net/netlink.h"
 #include "runtime/rootfs/overlay.h"
@@ -454,6 +455,7 @@ void rc_init_main(struct rc_init_args *a)
         int ret;
 
         close(a->lock_fd); /* the parent's lock must end with the parent */
+        rc_selfprotect_release(); /* not for the container's processes (selfprotect.h) */
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         die_with_runtime(a->sync_fd);

@@ -4,11 +4,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "runtime/base/cleanup.h"
 #include "runtime/base/syscalls.h"
@@ -19,6 +23,41 @@
 #endif
 
 extern char **environ;
+
+/* the detached mount's fd kept across the re-execution (selfprotect.h), or -1 */
+static int exe_mount_fd = -1;
+
+/* "fd:N" from the marker: N when it is the open_tree fd of the mount this process runs
+ * from (same mount id and inode as /proc/self/exe), now close-on-exec; a value the
+ * environment brought from elsewhere names no fd of ours and is left alone. */
+static void adopt_exe_mount_fd(const char *value)
+{
+        struct statx fx, ex;
+        char *end;
+        long fd;
+
+        if (strncmp(value, "fd:", 3) != 0)
+                return;
+        errno = 0;
+        fd = strtol(value + 3, &end, 10);
+        if (errno != 0 || *end != '\0' || end == value + 3 || fd < 3 || fd > INT32_MAX)
+                return;
+        if (statx((int)fd, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &fx) < 0 ||
+            statx(AT_FDCWD, SELF_EXE, 0, STATX_INO | STATX_MNT_ID, &ex) < 0 ||
+            !(fx.stx_mask & ex.stx_mask & STATX_MNT_ID) || fx.stx_mnt_id != ex.stx_mnt_id ||
+            fx.stx_ino != ex.stx_ino || fx.stx_dev_major != ex.stx_dev_major ||
+            fx.stx_dev_minor != ex.stx_dev_minor)
+                return;
+        if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) == 0)
+                exe_mount_fd = (int)fd;
+}
+
+void rc_selfprotect_release(void)
+{
+        if (exe_mount_fd >= 0)
+                close(exe_mount_fd);
+        exe_mount_fd = -1;
+}
 
 static int fill_memfd(int mfd, rc_error_t *err)
 {
@@ -66,12 +105,16 @@ static int sealed_copy(rc_error_t *err)
 int rc_selfprotect(char *const argv[], rc_error_t *err)
 {
         _cleanup_close_ int exe = -1;
-        bool again = getenv(RC_SELFPROTECT_ENV) != NULL;
+        const char *mark = getenv(RC_SELFPROTECT_ENV);
+        bool again = mark != NULL;
+        char *marker;
         int r = rc_selfprotect_check();
 
         if (r < 0)
                 return rc_error_set(err, -r, "open " SELF_EXE);
         if (r == 1) {
+                if (again)
+                        adopt_exe_mount_fd(mark);
                 if (again && unsetenv(RC_SELFPROTECT_ENV) < 0)
                         return rc_error_set(err, errno, "unsetenv " RC_SELFPROTECT_ENV);
                 if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
@@ -81,10 +124,15 @@ int rc_selfprotect(char *const argv[], rc_error_t *err)
         if (again)
                 return rc_error_set(err, 0,
                                     "re-executed from a protected copy, but " SELF_EXE " is writable");
+        /* a value as long as any the marker gets: rc_selfprotect_rebind_exec writes the
+         * whole variable into its string in environ */
+        if (setenv(RC_SELFPROTECT_ENV, "fd:0123456789", 1) < 0)
+                return rc_error_set(err, errno, "setenv " RC_SELFPROTECT_ENV);
+        marker = getenv(RC_SELFPROTECT_ENV) - sizeof(RC_SELFPROTECT_ENV);
+        /* returns only where open_tree is refused (no CAP_SYS_ADMIN, old kernels) */
+        rc_selfprotect_rebind_exec(argv, environ, marker);
         if (setenv(RC_SELFPROTECT_ENV, "1", 1) < 0)
                 return rc_error_set(err, errno, "setenv " RC_SELFPROTECT_ENV);
-        /* returns only where open_tree is refused (no CAP_SYS_ADMIN, old kernels) */
-        rc_selfprotect_rebind_exec(argv, environ);
         exe = sealed_copy(err);
         if (exe < 0)
                 return -1;

@@ -16,8 +16,13 @@
  * the host's root can make it writable), or, where open_tree is refused (no
  * CAP_SYS_ADMIN, old kernels), a sealed memfd copy (F_SEAL_SEAL, SHRINK, GROW, WRITE).
  * Every process forked afterwards, and every execve of /proc/self/exe by them, runs that
- * protected file. The check is cheap and comes first: a binary already on a read-only
- * mount or in a sealed memfd is not executed again. The process is also made
+ * protected file. The open_tree fd itself is not closed by that execve: closing the last
+ * fd of a detached mount dissolves it, and the kernel waits for an expedited RCU grace
+ * period there (namespace_unlock; 1-6 ms on a loaded host, most of a start), so the
+ * re-executed process keeps it (close-on-exec again, rc_selfprotect) and lets it go with
+ * rc_selfprotect_release where it waits anyway: run and sandbox once the process is
+ * started, the children that enter a container first thing. The check is cheap and comes first: a binary
+ * already on a read-only mount or in a sealed memfd is not executed again. The process is also made
  * non-dumpable: what it forks into a container is unreachable through /proc and ptrace
  * from its first instruction there. */
 #pragma once
@@ -27,8 +32,12 @@
 #include "runtime/base/error.h"
 
 /* The environment variable that marks the re-executed process (removed again at once):
- * a second re-execution that would still not be protected is an error, not a loop. */
+ * a second re-execution that would still not be protected is an error, not a loop. Its
+ * value is "1", or "fd:N" when fd N is the open_tree fd of the detached mount, kept
+ * across the execve. */
 #define RC_SELFPROTECT_ENV "_RUN_CONTAINER_SELFPROTECT"
+/* The size of the whole variable "NAME=fd:N" that rc_selfprotect_rebind_exec writes. */
+#define RC_SELFPROTECT_MARKER_SIZE (sizeof(RC_SELFPROTECT_ENV) + 16)
 
 /* The seals of a protected memfd copy. */
 #define RC_SELFPROTECT_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
@@ -38,12 +47,20 @@
  * the first process of `exec`, `run`, ... never starts the C library at all):
  * rc_selfprotect_check returns 1 when /proc/self/exe is on a read-only mount or a sealed
  * memfd, 0 when it is not, -errno when it cannot be opened; rc_selfprotect_rebind_exec
- * executes argv with envp (which must hold RC_SELFPROTECT_ENV) from a read-only bind of
- * /proc/self/exe on a detached mount, and returns -errno only when that failed. */
+ * executes argv with envp from a read-only bind of /proc/self/exe on a detached mount,
+ * after writing "RC_SELFPROTECT_ENV=fd:N" (N: the mount's fd, left open across the
+ * execve) into marker, a buffer of RC_SELFPROTECT_MARKER_SIZE that is one of envp's
+ * strings, and returns -errno only when that failed (the fd closed again). */
 int rc_selfprotect_check(void);
-int rc_selfprotect_rebind_exec(char *const argv[], char *const envp[]);
+int rc_selfprotect_rebind_exec(char *const argv[], char *const envp[], char *marker);
 
 /* Returns 0 when this process runs a protected binary (now non-dumpable); otherwise
  * re-executes argv (the process' original argv) from a protected binary and does not
  * return, or returns -1 with *err set. */
 int rc_selfprotect(char *const argv[], rc_error_t *err);
+
+/* Closes the detached mount's fd kept by rc_selfprotect (nothing when there is none); the
+ * caller may block there for an RCU grace period when it is the last holder. Every child
+ * that enters a container calls it first (its copy must not reach the container's
+ * processes), the parent where it waits anyway. */
+void rc_selfprotect_release(void);

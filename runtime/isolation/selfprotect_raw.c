@@ -70,18 +70,38 @@ int rc_selfprotect_check(void)
         return ret;
 }
 
-int rc_selfprotect_rebind_exec(char *const argv[], char *const envp[])
+/* "NAME=fd:N" into marker (RC_SELFPROTECT_MARKER_SIZE bytes; N < 2^31 has 10 digits). */
+static void write_marker(char *marker, long fd)
+{
+        static const char name[] = RC_SELFPROTECT_ENV "=fd:";
+        char digits[12];
+        size_t i = 0, n = 0;
+
+        for (; name[i] != '\0'; i++)
+                marker[i] = name[i];
+        do {
+                digits[n++] = (char)('0' + fd % 10);
+                fd /= 10;
+        } while (fd > 0 && n < sizeof(digits));
+        while (n > 0)
+                marker[i++] = digits[--n];
+        marker[i] = '\0';
+}
+
+int rc_selfprotect_rebind_exec(char *const argv[], char *const envp[], char *marker)
 {
         struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-        long fd = raw_syscall(SYS_open_tree, AT_FDCWD, (long)self_exe, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC,
-                              0, 0);
+        /* no O_CLOEXEC: the new image keeps it (selfprotect.h) */
+        long fd = raw_syscall(SYS_open_tree, AT_FDCWD, (long)self_exe, OPEN_TREE_CLONE, 0, 0);
         long r;
 
         if (fd < 0)
                 return (int)fd;
         r = raw_syscall(SYS_mount_setattr, fd, (long)"", AT_EMPTY_PATH, (long)&attr, sizeof(attr));
-        if (r == 0)
+        if (r == 0) {
+                write_marker(marker, fd);
                 r = raw_syscall(SYS_execveat, fd, (long)"", (long)argv, (long)envp, AT_EMPTY_PATH);
+        }
         raw_syscall(SYS_close, fd, 0, 0, 0, 0);
         return (int)r;
 }

@@ -2,7 +2,7 @@
 """`sandbox` against bubblewrap, the two CI figures of issue 20, in the same run.
 
 Usage: tests/bench/bench_sandbox_ci.py [start|parallel|both] [-n PAIRS] [-j JOBS] [--load L]
-                                       [-b RUN_CONTAINER]                      (as root)
+                                       [-b RUN_CONTAINER] [--against BASELINE]  (as root)
 
   start     `sandbox --rootfs ROOTFS -- /bin/true` against
             `bwrap --unshare-all --new-session --die-with-parent --ro-bind ROOTFS /
@@ -15,6 +15,10 @@ Usage: tests/bench/bench_sandbox_ci.py [start|parallel|both] [-n PAIRS] [-j JOBS
             init calls setsid): the kernel's autogroups then share the CPU per job,
             not per caller.
   both      the two, one after the other.
+
+--against BASELINE: in the start figure, one more candidate, another run-container binary
+(a build of the tree before a change), with a state root of its own; prints
+sandbox/baseline, the A B figure of a change.
 
 What differs and is part of the figure: the sandbox mounts an overlay root (bwrap 0.8
 binds the rootfs read-only, with a tmpfs /tmp), loads the default seccomp profile (bwrap
@@ -40,13 +44,17 @@ def bwrap_argv(bwrap, rootfs, *args):
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--", *args]
 
 
-def start_figure(rc, bwrap, rootfs, pairs):
+def start_figure(rc, bwrap, rootfs, pairs, baseline):
     cands = [
         ("sandbox", lambda r: B.measure(rc.argv("sandbox", "--rootfs", rootfs, "--", "/bin/true"))),
         ("bwrap", lambda r: B.measure(bwrap_argv(bwrap, rootfs, "/bin/true"))),
     ]
+    ratios = [("sandbox", "bwrap")]
+    if baseline is not None:
+        cands.append(("baseline", lambda r: B.measure(baseline.argv("sandbox", "--rootfs", rootfs, "--", "/bin/true"))))
+        ratios += [("baseline", "bwrap"), ("sandbox", "baseline")]
     res = B.alternate(cands, pairs, warmup=2)
-    B.report("start-up, /bin/true: wall time", res, [("sandbox", "bwrap")])
+    B.report("start-up, /bin/true: wall time", res, ratios)
 
 
 def parallel_figure(rc, bwrap, rootfs, pairs, jobs, load):
@@ -85,10 +93,12 @@ def main():
     try:
         rootfs = B.make_rootfs(work)
         rc = B.Runtime("run-container", work.install(rc_bin, "run-container"), work.root("run-container"))
-        B.run_quiet(rc.argv("sandbox", "--rootfs", rootfs, "--", "/bin/true"))  # its seccomp cache
+        baseline = B.baseline_runtime(work, argv)
+        for r in [rc] + ([baseline] if baseline is not None else []):
+            B.run_quiet(r.argv("sandbox", "--rootfs", rootfs, "--", "/bin/true"))  # its seccomp cache
         print(f"sandbox against bwrap ({B.find_binary(bwrap, 'bwrap')}); {B.machine()}")
         if what in ("start", "both"):
-            start_figure(rc, bwrap, rootfs, pairs)
+            start_figure(rc, bwrap, rootfs, pairs, baseline)
         if what in ("parallel", "both"):
             parallel_figure(rc, bwrap, rootfs, B.int_arg(argv, "-n", 8), jobs, load)
     except B.Failed as e:
