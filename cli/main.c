@@ -47,6 +47,7 @@ static const struct command commands[] = {
         {"gc", cli_cmd_gc},
         {"checkpoint", cli_cmd_checkpoint},
         {"restore", cli_cmd_restore},
+        {"migrate", cli_cmd_migrate},
 };
 
 static const struct option global_options[] = {

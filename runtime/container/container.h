@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -166,6 +167,34 @@ struct rc_restore_opts {
  * *ret_status as rc_container_run's (0 with detach). */
 int rc_container_restore(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
                          const struct rc_restore_opts *ro, int *ret_status, rc_error_t *err);
+
+/* One round of `migrate` (runtime/container/migrate.c). */
+struct rc_migrate_round {
+        unsigned round; /* 1, 2, ...; the last one is the final dump */
+        bool final;
+        uint64_t pages; /* memory pages this round wrote (the dirty ones after the first) */
+        unsigned ms; /* how long the round took */
+};
+
+struct rc_migrate_opts {
+        const char *to_root; /* the destination: another state root (absolute) */
+        const char *work_path; /* images and logs; NULL: <to_root>/migrate-<id>.XXXXXX, removed after */
+        unsigned max_rounds; /* pre-dump rounds at most (0: 4) */
+        bool tcp_established;
+        bool ext_unix_sk;
+        bool file_locks;
+        /* told of each round as it ends */
+        void (*on_round)(void *data, const struct rc_migrate_round *r);
+        void *data;
+};
+
+/* Live migration to another state root: pre-dump rounds with dirty-memory tracking while
+ * the container runs, until the dirty set stops shrinking (or max_rounds), then the final
+ * dump (the container stops here) and the restore under to_root with the same id, bundle
+ * and config; *ret_downtime_ms is from the final dump's start to the restored container
+ * running. If the restore fails, the container is restored at the source again. */
+int rc_container_migrate(const struct rc_runtime *rt, const char *id, const struct rc_migrate_opts *o,
+                         unsigned *ret_downtime_ms, rc_error_t *err);
 
 /* ---- through the cgroup (runtime/container/cgroup.c) -------------------------------- */
 

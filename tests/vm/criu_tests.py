@@ -436,6 +436,50 @@ def restore_into_an_existing_id_fails(s):
 
 
 @test
+def migrate_to_another_root(s):
+    """migrate: pre-dump rounds (each reported with its pages), the final dump, the
+    restore under the other root; the count goes on there, the source root has no
+    container left, the work directory is gone, the downtime is reported."""
+    b, shared = s.bundle()
+    cid = s.run_detached(b)
+    counting(shared, 5)
+    dest = os.path.join(s.tmp, "dest-root")
+    r = s.rc("migrate", "--to", dest, cid, timeout=300)
+    s.ids.remove(cid)
+    lines = r.stdout.splitlines()
+    rounds = [x for x in lines if x.startswith("round ")]
+    check(len(rounds) >= 2 and "(final dump)" in rounds[-1], f"rounds: {lines}")
+    check(all(" pages, " in x for x in rounds), f"rounds without pages: {rounds}")
+    check(lines[-1].startswith("downtime: "), f"no downtime line: {lines}")
+    print(f"  ({'; '.join(lines)})")
+    at = count(shared)
+    dst = [s.runtime, "--root", dest]
+    st = json.loads(subprocess.run(dst + ["state", cid], stdout=subprocess.PIPE, text=True, check=True).stdout)
+    check(st["status"] == "running", f"at the destination: {st['status']}")
+    check(counting(shared, at) > at, "the count does not go on at the destination")
+    check(not os.path.exists(os.path.join(s.root, cid)), "the source still has the container")
+    check(not [e for e in os.listdir(dest) if e.startswith("@migrate")], "the work directory was left")
+    subprocess.run(dst + ["delete", "--force", cid], check=True)
+
+
+@test
+def migrate_whose_restore_fails_runs_at_the_source_again(s):
+    """The destination already has a container of that id: the restore there fails, the
+    container is restored at the source, and the error says so."""
+    b, shared = s.bundle()
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    dest = os.path.join(s.tmp, "dest-busy")
+    os.makedirs(os.path.join(dest, cid))
+    r = s.rc("migrate", "--to", dest, "--rounds", "1", cid, check_rc=False, timeout=300)
+    check(r.returncode != 0 and "runs at the source again" in r.stderr, f"migrate: {r.stderr!r}")
+    check(s.state(cid)["status"] == "running", "the container is not running at the source")
+    at = count(shared)
+    check(counting(shared, at) > at, "the count does not go on at the source")
+    shutil.rmtree(dest)
+
+
+@test
 def restore_from_a_missing_image_fails_and_leaves_nothing(s):
     b, _ = s.bundle()
     r = s.rc("restore", "--detach", "--bundle", b, "--image-path", os.path.join(s.tmp, "nope"), "ghost",

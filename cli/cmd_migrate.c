@@ -1,0 +1,90 @@
+/* run-container migrate [OPTIONS] --to ROOT ID: live-migrate a running container to
+ * another state root (iterative pre-copy through CRIU); one line per round, then the
+ * downtime. */
+#include "cli/cli.h"
+#include "cli_help.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { OPT_TO = 800, OPT_ROUNDS, OPT_WORK_PATH, OPT_TCP, OPT_UNIX, OPT_LOCKS };
+
+static void print_round(void *data, const struct rc_migrate_round *r)
+{
+        printf("round %u%s: %" PRIu64 " pages, %u ms\n", r->round, r->final ? " (final dump)" : "", r->pages,
+               r->ms);
+        fflush(stdout);
+}
+
+int cli_cmd_migrate(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
+{
+        static const struct option longopts[] = {
+                {"to", required_argument, NULL, OPT_TO},
+                {"rounds", required_argument, NULL, OPT_ROUNDS},
+                {"work-path", required_argument, NULL, OPT_WORK_PATH},
+                {"tcp-established", no_argument, NULL, OPT_TCP},
+                {"ext-unix-sk", no_argument, NULL, OPT_UNIX},
+                {"file-locks", no_argument, NULL, OPT_LOCKS},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        struct rc_migrate_opts o = {.on_round = print_round};
+        char *to = NULL, *work = NULL;
+        unsigned downtime = 0;
+        int opt, ret = -1;
+
+        while ((opt = cli_getopt(argc, argv, ":h", longopts, "migrate", err)) != -1) {
+                switch (opt) {
+                case 'h':
+                        ret = cli_print_usage(cli_help_migrate);
+                        goto out;
+                case OPT_TO:
+                        free(to);
+                        to = NULL;
+                        if (cli_path_absolute(optarg, &to, err) < 0)
+                                goto out;
+                        break;
+                case OPT_ROUNDS:
+                        if (cli_parse_uint(optarg, 100, &o.max_rounds) < 0 || o.max_rounds == 0) {
+                                rc_error_set(err, 0, "invalid --rounds \"%s\": expected 1 to 100", optarg);
+                                goto out;
+                        }
+                        break;
+                case OPT_WORK_PATH:
+                        free(work);
+                        work = NULL;
+                        if (cli_path_absolute(optarg, &work, err) < 0)
+                                goto out;
+                        break;
+                case OPT_TCP:
+                        o.tcp_established = true;
+                        break;
+                case OPT_UNIX:
+                        o.ext_unix_sk = true;
+                        break;
+                case OPT_LOCKS:
+                        o.file_locks = true;
+                        break;
+                default:
+                        goto out;
+                }
+        }
+        if (cli_check_args("migrate", argc - optind, 1, 1, err) < 0)
+                goto out;
+        if (to == NULL) {
+                rc_error_set(err, 0, "migrate: --to ROOT is required");
+                goto out;
+        }
+        o.to_root = to;
+        o.work_path = work;
+        if (rc_container_migrate(&ctx->rt, argv[optind], &o, &downtime, err) < 0)
+                goto out;
+        printf("downtime: %u ms (final dump to running at %s)\n", downtime, to);
+        ret = 0;
+out:
+        free(to);
+        free(work);
+        return ret;
+}

@@ -1,0 +1,209 @@
+/* migrate: live migration to another state root with iterative pre-copy, built from
+ * checkpoint (pre-dump rounds, the final dump) and restore (runtime/container/checkpoint.c).
+ *
+ * Work directory (default <to_root>/@migrate-<id>.XXXXXX, '@': no container id has it):
+ *   config.json   the container's config as create saved it (the source's state goes
+ *                 with the final dump; the restore reads this copy)
+ *   pre-1 .. pre-N  pre-dumps, each the parent of the next (CRIU's dirty tracking)
+ *   final          the final dump, parent pre-N
+ * Pages per round are counted from the pages-*.img files CRIU wrote in that round. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
+#include "runtime/container/container.h"
+#include "runtime/container/state.h"
+
+#define DEFAULT_ROUNDS 4
+
+static unsigned ms_since(const struct timespec *t0)
+{
+        struct timespec t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (unsigned)((t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/* Pages in the pages-*.img files of an image directory. */
+static uint64_t image_pages(const char *dir)
+{
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        uint64_t bytes = 0;
+        struct dirent *e;
+        DIR *d;
+
+        if (fd < 0 || (d = fdopendir(fd)) == NULL)
+                return 0;
+        fd = -1; /* the DIR owns it */
+        while ((e = readdir(d)) != NULL) {
+                struct stat st;
+
+                if (strncmp(e->d_name, "pages-", 6) == 0 && fstatat(dirfd(d), e->d_name, &st, 0) == 0)
+                        bytes += (uint64_t)st.st_size;
+        }
+        closedir(d);
+        return bytes / (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* The source's bundle and saved config, into the work directory. */
+static int save_source(const struct rc_runtime *rt, const char *id, int workfd, char **ret_bundle,
+                       rc_error_t *err)
+{
+        _cleanup_close_ int rootfd = -1, dirfd = -1;
+        _cleanup_free_ char *cfg = NULL;
+        struct oci_state *st = NULL;
+        size_t len = 0;
+        int ret = -1;
+
+        if (rc_state_root_open(rt->root, &rootfd, err) < 0 ||
+            rc_state_dir_open(rootfd, id, &dirfd, err) < 0 || rc_state_read(dirfd, id, &st, err) < 0 ||
+            rc_state_read_file(dirfd, RC_CONFIG_FILE, &cfg, &len, err) < 0 ||
+            rc_write_file_atomic(workfd, "config.json", cfg, len, 0600, err) < 0)
+                goto out;
+        *ret_bundle = strdup(st->bundle);
+        ret = *ret_bundle != NULL ? 0 : rc_error_set(err, ENOMEM, "bundle path");
+out:
+        oci_state_free(st);
+        return ret;
+}
+
+struct migration {
+        const struct rc_runtime *rt;
+        const char *id;
+        const struct rc_migrate_opts *o;
+        char work[PATH_MAX];
+        char *bundle;
+        unsigned rounds; /* pre-dumps done */
+        bool keep; /* the final image is all that is left of the container */
+};
+
+static void criu_opts_of(const struct migration *m, struct rc_criu_opts *c, const char *image)
+{
+        *c = (struct rc_criu_opts){.image_path = image,
+                                   .tcp_established = m->o->tcp_established,
+                                   .ext_unix_sk = m->o->ext_unix_sk,
+                                   .file_locks = m->o->file_locks};
+}
+
+/* One pre-dump (final: the dump) round; *ret_pages: what it wrote. */
+static int do_round(struct migration *m, bool final, uint64_t *ret_pages, rc_error_t *err)
+{
+        struct rc_checkpoint_opts co = {.pre_dump = !final};
+        struct rc_migrate_round r = {.round = m->rounds + 1, .final = final};
+        char image[PATH_MAX + 16], parent[32];
+        struct timespec t0;
+
+        if (final)
+                snprintf(image, sizeof(image), "%s/final", m->work);
+        else
+                snprintf(image, sizeof(image), "%s/pre-%u", m->work, m->rounds + 1);
+        if (m->rounds > 0) {
+                snprintf(parent, sizeof(parent), "../pre-%u", m->rounds);
+                co.parent_path = parent;
+        }
+        criu_opts_of(m, &co.criu, image);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (rc_container_checkpoint(m->rt, m->id, &co, err) < 0)
+                return rc_error_wrap(err, "migrate \"%s\": %s round %u", m->id, final ? "final" : "pre-dump",
+                                     r.round);
+        r.ms = ms_since(&t0);
+        r.pages = *ret_pages = image_pages(image);
+        if (!final)
+                m->rounds++;
+        if (m->o->on_round != NULL)
+                m->o->on_round(m->o->data, &r);
+        return 0;
+}
+
+/* The final image restored under `root`, detached, from the saved config. */
+static int restore_at(const struct migration *m, const char *root, rc_error_t *err)
+{
+        struct rc_runtime rt = *m->rt;
+        char image[PATH_MAX + 16], config[PATH_MAX + 16];
+        struct rc_create_opts co = {.bundle = m->bundle, .config_path = config};
+        struct rc_restore_opts ro = {.detach = true};
+        int status;
+
+        rt.root = root;
+        snprintf(image, sizeof(image), "%s/final", m->work);
+        snprintf(config, sizeof(config), "%s/config.json", m->work);
+        criu_opts_of(m, &ro.criu, image);
+        return rc_container_restore(&rt, m->id, &co, &ro, &status, err);
+}
+
+static int migrate_in(struct migration *m, unsigned *ret_downtime_ms, rc_error_t *err)
+{
+        unsigned max = m->o->max_rounds ? m->o->max_rounds : DEFAULT_ROUNDS;
+        uint64_t pages = 0, prev = UINT64_MAX;
+        _cleanup_error_ rc_error_t back = NULL;
+        struct timespec t0;
+
+        /* pre-copy while the container runs, until the dirty set stops shrinking */
+        while (m->rounds < max && pages < prev) {
+                prev = m->rounds == 0 ? UINT64_MAX : pages;
+                if (do_round(m, false, &pages, err) < 0)
+                        return -1;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (do_round(m, true, &pages, err) < 0)
+                return -1; /* a failed dump leaves the container running */
+        if (restore_at(m, m->o->to_root, err) == 0) {
+                *ret_downtime_ms = ms_since(&t0);
+                return 0;
+        }
+        /* back where it was: the container must not be lost */
+        if (restore_at(m, m->rt->root, &back) == 0)
+                return rc_error_wrap(err, "migrate \"%s\" (the container runs at the source again)", m->id);
+        m->keep = true;
+        return rc_error_wrap(err,
+                             "migrate \"%s\" (and restoring it at the source failed too: %s; the image "
+                             "is kept in `%s/final`)",
+                             m->id, back->msg, m->work);
+}
+
+int rc_container_migrate(const struct rc_runtime *rt, const char *id, const struct rc_migrate_opts *o,
+                         unsigned *ret_downtime_ms, rc_error_t *err)
+{
+        struct migration m = {.rt = rt, .id = id, .o = o};
+        _cleanup_close_ int workfd = -1;
+        bool made = o->work_path == NULL;
+        int ret;
+
+        if (rc_validate_id(id, err) < 0)
+                return -1;
+        if (o->to_root == NULL || o->to_root[0] != '/')
+                return rc_error_set(err, 0, "migrate: the destination must be an absolute state root path");
+        if (strcmp(o->to_root, rc_state_root_path(rt->root)) == 0)
+                return rc_error_set(err, 0, "migrate: the destination `%s` is the source's state root",
+                                    o->to_root);
+        ret = rc_mkdir_p_host(o->to_root, 0711, 0711);
+        if (ret < 0)
+                return rc_error_set(err, -ret, "migrate: destination `%s`", o->to_root);
+        if (o->work_path != NULL)
+                snprintf(m.work, sizeof(m.work), "%s", o->work_path);
+        else
+                snprintf(m.work, sizeof(m.work), "%s/@migrate-%s.XXXXXX", o->to_root, id);
+        if (made ? mkdtemp(m.work) == NULL : mkdir(m.work, 0700) < 0 && errno != EEXIST)
+                return rc_error_set(err, errno, "migrate: work directory `%s`", m.work);
+        workfd = open(m.work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (workfd < 0)
+                ret = rc_error_set(err, errno, "migrate: work directory `%s`", m.work);
+        else
+                ret = save_source(rt, id, workfd, &m.bundle, err);
+        if (ret == 0)
+                ret = migrate_in(&m, ret_downtime_ms, err);
+        /* the images served their purpose (or the container runs at the source again) */
+        if (made && !m.keep)
+                rc_remove_tree_at(AT_FDCWD, m.work, NULL);
+        free(m.bundle);
+        return ret;
+}
