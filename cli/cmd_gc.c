@@ -21,7 +21,7 @@ int cli_cmd_gc(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
-        const char *cache = RC_IMAGE_CACHE_DEFAULT;
+        const char *cache = rc_image_cache_default();
         unsigned timeout_ms = 0;
         struct stat st;
         bool quiet = false;

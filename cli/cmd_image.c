@@ -123,7 +123,7 @@ static int run_sub(struct cli_context *ctx, const char *sub, int argc, char **ar
                 {},
         };
         struct cli_pull p;
-        const char *cache = RC_IMAGE_CACHE_DEFAULT;
+        const char *cache = rc_image_cache_default();
         bool ls = strcmp(sub, "ls") == 0, json = false;
         char cmd[32];
         size_t removed = 0;

@@ -19,6 +19,24 @@ const char *rc_user_state_root(uid_t euid, const char *xdg_runtime_dir, const ch
         return buf;
 }
 
+const char *rc_user_image_cache(uid_t euid, const char *xdg_data_home, const char *home,
+                                const char *system_cache, char *buf, size_t size)
+{
+        int n;
+
+        if (euid == 0)
+                return system_cache;
+        if (xdg_data_home != NULL && xdg_data_home[0] == '/')
+                n = snprintf(buf, size, "%s/run-container/layers", xdg_data_home);
+        else if (home != NULL && home[0] == '/')
+                n = snprintf(buf, size, "%s/.local/share/run-container/layers", home);
+        else
+                return system_cache;
+        if (n < 0 || (size_t)n >= size)
+                return system_cache;
+        return buf;
+}
+
 const char *rc_default_state_root(void)
 {
         static char buf[PATH_MAX];

@@ -19,3 +19,10 @@ const char *rc_user_state_root(uid_t euid, const char *xdg_runtime_dir, const ch
  * $XDG_RUNTIME_DIR/run-container (runc's and crun's rule), RC_DEFAULT_ROOT where
  * XDG_RUNTIME_DIR is unset. Decided once per process. */
 const char *rc_default_state_root(void);
+
+/* Pure: the default image layer cache for a caller of effective uid euid:
+ * system_cache for root; otherwise "<data>/run-container/layers" in its XDG data
+ * directory (xdg_data_home if absolute, else "<home>/.local/share"), written into buf;
+ * system_cache when neither is known. */
+const char *rc_user_image_cache(uid_t euid, const char *xdg_data_home, const char *home,
+                                const char *system_cache, char *buf, size_t size);

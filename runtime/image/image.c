@@ -20,6 +20,7 @@
 
 #include "runtime/base/cleanup.h"
 #include "runtime/base/fsutil.h"
+#include "runtime/base/userdirs.h"
 #include "specs/json.h"
 
 #define MAX_INDEX_DEPTH 4
@@ -218,6 +219,17 @@ static int select_by_tag(const json_node *index, const char *tag, const char *or
         return rc_error_set_status(err, ENOENT,
                                    "%s: %zu images and none tagged \"latest\": name a tag (tags: %s)",
                                    origin, n, tags ? tags : "?");
+}
+
+const char *rc_image_cache_default(void)
+{
+        static char buf[PATH_MAX];
+        static const char *cache;
+
+        if (cache == NULL)
+                cache = rc_user_image_cache(geteuid(), getenv("XDG_DATA_HOME"), getenv("HOME"),
+                                            RC_IMAGE_CACHE_DEFAULT, buf, sizeof(buf));
+        return cache;
 }
 
 const char *rc_image_host_arch(void)

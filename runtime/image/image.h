@@ -14,6 +14,10 @@
 #include "runtime/base/log.h"
 
 #define RC_IMAGE_CACHE_DEFAULT "/var/lib/run-container/layers"
+/* The cache when none is given: RC_IMAGE_CACHE_DEFAULT for root; for any other user its
+ * own, $XDG_DATA_HOME/run-container/layers (~/.local/share/run-container/layers).
+ * Decided once per process. */
+const char *rc_image_cache_default(void);
 
 struct rc_image {
         char *ref; /* as given */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime/base/cleanup.h"
 #include "runtime/base/fsutil.h"
@@ -665,13 +666,20 @@ static void gen_linux(json_gen *g, const struct rc_sandbox_opts *o, const json_n
                 if (strcmp(key, "resources") == 0) {
                         gen_resources(g, o, v);
                 } else if (strcmp(key, "namespaces") == 0) {
+                        /* a network namespace of its own unless --net host (the rootless
+                         * spec has none) */
                         json_gen_array_open(g);
                         for (size_t i = 0; i < json_array_size(v); i++) {
                                 const json_node *ns = json_array_get(v, i);
                                 const char *type = json_get_string(json_object_get(ns, "type"));
 
-                                if (!(type != NULL && strcmp(type, "network") == 0 && net_is(o, "host")))
+                                if (type == NULL || strcmp(type, "network") != 0)
                                         gen_copy(g, ns);
+                        }
+                        if (!net_is(o, "host")) {
+                                json_gen_object_open(g);
+                                json_gen_kv_string(g, "type", "network");
+                                json_gen_object_close(g);
                         }
                         json_gen_array_close(g);
                 } else {
@@ -802,7 +810,9 @@ int rc_sandbox_config(const struct rc_sandbox_opts *o, const struct rc_image *im
         size_t len = 0;
         int r;
 
-        if (oci_default_spec_compact_no_seccomp(false, &spec, &len, err) < 0 ||
+        /* a runtime that is not root starts from the rootless spec: a user namespace
+         * mapping the job's root to the caller, /sys bound, no gid= on devpts */
+        if (oci_default_spec_compact_no_seccomp(geteuid() != 0, &spec, &len, err) < 0 ||
             json_parse(spec, len, "default spec", &dflt, err) < 0)
                 return -1;
         g = json_gen_new(false);

@@ -47,7 +47,7 @@ struct sandbox {
 
 static const char *cache_of(const struct rc_sandbox_opts *o)
 {
-        return o->image_cache != NULL ? o->image_cache : RC_IMAGE_CACHE_DEFAULT;
+        return o->image_cache != NULL ? o->image_cache : rc_image_cache_default();
 }
 
 static int check_opts(const struct rc_sandbox_opts *o, rc_error_t *err)

@@ -44,7 +44,7 @@ struct rc_sandbox_opts {
         const char *rootfs; /* a directory, used read-only as the lower layer */
         const char
                 *image; /* "DIR[:TAG]", "oci-archive:FILE[:TAG]" or "docker://REF" (runtime/image/image.h) */
-        const char *image_cache; /* NULL: RC_IMAGE_CACHE_DEFAULT */
+        const char *image_cache; /* NULL: rc_image_cache_default() */
         struct rc_pull_opts pull; /* for a docker:// image */
         const char *upper; /* NULL: tmpfs; else DIR/upper and DIR/work keep the changes */
         bool read_only; /* no upper layer at all */

@@ -976,3 +976,20 @@ Test(state, default_root_of_a_user)
                                             RC_DEFAULT_ROOT, buf, sizeof(buf)),
                          RC_DEFAULT_ROOT);
 }
+
+/* The image cache of a user other than root is its own (XDG data directory). */
+Test(userdirs, image_cache_of_a_user)
+{
+        char buf[128];
+        const char *sys = "/var/lib/run-container/layers";
+
+        cr_assert_str_eq(rc_user_image_cache(0, "/d", "/h", sys, buf, sizeof(buf)), sys);
+        cr_assert_str_eq(rc_user_image_cache(1000, "/d", "/h", sys, buf, sizeof(buf)),
+                         "/d/run-container/layers");
+        cr_assert_str_eq(rc_user_image_cache(1000, NULL, "/h", sys, buf, sizeof(buf)),
+                         "/h/.local/share/run-container/layers");
+        cr_assert_str_eq(rc_user_image_cache(1000, "rel", "/h", sys, buf, sizeof(buf)),
+                         "/h/.local/share/run-container/layers");
+        cr_assert_str_eq(rc_user_image_cache(1000, NULL, NULL, sys, buf, sizeof(buf)), sys);
+        cr_assert_str_eq(rc_user_image_cache(1000, NULL, "", sys, buf, sizeof(buf)), sys);
+}
