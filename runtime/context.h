@@ -9,7 +9,7 @@
 #include "runtime/base/log.h"
 #include "runtime/base/userdirs.h" /* RC_DEFAULT_ROOT, rc_default_state_root */
 
-/* How new containers get their cgroup (runtime/cgroup.h); existing containers always
+/* How new containers get their cgroup (runtime/cgroup/cgroup.h); existing containers always
  * use the cgroup recorded in their state. */
 enum rc_cgroup_manager {
         RC_CGROUP_MANAGER_CGROUPFS, /* the default: cgroup v2 through /sys/fs/cgroup */
@@ -40,7 +40,7 @@ struct rc_runtime {
          * claims and nft elements are still released before detach returns. `sandbox`
          * sets it: its container is dead by then, and a one-shot run should not wait. */
         bool async_link_delete;
-        /* The caller's NOTIFY_SOCKET (create, run, start; runtime/notify.h), NULL: none. */
+        /* The caller's NOTIFY_SOCKET (create, run, start; runtime/container/notify.h), NULL: none. */
         const char *notify_socket;
         unsigned slow_paths; /* enum rc_slow_path bits; 0 outside tests */
 };

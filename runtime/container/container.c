@@ -1,5 +1,5 @@
 /* create, start and run: the lifecycle operations that bring a container up. state,
- * kill, delete and list live in container_ops.c. */
+ * kill, delete and list live in ops.c. */
 #include "runtime/container/container.h"
 
 #include <errno.h>

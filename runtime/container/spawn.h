@@ -96,7 +96,7 @@ struct rc_spawn {
         int (*during_setup)(void *arg, rc_error_t *err);
         void *during_setup_arg;
         /* Set by the spawn: with opts->ext->init, our end of the socket, where the init's EXIT
-         * comes (runtime/sync.h); else -1. */
+         * comes (runtime/container/sync.h); else -1. */
         int exit_fd;
 };
 

@@ -1,4 +1,4 @@
-/* The content-addressed layer cache (layout in image_internal.h).
+/* The content-addressed layer cache (layout in internal.h).
  *
  * Concurrency without a cache-wide lock, with two lock files per layer:
  *   locks/<algo>-<hex>         LOCK_SH by every image using the layer, from before it

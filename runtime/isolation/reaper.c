@@ -1,4 +1,4 @@
-/* The small init of runtime/reaper.h. */
+/* The small init of runtime/isolation/reaper.h. */
 #include "runtime/isolation/reaper.h"
 
 #include <errno.h>

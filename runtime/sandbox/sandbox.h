@@ -2,7 +2,7 @@
  * always clean up.
  *
  * No bundle is written: the config is the default spec (its seccomp profile and
- * capabilities) with the options applied, built in memory (sandbox_config.c), parsed
+ * capabilities) with the options applied, built in memory (config.c), parsed
  * and validated like any config.json, and handed to the normal create/start/wait/delete
  * (rc_container_run). The root is always an overlayfs (runtime/rootfs/overlay.h), mounted by
  * the container init in its own mount namespace: lower = --rootfs or the image's layers,
