@@ -20,7 +20,6 @@ and a memory limit is timed in tests/vm (bench_vm.sh). A benchmark, not a test.
 build before a change), in the same rounds, with its own state root and networks; prints
 run-container/baseline for each.
 """
-import os
 import sys
 
 import benchlib as B

@@ -29,7 +29,6 @@ compare `perf stat -r 30 -e task-clock` of the two commands, which counts every 
 Needs bubblewrap (apt-get install bubblewrap). A benchmark, not a test: it prints the
 medians and the median of the paired ratios (tests/bench/benchlib.py).
 """
-import os
 import signal
 import subprocess
 import sys

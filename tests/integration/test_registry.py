@@ -12,7 +12,6 @@ loopback, the progress line only on a terminal.
 """
 
 import base64
-import contextlib
 import hashlib
 import http.client
 import http.server
@@ -25,7 +24,6 @@ import select
 import shutil
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 import urllib.parse

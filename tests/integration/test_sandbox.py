@@ -7,7 +7,6 @@ cannot be enforced on this hybrid-cgroup host: here they fail closed or run with
 Network tests run the runtime inside a network namespace the test creates.
 """
 
-import contextlib
 import hashlib
 import json
 import os
@@ -19,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import RUNTIME, pid_alive, pids_with_token, wait_for
+from conftest import pid_alive, pids_with_token, wait_for
 
 pytestmark = pytest.mark.run_container_only("sandbox is run-container's own command")
 

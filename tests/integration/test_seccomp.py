@@ -3,7 +3,6 @@
 
 import array
 import contextlib
-import ctypes
 import errno
 import fcntl
 import json
@@ -17,7 +16,7 @@ import threading
 
 import pytest
 
-from conftest import RUNTIME, parse_json
+from conftest import RUNTIME
 
 # linux/seccomp.h: struct seccomp_notif is 80 bytes, struct seccomp_notif_resp 24.
 NOTIF_SIZE, RESP_SIZE = 80, 24
