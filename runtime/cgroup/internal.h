@@ -3,6 +3,8 @@
 
 #include "runtime/cgroup/cgroup.h"
 
+#define RC_CGROUP_SMALL_FILE_MAX (64 * 1024) /* the bound on reading a cgroup or /proc file */
+
 /* The cgroupfs driver's steps on an existing directory (cg->dirfd), which the systemd
  * driver runs on its scope: refuse a frozen cgroup, check the controllers r needs, write
  * r's limits and attach its device program. */

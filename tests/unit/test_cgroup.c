@@ -1,4 +1,4 @@
-/* Unit tests for runtime/cgroup/cgroup.c and runtime/cgroup/stats.c: the fail-closed decision,
+/* Unit tests for runtime/cgroup/cgroup.c, cgroupfs.c and stats.c: the fail-closed decision,
  * cgroup paths, the disabled driver, and the cgroupfs driver's reads (stats, freezer,
  * process lists) against a temporary directory of fake cgroup files. Nothing here
  * touches /sys/fs/cgroup. */
