@@ -239,9 +239,6 @@ typedef int (*cli_id_fn)(struct cli_context *ctx, const char *id, void *arg, rc_
 int cli_for_each_match(struct cli_context *ctx, const char *pattern, cli_id_fn fn, void *arg,
                        rc_error_t *err);
 
-/* Write all of buf to fd, retrying on EINTR and short writes. */
-int cli_write_all(int fd, const void *buf, size_t len);
-
 /* The owner column/property as runc shows it: user name, or "#<uid>" if unknown. */
 char *cli_owner_name(uid_t uid);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
 #include "runtime/image/image.h"
 
 enum { OPT_CACHE = 256 };
@@ -73,7 +74,7 @@ static int print_json(const struct layer_row *rows, size_t n, rc_error_t *err)
         json_gen_free(g);
         if (r < 0)
                 return -1;
-        return cli_write_all(STDOUT_FILENO, doc, len) < 0 ? rc_error_set(err, errno, "write to stdout") : 0;
+        return rc_write_all(STDOUT_FILENO, doc, len) < 0 ? rc_error_set(err, errno, "write to stdout") : 0;
 }
 
 static int list_rows(const char *cache, bool json, rc_error_t *err)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
 #include "runtime/net/network.h"
 
 enum { OPT_SUBNET = 256, OPT_GATEWAY, OPT_BRIDGE, OPT_INTERNAL, OPT_NO_ISOLATE, OPT_FORMAT };
@@ -56,7 +57,7 @@ static int print_doc(json_gen *g, rc_error_t *err)
 
         if (json_gen_finish(g, &doc, &len, err) < 0)
                 return -1;
-        return cli_write_all(STDOUT_FILENO, doc, len) < 0 ? rc_error_set(err, errno, "write to stdout") : 0;
+        return rc_write_all(STDOUT_FILENO, doc, len) < 0 ? rc_error_set(err, errno, "write to stdout") : 0;
 }
 
 static int cmd_create(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
 #include "runtime/image/image.h"
 #include "runtime/sandbox/sandbox.h"
 
@@ -310,7 +311,7 @@ static void write_report(struct cli_context *ctx, const char *dest, const struct
                 rc_error_set(&e, errno, "--report `%s`", dest);
                 goto out;
         }
-        if (cli_write_all(fd, json, len) < 0)
+        if (rc_write_all(fd, json, len) < 0)
                 rc_error_set(&e, errno, "write report `%s`", dest);
         if (fd != STDERR_FILENO)
                 close(fd);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
 #include "specs/config.h"
 
 static int write_config(const char *bundle, const char *doc, size_t len, rc_error_t *err)
@@ -24,7 +25,7 @@ static int write_config(const char *bundle, const char *doc, size_t len, rc_erro
                 return rc_error_set(err, 0, "file `%s/config.json` exists, remove it first", bundle);
         if (fd < 0)
                 return rc_error_set(err, errno, "create `%s/config.json`", bundle);
-        if (cli_write_all(fd, doc, len) < 0) {
+        if (rc_write_all(fd, doc, len) < 0) {
                 int saved = errno;
 
                 (void)unlinkat(dirfd, "config.json", 0);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
 #include "specs/json.h"
 
 int cli_log_open(struct cli_log *l, const char *path, enum cli_log_format format, rc_error_t *err)
@@ -147,7 +148,7 @@ void cli_log_write(const struct cli_log *l, enum rc_log_level level, const char 
                 }
         }
         /* nowhere left to report a failed log write */
-        (void)cli_write_all(fd, line, strlen(line));
+        (void)rc_write_all(fd, line, strlen(line));
 }
 
 void cli_log_sink(void *data, enum rc_log_level level, const char *msg)

@@ -255,24 +255,6 @@ int cli_path_absolute(const char *path, char **ret, rc_error_t *err)
         return 0;
 }
 
-int cli_write_all(int fd, const void *buf, size_t len)
-{
-        const char *p = buf;
-
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -1;
-                }
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
 char *cli_owner_name(uid_t uid)
 {
         struct passwd pw, *res = NULL;

@@ -510,16 +510,20 @@ int rc_ensure_target_in_root(int rootfd, const char *path, bool is_file, rc_erro
         return fd;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
+int rc_write_all(int fd, const void *buf, size_t len)
 {
         const char *p = buf;
 
         while (len > 0) {
                 ssize_t n = write(fd, p, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -1;
+                if (n == 0) {
+                        errno = EIO; /* no progress: do not spin */
+                        return -1;
                 }
                 p += n;
                 len -= (size_t)n;
@@ -564,7 +568,7 @@ int rc_write_file_atomic(int dirfd, const char *name, const void *buf, size_t le
         fd = create_temp(dirfd, name, mode, &tmp);
         if (fd < 0)
                 return rc_error_set(err, -fd, "create a temporary file for `%s`", name);
-        r = write_all(fd, buf, len);
+        r = rc_write_all(fd, buf, len) < 0 ? -errno : 0;
         /* the mode given to open(2) went through the umask: set it exactly */
         if (r == 0 && fchmod(fd, mode) < 0)
                 r = -errno;

@@ -28,6 +28,9 @@ int rc_ensure_target_in_root(int rootfd, const char *path, bool is_file, rc_erro
 int rc_write_file_atomic(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
                          rc_error_t *err);
 
+/* Write all of buf to fd, going on after short writes and EINTR; -1 with errno set. */
+int rc_write_all(int fd, const void *buf, size_t len);
+
 /* Write buf to an existing file (e.g. under /proc or /sys) in one write(2). */
 int rc_write_file_at(int dirfd, const char *path, const void *buf, size_t len, rc_error_t *err);
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
 #include "runtime/base/syscalls.h"
 
 int rc_relay_block_signals(sigset_t *old, rc_error_t *err)
@@ -103,20 +104,6 @@ void rc_relay_stop(struct rc_relay *r)
         }
 }
 
-static void write_all(int fd, const char *p, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return; /* the reader went away: the output is dropped */
-                p += n;
-                len -= (size_t)n;
-        }
-}
-
 /* Copy what the pty has for us to out_fd. Returns false once the pty has no slave left
  * (EIO) or failed, so the caller stops polling it. */
 static bool copy_out(struct rc_relay *r)
@@ -127,7 +114,7 @@ static bool copy_out(struct rc_relay *r)
                 ssize_t n = read(r->master, buf, sizeof(buf));
 
                 if (n > 0) {
-                        write_all(r->out_fd, buf, (size_t)n);
+                        (void)rc_write_all(r->out_fd, buf, (size_t)n); /* a reader gone: dropped */
                         continue;
                 }
                 if (n < 0 && errno == EINTR)

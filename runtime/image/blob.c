@@ -126,22 +126,6 @@ int rc_blob_open(int layoutfd, const char *digest, rc_error_t *err)
         return fd;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-        const char *p = buf;
-
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -1;
-                p += n, len -= (size_t)n;
-        }
-        return 0;
-}
-
 int rc_blob_read(int layoutfd, const struct rc_descriptor *d, size_t max, char **ret, size_t *ret_len,
                  rc_error_t *err)
 {
@@ -279,7 +263,7 @@ static int store_verified(int layoutfd, const char *digest, read_fn rd, void *da
                 goto out;
         while ((n = rd(data, buf, COPY_CHUNK)) > 0) {
                 rc_hash_update(&h, buf, (size_t)n);
-                if (write_all(t.fd, buf, (size_t)n) < 0) {
+                if (rc_write_all(t.fd, buf, (size_t)n) < 0) {
                         rc_error_set(err, errno, "write blob `%s`", digest);
                         goto out;
                 }
