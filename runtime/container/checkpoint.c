@@ -490,8 +490,9 @@ static int send_console(const char *socket_path, rc_error_t *err)
         return rc_terminal_send(sock, master, "/dev/ptmx", err);
 }
 
-/* post-restore: the tasks exist and do not run yet: record the init now, so that no
- * moment exists where it runs without a state naming it. */
+/* setup-namespaces: the hooks of the create path; post-restore: the tasks exist and do not
+ * run yet: record the init now, so that no moment exists where it runs without a state
+ * naming it. */
 static int on_notify(char *action, criu_notify_arg_t na)
 {
         struct restore_notify *n = notify_ctx;
@@ -499,6 +500,8 @@ static int on_notify(char *action, criu_notify_arg_t na)
 
         if (n->err != NULL)
                 return -1;
+        if (strcmp(action, "setup-namespaces") == 0)
+                return r->namespaces_ready(r->arg, criu_notify_pid(na), &n->err) < 0 ? -1 : 0;
         if (strcmp(action, "post-restore") == 0)
                 return r->restored(r->arg, criu_notify_pid(na), &n->err) < 0 ? -1 : 0;
         if (strcmp(action, "orphan-pts-master") == 0 && r->console_socket != NULL)

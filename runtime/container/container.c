@@ -183,6 +183,15 @@ static int set_listen_env(struct oci_config *cfg, unsigned n, rc_error_t *err)
         return 0;
 }
 
+/* restore, CRIU's namespaces made: the prestart and createRuntime hooks, as runc */
+static int restored_namespaces(void *arg, pid_t pid, rc_error_t *err)
+{
+        struct create_run *c = arg;
+
+        c->state.pid = pid;
+        return rc_spawn_runtime_hooks(c->cfg, &c->state, NULL, NULL, err);
+}
+
 /* restore: the tasks exist, not running yet: the container is running from here on */
 static int record_restored(void *arg, pid_t pid, rc_error_t *err)
 {
@@ -225,6 +234,7 @@ static int restore_processes(struct create_run *c, pid_t *ret_pid, rc_error_t *e
                                                       .console_socket = c->o->console_socket,
                                                       .cgroup_path = c->cg->path,
                                                       .netns_fd = netns,
+                                                      .namespaces_ready = restored_namespaces,
                                                       .restored = record_restored,
                                                       .arg = c},
                             &pid, err) < 0)

@@ -34,7 +34,9 @@ struct rc_criu_restore {
         const char *console_socket; /* a terminal's master goes there; NULL: none */
         const char *cgroup_path; /* the cgroup the create path made; NULL: none */
         int netns_fd; /* the network namespace the create path made, or -1 */
-        /* Called once the tasks exist, before they run, with the init's pid. */
+        /* Called once CRIU has made the namespaces (the init's pid; runc runs the prestart
+         * and createRuntime hooks there), and once the tasks exist, before they run. */
+        int (*namespaces_ready)(void *arg, pid_t pid, rc_error_t *err);
         int (*restored)(void *arg, pid_t pid, rc_error_t *err);
         void *arg;
 };

@@ -294,6 +294,26 @@ static int handshake_namespaces(struct spawn_run *r, rc_error_t *err)
         return record_pid(r, r->init_pid, err);
 }
 
+int rc_spawn_runtime_hooks(const struct oci_config *cfg, const struct oci_state *st, char **ret_json,
+                           size_t *ret_len, rc_error_t *err)
+{
+        _cleanup_free_ char *json = NULL;
+        size_t len = 0;
+
+        if (oci_state_to_json(st, 0, &json, &len, err) < 0)
+                return -1;
+        if (rc_hooks_run(&cfg->hooks[OCI_HOOK_PRESTART], OCI_HOOK_PRESTART, json, len, NULL, err) < 0)
+                return -1;
+        if (rc_hooks_run(&cfg->hooks[OCI_HOOK_CREATE_RUNTIME], OCI_HOOK_CREATE_RUNTIME, json, len, NULL,
+                         err) < 0)
+                return -1;
+        if (ret_json != NULL) {
+                *ret_json = TAKE_PTR(json);
+                *ret_len = len;
+        }
+        return 0;
+}
+
 static int handshake_hooks(struct spawn_run *r, rc_error_t *err)
 {
         const struct oci_config *cfg = r->s->cfg;
@@ -310,12 +330,7 @@ static int handshake_hooks(struct spawn_run *r, rc_error_t *err)
          * exists only from here on): plumb the network before the prestart hooks. */
         if (!r->paths.net_early && rc_network_attach(r->s->rt, r->s->state_dirfd, r->init_pid, err) < 0)
                 return -1;
-        if (oci_state_to_json(r->s->state, 0, &json, &len, err) < 0)
-                return -1;
-        if (rc_hooks_run(&cfg->hooks[OCI_HOOK_PRESTART], OCI_HOOK_PRESTART, json, len, NULL, err) < 0)
-                return -1;
-        if (rc_hooks_run(&cfg->hooks[OCI_HOOK_CREATE_RUNTIME], OCI_HOOK_CREATE_RUNTIME, json, len, NULL,
-                         err) < 0)
+        if (rc_spawn_runtime_hooks(cfg, r->s->state, &json, &len, err) < 0)
                 return -1;
         if (rc_sync_send(r->sync_fd, RC_SYNC_HOOKS_DONE, 0, json, len, err) < 0)
                 return -1;

@@ -104,3 +104,9 @@ struct rc_spawn {
  * init waits on exec.fifo and *ret_pid is its pid (in our pid namespace). On failure
  * the init has been killed and reaped. */
 int rc_spawn_container(struct rc_spawn *s, pid_t *ret_pid, rc_error_t *err);
+
+/* The prestart and createRuntime hooks, in the runtime's namespaces, given the state (the
+ * init's pid, status creating); *ret_json (if not NULL): the document they got. Also
+ * restore's (runtime/container/checkpoint.c), once CRIU has made the namespaces. */
+int rc_spawn_runtime_hooks(const struct oci_config *cfg, const struct oci_state *st, char **ret_json,
+                           size_t *ret_len, rc_error_t *err);

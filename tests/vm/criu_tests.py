@@ -70,7 +70,7 @@ class Suite:
         c["root"] = {"path": self.rootfs, "readonly": True}
         return c
 
-    def bundle(self, shared=None, args=None, annotations=None, resources=None):
+    def bundle(self, shared=None, args=None, annotations=None, resources=None, hooks=None):
         """A bundle running COUNTER (or args) with `shared` (a new directory by default)
         bind-mounted at /shared; returns (bundle, shared)."""
         self.n += 1
@@ -86,6 +86,8 @@ class Suite:
             c.setdefault("annotations", {}).update(annotations)
         if resources:
             c["linux"].setdefault("resources", {}).update(resources)
+        if hooks:
+            c["hooks"] = hooks
         with open(os.path.join(path, "config.json"), "w") as f:
             json.dump(c, f)
         return path, shared
@@ -478,6 +480,56 @@ def migrate_whose_restore_fails_runs_at_the_source_again(s):
     at = count(shared)
     check(counting(shared, at) > at, "the count does not go on at the source")
     shutil.rmtree(dest)
+
+
+@test
+def restore_killed_at_any_moment_is_cleaned_by_delete_force(s):
+    """restore SIGKILLed at several moments (before, during and after CRIU's work): either
+    the container runs and is recorded, or nothing runs; `delete --force` then leaves no
+    state, cgroup or process (and the suite's end finds no mount, lease or veth)."""
+    b, shared = s.bundle(annotations={"run-container.network": "default"})
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    img = os.path.join(s.tmp, "img-kill")
+    s.rc("checkpoint", "--image-path", img, cid)
+    s.ids.remove(cid)
+    for delay in (0.05, 0.3, 0.8, 1.5, 2.5):
+        p = subprocess.Popen([s.runtime, "--root", s.root, "restore", "--detach", "--bundle", b, "--image-path", img,
+                              cid], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.kill()
+        p.wait()
+        time.sleep(0.5)  # a criu swrk left on its own finishes or aborts
+        r = s.rc("delete", "--force", cid, check_rc=False)
+        check(r.returncode == 0 or "does not exist" in r.stderr, f"delete --force after a kill at {delay}s: {r.stderr}")
+        check(not os.path.exists(os.path.join(s.root, cid)), f"state left after a kill at {delay}s")
+        check(not os.path.exists(os.path.join(CG, "run-container", cid)), f"cgroup left after a kill at {delay}s")
+        n = count(shared)
+        time.sleep(0.5)
+        check(count(shared) == n, f"something still counts after a kill at {delay}s and delete --force")
+
+
+@test
+def restore_runs_prestart_and_create_runtime_hooks(s):
+    """As runc: restore runs the prestart and createRuntime hooks once CRIU has made the
+    namespaces, with the state (the restored init's pid, status creating) on stdin."""
+    hookdir = tempfile.mkdtemp(dir=s.tmp)
+    hooks = {k: [{"path": "/bin/sh", "args": ["sh", "-c", f"cat > {hookdir}/{k}.json"]}]
+             for k in ("prestart", "createRuntime")}
+    b, shared = s.bundle(hooks=hooks)
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    img = os.path.join(s.tmp, "img-hooks")
+    s.rc("checkpoint", "--image-path", img, cid)
+    s.ids.remove(cid)
+    for k in hooks:
+        os.unlink(os.path.join(hookdir, f"{k}.json"))
+    s.restore(b, cid, img)
+    pid = s.state(cid)["pid"]
+    for k in hooks:
+        got = json.loads(read(os.path.join(hookdir, f"{k}.json"), "{}") or "{}")
+        check(got.get("id") == cid and got.get("pid") == pid and got.get("status") == "creating",
+              f"{k} hook got {got}, the restored init is {pid}")
 
 
 @test
