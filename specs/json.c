@@ -850,6 +850,38 @@ void json_gen_uint(json_gen *g, uint64_t v)
         gen_number_text(g, buf);
 }
 
+void json_gen_node(json_gen *g, const json_node *n)
+{
+        switch (json_type_of(n)) {
+        case JSON_NULL:
+                json_gen_null(g);
+                return;
+        case JSON_BOOL:
+                json_gen_bool(g, json_get_bool(n));
+                return;
+        case JSON_NUMBER:
+                gen_number_text(g, json_number_text(n)); /* checked by the parser */
+                return;
+        case JSON_STRING:
+                json_gen_string(g, json_get_string(n));
+                return;
+        case JSON_OBJECT:
+                json_gen_object_open(g);
+                for (size_t k = 0; k < json_object_size(n); k++) {
+                        json_gen_string(g, json_object_key(n, k));
+                        json_gen_node(g, json_object_value(n, k));
+                }
+                json_gen_object_close(g);
+                return;
+        case JSON_ARRAY:
+                json_gen_array_open(g);
+                for (size_t k = 0; k < json_array_size(n); k++)
+                        json_gen_node(g, json_array_get(n, k));
+                json_gen_array_close(g);
+                return;
+        }
+}
+
 void json_gen_bool(json_gen *g, bool v)
 {
         if (gen_ok(g))

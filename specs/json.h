@@ -62,6 +62,9 @@ void json_gen_int(json_gen *g, int64_t v);
 void json_gen_uint(json_gen *g, uint64_t v);
 void json_gen_bool(json_gen *g, bool v);
 void json_gen_null(json_gen *g);
+/* A parsed value and everything in it, as parsed: numbers keep their text (fractions and
+ * every 64-bit value exact), object keys their order. */
+void json_gen_node(json_gen *g, const json_node *n);
 /* Convenience: key + value in an object. */
 void json_gen_kv_string(json_gen *g, const char *key, const char *value);
 void json_gen_kv_int(json_gen *g, const char *key, int64_t v);

@@ -500,51 +500,6 @@ out:
 
 /* ---- config, manifest, index ---------------------------------------------------------------- */
 
-static int copy_json(json_gen *g, const json_node *n, rc_error_t *err)
-{
-        int64_t i;
-        uint64_t u;
-
-        switch (json_type_of(n)) {
-        case JSON_NULL:
-                json_gen_null(g);
-                return 0;
-        case JSON_BOOL:
-                json_gen_bool(g, json_get_bool(n));
-                return 0;
-        case JSON_STRING:
-                json_gen_string(g, json_get_string(n));
-                return 0;
-        case JSON_NUMBER:
-                if (json_get_i64(n, &i) == 0)
-                        json_gen_int(g, i);
-                else if (json_get_u64(n, &u) == 0)
-                        json_gen_uint(g, u);
-                else
-                        return rc_error_set_status(err, ENOTSUP,
-                                                   "commit: non-integer number %s in the image config",
-                                                   json_number_text(n));
-                return 0;
-        case JSON_OBJECT:
-                json_gen_object_open(g);
-                for (size_t k = 0; k < json_object_size(n); k++) {
-                        json_gen_string(g, json_object_key(n, k));
-                        if (copy_json(g, json_object_value(n, k), err) < 0)
-                                return -1;
-                }
-                json_gen_object_close(g);
-                return 0;
-        case JSON_ARRAY:
-                json_gen_array_open(g);
-                for (size_t k = 0; k < json_array_size(n); k++)
-                        if (copy_json(g, json_array_get(n, k), err) < 0)
-                                return -1;
-                json_gen_array_close(g);
-                return 0;
-        }
-        return 0;
-}
-
 static void format_now(char buf[32])
 {
         time_t t = time(NULL);
@@ -555,8 +510,8 @@ static void format_now(char buf[32])
 }
 
 /* The base config (or a minimal one) with rootfs, history and created replaced. */
-static int config_body(json_gen *g, const struct rc_image *base, const json_node *doc, const char *diff_id,
-                       const char *now, rc_error_t *err)
+static void config_body(json_gen *g, const struct rc_image *base, const json_node *doc, const char *diff_id,
+                        const char *now)
 {
         const json_node *history = json_object_get(doc, "history");
 
@@ -567,8 +522,7 @@ static int config_body(json_gen *g, const struct rc_image *base, const json_node
                 if (strcmp(key, "rootfs") == 0 || strcmp(key, "history") == 0 || strcmp(key, "created") == 0)
                         continue;
                 json_gen_string(g, key);
-                if (copy_json(g, json_object_value(doc, k), err) < 0)
-                        return -1;
+                json_gen_node(g, json_object_value(doc, k));
         }
         if (doc == NULL) {
                 json_gen_kv_string(g, "architecture", rc_image_host_arch());
@@ -591,15 +545,13 @@ static int config_body(json_gen *g, const struct rc_image *base, const json_node
         json_gen_string(g, "history");
         json_gen_array_open(g);
         for (size_t i = 0; i < json_array_size(history); i++)
-                if (copy_json(g, json_array_get(history, i), err) < 0)
-                        return -1;
+                json_gen_node(g, json_array_get(history, i));
         json_gen_object_open(g);
         json_gen_kv_string(g, "created", now);
         json_gen_kv_string(g, "created_by", "run-container sandbox --commit");
         json_gen_object_close(g);
         json_gen_array_close(g);
         json_gen_object_close(g);
-        return 0;
 }
 
 static int finish_doc(json_gen *g, int r, char **ret, size_t *ret_len, rc_error_t *err)
@@ -616,7 +568,6 @@ static int build_config(const struct rc_image *base, const char *diff_id, char *
         json_node *doc = NULL;
         json_gen *g;
         char now[32];
-        int r;
 
         if (base != NULL && base->config_json != NULL &&
             json_parse(base->config_json, strlen(base->config_json), "base image config", &doc, err) < 0)
@@ -627,9 +578,9 @@ static int build_config(const struct rc_image *base, const char *diff_id, char *
                 return rc_error_set(err, ENOMEM, "commit");
         }
         format_now(now);
-        r = config_body(g, base, json_type_of(doc) == JSON_OBJECT ? doc : NULL, diff_id, now, err);
+        config_body(g, base, json_type_of(doc) == JSON_OBJECT ? doc : NULL, diff_id, now);
         json_free(doc);
-        return finish_doc(g, r, ret, ret_len, err);
+        return finish_doc(g, 0, ret, ret_len, err);
 }
 
 static void gen_descriptor(json_gen *g, const char *media_type, const char *digest, uint64_t size)
@@ -674,7 +625,6 @@ static int update_index(int layoutfd, const char *tag, const char *digest, size_
         const json_node *manifests;
         size_t len = 0;
         json_gen *g;
-        int r = 0;
 
         if (faccessat(layoutfd, "index.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
             (rc_read_file_at(layoutfd, "index.json", RC_IMAGE_JSON_MAX, &old, &len, err) < 0 ||
@@ -691,13 +641,13 @@ static int update_index(int layoutfd, const char *tag, const char *digest, size_
         json_gen_kv_string(g, "mediaType", RC_MEDIA_OCI_INDEX);
         json_gen_string(g, "manifests");
         json_gen_array_open(g);
-        for (size_t i = 0; r == 0 && i < json_array_size(manifests); i++) {
+        for (size_t i = 0; i < json_array_size(manifests); i++) {
                 const json_node *m = json_array_get(manifests, i);
                 const char *name = json_get_string(
                         json_object_get(json_object_get(m, "annotations"), RC_ANNOTATION_REF_NAME));
 
                 if (name == NULL || strcmp(name, tag) != 0)
-                        r = copy_json(g, m, err);
+                        json_gen_node(g, m);
         }
         gen_descriptor(g, RC_MEDIA_OCI_MANIFEST, digest, size);
         json_gen_string(g, "annotations");
@@ -708,7 +658,7 @@ static int update_index(int layoutfd, const char *tag, const char *digest, size_
         json_gen_array_close(g);
         json_gen_object_close(g);
         json_free(index);
-        if (finish_doc(g, r, &doc, &len, err) < 0)
+        if (finish_doc(g, 0, &doc, &len, err) < 0)
                 return -1;
         return rc_write_file_atomic(layoutfd, "index.json", doc, len, 0644, err);
 }

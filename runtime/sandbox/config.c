@@ -318,46 +318,6 @@ static int gen_volume(json_gen *g, const char *spec, rc_error_t *err)
         return 0;
 }
 
-static void gen_copy(json_gen *g, const json_node *n)
-{
-        uint64_t u;
-        int64_t i;
-
-        switch (json_type_of(n)) {
-        case JSON_NULL:
-                json_gen_null(g);
-                break;
-        case JSON_BOOL:
-                json_gen_bool(g, json_get_bool(n));
-                break;
-        case JSON_NUMBER:
-                if (json_get_i64(n, &i) == 0)
-                        json_gen_int(g, i);
-                else if (json_get_u64(n, &u) == 0)
-                        json_gen_uint(g, u);
-                else
-                        json_gen_null(g); /* no fractions in the default spec */
-                break;
-        case JSON_STRING:
-                json_gen_string(g, json_get_string(n));
-                break;
-        case JSON_OBJECT:
-                json_gen_object_open(g);
-                for (size_t k = 0; k < json_object_size(n); k++) {
-                        json_gen_string(g, json_object_key(n, k));
-                        gen_copy(g, json_object_value(n, k));
-                }
-                json_gen_object_close(g);
-                break;
-        case JSON_ARRAY:
-                json_gen_array_open(g);
-                for (size_t k = 0; k < json_array_size(n); k++)
-                        gen_copy(g, json_array_get(n, k));
-                json_gen_array_close(g);
-                break;
-        }
-}
-
 /* "--tmpfs DST[:OPTIONS]" (podman's): our nosuid,nodev,mode=1777 first, the options
  * after them (the later word wins), and size= when the options give none and
  * default_size is set (no cgroup: see rc_sandbox_opts.unlimited_tmpfs). */
@@ -412,7 +372,7 @@ static int gen_mounts(json_gen *g, const struct rc_sandbox_opts *o, const json_n
 {
         json_gen_array_open(g);
         for (size_t i = 0; i < json_array_size(dflt); i++)
-                gen_copy(g, json_array_get(dflt, i));
+                json_gen_node(g, json_array_get(dflt, i));
         for (size_t i = 0; o->volumes != NULL && o->volumes[i] != NULL; i++)
                 if (gen_volume(g, o->volumes[i], err) < 0)
                         return -1;
@@ -493,7 +453,7 @@ static int gen_rlimits(json_gen *g, const struct rc_sandbox_opts *o, const json_
                 for (size_t k = 0; k < n && type != NULL; k++)
                         overridden |= strcmp(set[k].name, type) == 0;
                 if (!overridden)
-                        gen_copy(g, r);
+                        json_gen_node(g, r);
         }
         for (size_t i = 0; i < n; i++) {
                 bool later = false;
@@ -620,7 +580,7 @@ static void gen_resources(json_gen *g, const struct rc_sandbox_opts *o, const js
         json_gen_object_open(g);
         for (size_t k = 0; k < json_object_size(dflt); k++) {
                 json_gen_string(g, json_object_key(dflt, k));
-                gen_copy(g, json_object_value(dflt, k));
+                json_gen_node(g, json_object_value(dflt, k));
         }
         if (o->memory != 0 || o->memory_swap != 0) {
                 json_gen_string(g, "memory");
@@ -674,7 +634,7 @@ static void gen_linux(json_gen *g, const struct rc_sandbox_opts *o, const json_n
                                 const char *type = json_get_string(json_object_get(ns, "type"));
 
                                 if (type == NULL || strcmp(type, "network") != 0)
-                                        gen_copy(g, ns);
+                                        json_gen_node(g, ns);
                         }
                         if (!net_is(o, "host")) {
                                 json_gen_object_open(g);
@@ -683,7 +643,7 @@ static void gen_linux(json_gen *g, const struct rc_sandbox_opts *o, const json_n
                         }
                         json_gen_array_close(g);
                 } else {
-                        gen_copy(g, v);
+                        json_gen_node(g, v);
                 }
         }
         if (json_object_get(dflt, "resources") == NULL) {
@@ -753,7 +713,7 @@ static int gen_config(json_gen *g, const struct rc_sandbox_opts *o, const struct
                 } else if (strcmp(key, "linux") == 0) {
                         gen_linux(g, o, v, linux_at);
                 } else {
-                        gen_copy(g, v);
+                        json_gen_node(g, v);
                 }
         }
         if (gen_annotations(g, o, err) < 0)

@@ -749,6 +749,27 @@ Test(image, commit_into_a_new_layout_copies_the_base_blobs)
         cr_assert_null(strstr(strstr(read_text(path_of("new/layout/index.json")), "snap") + 1, "\"snap\""));
 }
 
+Test(image, commit_keeps_fractions_in_the_base_config)
+{
+        struct rc_image *base, *img;
+        rc_error_t err = NULL;
+        char ref[600];
+
+        simple_layout("L", base_entries, N_BASE, 'g',
+                      "\"config\":{\"Cmd\":[\"x\"],\"Labels\":{\"a\":\"b\"}},\"x-ratio\":0.25,");
+        base = open_ok(path_of("L"));
+        cr_assert_eq(mkdir(path_of("up"), 0755), 0);
+        write_file(path_of("up/f"), "f\n");
+        snprintf(ref, sizeof(ref), "%s:frac", path_of("L"));
+        cr_assert_eq(rc_image_commit(cache, base, path_of("up"), ref, NULL, &err), 0, "%s",
+                     err ? err->msg : "");
+        img = open_ok(ref);
+        cr_assert_not_null(strstr(img->config_json, "\"x-ratio\":0.25"), "%s", img->config_json);
+        cr_assert_str_eq(img->cmd[0], "x");
+        rc_image_free(img);
+        rc_image_free(base);
+}
+
 /* ---- the cache ------------------------------------------------------------------------------ */
 
 Test(image, two_opens_share_one_cached_copy)

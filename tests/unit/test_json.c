@@ -212,6 +212,24 @@ Test(json, generator_round_trip)
         json_free(root);
 }
 
+Test(json, gen_node_copies_a_document_exactly)
+{
+        static const char doc[] =
+                "{\"f\":0.5,\"e\":-1.25e-3,\"u\":18446744073709551615,\"i\":-9223372036854775808,"
+                "\"s\":\"x\\\"y\",\"n\":null,\"b\":[true,false,{},[]],\"d\":1,\"d\":2}";
+        json_node *root = parse_ok(doc);
+        json_gen *g = json_gen_new(false);
+        _cleanup_free_ char *out = NULL;
+        rc_error_t err = NULL;
+        size_t len = 0;
+
+        json_gen_node(g, root);
+        cr_assert_eq(json_gen_finish(g, &out, &len, &err), 0, "%s", err ? err->msg : "");
+        json_gen_free(g);
+        cr_assert_str_eq(out, doc, "numbers keep their text (fractions too), keys their order");
+        json_free(root);
+}
+
 Test(json, generator_pretty)
 {
         json_gen *g = json_gen_new(true);
