@@ -215,6 +215,12 @@ struct rc_cgroup {
         struct rc_systemd_bus *bus; /* connected on first use */
 };
 
+/* Whether the container's cgroup enforces its device rules (a BPF program on it): it
+ * has one, and the runtime is root (only root may load the program). Otherwise create
+ * refuses rules that deny a node the container could still open
+ * (rc_devices_check_unenforced). */
+bool rc_cgroup_enforces_devices(const struct rc_cgroup *cg);
+
 /* For create: decide and plan (no write yet). *ret is the cgroupfs or systemd driver
  * with its path set (record it, then rc_cgroup_create) or the disabled driver. */
 int rc_cgroup_plan(const struct rc_runtime *rt, const struct oci_config *cfg, const char *id,

@@ -215,7 +215,15 @@ int rc_cgroup_v2_configure(struct rc_cgroup *cg, const struct oci_resources *r, 
         if (check_not_frozen(cg, err) < 0 || check_controllers(cg, required, err) < 0 ||
             rc_cgroup_apply_resources(cg->dirfd, r, cg->log, err) < 0)
                 return -1;
+        if (!rc_cgroup_enforces_devices(cg))
+                return 0;
         return apply_devices(cg, r->devices, r->n_devices, err);
+}
+
+bool rc_cgroup_enforces_devices(const struct rc_cgroup *cg)
+{
+        /* the kernel loads a cgroup device program for CAP_SYS_ADMIN (or CAP_BPF) only */
+        return cg->path != NULL && geteuid() == 0;
 }
 
 static int v2_create(struct rc_cgroup *cg, const struct oci_config *cfg, rc_error_t *err)
@@ -235,6 +243,10 @@ static int v2_update(struct rc_cgroup *cg, const struct oci_resources *r, rc_err
         if (check_controllers(cg, required, err) < 0 ||
             rc_cgroup_apply_resources(cg->dirfd, r, cg->log, err) < 0)
                 return -1;
+        if (r->present && r->n_devices > 0 && !rc_cgroup_enforces_devices(cg))
+                return rc_error_set(err, EPERM,
+                                    ".linux.resources.devices: a runtime that is not root cannot load "
+                                    "the device rules program (that needs root)");
         if (r->present && r->n_devices > 0)
                 return apply_devices(cg, r->devices, r->n_devices, err);
         return 0;

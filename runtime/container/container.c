@@ -273,8 +273,10 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
                 return -1;
         if (rc_cgroup_plan(c->rt, c->cfg, c->id, &c->cg, err) < 0)
                 return -1;
-        /* no cgroup: its device rules would go unenforced (runtime/rootfs/devices.c) */
-        if (c->cg->path == NULL && rc_devices_check_unenforced(c->cfg, c->o->bundle, &c->rt->log, err) < 0)
+        /* no cgroup, or one the runtime may not attach the device program to: the rules
+         * would go unenforced (runtime/rootfs/devices.c) */
+        if (!rc_cgroup_enforces_devices(c->cg) &&
+            rc_devices_check_unenforced(c->cfg, c->o->bundle, &c->rt->log, err) < 0)
                 return rc_error_wrap(err, "%s", c->config_path);
         /* A cgroup is recorded before its mkdir, so that delete finds a leftover. Without
          * one the first state written is the one with the pid (spawn.c record_pid), before

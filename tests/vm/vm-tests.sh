@@ -4,14 +4,15 @@
 # limits, devices, update, pause/resume, kill --all, delete, events; sandbox: limits, OOM
 # and usage in --report, timeout, kill -9 + gc; engines: podman and containerd with
 # cgroups and limits, exec into a cgroup; criu: checkpoint/restore of a counter,
-# --leave-running, a new id, twice from one image, bad images, runc's side by side)
+# --leave-running, a new id, twice from one image, bad images, runc's side by side;
+# rootless: memory and pids limits for an unprivileged user in a delegated cgroup)
 # against real containers, in ONE tests/vm boot;
 # the systemd suite (the systemd cgroup driver) in a second boot with systemd as PID 1
 # (run-in-vm.sh --systemd). Each suite prints 'N passed, N failed'; the last line is
 # their sum. Exits non-zero if anything failed (or with run-in-vm.sh's 124/125/126).
 #
 # usage: tests/vm/vm-tests.sh [run-in-vm.sh options] [-- SUITE [TEST_NAME...]]
-#        SUITE is cgroup, sandbox, engines, criu or systemd; default: all, every test
+#        SUITE is cgroup, sandbox, engines, criu, rootless or systemd; default: all, every test
 # env:   BUILD_DIR (default <repo>/build; set up with meson if missing)
 set -euo pipefail
 
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
 	*) vm_opts+=("$1"); shift ;;
 	esac
 done
-suites=(cgroup sandbox engines criu systemd)
+suites=(cgroup sandbox engines criu rootless systemd)
 if [ $# -gt 0 ]; then
 	suites=("$1")
 	shift
