@@ -142,8 +142,11 @@ def pids_limit_is_enforced(s):
 def the_container_cgroup_is_the_users_and_goes_with_delete(s):
     b = s.bundle(["sleep", "30"], {"memory": {"limit": 64 * MiB}})
     s.ids.append("keep")
-    r = s.rc("run", "--detach", "--bundle", b, "keep")
-    check(r.returncode == 0, f"run -d: {r.stderr.strip()}")
+    err = os.path.join(s.tmp, "keep.err")
+    with open(err, "w") as fe:  # not a pipe: the container would hold it open
+        r = s.rc("run", "--detach", "--bundle", b, "keep", capture_output=False, stdout=subprocess.DEVNULL,
+                 stderr=fe)
+    check(r.returncode == 0, f"run -d: {open(err).read().strip()}")
     cg = os.path.join(DELEGATED, "run-container", "keep")
     check(os.path.isdir(cg), f"no cgroup at {cg}: {s.cgroups()}")
     with open(os.path.join(cg, "memory.max")) as f:
