@@ -12,9 +12,13 @@ int cli_pull_option(struct cli_pull *p, int opt, const char *arg, rc_error_t *er
 {
         switch (opt) {
         case CLI_OPT_CREDS:
-                if (strchr(arg, ':') == NULL || arg[0] == ':')
-                        return rc_error_set_status(err, EINVAL, "--creds \"%s\": expected USER:PASSWORD",
-                                                   arg[0] == ':' ? arg : "USER");
+                /* the value is never echoed: it may hold the password */
+                if (strchr(arg, ':') == NULL)
+                        return rc_error_set_status(err, EINVAL,
+                                                   "--creds: expected USER:PASSWORD (the value has no ':')");
+                if (arg[0] == ':')
+                        return rc_error_set_status(
+                                err, EINVAL, "--creds: expected USER:PASSWORD (the user name is empty)");
                 p->opts.creds = arg;
                 return 1;
         case CLI_OPT_AUTHFILE:
