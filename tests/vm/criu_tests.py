@@ -532,6 +532,73 @@ def restore_runs_prestart_and_create_runtime_hooks(s):
               f"{k} hook got {got}, the restored init is {pid}")
 
 
+class ConsoleSocket:
+    """An AF_UNIX listener that takes one pty master (--console-socket's other end)."""
+
+    def __init__(self, path):
+        import socket
+        import threading
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(1)
+        self.sock.settimeout(120)
+        self.master = None
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        import socket
+        try:
+            conn, _ = self.sock.accept()
+            with conn:
+                _, fds, _, _ = socket.recv_fds(conn, 4096, 4)
+                self.master = fds[0] if fds else None
+        except OSError:
+            pass
+
+    def wait(self):
+        self.thread.join(120)
+        self.sock.close()
+        check(self.master is not None, "no pty master came to the console socket")
+        return self.master
+
+
+@test
+def terminal_container_gets_a_new_master_at_restore(s):
+    """process.terminal: create hands the pty master to --console-socket; after checkpoint
+    and restore (orphan pts: CRIU makes a new pair), restore's --console-socket gets the
+    new master, and what the container writes to its terminal comes out of it."""
+    b, shared = s.bundle(args=["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i >/shared/count; echo tty $i; "
+                                           "sleep 0.2; done"])
+    with open(os.path.join(b, "config.json")) as f:
+        c = json.load(f)
+    c["process"]["terminal"] = True
+    with open(os.path.join(b, "config.json"), "w") as f:
+        json.dump(c, f)
+    cid = f"c{s.n}"
+    cs1 = ConsoleSocket(os.path.join(s.tmp, "cs1.sock"))
+    s.ids.append(cid)
+    s.rc("run", "--detach", "--console-socket", os.path.join(s.tmp, "cs1.sock"), "--bundle", b, cid,
+         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    m1 = cs1.wait()
+    try:
+        counting(shared, 3)
+        img = os.path.join(s.tmp, "img-tty")
+        s.rc("checkpoint", "--image-path", img, cid)
+        s.ids.remove(cid)
+    finally:
+        os.close(m1)
+    at = count(shared)
+    cs2 = ConsoleSocket(os.path.join(s.tmp, "cs2.sock"))
+    s.restore(b, cid, img, "--console-socket", os.path.join(s.tmp, "cs2.sock"))
+    m2 = cs2.wait()
+    try:
+        text = read_until(m2, lambda t: any(w.isdigit() and int(w) > at for w in t.split()), 60)
+        check("tty " in text, f"terminal output: {text[-200:]!r}")
+    finally:
+        os.close(m2)
+
+
 @test
 def restore_from_a_missing_image_fails_and_leaves_nothing(s):
     b, _ = s.bundle()
