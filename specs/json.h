@@ -1,5 +1,6 @@
-/* The only JSON interface of the project: a thin wrapper over yajl (used in specs/json.c
- * and nowhere else) so the backend can be swapped. */
+/* The only JSON interface of the project: a thin wrapper over yajl (used in specs/json.c,
+ * the parser, and specs/json_gen.c, the generator, and nowhere else) so the backend can be
+ * swapped. */
 #pragma once
 
 #include <stdbool.h>
