@@ -4,6 +4,8 @@ import subprocess
 
 import pytest
 
+from conftest import wait_for
+
 pytestmark = pytest.mark.run_container_only("image pull is run-container's own command")
 
 
@@ -16,3 +18,22 @@ def test_bad_creds_never_echo_the_value(runtime_binary, workdir, value, why):
     assert "--creds" in r.stderr and why in r.stderr, r.stderr
     assert "s3cret" not in r.stderr, r.stderr
     assert not os.path.exists(os.path.join(workdir, "cache")), "nothing made for a bad option"
+
+
+def test_run_maps_none_of_the_libraries_loaded_on_first_use(rt, bundle):
+    """systemd, curl and archive for their commands, criu for checkpoint/restore: `run`
+    pays for none of them (test_systemd_cgroup.py and test_registry.py check one each)."""
+    b = bundle(["/probe", "sleep", "60"])
+    b.save()
+    cid = rt.new_id()
+    p = rt.popen("run", "--bundle", b.path, cid, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: rt.cmd("state", cid).returncode == 0 and rt.state(cid)["status"] == "running",
+                 what="the container to run")
+        with open(f"/proc/{p.pid}/maps") as f:
+            maps = f.read()
+        for lib in ("libcriu", "libsystemd", "libcurl", "libarchive", "libssl", "libcrypto"):
+            assert lib not in maps, f"`run` mapped {lib}"
+    finally:
+        rt.cmd("kill", cid, "KILL")
+        p.wait(timeout=30)
