@@ -227,7 +227,7 @@ const char *rc_image_cache_default(void)
         static const char *cache;
 
         if (cache == NULL)
-                cache = rc_user_image_cache(geteuid(), getenv("XDG_DATA_HOME"), getenv("HOME"),
+                cache = rc_user_image_cache(rc_running_rootless(), getenv("XDG_DATA_HOME"), getenv("HOME"),
                                             RC_IMAGE_CACHE_DEFAULT, buf, sizeof(buf));
         return cache;
 }

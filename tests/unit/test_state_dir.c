@@ -964,15 +964,15 @@ Test(state, default_root_of_a_user)
 {
         char buf[64];
 
-        cr_assert_str_eq(rc_user_state_root(0, "/run/user/0", RC_DEFAULT_ROOT, buf, sizeof(buf)),
+        cr_assert_str_eq(rc_user_state_root(false, "/run/user/0", RC_DEFAULT_ROOT, buf, sizeof(buf)),
                          RC_DEFAULT_ROOT);
-        cr_assert_str_eq(rc_user_state_root(1000, "/run/user/1000", RC_DEFAULT_ROOT, buf, sizeof(buf)),
+        cr_assert_str_eq(rc_user_state_root(true, "/run/user/1000", RC_DEFAULT_ROOT, buf, sizeof(buf)),
                          "/run/user/1000/run-container");
-        cr_assert_str_eq(rc_user_state_root(1000, NULL, RC_DEFAULT_ROOT, buf, sizeof(buf)), RC_DEFAULT_ROOT);
-        cr_assert_str_eq(rc_user_state_root(1000, "", RC_DEFAULT_ROOT, buf, sizeof(buf)), RC_DEFAULT_ROOT);
-        cr_assert_str_eq(rc_user_state_root(1000, "run/user", RC_DEFAULT_ROOT, buf, sizeof(buf)),
+        cr_assert_str_eq(rc_user_state_root(true, NULL, RC_DEFAULT_ROOT, buf, sizeof(buf)), RC_DEFAULT_ROOT);
+        cr_assert_str_eq(rc_user_state_root(true, "", RC_DEFAULT_ROOT, buf, sizeof(buf)), RC_DEFAULT_ROOT);
+        cr_assert_str_eq(rc_user_state_root(true, "run/user", RC_DEFAULT_ROOT, buf, sizeof(buf)),
                          RC_DEFAULT_ROOT);
-        cr_assert_str_eq(rc_user_state_root(1000, "/a/very/long/path/that/does/not/fit/in/the/buffer/given",
+        cr_assert_str_eq(rc_user_state_root(true, "/a/very/long/path/that/does/not/fit/in/the/buffer/given",
                                             RC_DEFAULT_ROOT, buf, sizeof(buf)),
                          RC_DEFAULT_ROOT);
 }
@@ -983,13 +983,13 @@ Test(userdirs, image_cache_of_a_user)
         char buf[128];
         const char *sys = "/var/lib/run-container/layers";
 
-        cr_assert_str_eq(rc_user_image_cache(0, "/d", "/h", sys, buf, sizeof(buf)), sys);
-        cr_assert_str_eq(rc_user_image_cache(1000, "/d", "/h", sys, buf, sizeof(buf)),
+        cr_assert_str_eq(rc_user_image_cache(false, "/d", "/h", sys, buf, sizeof(buf)), sys);
+        cr_assert_str_eq(rc_user_image_cache(true, "/d", "/h", sys, buf, sizeof(buf)),
                          "/d/run-container/layers");
-        cr_assert_str_eq(rc_user_image_cache(1000, NULL, "/h", sys, buf, sizeof(buf)),
+        cr_assert_str_eq(rc_user_image_cache(true, NULL, "/h", sys, buf, sizeof(buf)),
                          "/h/.local/share/run-container/layers");
-        cr_assert_str_eq(rc_user_image_cache(1000, "rel", "/h", sys, buf, sizeof(buf)),
+        cr_assert_str_eq(rc_user_image_cache(true, "rel", "/h", sys, buf, sizeof(buf)),
                          "/h/.local/share/run-container/layers");
-        cr_assert_str_eq(rc_user_image_cache(1000, NULL, NULL, sys, buf, sizeof(buf)), sys);
-        cr_assert_str_eq(rc_user_image_cache(1000, NULL, "", sys, buf, sizeof(buf)), sys);
+        cr_assert_str_eq(rc_user_image_cache(true, NULL, NULL, sys, buf, sizeof(buf)), sys);
+        cr_assert_str_eq(rc_user_image_cache(true, NULL, "", sys, buf, sizeof(buf)), sys);
 }
