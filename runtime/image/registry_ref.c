@@ -39,13 +39,26 @@ static bool looks_like_host(const char *s, size_t n)
                (n == 9 && !strncmp(s, "localhost", 9));
 }
 
+/* NAME, [IPV6] or either with ":PORT" (1 to 65535), as a URL's authority takes it. */
 static bool host_valid(const char *h)
 {
         size_t n = strlen(h);
+        const char *close = h[0] == '[' ? strchr(h, ']') : NULL;
+        const char *port = strchr(close ? close : h, ':');
+        unsigned long v = 0;
 
-        return n > 0 && n <= 255 &&
-               strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == n &&
-               h[0] != '-' && h[0] != ':';
+        if (n == 0 || n > 255 ||
+            strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") != n ||
+            h[0] == '-' || h[0] == ':' || (h[0] == '[' && (close == NULL || close == h + 1)) ||
+            (h[0] != '[' && strpbrk(h, "[]") != NULL) || (close && close[1] != '\0' && close[1] != ':'))
+                return false;
+        if (port == NULL)
+                return true;
+        port++;
+        if (port[0] == '\0' || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5)
+                return false;
+        v = strtoul(port, NULL, 10);
+        return v >= 1 && v <= 65535;
 }
 
 /* Lowercase components of [a-z0-9] joined by '.', '_', '-', separated by single '/'. */

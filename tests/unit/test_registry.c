@@ -56,6 +56,9 @@ Test(registry, references_as_skopeo_reads_them)
         /* a tag and a digest: the digest names the image, the tag is kept */
         parse_ok("quay.io/ns/app:v2@" D64, "quay.io", "quay.io", "ns/app", "v2", D64);
         parse_ok("[::1]:5000/app", "[::1]:5000", "[::1]:5000", "app", "latest", NULL);
+        parse_ok("[::1]/app", "[::1]", "[::1]", "app", "latest", NULL);
+        parse_ok("host.example:65535/app", "host.example:65535", "host.example:65535", "app", "latest",
+                 NULL);
 }
 
 Test(registry, bad_references_say_what_is_wrong)
@@ -68,6 +71,13 @@ Test(registry, bad_references_say_what_is_wrong)
         parse_bad("host.example/app@sha256:12", "invalid digest");
         parse_bad("host.example/app@md5:0123", "invalid digest");
         parse_bad("", "invalid repository name");
+        parse_bad("host.example:99999/app", "invalid registry host");
+        parse_bad("host.example:0/app", "invalid registry host");
+        parse_bad("host.example:/app", "invalid registry host");
+        parse_bad("host.example:80:80/app", "invalid registry host");
+        parse_bad("[::1/app", "invalid registry host");
+        parse_bad("[::1]x:5000/app", "invalid registry host");
+        parse_bad("ho[st.example/app", "invalid registry host");
 }
 
 Test(registry, loopback_hosts)
