@@ -127,6 +127,7 @@ int cli_parse_slow_paths(const char *value, unsigned *ret, rc_error_t *err)
         } paths[] = {
                 {"netns", RC_SLOW_NETNS},     {"hooks", RC_SLOW_HOOKS},     {"seccomp", RC_SLOW_SECCOMP},
                 {"created", RC_SLOW_CREATED}, {"protect", RC_SLOW_PROTECT}, {"setup", RC_SLOW_SETUP},
+                {"release", RC_SLOW_RELEASE},
         };
         unsigned bits = 0;
         size_t len, i;

@@ -59,6 +59,10 @@ struct create_run {
         /* run: the state with status "created" is written once the init is released
          * (state.json says "creating" with the pid until then), off the critical path */
         bool defer_created_write;
+        /* run: exec.fifo's read end is opened before the init can reach it (fifo_fd), so
+         * the init does not wait for us between READY and its execve (rc_spawn.early_release) */
+        bool early_release;
+        int fifo_fd;
         const struct rc_restore_opts *restore; /* restore: CRIU brings the processes, not a spawn */
 };
 
@@ -77,6 +81,8 @@ static void create_run_clear(struct create_run *c)
                 close(c->rootfd);
         if (c->exit_fd >= 0)
                 close(c->exit_fd);
+        if (c->fifo_fd >= 0)
+                close(c->fifo_fd);
 }
 
 static int load_config(struct create_run *c, rc_error_t *err)
@@ -251,6 +257,7 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
 {
         struct rc_spawn sp;
         pid_t pid;
+        int ret;
 
         if (c->cfg->process.terminal && c->o->console_socket == NULL && c->relay_fd < 0)
                 return rc_error_set(err, 0,
@@ -314,14 +321,19 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
                                .cgroup = c->cg,
                                .state = &c->state,
                                .during_setup = write_config_copy,
-                               .during_setup_arg = c};
+                               .during_setup_arg = c,
+                               /* a terminal: run sizes it and starts the relay first */
+                               .early_release = c->early_release && !c->cfg->process.terminal,
+                               .fifo_fd = -1};
         /* the slow path, for tests (runtime/context.h): the copy before the clone */
         if (c->rt->slow_paths & RC_SLOW_SETUP) {
                 if (write_config_copy(c, err) < 0)
                         return -1;
                 sp.during_setup = NULL;
         }
-        if (rc_spawn_container(&sp, &pid, err) < 0)
+        ret = rc_spawn_container(&sp, &pid, err);
+        c->fifo_fd = sp.fifo_fd;
+        if (ret < 0)
                 return -1;
         c->exit_fd = sp.exit_fd;
         c->state.status = OCI_STATUS_CREATED;
@@ -337,7 +349,7 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
 #define CREATE_RUN_INIT(rt_, id_, o_, relay_fd_)                                                            \
         {                                                                                                   \
                 .rt = (rt_), .id = (id_), .o = (o_), .rootfd = -1, .dirfd = -1, .relay_fd = (relay_fd_),    \
-                .exit_fd = -1                                                                               \
+                .exit_fd = -1, .fifo_fd = -1                                                                \
         }
 
 /* c: from CREATE_RUN_INIT, cleared by the caller with create_run_clear. On success the
@@ -406,9 +418,10 @@ static int read_fifo_error(int fifo, char *buf, size_t *len, rc_error_t *err)
 
 /* Open the FIFO without blocking, wait for the init's byte, then for EOF: the init holds
  * the write end until execve closes it, so EOF means the process runs (or the init died). */
-static int release_init(int dirfd, pid_t pid, uint64_t start_time, bool own_child, rc_error_t *err)
+static int release_init(int dirfd, int fifo_fd, pid_t pid, uint64_t start_time, bool own_child,
+                        rc_error_t *err)
 {
-        _cleanup_close_ int fifo = -1, pidfd = -1;
+        _cleanup_close_ int fifo = fifo_fd, pidfd = -1;
         char msg[RC_FIFO_ERROR_MAX];
         size_t len = 0;
         bool released = false;
@@ -418,7 +431,8 @@ static int release_init(int dirfd, pid_t pid, uint64_t start_time, bool own_chil
         pidfd = rc_pidfd_open(pid, 0);
         if (pidfd < 0 || (!own_child && !rc_pid_matches(pid, start_time)))
                 return rc_error_set(err, 0, "container init (pid %d) is gone", pid);
-        fifo = openat(dirfd, RC_FIFO_FILE, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fifo < 0)
+                fifo = openat(dirfd, RC_FIFO_FILE, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (fifo < 0)
                 return rc_error_set(err, errno, "open exec fifo");
         for (;;) {
@@ -485,17 +499,18 @@ out:
 
 /* The start proper, the state directory locked: release the init, retire the FIFO, run
  * the poststart hooks (cfg as for run_poststart). sd_notify: ret_notify_fd NULL waits
- * here for READY; otherwise the caller gets the socket to relay from (-1: none). */
-static int start_locked(const struct rc_runtime *rt, int dirfd, struct oci_state *st,
+ * here for READY; otherwise the caller gets the socket to relay from (-1: none). fifo_fd:
+ * exec.fifo's read end opened before (run's early release; taken over), or -1. */
+static int start_locked(const struct rc_runtime *rt, int dirfd, int fifo_fd, struct oci_state *st,
                         const struct oci_config *cfg, bool own_child, bool write_state, int *ret_notify_fd,
                         rc_error_t *err)
 {
-        _cleanup_close_ int notify_fd = -1;
+        _cleanup_close_ int notify_fd = -1, fifo = fifo_fd;
 
         /* sd_notify: the container's socket exists before its program runs */
         if (rt->notify_socket != NULL && rc_notify_listen(dirfd, &notify_fd, err) < 0)
                 return -1;
-        if (release_init(dirfd, st->pid, st->pid_start_time, own_child, err) < 0)
+        if (release_init(dirfd, TAKE_FD(fifo), st->pid, st->pid_start_time, own_child, err) < 0)
                 return -1;
         /* run: the state create left unwritten, written while the released init drops its
          * privileges and execs (the status is derived from the FIFO from now on) */
@@ -531,7 +546,7 @@ int rc_container_start(const struct rc_runtime *rt, const char *id, rc_error_t *
                              oci_status_name(st->status));
                 goto out;
         }
-        ret = start_locked(rt, dirfd, st, NULL, false, false, NULL, err);
+        ret = start_locked(rt, dirfd, -1, st, NULL, false, false, NULL, err);
 out:
         oci_state_free(st);
         return ret;
@@ -674,6 +689,8 @@ int rc_container_run(const struct rc_runtime *rt, const char *id, const struct r
         /* create and start under one hold of the lock, with the state and config in memory */
         c = (struct create_run)CREATE_RUN_INIT(rt, id, o, pair[1]);
         c.defer_created_write = !ro->detach && !(rt->slow_paths & RC_SLOW_CREATED);
+        /* not with sd_notify: its socket must exist before the process runs (start_locked) */
+        c.early_release = rt->notify_socket == NULL && !(rt->slow_paths & RC_SLOW_RELEASE);
         if (create_container(&c, &pid, err) < 0)
                 goto out;
         if (!ro->detach) {
@@ -689,7 +706,7 @@ int rc_container_run(const struct rc_runtime *rt, const char *id, const struct r
                 *ro->result = (struct rc_run_result){.pid = pid};
                 clock_gettime(CLOCK_MONOTONIC, &ro->result->started);
         }
-        ret = start_locked(rt, c.dirfd, &c.state, c.cfg, true, c.defer_created_write,
+        ret = start_locked(rt, c.dirfd, TAKE_FD(c.fifo_fd), &c.state, c.cfg, true, c.defer_created_write,
                            ro->detach ? NULL : &notify_fd, err);
         create_run_unlock(&c);
         if (ret == 0 && notify_fd >= 0)

@@ -87,6 +87,13 @@ static int record_pid(struct spawn_run *r, pid_t pid, rc_error_t *err)
 {
         if (rc_state_set_pid(r->s->state_dirfd, r->s->state, pid, err) < 0)
                 return -1;
+        /* the init opens the FIFO only after RECORDED */
+        if (r->s->early_release) {
+                rc_log(&r->s->rt->log, RC_LOG_DEBUG, "fast path release: exec.fifo open before READY");
+                r->s->fifo_fd = openat(r->s->state_dirfd, RC_FIFO_FILE, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+                if (r->s->fifo_fd < 0)
+                        return rc_error_set(err, errno, "open exec fifo");
+        }
         if (rc_sync_send(r->sync_fd, RC_SYNC_RECORDED, 0, NULL, 0, err) == 0)
                 return 0;
         /* an init that failed has closed its end: the next receive reports why */

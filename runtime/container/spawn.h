@@ -95,6 +95,11 @@ struct rc_spawn {
          * itself up: work of the caller's that the init needs only after READY. */
         int (*during_setup)(void *arg, rc_error_t *err);
         void *during_setup_arg;
+        /* run: the spawn opens exec.fifo's read end (into fifo_fd, -1 before) before the
+         * init may reach the FIFO (before RECORDED), so that its open for writing does not
+         * wait for us: once READY, the init goes on to execve without a round trip. */
+        bool early_release;
+        int fifo_fd;
         /* Set by the spawn: with opts->ext->init, our end of the socket, where the init's EXIT
          * comes (runtime/container/sync.h); else -1. */
         int exit_fd;
