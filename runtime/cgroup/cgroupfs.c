@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/base/cleanup.h"
+#include "runtime/base/clock.h"
 #include "runtime/base/fsutil.h"
 #include "runtime/base/syscalls.h"
 #include "runtime/cgroup/cgroup.h"
@@ -75,14 +76,6 @@ static unsigned read_controllers(int dirfd, const char *file)
                 p += strspn(p, " \n");
         }
         return mask;
-}
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(int ms)
@@ -408,14 +401,14 @@ static int v2_kill(struct rc_cgroup *cg, int sig, pid_t last, rc_error_t *err)
 static int wait_frozen(struct rc_cgroup *cg, bool want, rc_error_t *err)
 {
         _cleanup_close_ int fd = openat(cg->dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
-        int64_t deadline = now_ms() + cg->freeze_timeout_ms;
+        int64_t deadline = rc_now_ms() + cg->freeze_timeout_ms;
 
         if (fd < 0)
                 return rc_error_set(err, errno, "open `%s%s/cgroup.events`", cg->mount, cg->path);
         for (;;) {
                 char buf[512], *p;
                 ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-                int64_t left = deadline - now_ms();
+                int64_t left = deadline - rc_now_ms();
                 struct pollfd pfd = {.fd = fd, .events = POLLPRI};
 
                 if (n < 0)
@@ -507,7 +500,7 @@ static int v2_destroy(struct rc_cgroup *cg, rc_error_t *err)
         _cleanup_close_ int parent = -1;
         _cleanup_free_ char *dir = strdup(cg->path);
         char *name;
-        int64_t deadline = now_ms() + cg->destroy_timeout_ms;
+        int64_t deadline = rc_now_ms() + cg->destroy_timeout_ms;
         int delay = 1, r;
 
         if (dir == NULL)
@@ -530,7 +523,7 @@ static int v2_destroy(struct rc_cgroup *cg, rc_error_t *err)
                         break;
                 if (r != -EBUSY)
                         return rc_error_set(err, -r, "remove cgroup `%s%s`", cg->mount, cg->path);
-                if (now_ms() >= deadline)
+                if (rc_now_ms() >= deadline)
                         return rc_error_set(err, EBUSY, "remove cgroup `%s%s`: still busy after %d ms",
                                             cg->mount, cg->path, cg->destroy_timeout_ms);
                 /* processes left (or dying): kill them all, then try again */

@@ -20,10 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "runtime/base/cleanup.h"
+#include "runtime/base/clock.h"
 #include "runtime/base/dl.h"
 #include "runtime/cgroup/cgroup.h"
 #include "runtime/cgroup/internal.h"
@@ -379,14 +379,6 @@ static int job_removed(sd_bus_message *m, void *data, sd_bus_error *e)
         return 0;
 }
 
-static uint64_t now_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* Call `m` (a method returning a job path), then wait for the job to be removed. The
  * match is in place before the call: JobRemoved cannot pass unseen. */
 static int call_job(struct rc_cgroup *cg, sd_bus_message *m, const char *what, const char *unit,
@@ -418,9 +410,9 @@ static int call_job(struct rc_cgroup *cg, sd_bus_message *m, const char *what, c
                 p_sd_bus_slot_unref(slot);
                 return rc_error_set(err, -r, "%s `%s`: read the job path", what, unit);
         }
-        deadline = now_us() + JOB_TIMEOUT_US;
+        deadline = rc_now_us() + JOB_TIMEOUT_US;
         while (!w.done) {
-                uint64_t now = now_us();
+                uint64_t now = rc_now_us();
 
                 r = p_sd_bus_process(bus, NULL);
                 if (r > 0)

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "runtime/base/cleanup.h"
+#include "runtime/base/clock.h"
 #include "runtime/base/fsutil.h"
 
 #define LOCK_RETRIES 16
@@ -150,14 +151,6 @@ static bool is_dir_at(int dirfd, const char *name)
         return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Unpack d into tmp/, then rename it to <algo>/<hex>. Called under the layer's LOCK_EX. */
 static int unpack_into_cache(struct rc_layer_cache *c, int algofd, const char *hex, int layoutfd,
                              const struct rc_descriptor *d, const char *diff_id, const struct rc_logger *log,
@@ -165,7 +158,7 @@ static int unpack_into_cache(struct rc_layer_cache *c, int algofd, const char *h
 {
         _cleanup_free_ char *tmpname = NULL, *prefix = NULL;
         _cleanup_close_ int tmpfd = -1, blobfd = -1;
-        double start = now_ms();
+        uint64_t start = rc_now_us();
         int r;
 
         if (asprintf(&prefix, "unpack-%.16s", hex) < 0)
@@ -187,7 +180,8 @@ static int unpack_into_cache(struct rc_layer_cache *c, int algofd, const char *h
                         r = rc_error_set(err, errno, "rename unpacked layer `%s` into `%s`", d->digest,
                                          c->path);
         } else if (r == 0) {
-                rc_log(log, RC_LOG_INFO, "layer %s unpacked in %.0f ms", d->digest, now_ms() - start);
+                rc_log(log, RC_LOG_INFO, "layer %s unpacked in %.0f ms", d->digest,
+                       (double)(rc_now_us() - start) / 1e3);
                 return 0;
         }
         rc_remove_tree_at(c->tmp_fd, tmpname, NULL);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "runtime/base/cleanup.h"
+#include "runtime/base/clock.h"
 #include "runtime/base/syscalls.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -64,14 +65,6 @@ static __attribute__((noreturn)) void hook_child(const struct hook_exec *x)
                 /* nothing left to report with */
         }
         _exit(127);
-}
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 struct feed {
@@ -121,7 +114,7 @@ static bool child_exited(const struct child *c)
  * exited, 0 on timeout. */
 static int wait_child(const struct child *c, struct feed *f, int timeout_s, rc_error_t *err)
 {
-        int64_t deadline = timeout_s > 0 ? now_ms() + (int64_t)timeout_s * 1000 : -1;
+        int64_t deadline = timeout_s > 0 ? rc_now_ms() + (int64_t)timeout_s * 1000 : -1;
 
         for (;;) {
                 /* without a pidfd, poll() ignores the negative fd and the tick bounds the wait */
@@ -132,7 +125,7 @@ static int wait_child(const struct child *c, struct feed *f, int timeout_s, rc_e
                         return 1;
 
                 if (deadline >= 0) {
-                        int64_t left = deadline - now_ms();
+                        int64_t left = deadline - rc_now_ms();
                         if (left <= 0)
                                 return 0;
                         wait_ms = left > INT32_MAX ? INT32_MAX : (int)left;
