@@ -631,10 +631,19 @@ static int open_local(struct rc_image *img, struct rc_layer_cache *c, const char
 int rc_image_open(const char *cache_dir, const char *ref, const struct rc_pull_opts *pull,
                   const struct rc_logger *log, struct rc_image **ret, rc_error_t *err)
 {
+        bool registry = strncmp(ref, RC_IMAGE_REGISTRY_PREFIX, strlen(RC_IMAGE_REGISTRY_PREFIX)) == 0;
         struct rc_layer_cache c;
         struct rc_image *img;
         int r;
 
+        /* a bad reference is refused before the cache's directories are made */
+        if (registry) {
+                struct rc_registry_ref check;
+
+                if (rc_registry_ref_parse(ref + strlen(RC_IMAGE_REGISTRY_PREFIX), &check, err) < 0)
+                        return rc_error_wrap(err, "open image `%s`", ref);
+                rc_registry_ref_clear(&check);
+        }
         if (rc_image_libs_load(err) < 0)
                 return -1;
         img = calloc(1, sizeof(*img));
@@ -646,9 +655,7 @@ int rc_image_open(const char *cache_dir, const char *ref, const struct rc_pull_o
                 rc_image_free(img);
                 return -1;
         }
-        r = strncmp(ref, RC_IMAGE_REGISTRY_PREFIX, strlen(RC_IMAGE_REGISTRY_PREFIX)) == 0
-                    ? open_registry(img, &c, ref, pull, log, err)
-                    : open_local(img, &c, ref, log, err);
+        r = registry ? open_registry(img, &c, ref, pull, log, err) : open_local(img, &c, ref, log, err);
         rc_layer_cache_close(&c);
         if (r < 0) {
                 rc_error_wrap(err, "open image `%s`", ref);

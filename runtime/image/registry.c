@@ -169,6 +169,8 @@ static int write_file(struct xfer *x, const char *p, size_t len)
 
                 if (w < 0 && errno != EINTR)
                         return -errno;
+                if (w == 0)
+                        return -EIO; /* no progress: never spin */
                 done += w > 0 ? (size_t)w : 0;
         }
         rc_hash_update(x->hash, p, len);

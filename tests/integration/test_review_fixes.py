@@ -20,6 +20,17 @@ def test_bad_creds_never_echo_the_value(runtime_binary, workdir, value, why):
     assert not os.path.exists(os.path.join(workdir, "cache")), "nothing made for a bad option"
 
 
+
+@pytest.mark.parametrize("ref", ["docker://x:99999/y", "docker://[nothost]/y", "docker://UPPER/y"])
+def test_bad_reference_makes_no_cache(runtime_binary, workdir, ref):
+    """The reference is checked before the layer cache's directories are made."""
+    cache = os.path.join(workdir, "cache")
+    r = subprocess.run([runtime_binary, "image", "pull", "--cache", cache, ref],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert ref in r.stderr, r.stderr
+    assert not os.path.exists(cache), os.listdir(cache)
+
 def test_run_maps_none_of_the_libraries_loaded_on_first_use(rt, bundle):
     """systemd, curl and archive for their commands, criu for checkpoint/restore: `run`
     pays for none of them (test_systemd_cgroup.py and test_registry.py check one each)."""
