@@ -13,6 +13,7 @@
 
 #include "runtime/base/cleanup.h"
 #include "runtime/base/fsutil.h"
+#include "runtime/base/userdirs.h"
 #include "runtime/cgroup/internal.h"
 
 #define FREEZE_TIMEOUT_MS 20000
@@ -504,7 +505,7 @@ int rc_cgroup_plan(const struct rc_runtime *rt, const struct oci_config *cfg, co
         if (own_cgroup(&own, err) < 0 ||
             rc_cgroup_resolve_path(cfg->linux_.cgroups_path, id, own, &path, err) < 0)
                 return -1;
-        if (geteuid() != 0 && !may_create(RC_CGROUP_MOUNT, path)) {
+        if (rc_running_rootless() && !may_create(RC_CGROUP_MOUNT, path)) {
                 if (rc_cgroup_required(&cfg->linux_.resources, &mask)) {
                         names = rc_cgroup_controllers_text(mask);
                         return rc_error_set(

@@ -216,7 +216,7 @@ struct rc_cgroup {
 };
 
 /* Whether the container's cgroup enforces its device rules (a BPF program on it): it
- * has one, and the runtime is root (only root may load the program). Otherwise create
+ * has one, and the runtime is root of the host (only it may load the program). Otherwise create
  * refuses rules that deny a node the container could still open
  * (rc_devices_check_unenforced). */
 bool rc_cgroup_enforces_devices(const struct rc_cgroup *cg);

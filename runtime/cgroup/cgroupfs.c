@@ -18,6 +18,7 @@
 #include "runtime/base/clock.h"
 #include "runtime/base/fsutil.h"
 #include "runtime/base/syscalls.h"
+#include "runtime/base/userdirs.h"
 #include "runtime/cgroup/cgroup.h"
 #include "runtime/cgroup/internal.h"
 
@@ -215,8 +216,9 @@ int rc_cgroup_v2_configure(struct rc_cgroup *cg, const struct oci_resources *r, 
 
 bool rc_cgroup_enforces_devices(const struct rc_cgroup *cg)
 {
-        /* the kernel loads a cgroup device program for CAP_SYS_ADMIN (or CAP_BPF) only */
-        return cg->path != NULL && geteuid() == 0;
+        /* the kernel loads a cgroup device program for CAP_SYS_ADMIN (or CAP_BPF) in the
+         * host's user namespace only */
+        return cg->path != NULL && !rc_running_rootless();
 }
 
 static int v2_create(struct rc_cgroup *cg, const struct oci_config *cfg, rc_error_t *err)
