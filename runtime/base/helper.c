@@ -19,10 +19,15 @@ __attribute__((noreturn)) static void helper_exec(const char *path, char *const 
         static char *const no_env[] = {NULL};
         sigset_t none;
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        /* Above 2 first: a runtime started with 0, 1 or 2 closed may have got /dev/null or
+         * the pipe there, where dup2 onto itself would leave it close-on-exec, or the next
+         * dup2 would replace it. dup2 from above 2 gives each of 0, 1, 2 without the flag. */
+        int in = null >= 0 ? fcntl(null, F_DUPFD_CLOEXEC, 3) : -1;
+        int errw = fcntl(errfd, F_DUPFD_CLOEXEC, 3);
 
         sigemptyset(&none);
-        if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
-            dup2(errfd, STDERR_FILENO) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+        if (in < 0 || errw < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(in, STDOUT_FILENO) < 0 ||
+            dup2(errw, STDERR_FILENO) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
                 _exit(127);
         execve(path, argv, no_env);
         _exit(127);
