@@ -12,19 +12,24 @@
  * themselves, once, from a file that cannot be written: a read-only bind of the binary
  * on a detached mount (open_tree(OPEN_TREE_CLONE) + mount_setattr(MOUNT_ATTR_RDONLY) +
  * execveat; nothing is copied, and reopening it for writing fails with EROFS; once the
- * open_tree fd is closed by that execve, the mount belongs to no namespace and not even
- * the host's root can make it writable), or, where open_tree is refused (no
- * CAP_SYS_ADMIN, old kernels), a sealed memfd copy (F_SEAL_SEAL, SHRINK, GROW, WRITE).
- * Every process forked afterwards, and every execve of /proc/self/exe by them, runs that
- * protected file. The open_tree fd itself is not closed by that execve: closing the last
- * fd of a detached mount dissolves it, and the kernel waits for an expedited RCU grace
- * period there (namespace_unlock; 1-6 ms on a loaded host, most of a start), so the
- * re-executed process keeps it (close-on-exec again, rc_selfprotect) and lets it go with
- * rc_selfprotect_release where it waits anyway: run and sandbox once the process is
- * started, the children that enter a container first thing. The check is cheap and comes first: a binary
- * already on a read-only mount or in a sealed memfd is not executed again. The process is also made
- * non-dumpable: what it forks into a container is unreachable through /proc and ptrace
- * from its first instruction there. */
+ * open_tree fd is closed, the mount belongs to no namespace and not even the host's root
+ * can make it writable), or, where open_tree is refused (no CAP_SYS_ADMIN, old kernels),
+ * a sealed memfd copy (F_SEAL_SEAL, SHRINK, GROW, WRITE). Every process forked
+ * afterwards, and every execve of /proc/self/exe by them, runs that protected file.
+ *
+ * The open_tree fd is not closed by that execve: closing the last fd of a detached mount
+ * dissolves it, and the kernel waits there for an expedited RCU grace period
+ * (namespace_unlock; 1-6 ms on a loaded host, most of a start). The re-executed process
+ * keeps it (close-on-exec again, rc_selfprotect) and lets it go with
+ * rc_selfprotect_release where it waits anyway: run, sandbox and exec once the process
+ * runs. The children that enter a container close their copy first thing, so no
+ * container process ever holds it; until it is closed only this non-dumpable process
+ * does.
+ *
+ * The check is cheap and comes first: a binary already on a read-only mount or in a
+ * sealed memfd is not executed again. The process is also made non-dumpable: what it
+ * forks into a container is unreachable through /proc and ptrace from its first
+ * instruction there. */
 #pragma once
 
 #include <fcntl.h>
