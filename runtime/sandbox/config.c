@@ -529,8 +529,13 @@ static int command(const struct rc_sandbox_opts *o, const struct rc_image *img, 
         return 0;
 }
 
+/* The job's user (process.user), which a rootless sandbox's id maps also name. */
+struct job_ids {
+        unsigned long uid, gid;
+};
+
 static int gen_process(json_gen *g, const struct rc_sandbox_opts *o, const struct rc_image *img,
-                       const char *const *lower, const json_node *dflt, rc_error_t *err)
+                       const char *const *lower, const json_node *dflt, struct job_ids *ids, rc_error_t *err)
 {
         const char *user = o->user ? o->user : img != NULL && img->user && img->user[0] ? img->user : NULL;
         const char *cwd = o->workdir                                       ? o->workdir
@@ -556,6 +561,8 @@ static int gen_process(json_gen *g, const struct rc_sandbox_opts *o, const struc
         json_gen_kv_uint(g, "uid", uid);
         json_gen_kv_uint(g, "gid", gid);
         json_gen_object_close(g);
+        ids->uid = uid;
+        ids->gid = gid;
         gen_strv(g, "args", args, n_args);
         gen_strv(g, "env", env.v, env.n);
         json_gen_kv_string(g, "cwd", cwd);
@@ -614,7 +621,21 @@ static void gen_resources(json_gen *g, const struct rc_sandbox_opts *o, const js
 }
 
 /* *linux_at: where the object's members start, for splice_seccomp. */
-static void gen_linux(json_gen *g, const struct rc_sandbox_opts *o, const json_node *dflt, size_t *linux_at)
+/* A rootless sandbox maps one id, the caller's: to the job's user (bwrap's --uid), so that
+ * `--user N` runs as N, owning what the caller owns; root (0) by default. */
+static void gen_own_idmap(json_gen *g, unsigned long container_id, unsigned long host_id)
+{
+        json_gen_array_open(g);
+        json_gen_object_open(g);
+        json_gen_kv_uint(g, "containerID", container_id);
+        json_gen_kv_uint(g, "hostID", host_id);
+        json_gen_kv_uint(g, "size", 1);
+        json_gen_object_close(g);
+        json_gen_array_close(g);
+}
+
+static void gen_linux(json_gen *g, const struct rc_sandbox_opts *o, const json_node *dflt,
+                      const struct job_ids *ids, size_t *linux_at)
 {
         json_gen_object_open(g);
         *linux_at = json_gen_tell(g);
@@ -625,6 +646,10 @@ static void gen_linux(json_gen *g, const struct rc_sandbox_opts *o, const json_n
                 json_gen_string(g, key);
                 if (strcmp(key, "resources") == 0) {
                         gen_resources(g, o, v);
+                } else if (strcmp(key, "uidMappings") == 0 && geteuid() != 0) {
+                        gen_own_idmap(g, ids->uid, (unsigned long)geteuid());
+                } else if (strcmp(key, "gidMappings") == 0 && geteuid() != 0) {
+                        gen_own_idmap(g, ids->gid, (unsigned long)getegid());
                 } else if (strcmp(key, "namespaces") == 0) {
                         /* a network namespace of its own unless --net host (the rootless
                          * spec has none) */
@@ -688,6 +713,7 @@ static int gen_config(json_gen *g, const struct rc_sandbox_opts *o, const struct
                       const char *const *lower, const char *id, const char *root_path, uint64_t tmpfs_size,
                       const json_node *dflt, size_t *linux_at, rc_error_t *err)
 {
+        struct job_ids ids = {0};
         char hostname[64];
 
         snprintf(hostname, sizeof(hostname), "%s", o->hostname ? o->hostname : id);
@@ -698,7 +724,7 @@ static int gen_config(json_gen *g, const struct rc_sandbox_opts *o, const struct
 
                 json_gen_string(g, key);
                 if (strcmp(key, "process") == 0) {
-                        if (gen_process(g, o, img, lower, v, err) < 0)
+                        if (gen_process(g, o, img, lower, v, &ids, err) < 0)
                                 return -1;
                 } else if (strcmp(key, "root") == 0) {
                         json_gen_object_open(g);
@@ -711,7 +737,7 @@ static int gen_config(json_gen *g, const struct rc_sandbox_opts *o, const struct
                         if (gen_mounts(g, o, v, tmpfs_size, err) < 0)
                                 return -1;
                 } else if (strcmp(key, "linux") == 0) {
-                        gen_linux(g, o, v, linux_at);
+                        gen_linux(g, o, v, &ids, linux_at); /* after "process", as in the default spec */
                 } else {
                         json_gen_node(g, v);
                 }

@@ -61,6 +61,26 @@ def test_rootfs_job_as_the_user(urt, base_rootfs):
     assert leftovers(urt) == []
 
 
+
+def test_job_as_another_user(urt, busybox_layout):
+    """--user N: the one id a rootless sandbox maps is the caller's, given to N (bwrap's
+    --uid): the job runs as N, without capabilities, and owns what the caller owns (the
+    image the caller unpacked: its /tmp is writable)."""
+    r = sandbox(urt, "--image", busybox_layout, "-u", "1000:1001", "-w", "/tmp", "--", "sh", "-c",
+                "id -u; id -g; cat /proc/self/uid_map; cat /proc/self/gid_map; "
+                "echo x > f && stat -c %u:%g f; grep CapEff /proc/self/status")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0:2] == ["1000", "1001"], r.stdout
+    assert lines[2].split() == ["1000", str(urt.user.uid), "1"], r.stdout
+    assert lines[3].split() == ["1001", str(urt.user.gid), "1"], r.stdout
+    assert lines[4] == "1000:1001", (r.stdout, r.stderr)
+    assert lines[5].split()[1] == "0000000000000000", r.stdout
+    # without --user the job is root, as before
+    r = sandbox(urt, "--image", busybox_layout, "--", "sh", "-c", "id -u; cat /proc/self/uid_map")
+    assert r.returncode == 0 and r.stdout.split() == ["0", "0", str(urt.user.uid), "1"], r.stdout + r.stderr
+    assert leftovers(urt) == []
+
 def test_image_cache_is_the_users(urt, busybox_layout):
     r = sandbox(urt, "--image", busybox_layout, "--", "sh", "-c", "echo hello")
     assert r.returncode == 0 and r.stdout == "hello\n", r.stderr
