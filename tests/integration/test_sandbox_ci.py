@@ -117,8 +117,10 @@ def test_without_init_a_pid_1_job_that_ignores_sigterm_is_killed_after_the_stop_
 
 
 def test_without_init_a_stop_signal_still_reaches_every_process(sb, rt):
+    # the shell waits on until its own SIGTERM's trap runs: a plain `wait` could return
+    # (the sleeps killed first) and end the script with 0 before the trap ran
     p, st, path = start(sb, rt, "noinit2", "--no-init", "--", "sh", "-c",
-                        "trap 'exit 5' TERM; sleep 1000 & sleep 1000 & wait")
+                        "trap 'exit 5' TERM; sleep 1000 & sleep 1000 & while :; do wait; done")
     procs = wait_ns_count(st["pid"], 3, "sh and two sleeps")
     p.send_signal(signal.SIGTERM)
     assert p.wait(timeout=30) == 5
