@@ -15,6 +15,8 @@
 #include "runtime/base/cleanup.h"
 #include "runtime/base/dl.h"
 
+extern char **environ;
+
 #define RC_DL_DEFINE(name) __typeof__(name) *rc_dl_##name;
 RC_CRIU_SYMBOLS(RC_DL_DEFINE)
 
@@ -39,11 +41,16 @@ int rc_criu_load(rc_error_t *err)
 
 int rc_criu_swrk_start(criu_opts *o, struct rc_criu_swrk *ret, rc_error_t *err)
 {
+        char fd[16];
+        char *argv[] = {"criu", "swrk", fd, NULL};
         int sv[2];
         pid_t pid;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return rc_error_set(err, errno, "criu: socketpair");
+        /* everything the child needs is ready before the fork: after it, only
+         * async-signal-safe calls (sigprocmask, fcntl, execve) */
+        snprintf(fd, sizeof(fd), "%d", sv[1]);
         pid = fork();
         if (pid < 0) {
                 int e = errno;
@@ -53,13 +60,11 @@ int rc_criu_swrk_start(criu_opts *o, struct rc_criu_swrk *ret, rc_error_t *err)
         }
         if (pid == 0) {
                 sigset_t none;
-                char fd[16];
 
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                snprintf(fd, sizeof(fd), "%d", sv[1]);
                 if (fcntl(sv[1], F_SETFD, 0) == 0)
-                        execlp("criu", "criu", "swrk", fd, (char *)NULL);
+                        execve(RC_CRIU_PATH, argv, environ); /* Debian's criu; no PATH lookup */
                 _exit(127); /* the request then fails on a closed socket: ECOMM */
         }
         close(sv[1]);

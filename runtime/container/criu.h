@@ -11,6 +11,9 @@
 
 #include "runtime/base/error.h"
 
+/* The criu program `criu swrk` runs from (Debian's package): never looked up in PATH. */
+#define RC_CRIU_PATH "/usr/sbin/criu"
+
 #define RC_CRIU_SYMBOLS(X)                                                                                  \
         X(criu_local_init_opts)                                                                             \
         X(criu_local_free_opts)                                                                             \

@@ -170,6 +170,30 @@ static int migrate_in(struct migration *m, unsigned *ret_downtime_ms, rc_error_t
                              m->id, back->msg, m->work);
 }
 
+/* The same directory: the same path, or (a trailing slash, a symbolic link) the same inode. */
+static bool same_dir(const char *a, const char *b)
+{
+        struct stat sa, sb;
+
+        if (strcmp(a, b) == 0)
+                return true;
+        return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static int check_running(const struct rc_runtime *rt, const char *id, rc_error_t *err)
+{
+        struct oci_state *st = NULL;
+        bool running;
+
+        if (rc_container_state(rt, id, &st, err) < 0)
+                return rc_error_wrap(err, "migrate");
+        running = st->status == OCI_STATUS_RUNNING;
+        oci_state_free(st);
+        if (!running)
+                return rc_error_set(err, 0, "migrate: container \"%s\" is not running", id);
+        return 0;
+}
+
 int rc_container_migrate(const struct rc_runtime *rt, const char *id, const struct rc_migrate_opts *o,
                          unsigned *ret_downtime_ms, rc_error_t *err)
 {
@@ -182,9 +206,12 @@ int rc_container_migrate(const struct rc_runtime *rt, const char *id, const stru
                 return -1;
         if (o->to_root == NULL || o->to_root[0] != '/')
                 return rc_error_set(err, 0, "migrate: the destination must be an absolute state root path");
-        if (strcmp(o->to_root, rc_state_root_path(rt->root)) == 0)
+        if (same_dir(o->to_root, rc_state_root_path(rt->root)))
                 return rc_error_set(err, 0, "migrate: the destination `%s` is the source's state root",
                                     o->to_root);
+        /* nothing is made at the destination for a container that cannot be migrated */
+        if (check_running(rt, id, err) < 0)
+                return -1;
         ret = rc_mkdir_p_host(o->to_root, 0711, 0711);
         if (ret < 0)
                 return rc_error_set(err, -ret, "migrate: destination `%s`", o->to_root);

@@ -103,3 +103,23 @@ def test_restore_from_a_missing_image_leaves_nothing(rt, bundle, workdir):
     assert len(r.stderr.strip().splitlines()) == 1 and img in r.stderr and "No such file" in r.stderr, r.stderr
     assert not os.path.exists(os.path.join(rt.root, "ghost")), "restore left a state directory"
     assert rt.cmd("list", "-q").stdout.strip() == ""
+
+
+def test_migrate_of_a_missing_or_stopped_container_makes_nothing(rt, bundle, workdir):
+    dest = os.path.join(workdir, "dest-root")
+    r = rt.cmd("migrate", "--to", dest, "nosuch")
+    assert r.returncode != 0 and "does not exist" in r.stderr, r.stderr
+    assert not os.path.exists(dest)
+    cid = rt.create(bundle(["/probe", "sleep", "60"])).cid  # created, never started
+    r = rt.cmd("migrate", "--to", dest, cid)
+    assert r.returncode != 0 and "not running" in r.stderr, r.stderr
+    assert not os.path.exists(dest)
+    rt.cmd("delete", "--force", cid)
+
+
+def test_migrate_to_the_source_root_by_another_spelling(rt, bundle, workdir):
+    cid = rt.create(bundle(["/probe", "sleep", "60"])).cid
+    for spelling in (rt.root + "/", rt.root + "/."):
+        r = rt.cmd("migrate", "--to", spelling, cid)
+        assert r.returncode != 0 and "is the source's state root" in r.stderr, (spelling, r.stderr)
+    rt.cmd("delete", "--force", cid)
