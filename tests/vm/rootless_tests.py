@@ -18,6 +18,7 @@ Prints "ok - NAME" / "FAIL - NAME: why" per test, then "N passed, N failed".
 import json
 import os
 import pwd
+import shutil
 import subprocess
 import tempfile
 
@@ -59,6 +60,11 @@ class Suite:
         self.uid, self.gid = ensure_user()
         self.tmp = tempfile.mkdtemp(prefix="rlt-", dir="/tmp")
         os.chmod(self.tmp, 0o711)
+        # the build directory may be below a 0700 one (a CI clone in mktemp's directory):
+        # the user runs a copy (as tests/integration/rootless.py's rl_binary does)
+        self.runtime = os.path.join(self.tmp, "run-container")
+        shutil.copy(runtime, self.runtime)
+        os.chmod(self.runtime, 0o755)
         self.xdg = os.path.join(self.tmp, "xdg")
         os.mkdir(self.xdg, 0o700)
         os.chown(self.xdg, self.uid, self.gid)
