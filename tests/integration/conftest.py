@@ -443,6 +443,24 @@ def bundle(base_rootfs, workdir):
 # ---- terminals: the --console-socket end -------------------------------------------------
 
 
+def read_pty(master, timeout=20):
+    """Everything a pty master gives until every holder of its slave side has closed it
+    (EIO), or until `timeout` seconds pass."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not select.select([master], [], [], 0.2)[0]:
+            continue
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 class ConsoleServer:
     """An AF_UNIX listener that accepts one connection and takes the pty master from it."""
 
@@ -475,19 +493,7 @@ class ConsoleServer:
 
     def read_all(self, timeout=20):
         """Reads the master until the slave side closes (EIO)."""
-        data = b""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not select.select([self.master], [], [], 0.2)[0]:
-                continue
-            try:
-                chunk = os.read(self.master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            data += chunk
-        return data.decode(errors="replace")
+        return read_pty(self.master, timeout).decode(errors="replace")
 
     def close(self):
         self.sock.close()

@@ -20,7 +20,6 @@ import os
 import pty
 import re
 import secrets
-import select
 import shutil
 import socket
 import subprocess
@@ -31,7 +30,7 @@ import urllib.request
 
 import pytest
 
-from conftest import REPO, RUNTIME, wait_for
+from conftest import REPO, RUNTIME, read_pty, wait_for
 
 pytestmark = pytest.mark.run_container_only("image pull and sandbox are run-container's own commands")
 
@@ -664,18 +663,7 @@ def test_progress_line_on_a_terminal(cli, registry):
                              stdout=subprocess.PIPE, stderr=slave, env=e)
         os.close(slave)
         slave = -1
-        out = b""
-        while True:
-            ready, _, _ = select.select([master], [], [], 60)
-            if not ready:
-                break
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
+        out = read_pty(master, 120)
         assert p.wait(timeout=60) == 0
     finally:
         os.close(master)

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import pid_alive, pids_with_token, wait_for
+from conftest import pid_alive, pids_with_token, read_pty, wait_for
 
 pytestmark = pytest.mark.run_container_only("sandbox is run-container's own command")
 
@@ -292,15 +292,7 @@ def test_terminal(sb):
     p = subprocess.Popen(sb.argv("-t", "--", "sh", "-c", "test -t 0 && test -t 1 && echo tty-ok; exit 4"),
                          stdin=slave, stdout=slave, stderr=slave)
     os.close(slave)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
+    out = read_pty(master, 60)
     os.close(master)
     assert p.wait(timeout=30) == 4
     assert b"tty-ok" in out
