@@ -232,10 +232,13 @@ prepare() {
 	key=$({ cat "$here/guest-init.sh" "$busybox"; echo "$boot_modules"; } | sha256sum | cut -c1-16)
 	initrd=$cache/$kver/initramfs-$key.cpio
 	if [ ! -s "$initrd" ]; then
-		rm -f "$cache/$kver"/initramfs-*.cpio
 		build_initramfs "$kver" "$initrd"
 		note "built $initrd"
 	fi
+	# Other guest-init.sh versions (other worktrees, other runs) may be booting their
+	# image right now: only images unused for a day are removed.
+	touch "$initrd"
+	find "$cache/$kver" -maxdepth 1 -name 'initramfs-*.cpio' -mmin +1440 -delete
 	kernel=$cache/$kver/vmlinux
 	[ -s "$kernel" ] || kernel=$cache/$kver/vmlinuz
 	exec 9>&-
