@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "runtime/base/cleanup.h"
+#include "runtime/base/stopsig.h"
 #include "runtime/isolation/selfprotect.h"
 #include "runtime/net/network.h"
 #include "specs/config.h"
@@ -224,6 +225,11 @@ static int run(struct cli_context *ctx, int argc, char **argv, char *const *orig
         if (cmd == NULL)
                 return rc_error_set(err, 0, "unknown command \"%s\" (see \"run-container --help\")",
                                     argv[0]);
+        /* `sandbox` cleans up and reports whatever stops it: its stop signals wait for a safe
+         * point from here on (runtime/base/stopsig.h; the mask and pending signals survive
+         * the re-execution below) */
+        if (strcmp(cmd->name, "sandbox") == 0 && rc_stop_signals_block(NULL, err) < 0)
+                return -1;
         /* CVE-2019-5736: before anything of a container exists (runtime/isolation/selfprotect.h) */
         if (cli_command_enters(cmd->name) && rc_selfprotect(orig_argv, err) < 0)
                 return -1;

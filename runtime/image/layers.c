@@ -31,6 +31,7 @@
 
 #include "runtime/base/cleanup.h"
 #include "runtime/base/fsutil.h"
+#include "runtime/base/stopsig.h"
 
 #define READ_CHUNK (128 * 1024)
 
@@ -47,7 +48,18 @@ struct unpack {
         const struct rc_logger *log;
         struct dir_meta *dirs;
         size_t n_dirs, cap_dirs;
+        bool stopped; /* a stop signal is pending (runtime/base/stopsig.h): given up */
 };
+
+/* Polled between entries and data blocks: the caller wants to stop. */
+static int check_stop(struct unpack *u, rc_error_t *err)
+{
+        if (!rc_stop_signal_pending())
+                return 0;
+        u->stopped = true;
+        return rc_error_set_status(err, ECANCELED, "unpack layer `%s`: interrupted by a stop signal",
+                                   u->digest);
+}
 
 /* ---- the two readers ------------------------------------------------------------------ */
 
@@ -351,6 +363,8 @@ static int make_file(struct unpack *u, struct archive *a, struct archive_entry *
 
                 if (w < 0)
                         return entry_error(u, path, -w, "write", err);
+                if (check_stop(u, err) < 0)
+                        return -1;
         }
         if (r != ARCHIVE_EOF)
                 return rc_error_set(err, archive_errno(a), "unpack layer `%s`: read `%s`: %s", u->digest,
@@ -567,7 +581,7 @@ static int read_entries(struct unpack *u, struct blob_src *src, struct tar_src *
         else if (archive_read_open(inner, tar, NULL, tar_read, NULL) != ARCHIVE_OK)
                 r = rc_error_set(err, 0, "unpack layer `%s`: read tar: %s", u->digest,
                                  archive_error_string(inner));
-        while (r == 0) {
+        while (r == 0 && (r = check_stop(u, err)) == 0) {
                 int h = archive_read_next_header(inner, &e);
 
                 if (h == ARCHIVE_EOF)
@@ -631,7 +645,8 @@ int rc_layer_unpack(int blobfd, int rootfd, const char *digest, const char *diff
         }
         r = read_entries(&u, src, tar, &unpack_err);
         if (tar->outer != NULL) {
-                drain(src, tar);
+                if (!u.stopped) /* abandoned: the rest is not read for the digests */
+                        drain(src, tar);
                 archive_read_free(tar->outer);
         }
         for (size_t i = 0; i < u.n_dirs; i++)
@@ -639,7 +654,9 @@ int rc_layer_unpack(int blobfd, int rootfd, const char *digest, const char *diff
         free(u.dirs);
 
         /* the blob's own digest first: a tampered blob explains any other failure */
-        if (check_digest("digest", digest, &src->hash, digest, err) < 0)
+        if (u.stopped)
+                rc_error_move(err, &unpack_err);
+        else if (check_digest("digest", digest, &src->hash, digest, err) < 0)
                 r = -1;
         else if (r < 0)
                 rc_error_move(err, &unpack_err);

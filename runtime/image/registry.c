@@ -35,6 +35,7 @@
 
 #include "runtime/base/cleanup.h"
 #include "runtime/base/fsutil.h"
+#include "runtime/base/stopsig.h"
 #include "specs/json.h"
 
 #define MAX_REDIRECTS 5
@@ -217,6 +218,16 @@ static size_t on_body(char *p, size_t size, size_t n, void *data)
         return len;
 }
 
+/* Called about once a second even while nothing arrives: a stop signal the caller holds
+ * pending (runtime/base/stopsig.h) ends the transfer; the partial blob stays for the
+ * next pull to go on from. */
+static int on_xferinfo(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+        (void)data, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+        return rc_stop_signal_pending() ? 1 : 0;
+}
+
 /* ---- URLs and name resolution ------------------------------------------------------------- */
 
 /* Host (brackets kept for IPv6), port and whether the scheme is https, of an absolute URL. */
@@ -363,6 +374,8 @@ static int perform(struct rc_registry *g, const char *url, const char *accept, u
         curl_slist_free_all(h);
         if (rc == CURLE_OK)
                 return 0;
+        if (rc == CURLE_ABORTED_BY_CALLBACK)
+                return rc_error_set_status(err, ECANCELED, "GET `%s`: interrupted by a stop signal", url);
         if (x->fail == EFBIG)
                 return rc_error_set_status(err, EFBIG,
                                            "GET `%s`: more data than the %" PRIu64 " bytes expected", url,
@@ -600,6 +613,8 @@ static int setup_curl(struct rc_registry *g, rc_error_t *err)
         curl_easy_setopt(g->curl, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_SECONDS);
         curl_easy_setopt(g->curl, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(g->curl, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(g->curl, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+        curl_easy_setopt(g->curl, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(g->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         if (g->opts && g->opts->tls_verify_off) {
                 curl_easy_setopt(g->curl, CURLOPT_SSL_VERIFYPEER, 0L);

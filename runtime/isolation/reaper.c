@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "runtime/base/stopsig.h"
 #include "runtime/base/syscalls.h"
 
 #define CLOSE_WALK_MAX 65536
@@ -17,7 +18,7 @@
 
 int rc_reaper_signal_is_stop(int sig)
 {
-        return sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT;
+        return rc_stop_signal_is(sig);
 }
 
 static void close_range_or_walk(unsigned first, unsigned last)

@@ -17,6 +17,7 @@
 
 #include "runtime/base/cleanup.h"
 #include "runtime/base/fsutil.h"
+#include "runtime/base/stopsig.h"
 #include "runtime/cgroup/cgroup.h"
 #include "runtime/container/state.h"
 #include "runtime/image/image.h"
@@ -199,6 +200,17 @@ static int journal_effect(void *data, enum rc_create_effect kind, const char *ar
                 s->journal, kind == RC_EFFECT_CGROUP ? RC_JOURNAL_CGROUP : RC_JOURNAL_NETWORK, arg, err);
 }
 
+/* A safe point of the setup: a stop signal held pending (rc_sandbox_opts.stop signals)
+ * abandons it; it is taken once everything made so far is undone. The last one is just
+ * before the create: once the container's init exists, the job counts as started and the
+ * signal goes to it (the wait reads it as any other). */
+static int check_stop(rc_error_t *err)
+{
+        if (rc_stop_signal_pending())
+                return rc_error_set_status(err, ECANCELED, "stopped by a signal before the job started");
+        return 0;
+}
+
 static int run_container(struct sandbox *s, int *ret_status, rc_error_t *err)
 {
         struct rc_create_ext ext = {
@@ -331,13 +343,16 @@ static void sandbox_clear(struct sandbox *s)
 static int sandbox_steps(struct sandbox *s, int *ret_status, struct rc_sandbox_report *report,
                          rc_error_t *err)
 {
-        if (plan_limits(s, err) < 0 || open_base(s, err) < 0 || make_dirs(s, err) < 0)
+        if (check_stop(err) < 0 || plan_limits(s, err) < 0 || open_base(s, err) < 0 || check_stop(err) < 0 ||
+            make_dirs(s, err) < 0)
                 return -1;
         if (rc_sandbox_config(s->o, s->img, s->lower, s->id, s->rootfs_mp, s->tmpfs_size, &s->config,
-                              &s->config_len, &s->cfg, err) < 0)
+                              &s->config_len, &s->cfg, err) < 0 ||
+            check_stop(err) < 0)
                 return -1;
         if (run_container(s, ret_status, err) < 0)
                 return -1;
+        report->job_started = true;
         fill_report(s, *ret_status, report);
         return commit(s, *ret_status, err);
 }
@@ -358,22 +373,42 @@ static void opportunistic_gc(const struct rc_runtime *rt, const struct rc_sandbo
         }
 }
 
+/* Setup abandoned for a stop signal, everything undone: the report says so, and the
+ * exit status is the shell's for that signal, as for a job it ended. */
+static void stopped_report(const struct rc_runtime *rt, const struct rc_sandbox_opts *o, int sig,
+                           uint64_t wall_us, int *ret_status, struct rc_sandbox_report *report)
+{
+        *report = (struct rc_sandbox_report){.id = report->id,
+                                             .rootfs = o->rootfs,
+                                             .image = o->image,
+                                             .exit_code = 128 + sig,
+                                             .stop_signal = sig,
+                                             .reason = RC_SANDBOX_SIGNALED,
+                                             .wall_time_us = wall_us};
+        *ret_status = 128 + sig;
+        rc_log(&rt->log, RC_LOG_WARNING, "sandbox \"%s\": stopped by SIG%s before the job started",
+               report->id ? report->id : "", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+}
+
 int rc_sandbox_run(const struct rc_runtime *rt, const struct rc_sandbox_opts *o, int *ret_status,
                    struct rc_sandbox_report *report, rc_error_t *err)
 {
         struct sandbox s = {.rt = rt, .o = o};
         rc_error_t e = NULL;
         struct timespec t0, t1;
-        int ret;
+        int ret, sig;
 
         clock_gettime(CLOCK_MONOTONIC, &t0);
         *report = (struct rc_sandbox_report){.rootfs = o->rootfs, .image = o->image, .exit_code = 125};
         if (check_opts(o, err) < 0 || make_id(o, s.id, err) < 0)
                 goto failed;
         report->id = strdup(s.id);
+        if (check_stop(err) < 0)
+                goto failed;
         if (!o->no_gc)
                 opportunistic_gc(rt, o);
-        if (rc_journal_create(rc_state_root_path(rt->root), s.id, &s.journal, err) < 0)
+        if (check_stop(err) < 0 ||
+            rc_journal_create(rc_state_root_path(rt->root), s.id, &s.journal, err) < 0)
                 goto failed;
         ret = sandbox_steps(&s, ret_status, report, err);
         /* always: stop what may still run, undo every recorded effect, drop the journal */
@@ -390,12 +425,20 @@ failed:
         clock_gettime(CLOCK_MONOTONIC, &t1);
         sandbox_clear(&s);
         rc_journal_free(TAKE_PTR(s.journal));
+        /* a failure of the setup with a stop signal pending: most often the signal's doing
+         * (a pull or an unpack given up), and what the caller asked for in any case */
+        if (!report->job_started && (sig = rc_stop_signal_take()) != 0) {
+                rc_error_free(err);
+                stopped_report(rt, o, sig, elapsed_us(&t0, &t1), ret_status, report);
+                return 0;
+        }
         *report = (struct rc_sandbox_report){.id = report->id,
                                              .rootfs = o->rootfs,
                                              .image = o->image,
                                              .exit_code = 125,
                                              .reason = RC_SANDBOX_ERROR,
                                              .error = *err && (*err)->msg ? strdup((*err)->msg) : NULL,
+                                             .job_started = report->job_started,
                                              .wall_time_us = elapsed_us(&t0, &t1)};
         return -1;
 }
@@ -434,6 +477,7 @@ int rc_sandbox_report_json(const struct rc_sandbox_report *r, char **ret, size_t
         json_gen_kv_string(g, "reason", rc_sandbox_reason_name(r->reason));
         kv_opt_uint(g, "stop_signal", r->stop_signal != 0, (uint64_t)r->stop_signal);
         json_gen_kv_bool(g, "stop_timeout_expired", r->stop_timeout_expired);
+        json_gen_kv_bool(g, "job_started", r->job_started);
         if (r->reason == RC_SANDBOX_ERROR)
                 json_gen_kv_string(g, "error", r->error);
         json_gen_kv_uint(g, "wall_time_us", r->wall_time_us);
@@ -441,15 +485,12 @@ int rc_sandbox_report_json(const struct rc_sandbox_report *r, char **ret, size_t
         kv_opt_uint(g, "system_cpu_us", r->has_cpu, r->system_cpu_us);
         kv_opt_uint(g, "memory_peak_bytes", r->has_memory_peak, r->memory_peak);
         json_gen_kv_string(g, "memory_peak_null_reason", r->memory_peak_null);
-        kv_opt_uint(g, "max_rss_bytes", r->reason != RC_SANDBOX_ERROR, r->max_rss);
+        kv_opt_uint(g, "max_rss_bytes", r->has_cpu, r->max_rss);
         kv_opt_uint(g, "pids_peak", r->has_pids_peak, r->pids_peak);
         kv_opt_uint(g, "io_read_bytes", r->has_io, r->io_read_bytes);
         kv_opt_uint(g, "io_write_bytes", r->has_io, r->io_write_bytes);
         kv_opt_uint(g, "oom_kills", r->has_oom_kills, r->oom_kills);
-        json_gen_kv_string(g, "usage_source",
-                           r->reason == RC_SANDBOX_ERROR ? NULL
-                           : r->cgroup                   ? "cgroup"
-                                                         : "rusage");
+        json_gen_kv_string(g, "usage_source", !r->has_cpu ? NULL : r->cgroup ? "cgroup" : "rusage");
         json_gen_kv_string(g, "rootfs", r->rootfs);
         json_gen_kv_string(g, "image", r->image);
         json_gen_object_close(g);

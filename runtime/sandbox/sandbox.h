@@ -91,6 +91,12 @@ struct rc_sandbox_opts {
         bool no_gc; /* skip the opportunistic gc at the start */
 };
 
+/* Stop signals (runtime/base/stopsig.h) during the setup: the caller blocks them from its
+ * start; one that arrives before the container is created abandons the setup at the next
+ * safe point (between steps; a pull or an unpack polls for it), everything made so far is
+ * undone (a partial download stays in the cache for the next pull), and the result is
+ * reason "signaled", job_started false, status 128+N. Later ones go to the job. */
+
 enum rc_sandbox_reason {
         RC_SANDBOX_EXITED,
         RC_SANDBOX_SIGNALED,
@@ -107,6 +113,7 @@ struct rc_sandbox_report {
         int signal; /* the signal that ended the job's process (0: none) */
         int stop_signal; /* the stop signal the sandbox received and passed on (0: none) */
         bool stop_timeout_expired; /* then the job did not end within --stop-timeout: SIGKILL */
+        bool job_started; /* false: the setup failed or a stop signal ended it first */
         enum rc_sandbox_reason reason;
         char *error; /* reason == RC_SANDBOX_ERROR */
         uint64_t wall_time_us;
@@ -128,7 +135,8 @@ struct rc_sandbox_report {
 const char *rc_sandbox_reason_name(enum rc_sandbox_reason r); /* "exited", "oom-killed", ... */
 
 /* Run the job. Returns 0 with *ret_status set to the exit status (the job's own, 128+N
- * for signal N, 126/127 when the command cannot be executed / is not found) and the
+ * for signal N or for stop signal N before the job started, 126/127 when the command
+ * cannot be executed / is not found) and the
  * report filled (free with rc_sandbox_report_clear), or -1 with *err (exit status 125;
  * the report then says why). Cleanup always runs. */
 int rc_sandbox_run(const struct rc_runtime *rt, const struct rc_sandbox_opts *o, int *ret_status,

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.run_container_only("sandbox is run-container's own comm
 REPORT_KEYS = {"id", "exit_code", "signal", "reason", "wall_time_us", "user_cpu_us", "system_cpu_us",
                "memory_peak_bytes", "pids_peak", "io_read_bytes", "io_write_bytes", "oom_kills",
                "usage_source", "rootfs", "image", "stop_signal", "stop_timeout_expired",
-               "memory_peak_null_reason", "max_rss_bytes"}
+               "memory_peak_null_reason", "max_rss_bytes", "job_started"}
 
 
 def tree_digest(path):

@@ -1,0 +1,58 @@
+/* Stop signals held pending until a safe point (stopsig.h). */
+#include "runtime/base/stopsig.h"
+
+#include <errno.h>
+#include <time.h>
+
+static void stop_set(sigset_t *set)
+{
+        sigemptyset(set);
+        sigaddset(set, SIGINT);
+        sigaddset(set, SIGTERM);
+        sigaddset(set, SIGHUP);
+        sigaddset(set, SIGQUIT);
+}
+
+bool rc_stop_signal_is(int sig)
+{
+        return sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT;
+}
+
+int rc_stop_signals_block(sigset_t *old, rc_error_t *err)
+{
+        sigset_t set;
+        int r;
+
+        stop_set(&set);
+        r = pthread_sigmask(SIG_BLOCK, &set, old);
+        if (r != 0)
+                return rc_error_set(err, r, "block the stop signals");
+        return 0;
+}
+
+bool rc_stop_signal_pending(void)
+{
+        sigset_t pending;
+
+        if (sigpending(&pending) < 0)
+                return false;
+        return sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1 ||
+               sigismember(&pending, SIGHUP) == 1 || sigismember(&pending, SIGQUIT) == 1;
+}
+
+int rc_stop_signal_take(void)
+{
+        const struct timespec now = {0, 0};
+        sigset_t set;
+        siginfo_t si;
+        int sig;
+
+        if (!rc_stop_signal_pending())
+                return 0;
+        stop_set(&set);
+        /* only a blocked signal can be pending: sigtimedwait takes it without delivering it */
+        do
+                sig = sigtimedwait(&set, &si, &now);
+        while (sig < 0 && errno == EINTR);
+        return sig > 0 ? sig : 0;
+}
