@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
 #include "runtime/base/syscalls.h"
 
 /* mount(2) takes one page of options; longer layer lists go through fsconfig(2) one
@@ -140,11 +141,19 @@ static int prepare_dir(const struct rc_overlay *ov, char **ret_empty, rc_error_t
         fd = open(ov->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return rc_error_set(err, errno, "open overlay directory `%s`", ov->dir);
-        if (!ov->read_only)
-                return make_dir(fd, "upper", 0755, ov->dir, err) < 0 ||
-                                       make_dir(fd, "work", 0700, ov->dir, err) < 0
-                               ? -1
-                               : 0;
+        if (!ov->read_only) {
+                if (make_dir(fd, "upper", 0755, ov->dir, err) < 0 ||
+                    make_dir(fd, "work", 0700, ov->dir, err) < 0)
+                        return -1;
+                if (!ov->private_tmp)
+                        return 0;
+                /* the base's mode (1777 as a rule), whatever the umask */
+                if (make_dir(fd, "tmp", 0700, ov->dir, err) < 0)
+                        return -1;
+                if (fchmodat(fd, "tmp", ov->tmp_mode & 07777, 0) < 0)
+                        return rc_error_set(err, errno, "chmod `%s/tmp`", ov->dir);
+                return 0;
+        }
         if (n_lower(ov) > 1)
                 return 0;
         if (make_dir(fd, "empty", 0755, ov->dir, err) < 0)
@@ -192,6 +201,28 @@ static int mount_fsconfig(const struct rc_overlay *ov, const char *empty, const 
         return 0;
 }
 
+/* dir/tmp onto the overlay's /tmp (resolved inside it, no symlink followed) */
+static int bind_tmp(const struct rc_overlay *ov, const char *rootfs, rc_error_t *err)
+{
+        _cleanup_close_ int tree = -1, root = -1, target = -1;
+        _cleanup_free_ char *src = NULL;
+
+        if (asprintf(&src, "%s/tmp", ov->dir) < 0)
+                return rc_error_set(err, ENOMEM, "overlay directory");
+        tree = rc_open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (tree < 0)
+                return rc_error_set(err, errno, "bind `%s`", src);
+        root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return rc_error_set(err, errno, "open rootfs `%s`", rootfs);
+        target = rc_root_open(root, "/tmp", O_PATH | O_DIRECTORY, 0, RC_ROOT_NO_SYMLINKS);
+        if (target < 0)
+                return rc_error_set(err, -target, "open /tmp in the overlay on `%s`", rootfs);
+        if (rc_move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return rc_error_set(err, errno, "bind `%s` on /tmp", src);
+        return 0;
+}
+
 int rc_overlay_mount(const struct rc_overlay *ov, const char *rootfs, rc_error_t *err)
 {
         _cleanup_free_ char *empty = NULL, *data = NULL;
@@ -201,9 +232,13 @@ int rc_overlay_mount(const struct rc_overlay *ov, const char *rootfs, rc_error_t
                 return rc_error_set(err, errno, "set propagation of `/`");
         if (prepare_dir(ov, &empty, err) < 0 || rc_overlay_options(ov, empty, &data, err) < 0)
                 return -1;
-        if (strlen(data) > LEGACY_DATA_MAX)
-                return mount_fsconfig(ov, empty, rootfs, err);
-        if (mount("overlay", rootfs, "overlay", ov->read_only ? MS_RDONLY : 0, data) < 0)
+        if (strlen(data) > LEGACY_DATA_MAX) {
+                if (mount_fsconfig(ov, empty, rootfs, err) < 0)
+                        return -1;
+        } else if (mount("overlay", rootfs, "overlay", ov->read_only ? MS_RDONLY : 0, data) < 0) {
                 return rc_error_set(err, errno, "mount overlay on `%s`", rootfs);
+        }
+        if (ov->private_tmp && !ov->read_only && bind_tmp(ov, rootfs, err) < 0)
+                return -1;
         return 0;
 }

@@ -2,6 +2,7 @@
  * report, cleaned up whatever happens (see sandbox.h for the layout). */
 #include "runtime/sandbox/sandbox.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -149,6 +150,81 @@ static int make_dir(const char *path, rc_error_t *err)
         return 0;
 }
 
+/* DST of "SRC:DST[:MODE]" (volume) or of "DST[:OPTIONS]" (tmpfs) is /tmp */
+static bool mounts_tmp(const char *spec, bool volume)
+{
+        const char *dst = volume ? strchr(spec, ':') : spec;
+        const char *end;
+        char path[PATH_MAX];
+
+        if (dst == NULL)
+                return false;
+        dst += volume ? 1 : 0;
+        end = strchr(dst, ':');
+        snprintf(path, sizeof(path), "%.*s", (int)(end != NULL ? (size_t)(end - dst) : strlen(dst)), dst);
+        return rc_path_equal(path, "/tmp");
+}
+
+/* May the job's /tmp be the upper tmpfs's own directory (rc_overlay.private_tmp)? Only
+ * when nothing would be hidden or changed by it: no --tmpfs or -v of /tmp, and in the
+ * base /tmp is an empty directory, the topmost layer's owned by us (the init makes the
+ * new one), each layer's either that or missing. *ret_mode: its mode. */
+static bool plain_tmp(const struct sandbox *s, mode_t *ret_mode)
+{
+        const struct rc_sandbox_opts *o = s->o;
+        bool found = false;
+        size_t n = 0;
+
+        for (size_t i = 0; o->volumes != NULL && o->volumes[i] != NULL; i++)
+                if (mounts_tmp(o->volumes[i], true))
+                        return false;
+        for (size_t i = 0; o->tmpfs != NULL && o->tmpfs[i] != NULL; i++)
+                if (mounts_tmp(o->tmpfs[i], false))
+                        return false;
+        while (s->lower[n] != NULL)
+                n++;
+        while (n-- > 0) { /* the topmost layer first */
+                _cleanup_close_ int fd = -1;
+                struct stat st;
+                char buf[512];
+                ssize_t got;
+
+                fd = open(s->lower[n], O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return false;
+                if (fstatat(fd, "tmp", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        return false;
+                }
+                if (!S_ISDIR(st.st_mode))
+                        return false; /* a symlink, or a whiteout hiding the layers below */
+                if (!found && (st.st_uid != geteuid() || st.st_gid != getegid()))
+                        return false;
+                if (!found)
+                        *ret_mode = st.st_mode & 07777;
+                found = true;
+                {
+                        _cleanup_close_ int dfd =
+                                openat(fd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+                        if (dfd < 0)
+                                return false;
+                        while ((got = getdents64(dfd, buf, sizeof(buf))) > 0)
+                                for (ssize_t off = 0; off < got;) {
+                                        struct dirent64 *de = (struct dirent64 *)(buf + off);
+
+                                        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                                                return false;
+                                        off += de->d_reclen;
+                                }
+                        if (got < 0)
+                                return false;
+                }
+        }
+        return found;
+}
+
 /* <root>/@sandbox/<id>/{rootfs,overlay}, recorded before they exist. */
 static int make_dirs(struct sandbox *s, rc_error_t *err)
 {
@@ -175,6 +251,7 @@ static int make_dirs(struct sandbox *s, rc_error_t *err)
                 .tmpfs = o->upper == NULL && o->commit == NULL,
                 .tmpfs_size = o->upper_size > 0 ? (uint64_t)o->upper_size : s->tmpfs_size,
         };
+        s->ov.private_tmp = s->ov.tmpfs && !o->read_only && plain_tmp(s, &s->ov.tmp_mode);
         return 0;
 }
 
