@@ -84,6 +84,7 @@ int cli_cmd_gc(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
 int cli_cmd_checkpoint(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
 int cli_cmd_restore(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
 int cli_cmd_migrate(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
+int cli_cmd_migrate_receive(struct cli_context *ctx, int argc, char **argv, rc_error_t *err);
 
 /* ---- shared by create and run (cli/cmd_create.c) -------------------------------- */
 

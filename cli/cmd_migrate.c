@@ -1,6 +1,6 @@
-/* run-container migrate [OPTIONS] --to ROOT ID: live-migrate a running container to
- * another state root (iterative pre-copy through CRIU); one line per round, then the
- * downtime. */
+/* run-container migrate [OPTIONS] --to ROOT|unix:PATH ID: live-migrate a running
+ * container to another state root or to a migrate-receive (iterative pre-copy through
+ * CRIU); one line per round, then the downtime. */
 #include "cli/cli.h"
 #include "cli_help.h"
 
@@ -8,13 +8,16 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { OPT_TO = 800, OPT_ROUNDS, OPT_WORK_PATH, OPT_TCP, OPT_UNIX, OPT_LOCKS };
 
 static void print_round(void *data, const struct rc_migrate_round *r)
 {
-        printf("round %u%s: %" PRIu64 " pages, %u ms\n", r->round, r->final ? " (final dump)" : "", r->pages,
-               r->ms);
+        printf("round %u%s: %" PRIu64 " pages", r->round, r->final ? " (final dump)" : "", r->pages);
+        if (r->sent_bytes > 0)
+                printf(", %" PRIu64 " KiB sent", (r->sent_bytes + 1023) / 1024);
+        printf(", %u ms\n", r->ms);
         fflush(stdout);
 }
 
@@ -32,6 +35,7 @@ int cli_cmd_migrate(struct cli_context *ctx, int argc, char **argv, rc_error_t *
         };
         struct rc_migrate_opts o = {.on_round = print_round};
         char *to = NULL, *work = NULL;
+        bool unix_to = false;
         unsigned downtime = 0;
         int opt, ret = -1;
 
@@ -43,7 +47,8 @@ int cli_cmd_migrate(struct cli_context *ctx, int argc, char **argv, rc_error_t *
                 case OPT_TO:
                         free(to);
                         to = NULL;
-                        if (cli_path_absolute(optarg, &to, err) < 0)
+                        unix_to = strncmp(optarg, "unix:", 5) == 0;
+                        if (cli_path_absolute(unix_to ? optarg + 5 : optarg, &to, err) < 0)
                                 goto out;
                         break;
                 case OPT_ROUNDS:
@@ -74,14 +79,17 @@ int cli_cmd_migrate(struct cli_context *ctx, int argc, char **argv, rc_error_t *
         if (cli_check_args("migrate", argc - optind, 1, 1, err) < 0)
                 goto out;
         if (to == NULL) {
-                rc_error_set(err, 0, "migrate: --to ROOT is required");
+                rc_error_set(err, 0, "migrate: --to ROOT or --to unix:PATH is required");
                 goto out;
         }
-        o.to_root = to;
+        if (unix_to)
+                o.to_unix = to;
+        else
+                o.to_root = to;
         o.work_path = work;
         if (rc_container_migrate(&ctx->rt, argv[optind], &o, &downtime, err) < 0)
                 goto out;
-        printf("downtime: %u ms (final dump to running at %s)\n", downtime, to);
+        printf("downtime: %u ms (final dump to running at %s%s)\n", downtime, unix_to ? "unix:" : "", to);
         ret = 0;
 out:
         free(to);

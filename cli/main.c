@@ -49,6 +49,7 @@ static const struct command commands[] = {
         {"checkpoint", cli_cmd_checkpoint},
         {"restore", cli_cmd_restore},
         {"migrate", cli_cmd_migrate},
+        {"migrate-receive", cli_cmd_migrate_receive},
 };
 
 static const struct option global_options[] = {

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/resource.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "runtime/base/error.h"
@@ -173,12 +174,17 @@ struct rc_migrate_round {
         unsigned round; /* 1, 2, ...; the last one is the final dump */
         bool final;
         uint64_t pages; /* memory pages this round wrote (the dirty ones after the first) */
-        unsigned ms; /* how long the round took */
+        unsigned ms; /* how long the round took (with sending it to a to_unix destination) */
+        uint64_t sent_bytes; /* to a to_unix destination: the stream's bytes of this round */
 };
 
 struct rc_migrate_opts {
         const char *to_root; /* the destination: another state root (absolute) */
-        const char *work_path; /* images and logs; NULL: <to_root>/migrate-<id>.XXXXXX, removed after */
+        /* or: a `migrate-receive` listening on this unix socket (runtime/container/migrate_wire.h);
+         * then the images are made at the source (work_path's default is under the source's
+         * root) and streamed there, round by round */
+        const char *to_unix;
+        const char *work_path; /* images and logs; NULL: <root>/@migrate-<id>.XXXXXX, removed after */
         unsigned max_rounds; /* pre-dump rounds at most (0: 4) */
         bool tcp_established;
         bool ext_unix_sk;
@@ -195,6 +201,29 @@ struct rc_migrate_opts {
  * running. If the restore fails, the container is restored at the source again. */
 int rc_container_migrate(const struct rc_runtime *rt, const char *id, const struct rc_migrate_opts *o,
                          unsigned *ret_downtime_ms, rc_error_t *err);
+
+/* The destination of a `migrate --to unix:PATH` (runtime/container/migrate_receive.c). */
+struct rc_migrate_receive_opts {
+        const char *listen_path; /* the unix socket to make (it must not exist), removed after */
+        const char *bundle; /* the bundle here (absolute); NULL: the source's bundle path */
+        void (*on_listening)(void *data); /* told once the socket accepts connections */
+        void *data;
+};
+
+struct rc_migrate_received {
+        char id[256]; /* the container's id ("" before the source said it) */
+        pid_t pid; /* its init here */
+        uint64_t bytes; /* image bytes received */
+        unsigned files;
+};
+
+/* Accept one migration on listen_path (from a peer of this uid): check that the id is
+ * free here and that the bundle with its rootfs exists (else refuse: the source then
+ * dumps nothing), take the image rounds into <root>/@migrate-<id>.XXXXXX, restore the
+ * container from them with the source's config and this bundle, detached, and tell the
+ * source how it went. The work directory and the socket go in every case. */
+int rc_container_migrate_receive(const struct rc_runtime *rt, const struct rc_migrate_receive_opts *o,
+                                 struct rc_migrate_received *ret, rc_error_t *err);
 
 /* ---- through the cgroup (runtime/container/cgroup.c) -------------------------------- */
 

@@ -6,7 +6,12 @@
  *                 with the final dump; the restore reads this copy)
  *   pre-1 .. pre-N  pre-dumps, each the parent of the next (CRIU's dirty tracking)
  *   final          the final dump, parent pre-N
- * Pages per round are counted from the pages-*.img files CRIU wrote in that round. */
+ * Pages per round are counted from the pages-*.img files CRIU wrote in that round.
+ *
+ * To a `migrate-receive` (to_unix): the work directory is at the source (default
+ * <root>/@migrate-<id>.XXXXXX) and each round goes over the stream once CRIU wrote it
+ * (runtime/container/migrate_wire.h); the receiver restores; the source's copy lets it
+ * restore the container at the source again when that fails. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +26,9 @@
 #include "runtime/base/cleanup.h"
 #include "runtime/base/fsutil.h"
 #include "runtime/container/container.h"
+#include "runtime/container/migrate_wire.h"
 #include "runtime/container/state.h"
+#include "specs/json.h"
 
 #define DEFAULT_ROUNDS 4
 
@@ -54,20 +61,17 @@ static uint64_t image_pages(const char *dir)
         return bytes / (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-/* The source's bundle and saved config, into the work directory. */
-static int save_source(const struct rc_runtime *rt, const char *id, int workfd, char **ret_bundle,
-                       rc_error_t *err)
+/* The source's bundle and the config create saved. */
+static int load_source(const struct rc_runtime *rt, const char *id, char **ret_cfg, size_t *ret_len,
+                       char **ret_bundle, rc_error_t *err)
 {
         _cleanup_close_ int rootfd = -1, dirfd = -1;
-        _cleanup_free_ char *cfg = NULL;
         struct oci_state *st = NULL;
-        size_t len = 0;
         int ret = -1;
 
         if (rc_state_root_open(rt->root, &rootfd, err) < 0 ||
             rc_state_dir_open(rootfd, id, &dirfd, err) < 0 || rc_state_read(dirfd, id, &st, err) < 0 ||
-            rc_state_read_file(dirfd, RC_CONFIG_FILE, &cfg, &len, err) < 0 ||
-            rc_write_file_atomic(workfd, "config.json", cfg, len, 0600, err) < 0)
+            rc_state_read_file(dirfd, RC_CONFIG_FILE, ret_cfg, ret_len, err) < 0)
                 goto out;
         *ret_bundle = strdup(st->bundle);
         ret = *ret_bundle != NULL ? 0 : rc_error_set(err, ENOMEM, "bundle path");
@@ -82,8 +86,13 @@ struct migration {
         const struct rc_migrate_opts *o;
         char work[PATH_MAX];
         char *bundle;
+        char *config; /* the saved config's text */
+        size_t config_len;
+        int workfd;
+        int sock; /* to_unix: the stream to the receiver; else -1 */
         unsigned rounds; /* pre-dumps done */
         bool keep; /* the final image is all that is left of the container */
+        bool shipping_failed; /* the final dump is made, sending it failed */
 };
 
 static void criu_opts_of(const struct migration *m, struct rc_criu_opts *c, const char *image)
@@ -115,8 +124,16 @@ static int do_round(struct migration *m, bool final, uint64_t *ret_pages, rc_err
         if (rc_container_checkpoint(m->rt, m->id, &co, err) < 0)
                 return rc_error_wrap(err, "migrate \"%s\": %s round %u", m->id, final ? "final" : "pre-dump",
                                      r.round);
-        r.ms = ms_since(&t0);
         r.pages = *ret_pages = image_pages(image);
+        if (m->sock >= 0 &&
+            rc_mw_send_dir(m->sock, m->workfd, strrchr(image, '/') + 1, &r.sent_bytes, err) < 0) {
+                /* before the final round the container still runs at the source */
+                if (final)
+                        m->shipping_failed = true;
+                return rc_error_wrap(err, "migrate \"%s\": send round %u to `%s`", m->id, r.round,
+                                     m->o->to_unix);
+        }
+        r.ms = ms_since(&t0);
         if (!final)
                 m->rounds++;
         if (m->o->on_round != NULL)
@@ -140,11 +157,40 @@ static int restore_at(const struct migration *m, const char *root, rc_error_t *e
         return rc_container_restore(&rt, m->id, &co, &ro, &status, err);
 }
 
+/* The final image restored at the destination: under to_root, or by the receiver.
+ * *ret_unknown: the request went out and the answer did not come back. */
+static int restore_there(struct migration *m, bool *ret_unknown, rc_error_t *err)
+{
+        _cleanup_free_ char *msg = NULL;
+        char req[128];
+        int n;
+
+        if (m->sock < 0)
+                return restore_at(m, m->o->to_root, err);
+        n = snprintf(req, sizeof(req), "{\"tcpEstablished\":%s,\"extUnixSk\":%s,\"fileLocks\":%s}",
+                     m->o->tcp_established ? "true" : "false", m->o->ext_unix_sk ? "true" : "false",
+                     m->o->file_locks ? "true" : "false");
+        /* a receiver gone before it read the request has restored nothing */
+        if (rc_mw_send(m->sock, MW_RESTORE, req, (size_t)n, err) < 0)
+                return rc_error_wrap(err, "restore request to `%s`", m->o->to_unix);
+        /* "restoring": the receiver took the request (before it, it restored nothing) */
+        if (rc_mw_await(m->sock, &msg, err) < 0)
+                return rc_error_wrap(err, "restore at `%s`", m->o->to_unix);
+        free(msg);
+        msg = NULL;
+        if (rc_mw_await(m->sock, &msg, err) < 0) {
+                *ret_unknown = (*err)->status != EREMOTEIO;
+                return rc_error_wrap(err, "restore at `%s`", m->o->to_unix);
+        }
+        return 0;
+}
+
 static int migrate_in(struct migration *m, unsigned *ret_downtime_ms, rc_error_t *err)
 {
         unsigned max = m->o->max_rounds ? m->o->max_rounds : DEFAULT_ROUNDS;
         uint64_t pages = 0, prev = UINT64_MAX;
         _cleanup_error_ rc_error_t back = NULL;
+        bool unknown = false;
         struct timespec t0;
 
         /* pre-copy while the container runs, until the dirty set stops shrinking */
@@ -154,11 +200,20 @@ static int migrate_in(struct migration *m, unsigned *ret_downtime_ms, rc_error_t
                         return -1;
         }
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        if (do_round(m, true, &pages, err) < 0)
+        if (do_round(m, true, &pages, err) < 0 && !m->shipping_failed)
                 return -1; /* a failed dump leaves the container running */
-        if (restore_at(m, m->o->to_root, err) == 0) {
+        if (!m->shipping_failed && restore_there(m, &unknown, err) == 0) {
                 *ret_downtime_ms = ms_since(&t0);
                 return 0;
+        }
+        if (unknown) {
+                /* restoring here too could run it twice */
+                m->keep = true;
+                return rc_error_wrap(
+                        err,
+                        "migrate \"%s\" (the destination's answer was lost: the container may "
+                        "run there; it does not run at the source, whose image is kept in `%s/final`)",
+                        m->id, m->work);
         }
         /* back where it was: the container must not be lost */
         if (restore_at(m, m->rt->root, &back) == 0)
@@ -194,43 +249,103 @@ static int check_running(const struct rc_runtime *rt, const char *id, rc_error_t
         return 0;
 }
 
-int rc_container_migrate(const struct rc_runtime *rt, const char *id, const struct rc_migrate_opts *o,
-                         unsigned *ret_downtime_ms, rc_error_t *err)
+/* HELLO to the receiver (runtime/container/migrate_wire.h), and its answer: whether it
+ * takes the container. */
+static int hello(struct migration *m, rc_error_t *err)
 {
-        struct migration m = {.rt = rt, .id = id, .o = o};
-        _cleanup_close_ int workfd = -1;
-        bool made = o->work_path == NULL;
+        _cleanup_json_gen_ json_gen *g = json_gen_new(false);
+        _cleanup_free_ char *doc = NULL, *msg = NULL;
+        json_node *cfg = NULL;
+        size_t len = 0;
         int ret;
 
-        if (rc_validate_id(id, err) < 0)
-                return -1;
-        if (o->to_root == NULL || o->to_root[0] != '/')
+        if (g == NULL)
+                return rc_error_set(err, ENOMEM, "migrate: hello");
+        if (rc_mw_connect(m->o->to_unix, &m->sock, err) < 0)
+                return rc_error_wrap(err, "migrate \"%s\"", m->id);
+        if (json_parse(m->config, m->config_len, RC_CONFIG_FILE, &cfg, err) < 0)
+                return rc_error_wrap(err, "migrate \"%s\": saved config", m->id);
+        json_gen_object_open(g);
+        json_gen_kv_int(g, "protocol", MW_PROTOCOL);
+        json_gen_kv_string(g, "id", m->id);
+        json_gen_kv_string(g, "bundle", m->bundle);
+        json_gen_string(g, "config");
+        json_gen_node(g, cfg);
+        json_gen_object_close(g);
+        json_free(cfg);
+        ret = json_gen_finish(g, &doc, &len, err);
+        if (ret == 0)
+                ret = rc_mw_send(m->sock, MW_HELLO, doc, len, err);
+        if (ret == 0)
+                ret = rc_mw_await(m->sock, &msg, err);
+        return ret < 0 ? rc_error_wrap(err, "migrate \"%s\" to `%s`", m->id, m->o->to_unix) : 0;
+}
+
+static int check_destination(const struct rc_runtime *rt, const struct rc_migrate_opts *o, rc_error_t *err)
+{
+        if ((o->to_root == NULL) == (o->to_unix == NULL))
+                return rc_error_set(err, 0, "migrate: one destination: a state root or a unix socket");
+        if (o->to_unix != NULL)
+                return 0;
+        if (o->to_root[0] != '/')
                 return rc_error_set(err, 0, "migrate: the destination must be an absolute state root path");
         if (same_dir(o->to_root, rc_state_root_path(rt->root)))
                 return rc_error_set(err, 0, "migrate: the destination `%s` is the source's state root",
                                     o->to_root);
+        return 0;
+}
+
+/* The work directory: made (mkdtemp) under `under`, or the caller's work_path. */
+static int make_work(struct migration *m, const char *under, bool made, rc_error_t *err)
+{
+        if (!made)
+                snprintf(m->work, sizeof(m->work), "%s", m->o->work_path);
+        else
+                snprintf(m->work, sizeof(m->work), "%s/@migrate-%s.XXXXXX", under, m->id);
+        if (made ? mkdtemp(m->work) == NULL : mkdir(m->work, 0700) < 0 && errno != EEXIST)
+                return rc_error_set(err, errno, "migrate: work directory `%s`", m->work);
+        m->workfd = open(m->work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (m->workfd < 0)
+                return rc_error_set(err, errno, "migrate: work directory `%s`", m->work);
+        return rc_write_file_atomic(m->workfd, "config.json", m->config, m->config_len, 0600, err);
+}
+
+int rc_container_migrate(const struct rc_runtime *rt, const char *id, const struct rc_migrate_opts *o,
+                         unsigned *ret_downtime_ms, rc_error_t *err)
+{
+        struct migration m = {.rt = rt, .id = id, .o = o, .workfd = -1, .sock = -1};
+        bool made = o->work_path == NULL;
+        const char *under = o->to_root;
+        int ret;
+
+        if (rc_validate_id(id, err) < 0 || check_destination(rt, o, err) < 0)
+                return -1;
         /* nothing is made at the destination for a container that cannot be migrated */
         if (check_running(rt, id, err) < 0)
                 return -1;
-        ret = rc_mkdir_p_host(o->to_root, 0711, 0711);
-        if (ret < 0)
-                return rc_error_set(err, -ret, "migrate: destination `%s`", o->to_root);
-        if (o->work_path != NULL)
-                snprintf(m.work, sizeof(m.work), "%s", o->work_path);
-        else
-                snprintf(m.work, sizeof(m.work), "%s/@migrate-%s.XXXXXX", o->to_root, id);
-        if (made ? mkdtemp(m.work) == NULL : mkdir(m.work, 0700) < 0 && errno != EEXIST)
-                return rc_error_set(err, errno, "migrate: work directory `%s`", m.work);
-        workfd = open(m.work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (workfd < 0)
-                ret = rc_error_set(err, errno, "migrate: work directory `%s`", m.work);
-        else
-                ret = save_source(rt, id, workfd, &m.bundle, err);
-        if (ret == 0)
-                ret = migrate_in(&m, ret_downtime_ms, err);
-        /* the images served their purpose (or the container runs at the source again) */
-        if (made && !m.keep)
-                rc_remove_tree_at(AT_FDCWD, m.work, NULL);
+        ret = load_source(rt, id, &m.config, &m.config_len, &m.bundle, err);
+        if (ret == 0 && o->to_unix != NULL) {
+                /* a receiver that refuses: nothing was dumped */
+                ret = hello(&m, err);
+                under = rc_state_root_path(rt->root);
+        } else if (ret == 0) {
+                ret = rc_mkdir_p_host(o->to_root, 0711, 0711);
+                if (ret < 0)
+                        ret = rc_error_set(err, -ret, "migrate: destination `%s`", o->to_root);
+        }
+        if (ret == 0) {
+                ret = make_work(&m, under, made, err);
+                if (ret == 0)
+                        ret = migrate_in(&m, ret_downtime_ms, err);
+                /* the images served their purpose (or the container runs at the source again) */
+                if (made && !m.keep)
+                        rc_remove_tree_at(AT_FDCWD, m.work, NULL);
+        }
+        if (m.workfd >= 0)
+                close(m.workfd);
+        if (m.sock >= 0)
+                close(m.sock);
+        free(m.config);
         free(m.bundle);
         return ret;
 }

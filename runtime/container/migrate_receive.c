@@ -1,0 +1,267 @@
+/* migrate-receive: the destination of `migrate --to unix:PATH` (protocol:
+ * runtime/container/migrate_wire.h). One connection, one container:
+ *   listen, accept (a peer of our uid), HELLO -> check -> OK|ERROR,
+ *   FILE/LINK frames into <root>/@migrate-<id>.XXXXXX, RESTORE -> restore -> OK|ERROR.
+ * Every failure is also told to the source (an ERROR frame with the message), which then
+ * restores the container at the source. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
+#include "runtime/container/container.h"
+#include "runtime/container/migrate_wire.h"
+#include "runtime/container/state.h"
+#include "specs/config.h"
+#include "specs/json.h"
+
+struct receive {
+        const struct rc_runtime *rt;
+        const struct rc_migrate_receive_opts *o;
+        struct rc_migrate_received *r;
+        int sock;
+        char bundle[PATH_MAX];
+        char work[PATH_MAX];
+        int workfd;
+};
+
+static int accept_peer(const char *path, void (*on_listening)(void *), void *data, int *ret_sock,
+                       rc_error_t *err)
+{
+        _cleanup_close_ int lsock = -1;
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        int sock;
+
+        if (rc_mw_listen(path, &lsock, err) < 0)
+                return -1;
+        if (on_listening != NULL)
+                on_listening(data);
+        do
+                sock = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+        while (sock < 0 && errno == EINTR);
+        unlink(path); /* one migration per listen */
+        if (sock < 0)
+                return rc_error_set(err, errno, "accept on `%s`", path);
+        if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+                int e = errno;
+                close(sock);
+                return rc_error_set(err, e, "SO_PEERCRED on `%s`", path);
+        }
+        /* the restore runs with our privileges: only our own uid may ask for one */
+        if (cred.uid != geteuid()) {
+                close(sock);
+                return rc_error_set(err, EPERM, "`%s`: refused a peer of uid %u (not ours)", path,
+                                    (unsigned)cred.uid);
+        }
+        *ret_sock = sock;
+        return 0;
+}
+
+static int dir_exists(const char *what, const char *path, rc_error_t *err)
+{
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return rc_error_set(err, errno, "%s `%s` is not here", what, path);
+        if (!S_ISDIR(st.st_mode))
+                return rc_error_set(err, ENOTDIR, "%s `%s` is not a directory", what, path);
+        return 0;
+}
+
+/* What must be here before the source dumps anything: a free id, the bundle and its
+ * rootfs, a config that parses. */
+static int check_here(struct receive *rc, const char *id, const char *config, size_t len, rc_error_t *err)
+{
+        _cleanup_close_ int rootfd = -1, dirfd = -1;
+        _cleanup_error_ rc_error_t e = NULL;
+        struct oci_config *cfg = NULL;
+        char rootfs[PATH_MAX * 2];
+        int ret;
+
+        if (rc_validate_id(id, err) < 0 || rc_state_root_open(rc->rt->root, &rootfd, err) < 0)
+                return -1;
+        if (rc_state_dir_open(rootfd, id, &dirfd, &e) == 0)
+                return rc_error_set(err, EEXIST, "container \"%s\" exists here (root `%s`)", id,
+                                    rc_state_root_path(rc->rt->root));
+        if (dir_exists("the bundle", rc->bundle, err) < 0)
+                return -1;
+        if (oci_config_parse(config, len, "the source's config", &cfg, err) < 0)
+                return -1;
+        if (cfg->root.path == NULL) {
+                oci_config_free(cfg);
+                return rc_error_set(err, EINVAL, "the source's config has no root.path");
+        }
+        snprintf(rootfs, sizeof(rootfs), "%s%s%s", cfg->root.path[0] == '/' ? "" : rc->bundle,
+                 cfg->root.path[0] == '/' ? "" : "/", cfg->root.path);
+        ret = dir_exists("the rootfs", rootfs, err);
+        oci_config_free(cfg);
+        return ret;
+}
+
+/* HELLO: the id, the bundle (ours or the source's path), the config; checked, then the
+ * work directory with the config in it. */
+static int take_hello(struct receive *rc, const char *payload, size_t len, rc_error_t *err)
+{
+        _cleanup_json_gen_ json_gen *g = json_gen_new(false);
+        _cleanup_free_ char *config = NULL;
+        json_node *root = NULL, *cfg;
+        const char *id, *bundle;
+        size_t clen = 0;
+        uint64_t proto = 0;
+        int ret = -1;
+
+        if (g == NULL)
+                return rc_error_set(err, ENOMEM, "hello");
+        if (json_parse(payload, len, "hello", &root, err) < 0)
+                return -1;
+        id = json_get_string(json_object_get(root, "id"));
+        bundle = json_get_string(json_object_get(root, "bundle"));
+        cfg = json_object_get(root, "config");
+        if (json_get_u64(json_object_get(root, "protocol"), &proto) < 0 || proto != MW_PROTOCOL) {
+                rc_error_set(err, EPROTO, "protocol %llu (this side speaks %d)", (unsigned long long)proto,
+                             MW_PROTOCOL);
+                goto out;
+        }
+        if (id == NULL || bundle == NULL || cfg == NULL || json_type_of(cfg) != JSON_OBJECT) {
+                rc_error_set(err, EPROTO, "hello without id, bundle or config");
+                goto out;
+        }
+        snprintf(rc->r->id, sizeof(rc->r->id), "%s", id);
+        snprintf(rc->bundle, sizeof(rc->bundle), "%s", rc->o->bundle != NULL ? rc->o->bundle : bundle);
+        json_gen_node(g, cfg);
+        if (json_gen_finish(g, &config, &clen, err) < 0 || check_here(rc, id, config, clen, err) < 0)
+                goto out;
+        snprintf(rc->work, sizeof(rc->work), "%s/@migrate-%s.XXXXXX", rc_state_root_path(rc->rt->root), id);
+        if (mkdtemp(rc->work) == NULL) {
+                rc_error_set(err, errno, "work directory `%s`", rc->work);
+                rc->work[0] = '\0';
+                goto out;
+        }
+        rc->workfd = open(rc->work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rc->workfd < 0) {
+                rc_error_set(err, errno, "work directory `%s`", rc->work);
+                goto out;
+        }
+        ret = rc_write_file_atomic(rc->workfd, "config.json", config, clen, 0600, err);
+out:
+        json_free(root);
+        return ret;
+}
+
+static int restore_here(struct receive *rc, const char *payload, size_t len, rc_error_t *err)
+{
+        char image[PATH_MAX + 16], config[PATH_MAX + 16];
+        struct rc_create_opts co = {.bundle = rc->bundle, .config_path = config};
+        struct rc_restore_opts ro = {.detach = true, .criu.image_path = image};
+        struct oci_state *st = NULL;
+        json_node *req = NULL;
+        int status;
+
+        if (json_parse(payload, len, "restore request", &req, err) < 0)
+                return -1;
+        ro.criu.tcp_established = json_get_bool(json_object_get(req, "tcpEstablished"));
+        ro.criu.ext_unix_sk = json_get_bool(json_object_get(req, "extUnixSk"));
+        ro.criu.file_locks = json_get_bool(json_object_get(req, "fileLocks"));
+        json_free(req);
+        snprintf(image, sizeof(image), "%s/final", rc->work);
+        snprintf(config, sizeof(config), "%s/config.json", rc->work);
+        if (rc_container_restore(rc->rt, rc->r->id, &co, &ro, &status, err) < 0)
+                return -1;
+        if (rc_container_state(rc->rt, rc->r->id, &st, err) < 0)
+                return -1;
+        rc->r->pid = st->pid;
+        oci_state_free(st);
+        return 0;
+}
+
+/* The frames up to RESTORE, then the restore. */
+static int receive_images(struct receive *rc, rc_error_t *err)
+{
+        for (;;) {
+                _cleanup_free_ char *p = NULL;
+                uint32_t type;
+                size_t len;
+
+                if (rc_mw_recv(rc->sock, &type, &p, &len, err) < 0)
+                        return rc_error_wrap(err, "receive the images");
+                switch (type) {
+                case MW_FILE:
+                        if (rc_mw_recv_file(rc->sock, rc->workfd, p, len, &rc->r->bytes, err) < 0)
+                                return -1;
+                        rc->r->files++;
+                        break;
+                case MW_LINK:
+                        if (rc_mw_make_link(rc->workfd, p, len, err) < 0)
+                                return -1;
+                        break;
+                case MW_RESTORE:
+                        /* from here on the source cannot tell whether the container runs
+                         * here if the connection breaks: it then does not restore it at home */
+                        if (rc_mw_send(rc->sock, MW_OK, "restoring", 9, err) < 0)
+                                return rc_error_wrap(err, "answer the restore request");
+                        return restore_here(rc, p, len, err);
+                default:
+                        return rc_error_set(err, EPROTO, "unexpected frame type %u", type);
+                }
+        }
+}
+
+static int converse(struct receive *rc, rc_error_t *err)
+{
+        _cleanup_free_ char *p = NULL;
+        char msg[64];
+        uint32_t type;
+        size_t len;
+
+        if (rc_mw_recv(rc->sock, &type, &p, &len, err) < 0)
+                return rc_error_wrap(err, "receive the hello");
+        if (type != MW_HELLO)
+                return rc_error_set(err, EPROTO, "expected a hello, got frame type %u", type);
+        if (take_hello(rc, p, len, err) < 0 || rc_mw_send(rc->sock, MW_OK, "ready", 5, err) < 0 ||
+            receive_images(rc, err) < 0)
+                return -1;
+        snprintf(msg, sizeof(msg), "pid %d", (int)rc->r->pid);
+        /* the container runs here now: a source gone meanwhile changes nothing */
+        if (rc_mw_send(rc->sock, MW_OK, msg, strlen(msg), err) < 0)
+                return rc_error_wrap(err,
+                                     "container \"%s\" restored (pid %d), but telling the source failed",
+                                     rc->r->id, (int)rc->r->pid);
+        return 0;
+}
+
+int rc_container_migrate_receive(const struct rc_runtime *rt, const struct rc_migrate_receive_opts *o,
+                                 struct rc_migrate_received *ret, rc_error_t *err)
+{
+        struct receive rc = {.rt = rt, .o = o, .r = ret, .sock = -1, .workfd = -1};
+        int r;
+
+        *ret = (struct rc_migrate_received){0};
+        if (o->listen_path == NULL || o->listen_path[0] != '/')
+                return rc_error_set(err, 0, "migrate-receive: the socket path must be absolute");
+        if (o->bundle != NULL && o->bundle[0] != '/')
+                return rc_error_set(err, 0, "migrate-receive: the bundle path must be absolute");
+        if (accept_peer(o->listen_path, o->on_listening, o->data, &rc.sock, err) < 0)
+                return rc_error_wrap(err, "migrate-receive");
+        r = converse(&rc, err);
+        if (r < 0 && ret->pid == 0) {
+                /* the source restores it at home on this word */
+                rc_mw_send(rc.sock, MW_ERROR, (*err)->msg, strlen((*err)->msg), NULL);
+        }
+        if (rc.workfd >= 0)
+                close(rc.workfd);
+        if (rc.work[0] != '\0')
+                rc_remove_tree_at(AT_FDCWD, rc.work, NULL);
+        close(rc.sock);
+        if (r < 0)
+                return ret->id[0] != '\0' ? rc_error_wrap(err, "migrate-receive \"%s\"", ret->id)
+                                          : rc_error_wrap(err, "migrate-receive");
+        return 0;
+}

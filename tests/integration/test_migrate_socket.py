@@ -1,0 +1,196 @@
+"""migrate --to unix:PATH and migrate-receive on this host, where CRIU itself fails: the
+parts of the protocol (runtime/container/migrate_wire.h) that come before a dump or that
+a receiver must survive. The hello is answered before anything is dumped, so a refusal
+changes nothing at the source; a receiver fed bad frames, cut off mid-stream or asked to
+restore what it cannot, tells why and leaves no work directory. The migration itself
+(CRIU's rounds, the restore over there, two hosts) runs in tests/vm/migrate_tests.py.
+
+crun has no migration: run-container only."""
+
+import json
+import os
+import socket
+import struct
+import subprocess
+
+import pytest
+
+from conftest import wait_for
+
+pytestmark = pytest.mark.run_container_only("crun has no live migration")
+
+HELLO, FILE, LINK, RESTORE, OK, ERROR = 1, 2, 3, 4, 5, 6
+
+
+def frame(t, payload=b""):
+    return struct.pack(">II", t, len(payload)) + payload
+
+
+def recv_frame(s):
+    head = b""
+    while len(head) < 8:
+        chunk = s.recv(8 - len(head))
+        if not chunk:
+            return None, None
+        head += chunk
+    t, n = struct.unpack(">II", head)
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        assert chunk, "the receiver closed in the middle of a frame"
+        data += chunk
+    return t, data.decode()
+
+
+class Receiver:
+    """migrate-receive under its own state root, its output in files."""
+
+    def __init__(self, rt, workdir, bundle_path):
+        self.root = os.path.join(workdir, "dest")
+        self.sock = os.path.join(workdir, "m.sock")
+        self.out = os.path.join(workdir, "recv.out")
+        self.err = os.path.join(workdir, "recv.err")
+        with open(self.out, "w") as o, open(self.err, "w") as e:
+            self.p = subprocess.Popen([rt.binary, "--root", self.root, "migrate-receive", "--listen",
+                                       f"unix:{self.sock}", "--bundle", bundle_path],
+                                      stdin=subprocess.DEVNULL, stdout=o, stderr=e)
+        rt.procs.append(self.p)
+        wait_for(lambda: "listening on" in open(self.out).read() or self.p.poll() is not None, 10,
+                 what="migrate-receive to listen")
+        assert self.p.poll() is None, open(self.err).read()
+
+    def finish(self):
+        self.p.wait(timeout=30)
+        return self.p.returncode, open(self.err).read()
+
+    def work_dirs(self):
+        return [e for e in os.listdir(self.root) if e.startswith("@migrate")] if os.path.isdir(self.root) else []
+
+    def connect_and_hello(self, cid, config):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(30)
+        s.connect(self.sock)
+        hello = {"protocol": 1, "id": cid, "bundle": "/nonexistent-at-the-source", "config": config}
+        s.sendall(frame(HELLO, json.dumps(hello).encode()))
+        return s
+
+
+def running(rt, bundle):
+    b = bundle(["/bin/sh", "-c", "exec sleep 1000"])
+    cid = rt.create(b).cid
+    r = rt.cmd("start", cid)
+    assert r.returncode == 0, r.stderr
+    return b, cid, rt.state(cid)["pid"]
+
+
+def test_refused_because_the_id_exists_there_dumps_nothing(rt, bundle, workdir):
+    b, cid, pid = running(rt, bundle)
+    recv = Receiver(rt, workdir, b.path)
+    os.makedirs(os.path.join(recv.root, cid))  # a container of that id at the destination
+    r = rt.cmd("migrate", "--to", f"unix:{recv.sock}", cid, timeout=60)
+    assert r.returncode != 0, r.stdout
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert f'the destination: container "{cid}" exists here' in r.stderr, r.stderr
+    assert "round" not in r.stdout
+    code, err = recv.finish()
+    assert code != 0 and f'container "{cid}" exists here' in err, err
+    st = rt.state(cid)
+    assert st["status"] == "running" and st["pid"] == pid
+    assert recv.work_dirs() == [] and not [e for e in os.listdir(rt.root) if e.startswith("@migrate")]
+    assert not os.path.exists(recv.sock)
+    os.rmdir(os.path.join(recv.root, cid))
+
+
+def test_refused_because_the_bundle_has_no_rootfs_there(rt, bundle, workdir):
+    b, cid, pid = running(rt, bundle)
+    empty = os.path.join(workdir, "empty-bundle")
+    os.mkdir(empty)
+    recv = Receiver(rt, workdir, empty)
+    r = rt.cmd("migrate", "--to", f"unix:{recv.sock}", cid, timeout=60)
+    assert r.returncode != 0 and f"the rootfs `{empty}/rootfs` is not here" in r.stderr, r.stderr
+    code, err = recv.finish()
+    assert code != 0 and "is not here" in err, err
+    assert rt.state(cid)["pid"] == pid and recv.work_dirs() == []
+
+
+def test_no_receiver_says_so_and_changes_nothing(rt, bundle, workdir):
+    b, cid, pid = running(rt, bundle)
+    sock = os.path.join(workdir, "nobody.sock")
+    r = rt.cmd("migrate", "--to", f"unix:{sock}", cid, timeout=60)
+    assert r.returncode != 0 and f"connect to `{sock}`" in r.stderr and "migrate-receive" in r.stderr, r.stderr
+    assert rt.state(cid)["pid"] == pid
+    assert not [e for e in os.listdir(rt.root) if e.startswith("@migrate")]
+
+
+def test_listen_on_an_existing_path_is_refused(rt, bundle, workdir):
+    path = os.path.join(workdir, "taken")
+    open(path, "w").close()
+    r = rt.cmd("migrate-receive", "--listen", f"unix:{path}")
+    assert r.returncode != 0 and f"listen on `{path}`" in r.stderr and "in use" in r.stderr, r.stderr
+    assert os.path.isfile(path), "the existing file was removed"
+    r = rt.cmd("migrate-receive", "--listen", path)
+    assert r.returncode != 0 and "expected unix:PATH" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("bad", [
+    frame(FILE, struct.pack(">Q", 4) + b"../evil") + b"evil",
+    frame(FILE, struct.pack(">Q", 4) + b"pre-1/../../evil") + b"evil",
+    frame(FILE, struct.pack(">Q", 4) + b"/tmp/evil") + b"evil",
+    frame(LINK, b"pre-1/parent\0/etc"),
+    frame(LINK, b"pre-2/parent\0../pre-1"),  # no pre-1 yet
+    frame(77, b"what"),
+])
+def test_receiver_rejects_a_bad_frame_and_leaves_nothing(rt, bundle, workdir, bad):
+    b = bundle(["/bin/true"])
+    recv = Receiver(rt, workdir, b.path)
+    with recv.connect_and_hello("bad1", b.config) as s:
+        assert recv_frame(s) == (OK, "ready")
+        s.sendall(bad)
+        t, msg = recv_frame(s)
+        assert t == ERROR and ("invalid" in msg or "no earlier round" in msg or "unexpected frame" in msg), msg
+    code, err = recv.finish()
+    assert code != 0 and msg in err, (msg, err)
+    assert recv.work_dirs() == []
+    assert not os.path.exists(os.path.join(workdir, "evil")) and not os.path.exists("/tmp/evil")
+
+
+def test_source_gone_mid_file_leaves_nothing_and_says_where(rt, bundle, workdir):
+    b = bundle(["/bin/true"])
+    recv = Receiver(rt, workdir, b.path)
+    with recv.connect_and_hello("cut1", b.config) as s:
+        assert recv_frame(s) == (OK, "ready")
+        s.sendall(frame(FILE, struct.pack(">Q", 5) + b"pre-1/inventory.img") + b"12345")
+        s.sendall(frame(LINK, b"pre-2/parent\0../pre-1"))
+        s.sendall(frame(FILE, struct.pack(">Q", 100000) + b"pre-2/pages-1.img") + b"x" * 10)
+    code, err = recv.finish()
+    assert code != 0 and "the source closed the connection in the middle of `pre-2/pages-1.img`" in err, err
+    assert recv.work_dirs() == []
+
+
+def test_restore_that_fails_there_is_answered_with_the_reason(rt, bundle, workdir):
+    """A RESTORE with no final image: the receiver's restore fails, the ERROR frame says
+    why (the source would restore at home on it), and nothing stays under its root."""
+    b = bundle(["/bin/true"])
+    recv = Receiver(rt, workdir, b.path)
+    with recv.connect_and_hello("nofinal", b.config) as s:
+        assert recv_frame(s) == (OK, "ready")
+        s.sendall(frame(FILE, struct.pack(">Q", 5) + b"pre-1/inventory.img") + b"12345")
+        s.sendall(frame(RESTORE, b'{"tcpEstablished":false}'))
+        assert recv_frame(s) == (OK, "restoring")
+        t, msg = recv_frame(s)
+    assert t == ERROR and "final" in msg, msg
+    code, err = recv.finish()
+    assert code != 0 and msg in err
+    assert recv.work_dirs() == [] and not os.path.exists(os.path.join(recv.root, "nofinal"))
+
+
+def test_protocol_version_mismatch_is_refused(rt, bundle, workdir):
+    b = bundle(["/bin/true"])
+    recv = Receiver(rt, workdir, b.path)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(30)
+        s.connect(recv.sock)
+        s.sendall(frame(HELLO, json.dumps({"protocol": 2, "id": "v2", "bundle": "/x", "config": {}}).encode()))
+        t, msg = recv_frame(s)
+    assert t == ERROR and "protocol 2" in msg, msg
+    assert recv.finish()[0] != 0 and recv.work_dirs() == []
