@@ -6,7 +6,10 @@ Usage: tests/bench/bench_sandbox_ci.py [start|parallel|both] [-n PAIRS] [-j JOBS
 
   start     `sandbox --rootfs ROOTFS -- /bin/true` against
             `bwrap --unshare-all --new-session --die-with-parent --ro-bind ROOTFS /
-            --proc /proc --dev /dev --tmpfs /tmp -- /bin/true`, taking turns (default).
+            --proc /proc --dev /dev --tmpfs /tmp -- /bin/true`, taking turns (default);
+            a third candidate, "bwrap --seccomp", is that bwrap loading the sandbox's own
+            BPF program (read from the runtime's filter cache) before /bin/true: the
+            same work in that respect (the figure stays sandbox/bwrap).
   parallel  JOBS (default 10) jobs at once under each tool in turn, the batch timed:
             each job a small CPU-bound "build" (a busybox shell loop writing files
             under /tmp), while L busy loops (--load, default 2, 0: none) run in a
@@ -30,7 +33,9 @@ compare `perf stat -r 30 -e task-clock` of the two commands, which counts every 
 Needs bubblewrap (apt-get install bubblewrap). A benchmark, not a test: it prints the
 medians and the median of the paired ratios (tests/bench/benchlib.py).
 """
+import os
 import signal
+import struct
 import subprocess
 import sys
 
@@ -44,12 +49,38 @@ def bwrap_argv(bwrap, rootfs, *args):
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--", *args]
 
 
-def start_figure(rc, bwrap, rootfs, pairs, baseline):
+def cached_filter(rc, work):
+    """The BPF program of the sandbox's default profile, as its first run cached it in
+    <root>/@seccomp-cache (runtime/isolation/seccomp_cache.c: magic, key length, key,
+    instruction count, instructions), written to a file of its own for bwrap --seccomp."""
+    d = os.path.join(rc.root, "@seccomp-cache")
+    names = os.listdir(d)
+    if len(names) != 1:
+        raise B.Failed(f"{d}: want one cached filter, found {names}")
+    with open(os.path.join(d, names[0]), "rb") as f:
+        buf = f.read()
+    if buf[:8] != b"RCSECC1\n":
+        raise B.Failed(f"{d}/{names[0]}: not a cached filter")
+    klen = struct.unpack_from("<Q", buf, 8)[0]
+    n = struct.unpack_from("<Q", buf, 16 + klen)[0]
+    prog = buf[24 + klen:]
+    if len(prog) != n * 8:
+        raise B.Failed(f"{d}/{names[0]}: {len(prog)} bytes for {n} instructions")
+    path = os.path.join(work.path, "filter.bpf")
+    with open(path, "wb") as f:
+        f.write(prog)
+    return path, n
+
+
+def start_figure(rc, bwrap, rootfs, pairs, baseline, filter_path):
     cands = [
         ("sandbox", lambda r: B.measure(rc.argv("sandbox", "--rootfs", rootfs, "--", "/bin/true"))),
         ("bwrap", lambda r: B.measure(bwrap_argv(bwrap, rootfs, "/bin/true"))),
+        # the same security as the sandbox's default in this respect: its own BPF program
+        ("bwrap --seccomp", lambda r: B.measure([bwrap, "--seccomp", "9", *bwrap_argv(bwrap, rootfs, "/bin/true")[1:]],
+                                                open_fds=[(filter_path, 9)])),
     ]
-    ratios = [("sandbox", "bwrap")]
+    ratios = [("sandbox", "bwrap"), ("sandbox", "bwrap --seccomp"), ("bwrap --seccomp", "bwrap")]
     if baseline is not None:
         cands.append(("baseline", lambda r: B.measure(baseline.argv("sandbox", "--rootfs", rootfs, "--", "/bin/true"))))
         ratios += [("baseline", "bwrap"), ("sandbox", "baseline")]
@@ -96,9 +127,11 @@ def main():
         baseline = B.baseline_runtime(work, argv)
         for r in [rc] + ([baseline] if baseline is not None else []):
             B.run_quiet(r.argv("sandbox", "--rootfs", rootfs, "--", "/bin/true"))  # its seccomp cache
-        print(f"sandbox against bwrap ({B.find_binary(bwrap, 'bwrap')}); {B.machine()}")
+        filter_path, n_insns = cached_filter(rc, work)
+        print(f"sandbox against bwrap ({B.find_binary(bwrap, 'bwrap')}); {B.machine()}; "
+              f"the sandbox's seccomp filter: {n_insns} BPF instructions")
         if what in ("start", "both"):
-            start_figure(rc, bwrap, rootfs, pairs, baseline)
+            start_figure(rc, bwrap, rootfs, pairs, baseline, filter_path)
         if what in ("parallel", "both"):
             parallel_figure(rc, bwrap, rootfs, B.int_arg(argv, "-n", 8), jobs, load)
     except B.Failed as e:

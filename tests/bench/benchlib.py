@@ -223,9 +223,11 @@ class Failed(Exception):
     pass
 
 
-def spawn(argv, stderr_fd=None):
+def spawn(argv, stderr_fd=None, open_fds=()):
+    """open_fds: (path, fd) pairs: each path opened read-only for the child as that fd."""
     actions = [(os.POSIX_SPAWN_DUP2, _DEVNULL, 0), (os.POSIX_SPAWN_DUP2, _DEVNULL, 1),
                (os.POSIX_SPAWN_DUP2, _DEVNULL if stderr_fd is None else stderr_fd, 2)]
+    actions += [(os.POSIX_SPAWN_OPEN, fd, path, os.O_RDONLY, 0) for path, fd in open_fds]
     return os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
 
 
@@ -240,11 +242,12 @@ def _check(argv, status, errf):
         raise Failed(f"`{' '.join(argv)}` exited with {os.waitstatus_to_exitcode(status)}: {msg}")
 
 
-def measure(argv):
-    """Spawn argv (stdio on /dev/null, stderr kept for errors) and reap it."""
+def measure(argv, open_fds=()):
+    """Spawn argv (stdio on /dev/null, stderr kept for errors; open_fds as spawn's) and
+    reap it."""
     with _errfile() as errf:
         t0 = time.perf_counter_ns()
-        pid = spawn(argv, errf.fileno())
+        pid = spawn(argv, errf.fileno(), open_fds)
         _, status, ru = os.wait4(pid, 0)
         t1 = time.perf_counter_ns()
         _check(argv, status, errf)
