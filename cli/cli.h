@@ -198,7 +198,7 @@ const char *cli_notify_socket(void);
 
 /* For tests only: the start-up fast paths to force onto their slow path (enum
  * rc_slow_path, runtime/context.h), a comma-separated list of netns, hooks, seccomp,
- * created, protect, setup or all. main() reads it once from this variable. */
+ * created, protect, setup, release, exec or all. main() reads it once from this variable. */
 #define CLI_SLOW_PATHS_ENV "RC_TEST_SLOW_PATHS"
 
 /* Parse its value (NULL or "": none) into *ret; an unknown word is an error naming it. */

@@ -29,6 +29,7 @@ enum rc_slow_path {
         RC_SLOW_PROTECT = 1u << 4, /* devices, masked and read-only paths only after all mounts */
         RC_SLOW_SETUP = 1u << 5, /* create writes its config copy before the clone, not during setup */
         RC_SLOW_RELEASE = 1u << 6, /* run opens exec.fifo only once READY, the init waits for it there */
+        RC_SLOW_EXEC = 1u << 7, /* exec clones a stage that joins the namespaces and clones the process */
 };
 
 struct rc_runtime {

@@ -422,8 +422,6 @@ static int open_channels(struct exec_run *x, rc_error_t *err)
                 return rc_error_set(err, errno, "socketpair");
         x->sync_fd = sv[0];
         x->child_fd = sv[1];
-        if (pipe2(x->go_fd, O_CLOEXEC) < 0)
-                return rc_error_set(err, errno, "pipe");
         return 0;
 }
 
@@ -480,7 +478,7 @@ static int process_setup(struct exec_run *x, rc_error_t *err)
         char c;
 
         /* until the stage has reported our pid, nothing of ours may reach the runtime */
-        while (read(x->go_fd[0], &c, 1) < 0 && errno == EINTR)
+        while (x->go_fd[0] >= 0 && read(x->go_fd[0], &c, 1) < 0 && errno == EINTR)
                 ;
         close_fd(&x->go_fd[0]);
         /* without a terminal of its own, out of the caller's session: TIOCSTI on an
@@ -505,7 +503,9 @@ __attribute__((noreturn)) static void process_main(struct exec_run *x)
 
 /* ---- the stage: host side settings, the namespaces, the clone ----------------------- */
 
-static int stage_setup(struct exec_run *x, rc_error_t *err)
+/* Host side settings, then the namespaces of `ns_flags` (the stage: all of the init's that
+ * are not ours; the direct way: all but the pid namespace, which its clone entered). */
+static int stage_setup(struct exec_run *x, int ns_flags, rc_error_t *err)
 {
         const struct oci_process *p = x->proc;
         int fd;
@@ -526,7 +526,7 @@ static int stage_setup(struct exec_run *x, rc_error_t *err)
         if (rc_process_set_oom_score_adj(p, err) < 0 || rc_process_apply_rlimits(p, err) < 0 ||
             rc_process_apply_scheduler(p, err) < 0 || rc_process_apply_io_priority(p, err) < 0)
                 return -1;
-        if (x->ns_flags != 0 && setns(x->initfd, x->ns_flags) < 0) {
+        if (ns_flags != 0 && setns(x->initfd, ns_flags) < 0) {
                 if (errno == ESRCH)
                         return rc_error_set(err, 0, "container \"%s\" is not running", x->id);
                 return rc_error_set(err, errno, "join the namespaces of container \"%s\"", x->id);
@@ -553,7 +553,7 @@ __attribute__((noreturn)) static void stage_main(struct exec_run *x, pid_t runti
         rc_selfprotect_release(); /* not for the container's processes (selfprotect.h) */
         close_fd(&x->sync_fd);
         close_fd(&x->relay_fd);
-        if (stage_setup(x, &err) < 0)
+        if (stage_setup(x, x->ns_flags, &err) < 0)
                 goto fail;
         /* CLONE_PARENT: the process is the runtime's child, which waits for it */
         pid = rc_clone3(&ca, sizeof(ca));
@@ -611,9 +611,10 @@ static int join_init_cgroup(struct exec_run *x)
         return 0;
 }
 
-/* The stage starts in the container's cgroup (CLONE_INTO_CGROUP, Linux 5.7; older
- * kernels refuse the larger clone_args with E2BIG and the stage moves itself). */
-static pid_t clone_stage(struct exec_run *x)
+/* The stage (or the direct way's process) starts in the container's cgroup
+ * (CLONE_INTO_CGROUP, Linux 5.7; older kernels refuse the larger clone_args with E2BIG and
+ * the child moves itself). */
+static pid_t clone_in_cgroup(struct exec_run *x)
 {
         struct clone_args ca = {.exit_signal = SIGCHLD};
         pid_t pid;
@@ -637,13 +638,17 @@ static pid_t clone_stage(struct exec_run *x)
         return pid;
 }
 
-static int start_process(struct exec_run *x, rc_error_t *err)
+/* The stage's way: the stage joins every namespace and clones the process (two clones,
+ * three processes, INIT_PID and the stage's exit before the process goes on). */
+static int start_through_stage(struct exec_run *x, rc_error_t *err)
 {
         struct rc_sync_msg m = {0};
         pid_t self = getpid();
         int status;
 
-        x->stage = clone_stage(x);
+        if (pipe2(x->go_fd, O_CLOEXEC) < 0)
+                return rc_error_set(err, errno, "pipe");
+        x->stage = clone_in_cgroup(x);
         if (x->stage < 0)
                 return rc_error_set(err, errno, "clone the exec stage");
         if (x->stage == 0)
@@ -661,6 +666,98 @@ static int start_process(struct exec_run *x, rc_error_t *err)
         if (x->pid <= 0)
                 return -1;
         return wait_executed(x, err);
+}
+
+/* The process of the direct way: a child of the runtime, already in the init's pid
+ * namespace (parent: getppid() is 0 there, or the runtime's pid without one); it does the
+ * stage's work itself, then the process' steps. */
+__attribute__((noreturn)) static void direct_main(struct exec_run *x, pid_t parent)
+{
+        rc_error_t err = NULL;
+        sigset_t none;
+
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+                _exit(1);
+        /* non-dumpable from the clone on (the runtime was, and the flag is copied with its
+         * memory): the container sees this process in its pid namespace (CVE-2019-5736) */
+        prctl(PR_SET_NAME, "rc:exec", 0, 0, 0);
+        rc_selfprotect_release(); /* not for the container's processes (selfprotect.h) */
+        close_fd(&x->sync_fd);
+        close_fd(&x->relay_fd);
+        if (stage_setup(x, x->ns_flags & ~CLONE_NEWPID, &err) == 0)
+                process_setup(x, &err);
+        rc_sync_send_error(x->child_fd, err);
+        _exit(err && err->status == ENOENT ? 127 : 126);
+}
+
+/* Fast path "exec": the runtime sets its pid namespace for children to the init's, clones
+ * the process straight into the container's cgroup and that namespace, and sets it back;
+ * the process joins the other namespaces itself. One clone and no hand-off before the
+ * execve instead of the stage's two clones, INIT_PID and exit. Returns 1 when the process
+ * was started this way, 0 when the stage must do it (RC_TEST_SLOW_PATHS=exec, or a pid
+ * namespace refused us: an unprivileged runtime gets its rights in the container's only
+ * in the container's user namespace, which the stage joins first; a runtime root in a
+ * user namespace of its own cannot come back to its own pid namespace), -1 on error. */
+static int start_direct(struct exec_run *x, rc_error_t *err)
+{
+        _cleanup_close_ int ownpid = -1;
+        bool pidns = x->ns_flags & CLONE_NEWPID;
+        pid_t self = getpid();
+        int dumpable, e;
+
+        if (x->rt->slow_paths & RC_SLOW_EXEC)
+                return 0;
+        if (pidns) {
+                ownpid = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+                if (ownpid < 0)
+                        return rc_error_set(err, errno, "open /proc/self/ns/pid");
+                /* the way back needs our rights over our own pid namespace, which a runtime
+                 * root only in a user namespace of its own lacks: ask before going */
+                if (setns(ownpid, CLONE_NEWPID) < 0) {
+                        if (errno == EPERM)
+                                return 0;
+                        return rc_error_set(err, errno, "join our own pid namespace");
+                }
+                if (setns(x->initfd, CLONE_NEWPID) < 0) {
+                        if (errno == EPERM)
+                                return 0;
+                        if (errno == ESRCH)
+                                return rc_error_set(err, 0, "container \"%s\" is not running", x->id);
+                        return rc_error_set(err, errno, "join the pid namespace of container \"%s\"", x->id);
+                }
+        }
+        rc_log(&x->rt->log, RC_LOG_DEBUG, "fast path exec: one clone, no stage");
+        dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        x->pid = clone_in_cgroup(x);
+        e = errno;
+        if (x->pid == 0)
+                direct_main(x, pidns ? 0 : self);
+        if (dumpable > 0)
+                prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+        if (pidns && setns(ownpid, CLONE_NEWPID) < 0) {
+                rc_error_set(err, errno, "return to our own pid namespace");
+                return -1; /* x->pid, when set, is killed by the caller */
+        }
+        if (x->pid < 0) {
+                x->pid = 0;
+                return rc_error_set(err, e, "clone the process into container \"%s\"", x->id);
+        }
+        close_fd(&x->child_fd);
+        close_fd(&x->console_fd);
+        return wait_executed(x, err) < 0 ? -1 : 1;
+}
+
+static int start_process(struct exec_run *x, rc_error_t *err)
+{
+        int r = start_direct(x, err);
+
+        if (r != 0)
+                return r < 0 ? -1 : 0;
+        return start_through_stage(x, err);
 }
 
 /* The foreground: relay the terminal when we hold its far end, forward signals, wait. */

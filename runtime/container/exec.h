@@ -1,29 +1,39 @@
 /* exec: run a new process inside a running container.
  *
- *   runtime (exec)                      stage (rc:exec)                 process (rc:exec)
+ *   runtime (exec)                      process (rc:exec)
  *   state must be "running" (or paused with ignore_paused); pidfd of
  *   the init (checked against its start
  *   time); fd of /proc/<init>/root
  *   block signals (foreground)
- *   clone3 into the container's cgroup -> non-dumpable; rlimits, oom
- *                                        score, scheduler, io priority
- *                                        (host privileges); setns(pidfd,
- *                                        every namespace of the init that
- *                                        is not ours: the kernel joins
- *                                        user first, all at once)
- *                                        clone(CLONE_PARENT) ----------> (our child, inside the
- *                           <----------- INIT_PID(host pid)               pid namespace)
- *                                        exit                            chroot to the init's
- *                                                                        root; pty on its
- *                                                                        /dev/pts, master to the
- *                                                                        console socket; labels,
- *                                                                        caps, user, no_new_privs,
- *                                                                        seccomp, cwd; execve
- *                           <--------------------------------------------- ERROR(errno, msg), or
- *                                                                        EOF: the sync fd is
- *                                                                        close-on-exec
+ *   setns(pidfd, CLONE_NEWPID): children
+ *   in the init's pid namespace;
+ *   non-dumpable (copied to the child)
+ *   clone3 into the container's cgroup --> rlimits, oom score, scheduler, io
+ *   setns back to our own pid namespace   priority (host privileges); setns(pidfd,
+ *                                         every other namespace of the init that
+ *                                         is not ours: the kernel joins user
+ *                                         first, all at once); chroot to the
+ *                                         init's root; pty on its /dev/pts,
+ *                                         master to the console socket; labels,
+ *                                         caps, user, no_new_privs, seccomp, cwd;
+ *                                         execve
+ *                           <------------ ERROR(errno, msg), or EOF: the sync fd is
+ *                                         close-on-exec
  *   --pid-file; detach: return. Else relay the terminal (when no console socket was given),
  *   forward signals, wait, pass the exit status on.
+ *
+ * The slow way (RC_TEST_SLOW_PATHS=exec, and a runtime the pid namespaces refuse: an
+ * unprivileged one, or one root only in a user namespace of its own) goes through a
+ * stage, which joins every namespace at once (user first, which gives an unprivileged
+ * runtime its rights in the others) before it clones:
+ *
+ *   runtime (exec)                      stage (rc:exec)                 process (rc:exec)
+ *   clone3 into the container's cgroup -> non-dumpable; host settings;
+ *                                        setns(pidfd, all of them)
+ *                                        clone(CLONE_PARENT) ----------> (our child, inside the
+ *                           <----------- INIT_PID(host pid)               pid namespace)
+ *                                        exit                            as above, from the
+ *                           <--------------------------------------------- chroot on
  *
  * The process runs with the container's capabilities, rlimits, AppArmor profile and
  * SELinux label unless the process overrides them (a --process document without them,

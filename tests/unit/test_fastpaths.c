@@ -203,9 +203,11 @@ Test(fastpaths, parse_slow_paths)
         cr_expect_eq(bits, (unsigned)(RC_SLOW_HOOKS | RC_SLOW_SECCOMP | RC_SLOW_CREATED));
         cr_assert_eq(cli_parse_slow_paths("protect,setup,", &bits, &err), 0);
         cr_expect_eq(bits, (unsigned)(RC_SLOW_PROTECT | RC_SLOW_SETUP));
+        cr_assert_eq(cli_parse_slow_paths("release,exec", &bits, &err), 0);
+        cr_expect_eq(bits, (unsigned)(RC_SLOW_RELEASE | RC_SLOW_EXEC));
         cr_assert_eq(cli_parse_slow_paths("all", &bits, &err), 0);
         cr_expect_eq(bits, (unsigned)(RC_SLOW_NETNS | RC_SLOW_HOOKS | RC_SLOW_SECCOMP | RC_SLOW_CREATED |
-                                      RC_SLOW_PROTECT | RC_SLOW_SETUP | RC_SLOW_RELEASE));
+                                      RC_SLOW_PROTECT | RC_SLOW_SETUP | RC_SLOW_RELEASE | RC_SLOW_EXEC));
 }
 
 Test(fastpaths, parse_slow_paths_refuses_unknown_words)

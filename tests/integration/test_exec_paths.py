@@ -1,0 +1,117 @@
+"""`exec`'s fast path "exec" against its slow twin (issue 18).
+
+The fast way: the runtime sets its pid namespace for children to the container init's
+(setns of CLONE_NEWPID on the init's pidfd), clones the process straight into the
+container's cgroup and that namespace, sets its own back, and the process joins the other
+namespaces itself: one clone, no hand-off before the execve. The slow way
+(RC_TEST_SLOW_PATHS=exec, and what an unprivileged runtime or one that is root only in a
+user namespace of its own still takes): a stage process joins every namespace and clones
+the process with CLONE_PARENT, reports its pid, exits, and only then the process goes on
+(runtime/container/exec.c, exec.h).
+
+test_exec.py's exec tests run here once more with the slow way forced (test_exec.py itself
+runs the fast way, the default), so each of them checks both; the tests below check the
+fast way is taken where it should be and not where it must not be, and that both ways give
+the same view from inside.
+"""
+
+import json
+import os
+
+import pytest
+
+import test_exec
+from test_exec import exec_probe, sleeper, start
+
+pytestmark = pytest.mark.run_container_only(
+    "forces run-container's exec fast path off (RC_TEST_SLOW_PATHS) and reads the debug line that shows "
+    "it taken; crun has no such path")
+
+ENV = "RC_TEST_SLOW_PATHS"
+FAST_LINE = "fast path exec:"
+
+# test_exec.py's exec tests, collected here once more and run the slow way (fixture below)
+SLOW_TWINS = [n for n in dir(test_exec) if n.startswith("test_exec") or n == "test_kill_all_reaches_exec_processes"]
+for _name in SLOW_TWINS:
+    globals()[f"{_name}__slow"] = getattr(test_exec, _name)
+del _name
+
+
+@pytest.fixture(autouse=True)
+def slow_way_for_twins(request, monkeypatch):
+    """The copies of test_exec.py's tests run with the stage (RC_TEST_SLOW_PATHS=exec)."""
+    if request.node.originalname.endswith("__slow"):
+        monkeypatch.setenv(ENV, "exec")
+    else:
+        monkeypatch.delenv(ENV, raising=False)
+
+
+def exec_logged(rt, cid, *args, slow=False):
+    """exec with --debug into a log of its own; returns (CompletedProcess, log text)."""
+    log = os.path.join(rt.workdir, f"exec-{rt.new_id('log')}.log")
+    env = dict(os.environ)
+    env.pop(ENV, None)
+    if slow:
+        env[ENV] = "exec"
+    r = rt.cmd("exec", cid, *args, global_args=("--debug", "--log", log), env=env)
+    with open(log) as f:
+        return r, f.read()
+
+
+def view(rt, cid, slow):
+    r, log = exec_logged(rt, cid, "/probe", "info", slow=slow)
+    assert r.returncode == 0, r.stderr
+    assert (FAST_LINE in log) == (not slow), log
+    info = json.loads(r.stdout)
+    # what differs between two processes of the same container by nature
+    for k in ("pid", "ppid", "status", "fds", "starttime", "cmdline", "boottime", "monotonic"):
+        info.pop(k, None)
+    return info
+
+
+@pytest.mark.parametrize("pidns", [True, False], ids=["pidns", "host-pidns"])
+def test_both_ways_show_the_same_view(rt, bundle, pidns):
+    """The namespaces, root, identity, capabilities, limits, seccomp and cgroup the process
+    gets, the fast way (taken: the debug line) and the slow way (not taken)."""
+    b = sleeper(bundle)
+    if not pidns:
+        b.set_namespace("pid", present=False)
+    cid, _ = start(rt, b)
+    fast, slow = view(rt, cid, False), view(rt, cid, True)
+    assert fast == slow
+
+
+def test_fast_way_process_is_inside_the_pid_namespace(rt, bundle):
+    cid, init = start(rt, sleeper(bundle))
+    r, log = exec_logged(rt, cid, "/probe", "info")
+    assert r.returncode == 0, r.stderr
+    assert FAST_LINE in log
+    info = json.loads(r.stdout)
+    assert info["pid"] > 1 and info["ppid"] == 0
+    assert info["ns"]["pid"] == os.stat(f"/proc/{init}/ns/pid").st_ino
+
+
+def test_detached_fast_way_pid_file(rt, bundle):
+    """exec --detach --pid-file the fast way: the pid written is the host's pid of a process
+    inside the container's pid namespace (its pid there is not 1)."""
+    cid, init = start(rt, sleeper(bundle))
+    pid_file = os.path.join(rt.workdir, "exec.pid")
+    r = test_exec.exec_detached(rt, cid, "/probe", "sleep", "30", extra=("--pid-file", pid_file))
+    assert r.returncode == 0, r.stderr
+    with open(pid_file) as f:
+        pid = int(f.read())
+    assert os.stat(f"/proc/{pid}/ns/pid").st_ino == os.stat(f"/proc/{init}/ns/pid").st_ino
+    with open(f"/proc/{pid}/status") as f:
+        nspid = [ln.split()[1:] for ln in f if ln.startswith("NSpid:")][0]
+    assert len(nspid) == 2 and nspid[0] == str(pid) and int(nspid[1]) > 1
+    os.kill(pid, 9)
+
+
+def test_the_error_of_a_missing_executable_both_ways(rt, bundle):
+    cid, _ = start(rt, sleeper(bundle))
+    results = []
+    for slow in (False, True):
+        r, _ = exec_logged(rt, cid, "/no/such/binary", slow=slow)
+        results.append((r.returncode, r.stderr.split(":", 1)[-1]))
+    assert results[0] == results[1]
+    assert results[0][0] == 255  # as runc's "exec failed" (test_exec.py)
