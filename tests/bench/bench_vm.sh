@@ -1,9 +1,13 @@
 #!/bin/bash
 # The cgroup figures in one throw-away VM with a pure cgroup v2 hierarchy (tests/vm):
-# `run` of /bin/true with a memory limit, run-container against crun and runc, and a
-# container under memory.max = 512 KiB. See bench_vm_guest.py.
+# `run` of /bin/true with a memory limit on the three configs engines send and on the
+# smoke-test bundle, run-container against crun and runc, and a container under
+# memory.max = 512 KiB. See bench_vm_guest.py.
 #
-# Usage: tests/bench/bench_vm.sh [-n PAIRS] [-b RUN_CONTAINER]      (as root)
+# Usage: tests/bench/bench_vm.sh [-n PAIRS] [-b RUN_CONTAINER] [-c CONFIGS|none] [-x] [-j JSON]   (as root)
+#   -c: the configs (comma-separated; default runc-spec,podman-default,ctr-oci-spec)
+#   -x: only the configs (not the smoke-test bundle, 512 KiB and sandbox sections)
+#   -j: the figures as JSON into file JSON (for figures.py)
 #
 # Everything in the guest is emulated (TCG): absolute times are ~50x the host's; only the
 # ratios mean something. A benchmark, not a test.
@@ -12,11 +16,17 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 pairs=20
 rc_bin=${RUNTIME:-${BUILD_DIR:-$repo/build}/run-container}
-while getopts "n:b:h" opt; do
+configs=runc-spec,podman-default,ctr-oci-spec
+extra=()
+json=
+while getopts "n:b:c:xj:h" opt; do
         case "$opt" in
         n) pairs=$OPTARG ;;
         b) rc_bin=$OPTARG ;;
-        *) sed -n '6p' "$0" | sed 's/^# //' >&2; exit 2 ;;
+        c) configs=$OPTARG ;;
+        x) extra+=(--no-example) ;;
+        j) json=$OPTARG ;;
+        *) sed -n '7,10p' "$0" | sed 's/^# //' >&2; exit 2 ;;
         esac
 done
 [ "$(id -u)" = 0 ] || { echo "$0: needs root" >&2; exit 1; }
@@ -30,6 +40,13 @@ bash "$repo/rootfs-examples/busybox.sh" "$work/rootfs" >/dev/null
 rw=(--rw "$work")
 case "$rc_bin" in /tmp/* | /run/*) rw+=(--rw "$(dirname "$rc_bin")") ;; esac
 
+[ -n "$json" ] && extra+=(--json "$work/figures.json")
+
 cd "$repo"
-"$repo/tests/vm/run-in-vm.sh" --timeout 1500 "${rw[@]}" -- \
-        python3 "$repo/tests/bench/bench_vm_guest.py" "$work" "$rc_bin" "$pairs"
+# Debian's python3 (the configs' rewrite comes from tests/integration, which imports pytest)
+"$repo/tests/vm/run-in-vm.sh" --timeout 2400 "${rw[@]}" -- \
+        /usr/bin/python3 "$repo/tests/bench/bench_vm_guest.py" "$work" "$rc_bin" "$pairs" \
+        --configs "$configs" "${extra[@]}"
+if [ -n "$json" ]; then
+        cp "$work/figures.json" "$json"
+fi

@@ -1,19 +1,32 @@
 #!/usr/bin/python3
 """The cgroup figures, run inside the tests/vm guest (pure cgroup v2) by bench_vm.sh.
 
-Usage (in the guest): bench_vm_guest.py WORKDIR RUN_CONTAINER [PAIRS]
+Usage (in the guest): bench_vm_guest.py WORKDIR RUN_CONTAINER [PAIRS] [--configs A,B,C|none]
+                                        [--no-example] [--json PATH]
 
-1. `run` of /bin/true with a cgroup and a memory limit (64 MiB): run-container, crun
-   and runc, taking turns A B C, PAIRS rounds after a warm-up; medians and the medians of
-   the paired ratios.
+0. For each config engines send (--configs, default runc-spec, podman-default,
+   ctr-oci-spec: tests/integration/configs/ rewritten as bench_run.py --config does, see
+   benchlib.corpus_bundle), `run` of /bin/true with that config and a memory limit of
+   64 MiB (linux.resources.memory.limit added, nothing else changed; a config with a
+   terminal runs with a --console-socket): run-container, crun and runc, A B C, PAIRS
+   rounds after a warm-up (runc not with a terminal: `runc run` in the foreground refuses
+   --console-socket). Each runtime makes the container's cgroup (crun and runc with
+   their default cgroupfs manager); podman's config mounts /sys/fs/cgroup without a cgroup
+   namespace, which here (pure cgroup v2) is a cgroup2 mount for all three runtimes.
+1. `run` of /bin/true with make-bundle.sh's smoke-test config, a cgroup and the same
+   memory limit: run-container, crun and runc, taking turns A B C, PAIRS rounds after a
+   warm-up; medians and the medians of the paired ratios.
 2. /bin/true under memory.max = 512 KiB: each runtime tries five times; prints how many
    runs succeeded and the first error.
 3. `sandbox` cold start with a cgroup (the same 64 MiB limit), an overlay root and the
    default seccomp profile, without and with a bridge network of run-container's own,
    against run-container's plain `run` with that limit, A B C, PAIRS rounds.
-WORKDIR holds the busybox rootfs that bench_vm.sh built on the host; it is copied to the
-guest's tmpfs first (read through the host's 9p share, every exec re-reads the binary).
+1-3 are left out with --no-example. WORKDIR holds the busybox rootfs that bench_vm.sh
+built on the host; it is copied to the guest's tmpfs first (read through the host's 9p
+share, every exec re-reads the binary). --json PATH: the figures as JSON (benchlib's
+format; those of 0 carry "config"), for figures.py.
 """
+import json
 import os
 import subprocess
 import sys
@@ -28,11 +41,54 @@ def limit(nbytes):
     return edit
 
 
+def run_configs(work, rootfs, rts, configs, pairs):
+    """0: `run` of each config with a 64 MiB memory limit, A B C."""
+    for config in configs:
+        bundle, cfg = B.corpus_bundle(work, rootfs, config, ["/bin/true"])
+        cfg["linux"].setdefault("resources", {})["memory"] = {"limit": 64 << 20}
+        with open(os.path.join(bundle, "config.json"), "w") as f:
+            json.dump(cfg, f, indent=1)
+
+        def run(rt, bundle=bundle, cfg=cfg, tag=config[:4]):
+            return lambda r: B.measure_with_console(
+                work, cfg, lambda c: rt.argv("run", *c, "--bundle", bundle, f"{tag}{r}"))
+
+        cands = rts
+        ratios = [("run-container", "crun"), ("run-container", "runc"), ("crun", "runc")]
+        if cfg["process"].get("terminal"):
+            # `runc run` in the foreground makes and relays a pty of its own from a terminal
+            # on its stdin, and refuses --console-socket unless detached
+            cands = [rt for rt in rts if rt.name != "runc"]
+            ratios = ratios[:1]
+            print(f"config {config}: runc left out (a terminal: `runc run` refuses --console-socket in the "
+                  "foreground)")
+        res = B.alternate([(rt.name, run(rt)) for rt in cands], pairs)
+        title = f"run of /bin/true, config {config}, memory limit 64 MiB"
+        B.report(title, res, ratios)
+        B.report(title, res, ratios, metric="cpu_ms")
+        B.tag_figures(2, config=config)
+        sys.stdout.flush()
+
+
 def main():
-    if len(sys.argv) < 3:
-        B.die("usage: bench_vm_guest.py WORKDIR RUN_CONTAINER [PAIRS]")
-    workdir, rc_bin = sys.argv[1], sys.argv[2]
-    pairs = int(sys.argv[3]) if len(sys.argv) > 3 else 20
+    args = sys.argv[1:]
+    configs = B.str_arg(args, "--configs", ",".join(B.CORPUS_CONFIGS))
+    json_path = B.str_arg(args, "--json")
+    example = "--no-example" not in args
+    for flag in ("--configs", "--json"):
+        if flag in args:
+            i = args.index(flag)
+            del args[i:i + 2]
+    args = [a for a in args if a != "--no-example"]
+    if len(args) < 2:
+        B.die("usage: bench_vm_guest.py WORKDIR RUN_CONTAINER [PAIRS] [--configs A,B,C|none] [--no-example] "
+              "[--json PATH]")
+    workdir, rc_bin = args[0], args[1]
+    pairs = int(args[2]) if len(args) > 2 else 20
+    configs = [] if configs == "none" else configs.split(",")
+    for c in configs:
+        if c not in B.CORPUS_CONFIGS:
+            B.die(f"--configs: `{c}` is not one of {', '.join(B.CORPUS_CONFIGS)}")
     B.enter_private_mount_ns(net=True)  # bridges, veths and nft tables vanish with it
     work = B.Workdir("vm")
     rts = []
@@ -45,11 +101,17 @@ def main():
         tiny = B.make_bundle(work, rootfs, "tiny", ["/bin/true"], limit(512 << 10))
         rts = B.runtimes(work, rc_bin, cgroups=True)
         rts.append(B.Runtime("runc", B.find_binary("runc", "runc"), work.root("runc")))
+        print(f"in the VM: {B.machine()}; {rts[1].version()}; {rts[2].version()}", flush=True)
+        B.note("crun", rts[1].version())
+        B.note("runc", rts[2].version())
+        B.note("guest", B.machine_facts())
+        run_configs(work, rootfs, rts, configs, pairs)
+        if not example:
+            return 0
 
         def run(rt, b):
             return lambda r: B.measure(rt.argv("run", "--bundle", b, f"v{r}"))
 
-        print(f"in the VM: {B.machine()}; {rts[1].version()}; {rts[2].version()}", flush=True)
         res = B.alternate([(rt.name, run(rt, bundle)) for rt in rts], pairs)
         ratios = [("run-container", "crun"), ("run-container", "runc"), ("crun", "runc")]
         B.report("run of /bin/true, memory limit 64 MiB", res, ratios)
@@ -85,6 +147,9 @@ def main():
         for rt in rts:
             rt.cleanup()
         work.cleanup()
+        if json_path is not None:
+            B.note("script", "bench_vm_guest.py")
+            B.write_json(json_path)
     return 0
 
 

@@ -72,6 +72,18 @@ def note(key, value):
     _RESULTS[key] = value
 
 
+def tag_figures(n, **kv):
+    """Add kv to each of the last n figures report() gave (a script that reports several
+    configs in one run: bench_vm_guest.py)."""
+    for fig in _RESULTS["figures"][-n:]:
+        fig.update(kv)
+
+
+def write_json(path):
+    """What --json writes at exit, written now to path (a script without start())."""
+    _write_json(path)
+
+
 def find_binary(path_or_name, what):
     p = shutil.which(path_or_name) if "/" not in path_or_name else path_or_name
     if not p or not os.access(p, os.X_OK):
@@ -419,15 +431,16 @@ def _corpus():
     return test_configs_corpus
 
 
-def corpus_bundle(work, rootfs, name, args):
+def corpus_bundle(work, rootfs, name, args, dirname=None):
     """A bundle whose config.json is tests/integration/configs/NAME.json as the tool wrote
     it, with the rewrites test_configs_corpus.py makes (its rewrite(): podman's storage
     paths become test files) and then process.args = args, root.path = rootfs (shared by
-    all candidates; nothing else changes). Returns (bundle, config)."""
+    all candidates; nothing else changes), in directory dirname (default: name) of the
+    work directory. Returns (bundle, config)."""
     if name not in CORPUS_CONFIGS:
         die(f"--config: `{name}` is not one of {', '.join(CORPUS_CONFIGS)}")
     corpus = _corpus()
-    bundle = os.path.join(work.path, name)
+    bundle = os.path.join(work.path, dirname or name)
     os.mkdir(bundle)
     cfg = corpus.rewrite(corpus.load(name), bundle)
     cfg["process"]["args"] = list(args)

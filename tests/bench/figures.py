@@ -2,12 +2,14 @@
 """Regenerate the benchmark figures of README.md and tests/bench/README.md in one command.
 
 Usage: tests/bench/figures.py [-n PAIRS] [-b RUN_CONTAINER] [--configs NAME,NAME,...]
-                              [--only run,exec,...] [--print]  (as root)
+                              [--only run,exec,rss,batch,scale,vm] [--print]  (as root)
 
 Runs the benchmarks on each config engines send (default: runc-spec, podman-default,
-ctr-oci-spec; see bench_run.py --help): bench_run.py and bench_exec.py, and bench_rss.py
-and bench_batch.py -c 100 (which take -n PAIRS/3 and PAIRS/5: a batch of 100 is long),
-each with --config NAME -n PAIRS --json, and rewrites the text between the markers
+ctr-oci-spec; see bench_run.py --help): bench_run.py and bench_exec.py, and bench_rss.py,
+bench_batch.py -c 100 and bench_scale.py -c 100 (which take -n PAIRS/3, PAIRS/5 and
+PAIRS/4: a batch of 100 is long), each with --config NAME -n PAIRS --json; and once for
+all configs bench_vm.sh -x -n PAIRS/2 (`run` with a 64 MiB memory limit in the tests/vm
+guest, pure cgroup v2, against crun and runc there); and rewrites the text between the markers
 <!-- figures:begin --> and <!-- figures:end --> in README.md and in tests/bench/README.md
 ("Latest figures") with the same block: a table of the medians of paired ratios for each
 config, and the date, the host (distribution, kernel, CPUs, cgroup layout), the load
@@ -40,11 +42,14 @@ BENCHES = [
     ("exec", "bench_exec.py", [], 1),
     ("rss", "bench_rss.py", [], 3),
     ("batch", "bench_batch.py", ["-c", "100"], 5),
+    ("scale", "bench_scale.py", ["-c", "100"], 4),
 ]
+VM_DIVISOR = 2  # bench_vm.sh -n PAIRS/2: the guest is emulated, every run ~50x the host's
+ALL = [b[0] for b in BENCHES] + ["vm"]
 
 W, C, M = "wall_ms", "cpu_ms", "maxrss_kb"
 
-# (benchmark, row label, metric, ratio, target of issue 18 or None)
+# (benchmark, row label, metric, ratio, target of issue 18 or None[, tags the figure has])
 ROWS = [
     ("run", "`run` wall, run-container/crun", W, "run-container/crun", 0.4),
     ("run", "`run` CPU, run-container/crun", C, "run-container/crun", 0.4),
@@ -55,6 +60,17 @@ ROWS = [
     ("rss", "peak RSS of `run`, run-container/crun", M, "run-container/crun", 0.5),
     ("batch", "batch of 100 create+start, delete: wall, run-container/crun", W, "run-container/crun", 0.4),
     ("batch", "batch of 100: CPU, run-container/crun", C, "run-container/crun", None),
+    ("vm", "tests/vm: `run` with a 64 MiB limit, wall, run-container/crun", W, "run-container/crun", 0.4),
+    ("vm", "tests/vm: `run` with a 64 MiB limit, CPU, run-container/crun", C, "run-container/crun", 0.4),
+    ("vm", "tests/vm: `run` with a 64 MiB limit, wall, run-container/runc", W, "run-container/runc", None),
+    ("scale", "101st/1st container (100 running): `state` CPU", C, "101st/1st", None,
+     {"runtime": "run-container", "op": "state"}),
+    ("scale", "101st/1st: `run` CPU", C, "101st/1st", None, {"runtime": "run-container", "op": "run"}),
+    ("scale", "101st/1st: `exec` CPU", C, "101st/1st", None, {"runtime": "run-container", "op": "exec"}),
+    ("scale", "101st/1st: `list` CPU (its output grows)", C, "101st/1st", None,
+     {"runtime": "run-container", "op": "list"}),
+    ("scale", "crun's 101st/1st: `state`, `run`, `exec`, `list` CPU", C, "101st/1st", None,
+     [{"runtime": "crun", "op": op} for op in ("state", "run", "exec", "list")]),
 ]
 
 # (benchmark, row label, metric, candidates)
@@ -63,6 +79,7 @@ MEDIAN_ROWS = [
     ("exec", "medians, `exec` CPU ms: run-container / crun", C, ["run-container", "crun"]),
     ("rss", "medians, peak RSS KiB: run-container / crun", M, ["run-container", "crun"]),
     ("batch", "medians, batch of 100 wall ms: run-container / crun", W, ["run-container", "crun"]),
+    ("vm", "medians, tests/vm `run` wall ms: run-container / crun / runc", W, ["run-container", "crun", "runc"]),
 ]
 
 
@@ -103,12 +120,21 @@ def run_bench(name, script, extra, pairs, config, rc_bin, logdir):
     return data
 
 
-def figure(data, metric):
+def figure(data, metric, tags=None):
     for fig in data["figures"]:
-        if fig["metric"] == metric:
+        if fig["metric"] == metric and all(fig.get(k) == v for k, v in (tags or {}).items()):
             return fig
-    B.die(f"{data.get('script')}: no figure of {metric}")
+    B.die(f"{data.get('script')}: no figure of {metric} {tags or ''}")
     return None
+
+
+def cell(data, metric, ratio, tags):
+    """The ratio as the table shows it; n/a where a candidate was left out (runc with a
+    terminal in the VM). Several tags: the values joined by ", "."""
+    if isinstance(tags, list):
+        return ", ".join(cell(data, metric, ratio, t)[0] for t in tags), None
+    v = figure(data, metric, tags)["ratios"].get(ratio)
+    return ("n/a" if v is None else f"{v:.2f}"), v
 
 
 def fmt_ms(v, unit):
@@ -116,7 +142,7 @@ def fmt_ms(v, unit):
 
 
 def block(results, configs, pairs, only, host):
-    loads = [x for data in results.values() for x in
+    loads = [x for (bench, _), data in results.items() if bench != "vm" for x in
              [data.get("load_start")] + [f["load"] for f in data["figures"]] if x is not None]
     crun = next((d.get("crun") for d in results.values() if d.get("crun")), "crun ?")
     lines = [BEGIN, "",
@@ -125,21 +151,22 @@ def block(results, configs, pairs, only, host):
              f"{min(loads):.1f}-{max(loads):.1f} during the runs (other work on the machine); {crun} "
              f"without a cgroup manager; run-container built from {commit()}, run from a fresh copy. "
              "Each figure is the median of the paired ratios of interleaved rounds (A B A B), "
-             f"{pairs} pairs ({max(pairs // 3, 2)} for RSS, {max(pairs // 5, 2)} for batches); CPU is "
+             f"{pairs} pairs ({max(pairs // 3, 2)} for RSS, {max(pairs // 5, 2)} for batches, "
+             f"{max(pairs // 4, 2)} for the 101st container, {max(pairs // VM_DIVISOR, 2)} in tests/vm); CPU is "
              "user + system time of the command and the children it reaped. The configs are "
              "tests/integration/configs/ as the tools wrote them, with /bin/true (`exec`: into a "
-             "running busybox `sleep`).", ""]
+             "running busybox `sleep`)." + vm_sentence(results, configs), ""]
     lines.append("| figure | " + " | ".join(configs) + " | target |")
     lines.append("| --- | " + " | ".join("---" for _ in configs) + " | --- |")
     missed = []
-    for bench, label, metric, ratio, target in ROWS:
+    for bench, label, metric, ratio, target, *tags in ROWS:
         if bench not in only:
             continue
         cells = []
         for c in configs:
-            v = figure(results[(bench, c)], metric)["ratios"][ratio]
-            cells.append(f"{v:.2f}")
-            if target is not None and v > target:
+            text, v = cell(results[(bench, c)], metric, ratio, tags[0] if tags else None)
+            cells.append(text)
+            if target is not None and v is not None and v > target:
                 missed.append(f"{label} on {c} ({v:.2f} > {target})")
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {'<= ' + str(target) if target else ''} |")
     for bench, label, metric, cands in MEDIAN_ROWS:
@@ -148,7 +175,8 @@ def block(results, configs, pairs, only, host):
         cells = []
         for c in configs:
             fig = figure(results[(bench, c)], metric)
-            cells.append(" / ".join(fmt_ms(fig["medians"][n], fig["unit"]) for n in cands))
+            cells.append(" / ".join(fmt_ms(fig["medians"][n], fig["unit"]) if n in fig["medians"] else "n/a"
+                                    for n in cands))
         lines.append(f"| {label} | " + " | ".join(cells) + " | |")
     lines.append("")
     if missed:
@@ -157,6 +185,38 @@ def block(results, configs, pairs, only, host):
         lines.append("Every target of issue 18 in the table is met in this run.")
     lines += ["", END]
     return "\n".join(lines)
+
+
+def vm_sentence(results, configs):
+    data = results.get(("vm", configs[0]))
+    if data is None:
+        return ""
+    g = data.get("guest", {})
+    return (f" The tests/vm rows: `tests/bench/bench_vm.sh -x` in the throw-away guest of tests/vm ({g.get('os', '?')}, "
+            f"kernel {g.get('kernel', '?')}, {g.get('cpus', '?')} vCPUs emulated by TCG on one host thread, pure "
+            f"cgroup v2), each config with a 64 MiB memory limit added, against {data.get('crun', 'crun ?')} and "
+            f"{data.get('runc', 'runc ?')} with their cgroupfs managers (runc is left out with a terminal: `runc "
+            "run` refuses --console-socket in the foreground); the guest's times are ~50x the host's, only the "
+            "ratios count there.")
+
+
+def run_vm(pairs, configs, rc_bin, logdir):
+    """bench_vm.sh -x once for all configs; returns {config: data with that config's figures}."""
+    with tempfile.NamedTemporaryFile(prefix="rc-figures-vm-", suffix=".json", delete=False) as t:
+        out = t.name
+    argv = ["bash", os.path.join(HERE, "bench_vm.sh"), "-x", "-n", str(pairs), "-c", ",".join(configs), "-j", out]
+    if rc_bin:
+        argv += ["-b", rc_bin]
+    log = os.path.join(logdir, "vm.txt")
+    print(f"figures: {' '.join(argv[1:])} > {os.path.relpath(log, B.REPO)}", flush=True)
+    with open(log, "w") as f:
+        r = subprocess.run(argv, stdout=f, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        B.die(f"bench_vm.sh failed (exit {r.returncode}); see {log}")
+    with open(out) as f:
+        data = json.load(f)
+    os.unlink(out)
+    return {c: dict(data, figures=[fig for fig in data["figures"] if fig.get("config") == c]) for c in configs}
 
 
 def rewrite(path, text):
@@ -174,13 +234,13 @@ def main():
     pairs = B.int_arg(argv, "-n", 20)
     rc_bin = B.str_arg(argv, "-b")
     configs = B.str_arg(argv, "--configs", ",".join(B.CORPUS_CONFIGS)).split(",")
-    only = B.str_arg(argv, "--only", ",".join(b[0] for b in BENCHES)).split(",")
+    only = B.str_arg(argv, "--only", ",".join(ALL)).split(",")
     for c in configs:
         if c not in B.CORPUS_CONFIGS:
             B.die(f"--configs: `{c}` is not one of {', '.join(B.CORPUS_CONFIGS)}")
     for o in only:
-        if o not in [b[0] for b in BENCHES]:
-            B.die(f"--only: `{o}` is not one of {', '.join(b[0] for b in BENCHES)}")
+        if o not in ALL:
+            B.die(f"--only: `{o}` is not one of {', '.join(ALL)}")
     logdir = os.path.join(HERE, "figures-logs")
     os.makedirs(logdir, exist_ok=True)
     host = B.machine_facts()
@@ -190,6 +250,9 @@ def main():
             continue
         for c in configs:
             results[(name, c)] = run_bench(name, script, extra, max(pairs // div, 2), c, rc_bin, logdir)
+    if "vm" in only:
+        for c, data in run_vm(max(pairs // VM_DIVISOR, 2), configs, rc_bin, logdir).items():
+            results[("vm", c)] = data
     text = block(results, configs, pairs, only, host)
     if "--print" in argv:
         print(text)

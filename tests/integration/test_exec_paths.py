@@ -21,7 +21,7 @@ import os
 import pytest
 
 import test_exec
-from test_exec import exec_probe, sleeper, start
+from test_exec import sleeper, start
 
 pytestmark = pytest.mark.run_container_only(
     "forces run-container's exec fast path off (RC_TEST_SLOW_PATHS) and reads the debug line that shows "
