@@ -218,10 +218,10 @@ struct rc_migrate_received {
 };
 
 /* Accept one migration on listen_path (from a peer of this uid): check that the id is
- * free here and that the bundle with its rootfs exists (else refuse: the source then
- * dumps nothing), take the image rounds into <root>/@migrate-<id>.XXXXXX, restore the
- * container from them with the source's config and this bundle, detached, and tell the
- * source how it went. The work directory and the socket go in every case. */
+ * free here and that the bundle with its rootfs and the container's network exist
+ * (else refuse: the source then dumps nothing), take the image rounds into <root>/@migrate-<id>.XXXXXX,
+ * restore the container from them with the source's config and this bundle, detached, and tell the source
+ * how it went. The work directory and the socket go in every case. */
 int rc_container_migrate_receive(const struct rc_runtime *rt, const struct rc_migrate_receive_opts *o,
                                  struct rc_migrate_received *ret, rc_error_t *err);
 

@@ -19,6 +19,7 @@
 #include "runtime/container/container.h"
 #include "runtime/container/migrate_wire.h"
 #include "runtime/container/state.h"
+#include "runtime/net/network.h"
 #include "specs/config.h"
 #include "specs/json.h"
 
@@ -76,8 +77,24 @@ static int dir_exists(const char *what, const char *path, rc_error_t *err)
         return 0;
 }
 
+/* The bridge network the container is on (its annotations) must exist here. */
+static int check_network(const struct rc_runtime *rt, const struct oci_config *cfg, rc_error_t *err)
+{
+        const char *net = NULL, *ip = NULL, *ports = NULL;
+        struct rc_network *n = NULL;
+
+        if (rc_network_from_annotations(cfg, &net, &ip, &ports, err) < 0)
+                return -1;
+        if (net == NULL || strcmp(net, RC_NET_PASTA) == 0)
+                return 0;
+        if (rc_network_get(rt, net, &n, err) < 0)
+                return -1;
+        rc_network_free(n);
+        return 0;
+}
+
 /* What must be here before the source dumps anything: a free id, the bundle and its
- * rootfs, a config that parses. */
+ * rootfs, a config that parses, its network. */
 static int check_here(struct receive *rc, const char *id, const char *config, size_t len, rc_error_t *err)
 {
         _cleanup_close_ int rootfd = -1, dirfd = -1;
@@ -102,6 +119,8 @@ static int check_here(struct receive *rc, const char *id, const char *config, si
         snprintf(rootfs, sizeof(rootfs), "%s%s%s", cfg->root.path[0] == '/' ? "" : rc->bundle,
                  cfg->root.path[0] == '/' ? "" : "/", cfg->root.path);
         ret = dir_exists("the rootfs", rootfs, err);
+        if (ret == 0)
+                ret = check_network(rc->rt, cfg, err);
         oci_config_free(cfg);
         return ret;
 }

@@ -45,13 +45,13 @@ def recv_frame(s):
 class Receiver:
     """migrate-receive under its own state root, its output in files."""
 
-    def __init__(self, rt, workdir, bundle_path):
+    def __init__(self, rt, workdir, bundle_path, global_args=()):
         self.root = os.path.join(workdir, "dest")
         self.sock = os.path.join(workdir, "m.sock")
         self.out = os.path.join(workdir, "recv.out")
         self.err = os.path.join(workdir, "recv.err")
         with open(self.out, "w") as o, open(self.err, "w") as e:
-            self.p = subprocess.Popen([rt.binary, "--root", self.root, "migrate-receive", "--listen",
+            self.p = subprocess.Popen([rt.binary, *global_args, "--root", self.root, "migrate-receive", "--listen",
                                        f"unix:{self.sock}", "--bundle", bundle_path],
                                       stdin=subprocess.DEVNULL, stdout=o, stderr=e)
         rt.procs.append(self.p)
@@ -111,6 +111,18 @@ def test_refused_because_the_bundle_has_no_rootfs_there(rt, bundle, workdir):
     code, err = recv.finish()
     assert code != 0 and "is not here" in err, err
     assert rt.state(cid)["pid"] == pid and recv.work_dirs() == []
+
+
+def test_refused_because_the_network_is_not_there(rt, bundle, workdir):
+    """The container's bridge network must exist at the destination (its own network
+    root): checked at the hello, so the source dumps nothing."""
+    b = bundle(["/bin/true"])
+    recv = Receiver(rt, workdir, b.path, ["--network-root", os.path.join(workdir, "dest-net")])
+    cfg = dict(b.config, annotations={"run-container.network": "blue"})
+    with recv.connect_and_hello("net1", cfg) as s:
+        t, msg = recv_frame(s)
+    assert t == ERROR and msg == 'network "blue" does not exist', msg
+    assert recv.finish()[0] != 0 and recv.work_dirs() == []
 
 
 def test_no_receiver_says_so_and_changes_nothing(rt, bundle, workdir):
