@@ -127,9 +127,12 @@ static int do_round(struct migration *m, bool final, uint64_t *ret_pages, rc_err
         r.pages = *ret_pages = image_pages(image);
         if (m->sock >= 0 &&
             rc_mw_send_dir(m->sock, m->workfd, strrchr(image, '/') + 1, &r.sent_bytes, err) < 0) {
-                /* before the final round the container still runs at the source */
-                if (final)
+                /* before the final round the container still runs at the source; after
+                 * it, migrate_in restores it there and says so */
+                if (final) {
                         m->shipping_failed = true;
+                        return rc_error_wrap(err, "send the final round to `%s`", m->o->to_unix);
+                }
                 return rc_error_wrap(err, "migrate \"%s\": send round %u to `%s`", m->id, r.round,
                                      m->o->to_unix);
         }

@@ -303,6 +303,34 @@ def receiver_killed_mid_stream_leaves_the_container_running_at_the_source(s):
 
 
 @test
+def receiver_killed_before_the_final_round_restores_the_container_at_the_source(s):
+    """--rounds 1: migrate-receive SIGKILLed once the pre-dump went over, so that the
+    final dump (which stops the container at A) cannot be sent: the container is
+    restored at A, the same process (its count goes on), served through A's port."""
+    before = s.start_server("late")
+    p, out = s.receiver()
+    m = subprocess.Popen(s.a.argv("migrate", "--rounds", "1", "--to", f"unix:{s.sock}", "late"),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = m.stdout.readline()
+    p.kill()
+    p.wait()
+    rest, err = m.communicate(timeout=300)
+    check(first.startswith("round 1:"), f"migrate printed {first!r}")
+    check(m.returncode != 0 and "runs at the source again" in err and "closed the connection" in err,
+          f"migrate: exit {m.returncode}: {err!r}")
+    print(f"  ({err.strip()})")
+    st = s.a.state("late")
+    check(st is not None and st["status"] == "running", f"at rcm-a: {st}")
+    after = wait_for(lambda: count_at("rcm-a"), 60, "the server at rcm-a again")
+    check(after > before, f"the count at rcm-a is {after}, it was {before}: not the same process")
+    check(not [e for e in os.listdir(s.a.root) if e.startswith("@migrate")], "the source's work directory was left")
+    check(s.b.state("late") is None, "rcm-b has the container")
+    for e in [e for e in os.listdir(s.b.root) if e.startswith("@migrate-late.")]:
+        shutil.rmtree(os.path.join(s.b.root, e))  # what the SIGKILL left: `gc`'s
+    s.a.rc("delete", "--force", "late")
+
+
+@test
 def restore_failing_at_the_destination_runs_the_container_at_the_source_again(s):
     """Host B already publishes the port (another container holds the claim), which only
     the restore there finds out: after the final dump the receiver tells the source why,
