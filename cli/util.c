@@ -127,7 +127,7 @@ int cli_parse_slow_paths(const char *value, unsigned *ret, rc_error_t *err)
         } paths[] = {
                 {"netns", RC_SLOW_NETNS},     {"hooks", RC_SLOW_HOOKS},     {"seccomp", RC_SLOW_SECCOMP},
                 {"created", RC_SLOW_CREATED}, {"protect", RC_SLOW_PROTECT}, {"setup", RC_SLOW_SETUP},
-                {"release", RC_SLOW_RELEASE}, {"exec", RC_SLOW_EXEC},
+                {"release", RC_SLOW_RELEASE}, {"exec", RC_SLOW_EXEC},       {"recorded", RC_SLOW_RECORDED},
         };
         unsigned bits = 0;
         size_t len, i;
@@ -144,10 +144,10 @@ int cli_parse_slow_paths(const char *value, unsigned *ret, rc_error_t *err)
                                 break;
                 if (i == sizeof(paths) / sizeof(paths[0]))
                         return rc_error_set(err, EINVAL,
-                                            CLI_SLOW_PATHS_ENV
-                                            ": unknown start-up path \"%.*s\" (netns, hooks, "
-                                            "seccomp, created, protect, setup, release, exec or all, "
-                                            "separated by commas)",
+                                            CLI_SLOW_PATHS_ENV ": unknown start-up path \"%.*s\" (netns, "
+                                                               "hooks, seccomp, created, protect, setup, "
+                                                               "release, exec, recorded or all, separated "
+                                                               "by commas)",
                                             (int)len, p);
                 bits |= paths[i].bit;
         }

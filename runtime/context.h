@@ -30,6 +30,7 @@ enum rc_slow_path {
         RC_SLOW_SETUP = 1u << 5, /* create writes its config copy before the clone, not during setup */
         RC_SLOW_RELEASE = 1u << 6, /* run opens exec.fifo only once READY, the init waits for it there */
         RC_SLOW_EXEC = 1u << 7, /* exec clones a stage that joins the namespaces and clones the process */
+        RC_SLOW_RECORDED = 1u << 8, /* the init waits for RECORDED right after its mounts, not at READY */
 };
 
 struct rc_runtime {

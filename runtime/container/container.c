@@ -322,8 +322,11 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
                                .state = &c->state,
                                .during_setup = write_config_copy,
                                .during_setup_arg = c,
-                               /* a terminal: run sizes it and starts the relay first */
-                               .early_release = c->early_release && !c->cfg->process.terminal,
+                               /* a terminal relayed by run: it sizes it and starts the
+                                * relay first; one sent to --console-socket is the
+                                * receiver's, as for create + start */
+                               .early_release = c->early_release &&
+                                                (!c->cfg->process.terminal || c->o->console_socket != NULL),
                                .fifo_fd = -1};
         /* the slow path, for tests (runtime/context.h): the copy before the clone */
         if (c->rt->slow_paths & RC_SLOW_SETUP) {

@@ -281,6 +281,17 @@ static int open_fifo(struct init_run *r, rc_error_t *err)
         return 0;
 }
 
+/* RECORDED: the runtime has our pid in the state, we may outlive it from READY on. It comes
+ * right after the mounts when the init stops for HOOKS next (the runtime sends HOOKS_DONE
+ * after it), else at the end of the setup (rc_spawn_paths.recorded_late): the runtime's
+ * work after the clone then overlaps pivot_root, the terminal and the process attributes
+ * instead of the init waiting for it. Until then PR_SET_PDEATHSIG, or EOF here, ends us
+ * with the runtime. */
+static int expect_recorded(struct init_run *r, rc_error_t *err)
+{
+        return rc_sync_expect(r->a->sync_fd, RC_SYNC_RECORDED, "runtime", NULL, err);
+}
+
 /* The container's own setup, up to the pre-exec steps. Returns 1 in an intermediate
  * stage that must just exit. */
 static int init_setup(struct init_run *r, rc_error_t *err)
@@ -340,7 +351,7 @@ static int init_setup(struct init_run *r, rc_error_t *err)
         become_userns_root(a->cfg);
         ret = rc_rootfs_prepare(&rfs, err);
         rc_rootfs_close_bind_sources(bind_src_fds, a->cfg->n_mounts);
-        if (ret < 0 || rc_sync_expect(a->sync_fd, RC_SYNC_RECORDED, "runtime", NULL, err) < 0)
+        if (ret < 0 || (!a->recorded_late && expect_recorded(r, err) < 0))
                 return -1;
         if (a->hooks_sync && runtime_step(r, RC_SYNC_HOOKS, RC_SYNC_HOOKS_DONE, &m, err) < 0)
                 return -1;
@@ -355,6 +366,8 @@ static int init_setup(struct init_run *r, rc_error_t *err)
         if (ret < 0)
                 return -1;
         if (setup_terminal(r, err) < 0 || setup_process_attrs(r, err) < 0)
+                return -1;
+        if (a->recorded_late && expect_recorded(r, err) < 0)
                 return -1;
         return open_fifo(r, err);
 }

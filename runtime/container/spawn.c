@@ -78,6 +78,7 @@ void rc_spawn_paths_choose(const struct oci_config *cfg, const struct rc_ns_plan
                           cfg->hooks[OCI_HOOK_PRESTART].n == 0 &&
                           cfg->hooks[OCI_HOOK_CREATE_RUNTIME].n == 0 &&
                           cfg->hooks[OCI_HOOK_CREATE_CONTAINER].n == 0;
+        p.recorded_late = !(slow_paths & RC_SLOW_RECORDED) && !p.hooks_sync;
         *ret = p;
 }
 
@@ -201,6 +202,9 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
                 return rc_error_set(err, errno, "socketpair");
 
         rc_spawn_paths_choose(s->cfg, &r->plan, &seccomp, s->rt->slow_paths, &r->paths);
+        if (r->paths.recorded_late)
+                rc_log(&s->rt->log, RC_LOG_DEBUG,
+                       "fast path recorded: the init takes RECORDED at the end of its setup");
         ia = (struct rc_init_args){
                 .cfg = s->cfg,
                 .plan = &r->plan,
@@ -219,6 +223,7 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
                 .seccomp_before_start = r->paths.seccomp_before_start,
                 .hooks_sync = r->paths.hooks_sync,
                 .early_protect = r->paths.early_protect,
+                .recorded_late = r->paths.recorded_late,
                 .overlay = s->opts->ext != NULL ? s->opts->ext->overlay : NULL,
                 .tie_to_caller = s->opts->ext != NULL && s->opts->ext->tie_to_caller,
                 .exec_check_at_start = s->opts->ext != NULL && s->opts->ext->exec_check_at_start,

@@ -36,6 +36,11 @@ struct rc_spawn_paths {
          * network namespace is (runtime/rootfs/rootfs.h early_protect); slow: after all
          * mounts. */
         bool early_protect;
+        /* Without hooks_sync: the init waits for RECORDED at the end of its setup (after
+         * pivot_root, the terminal, the process attributes), so what the runtime does
+         * after the clone (the network namespace, lo, the config copy, the state with the
+         * pid) overlaps all of it; slow: right after its mounts. */
+        bool recorded_late;
 };
 
 /* Pure: the paths for cfg, its namespace plan and its compiled filter (an empty
@@ -63,6 +68,7 @@ struct rc_init_args {
         bool seccomp_before_start; /* rc_spawn_paths */
         bool hooks_sync; /* rc_spawn_paths */
         bool early_protect; /* rc_spawn_paths */
+        bool recorded_late; /* rc_spawn_paths */
         const struct rc_overlay *overlay; /* NULL, or mounted on rootfs first (runtime/rootfs/overlay.h) */
         bool tie_to_caller; /* keep PR_SET_PDEATHSIG(SIGKILL) after READY */
         bool exec_check_at_start; /* no executable check at create: exec fails with 127/126 */

@@ -399,7 +399,7 @@ def test_all_slow_paths_at_once(rt, bundle):
         r = way.run(b)
         assert r.returncode == 0, r.stderr + r.log
         info = parse_json(r.stdout)
-        for path in ("netns", "hooks", "seccomp", "created", "protect", "setup"):
+        for path in ("netns", "hooks", "seccomp", "created", "protect", "setup", "recorded"):
             assert_taken(r, path, not way.slow)
         info["mounts"] = mount_view(info)
         for k in ("pid", "ppid", "ns", "fds", "monotonic", "boottime"):

@@ -96,6 +96,7 @@ Test(fastpaths, plain_config_takes_every_fast_path)
         cr_expect_not(p.hooks_sync);
         cr_expect(p.seccomp_before_start);
         cr_expect(p.early_protect);
+        cr_expect(p.recorded_late);
         oci_config_free(cfg);
 }
 
@@ -110,13 +111,18 @@ Test(fastpaths, each_slow_path_forces_only_its_own)
         cr_expect(!p.hooks_sync && p.seccomp_before_start);
         p = choose(cfg, true, false, RC_SLOW_HOOKS);
         cr_expect(p.netns_deferred && p.hooks_sync && p.seccomp_before_start && p.early_protect);
+        cr_expect_not(p.recorded_late, "HOOKS follows RECORDED: it stays after the mounts");
+        p = choose(cfg, true, false, RC_SLOW_RECORDED);
+        cr_expect(p.netns_deferred && !p.hooks_sync && p.seccomp_before_start && p.early_protect);
+        cr_expect_not(p.recorded_late);
         p = choose(cfg, true, false, RC_SLOW_SECCOMP);
         cr_expect(p.netns_deferred && !p.hooks_sync && !p.seccomp_before_start && p.early_protect);
         p = choose(cfg, true, false, RC_SLOW_PROTECT);
         cr_expect(p.netns_deferred && !p.hooks_sync && p.seccomp_before_start && !p.early_protect);
         /* created and setup are chosen by the lifecycle, not here */
-        p = choose(cfg, true, false, RC_SLOW_CREATED | RC_SLOW_SETUP);
-        cr_expect(p.netns_deferred && !p.hooks_sync && p.seccomp_before_start && p.early_protect);
+        p = choose(cfg, true, false, RC_SLOW_CREATED | RC_SLOW_SETUP | RC_SLOW_RELEASE);
+        cr_expect(p.netns_deferred && !p.hooks_sync && p.seccomp_before_start && p.early_protect &&
+                  p.recorded_late);
         oci_config_free(cfg);
 }
 
@@ -152,6 +158,7 @@ Test(fastpaths, hooks)
                 cfg = config(top, NEW_NET, ALLOW_ALL_BUT_MKDIR);
                 p = choose(cfg, true, false, 0);
                 cr_expect(p.hooks_sync, "%s", kinds[i]);
+                cr_expect_not(p.recorded_late, "%s: RECORDED before HOOKS", kinds[i]);
                 cr_expect(p.netns_deferred, "%s", kinds[i]);
                 /* a hook between the init's mounts and the rest would see the early work */
                 cr_expect_eq(p.early_protect, i == 3, "%s", kinds[i]);
@@ -207,7 +214,10 @@ Test(fastpaths, parse_slow_paths)
         cr_expect_eq(bits, (unsigned)(RC_SLOW_RELEASE | RC_SLOW_EXEC));
         cr_assert_eq(cli_parse_slow_paths("all", &bits, &err), 0);
         cr_expect_eq(bits, (unsigned)(RC_SLOW_NETNS | RC_SLOW_HOOKS | RC_SLOW_SECCOMP | RC_SLOW_CREATED |
-                                      RC_SLOW_PROTECT | RC_SLOW_SETUP | RC_SLOW_RELEASE | RC_SLOW_EXEC));
+                                      RC_SLOW_PROTECT | RC_SLOW_SETUP | RC_SLOW_RELEASE | RC_SLOW_EXEC |
+                                      RC_SLOW_RECORDED));
+        cr_assert_eq(cli_parse_slow_paths("release,recorded", &bits, &err), 0);
+        cr_expect_eq(bits, (unsigned)(RC_SLOW_RELEASE | RC_SLOW_RECORDED));
 }
 
 Test(fastpaths, parse_slow_paths_refuses_unknown_words)
