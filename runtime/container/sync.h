@@ -23,6 +23,10 @@
  *   RECORDED                ------------------------>  (until here the init dies with its
  *                                                       creator: PR_SET_PDEATHSIG, and EOF
  *                                                       on the socket if it missed that)
+ *                                                      (without the HOOKS stop the init
+ *                                                       takes it at the end of its setup,
+ *                                                       before READY: rc_spawn_paths.
+ *                                                       recorded_late)
  *                           <------------------------  HOOKS           (hooks, network or
  *                                                                       seccomp agent only)
  *   prestart + createRuntime hooks
