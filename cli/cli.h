@@ -123,12 +123,13 @@ void cli_create_args_clear(struct cli_create_args *a);
 
 /* ---- pulls from a registry (cli/pull.c), for image pull and sandbox ---------------- */
 
-enum { CLI_OPT_CREDS = 900, CLI_OPT_AUTHFILE, CLI_OPT_TLS_VERIFY };
+enum { CLI_OPT_CREDS = 900, CLI_OPT_AUTHFILE, CLI_OPT_TLS_VERIFY, CLI_OPT_REGISTRIES_CONF };
 /* clang-format off */
 #define CLI_PULL_LONGOPTS                                                       \
         {"creds", required_argument, NULL, CLI_OPT_CREDS},                      \
         {"authfile", required_argument, NULL, CLI_OPT_AUTHFILE},                \
-        {"tls-verify", optional_argument, NULL, CLI_OPT_TLS_VERIFY}
+        {"tls-verify", optional_argument, NULL, CLI_OPT_TLS_VERIFY},            \
+        {"registries-conf", required_argument, NULL, CLI_OPT_REGISTRIES_CONF}
 /* clang-format on */
 /* The pull options, and the progress line's state (shown when stderr is a terminal). */
 struct cli_pull {

@@ -99,12 +99,15 @@ static int list_rows(const char *cache, bool json, rc_error_t *err)
 static int pull(struct cli_context *ctx, const char *cache, const struct cli_pull *p, const char *ref,
                 rc_error_t *err)
 {
+        _cleanup_free_ char *named = NULL;
         struct rc_image *img = NULL;
 
-        if (strncmp(ref, "docker://", 9) != 0)
-                return rc_error_set_status(
-                        err, EINVAL,
-                        "image pull \"%s\": not a registry reference (docker://[HOST/]NAME[:TAG])", ref);
+        /* a pull is from a registry: a bare REF is never a local path here */
+        if (strncmp(ref, "docker://", 9) != 0 && strncmp(ref, "registry:", 9) != 0) {
+                if (asprintf(&named, "registry:%s", ref) < 0)
+                        return rc_error_set(err, ENOMEM, "image pull");
+                ref = named;
+        }
         if (rc_image_open(cache, ref, &p->opts, &ctx->rt.log, &img, err) < 0)
                 return -1;
         printf("%s\n", img->manifest_digest);

@@ -1,6 +1,7 @@
 /* Options and the progress line of pulls from a registry, shared by `image pull` and
  * `sandbox --image docker://...`: --creds, --authfile and --tls-verify as podman and
- * skopeo spell them. */
+ * skopeo spell them; --registries-conf for short names (podman's
+ * CONTAINERS_REGISTRIES_CONF as an option). */
 #include "cli/cli.h"
 
 #include <errno.h>
@@ -34,6 +35,11 @@ int cli_pull_option(struct cli_pull *p, int opt, const char *arg, rc_error_t *er
                 else
                         return rc_error_set_status(err, EINVAL,
                                                    "--tls-verify=\"%s\": expected true or false", arg);
+                return 1;
+        case CLI_OPT_REGISTRIES_CONF:
+                if (access(arg, R_OK) < 0)
+                        return rc_error_set(err, errno, "--registries-conf `%s`", arg);
+                p->opts.registries_conf = arg;
                 return 1;
         }
         return 0;

@@ -628,8 +628,8 @@ static int open_local(struct rc_image *img, struct rc_layer_cache *c, const char
         return ret;
 }
 
-int rc_image_open(const char *cache_dir, const char *ref, const struct rc_pull_opts *pull,
-                  const struct rc_logger *log, struct rc_image **ret, rc_error_t *err)
+static int open_one(const char *cache_dir, const char *ref, const struct rc_pull_opts *pull,
+                    const struct rc_logger *log, struct rc_image **ret, rc_error_t *err)
 {
         bool registry = strncmp(ref, RC_IMAGE_REGISTRY_PREFIX, strlen(RC_IMAGE_REGISTRY_PREFIX)) == 0;
         struct rc_layer_cache c;
@@ -666,6 +666,103 @@ int rc_image_open(const char *cache_dir, const char *ref, const struct rc_pull_o
                img->n_layers);
         *ret = img;
         return 0;
+}
+
+/* A reference for registries.conf: "registry:REF", or one that names no local path
+ * (an existing path, and anything spelled as one, stays a local layout). */
+static const char *named_ref(const char *ref)
+{
+        struct rc_image_ref r;
+        _cleanup_error_ rc_error_t e = NULL;
+        bool exists;
+
+        if (strncmp(ref, RC_IMAGE_NAMED_PREFIX, strlen(RC_IMAGE_NAMED_PREFIX)) == 0)
+                return ref + strlen(RC_IMAGE_NAMED_PREFIX);
+        if (strncmp(ref, RC_IMAGE_REGISTRY_PREFIX, strlen(RC_IMAGE_REGISTRY_PREFIX)) == 0 ||
+            strncmp(ref, "oci:", 4) == 0 || strncmp(ref, "oci-archive:", 12) == 0 || ref[0] == '/' ||
+            ref[0] == '.' || ref[0] == '\0' || strchr(ref, ' ') != NULL)
+                return NULL;
+        if (rc_image_ref_parse(ref, &r, &e) < 0)
+                return ref;
+        exists = access(r.path, F_OK) == 0;
+        rc_image_ref_clear(&r);
+        return exists ? NULL : ref;
+}
+
+/* Each candidate of a short name in turn (podman's permissive and disabled modes try the
+ * search registries in order): the first that opens wins; the error lists them all. */
+static int open_named(const char *cache_dir, const char *ref, const char *name,
+                      const struct rc_pull_opts *pull, const struct rc_logger *log, struct rc_image **ret,
+                      rc_error_t *err)
+{
+        struct rc_registries_conf conf;
+        _cleanup_free_ char *tried = NULL;
+        char **cands = NULL;
+        size_t n = 0, len = 0;
+        int r = -1;
+
+        if (rc_registries_conf_load(pull ? pull->registries_conf : NULL, &conf, err) < 0)
+                return rc_error_wrap(err, "open image `%s`", ref);
+        if (rc_short_name_resolve(&conf, name, &cands, &n, err) < 0) {
+                rc_registries_conf_clear(&conf);
+                if (name == ref) /* no prefix: say why it is not a local layout */
+                        return rc_error_wrap(
+                                err, "open image `%s` (no such local path: taken as an image name)", ref);
+                return rc_error_wrap(err, "open image `%s`", ref);
+        }
+        rc_registries_conf_clear(&conf);
+        for (size_t i = 0; i < n && r < 0; i++) {
+                _cleanup_free_ char *full = NULL;
+                rc_error_t e = NULL;
+                char *more;
+
+                if (asprintf(&full, "%s%s", RC_IMAGE_REGISTRY_PREFIX, cands[i]) < 0) {
+                        rc_error_set(err, ENOMEM, "open image `%s`", ref);
+                        break;
+                }
+                if (n > 1 || strcmp(cands[i], name) != 0)
+                        rc_log(log, RC_LOG_INFO, "image %s: trying %s", ref, full);
+                r = open_one(cache_dir, full, pull, log, ret, &e);
+                if (r == 0)
+                        break;
+                /* given up for a stop signal: no other candidate */
+                if (e->status == ECANCELED || n == 1) {
+                        rc_error_move(err, &e);
+                        break;
+                }
+                if (asprintf(&more, "%s%s%s", tried ? tried : "", tried ? "; " : "", e->msg) < 0)
+                        more = NULL;
+                rc_error_free(&e);
+                free(tried);
+                tried = more;
+                len++;
+        }
+        if (r < 0 && len == n && n > 1)
+                rc_error_set_status(err, ENOENT,
+                                    "open image `%s`: not found in any of the %zu search registries: %s",
+                                    ref, n, tried ? tried : "");
+        rc_strv_free(cands);
+        if (r == 0) {
+                char *as_given = strdup(ref);
+
+                if (as_given == NULL) {
+                        rc_image_free(TAKE_PTR(*ret));
+                        return rc_error_set(err, ENOMEM, "open image `%s`", ref);
+                }
+                free((*ret)->ref);
+                (*ret)->ref = as_given;
+        }
+        return r;
+}
+
+int rc_image_open(const char *cache_dir, const char *ref, const struct rc_pull_opts *pull,
+                  const struct rc_logger *log, struct rc_image **ret, rc_error_t *err)
+{
+        const char *name = named_ref(ref);
+
+        if (name != NULL)
+                return open_named(cache_dir, ref, name, pull, log, ret, err);
+        return open_one(cache_dir, ref, pull, log, ret, err);
 }
 
 void rc_image_free(struct rc_image *img)

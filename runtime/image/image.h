@@ -52,12 +52,17 @@ struct rc_pull_opts {
         const char *creds; /* "USER:PASSWORD"; NULL: from the auth file */
         const char *authfile; /* NULL: $REGISTRY_AUTH_FILE, else containers-auth.json(5)'s defaults */
         bool tls_verify_off; /* no certificate checks, plain http allowed (else only on loopback) */
+        /* short names: this containers-registries.conf(5) file alone; NULL:
+         * $CONTAINERS_REGISTRIES_CONF alone, else the usual files and drop-ins */
+        const char *registries_conf;
         /* called as a blob downloads (done of total bytes); NULL: none */
         void (*progress)(void *data, const char *digest, uint64_t done, uint64_t total);
         void *progress_data;
 };
 
-/* Resolve `ref` (DIR[:TAG], oci-archive:FILE[:TAG] or docker://[HOST/]NAME[:TAG|@DIGEST]),
+/* Resolve `ref` (DIR[:TAG], oci-archive:FILE[:TAG], docker://[HOST/]NAME[:TAG|@DIGEST], or
+ * registry:REF and a REF that names no local path: [HOST/]NAME[:TAG|@DIGEST] with short
+ * names resolved through registries.conf, rc_short_name_resolve in internal.h),
  * verify and unpack (or reuse) every layer under cache_dir; pulls what a registry image
  * needs and the cache lacks. pull: NULL for the defaults, else kept until rc_image_free
  * (a commit on a registry image pulls its blobs again). */

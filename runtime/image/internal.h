@@ -32,6 +32,7 @@
 #define RC_MEDIA_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define RC_MEDIA_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 #define RC_IMAGE_REGISTRY_PREFIX "docker://"
+#define RC_IMAGE_NAMED_PREFIX "registry:" /* resolved through registries.conf, never a path */
 #define RC_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
 
 #define RC_OPAQUE_XATTR "trusted.overlay.opaque"
@@ -209,3 +210,39 @@ int rc_image_pull_blobs(const char *cache_dir, const struct rc_image *img, char 
 /* The rc_blob_fetcher of a session (data: the struct rc_registry). */
 int rc_registry_fetch(void *data, int layoutfd, enum rc_blob_kind kind, const struct rc_descriptor *d,
                       rc_error_t *err);
+
+/* ---- short names (registries_conf.c) ------------------------------------------------------- */
+
+#define RC_REGISTRIES_CONF "/etc/containers/registries.conf"
+
+enum rc_short_name_mode { RC_SHORT_NAME_PERMISSIVE, RC_SHORT_NAME_ENFORCING, RC_SHORT_NAME_DISABLED };
+struct rc_short_alias {
+        char *name, *value; /* "busybox" -> "docker.io/library/busybox" */
+        char *origin; /* "FILE:LINE" */
+};
+/* What containers-registries.conf(5) files say about short names, merged in their order
+ * (a later file's search list and mode replace, its aliases override one by one). */
+struct rc_registries_conf {
+        char **search; /* unqualified-search-registries (or version 1's [registries.search]) */
+        size_t n_search;
+        enum rc_short_name_mode mode;
+        struct rc_short_alias *aliases;
+        size_t n_aliases;
+        char **files; /* read, in order (for messages) */
+        size_t n_files;
+};
+/* Merge one file's text into conf; errors name path and line. */
+int rc_registries_conf_parse(const char *buf, size_t len, const char *path, struct rc_registries_conf *conf,
+                             rc_error_t *err);
+/* `path` alone (NULL: $CONTAINERS_REGISTRIES_CONF alone, else ~/.config/containers/registries.conf
+ * or /etc/containers/registries.conf, then the drop-ins of containers-registries.conf.d(5)). */
+int rc_registries_conf_load(const char *path, struct rc_registries_conf *ret, rc_error_t *err);
+void rc_registries_conf_clear(struct rc_registries_conf *conf);
+/* HOST/... with a first component that names a registry (a dot, a port, "localhost"). */
+bool rc_image_ref_is_qualified(const char *ref);
+/* The registry references (without "docker://") that `ref`, [HOST/]NAME[:TAG][@DIGEST],
+ * stands for, in the order to try: itself when qualified; else its alias (tag and digest
+ * carried over); else each search registry (an error when there is none, or when there
+ * are several and the mode is enforcing: nothing ever prompts). */
+int rc_short_name_resolve(const struct rc_registries_conf *conf, const char *ref, char ***ret, size_t *ret_n,
+                          rc_error_t *err);

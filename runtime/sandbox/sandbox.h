@@ -42,8 +42,8 @@ struct rc_sandbox_opts {
         const char *id; /* NULL: "sandbox-" + 12 random hex digits */
         /* the base: exactly one of these */
         const char *rootfs; /* a directory, used read-only as the lower layer */
-        const char
-                *image; /* "DIR[:TAG]", "oci-archive:FILE[:TAG]" or "docker://REF" (runtime/image/image.h) */
+        const char *image; /* "DIR[:TAG]", "oci-archive:FILE[:TAG]", "docker://REF", "[registry:]NAME"
+                              (image.h) */
         const char *image_cache; /* NULL: rc_image_cache_default() */
         struct rc_pull_opts pull; /* for a docker:// image */
         const char *upper; /* NULL: tmpfs; else DIR/upper and DIR/work keep the changes */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/base/cleanup.h"
 #include "runtime/base/fsutil.h"
 #include "runtime/image/internal.h"
 
@@ -206,4 +207,142 @@ Test(registry, auth_file_defaults_and_env, .init = setup, .fini = teardown)
         setenv("REGISTRY_AUTH_FILE", write_authfile("env.json", "{\"auths\": {}}"), 1);
         cr_assert_eq(lookup(NULL, "reg.example/app", &user, &pass, &err), 0);
         unsetenv("REGISTRY_AUTH_FILE");
+}
+
+/* ---- registries.conf (runtime/image/registries_conf.c) ------------------------------------ */
+
+static void conf_ok(const char *text, struct rc_registries_conf *c)
+{
+        rc_error_t err = NULL;
+
+        cr_assert_eq(rc_registries_conf_parse(text, strlen(text), "t.conf", c, &err), 0, "%s: %s", text,
+                     err ? err->msg : "");
+}
+
+static void conf_bad(const char *text, const char *where, const char *why)
+{
+        struct rc_registries_conf c = {0};
+        rc_error_t err = NULL;
+
+        cr_assert_lt(rc_registries_conf_parse(text, strlen(text), "t.conf", &c, &err), 0, "%s parsed", text);
+        cr_expect(strncmp(err->msg, where, strlen(where)) == 0 && strstr(err->msg, why) != NULL, "%s: %s",
+                  text, err->msg);
+        rc_error_free(&err);
+        rc_registries_conf_clear(&c);
+}
+
+static const char *alias(const struct rc_registries_conf *c, const char *name)
+{
+        for (size_t i = 0; i < c->n_aliases; i++)
+                if (strcmp(c->aliases[i].name, name) == 0)
+                        return c->aliases[i].value;
+        return NULL;
+}
+
+Test(registries_conf, the_toml_registries_conf_uses)
+{
+        struct rc_registries_conf c = {0};
+
+        conf_ok("# comment\n"
+                "unqualified-search-registries = [ \"a.io\", # one\n  'b.io:5000', ]\r\n"
+                "short-name-mode = \"enforcing\"\n"
+                "credential-helpers = [\"containers-auth.json\"]\n"
+                "[aliases]\n"
+                "  \"busybox\" = \"docker.io/library/busybox\"   # trailing\n"
+                "  'team/x' = \"q\\u0075ay.io/team/x\"\n"
+                "  plain-key = \"a.io/p\"\n"
+                "[[registry]]\n"
+                "prefix = \"example.com\"\n"
+                "insecure = true\n"
+                "blocked = false\n"
+                "n = -3\n"
+                "mirror = [ { location = \"m.example.com\", insecure = false }, {} ]\n"
+                "[[registry.mirror]]\n"
+                "location = \"n.example.com\"\n",
+                &c);
+        cr_assert_eq(c.n_search, 2);
+        cr_expect_str_eq(c.search[0], "a.io");
+        cr_expect_str_eq(c.search[1], "b.io:5000");
+        cr_expect_eq(c.mode, RC_SHORT_NAME_ENFORCING);
+        cr_expect_str_eq(alias(&c, "busybox"), "docker.io/library/busybox");
+        cr_expect_str_eq(alias(&c, "team/x"), "quay.io/team/x");
+        cr_expect_str_eq(alias(&c, "plain-key"), "a.io/p");
+        /* a later file: its search list replaces, its aliases override one by one */
+        conf_ok("unqualified-search-registries = []\n[aliases]\n\"busybox\" = \"\"\n\"team/x\" = "
+                "\"c.io/x\"\n",
+                &c);
+        cr_expect_eq(c.n_search, 0);
+        cr_expect_null(alias(&c, "busybox"));
+        cr_expect_str_eq(alias(&c, "team/x"), "c.io/x");
+        rc_registries_conf_clear(&c);
+}
+
+Test(registries_conf, errors_name_file_and_line)
+{
+        conf_bad("a = 1\nb = 2.5\n", "t.conf:2:", "unsupported value");
+        conf_bad("a = [1,\n2\n", "t.conf:1:", "unterminated array");
+        conf_bad("[aliases]\n\"x\" = \"a.io/x\"\n\"x\" = \"a.io/x\"\n", "t.conf:3:", "given twice");
+        conf_bad("[aliases]\nx = 1\n", "t.conf:2:", "not a string");
+        conf_bad("[aliases]\nx.y = \"a.io/x\"\n", "t.conf:2:", "dotted key");
+        conf_bad("[aliases]\n\"x:1\" = \"a.io/x\"\n", "t.conf:2:", "not a short name");
+        conf_bad("[aliases]\n\"x\" = \"a.io/x@sha256:00\"\n", "t.conf:2:", "not a fully-qualified");
+        conf_bad("[aliases]\n[aliases]\n", "t.conf:2:", "given twice");
+        conf_bad("unqualified-search-registries = [\"a.io/x\"]\n", "t.conf:1:", "not a registry");
+        conf_bad("a = \"\\ud800\"\n", "t.conf:1:", "not a character");
+        conf_bad("a = 'x\n", "t.conf:1:", "unterminated string");
+        conf_bad("a = '''x'''\n", "t.conf:1:", "multi-line");
+        conf_bad("= 1\n", "t.conf:1:", "expected a key");
+        conf_bad("a 1\n", "t.conf:1:", "expected '='");
+        conf_bad("a =\n", "t.conf:1:", "expected a value");
+        conf_bad("a = {b = 1\n", "t.conf:1:", "inline table");
+        conf_bad("a = [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]\n", "t.conf:1:", "nested too deeply");
+        {
+                struct rc_registries_conf c = {0};
+                rc_error_t err = NULL;
+
+                cr_expect_lt(rc_registries_conf_parse("a = \"x\0\"\n", 8, "t.conf", &c, &err), 0);
+                cr_expect(err != NULL && strstr(err->msg, "t.conf: a NUL byte") != NULL);
+                rc_error_free(&err);
+                rc_registries_conf_clear(&c);
+        }
+}
+
+Test(registries_conf, short_names_resolve_as_podman)
+{
+        struct rc_registries_conf c = {.mode = RC_SHORT_NAME_PERMISSIVE};
+        rc_error_t err = NULL;
+        char **v = NULL;
+        size_t n;
+
+        conf_ok("unqualified-search-registries = [\"a.io\", \"docker.io\"]\n"
+                "[aliases]\n\"box\" = \"b.io/team/box\"\n",
+                &c);
+        cr_assert_eq(rc_short_name_resolve(&c, "box:1.2", &v, &n, &err), 0);
+        cr_assert_eq(n, 1);
+        cr_expect_str_eq(v[0], "b.io/team/box:1.2"); /* the tag carried over */
+        rc_strv_free(v);
+        cr_assert_eq(
+                rc_short_name_resolve(&c,
+                                      "x/y@sha256:"
+                                      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                                      &v, &n, &err),
+                0);
+        cr_assert_eq(n, 2);
+        cr_expect(strncmp(v[0], "a.io/x/y@sha256:", 16) == 0 && strncmp(v[1], "docker.io/x/y@", 14) == 0);
+        rc_strv_free(v);
+        cr_assert_eq(rc_short_name_resolve(&c, "q.io/x", &v, &n, &err), 0); /* qualified: itself */
+        cr_assert_eq(n, 1);
+        cr_expect_str_eq(v[0], "q.io/x");
+        rc_strv_free(v);
+        c.mode = RC_SHORT_NAME_ENFORCING;
+        cr_expect_lt(rc_short_name_resolve(&c, "x", &v, &n, &err), 0);
+        cr_expect(strstr(err->msg, "ambiguous") != NULL, "%s", err->msg);
+        rc_error_free(&err);
+        cr_expect_lt(rc_short_name_resolve(&c, "Upper", &v, &n, &err), 0);
+        cr_expect(strstr(err->msg, "not an image name") != NULL, "%s", err->msg);
+        rc_error_free(&err);
+        rc_registries_conf_clear(&c);
+        cr_expect_lt(rc_short_name_resolve(&c, "x", &v, &n, &err), 0);
+        cr_expect(strstr(err->msg, "no alias and no unqualified-search-registries") != NULL, "%s", err->msg);
+        rc_error_free(&err);
 }

@@ -1,0 +1,777 @@
+/* Short names (`--image busybox`, `alpine:3.18`) resolved as podman resolves them, from
+ * containers-registries.conf(5) files: the `[aliases]` table, `unqualified-search-registries`
+ * and `short-name-mode`. Debian 12 has no C TOML library, so the files are read by a
+ * small strict reader of the TOML that registries.conf uses (see below); what it does not
+ * know is an error naming the file and line, never a guess. */
+#include "runtime/image/internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
+
+#define CONF_MAX (1024u * 1024u)
+#define DEPTH_MAX 16
+
+/* ---- the TOML subset -------------------------------------------------------------------
+ *
+ * Comments; `[table]` and `[[array.of.tables]]` headers with bare or quoted, dotted keys;
+ * `key = value` lines; values: basic "strings" (escapes \b \t \n \f \r \" \\ \uXXXX
+ * \UXXXXXXXX), 'literal strings', true/false, decimal integers, arrays (over several
+ * lines, with comments and a trailing comma) and { inline = tables }. Not read (an
+ * error): multi-line strings, floats, dates. */
+
+struct cursor {
+        const char *p, *end;
+        const char *path;
+        unsigned line;
+};
+
+enum tkind { T_STRING, T_BOOL, T_INT, T_ARRAY, T_TABLE };
+
+struct tval {
+        enum tkind kind;
+        char *str; /* T_STRING */
+        char **strv; /* T_ARRAY of strings only (else NULL, not_strings set) */
+        size_t n;
+        bool not_strings;
+};
+
+static void tval_clear(struct tval *v)
+{
+        free(v->str);
+        rc_strv_free(v->strv);
+        *v = (struct tval){0};
+}
+
+static int syntax(struct cursor *c, rc_error_t *err, const char *what)
+{
+        return rc_error_set_status(err, EINVAL, "%s:%u: %s", c->path, c->line, what);
+}
+
+static bool at_end(const struct cursor *c)
+{
+        return c->p >= c->end;
+}
+
+/* Spaces and tabs; with newlines also newlines and comments (inside arrays). */
+static void skip_ws(struct cursor *c, bool newlines)
+{
+        while (!at_end(c)) {
+                if (*c->p == ' ' || *c->p == '\t' || (*c->p == '\r' && c->p + 1 < c->end && c->p[1] == '\n'))
+                        c->p++;
+                else if (newlines && *c->p == '\n')
+                        c->p++, c->line++;
+                else if (newlines && *c->p == '#')
+                        while (!at_end(c) && *c->p != '\n')
+                                c->p++;
+                else
+                        break;
+        }
+}
+
+/* The rest of the line: nothing but a comment. */
+static int end_of_line(struct cursor *c, rc_error_t *err)
+{
+        skip_ws(c, false);
+        if (!at_end(c) && *c->p == '#')
+                while (!at_end(c) && *c->p != '\n')
+                        c->p++;
+        if (!at_end(c) && *c->p != '\n')
+                return syntax(c, err, "unexpected text after the value (one key = value per line)");
+        if (!at_end(c))
+                c->p++, c->line++;
+        return 0;
+}
+
+static int put_utf8(char *out, size_t *n, unsigned long cp)
+{
+        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0)
+                return -1;
+        if (cp < 0x80) {
+                out[(*n)++] = (char)cp;
+        } else if (cp < 0x800) {
+                out[(*n)++] = (char)(0xC0 | (cp >> 6));
+                out[(*n)++] = (char)(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+                out[(*n)++] = (char)(0xE0 | (cp >> 12));
+                out[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                out[(*n)++] = (char)(0x80 | (cp & 0x3F));
+        } else {
+                out[(*n)++] = (char)(0xF0 | (cp >> 18));
+                out[(*n)++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+                out[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                out[(*n)++] = (char)(0x80 | (cp & 0x3F));
+        }
+        return 0;
+}
+
+static int escape(struct cursor *c, char *out, size_t *n, rc_error_t *err)
+{
+        static const char from[] = "btnfr\"\\", to[] = "\b\t\n\f\r\"\\";
+        const char *k;
+        unsigned long cp = 0;
+        int digits;
+
+        if (at_end(c))
+                return syntax(c, err, "unterminated string");
+        k = strchr(from, *c->p);
+        if (k != NULL && *c->p != '\0') {
+                out[(*n)++] = to[k - from];
+                c->p++;
+                return 0;
+        }
+        if (*c->p != 'u' && *c->p != 'U')
+                return syntax(c, err, "unknown escape sequence in a string");
+        digits = *c->p++ == 'u' ? 4 : 8;
+        for (int i = 0; i < digits; i++, c->p++) {
+                char h = at_end(c) ? '\0' : *c->p;
+                int v = h >= '0' && h <= '9'   ? h - '0'
+                        : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                        : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                               : -1;
+                if (v < 0)
+                        return syntax(c, err, "bad \\u escape in a string");
+                cp = cp * 16 + (unsigned long)v;
+        }
+        if (put_utf8(out, n, cp) < 0)
+                return syntax(c, err, "bad \\u escape in a string (not a character)");
+        return 0;
+}
+
+/* "basic" or 'literal', on one line. */
+static int parse_string(struct cursor *c, char **ret, rc_error_t *err)
+{
+        char quote = *c->p++;
+        const char *start = c->p;
+        _cleanup_free_ char *out = NULL;
+        size_t n = 0;
+
+        if (c->end - c->p >= 2 && c->p[0] == quote && c->p[1] == quote)
+                return syntax(c, err, "multi-line strings are not supported here");
+        out = malloc((size_t)(c->end - start) + 1);
+        if (out == NULL)
+                return rc_error_set(err, ENOMEM, "%s", c->path);
+        for (;;) {
+                if (at_end(c) || *c->p == '\n')
+                        return syntax(c, err, "unterminated string");
+                if (*c->p == quote) {
+                        c->p++;
+                        break;
+                }
+                if ((unsigned char)*c->p < 0x20 && *c->p != '\t')
+                        return syntax(c, err, "control character in a string");
+                if (quote == '"' && *c->p == '\\') {
+                        c->p++;
+                        if (escape(c, out, &n, err) < 0)
+                                return -1;
+                        continue;
+                }
+                out[n++] = *c->p++;
+        }
+        out[n] = '\0';
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+static bool bare_char(char ch)
+{
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+               ch == '_' || ch == '-';
+}
+
+/* One key: bare or quoted. */
+static int parse_key(struct cursor *c, char **ret, rc_error_t *err)
+{
+        const char *start = c->p;
+
+        skip_ws(c, false);
+        if (!at_end(c) && (*c->p == '"' || *c->p == '\''))
+                return parse_string(c, ret, err);
+        start = c->p;
+        while (!at_end(c) && bare_char(*c->p))
+                c->p++;
+        if (c->p == start)
+                return syntax(c, err, "expected a key");
+        *ret = strndup(start, (size_t)(c->p - start));
+        return *ret ? 0 : rc_error_set(err, ENOMEM, "%s", c->path);
+}
+
+/* A dotted key, joined with '\x1f' between its parts (a quoted part may hold dots). */
+static int parse_key_path(struct cursor *c, char **ret, rc_error_t *err)
+{
+        _cleanup_free_ char *path = NULL;
+
+        for (;;) {
+                _cleanup_free_ char *k = NULL;
+                char *joined;
+
+                if (parse_key(c, &k, err) < 0)
+                        return -1;
+                if (asprintf(&joined, "%s%s%s", path ? path : "", path ? "\x1f" : "", k) < 0)
+                        return rc_error_set(err, ENOMEM, "%s", c->path);
+                free(path);
+                path = joined;
+                skip_ws(c, false);
+                if (at_end(c) || *c->p != '.')
+                        break;
+                c->p++;
+        }
+        *ret = TAKE_PTR(path);
+        return 0;
+}
+
+static int parse_value(struct cursor *c, struct tval *v, unsigned depth, rc_error_t *err);
+
+static int parse_array(struct cursor *c, struct tval *v, unsigned depth, rc_error_t *err)
+{
+        unsigned opened = c->line;
+        size_t n = 0;
+
+        c->p++;
+        v->kind = T_ARRAY;
+        v->strv = calloc(1, sizeof(char *));
+        if (v->strv == NULL)
+                return rc_error_set(err, ENOMEM, "%s", c->path);
+        for (;;) {
+                struct tval item = {0};
+                char **nv;
+
+                skip_ws(c, true);
+                if (!at_end(c) && *c->p == ']') {
+                        c->p++;
+                        break;
+                }
+                if (parse_value(c, &item, depth + 1, err) < 0) {
+                        tval_clear(&item);
+                        return -1;
+                }
+                if (item.kind != T_STRING) {
+                        v->not_strings = true;
+                        tval_clear(&item);
+                } else if ((nv = realloc(v->strv, (n + 2) * sizeof(char *))) == NULL) {
+                        tval_clear(&item);
+                        return rc_error_set(err, ENOMEM, "%s", c->path);
+                } else {
+                        v->strv = nv;
+                        v->strv[n++] = TAKE_PTR(item.str);
+                        v->strv[n] = NULL;
+                }
+                skip_ws(c, true);
+                if (!at_end(c) && *c->p == ',') {
+                        c->p++;
+                        continue;
+                }
+                if (at_end(c))
+                        return rc_error_set_status(err, EINVAL, "%s:%u: unterminated array (no ']')",
+                                                   c->path, opened);
+                if (*c->p != ']')
+                        return syntax(c, err, "expected ',' or ']' in an array");
+        }
+        v->n = n;
+        return 0;
+}
+
+/* { key = value, ... } on one line: read and dropped (nothing here needs one). */
+static int parse_inline_table(struct cursor *c, struct tval *v, unsigned depth, rc_error_t *err)
+{
+        c->p++;
+        v->kind = T_TABLE;
+        skip_ws(c, false);
+        if (!at_end(c) && *c->p == '}') {
+                c->p++;
+                return 0;
+        }
+        for (;;) {
+                _cleanup_free_ char *key = NULL;
+                struct tval item = {0};
+                int r;
+
+                if (parse_key_path(c, &key, err) < 0)
+                        return -1;
+                skip_ws(c, false);
+                if (at_end(c) || *c->p != '=')
+                        return syntax(c, err, "expected '=' after a key");
+                c->p++;
+                r = parse_value(c, &item, depth + 1, err);
+                tval_clear(&item);
+                if (r < 0)
+                        return -1;
+                skip_ws(c, false);
+                if (!at_end(c) && *c->p == ',') {
+                        c->p++;
+                        continue;
+                }
+                if (at_end(c) || *c->p != '}')
+                        return syntax(c, err, "expected ',' or '}' in an inline table");
+                c->p++;
+                return 0;
+        }
+}
+
+static int parse_value(struct cursor *c, struct tval *v, unsigned depth, rc_error_t *err)
+{
+        const char *start;
+
+        *v = (struct tval){0};
+        if (depth > DEPTH_MAX)
+                return syntax(c, err, "values nested too deeply");
+        skip_ws(c, false);
+        if (at_end(c) || *c->p == '\n')
+                return syntax(c, err, "expected a value");
+        switch (*c->p) {
+        case '"':
+        case '\'':
+                v->kind = T_STRING;
+                return parse_string(c, &v->str, err);
+        case '[':
+                return parse_array(c, v, depth, err);
+        case '{':
+                return parse_inline_table(c, v, depth, err);
+        }
+        start = c->p;
+        while (!at_end(c) && (bare_char(*c->p) || *c->p == '+' || *c->p == '.' || *c->p == ':'))
+                c->p++;
+        size_t n = (size_t)(c->p - start);
+        if ((n == 4 && !strncmp(start, "true", 4)) || (n == 5 && !strncmp(start, "false", 5))) {
+                v->kind = T_BOOL;
+                return 0;
+        }
+        size_t sign = n > 0 && (*start == '+' || *start == '-'), digits = 0;
+        while (sign + digits < n &&
+               ((start[sign + digits] >= '0' && start[sign + digits] <= '9') || start[sign + digits] == '_'))
+                digits++;
+        if (digits > 0 && sign + digits == n) {
+                v->kind = T_INT;
+                return 0;
+        }
+        return syntax(c, err,
+                      "unsupported value (expected a string, true, false, an integer, an array or "
+                      "an inline table)");
+}
+
+/* ---- registries.conf ------------------------------------------------------------------- */
+
+static int strv_push(char ***v, size_t *n, char *s)
+{
+        char **nv = realloc(*v, (*n + 2) * sizeof(char *));
+
+        if (nv == NULL)
+                return -ENOMEM;
+        *v = nv;
+        nv[(*n)++] = s;
+        nv[*n] = NULL;
+        return 0;
+}
+
+/* The name part of a reference: [HOST/]PATH without :TAG or @DIGEST. */
+static size_t name_length(const char *ref)
+{
+        size_t n = strcspn(ref, "@");
+        const char *slash = memrchr(ref, '/', n), *colon = memrchr(ref, ':', n);
+
+        return colon != NULL && (slash == NULL || colon > slash) ? (size_t)(colon - ref) : n;
+}
+
+bool rc_image_ref_is_qualified(const char *ref)
+{
+        size_t n = strcspn(ref, "/");
+
+        return ref[n] == '/' && (memchr(ref, '.', n) != NULL || memchr(ref, ':', n) != NULL ||
+                                 (n == 9 && strncmp(ref, "localhost", 9) == 0));
+}
+
+static int set_alias(struct rc_registries_conf *conf, struct cursor *c, const char *name, struct tval *v,
+                     char ***seen, size_t *n_seen, rc_error_t *err)
+{
+        struct rc_registry_ref check;
+        _cleanup_error_ rc_error_t e = NULL;
+        _cleanup_free_ char *origin = NULL;
+        size_t i;
+
+        for (i = 0; i < *n_seen; i++)
+                if (strcmp((*seen)[i], name) == 0)
+                        return rc_error_set_status(err, EINVAL, "%s:%u: alias \"%s\" given twice", c->path,
+                                                   c->line, name);
+        if (v->kind != T_STRING)
+                return rc_error_set_status(err, EINVAL, "%s:%u: alias \"%s\": the value is not a string",
+                                           c->path, c->line, name);
+        if (name[0] == '\0' || rc_image_ref_is_qualified(name) || name_length(name) != strlen(name) ||
+            strncmp(name, "localhost/", 10) == 0)
+                return rc_error_set_status(
+                        err, EINVAL, "%s:%u: alias \"%s\": not a short name (no registry, tag or digest)",
+                        c->path, c->line, name);
+        if (v->str[0] != '\0' &&
+            (!rc_image_ref_is_qualified(v->str) || name_length(v->str) != strlen(v->str) ||
+             rc_registry_ref_parse(v->str, &check, &e) < 0))
+                return rc_error_set_status(err, EINVAL,
+                                           "%s:%u: alias \"%s\" = \"%s\": not a fully-qualified image name "
+                                           "(HOST/PATH, no tag or digest)",
+                                           c->path, c->line, name, v->str);
+        if (v->str[0] != '\0')
+                rc_registry_ref_clear(&check);
+        if (strv_push(seen, n_seen, strdup(name)) < 0 || (*seen)[*n_seen - 1] == NULL ||
+            asprintf(&origin, "%s:%u", c->path, c->line) < 0)
+                return rc_error_set(err, ENOMEM, "%s", c->path);
+        /* a later file's entry replaces an earlier one; "" erases it */
+        for (i = 0; i < conf->n_aliases; i++)
+                if (strcmp(conf->aliases[i].name, name) == 0)
+                        break;
+        if (i == conf->n_aliases) {
+                struct rc_short_alias *na;
+
+                if (v->str[0] == '\0')
+                        return 0;
+                na = realloc(conf->aliases, (conf->n_aliases + 1) * sizeof(*na));
+                if (na == NULL)
+                        return rc_error_set(err, ENOMEM, "%s", c->path);
+                conf->aliases = na;
+                conf->aliases[conf->n_aliases++] = (struct rc_short_alias){.name = strdup(name)};
+                if (conf->aliases[i].name == NULL)
+                        return rc_error_set(err, ENOMEM, "%s", c->path);
+        }
+        free(conf->aliases[i].value);
+        free(conf->aliases[i].origin);
+        if (v->str[0] == '\0') {
+                free(conf->aliases[i].name);
+                conf->aliases[i] = conf->aliases[--conf->n_aliases];
+                return 0;
+        }
+        conf->aliases[i].value = TAKE_PTR(v->str);
+        conf->aliases[i].origin = TAKE_PTR(origin);
+        return 0;
+}
+
+struct file_state {
+        char *table; /* the current table's dotted path ('\x1f' between parts), "" for the root */
+        bool array_table; /* from a [[header]] */
+        bool seen_search, seen_mode, seen_aliases_table, v1, v2;
+        char **seen_aliases;
+        size_t n_seen_aliases;
+};
+
+static int set_key(struct rc_registries_conf *conf, struct cursor *c, struct file_state *f, const char *key,
+                   struct tval *v, rc_error_t *err)
+{
+        bool root = f->table[0] == '\0' && strchr(key, '\x1f') == NULL;
+
+        if (!f->array_table && strcmp(f->table, "aliases") == 0 && strchr(key, '\x1f') != NULL)
+                return syntax(c, err,
+                              "[aliases]: a dotted key makes a table, not an alias (quote the name)");
+        if (!f->array_table && strcmp(f->table, "aliases") == 0)
+                return f->v2 = true, set_alias(conf, c, key, v, &f->seen_aliases, &f->n_seen_aliases, err);
+        if ((root && strcmp(key, "unqualified-search-registries") == 0) ||
+            (!f->array_table && strcmp(f->table, "registries\x1fsearch") == 0 &&
+             strcmp(key, "registries") == 0)) {
+                if (f->seen_search)
+                        return syntax(c, err, "the search registries are given twice");
+                if (v->kind != T_ARRAY || v->not_strings)
+                        return syntax(c, err, "unqualified-search-registries: expected an array of strings");
+                for (size_t i = 0; i < v->n; i++)
+                        if (v->strv[i][0] == '\0' || strchr(v->strv[i], '/') != NULL)
+                                return rc_error_set_status(
+                                        err, EINVAL,
+                                        "%s:%u: unqualified-search-registries: \"%s\" is not "
+                                        "a registry (HOST[:PORT])",
+                                        c->path, c->line, v->strv[i]);
+                f->seen_search = true;
+                if (root)
+                        f->v2 = true;
+                rc_strv_free(conf->search);
+                conf->search = TAKE_PTR(v->strv);
+                conf->n_search = v->n;
+                return 0;
+        }
+        if (root && strcmp(key, "short-name-mode") == 0) {
+                const char *s = v->kind == T_STRING ? v->str : NULL;
+
+                if (f->seen_mode)
+                        return syntax(c, err, "short-name-mode is given twice");
+                f->seen_mode = true;
+                if (s != NULL && (s[0] == '\0' || strcmp(s, "permissive") == 0))
+                        conf->mode = RC_SHORT_NAME_PERMISSIVE;
+                else if (s != NULL && strcmp(s, "enforcing") == 0)
+                        conf->mode = RC_SHORT_NAME_ENFORCING;
+                else if (s != NULL && strcmp(s, "disabled") == 0)
+                        conf->mode = RC_SHORT_NAME_DISABLED;
+                else
+                        return syntax(c, err,
+                                      "short-name-mode: expected \"enforcing\", \"permissive\" or "
+                                      "\"disabled\"");
+                return 0;
+        }
+        return 0; /* another setting ([[registry]] and the like): not used here */
+}
+
+static int header(struct cursor *c, struct file_state *f, rc_error_t *err)
+{
+        bool array = c->end - c->p >= 2 && c->p[1] == '[';
+        _cleanup_free_ char *path = NULL;
+
+        c->p += array ? 2 : 1;
+        if (parse_key_path(c, &path, err) < 0)
+                return -1;
+        skip_ws(c, false);
+        if (c->end - c->p < (array ? 2 : 1) || c->p[0] != ']' || (array && c->p[1] != ']'))
+                return syntax(c, err,
+                              array ? "expected ']]' to close the table header"
+                                    : "expected ']' to close the table header");
+        c->p += array ? 2 : 1;
+        if (!array && strcmp(path, "aliases") == 0) {
+                if (f->seen_aliases_table)
+                        return syntax(c, err, "the [aliases] table is given twice");
+                f->seen_aliases_table = true;
+        }
+        if (strncmp(path, "registries\x1f", 11) == 0)
+                f->v1 = true;
+        else if (strcmp(path, "registry") == 0 || strncmp(path, "registry\x1f", 9) == 0)
+                f->v2 = true;
+        free(f->table);
+        f->table = TAKE_PTR(path);
+        f->array_table = array;
+        return end_of_line(c, err);
+}
+
+static int key_value(struct rc_registries_conf *conf, struct cursor *c, struct file_state *f,
+                     rc_error_t *err)
+{
+        _cleanup_free_ char *key = NULL;
+        struct tval v = {0};
+        unsigned line = c->line;
+        int r;
+
+        if (parse_key_path(c, &key, err) < 0)
+                return -1;
+        skip_ws(c, false);
+        if (at_end(c) || *c->p != '=')
+                return syntax(c, err, "expected '=' after a key");
+        c->p++;
+        r = parse_value(c, &v, 0, err);
+        if (r == 0) {
+                unsigned here = c->line;
+
+                c->line = line; /* messages name the key's line */
+                r = set_key(conf, c, f, key, &v, err);
+                c->line = here;
+        }
+        tval_clear(&v);
+        return r < 0 ? -1 : end_of_line(c, err);
+}
+
+int rc_registries_conf_parse(const char *buf, size_t len, const char *path, struct rc_registries_conf *conf,
+                             rc_error_t *err)
+{
+        struct cursor c = {.p = buf, .end = buf + len, .path = path, .line = 1};
+        struct file_state f = {.table = strdup("")};
+        int r = f.table ? 0 : rc_error_set(err, ENOMEM, "%s", path);
+
+        if (memchr(buf, '\0', len) != NULL)
+                r = rc_error_set_status(err, EINVAL, "%s: a NUL byte (not a text file)", path);
+        while (r == 0 && !at_end(&c)) {
+                skip_ws(&c, false);
+                if (at_end(&c))
+                        break;
+                if (*c.p == '\n' || *c.p == '#')
+                        r = end_of_line(&c, err);
+                else if (*c.p == '[')
+                        r = header(&c, &f, err);
+                else
+                        r = key_value(conf, &c, &f, err);
+        }
+        if (r == 0 && f.v1 && f.v2)
+                r = rc_error_set_status(
+                        err, EINVAL, "%s: mixes the version 1 format ([registries.*]) with version 2", path);
+        free(f.table);
+        rc_strv_free(f.seen_aliases);
+        return r;
+}
+
+void rc_registries_conf_clear(struct rc_registries_conf *conf)
+{
+        for (size_t i = 0; i < conf->n_aliases; i++) {
+                free(conf->aliases[i].name);
+                free(conf->aliases[i].value);
+                free(conf->aliases[i].origin);
+        }
+        free(conf->aliases);
+        rc_strv_free(conf->search);
+        rc_strv_free(conf->files);
+        *conf = (struct rc_registries_conf){0};
+}
+
+/* ---- the files ----------------------------------------------------------------------------- */
+
+static int load_file(struct rc_registries_conf *conf, const char *path, rc_error_t *err)
+{
+        _cleanup_free_ char *buf = NULL;
+        char *copy;
+        size_t len;
+
+        if (rc_read_file_at(AT_FDCWD, path, CONF_MAX, &buf, &len, err) < 0)
+                return rc_error_wrap(err, "registries.conf");
+        if (rc_registries_conf_parse(buf, len, path, conf, err) < 0)
+                return -1;
+        copy = strdup(path);
+        if (copy == NULL || strv_push(&conf->files, &conf->n_files, copy) < 0) {
+                free(copy);
+                return rc_error_set(err, ENOMEM, "%s", path);
+        }
+        return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The files DIR/NAME.conf in the C locale's order; a missing DIR has none. */
+static int load_dir(struct rc_registries_conf *conf, const char *dir, rc_error_t *err)
+{
+        DIR *d = opendir(dir);
+        char **names = NULL;
+        size_t n = 0;
+        struct dirent *de;
+        int r = 0;
+
+        if (d == NULL)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : rc_error_set(err, errno, "open `%s`", dir);
+        while (r == 0 && (de = readdir(d)) != NULL) {
+                size_t len = strlen(de->d_name);
+                char *full;
+
+                if (len <= 5 || strcmp(de->d_name + len - 5, ".conf") != 0 || de->d_name[0] == '.')
+                        continue;
+                if (asprintf(&full, "%s/%s", dir, de->d_name) < 0 || strv_push(&names, &n, full) < 0)
+                        r = rc_error_set(err, ENOMEM, "%s", dir);
+        }
+        closedir(d);
+        if (n > 1)
+                qsort(names, n, sizeof(*names), cmp_str);
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                struct stat st;
+
+                /* other files and sub-directories are ignored, as by the containers libraries */
+                if (stat(names[i], &st) == 0 && S_ISREG(st.st_mode))
+                        r = load_file(conf, names[i], err);
+        }
+        rc_strv_free(names);
+        return r;
+}
+
+int rc_registries_conf_load(const char *path, struct rc_registries_conf *ret, rc_error_t *err)
+{
+        const char *env = getenv("CONTAINERS_REGISTRIES_CONF"), *home = getenv("HOME");
+        _cleanup_free_ char *user = NULL, *user_dir = NULL;
+        int r;
+
+        *ret = (struct rc_registries_conf){.mode = RC_SHORT_NAME_PERMISSIVE};
+        if (path == NULL && env != NULL && env[0] != '\0')
+                path = env;
+        if (path != NULL) {
+                r = load_file(ret, path, err);
+        } else {
+                if (home != NULL && home[0] == '/' &&
+                    (asprintf(&user, "%s/.config/containers/registries.conf", home) < 0 ||
+                     asprintf(&user_dir, "%s/.config/containers/registries.conf.d", home) < 0))
+                        return rc_error_set(err, ENOMEM, "registries.conf");
+                /* the user's file replaces the system's, and then only the user's drop-ins count */
+                if (user != NULL && access(user, F_OK) == 0)
+                        r = load_file(ret, user, err);
+                else if (access(RC_REGISTRIES_CONF, F_OK) == 0)
+                        r = load_file(ret, RC_REGISTRIES_CONF, err);
+                else
+                        r = 0;
+                if (r == 0 && (user == NULL || access(user, F_OK) != 0))
+                        r = load_dir(ret, RC_REGISTRIES_CONF ".d", err);
+                if (r == 0 && user_dir != NULL)
+                        r = load_dir(ret, user_dir, err);
+        }
+        if (r < 0)
+                rc_registries_conf_clear(ret);
+        return r;
+}
+
+/* ---- resolution --------------------------------------------------------------------------- */
+
+static void files_list(const struct rc_registries_conf *conf, char *out, size_t size)
+{
+        size_t n = 0;
+
+        out[0] = '\0';
+        if (conf->n_files == 0)
+                snprintf(out, size, "no registries.conf file (%s, its .d/, ~/.config/containers/)",
+                         RC_REGISTRIES_CONF);
+        for (size_t i = 0; i < conf->n_files && n < size; i++)
+                n += (size_t)snprintf(out + n, size - n, "%s%s", i ? ", " : "", conf->files[i]);
+}
+
+int rc_short_name_resolve(const struct rc_registries_conf *conf, const char *ref, char ***ret, size_t *ret_n,
+                          rc_error_t *err)
+{
+        size_t n = name_length(ref), count = 0;
+        _cleanup_free_ char *probe = NULL;
+        struct rc_registry_ref check;
+        char **out = NULL, files[1024];
+        char *one;
+
+        *ret = NULL;
+        *ret_n = 0;
+        /* the syntax first, with the registry parser's words */
+        if (asprintf(&probe, "%s%s", rc_image_ref_is_qualified(ref) ? "" : "localhost/", ref) < 0)
+                return rc_error_set(err, ENOMEM, "image `%s`", ref);
+        if (rc_registry_ref_parse(probe, &check, err) < 0) {
+                rc_error_free(err);
+                return rc_error_set_status(err, EINVAL,
+                                           "\"%s\" is not an image name ([HOST[:PORT]/]NAME[:TAG][@DIGEST], "
+                                           "NAME in lowercase)",
+                                           ref);
+        }
+        rc_registry_ref_clear(&check);
+        if (rc_image_ref_is_qualified(ref)) {
+                if ((one = strdup(ref)) == NULL || strv_push(&out, &count, one) < 0) {
+                        free(one);
+                        return rc_error_set(err, ENOMEM, "image `%s`", ref);
+                }
+                *ret = out, *ret_n = count;
+                return 0;
+        }
+        for (size_t i = 0; i < conf->n_aliases; i++) {
+                if (strlen(conf->aliases[i].name) != n || strncmp(conf->aliases[i].name, ref, n) != 0)
+                        continue;
+                if (asprintf(&one, "%s%s", conf->aliases[i].value, ref + n) < 0 ||
+                    strv_push(&out, &count, one) < 0) {
+                        rc_strv_free(out);
+                        return rc_error_set(err, ENOMEM, "image `%s`", ref);
+                }
+                *ret = out, *ret_n = count;
+                return 0;
+        }
+        files_list(conf, files, sizeof(files));
+        if (conf->n_search == 0)
+                return rc_error_set_status(
+                        err, ENOENT,
+                        "short name \"%s\": no alias and no unqualified-search-registries in "
+                        "%s (give HOST/NAME[:TAG], or add an alias)",
+                        ref, files);
+        if (conf->mode == RC_SHORT_NAME_ENFORCING && conf->n_search > 1)
+                return rc_error_set_status(
+                        err, EINVAL,
+                        "short name \"%s\" is ambiguous: no alias, %zu "
+                        "unqualified-search-registries and short-name-mode \"enforcing\" in %s "
+                        "(nothing asks which one: give HOST/NAME[:TAG], or add an alias)",
+                        ref, conf->n_search, files);
+        for (size_t i = 0; i < conf->n_search; i++)
+                if (asprintf(&one, "%s/%s", conf->search[i], ref) < 0 || strv_push(&out, &count, one) < 0) {
+                        rc_strv_free(out);
+                        return rc_error_set(err, ENOMEM, "image `%s`", ref);
+                }
+        *ret = out, *ret_n = count;
+        return 0;
+}
