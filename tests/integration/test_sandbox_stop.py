@@ -251,3 +251,40 @@ def test_a_stop_signal_once_the_container_exists_goes_to_the_job(sb, rt, sig):
     else:
         assert p.returncode == 128 + sig and rep["signal"] == sig, rep
     assert leftovers(rt) == []
+
+
+# ---------------------------------------------------------------- with a network
+
+from test_network import host, nrt  # noqa: E402,F401  (fixtures: a test-made network namespace)
+from test_sandbox import sandbox_veths  # noqa: E402
+
+
+@pytest.mark.parametrize("point", ["setup", "created"])
+def test_a_stop_signal_with_a_network_leaves_no_lease_or_veth(nrt, host, base_rootfs, many_files_layout, point):
+    """The network is made by the create: stopped before it there is none; stopped once
+    it exists, the address, the port claim and the veth go with the job."""
+    name = f"net-{point}"
+    report = os.path.join(nrt.workdir, f"{name}.json")
+    base = ["--image", many_files_layout, "--image-cache", os.path.join(nrt.workdir, "cache")] \
+        if point == "setup" else ["--rootfs", base_rootfs]
+    p = subprocess.Popen(nrt.argv("sandbox", "--no-gc", "--name", name, "--report", report, "--net", "default",
+                                  "-p", "8091:80/tcp", "--stop-timeout", "2", *base, "--", "sleep", "1000"),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    nrt.procs.append(p)
+    if point == "setup":
+        wait_for(lambda: unpacking(os.path.join(nrt.workdir, "cache")) or p.poll() is not None, timeout=60,
+                 interval=0.005, what="the unpack to start")
+    else:
+        wait_for(lambda: (nrt.leases() and sandbox_veths(host)) or p.poll() is not None, timeout=30,
+                 interval=0.005, what="the sandbox's lease and veth")
+    assert p.poll() is None
+    signal_while_stopped(p, signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    with open(report) as f:
+        rep = json.load(f)
+    assert rep["reason"] == "signaled" and rep["stop_signal"] == signal.SIGTERM, rep
+    assert rep["job_started"] is (point == "created"), rep
+    assert p.returncode == rep["exit_code"], err
+    assert nrt.leases() == [] and nrt.claims() == [] and nrt.nft_set("ports") == []
+    wait_for(lambda: sandbox_veths(host) == [], timeout=10, what="no veth left")
+    assert leftovers(nrt) == []

@@ -162,6 +162,39 @@ def kill_minus_9_with_cgroups_then_gc(s):
     wait_for(lambda: s.leftovers() == [], 10, f"no leftovers ({s.leftovers()})")
 
 
+@test
+def stop_signals_at_random_moments_leave_nothing_without_gc(s):
+    """SIGTERM or SIGINT anywhere from the exec of the binary to the job's run, with a
+    cgroup (-m): before the command holds them they end the process with nothing made;
+    during the setup the report says the job never started; later the job gets them.
+    No gc: nothing may be left, cgroups included."""
+    rnd = random.Random(2)
+    seen = set()
+    for i in range(24):
+        sig = (signal.SIGTERM, signal.SIGINT)[i % 2]
+        path = os.path.join(s.tmp, f"stop{i}.json")
+        p = subprocess.Popen(s.argv("--no-gc", "--name", f"stop-{i}", "--report", path, "-m", "64m",
+                                    "--stop-timeout", "1", "--", "sleep", "5"),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(rnd.uniform(0, 0.12))
+        p.send_signal(sig)
+        _, err = p.communicate(timeout=60)
+        if p.returncode == -sig:  # before `sandbox` held the signal: nothing was made
+            check(not os.path.exists(path), f"a report from a process killed by {sig}")
+            seen.add("before")
+        else:
+            with open(path) as f:
+                rep = json.load(f)
+            check(rep["reason"] == "signaled" and rep["stop_signal"] == sig, f"report {rep}")
+            # the job gets the signal (128+sig) or, when it came before the init could take
+            # it, the stop timeout's SIGKILL
+            check(p.returncode == rep["exit_code"] and p.returncode in (128 + sig, 128 + signal.SIGKILL),
+                  f"rc {p.returncode}, report {rep}, stderr {err!r}")
+            seen.add("started" if rep["job_started"] else "setup")
+        check(s.leftovers() == [], f"left after sandbox {i} ({sig}): {s.leftovers()}")
+    print(f"# points reached: {sorted(seen)}")
+
+
 def main():
     return run("sandbox suite", __doc__, test.tests, Suite, lambda s: s.leftovers())
 
