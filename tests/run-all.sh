@@ -166,7 +166,7 @@ fi
 section "fuzzing (tests/fuzz, ${FUZZ_SECONDS:-20}s per target)"
 if [ "${FUZZ_SECONDS:-20}" = 0 ]; then
         echo "fuzzing: skipped (FUZZ_SECONDS=0)"
-        add 0 0 5
+        add 0 0 6
 else
         fuzz_log="$build/fuzz-run.log"
         fuzz_rc=0
@@ -174,9 +174,9 @@ else
                 tee "$fuzz_log" || fuzz_rc=${PIPESTATUS[0]}
         ff=$(grep -cE '^fuzz_[a-z_]+: FAILED' "$fuzz_log" || true)
         if [ "$fuzz_rc" -ne 0 ] && [ "$ff" -eq 0 ]; then
-                ff=5 # the build or the script itself failed
+                ff=6 # the build or the script itself failed
         fi
-        add $((5 - ff)) "$ff" 0
+        add $((6 - ff)) "$ff" 0
 fi
 
 # --- cgroup v2 suite in a VM ------------------------------------------------------------------
