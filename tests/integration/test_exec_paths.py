@@ -17,6 +17,7 @@ the same view from inside.
 
 import json
 import os
+import time
 
 import pytest
 
@@ -115,3 +116,23 @@ def test_the_error_of_a_missing_executable_both_ways(rt, bundle):
         results.append((r.returncode, r.stderr.split(":", 1)[-1]))
     assert results[0] == results[1]
     assert results[0][0] == 255  # as runc's "exec failed" (test_exec.py)
+
+
+def test_time_namespace_and_offsets_both_ways(rt, bundle):
+    """The process joins the init's time namespace itself on the fast way (a setns of a
+    time namespace applies to the caller at once, unlike a pid namespace): both ways see
+    the container's clock offsets."""
+    if not os.path.exists("/proc/self/ns/time"):
+        pytest.skip("kernel has no time namespaces")
+    offset = 10 * 86400
+    b = sleeper(bundle)
+    b.set_namespace("time")
+    b.config["linux"]["timeOffsets"] = {"monotonic": {"secs": offset, "nanosecs": 0}}
+    cid, init = start(rt, b)
+    for slow in (False, True):
+        r, log = exec_logged(rt, cid, "/probe", "info", slow=slow)
+        assert r.returncode == 0, r.stderr
+        assert (FAST_LINE in log) == (not slow), log
+        info = json.loads(r.stdout)
+        assert info["ns"]["time"] == os.stat(f"/proc/{init}/ns/time").st_ino
+        assert abs(info["monotonic"] - (time.clock_gettime(time.CLOCK_MONOTONIC) + offset)) < 30
