@@ -14,6 +14,8 @@ import subprocess
 
 import pytest
 
+from rootless import rl_binary, rl_user, urt  # noqa: F401 (fixtures)
+from test_rootless_sandbox import busybox_layout  # noqa: F401 (fixture)
 from test_sandbox import leftovers, sb  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.run_container_only("sandbox is run-container's own command")
@@ -127,3 +129,20 @@ def test_read_only_has_no_writable_tmp(sb):
     assert tmp_mounts(sb, "--read-only") == []
     r = sb.run("--read-only", "--", "sh", "-c", "echo x > /tmp/x")
     assert r.returncode != 0 and "Read-only file system" in r.stderr, r.stderr
+
+
+def test_rootless_image_job_gets_the_upper_tmp(urt, busybox_layout):
+    """For a user, layers unpacked by that user: their /tmp is the user's (the job's root),
+    so the init, root of the job's user namespace, makes the same directory."""
+    r = urt.cmd("sandbox", "--image", busybox_layout, "--net", "host", "--", "sh", "-c",
+                f"{TMP_MOUNTS}; stat -c '%a %u' /tmp; echo x > /tmp/x && cat /tmp/x", timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:3] == ["tmpfs", "1777 0", "x"], r.stdout
+
+
+def test_rootless_base_of_another_owner_keeps_the_overlay_tmp(urt, base_rootfs):
+    # the session's rootfs is root's: its /tmp stays the overlay's, with the owner the
+    # job's user namespace does not map (a copy-up there fails, as anywhere in that base)
+    r = urt.cmd("sandbox", "--rootfs", base_rootfs, "--net", "host", "--", "sh", "-c",
+                f"{TMP_MOUNTS}; stat -c %u /tmp", timeout=120)
+    assert r.returncode == 0 and r.stdout == "65534\n", (r.stdout, r.stderr)
