@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -165,7 +166,9 @@ static int take_hello(struct receive *rc, const char *payload, size_t len, rc_er
                 goto out;
         }
         rc->workfd = open(rc->work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (rc->workfd < 0) {
+        /* held for the receiver's life (migrate's convention): a directory nobody locks
+         * is what a killed receiver left, which `gc` may remove */
+        if (rc->workfd < 0 || flock(rc->workfd, LOCK_EX | LOCK_NB) < 0) {
                 rc_error_set(err, errno, "work directory `%s`", rc->work);
                 goto out;
         }
