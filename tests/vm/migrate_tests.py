@@ -355,6 +355,92 @@ def restore_failing_at_the_destination_runs_the_container_at_the_source_again(s)
     s.a.rc("delete", "--force", "web2")
 
 
+class FakeReceiver:
+    """The destination's end of the protocol (runtime/container/migrate_wire.h) in this
+    process: takes the hello and every image, answers RESTORE with "restoring" and then
+    closes, as a receiver would that died during its restore."""
+
+    def __init__(self, path):
+        import socket
+        import threading
+        self.lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.lsock.bind(path)
+        self.lsock.listen(1)
+        self.path = path
+        self.files = 0
+        self.error = None
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _read(self, c, n):
+        data = b""
+        while len(data) < n:
+            chunk = c.recv(min(n - len(data), 1 << 20))
+            if not chunk:
+                raise EOFError("the source closed the connection")
+            data += chunk
+        return data
+
+    def _frame(self, c):
+        import struct
+        t, n = struct.unpack(">II", self._read(c, 8))
+        return t, self._read(c, n)
+
+    def _send(self, c, t, payload):
+        import struct
+        c.sendall(struct.pack(">II", t, len(payload)) + payload)
+
+    def _serve(self):
+        import struct
+        try:
+            c, _ = self.lsock.accept()
+            with c:
+                t, _ = self._frame(c)
+                assert t == 1, f"frame {t} first"
+                self._send(c, 5, b"ready")
+                while True:
+                    t, p = self._frame(c)
+                    if t == 2:
+                        self._read(c, struct.unpack(">Q", p[:8])[0])
+                        self.files += 1
+                    elif t == 4:
+                        self._send(c, 5, b"restoring")
+                        return  # and gone, as if killed during the restore
+        except Exception as e:  # reported by the test
+            self.error = repr(e)
+        finally:
+            self.lsock.close()
+            os.unlink(self.path)
+
+
+@test
+def answer_lost_after_restoring_restores_nothing_and_keeps_the_image(s):
+    """The destination took the restore request ("restoring") and went silent: the source
+    cannot know whether the container runs there, so it does not restore it a second
+    time; the error says so and where the final image is, and that image restores."""
+    before = s.start_server("lost")
+    fake = FakeReceiver(s.sock)
+    r = s.a.rc("migrate", "--rounds", "1", "--to", f"unix:{s.sock}", "lost", check_rc=False)
+    fake.thread.join(timeout=60)
+    check(fake.error is None and fake.files > 0, f"the fake receiver: {fake.error}, {fake.files} files")
+    check(r.returncode != 0 and "the destination's answer was lost" in r.stderr, f"migrate: {r.stderr!r}")
+    print(f"  ({r.stderr.strip()})")
+    check(s.a.state("lost") is None, "the source restored it (it may run at the destination)")
+    kept = [e for e in os.listdir(s.a.root) if e.startswith("@migrate-lost.")]
+    check(len(kept) == 1, f"kept work directories: {kept}")
+    final = os.path.join(s.a.root, kept[0], "final")
+    check(f"`{final}`" in r.stderr, f"the error does not name {final}")
+    with open(os.path.join(s.tmp, "restore.err"), "w+") as errf:
+        r = s.a.rc("restore", "--detach", "--bundle", s.a.bundle, "--image-path", final, "lost",
+                   stdout=subprocess.DEVNULL, stderr=errf, check_rc=False)
+        errf.seek(0)
+        check(r.returncode == 0, f"restore from the kept image: {errf.read()}")
+    after = wait_for(lambda: count_at("rcm-a"), 60, "the server at rcm-a again")
+    check(after > before, f"the count at rcm-a is {after}, it was {before}: not the same process")
+    s.a.rc("delete", "--force", "lost")
+    shutil.rmtree(os.path.join(s.a.root, kept[0]))
+
+
 def main():
     return run("migrate suite", __doc__, test.tests, Suite, leftovers)
 
