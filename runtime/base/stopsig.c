@@ -2,6 +2,7 @@
 #include "runtime/base/stopsig.h"
 
 #include <errno.h>
+#include <sys/file.h>
 #include <time.h>
 
 static void stop_set(sigset_t *set)
@@ -55,4 +56,21 @@ int rc_stop_signal_take(void)
                 sig = sigtimedwait(&set, &si, &now);
         while (sig < 0 && errno == EINTR);
         return sig > 0 ? sig : 0;
+}
+
+int rc_flock_or_stop(int fd, int op)
+{
+        const struct timespec pause = {0, 20 * 1000 * 1000};
+
+        for (;;) {
+                if (flock(fd, op | LOCK_NB) == 0)
+                        return 0;
+                if (errno == EINTR)
+                        continue;
+                if (errno != EWOULDBLOCK || (op & LOCK_NB))
+                        return -errno;
+                if (rc_stop_signal_pending())
+                        return -ECANCELED;
+                nanosleep(&pause, NULL);
+        }
 }

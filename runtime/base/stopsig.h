@@ -24,3 +24,7 @@ bool rc_stop_signal_pending(void);
 
 /* The lowest pending stop signal, taken (no longer pending), or 0. */
 int rc_stop_signal_take(void);
+
+/* flock(2) `op` on fd; a blocking one (no LOCK_NB) waits by polling, every 20 ms, so that
+ * a pending stop signal ends the wait: -ECANCELED. 0, or -errno. */
+int rc_flock_or_stop(int fd, int op);

@@ -28,6 +28,7 @@
 #include "runtime/base/cleanup.h"
 #include "runtime/base/clock.h"
 #include "runtime/base/fsutil.h"
+#include "runtime/base/stopsig.h"
 
 #define LOCK_RETRIES 16
 #define MAX_TREE_DEPTH 512
@@ -86,14 +87,11 @@ static bool same_file(int fd, int dirfd, const char *name)
                a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/* A blocking wait (another process unpacks the layer, or prunes it) ends for a stop
+ * signal the caller holds pending: -ECANCELED (runtime/base/stopsig.h). */
 static int flock_retry(int fd, int op)
 {
-        int r;
-
-        do
-                r = flock(fd, op);
-        while (r < 0 && errno == EINTR);
-        return r < 0 ? -errno : 0;
+        return rc_flock_or_stop(fd, op);
 }
 
 int rc_layer_cache_mktemp(struct rc_layer_cache *c, const char *prefix, char **ret_name, rc_error_t *err)

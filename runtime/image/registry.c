@@ -771,10 +771,15 @@ static int open_partial(struct rc_registry *g, const char *name, rc_error_t *err
 
                 if (fd < 0)
                         return rc_error_set(err, errno, "open download `%s`", name);
-                while ((r = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
-                        ;
+                /* another pull downloads it: wait, unless a stop signal comes */
+                r = rc_flock_or_stop(fd, LOCK_EX);
                 if (r < 0)
-                        return rc_error_set(err, errno, "lock download `%s`", name);
+                        return rc_error_set_status(err, -r,
+                                                   r == -ECANCELED
+                                                           ? "wait for download `%s`: interrupted by "
+                                                             "a stop signal"
+                                                           : "lock download `%s`",
+                                                   name);
                 if (fstat(fd, &a) == 0 && fstatat(g->downloads_fd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
                     a.st_ino == b.st_ino && a.st_dev == b.st_dev)
                         return TAKE_FD(fd);

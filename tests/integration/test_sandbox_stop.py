@@ -211,6 +211,32 @@ def test_a_stop_signal_during_an_unpack(sb, rt, many_files_layout, sig):
     assert cache_state(cache) == {"layers": [], "downloads": [], "tmp": []}
 
 
+def test_a_stop_signal_while_waiting_for_another_unpack(sb, rt, many_files_layout):
+    """A second sandbox waits for the first one's unpack of the same layer (its lock):
+    the signal ends that wait too, and the first one goes on."""
+    cache = os.path.join(rt.workdir, "cache")
+    first, first_report = start(sb, rt, "unpacker", "--image", many_files_layout, "--image-cache", cache,
+                                "--", "true")
+    wait_for(lambda: unpacking(cache) or first.poll() is not None, timeout=60, interval=0.005,
+             what="the unpack to start")
+    first.send_signal(signal.SIGSTOP)  # held in the middle of its unpack, the lock held
+    try:
+        second, report = start(sb, rt, "waiter", "--image", many_files_layout, "--image-cache", cache, "--", "true")
+        wait_for(lambda: any(os.path.isdir(os.path.join(rt.root, "@sandbox")) and
+                             e.startswith("waiter") for e in os.listdir(os.path.join(rt.root, "@sandbox"))),
+                 timeout=30, what="the second sandbox's journal")
+        second.send_signal(signal.SIGTERM)
+        rep, err = finish(second, report, signal.SIGTERM)
+        assert_never_started(rep, signal.SIGTERM, err)
+    finally:
+        first.send_signal(signal.SIGCONT)
+    out, err = first.communicate(timeout=120)
+    # unpacked and started: the image holds data files only, so its job is not found
+    assert first.returncode == 127 and "not found" in err, err
+    assert leftovers(rt) == []
+    assert len(cache_state(cache)["layers"]) == 1 and cache_state(cache)["tmp"] == []
+
+
 def test_sigkill_during_an_unpack_then_gc(sb, rt, many_files_layout):
     cache = os.path.join(rt.workdir, "cache")
     p, _ = start(sb, rt, "unpackk9", "--image", many_files_layout, "--image-cache", cache, "--", "true")
