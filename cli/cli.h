@@ -152,6 +152,7 @@ enum {
         CLI_OPT_FILE_LOCKS,
         CLI_OPT_MANAGE_CGROUPS_MODE,
         CLI_OPT_LAZY_PAGES,
+        CLI_OPT_EMPTY_NS,
 };
 
 /* clang-format off */
@@ -163,7 +164,8 @@ enum {
         {"shell-job", no_argument, NULL, CLI_OPT_SHELL_JOB},                              \
         {"file-locks", no_argument, NULL, CLI_OPT_FILE_LOCKS},                            \
         {"manage-cgroups-mode", required_argument, NULL, CLI_OPT_MANAGE_CGROUPS_MODE},    \
-        {"lazy-pages", no_argument, NULL, CLI_OPT_LAZY_PAGES}
+        {"lazy-pages", no_argument, NULL, CLI_OPT_LAZY_PAGES},                            \
+        {"empty-ns", required_argument, NULL, CLI_OPT_EMPTY_NS}
 /* clang-format on */
 struct cli_criu_args {
         struct rc_criu_opts opts;

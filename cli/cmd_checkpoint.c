@@ -12,7 +12,6 @@ enum {
         OPT_PRE_DUMP,
         OPT_AUTO_DEDUP,
         OPT_PAGE_SERVER,
-        OPT_EMPTY_NS,
 };
 
 static int set_path(char **field, const char *arg, rc_error_t *err)
@@ -55,6 +54,13 @@ int cli_criu_args_handle(struct cli_criu_args *a, int opt, const char *arg, rc_e
                 return rc_error_set(
                         err, 0,
                         "invalid --manage-cgroups-mode \"%s\": expected soft, full, strict or ignore", arg);
+        case CLI_OPT_EMPTY_NS:
+                /* runc's rule: the network namespace only */
+                if (strcmp(arg, "network") != 0)
+                        return rc_error_set(err, 0,
+                                            "invalid --empty-ns \"%s\": only \"network\" is supported", arg);
+                a->opts.empty_netns = true;
+                return 1;
         case CLI_OPT_LAZY_PAGES:
                 return rc_error_set(err, 0,
                                     "--lazy-pages is not supported: libcriu has no lazy-pages request");
@@ -88,7 +94,6 @@ int cli_cmd_checkpoint(struct cli_context *ctx, int argc, char **argv, rc_error_
                 {"pre-dump", no_argument, NULL, OPT_PRE_DUMP},
                 {"auto-dedup", no_argument, NULL, OPT_AUTO_DEDUP},
                 {"page-server", required_argument, NULL, OPT_PAGE_SERVER},
-                {"empty-ns", required_argument, NULL, OPT_EMPTY_NS},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -116,9 +121,6 @@ int cli_cmd_checkpoint(struct cli_context *ctx, int argc, char **argv, rc_error_
                 case OPT_PAGE_SERVER:
                         o.page_server = optarg;
                         break;
-                case OPT_EMPTY_NS:
-                        return rc_error_set(err, 0,
-                                            "--empty-ns is not supported: libcriu has no empty-ns request");
                 case -2:
                         return -1;
                 default:

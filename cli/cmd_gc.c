@@ -1,4 +1,6 @@
-/* run-container gc [OPTIONS]: kill container inits that no state describes (a create
+/* run-container gc [OPTIONS]: settle what killed migrates left in this root (their work
+ * directories: the container runs at the source or here afterwards, a frozen one is
+ * thawed), kill container inits that no state describes (a create
  * killed before it recorded its init, a state directory removed under a live init), and
  * clean up after sandboxes whose `sandbox` process died (killed, crashed): stop their
  * containers and undo what their journals record. */
@@ -25,7 +27,7 @@ int cli_cmd_gc(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
         unsigned timeout_ms = 0;
         struct stat st;
         bool quiet = false;
-        size_t removed = 0, killed = 0;
+        size_t removed = 0, killed = 0, migrations = 0;
         int opt;
 
         while ((opt = cli_getopt(argc, argv, ":hq", longopts, "gc", err)) != -1) {
@@ -48,12 +50,17 @@ int cli_cmd_gc(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
         }
         if (cli_check_args("gc", argc - optind, 0, 0, err) < 0)
                 return -1;
-        if (rc_container_gc_inits(&ctx->rt, &killed, err) < 0 ||
+        /* first the killed migrates: a container they restore gets its state before the
+         * inits that no state describes are looked for */
+        if (rc_container_gc_migrations(&ctx->rt, NULL, &migrations, err) < 0 ||
+            rc_container_gc_inits(&ctx->rt, &killed, err) < 0 ||
             rc_gc(&ctx->rt, timeout_ms, &removed, err) < 0)
                 return -1;
         /* a cache that was never made has nothing to clean (and is not created here) */
         if (stat(cache, &st) == 0 && rc_image_cache_clean_tmp(cache, &ctx->rt.log, NULL, err) < 0)
                 return -1;
+        if (!quiet && migrations > 0)
+                printf("settled %zu killed migrate%s\n", migrations, migrations == 1 ? "" : "s");
         if (!quiet && killed > 0)
                 printf("killed %zu orphaned container init%s\n", killed, killed == 1 ? "" : "s");
         if (!quiet)

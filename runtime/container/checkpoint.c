@@ -91,6 +91,10 @@ static int set_common(criu_opts *o, const struct rc_criu_opts *c, int imgfd, int
         criu_local_set_orphan_pts_master(o, true);
         criu_local_set_manage_cgroups(o, true);
         criu_local_set_manage_cgroups_mode(o, cg_mode(c->cg_mode));
+        if (c->empty_netns) {
+                rc_criu_request(o)->has_empty_ns = true;
+                rc_criu_request(o)->empty_ns = CLONE_NEWNET;
+        }
         return 0;
 }
 
@@ -373,7 +377,7 @@ static int checkpoint_locked(const struct rc_runtime *rt, int rootfd, int dirfd,
             set_common(o, &opts->criu, imgfd, workfd, RC_CRIU_DUMP_LOG, err) < 0 ||
             dump_opts(rt, o, st, cfg, opts, imgfd, err) < 0)
                 goto out;
-        if (rc_criu_swrk_start(o, &swrk, err) < 0)
+        if (rc_criu_swrk_start(o, opts->criu.hold_fd, &swrk, err) < 0)
                 goto out;
         ret = opts->pre_dump ? criu_local_pre_dump(o) : criu_local_dump(o);
         rc_criu_swrk_finish(&swrk);
@@ -651,7 +655,8 @@ static int restore_in_private_root(const struct rc_criu_restore *r, criu_opts *o
 
         if (open_dir(c->image_path, NULL, &imgfd, "restore: image path", err) < 0 ||
             (c->work_path != NULL && open_dir(c->work_path, NULL, &workfd, "restore: work path", err) < 0) ||
-            restore_opts(o, r, imgfd, workfd, &netns_fd, err) < 0 || rc_criu_swrk_start(o, &swrk, err) < 0)
+            restore_opts(o, r, imgfd, workfd, &netns_fd, err) < 0 ||
+            rc_criu_swrk_start(o, c->hold_fd, &swrk, err) < 0)
                 return -1;
         notify_ctx = &n;
         pid = criu_local_restore(o);

@@ -139,6 +139,9 @@ struct rc_criu_opts {
         bool shell_job;
         bool file_locks;
         enum rc_criu_cg_mode cg_mode;
+        bool empty_netns; /* runc's --empty-ns network: the network namespaces are made
+                           * empty, their interfaces, addresses and routes not dumped */
+        int hold_fd; /* > 0: kept open in the criu process while it lives (a lock); 0: none */
 };
 
 struct rc_checkpoint_opts {
@@ -224,6 +227,13 @@ struct rc_migrate_received {
  * how it went. The work directory and the socket go in every case. */
 int rc_container_migrate_receive(const struct rc_runtime *rt, const struct rc_migrate_receive_opts *o,
                                  struct rc_migrate_received *ret, rc_error_t *err);
+
+/* Settle what migrates that died left in state root rt->root (their work directories,
+ * runtime/container/migrate_gc.c): afterwards the container runs at its source or here,
+ * never both nor neither while an image is left. id: that container's only (NULL: all).
+ * *ret_n (may be NULL): how many were settled. Work directories in use are left; with
+ * an id, waited for (a criu a killed migrate left finishes first). */
+int rc_container_gc_migrations(const struct rc_runtime *rt, const char *id, size_t *ret_n, rc_error_t *err);
 
 /* ---- through the cgroup (runtime/container/cgroup.c) -------------------------------- */
 

@@ -39,7 +39,7 @@ int rc_criu_load(rc_error_t *err)
         return 0;
 }
 
-int rc_criu_swrk_start(criu_opts *o, struct rc_criu_swrk *ret, rc_error_t *err)
+int rc_criu_swrk_start(criu_opts *o, int hold_fd, struct rc_criu_swrk *ret, rc_error_t *err)
 {
         char fd[16];
         char *argv[] = {"criu", "swrk", fd, NULL};
@@ -63,7 +63,7 @@ int rc_criu_swrk_start(criu_opts *o, struct rc_criu_swrk *ret, rc_error_t *err)
 
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                if (fcntl(sv[1], F_SETFD, 0) == 0)
+                if (fcntl(sv[1], F_SETFD, 0) == 0 && (hold_fd <= 0 || fcntl(hold_fd, F_SETFD, 0) == 0))
                         execve(RC_CRIU_PATH, argv, environ); /* Debian's criu; no PATH lookup */
                 _exit(127); /* the request then fails on a closed socket: ECOMM */
         }

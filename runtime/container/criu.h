@@ -6,6 +6,7 @@
 #pragma once
 
 #include <criu/criu.h>
+#include <criu/rpc.pb-c.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -89,6 +90,14 @@ RC_CRIU_SYMBOLS(RC_DL_DECLARE)
 #define criu_get_orphan_pts_master_fd (*rc_dl_criu_get_orphan_pts_master_fd)
 #endif
 
+/* The request fields libcriu 3.17 has no setter for (empty_ns, lazy_pages; runc sends
+ * them): libcriu's criu_opts begins with the CriuOpts request it sends (criu/lib/c/criu.c,
+ * laid out so since libcriu's first release), so they are set there. */
+static inline CriuOpts *rc_criu_request(criu_opts *o)
+{
+        return *(CriuOpts **)o;
+}
+
 /* Load libcriu.so.2 once. */
 int rc_criu_load(rc_error_t *err);
 
@@ -97,12 +106,14 @@ int rc_criu_load(rc_error_t *err);
  * loads next to this static program's, and that child crashes. The swrk gets the
  * runtime's fds (its 0-2 are what restore hands to the container's pipes); restored
  * processes are its children, and the runtime's once it exits if the runtime is a
- * subreaper. */
+ * subreaper. hold_fd (> 0; 0: none) stays open in the swrk for its whole life: a lock
+ * of the caller's (migrate's work directory) is then held until CRIU is done, even when
+ * the caller is killed before it (CRIU finishes a dump or restore on its own). */
 struct rc_criu_swrk {
         pid_t pid;
         int sock;
 };
-int rc_criu_swrk_start(criu_opts *o, struct rc_criu_swrk *ret, rc_error_t *err);
+int rc_criu_swrk_start(criu_opts *o, int hold_fd, struct rc_criu_swrk *ret, rc_error_t *err);
 /* Close the socket (the swrk then exits) and reap it. */
 void rc_criu_swrk_finish(struct rc_criu_swrk *w);
 

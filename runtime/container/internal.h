@@ -47,3 +47,15 @@ int rc_criu_restore(const struct rc_criu_restore *r, pid_t *ret_pid, rc_error_t 
  * had (kept in the image) unless its config names one or another container holds it. */
 int rc_criu_restore_address(const struct rc_runtime *rt, struct oci_config *cfg, const char *id,
                             const struct rc_restore_opts *opts, rc_error_t *err);
+
+/* migrate's work directory (runtime/container/migrate.c) and its record. */
+#define RC_MIGRATE_WORK_PREFIX "@migrate-"
+#define RC_MIGRATE_RECORD "migrate.json"
+/* Made just before the restore at the destination begins, removed if it fails: what the
+ * destination then has of the container's id may be migrate's to clean. */
+#define RC_MIGRATE_RESTORING "restoring"
+
+/* Restore the final image of migrate work directory `work` (work/final, work/config.json)
+ * as container `id` under state root `root`, detached, with flags' CRIU options. */
+int rc_migrate_restore(const struct rc_runtime *rt, const char *root, const char *id, const char *work,
+                       const char *bundle, const struct rc_criu_opts *flags, rc_error_t *err);

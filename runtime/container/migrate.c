@@ -2,6 +2,11 @@
  * checkpoint (pre-dump rounds, the final dump) and restore (runtime/container/checkpoint.c).
  *
  * Work directory (default <to_root>/@migrate-<id>.XXXXXX, '@': no container id has it):
+ *   migrate.json  where the container comes from and goes: {"id", "source" (the source's
+ *                 state root), "destination" (to_root, or "unix:PATH"), "bundle", the
+ *                 CRIU flags}, written before any CRIU round
+ *   restoring     made just before the restore at the destination is asked for, removed
+ *                 if it fails (so gc knows whether the destination may have the container)
  *   config.json   the container's config as create saved it (the source's state goes
  *                 with the final dump; the restore reads this copy)
  *   pre-1 .. pre-N  pre-dumps, each the parent of the next (CRIU's dirty tracking)
@@ -11,7 +16,13 @@
  * To a `migrate-receive` (to_unix): the work directory is at the source (default
  * <root>/@migrate-<id>.XXXXXX) and each round goes over the stream once CRIU wrote it
  * (runtime/container/migrate_wire.h); the receiver restores; the source's copy lets it
- * restore the container at the source again when that fails. */
+ * restore the container at the source again when that fails.
+ *
+ * The migrate process holds flock(LOCK_EX) on the work directory for its whole life, and
+ * every criu it starts holds it too (rc_criu_opts.hold_fd): a criu left alone by a killed
+ * migrate finishes its dump or restore first. A work directory with a record whose lock
+ * is free belongs to a migrate that died: `gc` at the root that holds it, and the next
+ * migrate of that id, settle it (runtime/container/migrate_gc.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,13 +30,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "runtime/base/cleanup.h"
 #include "runtime/base/fsutil.h"
 #include "runtime/container/container.h"
+#include "runtime/container/internal.h"
 #include "runtime/container/migrate_wire.h"
 #include "runtime/container/state.h"
 #include "specs/json.h"
@@ -88,7 +102,8 @@ struct migration {
         char *bundle;
         char *config; /* the saved config's text */
         size_t config_len;
-        int workfd;
+        int workfd; /* locked while the migration lives (and by each criu it starts) */
+        bool made; /* the work directory was made here */
         int sock; /* to_unix: the stream to the receiver; else -1 */
         unsigned rounds; /* pre-dumps done */
         bool keep; /* the final image is all that is left of the container */
@@ -100,7 +115,23 @@ static void criu_opts_of(const struct migration *m, struct rc_criu_opts *c, cons
         *c = (struct rc_criu_opts){.image_path = image,
                                    .tcp_established = m->o->tcp_established,
                                    .ext_unix_sk = m->o->ext_unix_sk,
-                                   .file_locks = m->o->file_locks};
+                                   .file_locks = m->o->file_locks,
+                                   .hold_fd = m->workfd};
+}
+
+/* Where the container goes, for messages: the state root or "unix:PATH". */
+static const char *destination(const struct migration *m)
+{
+        return m->o->to_unix != NULL ? m->o->to_unix : m->o->to_root;
+}
+
+/* Whether the work directory's file system has no room left (what a failed round wrote
+ * is still there: do_round makes the round's directory itself). */
+static bool work_full(const struct migration *m)
+{
+        struct statvfs sv;
+
+        return fstatvfs(m->workfd, &sv) == 0 && (sv.f_bavail == 0 || (sv.f_files > 0 && sv.f_favail == 0));
 }
 
 /* One pre-dump (final: the dump) round; *ret_pages: what it wrote. */
@@ -120,10 +151,15 @@ static int do_round(struct migration *m, bool final, uint64_t *ret_pages, rc_err
                 co.parent_path = parent;
         }
         criu_opts_of(m, &co.criu, image);
+        if (mkdir(image, 0700) < 0 && errno != EEXIST)
+                return rc_error_set(err, errno, "migrate \"%s\": image directory `%s`", m->id, image);
         clock_gettime(CLOCK_MONOTONIC, &t0);
         if (rc_container_checkpoint(m->rt, m->id, &co, err) < 0)
-                return rc_error_wrap(err, "migrate \"%s\": %s round %u", m->id, final ? "final" : "pre-dump",
-                                     r.round);
+                return rc_error_wrap(err, "migrate \"%s\" to `%s`%s: %s round %u", m->id, destination(m),
+                                     !work_full(m) ? ""
+                                     : m->sock < 0 ? " (the destination is full)"
+                                                   : " (the work directory is full)",
+                                     final ? "final" : "pre-dump", r.round);
         r.pages = *ret_pages = image_pages(image);
         if (m->sock >= 0 &&
             rc_mw_send_dir(m->sock, m->workfd, strrchr(image, '/') + 1, &r.sent_bytes, err) < 0) {
@@ -144,20 +180,30 @@ static int do_round(struct migration *m, bool final, uint64_t *ret_pages, rc_err
         return 0;
 }
 
+int rc_migrate_restore(const struct rc_runtime *rt, const char *root, const char *id, const char *work,
+                       const char *bundle, const struct rc_criu_opts *flags, rc_error_t *err)
+{
+        struct rc_runtime at = *rt;
+        char image[PATH_MAX + 16], config[PATH_MAX + 16];
+        struct rc_create_opts co = {.bundle = bundle, .config_path = config};
+        struct rc_restore_opts ro = {.criu = *flags, .detach = true};
+        int status;
+
+        at.root = root;
+        snprintf(image, sizeof(image), "%s/final", work);
+        snprintf(config, sizeof(config), "%s/config.json", work);
+        ro.criu.image_path = image;
+        ro.criu.work_path = NULL;
+        return rc_container_restore(&at, id, &co, &ro, &status, err);
+}
+
 /* The final image restored under `root`, detached, from the saved config. */
 static int restore_at(const struct migration *m, const char *root, rc_error_t *err)
 {
-        struct rc_runtime rt = *m->rt;
-        char image[PATH_MAX + 16], config[PATH_MAX + 16];
-        struct rc_create_opts co = {.bundle = m->bundle, .config_path = config};
-        struct rc_restore_opts ro = {.detach = true};
-        int status;
+        struct rc_criu_opts c;
 
-        rt.root = root;
-        snprintf(image, sizeof(image), "%s/final", m->work);
-        snprintf(config, sizeof(config), "%s/config.json", m->work);
-        criu_opts_of(m, &ro.criu, image);
-        return rc_container_restore(&rt, m->id, &co, &ro, &status, err);
+        criu_opts_of(m, &c, NULL);
+        return rc_migrate_restore(m->rt, root, m->id, m->work, m->bundle, &c, err);
 }
 
 /* The final image restored at the destination: under to_root, or by the receiver.
@@ -205,10 +251,15 @@ static int migrate_in(struct migration *m, unsigned *ret_downtime_ms, rc_error_t
         clock_gettime(CLOCK_MONOTONIC, &t0);
         if (do_round(m, true, &pages, err) < 0 && !m->shipping_failed)
                 return -1; /* a failed dump leaves the container running */
-        if (!m->shipping_failed && restore_there(m, &unknown, err) == 0) {
+        /* (a work directory too full for the marker gets no restore there: back to the source) */
+        if (!m->shipping_failed &&
+            rc_write_file_atomic(m->workfd, RC_MIGRATE_RESTORING, "", 0, 0600, err) == 0 &&
+            restore_there(m, &unknown, err) == 0) {
                 *ret_downtime_ms = ms_since(&t0);
                 return 0;
         }
+        if (!unknown)
+                unlinkat(m->workfd, RC_MIGRATE_RESTORING, 0); /* what the destination has is not ours */
         if (unknown) {
                 /* restoring here too could run it twice */
                 m->keep = true;
@@ -298,18 +349,52 @@ static int check_destination(const struct rc_runtime *rt, const struct rc_migrat
         return 0;
 }
 
-/* The work directory: made (mkdtemp) under `under`, or the caller's work_path. */
+/* migrate.json (see above). */
+static int write_record(const struct migration *m, rc_error_t *err)
+{
+        _cleanup_json_gen_ json_gen *g = json_gen_new(false);
+        _cleanup_free_ char *doc = NULL, *source = realpath(rc_state_root_path(m->rt->root), NULL);
+        char to[PATH_MAX + 8];
+        size_t len = 0;
+
+        if (source == NULL)
+                return rc_error_set(err, errno, "migrate: state root `%s`", rc_state_root_path(m->rt->root));
+        if (g == NULL)
+                return rc_error_set(err, ENOMEM, "%s", RC_MIGRATE_RECORD);
+        snprintf(to, sizeof(to), "%s%s", m->o->to_unix != NULL ? "unix:" : "", destination(m));
+        json_gen_object_open(g);
+        json_gen_kv_string(g, "id", m->id);
+        json_gen_kv_string(g, "source", source);
+        json_gen_kv_string(g, "destination", to);
+        json_gen_kv_string(g, "bundle", m->bundle);
+        json_gen_kv_bool(g, "tcpEstablished", m->o->tcp_established);
+        json_gen_kv_bool(g, "extUnixSk", m->o->ext_unix_sk);
+        json_gen_kv_bool(g, "fileLocks", m->o->file_locks);
+        json_gen_object_close(g);
+        if (json_gen_finish(g, &doc, &len, err) < 0)
+                return -1;
+        return rc_write_file_atomic(m->workfd, RC_MIGRATE_RECORD, doc, len, 0600, err);
+}
+
+/* The work directory: made (mkdtemp) under `under`, or the caller's work_path; locked,
+ * with its record. */
 static int make_work(struct migration *m, const char *under, bool made, rc_error_t *err)
 {
         if (!made)
                 snprintf(m->work, sizeof(m->work), "%s", m->o->work_path);
         else
-                snprintf(m->work, sizeof(m->work), "%s/@migrate-%s.XXXXXX", under, m->id);
+                snprintf(m->work, sizeof(m->work), "%s/" RC_MIGRATE_WORK_PREFIX "%s.XXXXXX", under, m->id);
         if (made ? mkdtemp(m->work) == NULL : mkdir(m->work, 0700) < 0 && errno != EEXIST)
                 return rc_error_set(err, errno, "migrate: work directory `%s`", m->work);
+        m->made = made;
         m->workfd = open(m->work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (m->workfd < 0)
                 return rc_error_set(err, errno, "migrate: work directory `%s`", m->work);
+        if (flock(m->workfd, LOCK_EX | LOCK_NB) < 0)
+                return rc_error_set(err, errno == EWOULDBLOCK ? EBUSY : errno,
+                                    "migrate: work directory `%s` is in use by another migrate", m->work);
+        if (write_record(m, err) < 0)
+                return -1;
         return rc_write_file_atomic(m->workfd, "config.json", m->config, m->config_len, 0600, err);
 }
 
@@ -317,12 +402,19 @@ int rc_container_migrate(const struct rc_runtime *rt, const char *id, const stru
                          unsigned *ret_downtime_ms, rc_error_t *err)
 {
         struct migration m = {.rt = rt, .id = id, .o = o, .workfd = -1, .sock = -1};
+        struct rc_runtime dest = *rt;
         bool made = o->work_path == NULL;
         const char *under = o->to_root;
         int ret;
 
         if (rc_validate_id(id, err) < 0 || check_destination(rt, o, err) < 0)
                 return -1;
+        /* a migrate of this container killed before: settle it first (its work directory
+         * is at the destination root, or to a socket under this root) */
+        dest.root = o->to_root != NULL ? o->to_root : rt->root;
+        if (rc_container_gc_migrations(&dest, id, NULL, err) < 0)
+                return rc_error_wrap(err, "migrate: an earlier migrate of \"%s\" left `%s`", id,
+                                     rc_state_root_path(dest.root));
         /* nothing is made at the destination for a container that cannot be migrated */
         if (check_running(rt, id, err) < 0)
                 return -1;
@@ -341,7 +433,7 @@ int rc_container_migrate(const struct rc_runtime *rt, const char *id, const stru
                 if (ret == 0)
                         ret = migrate_in(&m, ret_downtime_ms, err);
                 /* the images served their purpose (or the container runs at the source again) */
-                if (made && !m.keep)
+                if (m.made && !m.keep)
                         rc_remove_tree_at(AT_FDCWD, m.work, NULL);
         }
         if (m.workfd >= 0)

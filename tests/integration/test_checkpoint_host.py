@@ -71,7 +71,7 @@ def test_checkpoint_into_an_existing_directory_keeps_it(rt, bundle, workdir):
 
 @pytest.mark.parametrize("flags,msg", [
     (["--lazy-pages"], "--lazy-pages is not supported"),
-    (["--empty-ns", "network"], "--empty-ns is not supported"),
+    (["--empty-ns", "pid"], 'invalid --empty-ns "pid": only "network" is supported'),
     (["--manage-cgroups-mode", "loose"], 'invalid --manage-cgroups-mode "loose"'),
     (["--parent-path", "/abs"], '--parent-path "/abs": must be relative'),
     (["--page-server", "nowhere"], '--page-server "nowhere": expected ADDRESS:PORT'),

@@ -1,0 +1,360 @@
+#!/usr/bin/python3
+"""The checkpoint/restore failure paths: runs INSIDE the tests/vm guest, as criu_tests.py
+(whose Suite, counter container and leftovers check it reuses), started by
+tests/vm/vm-tests.sh:
+
+    criu_robust_tests.py RUNTIME WORKDIR [TEST...]
+
+migrate SIGKILLed at chosen and at spread-out moments (pre-dump rounds, the final dump,
+the restore at the destination), settled by `gc` at the destination root or by the next
+migrate: exactly one copy of the container runs, nothing is left; a destination too
+full for the images; restores from missing, truncated or corrupt images.
+"""
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from criu_tests import Suite, answers_hello, cgroup_of, container_ip, count, counting, leftovers, read
+from vmsuite import CG, Fail, Registry, check, run, wait_for
+
+test = Registry()
+NET = {"run-container.network": "default"}
+
+
+def rc_at(s, root, *args, check_rc=False, timeout=300):
+    r = subprocess.run([s.runtime, "--root", root, *map(str, args)], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    if check_rc and r.returncode != 0:
+        raise Fail(f"--root {root} {' '.join(map(str, args))}: exit {r.returncode}: {r.stderr.strip()}")
+    return r
+
+
+def status_at(s, root, cid):
+    r = rc_at(s, root, "state", cid)
+    return json.loads(r.stdout)["status"] if r.returncode == 0 else None
+
+
+def work_dirs(root):
+    return glob.glob(os.path.join(root, "@migrate-*"))
+
+
+def gc_until_settled(s, root, timeout=120):
+    """gc at the destination until no work directory is left (a criu that the killed
+    migrate left holds its lock until it is done); returns gc's last output."""
+    out = []
+
+    def settled():
+        r = rc_at(s, root, "gc", check_rc=True)
+        out.append(r.stdout.strip())
+        return not work_dirs(root)
+    wait_for(settled, timeout, f"gc to settle the work directory in {root}", interval=0.5)
+    return out[-1]
+
+
+def where(s, cid, roots):
+    """The roots whose container `cid` runs; fails unless exactly one, and the others have
+    no state of it."""
+    running = [r for r in roots if status_at(s, r, cid) == "running"]
+    check(len(running) == 1, f"container runs at {running} (of {roots}): "
+          f"{[(r, status_at(s, r, cid)) for r in roots]}")
+    for r in roots:
+        check(r in running or status_at(s, r, cid) is None, f"{r} still has a state of {cid}")
+    return running[0]
+
+
+def start_migrate(s, src, dst, cid, *extra):
+    return subprocess.Popen([s.runtime, "--root", src, "migrate", "--to", dst, *extra, cid],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def kill_when(p, pred, what, timeout=120):
+    """SIGKILL migrate (only it, not its criu) once pred() holds; False if migrate ended first."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if p.poll() is not None:
+            return False
+        if pred():
+            p.kill()
+            p.communicate()
+            return True
+        time.sleep(0.005)
+    p.kill()
+    p.communicate()
+    raise Fail(f"migrate never reached {what}")
+
+
+def in_work(root, name):
+    return lambda: any(os.path.exists(os.path.join(w, name)) for w in work_dirs(root))
+
+
+def goes_on(shared):
+    at = count(shared)
+    check(counting(shared, at, timeout=60) > at, "the count does not go on")
+
+
+def final_check(s, cid, shared, src, dst):
+    """Where it runs now, it can be migrated again, and it counts there."""
+    here = where(s, cid, [src, dst])
+    there = dst if here == src else src
+    r = rc_at(s, here, "migrate", "--to", there, "--rounds", "1", cid)
+    check(r.returncode == 0, f"the next migrate: {r.stderr.strip()}")
+    check(where(s, cid, [src, dst]) == there, "the next migrate did not move it")
+    goes_on(shared)
+    rc_at(s, there, "delete", "--force", cid, check_rc=True)
+    check(not work_dirs(src) and not work_dirs(dst), "work directories left")
+
+
+def killed_at(s, name, what, want_restored=None):
+    """Kill migrate once its work directory has `name`, settle with gc at the destination."""
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 5)
+    src, dst = s.root, os.path.join(s.tmp, f"dest-{cid}")
+    created = s.state(cid)["created"]
+    p = start_migrate(s, src, dst, cid, "--rounds", "3")
+    check(kill_when(p, in_work(dst, name), what), f"migrate ended before {what}")
+    out = gc_until_settled(s, dst)
+    check("settled 1 killed migrate" in out, f"gc: {out!r}")
+    here = where(s, cid, [src, dst])
+    if want_restored is not None:
+        restored = status_at(s, src, cid) == "running" and s.state(cid)["created"] != created
+        check(restored == want_restored, f"restored at the source: {restored}, expected {want_restored}")
+    goes_on(shared)
+    s.ids.remove(cid)
+    final_check(s, cid, shared, src, dst)
+    return here
+
+
+@test
+def migrate_killed_in_a_pre_dump_round_runs_at_the_source(s):
+    """Killed during the second pre-dump round: the orphaned criu finishes it (gc waits
+    for its lock), the container never stopped, and runs at the source."""
+    here = killed_at(s, "pre-2/dump.log", "the second pre-dump", want_restored=False)
+    check(here == s.root, f"runs at {here}, not at the source")
+
+
+@test
+def migrate_killed_in_the_final_dump_is_restored_at_the_source(s):
+    """Killed once the final dump began: criu ends the dump (the container stops), and gc
+    restores the final image at the source; the count goes on from there."""
+    here = killed_at(s, "final/dump.log", "the final dump", want_restored=True)
+    check(here == s.root, f"runs at {here}, not at the source")
+
+
+@test
+def migrate_killed_in_the_restore_runs_exactly_once(s):
+    """Killed once the restore at the destination began: criu cannot finish it without
+    migrate (its notifications go unanswered) or had finished it; gc leaves exactly one
+    copy, wherever that is."""
+    here = killed_at(s, "final/restore.log", "the restore at the destination")
+    print(f"  (runs at {'the source' if here == s.root else 'the destination'})")
+
+
+@test
+def migrate_killed_at_spread_out_moments_runs_exactly_once(s):
+    """Killed after 0.1 .. 4 s, migrating back and forth between two roots; settled by
+    gc, or (every other time) by the next migrate itself."""
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 5)
+    roots = [s.root, os.path.join(s.tmp, "dest-spread")]
+    here, seen = s.root, []
+    for i, delay in enumerate((0.1, 0.4, 0.8, 1.2, 1.6, 2.0, 2.5, 3.0, 4.0)):
+        there = roots[1] if here == roots[0] else roots[0]
+        p = start_migrate(s, here, there, cid, "--rounds", "2")
+        time.sleep(delay)
+        ended = p.poll() is not None
+        p.kill()
+        p.communicate()
+        how = "gc"
+        if i % 2 == 0:
+            gc_until_settled(s, there)
+        else:
+            # the next migrate settles it first, then moves the container on (or finds
+            # that the killed one had moved it already)
+            r = rc_at(s, here, "migrate", "--to", there, "--rounds", "1", cid)
+            how = "next migrate"
+            check(r.returncode == 0 or "does not exist" in r.stderr, f"the next migrate: {r.stderr.strip()}")
+            check(not work_dirs(there), f"the next migrate left {work_dirs(there)}")
+        here = where(s, cid, roots)
+        seen.append((delay, "ended" if ended else "killed", how, "src" if here == roots[0] else "dst"))
+        goes_on(shared)
+    print(f"  ({seen})")
+    s.ids.remove(cid)
+    final_check(s, cid, shared, *roots)
+
+
+@test
+def the_next_migrate_settles_a_killed_one(s):
+    """No gc: the next migrate of the container to that root waits for the killed one's
+    criu, settles its work directory (restoring the container at the source), then
+    migrates."""
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 5)
+    src, dst = s.root, os.path.join(s.tmp, "dest-next")
+    p = start_migrate(s, src, dst, cid, "--rounds", "2")
+    check(kill_when(p, in_work(dst, "final/dump.log"), "the final dump"), "migrate ended before the final dump")
+    r = rc_at(s, src, "migrate", "--to", dst, "--rounds", "1", cid)
+    check(r.returncode == 0, f"the next migrate: {r.stderr.strip()}")
+    s.ids.remove(cid)
+    check(where(s, cid, [src, dst]) == dst, "not at the destination")
+    check(not work_dirs(dst), f"left: {work_dirs(dst)}")
+    goes_on(shared)
+    rc_at(s, dst, "delete", "--force", cid, check_rc=True)
+
+
+@test
+def a_container_frozen_by_a_killed_criu_is_thawed_by_gc(s):
+    """migrate and its criu killed together (the process group) while the final dump has
+    the cgroup frozen: the container shows as paused, and gc at the destination thaws it
+    (migrate never starts from a paused container, so a frozen one there is its doing)."""
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 5)
+    src, dst = s.root, os.path.join(s.tmp, "dest-frozen")
+    events = os.path.join(CG, cgroup_of(s, cid).lstrip("/"), "cgroup.events")
+    p = start_migrate(s, src, dst, cid, "--rounds", "1")
+
+    def frozen_in_final():
+        return in_work(dst, "final/dump.log")() and "frozen 1" in read(events)
+    end = time.monotonic() + 120
+    while time.monotonic() < end and p.poll() is None and not frozen_in_final():
+        time.sleep(0.001)
+    check(p.poll() is None, "migrate ended before the final dump froze the container")
+    os.killpg(p.pid, signal.SIGKILL)
+    p.communicate()
+    time.sleep(0.5)
+    st = status_at(s, src, cid)
+    print(f"  (after the kill: {st}, {read(events).split()})")
+    out = gc_until_settled(s, dst)
+    check("settled 1 killed migrate" in out, f"gc: {out!r}")
+    check(status_at(s, src, cid) == "running", f"after gc: {status_at(s, src, cid)}")
+    check("frozen 0" in read(events), "still frozen")
+    goes_on(shared)
+    s.ids.remove(cid)
+    final_check(s, cid, shared, src, dst)
+
+
+@test
+def migrate_to_a_full_destination_fails_and_the_source_runs_on(s):
+    """The destination root on a 256 KiB tmpfs: the first pre-dump cannot write its
+    pages; migrate fails saying the destination is full, the container runs on at the
+    source, nothing is left at the destination."""
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    dst = os.path.join(s.tmp, "dest-full")
+    os.mkdir(dst)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", dst], check=True)
+    try:
+        r = rc_at(s, s.root, "migrate", "--to", dst, cid)
+        err = r.stderr.strip()
+        check(r.returncode != 0, "migrate succeeded")
+        check(len(err.splitlines()) == 1 and "No space left on device" in err and f"to `{dst}` (the destination is full)" in err,
+              f"error: {err!r}")
+        check(s.state(cid)["status"] == "running", "not running at the source")
+        goes_on(shared)
+        check(os.listdir(dst) == [], f"left at the destination: {os.listdir(dst)}")
+    finally:
+        subprocess.run(["umount", dst], check=True)
+
+
+def checkpointed(s, tag):
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    img = os.path.join(s.tmp, f"img-{tag}")
+    s.rc("checkpoint", "--image-path", img, cid)
+    s.ids.remove(cid)
+    return b, shared, img
+
+
+def restore_fails_cleanly(s, b, shared, img, cid, *want):
+    before = count(shared)
+    # files, not pipes: a restored process would hold a pipe open
+    with tempfile.TemporaryFile("w+", dir=s.tmp) as errf:
+        r = s.rc("restore", "--detach", "--bundle", b, "--image-path", img, cid, check_rc=False,
+                 stdout=subprocess.DEVNULL, stderr=errf, timeout=120)
+        errf.seek(0)
+        err = errf.read().strip()
+    check(r.returncode != 0, f"restore succeeded: {s.state(cid) if r.returncode == 0 else ''}")
+    check(len(err.splitlines()) == 1 and all(w in err for w in want), f"error: {err!r}")
+    check(not os.path.exists(os.path.join(s.root, cid)), "state left behind")
+    check(not os.path.exists(os.path.join(CG, "run-container", cid)), "cgroup left behind")
+    time.sleep(0.5)
+    check(count(shared) == before, "something counts after a failed restore")
+    left = [x for x in leftovers(s) if not x.startswith("state ")]
+    check(not left, f"left: {left}")
+    return err
+
+
+@test
+def restore_from_a_file_instead_of_an_image_directory_fails_cleanly(s):
+    b, shared = s.bundle(annotations=NET)
+    img = os.path.join(s.tmp, "img-file")
+    open(img, "w").close()
+    restore_fails_cleanly(s, b, shared, img, "r-file", img, "Not a directory")
+
+
+@test
+def restore_from_an_empty_image_directory_fails_cleanly(s):
+    b, shared = s.bundle(annotations=NET)
+    img = os.path.join(s.tmp, "img-empty")
+    os.mkdir(img)
+    restore_fails_cleanly(s, b, shared, img, "r-empty", img, "descriptors.json")
+
+
+@test
+def restore_from_an_image_without_its_inventory_fails_cleanly(s):
+    """A dump cut short (no inventory.img: CRIU writes it last): CRIU's reason, one line."""
+    b, shared, img = checkpointed(s, "noinv")
+    os.unlink(os.path.join(img, "inventory.img"))
+    restore_fails_cleanly(s, b, shared, img, "r-noinv", "criu", "restore.log")
+
+
+def links_of(pid):
+    r = subprocess.run(["nsenter", "-t", str(pid), "-n", "ip", "-o", "link"], stdout=subprocess.PIPE, text=True,
+                       check=True)
+    return [line.split(":")[1].strip().split("@")[0] for line in r.stdout.splitlines()]
+
+
+@test
+def empty_ns_network_checkpoint_and_restore(s):
+    """--empty-ns network (runc's flag, on checkpoint and restore): an interface the
+    container added to its network namespace is not brought back; the restored container
+    has the config's network namespace (its address on the network, lo up: exec reaches
+    its listener) and counts on. Any other namespace name is refused."""
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    pid = s.state(cid)["pid"]
+    subprocess.run(["nsenter", "-t", str(pid), "-n", "ip", "link", "add", "extra0", "type", "dummy"], check=True)
+    check("extra0" in links_of(pid), f"no extra0 in {links_of(pid)}")
+    r = s.rc("checkpoint", "--empty-ns", "pid", "--image-path", os.path.join(s.tmp, "img-ns-bad"), cid, check_rc=False)
+    check(r.returncode != 0 and 'invalid --empty-ns "pid"' in r.stderr, f"--empty-ns pid: {r.stderr!r}")
+    img = os.path.join(s.tmp, "img-empty-ns")
+    s.rc("checkpoint", "--empty-ns", "network", "--image-path", img, cid)
+    s.ids.remove(cid)
+    at = count(shared)
+    s.restore(b, cid, img, "--empty-ns", "network")
+    check(counting(shared, at) > at, "the count does not go on")
+    links = links_of(s.state(cid)["pid"])
+    check("extra0" not in links and "eth0" in links, f"links after restore: {links}")
+    check(container_ip(s, cid), "no address")
+    check(answers_hello(s, cid), "exec does not reach the listener")
+
+
+def main():
+    return run("criu_robust suite", __doc__, test.tests, Suite, leftovers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
