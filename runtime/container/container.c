@@ -404,30 +404,38 @@ int rc_container_create(const struct rc_runtime *rt, const char *id, const struc
 
 #define RC_FIFO_ERROR_MAX 4096 /* the init's error text (one write below PIPE_BUF) */
 
-/* After the release byte: EOF when the process is executed. Anything else is the init's
- * error (runtime/container/init.c writes it there when a step after `start` fails). */
-static int read_fifo_error(int fifo, char *buf, size_t *len, rc_error_t *err)
+/* What the init wrote into the FIFO so far, without blocking: 1 at EOF (every writer
+ * gone), 0 if more may come, -1 on error. At most RC_FIFO_ERROR_MAX - 1 bytes are kept
+ * (then 1 as well). */
+static int read_fifo(int fifo, char *buf, size_t *len, rc_error_t *err)
 {
-        ssize_t n = read(fifo, buf + *len, RC_FIFO_ERROR_MAX - 1 - *len);
+        for (;;) {
+                ssize_t n = read(fifo, buf + *len, RC_FIFO_ERROR_MAX - 1 - *len);
 
-        if (n < 0)
-                return errno == EAGAIN ? 0 : rc_error_set(err, errno, "read exec fifo");
-        if (n > 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return errno == EAGAIN ? 0 : rc_error_set(err, errno, "read exec fifo");
+                if (n == 0)
+                        return 1;
                 *len += (size_t)n;
-                return *len < RC_FIFO_ERROR_MAX - 1 ? 0 : 1;
+                if (*len == RC_FIFO_ERROR_MAX - 1)
+                        return 1;
         }
-        return 1;
 }
 
-/* Open the FIFO without blocking, wait for the init's byte, then for EOF: the init holds
- * the write end until execve closes it, so EOF means the process runs (or the init died). */
+/* Open the FIFO without blocking and wait for EOF: the init writes its release byte,
+ * then holds the write end until execve closes it, so EOF after the byte means the
+ * process runs; text after the byte is the init's error (runtime/container/init.c writes
+ * it there when a step after `start` fails); EOF without it, or the init's exit before it
+ * ever opened the FIFO, means it died before start. The FIFO is polled for the hang-up
+ * alone (no POLLIN): the byte does not wake us, one wakeup instead of two. */
 static int release_init(int dirfd, int fifo_fd, pid_t pid, uint64_t start_time, bool own_child,
                         rc_error_t *err)
 {
         _cleanup_close_ int fifo = fifo_fd, pidfd = -1;
         char msg[RC_FIFO_ERROR_MAX];
         size_t len = 0;
-        bool released = false;
         int r;
 
         /* our own child, not reaped yet, cannot be a recycled pid */
@@ -438,38 +446,29 @@ static int release_init(int dirfd, int fifo_fd, pid_t pid, uint64_t start_time, 
                 fifo = openat(dirfd, RC_FIFO_FILE, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (fifo < 0)
                 return rc_error_set(err, errno, "open exec fifo");
-        for (;;) {
-                struct pollfd p[2] = {{.fd = fifo, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+        for (bool exited = false;;) {
+                struct pollfd p[2] = {{.fd = fifo, .events = 0}, {.fd = pidfd, .events = POLLIN}};
 
-                if (poll(p, released ? 1 : 2, -1) < 0) {
+                /* once the init is gone, only the FIFO's hang-up is left to wait for */
+                if (poll(p, exited ? 1 : 2, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return rc_error_set(err, errno, "wait for the container init");
                 }
-                if (released && (p[0].revents & (POLLIN | POLLHUP))) {
-                        r = read_fifo_error(fifo, msg, &len, err);
-                        if (r < 0)
-                                return -1;
-                        if (r == 0)
-                                continue;
-                        if (len == 0)
-                                return 0;
-                        msg[len] = '\0';
-                        return rc_error_set(err, 0, "container process (pid %d): %s", pid, msg);
-                }
-                if (p[0].revents & (POLLIN | POLLHUP)) {
-                        ssize_t n = read(fifo, msg, 1);
-                        if (n == 1)
-                                released = true;
-                        else if (n < 0 && errno != EAGAIN)
-                                return rc_error_set(err, errno, "read exec fifo");
-                        else if (n == 0)
-                                return rc_error_set(err, 0, "container init (pid %d) exited before start",
-                                                    pid);
+                exited = exited || (p[1].revents & POLLIN);
+                if (!(p[0].revents & (POLLHUP | POLLERR)) && !exited)
                         continue;
-                }
-                if (!released && (p[1].revents & POLLIN))
+                r = read_fifo(fifo, msg, &len, err);
+                if (r < 0)
+                        return -1;
+                if (len == 0 && (r == 1 || exited))
                         return rc_error_set(err, 0, "container init (pid %d) exited before start", pid);
+                if (r == 0)
+                        continue; /* released, the write end still open: wait for its hang-up */
+                if (len == 1)
+                        return 0;
+                msg[len] = '\0';
+                return rc_error_set(err, 0, "container process (pid %d): %s", pid, msg + 1);
         }
 }
 

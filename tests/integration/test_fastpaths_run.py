@@ -134,3 +134,26 @@ def test_recorded_failure_after_the_mounts(rt, bundle, workdir, what):
         assert pids_holding(workdir) == []
     assert errs["fast"] == errs["recorded"], errs
     assert_nothing_left(rt)
+
+
+# ---------------------------------------------------------------- the wait for the execve
+
+
+@pytest.mark.parametrize("how", ["run", "create-start"])
+def test_error_after_the_release_is_reported(rt, bundle, how):
+    """A step between the release and execve that fails (a startContainer hook that exits
+    1) comes back through exec.fifo: run and start, which wait for its hang-up alone, fail
+    with the init's text, the process never runs, nothing is left."""
+    b = bundle(["/probe", "exit", "0"])
+    b.config["hooks"] = {"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 1"]}]}
+    if how == "run":
+        r = rt.run(b)
+    else:
+        c = rt.create(b)
+        r = rt.cmd("start", c.cid)
+    assert r.returncode != 0, r.stdout
+    assert "container process (pid " in r.stderr and "startContainer" in r.stderr, r.stderr
+    if how != "run":
+        rt.wait_status(c.cid, "stopped")
+        assert rt.cmd("delete", c.cid).returncode == 0
+    assert_nothing_left(rt)
