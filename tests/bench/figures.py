@@ -36,13 +36,15 @@ END = "<!-- figures:end -->"
 MARKERS = re.compile(r"<!-- figures:begin[^>]*-->.*?<!-- figures:end -->", re.S)
 FILES = [os.path.join(B.REPO, "README.md"), os.path.join(HERE, "README.md")]
 
+SCALE_RUNNING = 100  # bench_scale.py -c: containers running beside the 101st
+
 # (benchmark, script, extra args, pairs divisor): what each config runs
 BENCHES = [
     ("run", "bench_run.py", [], 1),
     ("exec", "bench_exec.py", [], 1),
     ("rss", "bench_rss.py", [], 3),
     ("batch", "bench_batch.py", ["-c", "100"], 5),
-    ("scale", "bench_scale.py", ["-c", "100"], 4),
+    ("scale", "bench_scale.py", ["-c", str(SCALE_RUNNING)], 4),
 ]
 VM_DIVISOR = 2  # bench_vm.sh -n PAIRS/2: the guest is emulated, every run ~50x the host's
 ALL = [b[0] for b in BENCHES] + ["vm"]
@@ -178,6 +180,18 @@ def block(results, configs, pairs, only, host):
             cells.append(" / ".join(fmt_ms(fig["medians"][n], fig["unit"]) if n in fig["medians"] else "n/a"
                                     for n in cands))
         lines.append(f"| {label} | " + " | ".join(cells) + " | |")
+    if "scale" in only:
+        # `list` shows every container: its cost per container shown, the growth from 1 to
+        # 101 containers divided by the 100 more it lists
+        cells = []
+        for c in configs:
+            per = []
+            for rt in ("run-container", "crun"):
+                med = figure(results[("scale", c)], C, {"runtime": rt, "op": "list"})["medians"]
+                per.append(f"{(med['101st'] - med['1st']) * 1000 / SCALE_RUNNING:.1f}")
+            cells.append(" / ".join(per))
+        lines.append("| `list` CPU per container shown (101 against 1), us: run-container / crun | " +
+                     " | ".join(cells) + " | |")
     lines.append("")
     if missed:
         lines.append("Targets of issue 18 not met in this run: " + "; ".join(missed) + ".")
