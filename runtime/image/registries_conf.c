@@ -190,7 +190,7 @@ static bool bare_char(char ch)
 /* One key: bare or quoted. */
 static int parse_key(struct cursor *c, char **ret, rc_error_t *err)
 {
-        const char *start = c->p;
+        const char *start;
 
         skip_ws(c, false);
         if (!at_end(c) && (*c->p == '"' || *c->p == '\''))
@@ -388,6 +388,19 @@ bool rc_image_ref_is_qualified(const char *ref)
                                  (n == 9 && strncmp(ref, "localhost", 9) == 0));
 }
 
+/* NAME as a registry's repository name takes it (lowercase components). */
+static bool short_name_valid(const char *name)
+{
+        _cleanup_free_ char *probe = NULL;
+        _cleanup_error_ rc_error_t e = NULL;
+        struct rc_registry_ref r;
+
+        if (asprintf(&probe, "localhost/%s", name) < 0 || rc_registry_ref_parse(probe, &r, &e) < 0)
+                return false;
+        rc_registry_ref_clear(&r);
+        return true;
+}
+
 static int set_alias(struct rc_registries_conf *conf, struct cursor *c, const char *name, struct tval *v,
                      char ***seen, size_t *n_seen, rc_error_t *err)
 {
@@ -404,7 +417,7 @@ static int set_alias(struct rc_registries_conf *conf, struct cursor *c, const ch
                 return rc_error_set_status(err, EINVAL, "%s:%u: alias \"%s\": the value is not a string",
                                            c->path, c->line, name);
         if (name[0] == '\0' || rc_image_ref_is_qualified(name) || name_length(name) != strlen(name) ||
-            strncmp(name, "localhost/", 10) == 0)
+            strncmp(name, "localhost/", 10) == 0 || !short_name_valid(name))
                 return rc_error_set_status(
                         err, EINVAL, "%s:%u: alias \"%s\": not a short name (no registry, tag or digest)",
                         c->path, c->line, name);

@@ -285,6 +285,7 @@ Test(registries_conf, errors_name_file_and_line)
         conf_bad("[aliases]\nx = 1\n", "t.conf:2:", "not a string");
         conf_bad("[aliases]\nx.y = \"a.io/x\"\n", "t.conf:2:", "dotted key");
         conf_bad("[aliases]\n\"x:1\" = \"a.io/x\"\n", "t.conf:2:", "not a short name");
+        conf_bad("[aliases]\n\"Upper\" = \"a.io/x\"\n", "t.conf:2:", "not a short name");
         conf_bad("[aliases]\n\"x\" = \"a.io/x@sha256:00\"\n", "t.conf:2:", "not a fully-qualified");
         conf_bad("[aliases]\n[aliases]\n", "t.conf:2:", "given twice");
         conf_bad("unqualified-search-registries = [\"a.io/x\"]\n", "t.conf:1:", "not a registry");
