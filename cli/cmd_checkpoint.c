@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 #include "cli_help.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@ enum {
         OPT_PRE_DUMP,
         OPT_AUTO_DEDUP,
         OPT_PAGE_SERVER,
+        OPT_STATUS_FD,
 };
 
 static int set_path(char **field, const char *arg, rc_error_t *err)
@@ -62,8 +64,8 @@ int cli_criu_args_handle(struct cli_criu_args *a, int opt, const char *arg, rc_e
                 a->opts.empty_netns = true;
                 return 1;
         case CLI_OPT_LAZY_PAGES:
-                return rc_error_set(err, 0,
-                                    "--lazy-pages is not supported: libcriu has no lazy-pages request");
+                a->opts.lazy_pages = true;
+                return 1;
         }
         return 0;
 }
@@ -94,12 +96,14 @@ int cli_cmd_checkpoint(struct cli_context *ctx, int argc, char **argv, rc_error_
                 {"pre-dump", no_argument, NULL, OPT_PRE_DUMP},
                 {"auto-dedup", no_argument, NULL, OPT_AUTO_DEDUP},
                 {"page-server", required_argument, NULL, OPT_PAGE_SERVER},
+                {"status-fd", required_argument, NULL, OPT_STATUS_FD},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
         __attribute__((cleanup(cli_criu_args_clear))) struct cli_criu_args a = {0};
         struct rc_checkpoint_opts o = {0};
         const char *id;
+        unsigned fd;
         int opt;
 
         while ((opt = cli_getopt(argc, argv, ":h", longopts, "checkpoint", err)) != -1) {
@@ -120,6 +124,16 @@ int cli_cmd_checkpoint(struct cli_context *ctx, int argc, char **argv, rc_error_
                         break;
                 case OPT_PAGE_SERVER:
                         o.page_server = optarg;
+                        break;
+                case OPT_STATUS_FD:
+                        if (cli_parse_uint(optarg, INT_MAX, &fd) < 0) {
+                                rc_error_set(err, 0,
+                                             "invalid --status-fd \"%s\": expected a file descriptor",
+                                             optarg);
+                                return -1;
+                        }
+                        o.has_status_fd = true;
+                        o.status_fd = (int)fd;
                         break;
                 case -2:
                         return -1;

@@ -287,8 +287,9 @@ static int write_network(const struct rc_runtime *rt, criu_opts *o, const struct
         return rc_write_file_atomic(imgfd, RC_CRIU_NETWORK, doc, len, 0600, err);
 }
 
-/* "ADDRESS:PORT" (the last colon splits, so an IPv6 address may have its own). */
-static int set_page_server(criu_opts *o, const char *spec, rc_error_t *err)
+/* "ADDRESS:PORT" (the last colon splits, so an IPv6 address may have its own); *ret_addr
+ * is malloc'ed. */
+static int parse_page_server(const char *spec, char **ret_addr, int *ret_port, rc_error_t *err)
 {
         _cleanup_free_ char *addr = strdup(spec);
         char *colon = addr != NULL ? strrchr(addr, ':') : NULL;
@@ -304,8 +305,65 @@ static int set_page_server(criu_opts *o, const char *spec, rc_error_t *err)
         port = strtol(colon + 1, &end, 10);
         if (errno != 0 || end == colon + 1 || *end != '\0' || port <= 0 || port > 65535)
                 return rc_error_set(err, 0, "--page-server \"%s\": invalid port", spec);
-        if (criu_local_set_page_server_address_port(o, addr, (int)port) < 0)
+        *ret_addr = TAKE_PTR(addr);
+        *ret_port = (int)port;
+        return 0;
+}
+
+static int set_page_server(criu_opts *o, const char *spec, rc_error_t *err)
+{
+        _cleanup_free_ char *addr = NULL;
+        int port;
+
+        if (parse_page_server(spec, &addr, &port, err) < 0)
+                return -1;
+        /* libcriu 3.17 returns -ENOMEM even when it succeeds: what it set tells */
+        (void)criu_local_set_page_server_address_port(o, addr, port);
+        if (rc_criu_request(o)->ps == NULL || rc_criu_request(o)->ps->address == NULL)
                 return rc_error_set(err, ENOMEM, "criu options: page server");
+        return 0;
+}
+
+/* checkpoint --lazy-pages (runc's): CRIU dumps all but the memory, then serves it from
+ * the frozen tasks at the page server address until `criu lazy-pages` of the restore has
+ * fetched every page; the address goes with the image (RC_CRIU_LAZY). */
+static int set_lazy_dump(criu_opts *o, const struct rc_checkpoint_opts *opts, int imgfd, rc_error_t *err)
+{
+        _cleanup_json_gen_ json_gen *g = json_gen_new(false);
+        _cleanup_free_ char *doc = NULL;
+        size_t len = 0;
+
+        if (opts->pre_dump)
+                return rc_error_set(err, 0, "--lazy-pages and --pre-dump: a pre-dump has no lazy part");
+        if (opts->page_server == NULL)
+                return rc_error_set(err, 0,
+                                    "--lazy-pages needs --page-server ADDRESS:PORT (where the dump "
+                                    "serves the memory to the restore)");
+        rc_criu_request(o)->has_lazy_pages = true;
+        rc_criu_request(o)->lazy_pages = true;
+        if (g == NULL)
+                return rc_error_set(err, ENOMEM, "%s", RC_CRIU_LAZY);
+        json_gen_object_open(g);
+        json_gen_kv_string(g, "pageServer", opts->page_server);
+        json_gen_object_close(g);
+        if (json_gen_finish(g, &doc, &len, err) < 0)
+                return -1;
+        return rc_write_file_atomic(imgfd, RC_CRIU_LAZY, doc, len, 0600, err);
+}
+
+/* libcriu's notify callback takes no data pointer: the --status-fd of this process's one
+ * dump, told (a NUL byte, then closed: runc's protocol) once the lazy dump serves pages. */
+static int dump_status_fd = -1;
+
+static int on_dump_notify(char *action, criu_notify_arg_t na)
+{
+        (void)na;
+        if (strcmp(action, "status-ready") == 0 && dump_status_fd >= 0) {
+                if (write(dump_status_fd, "", 1) != 1)
+                        return -1;
+                close(dump_status_fd);
+                dump_status_fd = -1;
+        }
         return 0;
 }
 
@@ -333,6 +391,14 @@ static int dump_opts(const struct rc_runtime *rt, criu_opts *o, const struct oci
         criu_local_set_track_mem(o, opts->pre_dump || opts->parent_path != NULL);
         if (opts->page_server != NULL && set_page_server(o, opts->page_server, err) < 0)
                 return -1;
+        if (opts->criu.lazy_pages && set_lazy_dump(o, opts, imgfd, err) < 0)
+                return -1;
+        if (opts->has_status_fd) {
+                if (fcntl(opts->status_fd, F_GETFL) < 0)
+                        return rc_error_set(err, errno, "--status-fd %d", opts->status_fd);
+                dump_status_fd = opts->status_fd;
+                criu_local_set_notify_cb(o, on_dump_notify);
+        }
         criu_local_set_auto_dedup(o, opts->auto_dedup);
         criu_local_set_leave_running(o, opts->leave_running);
         if (st->cgroup_path != NULL) {
@@ -675,15 +741,55 @@ static int restore_in_private_root(const struct rc_criu_restore *r, criu_opts *o
         return 0;
 }
 
+/* restore --lazy-pages: `criu lazy-pages` started on the image's page server (a wildcard
+ * address is reached through loopback), and CRIU told to use it. */
+static int start_lazy_restore(criu_opts *o, const struct rc_criu_opts *c, pid_t *ret_pid, rc_error_t *err)
+{
+        _cleanup_close_ int imgfd = open(c->image_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_free_ char *doc = NULL, *addr = NULL;
+        const char *spec, *connect_to;
+        json_node *root = NULL;
+        size_t len = 0;
+        int port, ret;
+
+        if (imgfd < 0)
+                return rc_error_set(err, errno, "restore: image path `%s`", c->image_path);
+        if (rc_read_file_at(imgfd, RC_CRIU_LAZY, 4096, &doc, &len, err) < 0)
+                return rc_error_wrap(err,
+                                     "restore --lazy-pages: image `%s` (made by checkpoint --lazy-pages?)",
+                                     c->image_path);
+        if (json_parse(doc, len, RC_CRIU_LAZY, &root, err) < 0)
+                return rc_error_wrap(err, "image `%s`", c->image_path);
+        spec = json_get_string(json_object_get(root, "pageServer"));
+        ret = spec != NULL
+                      ? parse_page_server(spec, &addr, &port, err)
+                      : rc_error_set(err, 0, "image `%s`: %s: no pageServer", c->image_path, RC_CRIU_LAZY);
+        json_free(root);
+        if (ret < 0)
+                return rc_error_wrap(err, "image `%s`", c->image_path);
+        connect_to = strcmp(addr, "0.0.0.0") == 0                           ? "127.0.0.1"
+                     : strcmp(addr, "::") == 0 || strcmp(addr, "[::]") == 0 ? "::1"
+                                                                            : addr;
+        if (rc_criu_lazy_pages_start(connect_to, port, c->image_path,
+                                     c->work_path != NULL ? c->work_path : c->image_path, ret_pid, err) < 0)
+                return rc_error_wrap(err, "restore --lazy-pages");
+        rc_criu_request(o)->has_lazy_pages = true;
+        rc_criu_request(o)->lazy_pages = true;
+        return 0;
+}
+
 int rc_criu_restore(const struct rc_criu_restore *r, pid_t *ret_pid, rc_error_t *err)
 {
         _cleanup_criu_opts_ criu_opts *o = NULL;
+        pid_t lazy = 0;
         int ns = -1, ret;
 
         if (rc_criu_load(err) < 0)
                 return -1;
         if (criu_local_init_opts(&o) < 0)
                 return rc_error_set(err, ENOMEM, "criu options");
+        if (r->opts->criu.lazy_pages && start_lazy_restore(o, &r->opts->criu, &lazy, err) < 0)
+                return -1;
         ret = make_mountpoints(r, err);
         if (ret == 0)
                 ret = private_root(r->rootfs, &ns, err);
@@ -693,5 +799,8 @@ int rc_criu_restore(const struct rc_criu_restore *r, pid_t *ret_pid, rc_error_t 
                 kill(*ret_pid, SIGKILL);
                 ret = -1;
         }
+        /* the daemon serves no one now (it is not ours to reap: see its start) */
+        if (ret < 0 && lazy > 0)
+                kill(lazy, SIGKILL);
         return ret;
 }

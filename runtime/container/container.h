@@ -139,6 +139,7 @@ struct rc_criu_opts {
         bool shell_job;
         bool file_locks;
         enum rc_criu_cg_mode cg_mode;
+        bool lazy_pages; /* runc's --lazy-pages (see rc_checkpoint_opts.page_server) */
         bool empty_netns; /* runc's --empty-ns network: the network namespaces are made
                            * empty, their interfaces, addresses and routes not dumped */
         int hold_fd; /* > 0: kept open in the criu process while it lives (a lock); 0: none */
@@ -150,7 +151,12 @@ struct rc_checkpoint_opts {
         bool leave_running; /* the container keeps running (and existing) after the dump */
         bool pre_dump; /* only the memory, with dirty tracking; the container keeps running */
         bool auto_dedup;
-        const char *page_server; /* "ADDRESS:PORT": memory pages go there; NULL: none */
+        const char *page_server; /* "ADDRESS:PORT": memory pages go there; NULL: none. With
+                                  * criu.lazy_pages the dump serves them there itself, until
+                                  * restore --lazy-pages has fetched them all */
+        bool has_status_fd; /* status_fd gets a NUL byte (then is closed) once a lazy dump
+                             * serves its pages (runc's --status-fd) */
+        int status_fd;
 };
 
 /* Dump a running container into opts->criu.image_path (created 0700 if missing). Unless

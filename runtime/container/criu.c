@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -136,4 +137,103 @@ int rc_criu_fail(int ret, int workfd, const char *work_path, const char *log, co
                 return rc_error_set(err, status, "%s: cannot run `criu` (is it installed and in PATH?)",
                                     what);
         return rc_error_set_status(err, status, "%s: criu failed (libcriu: %d)%s", what, ret, where);
+}
+
+/* The daemon died before it was ready: its log's first error says why. */
+static int lazy_pages_failed(pid_t pid, const char *work_path, rc_error_t *err)
+{
+        _cleanup_close_ int workfd = open(work_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_free_ char *reason = workfd >= 0 ? first_error(workfd, RC_CRIU_LAZY_LOG) : NULL;
+
+        if (reason != NULL)
+                return rc_error_set_status(err, 0, "criu lazy-pages: %s (log: %s/%s)", reason, work_path,
+                                           RC_CRIU_LAZY_LOG);
+        return rc_error_set_status(err, 0, "criu lazy-pages (pid %d) ended before it was ready (log: %s/%s)",
+                                   (int)pid, work_path, RC_CRIU_LAZY_LOG);
+}
+
+int rc_criu_lazy_pages_start(const char *address, int port, const char *image_path, const char *work_path,
+                             pid_t *ret_pid, rc_error_t *err)
+{
+        char portstr[16], status[16];
+        char *argv[] = {"criu",
+                        "lazy-pages",
+                        "--page-server",
+                        "--address",
+                        (char *)address,
+                        "--port",
+                        portstr,
+                        "--images-dir",
+                        (char *)image_path,
+                        "--work-dir",
+                        (char *)work_path,
+                        "--log-file",
+                        RC_CRIU_LAZY_LOG,
+                        "-v4",
+                        "--status-fd",
+                        status,
+                        NULL};
+        _cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        _cleanup_close_ int rd = -1;
+        int p[2], pp[2], st;
+        ssize_t n = 0;
+        char c = 1;
+        pid_t pid, daemon = 0;
+
+        if (null < 0)
+                return rc_error_set(err, errno, "open `/dev/null`");
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return rc_error_set(err, errno, "criu lazy-pages: pipe");
+        if (pipe2(pp, O_CLOEXEC) < 0) {
+                int e = errno;
+                close(p[0]);
+                close(p[1]);
+                return rc_error_set(err, e, "criu lazy-pages: pipe");
+        }
+        rd = p[0];
+        snprintf(portstr, sizeof(portstr), "%d", port);
+        snprintf(status, sizeof(status), "%d", p[1]);
+        pid = fork();
+        if (pid == 0) {
+                /* the middle child: forks the daemon, tells its pid, exits (the daemon is
+                 * then nobody's child here); async-signal-safe calls only */
+                sigset_t none;
+                pid_t d;
+
+                setsid();
+                d = fork();
+                if (d == 0) {
+                        sigemptyset(&none);
+                        sigprocmask(SIG_SETMASK, &none, NULL);
+                        if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+                            fcntl(p[1], F_SETFD, 0) < 0)
+                                _exit(127);
+                        execve(RC_CRIU_PATH, argv, environ);
+                        _exit(127);
+                }
+                (void)!write(pp[1], &d, sizeof(d));
+                _exit(d > 0 ? 0 : 1);
+        }
+        close(p[1]);
+        close(pp[1]);
+        if (pid < 0) {
+                close(pp[0]);
+                return rc_error_set(err, errno, "criu lazy-pages: fork");
+        }
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+        while (read(pp[0], &daemon, sizeof(daemon)) < 0 && errno == EINTR)
+                ;
+        close(pp[0]);
+        if (daemon <= 0)
+                return rc_error_set(err, EAGAIN, "criu lazy-pages: fork");
+        /* ready: a NUL byte on the status fd; EOF: it died */
+        while ((n = read(rd, &c, 1)) < 0 && errno == EINTR)
+                ;
+        if (n == 1 && c == '\0') {
+                *ret_pid = daemon;
+                return 0;
+        }
+        kill(daemon, SIGKILL);
+        return lazy_pages_failed(daemon, work_path, err);
 }

@@ -117,6 +117,15 @@ int rc_criu_swrk_start(criu_opts *o, int hold_fd, struct rc_criu_swrk *ret, rc_e
 /* Close the socket (the swrk then exits) and reap it. */
 void rc_criu_swrk_finish(struct rc_criu_swrk *w);
 
+/* `criu lazy-pages` for a restore with --lazy-pages: it fetches the memory from the page
+ * server at address:port (the checkpoint that serves it) and hands it to the restored
+ * tasks as they fault, through the socket it makes in work_path, where the restore's criu
+ * finds it. Started detached (not the runtime's child: it lives on after the restore,
+ * until every page is over, then exits), with /dev/null as its stdio; returns once it
+ * is ready (its --status-fd), with its pid, or fails with its log's first error. */
+int rc_criu_lazy_pages_start(const char *address, int port, const char *image_path, const char *work_path,
+                             pid_t *ret_pid, rc_error_t *err);
+
 /* The log CRIU writes into the work directory, and the image CRIU's callers keep next to
  * its own: what fds 0-2 of the init were (runc's and crun's descriptors.json, a JSON
  * array of readlink(2) texts), so that restore can hand the caller's pipes over. */
@@ -126,6 +135,10 @@ void rc_criu_swrk_finish(struct rc_criu_swrk *w);
 /* run-container's own: the network and address the container had ({"network": NAME,
  * "address": A.B.C.D}), which restore asks for again. */
 #define RC_CRIU_NETWORK "run-container-network.json"
+/* run-container's own, written by checkpoint --lazy-pages: where the dump serves the
+ * memory ({"pageServer": "ADDRESS:PORT"}), for restore --lazy-pages. */
+#define RC_CRIU_LAZY "run-container-lazy.json"
+#define RC_CRIU_LAZY_LOG "lazy-pages.log"
 /* The key of the container's network namespace, which is external to the image: restore
  * gives CRIU a namespace made (and plumbed) by the create path (runc's and crun's key). */
 #define RC_CRIU_EXT_NETNS "extRootNetNS"

@@ -70,7 +70,10 @@ def test_checkpoint_into_an_existing_directory_keeps_it(rt, bundle, workdir):
 
 
 @pytest.mark.parametrize("flags,msg", [
-    (["--lazy-pages"], "--lazy-pages is not supported"),
+    (["--lazy-pages"], "--lazy-pages needs --page-server ADDRESS:PORT"),
+    (["--lazy-pages", "--pre-dump", "--page-server", "127.0.0.1:1"], "--lazy-pages and --pre-dump"),
+    (["--status-fd", "x"], 'invalid --status-fd "x"'),
+    (["--status-fd", "99", "--lazy-pages", "--page-server", "127.0.0.1:1"], "--status-fd 99: Bad file descriptor"),
     (["--empty-ns", "pid"], 'invalid --empty-ns "pid": only "network" is supported'),
     (["--manage-cgroups-mode", "loose"], 'invalid --manage-cgroups-mode "loose"'),
     (["--parent-path", "/abs"], '--parent-path "/abs": must be relative'),
@@ -123,3 +126,18 @@ def test_migrate_to_the_source_root_by_another_spelling(rt, bundle, workdir):
         r = rt.cmd("migrate", "--to", spelling, cid)
         assert r.returncode != 0 and "is the source's state root" in r.stderr, (spelling, r.stderr)
     rt.cmd("delete", "--force", cid)
+
+
+def test_restore_lazy_pages_from_an_image_without_a_page_server_leaves_nothing(rt, bundle, workdir):
+    """restore --lazy-pages needs the page server that checkpoint --lazy-pages recorded in
+    the image: from another image it fails in one line, before any criu runs."""
+    b = bundle(["/bin/sh", "-c", "exec sleep 1000"])
+    b.save()
+    img = os.path.join(workdir, "plain")
+    os.mkdir(img)
+    r = rt.cmd("restore", "--detach", "--lazy-pages", "--bundle", b.path, "--image-path", img, "lazy", timeout=60)
+    assert r.returncode != 0
+    err = r.stderr.strip()
+    assert len(err.splitlines()) == 1 and "checkpoint --lazy-pages" in err and img in err, err
+    assert not os.path.exists(os.path.join(rt.root, "lazy")), "restore left a state directory"
+    assert os.listdir(img) == [], os.listdir(img)

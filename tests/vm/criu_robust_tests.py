@@ -281,8 +281,15 @@ def restore_fails_cleanly(s, b, shared, img, cid, *want):
     before = count(shared)
     # files, not pipes: a restored process would hold a pipe open
     with tempfile.TemporaryFile("w+", dir=s.tmp) as errf:
-        r = s.rc("restore", "--detach", "--bundle", b, "--image-path", img, cid, check_rc=False,
-                 stdout=subprocess.DEVNULL, stderr=errf, timeout=120)
+        try:
+            r = s.rc("restore", "--detach", "--bundle", b, "--image-path", img, cid, check_rc=False,
+                     stdout=subprocess.DEVNULL, stderr=errf, timeout=60)
+        except subprocess.TimeoutExpired:
+            ps = subprocess.run(["ps", "-eo", "pid,ppid,stat,wchan:20,args"], stdout=subprocess.PIPE, text=True).stdout
+            log = read(os.path.join(img, "restore.log")).splitlines()
+            print("  ps:\n" + "\n".join(x for x in ps.splitlines() if "criu" in x or "run-container" in x or "sh -c" in x))
+            print("  restore.log tail:\n" + "\n".join(log[-25:]))
+            raise
         errf.seek(0)
         err = errf.read().strip()
     check(r.returncode != 0, f"restore succeeded: {s.state(cid) if r.returncode == 0 else ''}")
@@ -350,6 +357,88 @@ def empty_ns_network_checkpoint_and_restore(s):
     check("extra0" not in links and "eth0" in links, f"links after restore: {links}")
     check(container_ip(s, cid), "no address")
     check(answers_hello(s, cid), "exec does not reach the listener")
+
+
+@test
+def checkpoint_to_a_page_server_and_restore(s):
+    """checkpoint --page-server (libcriu 3.17's setter returns -ENOMEM when it works: it
+    was refused before): the memory goes to a `criu page-server` writing into the image
+    directory, the rest of the image there too; restore from it counts on."""
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    img = os.path.join(s.tmp, "img-ps")
+    os.mkdir(img)
+    ps = subprocess.Popen(["criu", "page-server", "--images-dir", img, "--address", "127.0.0.1", "--port", "27278",
+                           "-o", "ps.log", "-v4"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: "27278" in subprocess.run(["ss", "-ltn"], stdout=subprocess.PIPE, text=True).stdout, 30,
+                 "the page server to listen")
+        s.rc("checkpoint", "--page-server", "127.0.0.1:27278", "--image-path", img, cid)
+        s.ids.remove(cid)
+        ps.wait(timeout=60)
+    finally:
+        if ps.poll() is None:
+            ps.kill()
+            ps.wait()
+    check([f for f in os.listdir(img) if f.startswith("pages-")], f"no pages from the page server: {os.listdir(img)}")
+    at = count(shared)
+    s.restore(b, cid, img)
+    check(counting(shared, at) > at, "the count does not go on")
+
+
+@test
+def lazy_pages_checkpoint_and_restore(s):
+    """checkpoint --lazy-pages --page-server --status-fd (runc's flags): CRIU dumps all
+    but the memory and, once it serves the memory (the status fd gets its NUL byte),
+    restore --lazy-pages into a new id starts `criu lazy-pages`, which moves the pages as
+    the restored tasks fault; the checkpoint ends once all pages are over (the original is
+    then gone), and the restored container counts on and answers. Where the guest kernel
+    cannot (no userfaultfd for CRIU), the flag fails with CRIU's reason in one line."""
+    feat = subprocess.run(["criu", "check", "--feature", "uffd-noncoop"], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    print(f"  (criu check --feature uffd-noncoop: exit {feat.returncode}: {feat.stdout.strip()[-120:]})")
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    img = os.path.join(s.tmp, "img-lazy")
+    r = s.rc("checkpoint", "--lazy-pages", "--image-path", img, cid, check_rc=False)
+    check(r.returncode != 0 and "--lazy-pages needs --page-server" in r.stderr, f"no page server: {r.stderr!r}")
+    rfd, wfd = os.pipe()
+    p = subprocess.Popen([s.runtime, "--root", s.root, "checkpoint", "--lazy-pages", "--page-server",
+                          "127.0.0.1:27277", "--status-fd", str(wfd), "--image-path", img, cid],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         pass_fds=(wfd,))
+    os.close(wfd)
+    try:
+        ready = os.read(rfd, 1)  # EOF if the dump ends without serving
+    finally:
+        os.close(rfd)
+    if feat.returncode != 0:
+        _, err = p.communicate(timeout=120)
+        err = err.strip()
+        check(p.returncode != 0 and len(err.splitlines()) == 1 and "criu" in err, f"checkpoint: {err!r}")
+        check(s.state(cid)["status"] == "running", "the container does not run on")
+        return
+    if ready != b"\0":
+        try:
+            _, err = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+        raise Fail(f"status fd: {ready!r}; checkpoint: exit {p.returncode}: {err.strip()}")
+    at = count(shared)
+    new = f"{cid}-lazy"
+    s.restore(b, new, img, "--lazy-pages")
+    _, err = p.communicate(timeout=180)
+    check(p.returncode == 0, f"checkpoint --lazy-pages: exit {p.returncode}: {err.strip()}")
+    s.ids.remove(cid)
+    check(status_at(s, s.root, cid) is None, "the original is still there")
+    check(counting(shared, at) > at, "the count does not go on")
+    check(answers_hello(s, new), "exec does not reach the listener")
+    lazy = os.path.join(img, "lazy-pages.log")
+    check(os.path.exists(lazy), f"no {lazy}")
 
 
 def main():
