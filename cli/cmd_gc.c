@@ -9,6 +9,7 @@
 
 #include <sys/stat.h>
 
+#include "runtime/base/cleanup.h"
 #include "runtime/image/image.h"
 #include "runtime/sandbox/journal.h"
 
@@ -28,6 +29,7 @@ int cli_cmd_gc(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
         struct stat st;
         bool quiet = false;
         size_t removed = 0, killed = 0, migrations = 0;
+        _cleanup_error_ rc_error_t merr = NULL;
         int opt;
 
         while ((opt = cli_getopt(argc, argv, ":hq", longopts, "gc", err)) != -1) {
@@ -51,9 +53,10 @@ int cli_cmd_gc(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
         if (cli_check_args("gc", argc - optind, 0, 0, err) < 0)
                 return -1;
         /* first the killed migrates: a container they restore gets its state before the
-         * inits that no state describes are looked for */
-        if (rc_container_gc_migrations(&ctx->rt, NULL, &migrations, err) < 0 ||
-            rc_container_gc_inits(&ctx->rt, &killed, err) < 0 ||
+         * inits that no state describes are looked for; one that cannot be settled stops
+         * nothing else (its error is the one returned) */
+        rc_container_gc_migrations(&ctx->rt, NULL, &migrations, &merr);
+        if (rc_container_gc_inits(&ctx->rt, &killed, err) < 0 ||
             rc_gc(&ctx->rt, timeout_ms, &removed, err) < 0)
                 return -1;
         /* a cache that was never made has nothing to clean (and is not created here) */
@@ -65,5 +68,9 @@ int cli_cmd_gc(struct cli_context *ctx, int argc, char **argv, rc_error_t *err)
                 printf("killed %zu orphaned container init%s\n", killed, killed == 1 ? "" : "s");
         if (!quiet)
                 printf("removed %zu sandbox%s\n", removed, removed == 1 ? "" : "es");
+        if (merr != NULL) {
+                rc_error_move(err, &merr);
+                return -1;
+        }
         return 0;
 }

@@ -14,7 +14,9 @@
  *     goes (only when the record says that restore began), and the final image is
  *     restored at the source, as the migrate itself does when the destination fails.
  * Then the work directory goes; it stays (with an error) only when that restore fails,
- * since it then holds the only copy of the container. */
+ * since it then holds the only copy of the container, and (with a warning) when the
+ * migrate went to a socket and its receiver may have restored it. A directory without a
+ * record (a migrate-receive's, which holds the same lock) goes once its lock is free. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runtime/base/cleanup.h"
@@ -53,7 +56,7 @@ static char *dup_string(const json_node *root, const char *key)
 }
 
 /* 1: read; 0: there is none (a migrate-receive's directory, or a migrate killed before it
- * wrote one, which did nothing yet: left alone either way). */
+ * wrote one, which had done nothing yet). */
 static int read_record(int workfd, const char *work, struct record *r, rc_error_t *err)
 {
         _cleanup_error_ rc_error_t e = NULL;
@@ -177,6 +180,21 @@ static int settle(const struct rc_runtime *rt, const char *work, int workfd, con
         return 0;
 }
 
+/* A work directory without a record whose lock is free: a dead migrate-receive's (it
+ * holds the lock for its life), or a migrate's killed before its record; either did
+ * nothing that outlives it. Both take the lock right after mkdtemp(): one younger than
+ * RECENT_S may be between the two, and is left for a later gc. */
+#define RECENT_S 10
+
+static bool unrecorded_settled(int workfd)
+{
+        struct timespec now;
+        struct stat st;
+
+        return fstat(workfd, &st) == 0 && clock_gettime(CLOCK_REALTIME, &now) == 0 &&
+               now.tv_sec - st.st_mtim.tv_sec >= RECENT_S;
+}
+
 /* One work directory; 1 if it was a dead migrate's (now settled), 0 if in use (wait: once
  * its user is done, which settles it). */
 static int recover(const struct rc_runtime *rt, int rootfd, const char *name, bool wait, rc_error_t *err)
@@ -196,7 +214,7 @@ static int recover(const struct rc_runtime *rt, int rootfd, const char *name, bo
         if (ret > 0)
                 ret = settle(rt, work, workfd, &r, err);
         else if (ret == 0)
-                ret = 1; /* no record: left */
+                ret = unrecorded_settled(workfd) ? 0 : 1;
         record_clear(&r);
         if (ret != 0)
                 return ret < 0 ? -1 : 0;
