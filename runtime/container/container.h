@@ -213,7 +213,8 @@ int rc_container_migrate(const struct rc_runtime *rt, const char *id, const stru
 
 /* The destination of a `migrate --to unix:PATH` (runtime/container/migrate_receive.c). */
 struct rc_migrate_receive_opts {
-        const char *listen_path; /* the unix socket to make (it must not exist), removed after */
+        const char
+                *listen_path; /* the unix socket to make (nothing or a stale socket there), removed after */
         const char *bundle; /* the bundle here (absolute); NULL: the source's bundle path */
         void (*on_listening)(void *data); /* told once the socket accepts connections */
         void *data;

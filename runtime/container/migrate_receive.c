@@ -34,6 +34,29 @@ struct receive {
         int workfd;
 };
 
+/* The next connection that says something: one closed before its first byte (another
+ * receiver's check for a stale socket, a source gone before its hello) is not a
+ * migration. */
+static int accept_one(int lsock, const char *path, rc_error_t *err)
+{
+        for (;;) {
+                char c;
+                ssize_t n;
+                int sock = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+
+                if (sock < 0 && errno == EINTR)
+                        continue;
+                if (sock < 0)
+                        return rc_error_set(err, errno, "accept on `%s`", path);
+                do
+                        n = recv(sock, &c, 1, MSG_PEEK);
+                while (n < 0 && errno == EINTR);
+                if (n > 0)
+                        return sock;
+                close(sock);
+        }
+}
+
 static int accept_peer(const char *path, void (*on_listening)(void *), void *data, int *ret_sock,
                        rc_error_t *err)
 {
@@ -46,12 +69,10 @@ static int accept_peer(const char *path, void (*on_listening)(void *), void *dat
                 return -1;
         if (on_listening != NULL)
                 on_listening(data);
-        do
-                sock = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
-        while (sock < 0 && errno == EINTR);
+        sock = accept_one(lsock, path, err);
         unlink(path); /* one migration per listen */
         if (sock < 0)
-                return rc_error_set(err, errno, "accept on `%s`", path);
+                return -1;
         if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
                 int e = errno;
                 close(sock);

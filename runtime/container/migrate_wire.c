@@ -68,6 +68,22 @@ int rc_mw_connect(const char *path, int *ret_sock, rc_error_t *err)
         return 0;
 }
 
+/* A socket file at sa nobody listens on any more (a receiver killed while it waited). */
+static bool stale_socket(const struct sockaddr_un *sa)
+{
+        struct stat st;
+        int fd, r;
+
+        if (lstat(sa->sun_path, &st) < 0 || !S_ISSOCK(st.st_mode))
+                return false;
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return false;
+        r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+        close(fd);
+        return r < 0 && errno == ECONNREFUSED;
+}
+
 int rc_mw_listen(const char *path, int *ret_sock, rc_error_t *err)
 {
         struct sockaddr_un sa;
@@ -81,6 +97,8 @@ int rc_mw_listen(const char *path, int *ret_sock, rc_error_t *err)
                 return rc_error_set(err, errno, "socket");
         old = umask(0177);
         r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+        if (r < 0 && errno == EADDRINUSE && stale_socket(&sa) && unlink(path) == 0)
+                r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
         umask(old);
         if (r < 0 || listen(fd, 1) < 0) {
                 int e = errno;

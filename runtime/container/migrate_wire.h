@@ -41,7 +41,8 @@ enum mw_type {
 };
 
 int rc_mw_connect(const char *path, int *ret_sock, rc_error_t *err);
-/* A listening socket at path (which must not exist yet), mode 0600. */
+/* A listening socket at path, mode 0600. The path must not exist, or be a socket that
+ * refuses connections (left by a receiver that was killed): that one is replaced. */
 int rc_mw_listen(const char *path, int *ret_sock, rc_error_t *err);
 
 int rc_mw_send(int sock, enum mw_type type, const void *payload, size_t len, rc_error_t *err);

@@ -144,6 +144,24 @@ def test_listen_on_an_existing_path_is_refused(rt, bundle, workdir):
     assert r.returncode != 0 and "expected unix:PATH" in r.stderr, r.stderr
 
 
+def test_a_stale_socket_is_replaced_a_live_one_is_not(rt, bundle, workdir):
+    """A socket file nobody listens on (a receiver killed while it waited) is taken
+    over; one a process listens on is refused."""
+    path = os.path.join(workdir, "m.sock")
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(path)
+    stale.close()
+    b = bundle(["/bin/true"])
+    recv = Receiver(rt, workdir, b.path)  # listens on m.sock
+    r = rt.cmd("migrate-receive", "--listen", f"unix:{path}")
+    assert r.returncode != 0 and "in use" in r.stderr, r.stderr
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(path)  # the first receiver is still there
+        s.sendall(frame(HELLO, b"{}"))
+        assert recv_frame(s)[0] == ERROR
+    assert recv.finish()[0] != 0 and not os.path.exists(path)
+
+
 @pytest.mark.parametrize("bad", [
     frame(FILE, struct.pack(">Q", 4) + b"../evil") + b"evil",
     frame(FILE, struct.pack(">Q", 4) + b"pre-1/../../evil") + b"evil",
