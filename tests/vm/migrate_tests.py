@@ -355,6 +355,68 @@ def restore_failing_at_the_destination_runs_the_container_at_the_source_again(s)
     s.a.rc("delete", "--force", "web2")
 
 
+class Relay:
+    """A byte pump between a socket of its own and the receiver's, as `ssh -L` or socat
+    would carry the stream to another host: the receiver's peer is the relay, and
+    nothing but bytes crosses (no fds, no credentials of the source)."""
+
+    def __init__(self, front, back):
+        import socket
+        import threading
+        self.lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.lsock.bind(front)
+        self.lsock.listen(1)
+        self.front, self.back = front, back
+        self.bytes = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        import select
+        import socket
+        try:
+            a, _ = self.lsock.accept()
+            b = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            b.connect(self.back)
+            peer = {a: b, b: a}
+            open_ = {a, b}
+            while open_:
+                ready, _, _ = select.select(list(open_), [], [], 120)
+                if not ready:
+                    break
+                for r in ready:
+                    data = r.recv(1 << 16)
+                    if data:
+                        peer[r].sendall(data)
+                        self.bytes += len(data)
+                    else:
+                        open_.discard(r)
+                        peer[r].shutdown(socket.SHUT_WR)
+            a.close()
+            b.close()
+        finally:
+            self.lsock.close()
+            os.unlink(self.front)
+
+
+@test
+def migrate_through_a_relay_as_a_forwarded_socket_would(s):
+    """The same migration through a relay (the stream as ssh -L would carry it between
+    hosts): the container runs at B, its count going on, reached through B's port."""
+    before = s.start_server("fwd")
+    p, out = s.receiver()
+    relay = Relay(os.path.join(s.tmp, "front.sock"), s.sock)
+    r = s.a.rc("migrate", "--to", f"unix:{relay.front}", "fwd")
+    check(p.wait(timeout=120) == 0, f"migrate-receive: exit {p.returncode}: {read(out + '.err')}")
+    relay.thread.join(timeout=60)
+    print(f"  ({r.stdout.splitlines()[-1]}; {relay.bytes // 1024} KiB relayed)")
+    check(relay.bytes > 0, "nothing went through the relay")
+    after = wait_for(lambda: count_at("rcm-b"), 60, "the server at rcm-b's address")
+    check(after > before, f"the count at rcm-b is {after}, it was {before} at rcm-a: not the same process")
+    check(s.a.state("fwd") is None and not s.a.leftovers(), f"left at rcm-a: {s.a.leftovers()}")
+    s.b.rc("delete", "--force", "fwd")
+
+
 class FakeReceiver:
     """The destination's end of the protocol (runtime/container/migrate_wire.h) in this
     process: takes the hello and every image, answers RESTORE with "restoring" and then
