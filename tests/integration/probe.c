@@ -19,6 +19,11 @@
  *                           {"ok":..,"errno":..}
  *   probe notify MSG [SECS] send MSG as one datagram to $NOTIFY_SOCKET (sd_notify), then sleep
  *                           SECS (default 0); exit 1 with a message if it cannot
+ *   probe dirty MIB RATE PATH  a working set of MIB MiB (all touched first), then forever: one
+ *                           byte written in each of RATE MiB/s of its pages, cycling through
+ *                           the set, and every millisecond the CLOCK_MONOTONIC time (8 bytes,
+ *                           ns) appended to PATH: the largest gap between two stamps is the
+ *                           longest time the process did not run (tests/bench/bench_migrate)
  *
  * No dependencies beyond libc: JSON is printed by hand. Exit status is 0 unless the mode says
  * otherwise; a usage error exits 2.
@@ -29,10 +34,12 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -647,11 +654,57 @@ static int mode_notify(const char *msg, unsigned secs)
         return 0;
 }
 
+static uint64_t now_ns(void)
+{
+        struct timespec t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static int mode_dirty(long mib, long rate, const char *path)
+{
+        size_t page = (size_t)sysconf(_SC_PAGESIZE), pages = (size_t)mib * (1u << 20) / page;
+        uint64_t t0, done = 0, next = 0;
+        unsigned char *mem;
+        int fd;
+
+        if (mib <= 0 || rate < 0) {
+                fputs("probe dirty: MIB > 0 and RATE >= 0 expected\n", stderr);
+                return 2;
+        }
+        mem = mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (mem == MAP_FAILED || fd < 0) {
+                fprintf(stderr, "probe dirty: %s: %s\n", mem == MAP_FAILED ? "mmap" : path, strerror(errno));
+                return 1;
+        }
+        for (size_t i = 0; i < pages; i++)
+                mem[i * page] = 1;
+        t0 = now_ns();
+        for (;;) {
+                uint64_t t = now_ns();
+                /* pages due by now at RATE MiB/s, at most one pass over the set per step */
+                uint64_t due = (t - t0) / 1000 * (uint64_t)rate * ((1u << 20) / page) / 1000000;
+
+                for (size_t n = 0; done < due && n < pages; done++, n++) {
+                        mem[next * page]++;
+                        next = (next + 1) % pages;
+                }
+                done = due;
+                if (write(fd, &t, sizeof(t)) != sizeof(t)) {
+                        fprintf(stderr, "probe dirty: write %s: %s\n", path, strerror(errno));
+                        return 1;
+                }
+                usleep(1000);
+        }
+}
+
 static int usage(void)
 {
         fputs("usage: probe [info | exit N | sleep SECS | write PATH [TEXT] | ls PATH | cat PATH |\n"
               "              stat PATH | dev | sigwait [COUNT] | fd N | kill SIG | tiocsti FD |\n"
-              "              notify MSG [SECS] | mempolicy]\n",
+              "              notify MSG [SECS] | mempolicy | dirty MIB RATE PATH]\n",
               stderr);
         return 2;
 }
@@ -688,6 +741,8 @@ int main(int argc, char **argv)
                 ret = mode_tiocsti(atoi(arg));
         else if (!strcmp(mode, "notify") && arg)
                 ret = mode_notify(arg, argc > 3 ? (unsigned)atoi(argv[3]) : 0);
+        else if (!strcmp(mode, "dirty") && argc > 4)
+                ret = mode_dirty(atol(argv[2]), atol(argv[3]), argv[4]);
         else if (!strcmp(mode, "kill") && arg) {
                 /* Reset to the default action so the signal ends us, even as pid 1 of a pid ns. */
                 int sig = atoi(arg);
