@@ -720,6 +720,7 @@ static int restore_in_private_root(const struct rc_criu_restore *r, criu_opts *o
         int pid;
 
         if (open_dir(c->image_path, NULL, &imgfd, "restore: image path", err) < 0 ||
+            rc_criu_check_pages(imgfd, c->image_path, err) < 0 ||
             (c->work_path != NULL && open_dir(c->work_path, NULL, &workfd, "restore: work path", err) < 0) ||
             restore_opts(o, r, imgfd, workfd, &netns_fd, err) < 0 ||
             rc_criu_swrk_start(o, c->hold_fd, &swrk, err) < 0)

@@ -8,6 +8,8 @@
 #include <criu/criu.h>
 #include <criu/rpc.pb-c.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "runtime/base/error.h"
@@ -142,6 +144,15 @@ int rc_criu_lazy_pages_start(const char *address, int port, const char *image_pa
 /* The key of the container's network namespace, which is external to the image: restore
  * gives CRIU a namespace made (and plumbed) by the create path (runc's and crun's key). */
 #define RC_CRIU_EXT_NETNS "extRootNetNS"
+
+/* Pages image truncation (runtime/container/criu_image.c): CRIU 3.17 restoring from a
+ * pages image shorter than its pagemap says loops for ever. rc_criu_check_pages fails,
+ * naming the file, when a pagemap-*.img of the image directory names more pages than its
+ * pages-<id>.img holds (pages in a parent image or served lazily do not count).
+ * rc_criu_pagemap_need: a pagemap image's pages id and the pages it puts in that file;
+ * -1 if it is not one. */
+int rc_criu_pagemap_need(const uint8_t *buf, size_t len, uint32_t *ret_pages_id, uint64_t *ret_pages);
+int rc_criu_check_pages(int imgfd, const char *image_path, rc_error_t *err);
 
 /* A failed libcriu call (ret < 0): the error says what failed and CRIU's own reason,
  * the first "Error (file:line): " line of `log` in the work directory (workfd), or

@@ -141,3 +141,40 @@ def test_restore_lazy_pages_from_an_image_without_a_page_server_leaves_nothing(r
     assert len(err.splitlines()) == 1 and "checkpoint --lazy-pages" in err and img in err, err
     assert not os.path.exists(os.path.join(rt.root, "lazy")), "restore left a state directory"
     assert os.listdir(img) == [], os.listdir(img)
+
+
+def _pagemap(pages_id, nr_pages):
+    """A CRIU pagemap image: the two magics, a head {pages_id}, one present entry."""
+    import struct
+
+    def varint(v):
+        out = b""
+        while True:
+            out += bytes([(v & 0x7F) | (0x80 if v > 0x7F else 0)])
+            v >>= 7
+            if not v:
+                return out
+
+    def rec(*kv):
+        msg = b"".join(varint(k << 3) + varint(v) for k, v in kv)
+        return struct.pack("<I", len(msg)) + msg
+    return (struct.pack("<II", 0x54564319, 0x56084025) + rec((1, pages_id)) +
+            rec((1, 0x400000), (2, nr_pages), (4, 1 << 2)))
+
+
+def test_restore_from_truncated_pages_names_the_file_before_criu_runs(rt, bundle, workdir):
+    """CRIU 3.17 loops for ever on a pages image shorter than its pagemap: restore checks
+    first (no CRIU needed to see it), in one line, and leaves nothing."""
+    b = bundle(["/bin/sh", "-c", "exec sleep 1000"])
+    b.save()
+    img = os.path.join(workdir, "short")
+    os.mkdir(img)
+    with open(os.path.join(img, "pagemap-1.img"), "wb") as f:
+        f.write(_pagemap(3, 4))
+    with open(os.path.join(img, "pages-3.img"), "wb") as f:
+        f.write(b"\0" * 4096 * 2)
+    r = rt.cmd("restore", "--detach", "--bundle", b.path, "--image-path", img, "short", timeout=60)
+    assert r.returncode != 0
+    err = r.stderr.strip()
+    assert len(err.splitlines()) == 1 and "pages-3.img is truncated" in err and "pagemap-1.img names 4 pages" in err, err
+    assert not os.path.exists(os.path.join(rt.root, "short")), "restore left a state directory"

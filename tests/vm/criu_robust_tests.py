@@ -327,6 +327,20 @@ def restore_from_an_image_without_its_inventory_fails_cleanly(s):
     restore_fails_cleanly(s, b, shared, img, "r-noinv", "criu", "restore.log")
 
 
+@test
+def restore_from_an_image_with_truncated_pages_fails_cleanly(s):
+    """The memory pages cut in half: CRIU 3.17 would loop for ever on it ("Advanced iov 0
+    bytes"); restore names the truncated file before CRIU runs, and the network attachment
+    made for the restore goes again too (no lease, no veth)."""
+    b, shared, img = checkpointed(s, "trunc")
+    pages = [f for f in os.listdir(img) if f.startswith("pages-")]
+    check(pages, f"no pages images in {sorted(os.listdir(img))}")
+    for f in pages:
+        path = os.path.join(img, f)
+        os.truncate(path, os.path.getsize(path) // 2)
+    restore_fails_cleanly(s, b, shared, img, "r-trunc", "pages-", "is truncated", "pagemap-")
+
+
 def links_of(pid):
     r = subprocess.run(["nsenter", "-t", str(pid), "-n", "ip", "-o", "link"], stdout=subprocess.PIPE, text=True,
                        check=True)

@@ -1,0 +1,167 @@
+/* A look into CRIU's images before restore hands them over: CRIU 3.17 restoring from a
+ * pages image shorter than its pagemap says loops for ever ("Advanced iov 0 bytes"), so a
+ * truncated image is named here instead (runtime/container/criu.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
+#include "runtime/container/criu.h"
+
+#define IMG_COMMON_MAGIC 0x54564319u /* before the image's own magic (CRIU's magic.h) */
+#define PE_PARENT (1u << 0) /* the page is in the parent image (CRIU's pagemap.h) */
+#define PE_PRESENT (1u << 2) /* in pages-<id>.img (PE_LAZY alone: only on a page server) */
+#define PAGEMAP_MAX (64u << 20)
+
+static int varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
+{
+        uint64_t v = 0;
+
+        for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
+                uint8_t b = *(*p)++;
+
+                v |= (uint64_t)(b & 0x7f) << shift;
+                if (!(b & 0x80)) {
+                        *ret = v;
+                        return 0;
+                }
+        }
+        return -1;
+}
+
+/* The varint fields of one protobuf message (field numbers 1-4; others skipped); *seen:
+ * a bit per field present. */
+static int fields(const uint8_t *p, const uint8_t *end, uint64_t v[5], unsigned *seen)
+{
+        *seen = 0;
+        while (p < end) {
+                uint64_t key, x;
+
+                if (varint(&p, end, &key) < 0)
+                        return -1;
+                switch (key & 7) {
+                case 0:
+                        if (varint(&p, end, &x) < 0)
+                                return -1;
+                        if ((key >> 3) >= 1 && (key >> 3) <= 4) {
+                                v[key >> 3] = x;
+                                *seen |= 1u << (key >> 3);
+                        }
+                        break;
+                case 1:
+                        if (end - p < 8)
+                                return -1;
+                        p += 8;
+                        break;
+                case 2:
+                        if (varint(&p, end, &x) < 0 || x > (uint64_t)(end - p))
+                                return -1;
+                        p += x;
+                        break;
+                case 5:
+                        if (end - p < 4)
+                                return -1;
+                        p += 4;
+                        break;
+                default:
+                        return -1;
+                }
+        }
+        return 0;
+}
+
+static uint32_t u32_at(const uint8_t *p)
+{
+        uint32_t v;
+
+        memcpy(&v, p, sizeof(v));
+        return v;
+}
+
+int rc_criu_pagemap_need(const uint8_t *buf, size_t len, uint32_t *ret_pages_id, uint64_t *ret_pages)
+{
+        const uint8_t *p = buf, *end = buf + len;
+        uint64_t pages = 0;
+        bool head = true;
+
+        if (len < 4)
+                return -1;
+        p += u32_at(p) == IMG_COMMON_MAGIC ? 8 : 4;
+        while (p < end) {
+                uint64_t v[5] = {0};
+                unsigned seen;
+                uint32_t n;
+
+                if (end - p < 4)
+                        return -1;
+                n = u32_at(p);
+                p += 4;
+                if (n > (uint64_t)(end - p) || fields(p, p + n, v, &seen) < 0)
+                        return -1;
+                p += n;
+                if (head) {
+                        if (!(seen & (1u << 1)))
+                                return -1;
+                        *ret_pages_id = (uint32_t)v[1];
+                        head = false;
+                        continue;
+                }
+                /* flags absent (older images): present unless in_parent */
+                if (seen & (1u << 4) ? (v[4] & PE_PRESENT) && !(v[4] & PE_PARENT) : !v[3])
+                        pages += v[2];
+        }
+        if (head)
+                return -1;
+        *ret_pages = pages;
+        return 0;
+}
+
+/* One pagemap image against its pages image; a pagemap we cannot read is CRIU's to judge. */
+static int check_one(int imgfd, const char *image_path, const char *name, rc_error_t *err)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+        _cleanup_free_ char *buf = NULL;
+        char pages_name[64];
+        uint64_t need = 0;
+        uint32_t id = 0;
+        struct stat st;
+        size_t len = 0;
+
+        if (rc_read_file_at(imgfd, name, PAGEMAP_MAX, &buf, &len, &e) < 0 ||
+            rc_criu_pagemap_need((const uint8_t *)buf, len, &id, &need) < 0 || need == 0)
+                return 0;
+        snprintf(pages_name, sizeof(pages_name), "pages-%u.img", id);
+        if (fstatat(imgfd, pages_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return rc_error_set(err, errno, "image `%s`: %s (%s names %llu pages there)", image_path,
+                                    pages_name, name, (unsigned long long)need);
+        if ((uint64_t)st.st_size < need * (uint64_t)sysconf(_SC_PAGESIZE))
+                return rc_error_set(err, 0, "image `%s`: %s is truncated: %lld bytes, %s names %llu pages",
+                                    image_path, pages_name, (long long)st.st_size, name,
+                                    (unsigned long long)need);
+        return 0;
+}
+
+int rc_criu_check_pages(int imgfd, const char *image_path, rc_error_t *err)
+{
+        int fd = fcntl(imgfd, F_DUPFD_CLOEXEC, 0);
+        struct dirent *d;
+        DIR *dir;
+        int ret = 0;
+
+        if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+                if (fd >= 0)
+                        close(fd);
+                return rc_error_set(err, errno, "image `%s`", image_path);
+        }
+        while (ret == 0 && (d = readdir(dir)) != NULL)
+                if (strncmp(d->d_name, "pagemap-", 8) == 0)
+                        ret = check_one(imgfd, image_path, d->d_name, err);
+        closedir(dir);
+        return ret;
+}
