@@ -19,6 +19,7 @@
 #include "runtime/base/cleanup.h"
 #include "runtime/base/fdpass.h"
 #include "runtime/isolation/seccomp_cache.h"
+#include "runtime/isolation/seccomp_compact.h"
 #include "specs/json.h"
 #include "specs/names.h"
 #include "specs/state.h"
@@ -344,9 +345,32 @@ static int build_filter(scmp_filter_ctx ctx, const struct oci_seccomp *s, uint32
         return map_clone3(ctx, s, def_action, log, err);
 }
 
+/* libseccomp's program, or a smaller one with the same output (seccomp_compact.h): the
+ * kernel's work to load a filter grows with its length. */
+static void compact(struct rc_seccomp_prog *p, const struct rc_logger *log)
+{
+        struct sock_filter *small = NULL;
+        size_t n = 0;
+
+        if (rc_seccomp_compact(p->insns, p->n_insns, &small, &n) != 1) {
+                rc_log(log, RC_LOG_DEBUG, "seccomp: libseccomp's program kept");
+                return;
+        }
+        rc_log(log, RC_LOG_DEBUG, "seccomp: %zu BPF instructions instead of libseccomp's %zu", n,
+               p->n_insns);
+        free(p->insns);
+        p->insns = small;
+        p->n_insns = n;
+}
+
 int rc_seccomp_key(const struct oci_seccomp *s, char **ret, size_t *ret_len, rc_error_t *err)
 {
-        return rc_seccomp_cache_key(s, __DATE__ " " __TIME__, ret, ret_len, err);
+        char compiler[96];
+
+        /* the builds of this file and of seccomp_compact.c make what the cache holds */
+        snprintf(compiler, sizeof(compiler), "%s %s, compact %s", __DATE__, __TIME__,
+                 rc_seccomp_compact_build());
+        return rc_seccomp_cache_key(s, compiler, ret, ret_len, err);
 }
 
 int rc_seccomp_compile_cached(const struct oci_seccomp *s, const char *cache_root,
@@ -378,6 +402,7 @@ int rc_seccomp_compile_cached(const struct oci_seccomp *s, const char *cache_roo
                 rc_seccomp_prog_clear(&p);
                 return -1;
         }
+        compact(&p, log);
         rc_log(log, RC_LOG_DEBUG, "seccomp: %zu BPF instructions, flags 0x%x", p.n_insns, p.flags);
         if (key != NULL)
                 rc_seccomp_cache_put(cache_root, key, key_len, p.insns, p.n_insns, log);
