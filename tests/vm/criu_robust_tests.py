@@ -267,6 +267,33 @@ def migrate_to_a_full_destination_fails_and_the_source_runs_on(s):
         subprocess.run(["umount", dst], check=True)
 
 
+@test
+def a_migrated_container_holds_no_fd_of_the_work_directory(s):
+    """migrate's lock fd goes to every criu it starts (so that a killed migrate's criu
+    still holds it), restore's included: the restored processes must not have it (a host
+    directory fd in a container would be a way out of its root)."""
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    dst = os.path.join(s.tmp, "dest-fds")
+    rc_at(s, s.root, "migrate", "--to", dst, "--rounds", "1", cid, check_rc=True)
+    s.ids.remove(cid)
+    r = rc_at(s, dst, "ps", "--format", "json", cid, check_rc=True)
+    pids = json.loads(r.stdout)
+    check(pids, "no processes")
+    leaked = []
+    for pid in pids:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if "@migrate-" in target or target.startswith(dst):
+                leaked.append((pid, fd, target))
+    check(not leaked, f"fds of the work directory in the container: {leaked}")
+    rc_at(s, dst, "delete", "--force", cid, check_rc=True)
+
+
 def checkpointed(s, tag):
     b, shared = s.bundle(annotations=NET)
     cid = s.run_detached(b)
