@@ -443,19 +443,23 @@ int rc_seccomp_compact(const struct sock_filter *prog, size_t n, struct sock_fil
 
         if (n == 0 || n > BPF_MAXINSNS)
                 return 0;
-        /* the numbers where a comparison can change the outcome */
-        if (set_add(&consts, 0) < 0)
+        /* the numbers where a comparison can change the outcome: 0, each K and K+1 */
+        consts.v = malloc((2 * n + 1) * sizeof(*consts.v));
+        if (consts.v == NULL)
                 goto out;
+        consts.v[consts.n++] = 0;
         for (size_t pc = 0; pc < n; pc++) {
                 if (!is_cond_jump(prog[pc].code))
                         continue;
-                if (set_add(&consts, prog[pc].k) < 0 ||
-                    (prog[pc].k != UINT32_MAX && set_add(&consts, prog[pc].k + 1) < 0))
-                        goto out;
+                consts.v[consts.n++] = prog[pc].k;
+                if (prog[pc].k != UINT32_MAX)
+                        consts.v[consts.n++] = prog[pc].k + 1;
         }
+        qsort(consts.v, consts.n, sizeof(*consts.v), cmp_u32);
         bps = consts.v;
-        n_bps = consts.n;
-        qsort(bps, n_bps, sizeof(*bps), cmp_u32);
+        for (size_t i = 0; i < consts.n; i++) /* unique */
+                if (n_bps == 0 || bps[n_bps - 1] != consts.v[i])
+                        bps[n_bps++] = consts.v[i];
 
         /* any other architecture first: it names the ones compared with */
         secs = calloc(1, sizeof(*secs));
