@@ -43,6 +43,7 @@
         X(criu_local_add_inherit_fd)                                                                        \
         X(criu_local_add_external)                                                                          \
         X(criu_local_set_page_server_address_port)                                                          \
+        X(criu_local_set_network_lock)                                                                      \
         X(criu_local_set_notify_cb)                                                                         \
         X(criu_local_dump)                                                                                  \
         X(criu_local_pre_dump)                                                                              \
@@ -82,6 +83,7 @@ RC_CRIU_SYMBOLS(RC_DL_DECLARE)
 #define criu_local_add_inherit_fd (*rc_dl_criu_local_add_inherit_fd)
 #define criu_local_add_external (*rc_dl_criu_local_add_external)
 #define criu_local_set_page_server_address_port (*rc_dl_criu_local_set_page_server_address_port)
+#define criu_local_set_network_lock (*rc_dl_criu_local_set_network_lock)
 #define criu_local_set_notify_cb (*rc_dl_criu_local_set_notify_cb)
 #define criu_local_dump (*rc_dl_criu_local_dump)
 #define criu_local_pre_dump (*rc_dl_criu_local_pre_dump)
