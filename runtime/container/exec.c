@@ -52,6 +52,9 @@ struct exec_run {
         int child_fd; /* stage and process end */
         int go_fd[2]; /* the stage holds [1] until INIT_PID is sent: the process waits on [0] */
         pid_t stage, pid;
+        /* fast path: the foreground wait starts before the execve (late_exec_check) */
+        bool exec_unchecked;
+        rc_error_t exec_err; /* the process' error, found by the foreground wait */
 };
 
 static void exec_run_clear(struct exec_run *x)
@@ -70,6 +73,7 @@ static void exec_run_clear(struct exec_run *x)
         rc_seccomp_prog_clear(&x->seccomp);
         free(x->state_json);
         x->state_json = NULL;
+        rc_error_free(&x->exec_err);
         x->state = NULL;
         x->cfg = NULL;
         x->proc = NULL;
@@ -693,6 +697,16 @@ __attribute__((noreturn)) static void direct_main(struct exec_run *x, pid_t pare
         _exit(err && err->status == ENOENT ? 127 : 126);
 }
 
+/* With the process in the foreground, no pid file and no terminal to relay, the runtime
+ * needs nothing at the execve: it goes straight to the wait for the exit, and looks for
+ * the process' error (or the EOF of its execve) when a signal is to be forwarded (signals
+ * still reach only the executed process) or once the process has exited. One wakeup
+ * less per exec. */
+static bool late_exec_check(const struct exec_run *x)
+{
+        return !x->o->detach && x->o->pid_file == NULL && x->relay_fd < 0;
+}
+
 /* Fast path "exec": the runtime sets its pid namespace for children to the init's, clones
  * the process straight into the container's cgroup and that namespace, and sets it back;
  * the process joins the other namespaces itself. One clone and no hand-off before the
@@ -748,6 +762,11 @@ static int start_direct(struct exec_run *x, rc_error_t *err)
         }
         close_fd(&x->child_fd);
         close_fd(&x->console_fd);
+        if (late_exec_check(x)) {
+                rc_log(&x->rt->log, RC_LOG_DEBUG, "fast path exec: no wakeup at the execve");
+                x->exec_unchecked = true;
+                return 1;
+        }
         return wait_executed(x, err) < 0 ? -1 : 1;
 }
 
@@ -760,9 +779,23 @@ static int start_process(struct exec_run *x, rc_error_t *err)
         return start_through_stage(x, err);
 }
 
+/* Before a signal is forwarded: the process must have executed (late_exec_check). A
+ * process that failed instead exits by itself; the signal is then not forwarded. */
+static bool check_exec_before_signal(void *data, int sig, int *ret_arm_ms)
+{
+        struct exec_run *x = data;
+
+        (void)sig;
+        (void)ret_arm_ms;
+        if (x->exec_unchecked && x->exec_err == NULL && wait_executed(x, &x->exec_err) == 0)
+                x->exec_unchecked = false;
+        return x->exec_err != NULL;
+}
+
 /* The foreground: relay the terminal when we hold its far end, forward signals, wait. */
 static int wait_foreground(struct exec_run *x, int sfd, int *ret_status, rc_error_t *err)
 {
+        struct rc_relay_wait_opts o = {.on_signal = check_exec_before_signal, .data = x};
         struct rc_relay relay = {.master = -1};
         int master = -1, ret;
 
@@ -772,10 +805,19 @@ static int wait_foreground(struct exec_run *x, int sfd, int *ret_status, rc_erro
                 rc_relay_stop(&relay);
                 return -1;
         }
-        ret = rc_relay_wait(&relay, x->pid, sfd, ret_status, err);
+        ret = rc_relay_wait_ex(&relay, x->pid, sfd, &o, ret_status, err);
         rc_relay_stop(&relay);
         if (ret == 0)
                 x->pid = 0; /* reaped */
+        /* exited: the EOF of its execve or its error waits in the socket */
+        if (ret == 0 && x->exec_unchecked && x->exec_err == NULL && wait_executed(x, &x->exec_err) == 0)
+                x->exec_unchecked = false;
+        if (ret == 0 && x->exec_err != NULL) { /* as when found before the wait */
+                *err = x->exec_err;
+                x->exec_err = NULL;
+                *ret_status = 0;
+                return -1;
+        }
         return ret;
 }
 

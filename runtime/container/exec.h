@@ -20,7 +20,10 @@
  *                           <------------ ERROR(errno, msg), or EOF: the sync fd is
  *                                         close-on-exec
  *   --pid-file; detach: return. Else relay the terminal (when no console socket was given),
- *   forward signals, wait, pass the exit status on.
+ *   forward signals, wait, pass the exit status on. In the foreground without a pid file
+ *   or a relayed terminal the runtime does not wait for the EOF first: it goes straight to
+ *   the wait for the exit and reads ERROR or EOF before it forwards a signal (signals reach
+ *   only the executed process) and once the process exited.
  *
  * The slow way (RC_TEST_SLOW_PATHS=exec, and a runtime the pid namespaces refuse: an
  * unprivileged one, or one root only in a user namespace of its own) goes through a

@@ -17,6 +17,8 @@ the same view from inside.
 
 import json
 import os
+import signal
+import subprocess
 import time
 
 import pytest
@@ -47,14 +49,14 @@ def slow_way_for_twins(request, monkeypatch):
         monkeypatch.delenv(ENV, raising=False)
 
 
-def exec_logged(rt, cid, *args, slow=False):
+def exec_logged(rt, cid, *args, slow=False, extra=()):
     """exec with --debug into a log of its own; returns (CompletedProcess, log text)."""
     log = os.path.join(rt.workdir, f"exec-{rt.new_id('log')}.log")
     env = dict(os.environ)
     env.pop(ENV, None)
     if slow:
         env[ENV] = "exec"
-    r = rt.cmd("exec", cid, *args, global_args=("--debug", "--log", log), env=env)
+    r = rt.cmd("exec", *extra, cid, *args, global_args=("--debug", "--log", log), env=env)
     with open(log) as f:
         return r, f.read()
 
@@ -136,3 +138,41 @@ def test_time_namespace_and_offsets_both_ways(rt, bundle):
         info = json.loads(r.stdout)
         assert info["ns"]["time"] == os.stat(f"/proc/{init}/ns/time").st_ino
         assert abs(info["monotonic"] - (time.clock_gettime(time.CLOCK_MONOTONIC) + offset)) < 30
+
+
+NO_WAKE_LINE = "fast path exec: no wakeup at the execve"
+
+
+def test_foreground_exec_does_not_wait_for_the_execve(rt, bundle, workdir):
+    """A foreground exec without a pid file or a relayed terminal goes straight to the
+    wait for the exit (the debug line), with the process' output and status passed on; with
+    --pid-file (which must name an executed process) or --detach it waits for the execve
+    first, and the slow way always does."""
+    cid, _ = start(rt, sleeper(bundle))
+    r, log = exec_logged(rt, cid, "/probe", "exit", "7")
+    assert r.returncode == 7, r.stderr
+    assert NO_WAKE_LINE in log
+    r, log = exec_logged(rt, cid, "/probe", "exit", "7", slow=True)
+    assert r.returncode == 7 and NO_WAKE_LINE not in log
+    pid_file = os.path.join(workdir, "p.pid")
+    r, log = exec_logged(rt, cid, "/probe", "exit", "3", extra=("--pid-file", pid_file))
+    assert r.returncode == 3 and NO_WAKE_LINE not in log and FAST_LINE in log
+    with open(pid_file) as f:
+        assert int(f.read()) > 0
+
+
+def test_signals_reach_only_the_executed_process(rt, bundle):
+    """A signal sent to the runtime right after it started is forwarded only once the
+    process executed: the process (a shell trapping it) reports it, both ways."""
+    cid, _ = start(rt, sleeper(bundle))
+    for slow in (False, True):
+        env = dict(os.environ)
+        env.pop(ENV, None)
+        if slow:
+            env[ENV] = "exec"
+        p = rt.popen("exec", cid, "/bin/sh", "-c", "trap 'echo got-usr1; exit 0' USR1; echo ready; "
+                     "while :; do sleep 0.1; done", stdout=subprocess.PIPE, text=True, env=env)
+        assert p.stdout.readline().strip() == "ready"
+        p.send_signal(signal.SIGUSR1)
+        out, _ = p.communicate(timeout=30)
+        assert (p.returncode, out.strip()) == (0, "got-usr1")
