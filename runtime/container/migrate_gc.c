@@ -7,7 +7,8 @@
  *   - the source still runs it: the migrate died before its final dump ended (CRIU
  *     leaves the tasks alive when a dump fails); if a criu killed mid-dump left its
  *     cgroup frozen (it shows as paused: migrate never starts from a paused container),
- *     it is thawed;
+ *     it is thawed, and a network lock (nftables table) it left in the container's own
+ *     network namespace goes;
  *   - else the destination runs it (the migrate died after its restore there): what is
  *     left of the source's state goes;
  *   - else the final dump killed it: whatever a restore at the destination left there
@@ -33,6 +34,8 @@
 #include "runtime/container/container.h"
 #include "runtime/container/internal.h"
 #include "runtime/container/state.h"
+#include "runtime/net/firewall.h"
+#include "specs/config.h"
 #include "specs/json.h"
 
 struct record {
@@ -119,6 +122,50 @@ static int delete_at(const struct rc_runtime *rt, const char *root, const char *
         return -1;
 }
 
+/* A criu killed after it locked the network of the container's own network namespace
+ * (its nftables table) leaves the lock: it goes. A namespace the container joined by path
+ * is not its own to change; none at all is the runtime's. */
+static int unlock_network(const struct rc_runtime *rt, const char *root, const char *id, rc_error_t *err)
+{
+        const struct oci_namespace *ns;
+        struct oci_config *cfg = NULL;
+        struct oci_state *st = NULL;
+        struct rc_runtime at = *rt;
+        _cleanup_close_ int fd = -1;
+        char path[64];
+        size_t n = 0;
+        int ret = -1;
+
+        at.root = root;
+        if (rc_container_state(&at, id, &st, err) < 0)
+                return -1;
+        if (rc_state_load_config_of(root, id, &cfg, err) < 0)
+                goto out;
+        ns = oci_config_namespace(cfg, OCI_NS_NETWORK);
+        if (ns == NULL || ns->path != NULL || st->pid <= 0) {
+                ret = 0;
+                goto out;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)st->pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                rc_error_set(err, errno, "open `%s`", path);
+                goto out;
+        }
+        if (rc_fw_remove_criu_lock(fd, &n, err) < 0) {
+                rc_error_wrap(err, "gc: unlock the network of container \"%s\"", id);
+                goto out;
+        }
+        if (n > 0)
+                rc_log(&rt->log, RC_LOG_INFO,
+                       "gc: removed the network lock of container \"%s\" (left by a killed criu)", id);
+        ret = 0;
+out:
+        oci_config_free(cfg);
+        oci_state_free(st);
+        return ret;
+}
+
 /* Where the container runs after the dead migrate; 0 when it is settled (the work
  * directory may go), 1 when it must stay without an error (a receiver over a socket may
  * have restored it: nobody here can tell), -1 when it is not settled (it stays). */
@@ -134,11 +181,13 @@ static int settle(const struct rc_runtime *rt, const char *work, int workfd, con
         if (at < 0)
                 return -1;
         if (at > 0 && s == OCI_STATUS_RUNNING)
-                return 0;
+                return unlock_network(rt, r->source, r->id, err);
         if (at > 0 && s == OCI_STATUS_PAUSED) {
                 struct rc_runtime src = *rt;
 
                 src.root = r->source;
+                if (unlock_network(rt, r->source, r->id, err) < 0)
+                        return -1;
                 rc_log(&rt->log, RC_LOG_INFO, "gc: thawing container \"%s\" (frozen by a killed migrate)",
                        r->id);
                 return rc_container_resume(&src, r->id, err);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <nftables/libnftables.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +232,7 @@ struct nft_api {
         int (*buffer_error)(struct nft_ctx *ctx);
         int (*run_cmd_from_buffer)(struct nft_ctx *ctx, const char *buf);
         const char *(*get_error_buffer)(struct nft_ctx *ctx);
+        const char *(*get_output_buffer)(struct nft_ctx *ctx);
 };
 
 static const struct nft_api *nft_api_load(rc_error_t *err)
@@ -252,8 +254,9 @@ static const struct nft_api *nft_api_load(rc_error_t *err)
         *(void **)&api.buffer_error = dlsym(h, "nft_ctx_buffer_error");
         *(void **)&api.run_cmd_from_buffer = dlsym(h, "nft_run_cmd_from_buffer");
         *(void **)&api.get_error_buffer = dlsym(h, "nft_ctx_get_error_buffer");
+        *(void **)&api.get_output_buffer = dlsym(h, "nft_ctx_get_output_buffer");
         if (!api.ctx_new || !api.ctx_free || !api.buffer_output || !api.buffer_error ||
-            !api.run_cmd_from_buffer || !api.get_error_buffer) {
+            !api.run_cmd_from_buffer || !api.get_error_buffer || !api.get_output_buffer) {
                 rc_error_set(err, ENOENT, "firewall: `%s` lacks a symbol we need", RC_LIBNFTABLES_SONAME);
                 dlclose(h);
                 return NULL;
@@ -262,7 +265,8 @@ static const struct nft_api *nft_api_load(rc_error_t *err)
         return &api;
 }
 
-static int run_ctx(const char *text, bool quiet, rc_error_t *err)
+/* ret_out (optional): nft's output, malloc'ed. */
+static int run_ctx_out(const char *text, bool quiet, char **ret_out, rc_error_t *err)
 {
         const struct nft_api *nft = nft_api_load(err);
         struct nft_ctx *ctx;
@@ -281,12 +285,26 @@ static int run_ctx(const char *text, bool quiet, rc_error_t *err)
         r = nft->run_cmd_from_buffer(ctx, text);
         if (r != 0 && !quiet)
                 msg = fold_error(nft->get_error_buffer(ctx));
+        if (r == 0 && ret_out != NULL) {
+                const char *out = nft->get_output_buffer(ctx);
+
+                *ret_out = strdup(out != NULL ? out : "");
+                if (*ret_out == NULL) {
+                        nft->ctx_free(ctx);
+                        return rc_error_set(err, ENOMEM, "firewall: nftables output");
+                }
+        }
         nft->ctx_free(ctx);
         if (r != 0 && quiet)
                 return -1;
         if (r != 0)
                 return rc_error_set_status(err, EIO, "firewall: %s", msg ? msg : "nftables command failed");
         return 0;
+}
+
+static int run_ctx(const char *text, bool quiet, rc_error_t *err)
+{
+        return run_ctx_out(text, quiet, NULL, err);
 }
 
 int rc_fw_run(const char *text, rc_error_t *err)
@@ -368,4 +386,56 @@ int rc_fw_route_localnet(const char *bridge, rc_error_t *err)
 
         snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", bridge);
         return write_sysctl(path, err);
+}
+
+/* ---- CRIU's network lock -------------------------------------------------------------- */
+
+#define CRIU_LOCK_PREFIX "CRIU-"
+
+/* In the current network namespace: the `inet CRIU-*` tables go. */
+static int remove_criu_tables(size_t *ret_n, rc_error_t *err)
+{
+        _cleanup_free_ char *list = NULL;
+        char *save = NULL;
+
+        if (run_ctx_out("list tables inet\n", false, &list, err) < 0)
+                return -1;
+        for (char *line = strtok_r(list, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+                char cmd[320];
+                const char *name;
+
+                if (strncmp(line, "table inet " CRIU_LOCK_PREFIX, strlen("table inet " CRIU_LOCK_PREFIX)) !=
+                    0)
+                        continue;
+                name = line + strlen("table inet ");
+                if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
+                            strlen(name) ||
+                    (size_t)snprintf(cmd, sizeof(cmd), "delete table inet %s\n", name) >= sizeof(cmd))
+                        return rc_error_set(err, EINVAL, "firewall: unexpected table name `%s`", name);
+                if (run_ctx(cmd, false, err) < 0)
+                        return -1;
+                (*ret_n)++;
+        }
+        return 0;
+}
+
+int rc_fw_remove_criu_lock(int netns_fd, size_t *ret_n, rc_error_t *err)
+{
+        _cleanup_close_ int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        int r;
+
+        *ret_n = 0;
+        if (self < 0)
+                return rc_error_set(err, errno, "open `/proc/self/ns/net`");
+        if (setns(netns_fd, CLONE_NEWNET) < 0)
+                return rc_error_set(err, errno, "enter the container's network namespace");
+        r = remove_criu_tables(ret_n, err);
+        if (setns(self, CLONE_NEWNET) < 0) {
+                /* never carry on in the container's namespace */
+                int e = errno;
+
+                rc_error_free(err);
+                return rc_error_set(err, e, "return to the runtime's network namespace");
+        }
+        return r;
 }

@@ -70,6 +70,11 @@ bool rc_fw_table_exists(void);
 /* Are the elements rc_fw_network_text(n, true) adds all in the table already? Read over
  * nfnetlink without libnftables (firewall_nl.c); false also when it cannot tell. */
 bool rc_fw_network_present(const struct rc_fw_net *n);
+/* CRIU's network lock (network_lock "nftables") is a table `inet CRIU-<its run id>` in the
+ * dumped tasks' network namespace, which CRIU deletes when its dump fails or ends with the
+ * tasks gone. A CRIU killed mid-dump leaves it there, and the namespace's traffic dropped.
+ * In the network namespace netns_fd: every such table goes; *ret_n: how many. */
+int rc_fw_remove_criu_lock(int netns_fd, size_t *ret_n, rc_error_t *err);
 /* net.ipv4.ip_forward = 1 (left on: other users of the host may rely on it). */
 int rc_fw_enable_forwarding(rc_error_t *err);
 /* net.ipv4.conf.<bridge>.route_localnet = 1, so DNATed loopback traffic may leave by it. */

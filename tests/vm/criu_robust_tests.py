@@ -15,6 +15,7 @@ import glob
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -238,6 +239,57 @@ def a_container_frozen_by_a_killed_criu_is_thawed_by_gc(s):
     check("settled 1 killed migrate" in out, f"gc: {out!r}")
     check(status_at(s, src, cid) == "running", f"after gc: {status_at(s, src, cid)}")
     check("frozen 0" in read(events), "still frozen")
+    goes_on(shared)
+    s.ids.remove(cid)
+    final_check(s, cid, shared, src, dst)
+
+
+def criu_lock_tables(pid):
+    """The `inet CRIU-*` tables (CRIU's nftables network lock) in the netns of pid."""
+    r = subprocess.run(["nsenter", "-t", str(pid), "-n", "nft", "list", "tables", "inet"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
+    return [line.split()[2] for line in r.stdout.splitlines() if line.startswith("table inet CRIU-")]
+
+
+def answers_from_outside(ip):
+    """The container's listener answers a connection from the guest to its address."""
+    try:
+        with socket.create_connection((ip, 8080), timeout=10) as c:
+            c.settimeout(10)
+            return b"hello" in c.recv(100)
+    except OSError:
+        return False
+
+
+@test
+def a_network_locked_by_a_killed_criu_is_unlocked_by_gc(s):
+    """migrate and its criu killed together once the final dump has locked the container's
+    network (CRIU's nftables table in the container's network namespace, which only CRIU
+    itself removes): gc at the destination removes the table as well as thawing the
+    container, and its network works again, from inside and from outside."""
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 5)
+    pid, ip = s.state(cid)["pid"], container_ip(s, cid)
+    check(answers_from_outside(ip), "the listener does not answer before the migrate")
+    src, dst = s.root, os.path.join(s.tmp, "dest-netlock")
+    p = start_migrate(s, src, dst, cid, "--rounds", "1")
+    end = time.monotonic() + 120
+    while time.monotonic() < end and p.poll() is None and not criu_lock_tables(pid):
+        time.sleep(0.001)
+    check(p.poll() is None, "migrate ended before the final dump locked the network")
+    os.killpg(p.pid, signal.SIGKILL)
+    p.communicate()
+    time.sleep(0.5)
+    tables = criu_lock_tables(pid)
+    print(f"  (after the kill: {status_at(s, src, cid)}, lock tables {tables})")
+    check(tables, "the lock table went with the kill: nothing left for gc to remove")
+    out = gc_until_settled(s, dst)
+    check("settled 1 killed migrate" in out, f"gc: {out!r}")
+    check(status_at(s, src, cid) == "running", f"after gc: {status_at(s, src, cid)}")
+    check(criu_lock_tables(pid) == [], f"lock tables after gc: {criu_lock_tables(pid)}")
+    check(answers_hello(s, cid), "exec does not reach the listener through loopback after gc")
+    check(answers_from_outside(ip), "the listener does not answer from outside after gc")
     goes_on(shared)
     s.ids.remove(cid)
     final_check(s, cid, shared, src, dst)
