@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "runtime/base/cleanup.h"
@@ -212,6 +215,50 @@ static int write_descriptors(criu_opts *o, int imgfd, pid_t pid, rc_error_t *err
         if (json_gen_finish(g, &doc, &len, err) < 0)
                 return -1;
         return rc_write_file_atomic(imgfd, RC_CRIU_DESCRIPTORS, doc, len, 0600, err);
+}
+
+/* The masked directories (.linux.maskedPaths: an empty read-only tmpfs each, rootfs.c)
+ * are external to the image, keyed by their path: CRIU would otherwise run one tar and
+ * gzip for each at the dump and one tar at the restore, inside the frozen window, for
+ * nothing. The restore binds an empty read-only tmpfs of its own there (RC_CRIU_MASKED).
+ * Only a directory that is still such a mount is: a masked file (/dev/null bound) or a
+ * path that was not there is dumped as CRIU finds it. */
+static bool masked_tmpfs(int procroot, const char *path)
+{
+        _cleanup_close_ int fd =
+                rc_root_open(procroot, path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, 0);
+        struct statfs sfs;
+        struct statx stx;
+
+        if (fd < 0 || fstatfs(fd, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC || !(sfs.f_flags & ST_RDONLY))
+                return false;
+        if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) < 0)
+                return false;
+        return (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+               (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+static int add_masked_dirs(criu_opts *o, const struct oci_config *cfg, pid_t pid, const char *restore_src,
+                           rc_error_t *err)
+{
+        _cleanup_close_ int procroot = -1;
+        char path[64];
+
+        if (restore_src == NULL) {
+                snprintf(path, sizeof(path), "/proc/%d/root", pid);
+                procroot = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (procroot < 0)
+                        return rc_error_set(err, errno, "open `%s`", path);
+        }
+        for (size_t i = 0; i < cfg->linux_.n_masked_paths; i++) {
+                const char *m = cfg->linux_.masked_paths[i];
+
+                if (restore_src == NULL && !masked_tmpfs(procroot, m))
+                        continue;
+                if (criu_local_add_ext_mount(o, m, restore_src != NULL ? restore_src : m) < 0)
+                        return rc_error_set(err, ENOMEM, "criu options: external mount `%s`", m);
+        }
+        return 0;
 }
 
 /* The container's own network namespace (one it did not join by path) stays out of the
@@ -420,6 +467,8 @@ static int dump_opts(const struct rc_runtime *rt, criu_opts *o, const struct oci
                 return rc_error_set(err, ENOMEM, "criu options: root");
         if (add_bind_mounts(o, cfg, st->bundle, false, err) < 0)
                 return rc_error_wrap(err, "%s/config.json", st->bundle);
+        if (add_masked_dirs(o, cfg, st->pid, NULL, err) < 0)
+                return -1;
         if (add_external_netns(o, cfg, st->pid, err) < 0 ||
             write_network(rt, o, cfg, st->id, imgfd, err) < 0)
                 return -1;
@@ -614,13 +663,14 @@ static int inherit_pipes(criu_opts *o, int imgfd, const char *image_path, rc_err
 }
 
 static int restore_opts(criu_opts *o, const struct rc_criu_restore *r, int imgfd, int workfd, int *netns_fd,
-                        rc_error_t *err)
+                        const char *masked, rc_error_t *err)
 {
         const struct rc_criu_opts *c = &r->opts->criu;
 
         if (set_common(o, c, imgfd, workfd, RC_CRIU_RESTORE_LOG, err) < 0 ||
             inherit_pipes(o, imgfd, c->image_path, err) < 0 ||
-            add_bind_mounts(o, r->cfg, r->bundle, true, err) < 0)
+            add_bind_mounts(o, r->cfg, r->bundle, true, err) < 0 ||
+            (masked != NULL && add_masked_dirs(o, r->cfg, 0, masked, err) < 0))
                 return -1;
         /* CRIU passes inherited fds by number to its own exec: this one must survive it */
         if (r->netns_fd >= 0) {
@@ -705,6 +755,20 @@ static int private_root(const char *rootfs, int *ret_ns, rc_error_t *err)
         return 0;
 }
 
+/* The source of the masked directories (add_masked_dirs) at restore: an empty read-only
+ * tmpfs on RC_CRIU_MASKED in the work directory, mounted in the private mount namespace
+ * only (it goes with it; the directory is removed after the restore). */
+static int masked_source(const char *work_path, char *buf, size_t size, rc_error_t *err)
+{
+        if ((size_t)snprintf(buf, size, "%s/%s", work_path, RC_CRIU_MASKED) >= size)
+                return rc_error_set(err, ENAMETOOLONG, "restore: `%s/%s`", work_path, RC_CRIU_MASKED);
+        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+                return rc_error_set(err, errno, "restore: create `%s`", buf);
+        if (mount("tmpfs", buf, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                return rc_error_set(err, errno, "restore: mount an empty read-only tmpfs on `%s`", buf);
+        return 0;
+}
+
 static int leave_private_root(int ns, rc_error_t *err)
 {
         int ret = setns(ns, CLONE_NEWNS);
@@ -724,13 +788,15 @@ static int restore_in_private_root(const struct rc_criu_restore *r, criu_opts *o
         struct restore_notify n = {.r = r};
         struct rc_criu_swrk swrk = {.sock = -1};
         _cleanup_close_ int imgfd = -1, workfd = -1, netns_fd = -1;
-        char what[1200];
+        char what[1200], masked[PATH_MAX];
+        bool has_masked = r->cfg->linux_.n_masked_paths > 0;
         int pid;
 
         if (open_dir(c->image_path, NULL, &imgfd, "restore: image path", err) < 0 ||
             rc_criu_check_pages(imgfd, c->image_path, err) < 0 ||
             (c->work_path != NULL && open_dir(c->work_path, NULL, &workfd, "restore: work path", err) < 0) ||
-            restore_opts(o, r, imgfd, workfd, &netns_fd, err) < 0 ||
+            (has_masked && masked_source(work_path, masked, sizeof(masked), err) < 0) ||
+            restore_opts(o, r, imgfd, workfd, &netns_fd, has_masked ? masked : NULL, err) < 0 ||
             rc_criu_swrk_start(o, c->hold_fd, &swrk, err) < 0)
                 return -1;
         notify_ctx = &n;
@@ -807,6 +873,15 @@ int rc_criu_restore(const struct rc_criu_restore *r, pid_t *ret_pid, rc_error_t 
         if (ns >= 0 && leave_private_root(ns, ret == 0 ? err : NULL) < 0 && ret == 0) {
                 kill(*ret_pid, SIGKILL);
                 ret = -1;
+        }
+        if (ns >= 0 && r->cfg->linux_.n_masked_paths > 0) {
+                const char *work =
+                        r->opts->criu.work_path != NULL ? r->opts->criu.work_path : r->opts->criu.image_path;
+                char masked[PATH_MAX];
+
+                /* mounted on in the private namespace only, which is gone */
+                if ((size_t)snprintf(masked, sizeof(masked), "%s/%s", work, RC_CRIU_MASKED) < sizeof(masked))
+                        (void)rmdir(masked);
         }
         /* the daemon serves no one now (it is not ours to reap: see its start) */
         if (ret < 0 && lazy > 0)

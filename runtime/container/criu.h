@@ -145,6 +145,8 @@ int rc_criu_lazy_pages_start(const char *address, int port, const char *image_pa
 #define RC_CRIU_LAZY_LOG "lazy-pages.log"
 /* The key of the container's network namespace, which is external to the image: restore
  * gives CRIU a namespace made (and plumbed) by the create path (runc's and crun's key). */
+/* The restore's source of the masked directories, in its work directory (checkpoint.c). */
+#define RC_CRIU_MASKED "run-container-masked"
 #define RC_CRIU_EXT_NETNS "extRootNetNS"
 
 /* Pages image truncation (runtime/container/criu_image.c): CRIU 3.17 restoring from a

@@ -295,6 +295,50 @@ def a_network_locked_by_a_killed_criu_is_unlocked_by_gc(s):
     final_check(s, cid, shared, src, dst)
 
 
+def masked_dirs(s, root, cid, paths):
+    """Of `paths`, the directories in the container, each with: its file system type, its
+    entries, whether a file can be created in it."""
+    script = ('for p in "$@"; do [ -d "$p" ] || continue; '
+              'if touch "$p/x" 2>/dev/null; then w=yes; else w=no; fi; '
+              'echo "$p $(stat -f -c %T "$p") $(ls -A "$p" | wc -l) $w"; done')
+    out = rc_at(s, root, "exec", cid, "sh", "-c", script, "sh", *paths, check_rc=True).stdout
+    return sorted(out.split("\n")[:-1] if out else [])
+
+
+@test
+def masked_directories_stay_empty_read_only_tmpfs_after_restore(s):
+    """The masked directories are external to the image (no tar of each at the dump and
+    restore): after a checkpoint and restore, and after a migrate of the restored container,
+    each is still an empty tmpfs nothing can be created in, and the restore's source of
+    them is gone from its work directory."""
+    b, shared = s.bundle()
+    with open(os.path.join(b, "config.json")) as f:
+        paths = json.load(f)["linux"]["maskedPaths"]
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    before = masked_dirs(s, s.root, cid, paths)
+    check(before and all(line.split()[1:] == ["tmpfs", "0", "no"] for line in before),
+          f"masked directories before the checkpoint: {before}")
+    img = os.path.join(s.tmp, "img-masked")
+    s.rc("checkpoint", "--image-path", img, cid)
+    s.ids.remove(cid)
+    at = count(shared)
+    s.restore(b, cid, img)
+    check(counting(shared, at) > at, "the count does not go on")
+    after = masked_dirs(s, s.root, cid, paths)
+    check(after == before, f"after restore: {after}, before: {before}")
+    check(not os.path.exists(os.path.join(img, "run-container-masked")), "the masked source is left in the image")
+    dst = os.path.join(s.tmp, "dest-masked")
+    r = rc_at(s, s.root, "migrate", "--to", dst, "--rounds", "1", cid)
+    check(r.returncode == 0, f"migrate: {r.stderr.strip()}")
+    s.ids.remove(cid)
+    after = masked_dirs(s, dst, cid, paths)
+    check(after == before, f"after migrate: {after}, before: {before}")
+    goes_on(shared)
+    rc_at(s, dst, "delete", "--force", cid, check_rc=True)
+    check(not work_dirs(dst) and not work_dirs(s.root), "work directories left")
+
+
 @test
 def migrate_to_a_full_destination_fails_and_the_source_runs_on(s):
     """The destination root on a 256 KiB tmpfs: the first pre-dump cannot write its
