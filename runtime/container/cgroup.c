@@ -106,8 +106,35 @@ int rc_container_pause(const struct rc_runtime *rt, const char *id, rc_error_t *
         return set_frozen(rt, id, true, err);
 }
 
+int rc_container_thaw(const struct rc_runtime *rt, const char *id, rc_error_t *err)
+{
+        return set_frozen(rt, id, false, err);
+}
+
+/* A checkpoint killed mid-dump left the container frozen (and its network locked): that
+ * is settled first (waiting for a checkpoint still at work), and resuming a container
+ * that it thaws is done. */
 int rc_container_resume(const struct rc_runtime *rt, const char *id, rc_error_t *err)
 {
+        _cleanup_error_ rc_error_t e = NULL;
+        _cleanup_close_ int dirfd = -1, locked = -1;
+        bool thawed = false;
+
+        if (rc_validate_id(id, err) < 0)
+                return -1;
+        dirfd = open_state_dir(rt, id, &e); /* none: set_frozen says so */
+        if (dirfd >= 0 && faccessat(dirfd, RC_CHECKPOINT_MARKER, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+                _cleanup_close_ int rootfd =
+                        open(rc_state_root_path(rt->root), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+                if (rootfd < 0)
+                        return rc_error_set(err, errno, "state root `%s`", rc_state_root_path(rt->root));
+                if (rc_state_dir_open(rootfd, id, &locked, err) < 0 ||
+                    rc_checkpoint_settle(rt, locked, id, true, &thawed, err) < 0)
+                        return -1;
+                if (thawed)
+                        return 0;
+        }
         return set_frozen(rt, id, false, err);
 }
 

@@ -486,7 +486,7 @@ static int checkpoint_locked(const struct rc_runtime *rt, int rootfd, int dirfd,
         struct rc_criu_swrk swrk = {.sock = -1};
         struct oci_config *cfg = NULL;
         char what[1200];
-        int ret = -1;
+        int ret = -1, markfd = -1;
 
         if (rc_state_load_config(dirfd, id, &cfg, err) < 0)
                 return -1;
@@ -500,10 +500,16 @@ static int checkpoint_locked(const struct rc_runtime *rt, int rootfd, int dirfd,
             set_common(o, &opts->criu, imgfd, workfd, RC_CRIU_DUMP_LOG, err) < 0 ||
             dump_opts(rt, o, st, cfg, opts, imgfd, err) < 0)
                 goto out;
-        if (rc_criu_swrk_start(o, opts->criu.hold_fd, &swrk, err) < 0)
+        /* a plain checkpoint marks its dump for whoever finds it killed (checkpoint_gc.c);
+         * migrate's own lock (hold_fd) and work directory do that for its dumps */
+        if (opts->criu.hold_fd <= 0 &&
+            rc_checkpoint_mark(dirfd, st->status == OCI_STATUS_PAUSED, &markfd, err) < 0)
+                goto out;
+        if (rc_criu_swrk_start(o, opts->criu.hold_fd > 0 ? opts->criu.hold_fd : markfd, &swrk, err) < 0)
                 goto out;
         ret = opts->pre_dump ? criu_local_pre_dump(o) : criu_local_dump(o);
         rc_criu_swrk_finish(&swrk);
+        rc_checkpoint_unmark(dirfd, &markfd);
         if (ret < 0) {
                 /* a log in an image directory made here goes with it: the error has its reason */
                 snprintf(what, sizeof(what), "checkpoint container \"%s\"", id);
@@ -517,6 +523,7 @@ static int checkpoint_locked(const struct rc_runtime *rt, int rootfd, int dirfd,
         if (!opts->leave_running && !opts->pre_dump)
                 ret = rc_container_delete_locked(rt, rootfd, dirfd, id, cfg, true, err);
 out:
+        rc_checkpoint_unmark(dirfd, &markfd);
         oci_config_free(cfg);
         return ret;
 }
@@ -530,8 +537,9 @@ int rc_container_checkpoint(const struct rc_runtime *rt, const char *id,
         int ret = -1;
 
         if (rc_validate_id(id, err) < 0 || rc_state_root_open(rt->root, &rootfd, err) < 0 ||
-            rc_state_dir_open(rootfd, id, &dirfd, err) < 0 || rc_state_read(dirfd, id, &st, err) < 0 ||
-            rc_state_refresh(dirfd, st, err) < 0)
+            rc_state_dir_open(rootfd, id, &dirfd, err) < 0 ||
+            rc_checkpoint_settle(rt, dirfd, id, true, NULL, err) < 0 ||
+            rc_state_read(dirfd, id, &st, err) < 0 || rc_state_refresh(dirfd, st, err) < 0)
                 goto out;
         rc_cgroup_status_overlay(st);
         if (st->status != OCI_STATUS_RUNNING && st->status != OCI_STATUS_PAUSED) {

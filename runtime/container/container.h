@@ -242,6 +242,12 @@ int rc_container_migrate_receive(const struct rc_runtime *rt, const struct rc_mi
  * an id, waited for (a criu a killed migrate left finishes first). */
 int rc_container_gc_migrations(const struct rc_runtime *rt, const char *id, size_t *ret_n, rc_error_t *err);
 
+/* Settle what plain checkpoints that died mid-dump left in state root rt->root
+ * (runtime/container/checkpoint_gc.c): the containers they froze run again (one paused
+ * before the checkpoint stays paused), the network lock CRIU left in their network
+ * namespace goes. Containers a command is at work on are left. *ret_n: how many. */
+int rc_container_gc_checkpoints(const struct rc_runtime *rt, size_t *ret_n, rc_error_t *err);
+
 /* ---- through the cgroup (runtime/container/cgroup.c) -------------------------------- */
 
 int rc_container_update(const struct rc_runtime *rt, const char *id, const struct oci_resources *r,

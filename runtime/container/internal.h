@@ -59,3 +59,27 @@ int rc_criu_restore_address(const struct rc_runtime *rt, struct oci_config *cfg,
  * as container `id` under state root `root`, detached, with flags' CRIU options. */
 int rc_migrate_restore(const struct rc_runtime *rt, const char *root, const char *id, const char *work,
                        const char *bundle, const struct rc_criu_opts *flags, rc_error_t *err);
+
+/* A criu killed after it locked the network of the container's own network namespace
+ * (its nftables table) leaves the lock: it goes (runtime/container/migrate_gc.c). A
+ * namespace the container joined by path is not its own to change; none at all is the
+ * runtime's. Container `id` of state root `root`. */
+int rc_criu_unlock_network(const struct rc_runtime *rt, const char *root, const char *id, rc_error_t *err);
+
+/* Thaw container `id` (it must be paused): resume without settling a killed checkpoint. */
+int rc_container_thaw(const struct rc_runtime *rt, const char *id, rc_error_t *err);
+
+/* A plain checkpoint's marker in the container's state directory (checkpoint_gc.c): made
+ * and flock()ed by checkpoint while it dumps, held by its criu too, removed when the dump
+ * ends; its content is the container's status when the checkpoint began ("paused" or
+ * "running"). */
+#define RC_CHECKPOINT_MARKER "checkpoint"
+int rc_checkpoint_mark(int dirfd, bool paused, int *ret_fd, rc_error_t *err);
+void rc_checkpoint_unmark(int dirfd, int *fd);
+/* Settle the marker a killed checkpoint left in state directory dirfd (locked by the
+ * caller): the network lock goes, a container the dump froze is thawed (one that was
+ * paused before stays so), the marker goes. A marker still locked (a live checkpoint or
+ * the criu a killed one left) is waited for with `wait`, else left (0). 1: settled one,
+ * *ret_thawed (may be NULL): it thawed the container. */
+int rc_checkpoint_settle(const struct rc_runtime *rt, int dirfd, const char *id, bool wait, bool *ret_thawed,
+                         rc_error_t *err);

@@ -122,10 +122,7 @@ static int delete_at(const struct rc_runtime *rt, const char *root, const char *
         return -1;
 }
 
-/* A criu killed after it locked the network of the container's own network namespace
- * (its nftables table) leaves the lock: it goes. A namespace the container joined by path
- * is not its own to change; none at all is the runtime's. */
-static int unlock_network(const struct rc_runtime *rt, const char *root, const char *id, rc_error_t *err)
+int rc_criu_unlock_network(const struct rc_runtime *rt, const char *root, const char *id, rc_error_t *err)
 {
         const struct oci_namespace *ns;
         struct oci_config *cfg = NULL;
@@ -181,12 +178,12 @@ static int settle(const struct rc_runtime *rt, const char *work, int workfd, con
         if (at < 0)
                 return -1;
         if (at > 0 && s == OCI_STATUS_RUNNING)
-                return unlock_network(rt, r->source, r->id, err);
+                return rc_criu_unlock_network(rt, r->source, r->id, err);
         if (at > 0 && s == OCI_STATUS_PAUSED) {
                 struct rc_runtime src = *rt;
 
                 src.root = r->source;
-                if (unlock_network(rt, r->source, r->id, err) < 0)
+                if (rc_criu_unlock_network(rt, r->source, r->id, err) < 0)
                         return -1;
                 rc_log(&rt->log, RC_LOG_INFO, "gc: thawing container \"%s\" (frozen by a killed migrate)",
                        r->id);

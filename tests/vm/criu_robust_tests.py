@@ -295,6 +295,98 @@ def a_network_locked_by_a_killed_criu_is_unlocked_by_gc(s):
     final_check(s, cid, shared, src, dst)
 
 
+def checkpoint_killed_when_locked(s, cid, pid, img):
+    """Start a plain checkpoint of cid and SIGKILL it with its criu (the process group)
+    once CRIU has frozen the cgroup and locked the network; returns the status then."""
+    events = os.path.join(CG, cgroup_of(s, cid).lstrip("/"), "cgroup.events")
+    p = subprocess.Popen([s.runtime, "--root", s.root, "checkpoint", "--image-path", img, cid],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    end = time.monotonic() + 120
+    while time.monotonic() < end and p.poll() is None and not ("frozen 1" in read(events) and criu_lock_tables(pid)):
+        time.sleep(0.001)
+    check(p.poll() is None, f"checkpoint ended before CRIU froze and locked the container: {p.communicate()}")
+    os.killpg(p.pid, signal.SIGKILL)
+    p.communicate()
+    time.sleep(0.5)
+    st = status_at(s, s.root, cid)
+    print(f"  (after the kill: {st}, {read(events).split()}, lock tables {criu_lock_tables(pid)})")
+    check(st == "paused", f"after the kill: {st}")
+    check(criu_lock_tables(pid), "the lock table went with the kill: nothing left to remove")
+    check(os.path.exists(os.path.join(s.root, cid, "checkpoint")), "no checkpoint marker")
+    return events
+
+
+@test
+def a_checkpoint_killed_while_frozen_is_settled_by_gc(s):
+    """A plain checkpoint and its criu SIGKILLed while the dump has the cgroup frozen and
+    the network locked: gc thaws the container, removes CRIU's lock table and the marker;
+    the listener answers over loopback and from outside, the count goes on."""
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    pid, ip = s.state(cid)["pid"], container_ip(s, cid)
+    events = checkpoint_killed_when_locked(s, cid, pid, os.path.join(s.tmp, "img-killed-gc"))
+    r = rc_at(s, s.root, "gc", check_rc=True)
+    check("settled 1 killed checkpoint" in r.stdout, f"gc: {r.stdout!r}")
+    check(status_at(s, s.root, cid) == "running", f"after gc: {status_at(s, s.root, cid)}")
+    check("frozen 0" in read(events), "still frozen")
+    check(criu_lock_tables(pid) == [], f"lock tables after gc: {criu_lock_tables(pid)}")
+    check(not os.path.exists(os.path.join(s.root, cid, "checkpoint")), "the marker is left")
+    check(answers_hello(s, cid), "the listener does not answer through loopback after gc")
+    check(answers_from_outside(ip), "the listener does not answer from outside after gc")
+    at = count(shared)
+    check(counting(shared, at, timeout=60) > at, "the count does not go on")
+
+
+@test
+def a_checkpoint_killed_while_frozen_is_settled_by_resume(s):
+    """As above, settled by `resume` (not gc): the container runs, no lock table is left."""
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    pid = s.state(cid)["pid"]
+    checkpoint_killed_when_locked(s, cid, pid, os.path.join(s.tmp, "img-killed-resume"))
+    s.rc("resume", cid)
+    check(status_at(s, s.root, cid) == "running", f"after resume: {status_at(s, s.root, cid)}")
+    check(criu_lock_tables(pid) == [], f"lock tables after resume: {criu_lock_tables(pid)}")
+    check(not os.path.exists(os.path.join(s.root, cid, "checkpoint")), "the marker is left")
+    check(answers_hello(s, cid), "the listener does not answer through loopback after resume")
+
+
+@test
+def a_checkpoint_of_a_paused_container_killed_leaves_it_paused_after_gc(s):
+    """The user paused the container, then a checkpoint of it was killed mid-dump: gc
+    removes the lock table and the marker but does not thaw it; resume then does."""
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    pid = s.state(cid)["pid"]
+    s.rc("pause", cid)
+    events = checkpoint_killed_when_locked(s, cid, pid, os.path.join(s.tmp, "img-killed-paused"))
+    r = rc_at(s, s.root, "gc", check_rc=True)
+    check("settled 1 killed checkpoint" in r.stdout, f"gc: {r.stdout!r}")
+    check(status_at(s, s.root, cid) == "paused", f"after gc: {status_at(s, s.root, cid)}")
+    check("frozen 1" in read(events), "thawed by gc")
+    check(criu_lock_tables(pid) == [], f"lock tables after gc: {criu_lock_tables(pid)}")
+    check(not os.path.exists(os.path.join(s.root, cid, "checkpoint")), "the marker is left")
+    s.rc("resume", cid)
+    check(answers_hello(s, cid), "the listener does not answer through loopback after resume")
+
+
+@test
+def a_checkpoint_killed_while_frozen_is_deleted_by_delete_force(s):
+    """delete --force of a container a killed checkpoint left frozen: nothing is left."""
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    checkpoint_killed_when_locked(s, cid, s.state(cid)["pid"], os.path.join(s.tmp, "img-killed-delete"))
+    s.rc("delete", "--force", cid)
+    s.ids.remove(cid)
+    check(not os.path.exists(os.path.join(s.root, cid)), "state left behind")
+    check(not os.path.exists(os.path.join(CG, "run-container", cid)), "cgroup left behind")
+
+
 def masked_dirs(s, root, cid, paths):
     """Of `paths`, the directories in the container, each with: its file system type, its
     entries, whether a file can be created in it."""
