@@ -305,7 +305,8 @@ def checkpoint_killed_when_locked(s, cid, pid, img):
     end = time.monotonic() + 120
     while time.monotonic() < end and p.poll() is None and not ("frozen 1" in read(events) and criu_lock_tables(pid)):
         time.sleep(0.001)
-    check(p.poll() is None, f"checkpoint ended before CRIU froze and locked the container: {p.communicate()}")
+    if p.poll() is not None:
+        raise Fail(f"checkpoint ended before CRIU froze and locked the container: {p.communicate()}")
     os.killpg(p.pid, signal.SIGKILL)
     p.communicate()
     time.sleep(0.5)
