@@ -7,7 +7,8 @@
  * delete, which removes the whole state directory) settle it:
  *   - the container still runs (the dump had not ended, or was --leave-running): the lock
  *     table goes, and a cgroup the dump froze is thawed, unless the marker says the
- *     container was paused before the checkpoint began (the user's pause stays);
+ *     container was paused before the checkpoint began: the user's pause stays, and is
+ *     made again if CRIU had thawed the cgroup (it does once ptrace holds the tasks);
  *   - it is stopped (the dump ended and CRIU killed the tasks): nothing but the marker;
  *     delete works as for any stopped container.
  * migrate's checkpoints make no marker: migrate's work directory settles them
@@ -98,6 +99,15 @@ int rc_checkpoint_settle(const struct rc_runtime *rt, int dirfd, const char *id,
         if (st->status == OCI_STATUS_RUNNING || st->status == OCI_STATUS_PAUSED) {
                 if (rc_criu_unlock_network(rt, rt->root, id, err) < 0)
                         goto out;
+                /* CRIU thaws the cgroup once it holds the tasks (ptrace): a criu killed
+                 * then leaves a container the user had paused running */
+                if (st->status == OCI_STATUS_RUNNING && was_paused) {
+                        rc_log(&rt->log, RC_LOG_INFO,
+                               "pausing container \"%s\" again (a checkpoint that was killed thawed it)",
+                               id);
+                        if (rc_container_pause(rt, id, err) < 0)
+                                goto out;
+                }
                 if (st->status == OCI_STATUS_PAUSED && !was_paused) {
                         rc_log(&rt->log, RC_LOG_INFO,
                                "thawing container \"%s\" (frozen by a checkpoint that was killed)", id);

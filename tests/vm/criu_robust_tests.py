@@ -295,39 +295,53 @@ def a_network_locked_by_a_killed_criu_is_unlocked_by_gc(s):
     final_check(s, cid, shared, src, dst)
 
 
-def checkpoint_killed_when_locked(s, cid, pid, img):
-    """Start a plain checkpoint of cid and SIGKILL it with its criu (the process group)
-    once CRIU has frozen the cgroup and locked the network; returns the status then."""
+def checkpoint_killed_when(s, cid, pid, img, when):
+    """Start `checkpoint --leave-running` of cid (a dump that ends leaves it running: tried
+    again, up to 10 times) and SIGKILL it with its criu (the process group) once
+    when(events, pid) holds; returns cgroup.events' path."""
     events = os.path.join(CG, cgroup_of(s, cid).lstrip("/"), "cgroup.events")
-    p = subprocess.Popen([s.runtime, "--root", s.root, "checkpoint", "--image-path", img, cid],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)
-    end = time.monotonic() + 120
-    while time.monotonic() < end and p.poll() is None and not ("frozen 1" in read(events) and criu_lock_tables(pid)):
-        time.sleep(0.001)
-    if p.poll() is not None:
-        raise Fail(f"checkpoint ended before CRIU froze and locked the container: {p.communicate()}")
+    for attempt in range(10):
+        subprocess.run(["rm", "-rf", img], check=True)
+        p = subprocess.Popen([s.runtime, "--root", s.root, "checkpoint", "--leave-running", "--image-path", img,
+                              cid], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+        end = time.monotonic() + 120
+        while time.monotonic() < end and p.poll() is None and not when(events, pid):
+            time.sleep(0.001)
+        if p.poll() is None:
+            break
+        out = p.communicate()
+        check(p.returncode == 0, f"checkpoint failed: {out}")
+    else:
+        raise Fail("10 checkpoints ended before the moment to kill them")
     os.killpg(p.pid, signal.SIGKILL)
     p.communicate()
     time.sleep(0.5)
-    st = status_at(s, s.root, cid)
-    print(f"  (after the kill: {st}, {read(events).split()}, lock tables {criu_lock_tables(pid)})")
-    check(st == "paused", f"after the kill: {st}")
-    check(criu_lock_tables(pid), "the lock table went with the kill: nothing left to remove")
+    print(f"  (after the kill, attempt {attempt + 1}: {status_at(s, s.root, cid)}, {read(events).split()}, "
+          f"lock tables {criu_lock_tables(pid)})")
     check(os.path.exists(os.path.join(s.root, cid, "checkpoint")), "no checkpoint marker")
     return events
 
 
+def frozen(events, pid):
+    return "frozen 1" in read(events)
+
+
+def locked(events, pid):
+    return bool(criu_lock_tables(pid))
+
+
 @test
 def a_checkpoint_killed_while_frozen_is_settled_by_gc(s):
-    """A plain checkpoint and its criu SIGKILLed while the dump has the cgroup frozen and
-    the network locked: gc thaws the container, removes CRIU's lock table and the marker;
-    the listener answers over loopback and from outside, the count goes on."""
+    """A checkpoint and its criu SIGKILLed while the dump has the cgroup frozen: the
+    container shows as paused; gc thaws it, no lock table or marker is left, the listener
+    answers over loopback and from outside, the count goes on."""
     b, shared = s.bundle(annotations=NET)
     cid = s.run_detached(b)
     counting(shared, 3)
     pid, ip = s.state(cid)["pid"], container_ip(s, cid)
-    events = checkpoint_killed_when_locked(s, cid, pid, os.path.join(s.tmp, "img-killed-gc"))
+    events = checkpoint_killed_when(s, cid, pid, os.path.join(s.tmp, "img-killed-gc"), frozen)
+    check(status_at(s, s.root, cid) == "paused", f"after the kill: {status_at(s, s.root, cid)}")
     r = rc_at(s, s.root, "gc", check_rc=True)
     check("settled 1 killed checkpoint" in r.stdout, f"gc: {r.stdout!r}")
     check(status_at(s, s.root, cid) == "running", f"after gc: {status_at(s, s.root, cid)}")
@@ -342,12 +356,15 @@ def a_checkpoint_killed_while_frozen_is_settled_by_gc(s):
 
 @test
 def a_checkpoint_killed_while_frozen_is_settled_by_resume(s):
-    """As above, settled by `resume` (not gc): the container runs, no lock table is left."""
+    """Killed once CRIU has locked the network (CRIU holds the tasks by ptrace then, the
+    cgroup thawed: the container runs again when criu dies, its network blocked), settled
+    by `resume` (not gc): the container runs, no lock table is left, the listener answers."""
     b, shared = s.bundle(annotations=NET)
     cid = s.run_detached(b)
     counting(shared, 3)
     pid = s.state(cid)["pid"]
-    checkpoint_killed_when_locked(s, cid, pid, os.path.join(s.tmp, "img-killed-resume"))
+    checkpoint_killed_when(s, cid, pid, os.path.join(s.tmp, "img-killed-resume"), locked)
+    check(criu_lock_tables(pid), "the lock table went with the kill: nothing left to remove")
     s.rc("resume", cid)
     check(status_at(s, s.root, cid) == "running", f"after resume: {status_at(s, s.root, cid)}")
     check(criu_lock_tables(pid) == [], f"lock tables after resume: {criu_lock_tables(pid)}")
@@ -357,14 +374,15 @@ def a_checkpoint_killed_while_frozen_is_settled_by_resume(s):
 
 @test
 def a_checkpoint_of_a_paused_container_killed_leaves_it_paused_after_gc(s):
-    """The user paused the container, then a checkpoint of it was killed mid-dump: gc
-    removes the lock table and the marker but does not thaw it; resume then does."""
+    """The user paused the container, then a checkpoint of it was killed once the network
+    was locked (CRIU had thawed the cgroup): gc removes the lock table and the marker and
+    leaves the container paused (freezing it again); resume then thaws it."""
     b, shared = s.bundle(annotations=NET)
     cid = s.run_detached(b)
     counting(shared, 3)
     pid = s.state(cid)["pid"]
     s.rc("pause", cid)
-    events = checkpoint_killed_when_locked(s, cid, pid, os.path.join(s.tmp, "img-killed-paused"))
+    events = checkpoint_killed_when(s, cid, pid, os.path.join(s.tmp, "img-killed-paused"), locked)
     r = rc_at(s, s.root, "gc", check_rc=True)
     check("settled 1 killed checkpoint" in r.stdout, f"gc: {r.stdout!r}")
     check(status_at(s, s.root, cid) == "paused", f"after gc: {status_at(s, s.root, cid)}")
@@ -381,7 +399,7 @@ def a_checkpoint_killed_while_frozen_is_deleted_by_delete_force(s):
     b, shared = s.bundle(annotations=NET)
     cid = s.run_detached(b)
     counting(shared, 3)
-    checkpoint_killed_when_locked(s, cid, s.state(cid)["pid"], os.path.join(s.tmp, "img-killed-delete"))
+    checkpoint_killed_when(s, cid, s.state(cid)["pid"], os.path.join(s.tmp, "img-killed-delete"), frozen)
     s.rc("delete", "--force", cid)
     s.ids.remove(cid)
     check(not os.path.exists(os.path.join(s.root, cid)), "state left behind")
