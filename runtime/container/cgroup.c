@@ -111,14 +111,14 @@ int rc_container_thaw(const struct rc_runtime *rt, const char *id, rc_error_t *e
         return set_frozen(rt, id, false, err);
 }
 
-/* A checkpoint killed mid-dump left the container frozen (and its network locked): that
- * is settled first (waiting for a checkpoint still at work), and resuming a container
- * that it thaws is done. */
+/* A checkpoint killed mid-dump left the container frozen or its network locked: that is
+ * settled first (waiting for a checkpoint still at work), and a container that runs
+ * afterwards is resumed. */
 int rc_container_resume(const struct rc_runtime *rt, const char *id, rc_error_t *err)
 {
         _cleanup_error_ rc_error_t e = NULL;
         _cleanup_close_ int dirfd = -1, locked = -1;
-        bool thawed = false;
+        bool runs = false;
 
         if (rc_validate_id(id, err) < 0)
                 return -1;
@@ -130,9 +130,9 @@ int rc_container_resume(const struct rc_runtime *rt, const char *id, rc_error_t 
                 if (rootfd < 0)
                         return rc_error_set(err, errno, "state root `%s`", rc_state_root_path(rt->root));
                 if (rc_state_dir_open(rootfd, id, &locked, err) < 0 ||
-                    rc_checkpoint_settle(rt, locked, id, true, &thawed, err) < 0)
+                    rc_checkpoint_settle(rt, locked, id, true, &runs, err) < 0)
                         return -1;
-                if (thawed)
+                if (runs)
                         return 0;
         }
         return set_frozen(rt, id, false, err);

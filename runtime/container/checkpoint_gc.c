@@ -66,7 +66,7 @@ static bool still_marker(int dirfd, int fd)
                a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-int rc_checkpoint_settle(const struct rc_runtime *rt, int dirfd, const char *id, bool wait, bool *ret_thawed,
+int rc_checkpoint_settle(const struct rc_runtime *rt, int dirfd, const char *id, bool wait, bool *ret_runs,
                          rc_error_t *err)
 {
         _cleanup_close_ int fd = openat(dirfd, RC_CHECKPOINT_MARKER, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -77,8 +77,8 @@ int rc_checkpoint_settle(const struct rc_runtime *rt, int dirfd, const char *id,
         size_t len = 0;
         int ret = -1;
 
-        if (ret_thawed != NULL)
-                *ret_thawed = false;
+        if (ret_runs != NULL)
+                *ret_runs = false;
         if (fd < 0)
                 return errno == ENOENT
                                ? 0
@@ -113,9 +113,9 @@ int rc_checkpoint_settle(const struct rc_runtime *rt, int dirfd, const char *id,
                                "thawing container \"%s\" (frozen by a checkpoint that was killed)", id);
                         if (rc_container_thaw(rt, id, err) < 0)
                                 goto out;
-                        if (ret_thawed != NULL)
-                                *ret_thawed = true;
                 }
+                if (ret_runs != NULL)
+                        *ret_runs = was_paused ? false : true;
         }
         if (unlinkat(dirfd, RC_CHECKPOINT_MARKER, 0) < 0 && errno != ENOENT) {
                 rc_error_set(err, errno, "remove the checkpoint marker of container \"%s\"", id);

@@ -80,6 +80,7 @@ void rc_checkpoint_unmark(int dirfd, int *fd);
  * caller): the network lock goes, a container the dump froze is thawed (one that was
  * paused before stays so), the marker goes. A marker still locked (a live checkpoint or
  * the criu a killed one left) is waited for with `wait`, else left (0). 1: settled one,
- * *ret_thawed (may be NULL): it thawed the container. */
-int rc_checkpoint_settle(const struct rc_runtime *rt, int dirfd, const char *id, bool wait, bool *ret_thawed,
+ * *ret_runs (may be NULL): the container runs now (thawed, or running with its network
+ * unlocked). */
+int rc_checkpoint_settle(const struct rc_runtime *rt, int dirfd, const char *id, bool wait, bool *ret_runs,
                          rc_error_t *err);

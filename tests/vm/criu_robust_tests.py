@@ -406,6 +406,41 @@ def a_checkpoint_killed_while_frozen_is_deleted_by_delete_force(s):
     check(not os.path.exists(os.path.join(CG, "run-container", cid)), "cgroup left behind")
 
 
+@test
+def a_killed_restore_is_cleaned_by_delete_force(s):
+    """restore and its criu SIGKILLed (the process group) once CRIU runs, and once the
+    restored tasks are in the container's cgroup: the state is left (creating or running);
+    delete --force removes it, the cgroup, the mounts, the address: nothing counts after."""
+    for tag, moment in (("log", lambda img, cg: os.path.exists(os.path.join(img, "restore.log"))),
+                        ("populated", lambda img, cg: "populated 1" in read(os.path.join(cg, "cgroup.events"))
+                         if os.path.exists(os.path.join(cg, "cgroup.events")) else False)):
+        b, shared, img = checkpointed(s, f"killed-restore-{tag}")
+        cid = f"kr-{tag}"
+        cg = os.path.join(CG, "run-container", cid)
+        p = subprocess.Popen([s.runtime, "--root", s.root, "restore", "--detach", "--bundle", b, "--image-path", img,
+                              cid], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        end = time.monotonic() + 120
+        while time.monotonic() < end and p.poll() is None and not moment(img, cg):
+            time.sleep(0.001)
+        if p.poll() is not None:
+            print(f"  ({tag}: restore ended first, exit {p.returncode})")
+        else:
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        time.sleep(0.5)
+        print(f"  ({tag}: after the kill: {status_at(s, s.root, cid)})")
+        r = s.rc("delete", "--force", cid, check_rc=False)
+        check(r.returncode == 0 or "does not exist" in r.stderr, f"delete --force: {r.stderr.strip()}")
+        check(not os.path.exists(os.path.join(s.root, cid)), "state left behind")
+        check(not os.path.exists(cg), "cgroup left behind")
+        before = count(shared)
+        time.sleep(1)
+        check(count(shared) == before, "something counts after delete --force")
+        left = [x for x in leftovers(s) if not x.startswith("state ")]
+        check(not left, f"left: {left}")
+
+
 def masked_dirs(s, root, cid, paths):
     """Of `paths`, the directories in the container, each with: its file system type, its
     entries, whether a file can be created in it."""
