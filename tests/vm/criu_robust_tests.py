@@ -373,6 +373,24 @@ def a_checkpoint_killed_while_frozen_is_settled_by_resume(s):
 
 
 @test
+def a_checkpoint_killed_at_the_network_lock_is_settled_by_the_next_checkpoint(s):
+    """No gc: the next checkpoint of the container settles the killed one (the lock table
+    and the marker go) and then dumps; the container runs on (--leave-running), and a
+    restore of that image elsewhere is not needed to see it: its listener answers."""
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    pid = s.state(cid)["pid"]
+    checkpoint_killed_when(s, cid, pid, os.path.join(s.tmp, "img-killed-next"), locked)
+    check(criu_lock_tables(pid), "the lock table went with the kill: nothing left to remove")
+    s.rc("checkpoint", "--leave-running", "--image-path", os.path.join(s.tmp, "img-next"), cid)
+    check(status_at(s, s.root, cid) == "running", f"after the next checkpoint: {status_at(s, s.root, cid)}")
+    check(criu_lock_tables(pid) == [], f"lock tables after the next checkpoint: {criu_lock_tables(pid)}")
+    check(not os.path.exists(os.path.join(s.root, cid, "checkpoint")), "the marker is left")
+    check(answers_hello(s, cid), "the listener does not answer through loopback")
+
+
+@test
 def a_checkpoint_of_a_paused_container_killed_leaves_it_paused_after_gc(s):
     """The user paused the container, then a checkpoint of it was killed once the network
     was locked (CRIU had thawed the cgroup): gc removes the lock table and the marker and
