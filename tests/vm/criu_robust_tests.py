@@ -375,8 +375,8 @@ def a_checkpoint_killed_while_frozen_is_settled_by_resume(s):
 @test
 def a_checkpoint_killed_at_the_network_lock_is_settled_by_the_next_checkpoint(s):
     """No gc: the next checkpoint of the container settles the killed one (the lock table
-    and the marker go) and then dumps; the container runs on (--leave-running), and a
-    restore of that image elsewhere is not needed to see it: its listener answers."""
+    and the marker go) and then dumps; the container runs on (--leave-running) and its
+    listener answers through loopback."""
     b, shared = s.bundle(annotations=NET)
     cid = s.run_detached(b)
     counting(shared, 3)
