@@ -150,12 +150,12 @@ int rc_criu_unlock_network(const struct rc_runtime *rt, const char *root, const 
                 goto out;
         }
         if (rc_fw_remove_criu_lock(fd, &n, err) < 0) {
-                rc_error_wrap(err, "gc: unlock the network of container \"%s\"", id);
+                rc_error_wrap(err, "unlock the network of container \"%s\"", id);
                 goto out;
         }
         if (n > 0)
                 rc_log(&rt->log, RC_LOG_INFO,
-                       "gc: removed the network lock of container \"%s\" (left by a killed criu)", id);
+                       "removed the network lock of container \"%s\" (left by a killed criu)", id);
         ret = 0;
 out:
         oci_config_free(cfg);
