@@ -280,6 +280,18 @@ static int parse_array(struct cursor *c, struct tval *v, unsigned depth, rc_erro
 }
 
 /* { key = value, ... } on one line: read and dropped (nothing here needs one). */
+/* A dotted key and the '=' after it (spaces around it skipped before the value). */
+static int parse_key_eq(struct cursor *c, char **ret, rc_error_t *err)
+{
+        if (parse_key_path(c, ret, err) < 0)
+                return -1;
+        skip_ws(c, false);
+        if (at_end(c) || *c->p != '=')
+                return syntax(c, err, "expected '=' after a key");
+        c->p++;
+        return 0;
+}
+
 static int parse_inline_table(struct cursor *c, struct tval *v, unsigned depth, rc_error_t *err)
 {
         c->p++;
@@ -294,12 +306,8 @@ static int parse_inline_table(struct cursor *c, struct tval *v, unsigned depth, 
                 struct tval item = {0};
                 int r;
 
-                if (parse_key_path(c, &key, err) < 0)
+                if (parse_key_eq(c, &key, err) < 0)
                         return -1;
-                skip_ws(c, false);
-                if (at_end(c) || *c->p != '=')
-                        return syntax(c, err, "expected '=' after a key");
-                c->p++;
                 r = parse_value(c, &item, depth + 1, err);
                 tval_clear(&item);
                 if (r < 0)
@@ -560,12 +568,8 @@ static int key_value(struct rc_registries_conf *conf, struct cursor *c, struct f
         unsigned line = c->line;
         int r;
 
-        if (parse_key_path(c, &key, err) < 0)
+        if (parse_key_eq(c, &key, err) < 0)
                 return -1;
-        skip_ws(c, false);
-        if (at_end(c) || *c->p != '=')
-                return syntax(c, err, "expected '=' after a key");
-        c->p++;
         r = parse_value(c, &v, 0, err);
         if (r == 0) {
                 unsigned here = c->line;
