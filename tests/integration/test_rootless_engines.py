@@ -12,6 +12,7 @@ $XDG_RUNTIME_DIR/run-container there too, as runc and crun do. No network (the h
 
 import os
 import shutil
+import signal
 import subprocess
 
 import pytest
@@ -48,6 +49,20 @@ class RootlessPodman:
 
     def __call__(self, *args, timeout=120, **kw):
         return self.sandbox.run(self.base + list(args), timeout=timeout, **kw)
+
+    def stop_pause_process(self):
+        """Rootless podman keeps a pause process (holding its user namespace) for later
+        commands, reparented to PID 1; its pid file is in the tmp_dir containers.conf
+        names (DIR/tmp). Without this, every run of this file left two behind."""
+        try:
+            with open(os.path.join(self.dir, "tmp", "pause.pid")) as f:
+                pid = int(f.read().strip())
+        except (FileNotFoundError, ValueError):
+            return
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +106,7 @@ def rl_podman(request, rl_sandbox, rl_user, rl_binary, rl_engines_dir, rl_tar):
     r = p("ps", "-aq", timeout=60)
     if r.returncode == 0 and r.stdout.split():
         p("rm", "-f", "-t", "0", *r.stdout.split(), timeout=120)
+    p.stop_pause_process()
 
 
 def test_run_maps_the_users_ranges(rl_podman, rl_user):
