@@ -538,20 +538,26 @@ def a_migrated_container_holds_no_fd_of_the_work_directory(s):
     dst = os.path.join(s.tmp, "dest-fds")
     rc_at(s, s.root, "migrate", "--to", dst, "--rounds", "1", cid, check_rc=True)
     s.ids.remove(cid)
-    r = rc_at(s, dst, "ps", "--format", "json", cid, check_rc=True)
-    pids = json.loads(r.stdout)
-    check(pids, "no processes")
-    leaked = []
-    for pid in pids:
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            try:
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-            except OSError:
+    try:
+        r = rc_at(s, dst, "ps", "--format", "json", cid, check_rc=True)
+        pids = json.loads(r.stdout)
+        check(pids, "no processes")
+        leaked = []
+        for pid in pids:
+            try:  # the counting loop's short-lived children may be gone already
+                fds = os.listdir(f"/proc/{pid}/fd")
+            except FileNotFoundError:
                 continue
-            if "@migrate-" in target or target.startswith(dst):
-                leaked.append((pid, fd, target))
-    check(not leaked, f"fds of the work directory in the container: {leaked}")
-    rc_at(s, dst, "delete", "--force", cid, check_rc=True)
+            for fd in fds:
+                try:
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if "@migrate-" in target or target.startswith(dst):
+                    leaked.append((pid, fd, target))
+        check(not leaked, f"fds of the work directory in the container: {leaked}")
+    finally:
+        rc_at(s, dst, "delete", "--force", cid, check_rc=True)
 
 
 def checkpointed(s, tag):
