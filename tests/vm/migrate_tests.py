@@ -280,6 +280,20 @@ def migrate_refused_because_the_id_exists_there_changes_nothing(s):
     check(not os.path.exists(s.sock), "the socket was left")
 
 
+def migrate_killing_the_receiver(s, cid, rounds):
+    """migrate cid to a receiver SIGKILLed once the first round is reported; the ended
+    migrate and its stderr."""
+    p, out = s.receiver()
+    m = subprocess.Popen(s.a.argv("migrate", "--rounds", rounds, "--to", f"unix:{s.sock}", cid),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = m.stdout.readline()
+    p.kill()
+    p.wait()
+    _, err = m.communicate(timeout=300)
+    check(first.startswith("round 1:"), f"migrate printed {first!r}")
+    return m, err
+
+
 @test
 def receiver_killed_mid_stream_leaves_the_container_running_at_the_source(s):
     """migrate-receive SIGKILLed once the first round went over: the next round's send
@@ -287,14 +301,7 @@ def receiver_killed_mid_stream_leaves_the_container_running_at_the_source(s):
     pre-dumped so far) runs at A with the same init and goes on counting."""
     s.start_server("cut")
     pid = s.a.state("cut")["pid"]
-    p, out = s.receiver()
-    m = subprocess.Popen(s.a.argv("migrate", "--rounds", "10", "--to", f"unix:{s.sock}", "cut"),
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    first = m.stdout.readline()
-    p.kill()
-    p.wait()
-    rest, err = m.communicate(timeout=300)
-    check(first.startswith("round 1:"), f"migrate printed {first!r}")
+    m, err = migrate_killing_the_receiver(s, "cut", "10")
     check(m.returncode != 0 and "the destination closed the connection" in err, f"migrate: exit {m.returncode}: {err!r}")
     st = s.a.state("cut")
     check(st is not None and st["status"] == "running" and st["pid"] == pid, f"at rcm-a: {st}")
@@ -315,14 +322,7 @@ def receiver_killed_before_the_final_round_restores_the_container_at_the_source(
     final dump (which stops the container at A) cannot be sent: the container is
     restored at A, the same process (its count goes on), served through A's port."""
     before = s.start_server("late")
-    p, out = s.receiver()
-    m = subprocess.Popen(s.a.argv("migrate", "--rounds", "1", "--to", f"unix:{s.sock}", "late"),
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    first = m.stdout.readline()
-    p.kill()
-    p.wait()
-    rest, err = m.communicate(timeout=300)
-    check(first.startswith("round 1:"), f"migrate printed {first!r}")
+    m, err = migrate_killing_the_receiver(s, "late", "1")
     check(m.returncode != 0 and "runs at the source again" in err and "closed the connection" in err,
           f"migrate: exit {m.returncode}: {err!r}")
     print(f"  ({err.strip()})")
