@@ -267,33 +267,96 @@ static int put_fix(struct emit *e, size_t orig_pc)
         return put(e, OP_JA, 0, 0, 0);
 }
 
-static size_t tree_size(const struct interval *iv, size_t lo, size_t hi)
+/* A leaf: the return, or a jump into the copy of the argument code. */
+static int emit_leaf(struct emit *e, const struct interval *iv)
 {
-        size_t mid, l;
-
-        if (hi - lo == 1)
-                return 1;
-        mid = lo + (hi - lo) / 2;
-        l = tree_size(iv, lo, mid);
-        return (l > 255 ? 2 : 1) + l + tree_size(iv, mid, hi);
+        return iv->o.arg ? put_fix(e, iv->o.v) : put(e, OP_RET_K, 0, 0, iv->o.v);
 }
 
-/* A holds the number: "nr > lo(mid) - 1" goes right, else left (right after). */
-static int emit_tree(struct emit *e, const struct interval *iv, size_t lo, size_t hi)
-{
-        size_t mid, l;
+/* A jump of the shared-return tree still to point at its section's `ret v`. */
+struct pending {
+        size_t at;
+        bool jt;
+        uint32_t v;
+};
 
-        if (hi - lo == 1)
-                return iv[lo].o.arg ? put_fix(e, iv[lo].o.v) : put(e, OP_RET_K, 0, 0, iv[lo].o.v);
-        mid = lo + (hi - lo) / 2;
-        l = tree_size(iv, lo, mid);
-        if (l > 255) {
-                if (put(e, OP_JGT, 0, 1, iv[mid].lo - 1) < 0 || put(e, OP_JA, 0, 0, (uint32_t)l) < 0)
+struct pendings {
+        struct pending *p;
+        size_t n, cap;
+};
+
+static int add_pending(struct pendings *ps, size_t at, bool jt, uint32_t v)
+{
+        if (ps->n == ps->cap) {
+                size_t cap = ps->cap ? ps->cap * 2 : 64;
+                struct pending *p = realloc(ps->p, cap * sizeof(*p));
+
+                if (p == NULL)
                         return -1;
-        } else if (put(e, OP_JGT, (uint8_t)l, 0, iv[mid].lo - 1) < 0) {
+                ps->p = p;
+                ps->cap = cap;
+        }
+        ps->p[ps->n++] = (struct pending){.at = at, .jt = jt, .v = v};
+        return 0;
+}
+
+/* A binary tree over the intervals iv[lo..hi) (two or more), A holding the number:
+ * "nr > lo(mid) - 1" goes right, else left. A leaf that returns has no instruction of its
+ * own: the comparison jumps to the one `ret` per value at the end of the section
+ * (emit_pool). The kernel converts a `ret` to two eBPF instructions, and a comparison
+ * with its next instruction on either side to one: against a `ret` per leaf, about half
+ * the classic program and less than half the eBPF one to convert, JIT and walk per
+ * syscall number when the action cache is filled. A leaf that reads arguments is a `ja`
+ * into the copy. -1: out of memory, or a jump longer than 255 (a section of more than
+ * ~500 intervals: the original is kept). */
+static int emit_tree(struct emit *e, struct pendings *ps, const struct interval *iv, size_t lo, size_t hi)
+{
+        size_t mid = lo + (hi - lo) / 2, at = e->n;
+
+        if (put(e, OP_JGT, 0, 0, iv[mid].lo - 1) < 0)
+                return -1;
+        /* nr <= lo(mid) - 1: the left half, next or a pooled return */
+        if (mid - lo > 1) {
+                if (emit_tree(e, ps, iv, lo, mid) < 0)
+                        return -1;
+        } else if (iv[lo].o.arg) {
+                if (emit_leaf(e, &iv[lo]) < 0)
+                        return -1;
+        } else if (add_pending(ps, at, false, iv[lo].o.v) < 0) {
                 return -1;
         }
-        return emit_tree(e, iv, lo, mid) < 0 ? -1 : emit_tree(e, iv, mid, hi);
+        /* the right half, after the left one */
+        if (hi - mid == 1 && !iv[mid].o.arg)
+                return add_pending(ps, at, true, iv[mid].o.v);
+        if (e->n - (at + 1) > 255)
+                return -1;
+        e->p[at].jt = (uint8_t)(e->n - (at + 1));
+        return hi - mid > 1 ? emit_tree(e, ps, iv, mid, hi) : emit_leaf(e, &iv[mid]);
+}
+
+/* After a section's tree: one `ret` per value its pending jumps want, and the jumps. */
+static int emit_pool(struct emit *e, struct pendings *ps)
+{
+        size_t pool = e->n;
+
+        for (size_t i = 0; i < ps->n; i++) {
+                const struct pending *q = &ps->p[i];
+                size_t k = pool, off;
+
+                while (k < e->n && e->p[k].k != q->v)
+                        k++;
+                if (k == e->n && put(e, OP_RET_K, 0, 0, q->v) < 0)
+                        return -1;
+                off = k - (q->at + 1);
+                if (off > 255)
+                        return -1;
+                if (q->jt)
+                        e->p[q->at].jt = (uint8_t)off;
+                else
+                        e->p[q->at].jf = (uint8_t)off;
+        }
+        ps->n = 0;
+        return 0;
 }
 
 /* The instructions reachable from the argument loads, in their order */
@@ -430,13 +493,96 @@ static bool check(const struct sock_filter *prog, size_t n, const struct sock_fi
         return true;
 }
 
+/* The compact program: a dispatch on the architecture, a tree per section with its pool
+ * of returns, the copy of the argument code. -1: out of memory, or not smaller, or a jump
+ * too long. */
+static int assemble(const struct sock_filter *prog, size_t n, struct section *secs, size_t n_secs,
+                    const bool *in, size_t *newpos, struct emit *e)
+{
+        struct pendings ps = {0};
+        size_t copy_at;
+
+        for (size_t s = 0; s < n_secs; s++)
+                secs[s].at = 0;
+        /* dispatch on the architecture; a section equal to the others' is left out */
+        if (put(e, OP_LD_ABS, 0, 0, OFF_ARCH) < 0)
+                goto fail;
+        for (size_t s = 1; s < n_secs; s++) {
+                bool same = secs[s].n_iv == secs[0].n_iv;
+
+                for (size_t i = 0; same && i < secs[s].n_iv; i++)
+                        same = secs[s].iv[i].lo == secs[0].iv[i].lo &&
+                               same_outcome(secs[s].iv[i].o, secs[0].iv[i].o);
+                if (same) {
+                        secs[s].at = SIZE_MAX;
+                        continue;
+                }
+                if (put(e, OP_JEQ, 0, 1, secs[s].arch) < 0)
+                        goto fail;
+                secs[s].ja_at = e->n;
+                if (put(e, OP_JA, 0, 0, 0) < 0)
+                        goto fail;
+        }
+        for (size_t s = 0; s < n_secs; s++) {
+                if (secs[s].at == SIZE_MAX)
+                        continue;
+                secs[s].at = e->n;
+                if (secs[s].n_iv > 1 && put(e, OP_LD_ABS, 0, 0, OFF_NR) < 0)
+                        goto fail;
+                if (secs[s].n_iv == 1) {
+                        if (emit_leaf(e, &secs[s].iv[0]) < 0)
+                                goto fail;
+                } else if (emit_tree(e, &ps, secs[s].iv, 0, secs[s].n_iv) < 0 || emit_pool(e, &ps) < 0) {
+                        goto fail;
+                }
+        }
+        for (size_t s = 1; s < n_secs; s++)
+                if (secs[s].at != SIZE_MAX)
+                        e->p[secs[s].ja_at].k = (uint32_t)(secs[s].at - (secs[s].ja_at + 1));
+
+        /* the copy, in the original order: its jumps only get shorter */
+        copy_at = e->n;
+        for (size_t pc = 0, m = 0; pc < n; pc++)
+                if (in[pc])
+                        newpos[pc] = copy_at + m++;
+        for (size_t pc = 0; pc < n; pc++) {
+                struct sock_filter f = prog[pc];
+
+                if (!in[pc])
+                        continue;
+                if (f.code == OP_JA)
+                        f.k = (uint32_t)(newpos[pc + 1 + f.k] - (newpos[pc] + 1));
+                else if (is_cond_jump(f.code)) {
+                        f.jt = (uint8_t)(newpos[pc + 1 + f.jt] - (newpos[pc] + 1));
+                        f.jf = (uint8_t)(newpos[pc + 1 + f.jf] - (newpos[pc] + 1));
+                } else if (f.code != OP_RET_K && newpos[pc + 1] != newpos[pc] + 1) {
+                        goto fail; /* falls through to an instruction not copied next: cannot be */
+                }
+                if (put(e, f.code, f.jt, f.jf, f.k) < 0)
+                        goto fail;
+        }
+        for (size_t i = 0; i < e->n_fix; i++)
+                e->p[e->fix[i][0]].k = (uint32_t)(newpos[e->fix[i][1]] - (e->fix[i][0] + 1));
+        /* the kernel wants a return last; this one is never reached */
+        if (e->p[e->n - 1].code != OP_RET_K && put(e, OP_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS) < 0)
+                goto fail;
+        if (e->n >= n || e->n > BPF_MAXINSNS)
+                goto fail;
+
+        free(ps.p);
+        return 0;
+fail:
+        free(ps.p);
+        return -1;
+}
+
 int rc_seccomp_compact(const struct sock_filter *prog, size_t n, struct sock_filter **ret, size_t *ret_n)
 {
         struct u32set consts = {0}, cands = {0};
         struct section *secs = NULL;
         struct emit e = {0};
         bool *in = NULL;
-        size_t *newpos = NULL, n_secs = 0, n_bps = 0, n_vals = 0, copy_at;
+        size_t *newpos = NULL, n_secs = 0, n_bps = 0, n_vals = 0;
         uint32_t *bps = NULL;
         uint64_t *vals = NULL;
         int ok = 0;
@@ -492,65 +638,7 @@ int rc_seccomp_compact(const struct sock_filter *prog, size_t n, struct sock_fil
         if (in == NULL || newpos == NULL || mark_reachable(prog, n, secs, n_secs, in) < 0)
                 goto out;
 
-        /* dispatch on the architecture; a section equal to the others' is left out */
-        if (put(&e, OP_LD_ABS, 0, 0, OFF_ARCH) < 0)
-                goto out;
-        for (size_t s = 1; s < n_secs; s++) {
-                bool same = secs[s].n_iv == secs[0].n_iv;
-
-                for (size_t i = 0; same && i < secs[s].n_iv; i++)
-                        same = secs[s].iv[i].lo == secs[0].iv[i].lo &&
-                               same_outcome(secs[s].iv[i].o, secs[0].iv[i].o);
-                if (same) {
-                        secs[s].at = SIZE_MAX;
-                        continue;
-                }
-                if (put(&e, OP_JEQ, 0, 1, secs[s].arch) < 0)
-                        goto out;
-                secs[s].ja_at = e.n;
-                if (put(&e, OP_JA, 0, 0, 0) < 0)
-                        goto out;
-        }
-        for (size_t s = 0; s < n_secs; s++) {
-                if (secs[s].at == SIZE_MAX)
-                        continue;
-                secs[s].at = e.n;
-                if (secs[s].n_iv > 1 && put(&e, OP_LD_ABS, 0, 0, OFF_NR) < 0)
-                        goto out;
-                if (emit_tree(&e, secs[s].iv, 0, secs[s].n_iv) < 0)
-                        goto out;
-        }
-        for (size_t s = 1; s < n_secs; s++)
-                if (secs[s].at != SIZE_MAX)
-                        e.p[secs[s].ja_at].k = (uint32_t)(secs[s].at - (secs[s].ja_at + 1));
-
-        /* the copy, in the original order: its jumps only get shorter */
-        copy_at = e.n;
-        for (size_t pc = 0, m = 0; pc < n; pc++)
-                if (in[pc])
-                        newpos[pc] = copy_at + m++;
-        for (size_t pc = 0; pc < n; pc++) {
-                struct sock_filter f = prog[pc];
-
-                if (!in[pc])
-                        continue;
-                if (f.code == OP_JA)
-                        f.k = (uint32_t)(newpos[pc + 1 + f.k] - (newpos[pc] + 1));
-                else if (is_cond_jump(f.code)) {
-                        f.jt = (uint8_t)(newpos[pc + 1 + f.jt] - (newpos[pc] + 1));
-                        f.jf = (uint8_t)(newpos[pc + 1 + f.jf] - (newpos[pc] + 1));
-                } else if (f.code != OP_RET_K && newpos[pc + 1] != newpos[pc] + 1) {
-                        goto out; /* falls through to an instruction not copied next: cannot be */
-                }
-                if (put(&e, f.code, f.jt, f.jf, f.k) < 0)
-                        goto out;
-        }
-        for (size_t i = 0; i < e.n_fix; i++)
-                e.p[e.fix[i][0]].k = (uint32_t)(newpos[e.fix[i][1]] - (e.fix[i][0] + 1));
-        /* the kernel wants a return last; this one is never reached */
-        if (e.p[e.n - 1].code != OP_RET_K && put(&e, OP_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS) < 0)
-                goto out;
-        if (e.n >= n || e.n > BPF_MAXINSNS)
+        if (assemble(prog, n, secs, n_secs, in, newpos, &e) < 0)
                 goto out;
 
         if (arg_values(prog, n, in, &vals, &n_vals) < 0 ||

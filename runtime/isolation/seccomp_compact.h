@@ -11,14 +11,15 @@
  * with and per syscall number at every point where one of its comparisons can change the
  * outcome (each constant K and K+1), with the arguments unknown. Between two such points
  * the outcome is the same, so each architecture gets a binary tree over intervals of
- * numbers; a leaf returns the action, or, where the outcome depends on the arguments,
- * jumps into a verbatim copy of the instructions of the original reachable from that
- * argument load. The copy and the tree are then run against the original, in an emulator,
- * on every architecture value, every interval bound and its neighbours, and argument
- * vectors built from the constants the copied code compares with; any difference, any
- * instruction outside what is modelled (anything but absolute loads of seccomp_data,
- * jumps on constants, AND of a constant, returns of constants), any operation on the
- * number or architecture but a comparison, and the original is kept.
+ * numbers; a leaf returns the action (a jump to the one `ret` per action after the
+ * section's tree), or, where the outcome depends on the arguments, jumps into a verbatim
+ * copy of the instructions of the original reachable from that argument load. The copy
+ * and the tree are then run against the original, in an emulator, on every architecture
+ * value, every interval bound and its neighbours, and argument vectors built from the
+ * constants the copied code compares with; any difference, any instruction outside what
+ * is modelled (anything but absolute loads of seccomp_data, jumps on constants, AND of a
+ * constant, returns of constants), any operation on the number or architecture but a
+ * comparison, and the original is kept.
  */
 #pragma once
 

@@ -214,3 +214,50 @@ Test(seccomp_compact, unmodelled_programs_are_kept)
         cr_assert_eq(rc_seccomp_compact(ldx, 2, &out, &m), 0);
         cr_assert_null(out);
 }
+
+static size_t count_code(const struct sock_filter *p, size_t n, uint16_t code)
+{
+        size_t c = 0;
+
+        for (size_t i = 0; i < n; i++)
+                c += p[i].code == code;
+        return c;
+}
+
+/* The tree's leaves share their section's returns: a comparison jumps straight to one `ret`
+ * per value, not to a `ret` of its own (half the program the kernel converts and JITs). */
+Test(seccomp_compact, returns_are_shared)
+{
+        size_t n = 0, m = 0, jumps, rets;
+        struct sock_filter *orig = libseccomp_program(&n), *small = NULL;
+
+        cr_assert_eq(rc_seccomp_compact(orig, n, &small, &m), 1);
+        jumps = count_code(small, m, BPF_JMP | BPF_JGT | BPF_K);
+        rets = count_code(small, m, BPF_RET | BPF_K);
+        cr_assert_gt(jumps, 20);
+        cr_assert_lt(rets * 4, jumps, "%zu returns for %zu comparisons (%zu instructions)", rets, jumps, m);
+        assert_same(orig, n, small, m);
+        free(orig);
+        free(small);
+}
+
+/* A section too large for the pooled returns (jumps of at most 255): 1200 intervals from
+ * a list of 600 numbers. The original is kept. */
+Test(seccomp_compact, large_sections_are_kept)
+{
+        size_t n = 0, m = 0;
+        struct sock_filter *orig = calloc(2 + 1200 + 2, sizeof(*orig)), *small = NULL;
+
+        cr_assert_not_null(orig);
+        orig[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4);
+        orig[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0);
+        for (uint32_t i = 0; i < 600; i++) { /* each number: to the allow at the end */
+                orig[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 2 * i, 0, 1);
+                orig[n++] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 2 * (599 - i) + 1);
+        }
+        orig[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+        orig[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+        cr_assert_eq(rc_seccomp_compact(orig, n, &small, &m), 0);
+        cr_assert_null(small);
+        free(orig);
+}
