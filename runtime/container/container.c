@@ -725,9 +725,11 @@ int rc_container_run(const struct rc_runtime *rt, const char *id, const struct r
         rc_relay_stop(&relay);
         if (ret == 0 && ro->before_delete != NULL)
                 ro->before_delete(rt, id, ro->result, ro->data);
-        if (!ro->keep &&
-            rc_container_delete_known(rt, c.rootfd, id, c.cfg, true, ret < 0 ? &derr : err) < 0 && ret == 0)
-                ret = -1;
+        /* waited for: the init is reaped, the state in memory is the one we wrote */
+        if (!ro->keep && ret == 0)
+                ret = rc_container_delete_reaped(rt, c.rootfd, id, c.cfg, &c.state, err);
+        else if (!ro->keep)
+                rc_container_delete_known(rt, c.rootfd, id, c.cfg, true, &derr);
         goto out;
 fail:
         ret = -1;

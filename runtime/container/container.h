@@ -111,6 +111,12 @@ int rc_container_delete(const struct rc_runtime *rt, const char *id, bool force,
  * container's config (NULL: read the one saved at create); for run. */
 int rc_container_delete_known(const struct rc_runtime *rt, int rootfd, const char *id,
                               const struct oci_config *cfg, bool force, rc_error_t *err);
+/* delete --force for run, after it reaped the init: s, the state it wrote, is used as it
+ * is (status stopped) instead of reading state.json and asking /proc again, when the
+ * state directory's init record still names that init (otherwise as
+ * rc_container_delete_known). */
+int rc_container_delete_reaped(const struct rc_runtime *rt, int rootfd, const char *id,
+                               const struct oci_config *cfg, struct oci_state *s, rc_error_t *err);
 /* Kill every container init under the root that no state describes: its state directory
  * was removed, or its state does not record it (rc_state_find_inits); *ret_killed counts
  * them. Containers whose lock is held (a command at work) are left alone. */

@@ -596,38 +596,48 @@ static int stop_for_delete(const struct loaded *l, int rootfd, int dirfd, const 
         return 0;
 }
 
-int rc_container_delete_locked(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id,
-                               const struct oci_config *cfg, bool force, rc_error_t *err)
+/* delete proper, with what is known of the container in l */
+static int delete_loaded(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id,
+                         const struct oci_config *cfg, const struct loaded *l, bool force, rc_error_t *err)
 {
         _cleanup_error_ rc_error_t e = NULL;
         struct oci_config *loaded = NULL;
-        struct loaded l;
         bool poststop;
         int ret;
 
-        if (load_state(rt, dirfd, id, true, &l, err) < 0)
-                return -1;
         /* A container saved as "creating" never finished create (or has no readable state
          * at all): its poststop hooks have nothing to undo. */
-        if (cfg == NULL && l.saved != OCI_STATUS_CREATING && load_config(dirfd, id, &loaded, &e) < 0) {
+        if (cfg == NULL && l->saved != OCI_STATUS_CREATING && load_config(dirfd, id, &loaded, &e) < 0) {
                 rc_log(&rt->log, RC_LOG_WARNING, "skipping poststop hooks: %s", e->msg);
                 rc_error_free(&e);
         }
         if (cfg == NULL)
                 cfg = loaded;
-        poststop = l.saved != OCI_STATUS_CREATING && cfg != NULL && cfg->hooks[OCI_HOOK_POSTSTOP].n > 0;
-        ret = stop_for_delete(&l, rootfd, dirfd, id, force, err);
+        poststop = l->saved != OCI_STATUS_CREATING && cfg != NULL && cfg->hooks[OCI_HOOK_POSTSTOP].n > 0;
+        ret = stop_for_delete(l, rootfd, dirfd, id, force, err);
         /* the final usage goes to the state dir (for poststop hooks, which can still ask
          * `events --stats`), then the cgroup (and what is left in it) goes */
         if (ret == 0)
-                ret = rc_cgroup_finish(rt, dirfd, l.s, poststop, err);
+                ret = rc_cgroup_finish(rt, dirfd, l->s, poststop, err);
         if (ret == 0 && poststop)
-                run_poststop(rt, l.s, cfg);
+                run_poststop(rt, l->s, cfg);
         if (ret == 0)
                 ret = detach_network(rt, dirfd, id, force, err);
         if (ret == 0)
                 ret = rc_state_dir_remove(rootfd, id, dirfd, err);
         config_free(loaded);
+        return ret;
+}
+
+int rc_container_delete_locked(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id,
+                               const struct oci_config *cfg, bool force, rc_error_t *err)
+{
+        struct loaded l;
+        int ret;
+
+        if (load_state(rt, dirfd, id, true, &l, err) < 0)
+                return -1;
+        ret = delete_loaded(rt, rootfd, dirfd, id, cfg, &l, force, err);
         loaded_clear(&l);
         return ret;
 }
@@ -651,6 +661,35 @@ int rc_container_delete_known(const struct rc_runtime *rt, int rootfd, const cha
         if (rc_state_dir_open(rootfd, id, &dirfd, err) < 0)
                 return -1;
         return rc_container_delete_locked(rt, rootfd, dirfd, id, cfg, force, err);
+}
+
+/* Whether the directory's init record names the init s says: the directory is still the
+ * one of the state in memory (not removed and made again by another create meanwhile;
+ * state.json is written by create and start alone, which run did itself). */
+static bool records_init_of(int dirfd, const struct oci_state *s)
+{
+        struct rc_init_record rec = {0};
+        bool same;
+
+        if (s->pid <= 0 || rc_state_read_init(dirfd, &rec) < 0)
+                return false;
+        same = rec.pid == s->pid && rec.start_time == s->pid_start_time;
+        free(rec.cgroup_path);
+        return same;
+}
+
+int rc_container_delete_reaped(const struct rc_runtime *rt, int rootfd, const char *id,
+                               const struct oci_config *cfg, struct oci_state *s, rc_error_t *err)
+{
+        _cleanup_close_ int dirfd = -1;
+        struct loaded l = {.s = s, .saved = s->status, .recorded = true};
+
+        if (rc_state_dir_open(rootfd, id, &dirfd, err) < 0)
+                return -1;
+        if (!records_init_of(dirfd, s))
+                return rc_container_delete_locked(rt, rootfd, dirfd, id, cfg, true, err);
+        s->status = OCI_STATUS_STOPPED; /* its init reaped by the caller */
+        return delete_loaded(rt, rootfd, dirfd, id, cfg, &l, true, err);
 }
 
 /* ---- list --------------------------------------------------------------------------- */
