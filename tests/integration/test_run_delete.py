@@ -35,6 +35,7 @@ def test_run_deletes_a_container_made_again_as_delete_force(rt, bundle, workdir)
     b.save()
     cid = rt.new_id()
     p = rt.popen("run", "--bundle", b.path, cid, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wait_for(lambda: rt.cmd("state", cid).returncode == 0, what=f"run to create {cid}")
     first = rt.wait_status(cid, "running")["pid"]
     aside = os.path.join(workdir, "aside")
     os.rename(os.path.join(rt.root, cid), aside)
