@@ -341,6 +341,27 @@ static int undo_container(const struct rc_runtime *rt, const char *id, rc_error_
         return -1;
 }
 
+/* The container's state directory is gone (delete finished): then there is nothing to
+ * stop, delete or detach for it (each of the three finds that on its own), and the three
+ * need not look one by one. false when unsure or for an id that is none. */
+static bool state_gone(const struct rc_runtime *rt, const char *id)
+{
+        _cleanup_close_ int rootfd = -1;
+        struct stat st;
+
+        if (rc_validate_id(id, NULL) < 0)
+                return false;
+        rootfd = open(rc_state_root_path(rt->root), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return errno == ENOENT;
+        return fstatat(rootfd, id, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+}
+
+static bool names_container(const struct rc_journal_entry *e)
+{
+        return e->kind == RC_JOURNAL_CONTAINER || e->kind == RC_JOURNAL_NETWORK;
+}
+
 static int undo(const struct rc_runtime *rt, const struct rc_journal_entry *e, rc_error_t *err)
 {
         switch (e->kind) {
@@ -358,14 +379,15 @@ static int undo(const struct rc_runtime *rt, const struct rc_journal_entry *e, r
         return 0;
 }
 
+/* Through the journal's own fd (read-write: appends do not care where it points). */
 static int read_entries(struct rc_journal *j, struct rc_journal_entry **ret, size_t *ret_n, rc_error_t *err)
 {
         _cleanup_free_ char *data = NULL;
-        char path[64];
         size_t len = 0;
 
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", j->fd);
-        if (rc_read_file_at(AT_FDCWD, path, JOURNAL_MAX, &data, &len, err) < 0 ||
+        if (lseek(j->fd, 0, SEEK_SET) < 0)
+                return rc_error_set(err, errno, "journal of sandbox \"%s\": seek", j->id);
+        if (rc_read_fd(j->fd, "journal", JOURNAL_MAX, &data, &len, err) < 0 ||
             rc_journal_parse(data, len, ret, ret_n, err) < 0)
                 return rc_error_wrap(err, "journal of sandbox \"%s\"", j->id);
         return 0;
@@ -381,6 +403,7 @@ static void keep_first(rc_error_t *err, rc_error_t *e)
 
 int rc_journal_teardown(const struct rc_runtime *rt, struct rc_journal *j, rc_error_t *err)
 {
+        _cleanup_free_ bool *done = NULL;
         struct rc_journal_entry *v = NULL;
         _cleanup_free_ char *name = NULL;
         rc_error_t e = NULL;
@@ -391,13 +414,25 @@ int rc_journal_teardown(const struct rc_runtime *rt, struct rc_journal *j, rc_er
                 rc_journal_free(j);
                 return -1;
         }
+        done = calloc(n ? n : 1, sizeof(*done));
+        if (done == NULL) {
+                rc_journal_entries_free(v, n);
+                rc_journal_free(j);
+                return rc_error_set(err, ENOMEM, "clean up sandbox");
+        }
+        /* a container its run deleted (the usual end): its entries are done */
         for (size_t i = 0; i < n; i++)
-                if (v[i].kind == RC_JOURNAL_CONTAINER && stop_container(rt, v[i].arg, &e) < 0) {
+                if (v[i].kind == RC_JOURNAL_CONTAINER && state_gone(rt, v[i].arg))
+                        for (size_t k = 0; k < n; k++)
+                                if (names_container(&v[k]) && strcmp(v[k].arg, v[i].arg) == 0)
+                                        done[k] = true;
+        for (size_t i = 0; i < n; i++)
+                if (!done[i] && v[i].kind == RC_JOURNAL_CONTAINER && stop_container(rt, v[i].arg, &e) < 0) {
                         keep_first(err, &e);
                         ret = -1;
                 }
         for (size_t i = n; i-- > 0;) {
-                if (undo(rt, &v[i], &e) < 0) {
+                if (!done[i] && undo(rt, &v[i], &e) < 0) {
                         rc_log(&rt->log, RC_LOG_DEBUG, "sandbox \"%s\": undo %s: %s", j->id,
                                rc_journal_kind_name(v[i].kind), e->msg);
                         keep_first(err, &e);

@@ -44,6 +44,7 @@ struct sandbox {
         struct rc_cgroup_stats stats;
         bool has_stats;
         bool cgroup; /* the job gets a cgroup (decided before anything is unpacked) */
+        bool cgroup_made; /* create recorded one (journal_effect) */
         uint64_t tmpfs_size; /* of each tmpfs that gives none; 0: the kernel's default */
 };
 
@@ -262,6 +263,12 @@ static void collect_stats(const struct rc_runtime *rt, const char *id, const str
         struct sandbox *s = data;
         _cleanup_error_ rc_error_t e = NULL;
 
+        /* no cgroup: nothing to read (the state names none and no stats.json was written
+         * yet), and this is on the way from the job's end to the caller's */
+        if (!s->cgroup_made) {
+                rc_log(&rt->log, RC_LOG_DEBUG, "sandbox \"%s\": no cgroup statistics: no cgroup", id);
+                return;
+        }
         if (rc_container_stats(rt, id, &s->stats, &e) == 0)
                 s->has_stats = true;
         else
@@ -273,6 +280,8 @@ static int journal_effect(void *data, enum rc_create_effect kind, const char *ar
 {
         struct sandbox *s = data;
 
+        if (kind == RC_EFFECT_CGROUP)
+                s->cgroup_made = true; /* announced before its mkdir: stats are worth a look */
         return rc_journal_record(
                 s->journal, kind == RC_EFFECT_CGROUP ? RC_JOURNAL_CGROUP : RC_JOURNAL_NETWORK, arg, err);
 }
