@@ -45,7 +45,6 @@ def test_kill_signal_zero_probes_the_init(rt, bundle):
     assert rt.cmd("kill", cid, "0").returncode != 0, "stopped: nothing to probe"
 
 
-@pytest.mark.run_container_only("runc's behaviour; crun 1.8.1 says the container is not running")
 def test_kill_all_of_a_stopped_container_is_not_an_error(rt, bundle):
     b = bundle(["/probe", "exit", "0"])
     cid = rt.create(b).cid

@@ -115,7 +115,6 @@ def test_ready_from_a_user_namespace(rt, bundle, host_socket):
     assert any(m.startswith("READY=1") for m in received(s))
 
 
-@pytest.mark.run_container_only(RUNC_PROTOCOL)
 def test_foreground_run_forwards_signals_before_ready(rt, bundle, host_socket):
     """`run` in the foreground relays READY on the side (runc: a goroutine): a container
     that never says READY still gets the signals `run` receives."""

@@ -225,7 +225,7 @@ def test_delete_force_unknown_id(rt):
     "../escape", "a/b", "..", ".", "",
     pytest.param("with space",
                  marks=pytest.mark.run_container_only("runc's id rule [A-Za-z0-9_+.-]; crun allows spaces")),
-    pytest.param("x" * 1025, marks=pytest.mark.run_container_only("crun has no id length limit")),
+    "x" * 1025,  # crun has no length limit, but refuses a state directory name that long
 ])
 def test_invalid_id_rejected(rt, bundle, bad_id, workdir):
     b = bundle(["/probe", "exit", "0"])

@@ -183,7 +183,8 @@ def test_large_annotations_accepted_are_read_by_every_command(rt, bundle):
     assert rt.state(c.cid)["status"] == "running"
     r = rt.cmd("delete", "--force", c.cid)
     assert r.returncode == 0, r.stderr
-    assert not pid_alive(pid)
+    # crun's delete --force may return before its SIGKILL has landed
+    wait_for(lambda: not pid_alive(pid), what="the init killed by delete --force")
 
 
 @pytest.mark.run_container_only("the size limit (16 MiB) is run-container's own")

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import wait_for
 
-pytestmark = pytest.mark.run_container_only(
+RC_ONLY = pytest.mark.run_container_only(
     "run-container's systemd driver decisions; crun runs here only with --cgroup-manager=disabled")
 
 FLAGS = (["--systemd-cgroup"], ["--cgroup-manager=systemd"])
@@ -23,6 +23,7 @@ def cgroup2_host():
     return r.stdout.strip() == "cgroup2fs"
 
 
+@RC_ONLY
 @pytest.mark.parametrize("flag", FLAGS, ids=lambda f: f[0])
 def test_needs_cgroup_v2_and_leaves_nothing(rt, bundle, flag):
     if cgroup2_host():
@@ -48,6 +49,7 @@ def test_every_command_takes_the_flag(rt, bundle, flag):
     assert r.returncode == 0, r.stderr
 
 
+@RC_ONLY
 def test_features_and_help_tell_the_truth(rt):
     f = json.loads(rt.cmd("features").stdout)
     assert f["linux"]["cgroup"]["systemd"] is True
@@ -57,6 +59,7 @@ def test_features_and_help_tell_the_truth(rt):
     assert "not supported" not in h
 
 
+@RC_ONLY
 def test_run_without_systemd_never_loads_libsystemd(rt, bundle):
     b = bundle(["/probe", "sleep", "60"])
     b.save()
