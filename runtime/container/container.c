@@ -53,6 +53,9 @@ struct create_run {
         int rootfd;
         int dirfd;
         int relay_fd; /* run's terminal relay: the init's end of the console pair, or -1 */
+        /* run in the foreground without --console-socket: where the console pair goes when
+         * the config has a terminal (made only then), or NULL */
+        int *relay_pair;
         struct rc_cgroup *cg; /* planned, then created in do_create */
         int exit_fd; /* with o->ext->init: where the init's EXIT comes (rc_spawn.exit_fd), else -1 */
         struct oci_state state;
@@ -259,6 +262,11 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
         pid_t pid;
         int ret;
 
+        if (c->cfg->process.terminal && c->o->console_socket == NULL && c->relay_pair != NULL) {
+                if (rc_relay_console_pair(c->relay_pair, err) < 0)
+                        return -1;
+                c->relay_fd = c->relay_pair[1];
+        }
         if (c->cfg->process.terminal && c->o->console_socket == NULL && c->relay_fd < 0)
                 return rc_error_set(err, 0,
                                     "cannot allocate a terminal without --console-socket: "
@@ -349,10 +357,10 @@ static int do_create(struct create_run *c, pid_t *ret_pid, rc_error_t *err)
         return 0;
 }
 
-#define CREATE_RUN_INIT(rt_, id_, o_, relay_fd_)                                                            \
+#define CREATE_RUN_INIT(rt_, id_, o_, relay_pair_)                                                          \
         {                                                                                                   \
-                .rt = (rt_), .id = (id_), .o = (o_), .rootfd = -1, .dirfd = -1, .relay_fd = (relay_fd_),    \
-                .exit_fd = -1, .fifo_fd = -1                                                                \
+                .rt = (rt_), .id = (id_), .o = (o_), .rootfd = -1, .dirfd = -1, .relay_fd = -1,             \
+                .relay_pair = (relay_pair_), .exit_fd = -1, .fifo_fd = -1                                   \
         }
 
 /* c: from CREATE_RUN_INIT, cleared by the caller with create_run_clear. On success the
@@ -394,7 +402,7 @@ static int create_container(struct create_run *c, pid_t *ret_pid, rc_error_t *er
 int rc_container_create(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
                         rc_error_t *err)
 {
-        struct create_run c = CREATE_RUN_INIT(rt, id, o, -1);
+        struct create_run c = CREATE_RUN_INIT(rt, id, o, NULL);
         pid_t pid;
         int ret = create_container(&c, &pid, err);
 
@@ -686,10 +694,10 @@ int rc_container_run(const struct rc_runtime *rt, const char *id, const struct r
         *ret_status = 0;
         if (!ro->detach && !ro->no_subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
                 return rc_error_set(err, errno, "become a subreaper");
-        if (!ro->detach && o->console_socket == NULL && rc_relay_console_pair(pair, err) < 0)
-                return -1;
-        /* create and start under one hold of the lock, with the state and config in memory */
-        c = (struct create_run)CREATE_RUN_INIT(rt, id, o, pair[1]);
+        /* create and start under one hold of the lock, with the state and config in memory;
+         * the terminal relay's pair made there when the config has a terminal */
+        c = (struct create_run)CREATE_RUN_INIT(rt, id, o,
+                                               !ro->detach && o->console_socket == NULL ? pair : NULL);
         c.defer_created_write = !ro->detach && !(rt->slow_paths & RC_SLOW_CREATED);
         /* not with sd_notify: its socket must exist before the process runs (start_locked) */
         c.early_release = rt->notify_socket == NULL && !(rt->slow_paths & RC_SLOW_RELEASE);
@@ -758,7 +766,7 @@ int rc_container_restore(const struct rc_runtime *rt, const char *id, const stru
 {
         struct rc_relay relay = {.master = -1};
         struct rc_run_opts run_opts = {.detach = ro->detach};
-        struct create_run c = CREATE_RUN_INIT(rt, id, o, -1);
+        struct create_run c = CREATE_RUN_INIT(rt, id, o, NULL);
         rc_error_t derr = NULL;
         int sfd = -1, ret = -1;
         sigset_t old;

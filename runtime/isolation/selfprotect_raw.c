@@ -55,16 +55,18 @@ static long raw_syscall(long nr, long a, long b, long c, long d, long e)
 int rc_selfprotect_check(void)
 {
         struct statfs sfs;
-        long fd = raw_syscall(SYS_openat, AT_FDCWD, (long)self_exe, O_RDONLY | O_CLOEXEC, 0, 0);
-        long seals;
+        long fd, seals;
         int ret = 0;
 
+        /* the read-only mount (the re-executed process' case) in one call: statfs follows
+         * the link to the file this process runs */
+        if (raw_syscall(SYS_statfs, (long)self_exe, (long)&sfs, 0, 0, 0) == 0 && (sfs.f_flags & ST_RDONLY))
+                return 1;
+        fd = raw_syscall(SYS_openat, AT_FDCWD, (long)self_exe, O_RDONLY | O_CLOEXEC, 0, 0);
         if (fd < 0)
                 return (int)fd;
-        if (raw_syscall(SYS_fstatfs, fd, (long)&sfs, 0, 0, 0) == 0 && (sfs.f_flags & ST_RDONLY))
-                ret = 1;
-        else if ((seals = raw_syscall(SYS_fcntl, fd, F_GET_SEALS, 0, 0, 0)) >= 0 &&
-                 (seals & RC_SELFPROTECT_SEALS) == RC_SELFPROTECT_SEALS)
+        if ((seals = raw_syscall(SYS_fcntl, fd, F_GET_SEALS, 0, 0, 0)) >= 0 &&
+            (seals & RC_SELFPROTECT_SEALS) == RC_SELFPROTECT_SEALS)
                 ret = 1;
         raw_syscall(SYS_close, fd, 0, 0, 0, 0);
         return ret;
