@@ -225,17 +225,9 @@ static int write_descriptors(criu_opts *o, int imgfd, pid_t pid, rc_error_t *err
  * path that was not there is dumped as CRIU finds it. */
 static bool masked_tmpfs(int procroot, const char *path)
 {
-        _cleanup_close_ int fd =
-                rc_root_open(procroot, path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, 0);
-        struct statfs sfs;
-        struct statx stx;
+        bool rdonly = false;
 
-        if (fd < 0 || fstatfs(fd, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC || !(sfs.f_flags & ST_RDONLY))
-                return false;
-        if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) < 0)
-                return false;
-        return (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
-               (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+        return rc_criu_tmpfs_root(procroot, path, &rdonly) && rdonly;
 }
 
 static int add_masked_dirs(criu_opts *o, const struct oci_config *cfg, pid_t pid, const char *restore_src,
@@ -409,6 +401,12 @@ static int set_lazy_dump(criu_opts *o, const struct rc_checkpoint_opts *opts, in
 /* libcriu's notify callback takes no data pointer: the --status-fd of this process's one
  * dump, told (a NUL byte, then closed: runc's protocol) once the lazy dump serves pages. */
 static int dump_status_fd = -1;
+/* ... and the tmpfs mounts it archives at post-dump (criu_tmpfs.c), with the error. */
+static struct dump_tmpfs {
+        const struct rc_criu_tmpfs *t;
+        int imgfd;
+        rc_error_t err;
+} * dump_tmpfs;
 
 static int on_dump_notify(char *action, criu_notify_arg_t na)
 {
@@ -419,13 +417,18 @@ static int on_dump_notify(char *action, criu_notify_arg_t na)
                 close(dump_status_fd);
                 dump_status_fd = -1;
         }
+        /* the tasks are frozen still: CRIU kills or resumes them after this reply (and
+         * resumes them if it says no) */
+        if (strcmp(action, "post-dump") == 0 && dump_tmpfs != NULL && dump_tmpfs->err == NULL)
+                return rc_criu_tmpfs_dump_write(dump_tmpfs->t, dump_tmpfs->imgfd, &dump_tmpfs->err) < 0 ? -1
+                                                                                                        : 0;
         return 0;
 }
 
 /* Everything CRIU is told for one dump of st's container. */
 static int dump_opts(const struct rc_runtime *rt, criu_opts *o, const struct oci_state *st,
                      const struct oci_config *cfg, const struct rc_checkpoint_opts *opts, int imgfd,
-                     rc_error_t *err)
+                     struct rc_criu_tmpfs *tmpfs, rc_error_t *err)
 {
         char freezer[PATH_MAX];
 
@@ -469,6 +472,11 @@ static int dump_opts(const struct rc_runtime *rt, criu_opts *o, const struct oci
                 return rc_error_wrap(err, "%s/config.json", st->bundle);
         if (add_masked_dirs(o, cfg, st->pid, NULL, err) < 0)
                 return -1;
+        /* a lazy dump's post-dump comes after the restore has read the mounts */
+        if (!opts->criu.lazy_pages && rc_criu_tmpfs_dump_prepare(o, cfg, st->pid, imgfd, tmpfs, err) < 0)
+                return -1;
+        if (tmpfs->n > 0)
+                criu_local_set_notify_cb(o, on_dump_notify);
         if (add_external_netns(o, cfg, st->pid, err) < 0 ||
             write_network(rt, o, cfg, st->id, imgfd, err) < 0)
                 return -1;
@@ -485,6 +493,8 @@ static int checkpoint_locked(const struct rc_runtime *rt, int rootfd, int dirfd,
         _cleanup_close_ int imgfd = -1, workfd = -1;
         struct rc_criu_swrk swrk = {.sock = -1};
         struct oci_config *cfg = NULL;
+        struct rc_criu_tmpfs tmpfs = {0};
+        struct dump_tmpfs dt = {.t = &tmpfs};
         char what[1200];
         int ret = -1, markfd = -1;
 
@@ -498,7 +508,7 @@ static int checkpoint_locked(const struct rc_runtime *rt, int rootfd, int dirfd,
         if (open_dir(opts->criu.image_path, created, &imgfd, "image path", err) < 0 ||
             (work_path != NULL && open_dir(work_path, NULL, &workfd, "work path", err) < 0) ||
             set_common(o, &opts->criu, imgfd, workfd, RC_CRIU_DUMP_LOG, err) < 0 ||
-            dump_opts(rt, o, st, cfg, opts, imgfd, err) < 0)
+            dump_opts(rt, o, st, cfg, opts, imgfd, &tmpfs, err) < 0)
                 goto out;
         /* a plain checkpoint marks its dump for whoever finds it killed (checkpoint_gc.c);
          * migrate's own lock (hold_fd) and work directory do that for its dumps */
@@ -507,9 +517,19 @@ static int checkpoint_locked(const struct rc_runtime *rt, int rootfd, int dirfd,
                 goto out;
         if (rc_criu_swrk_start(o, opts->criu.hold_fd > 0 ? opts->criu.hold_fd : markfd, &swrk, err) < 0)
                 goto out;
+        dt.imgfd = imgfd;
+        dump_tmpfs = &dt;
         ret = opts->pre_dump ? criu_local_pre_dump(o) : criu_local_dump(o);
+        dump_tmpfs = NULL;
         rc_criu_swrk_finish(&swrk);
         rc_checkpoint_unmark(dirfd, &markfd);
+        if (ret < 0 && dt.err != NULL) {
+                /* CRIU resumed the container */
+                rc_error_move(err, &dt.err);
+                rc_error_wrap(err, "checkpoint container \"%s\"", id);
+                ret = -1;
+                goto out;
+        }
         if (ret < 0) {
                 /* a log in an image directory made here goes with it: the error has its reason */
                 snprintf(what, sizeof(what), "checkpoint container \"%s\"", id);
@@ -524,6 +544,8 @@ static int checkpoint_locked(const struct rc_runtime *rt, int rootfd, int dirfd,
                 ret = rc_container_delete_locked(rt, rootfd, dirfd, id, cfg, true, err);
 out:
         rc_checkpoint_unmark(dirfd, &markfd);
+        rc_criu_tmpfs_clear(&tmpfs);
+        rc_error_free(&dt.err);
         oci_config_free(cfg);
         return ret;
 }
@@ -805,6 +827,7 @@ static int restore_in_private_root(const struct rc_criu_restore *r, criu_opts *o
             (c->work_path != NULL && open_dir(c->work_path, NULL, &workfd, "restore: work path", err) < 0) ||
             (has_masked && masked_source(work_path, masked, sizeof(masked), err) < 0) ||
             restore_opts(o, r, imgfd, workfd, &netns_fd, has_masked ? masked : NULL, err) < 0 ||
+            rc_criu_tmpfs_restore_prepare(o, r->cfg, imgfd, c->image_path, work_path, err) < 0 ||
             rc_criu_swrk_start(o, c->hold_fd, &swrk, err) < 0)
                 return -1;
         notify_ctx = &n;
@@ -882,6 +905,9 @@ int rc_criu_restore(const struct rc_criu_restore *r, pid_t *ret_pid, rc_error_t 
                 kill(*ret_pid, SIGKILL);
                 ret = -1;
         }
+        if (ns >= 0)
+                rc_criu_tmpfs_restore_cleanup(r->opts->criu.work_path != NULL ? r->opts->criu.work_path
+                                                                              : r->opts->criu.image_path);
         if (ns >= 0 && r->cfg->linux_.n_masked_paths > 0) {
                 const char *work =
                         r->opts->criu.work_path != NULL ? r->opts->criu.work_path : r->opts->criu.image_path;

@@ -149,6 +149,37 @@ int rc_criu_lazy_pages_start(const char *address, int port, const char *image_pa
 #define RC_CRIU_MASKED "run-container-masked"
 #define RC_CRIU_EXT_NETNS "extRootNetNS"
 
+/* The container's tmpfs mounts outside CRIU's image (criu_tmpfs.c): the list of their
+ * archives in the image ({"mounts": [{"destination": "/dev", "archive":
+ * "run-container-tmpfs-0.img"}, ...]}; an image with it says that CRIU's own image lacks
+ * those mounts' content: restore needs it, and CRIU without it fails with "No mapping
+ * for ...:/dev mountpoint"), and the directory of the restore's new tmpfs mounts in its
+ * work directory. */
+#define RC_CRIU_TMPFS "run-container-tmpfs.json"
+#define RC_CRIU_TMPFS_DIR "run-container-tmpfs"
+struct oci_config;
+struct rc_criu_tmpfs {
+        size_t n;
+        char **dest; /* the mount's path in the container */
+        int *fd; /* a detached copy of the mount, without its children */
+};
+/* Whether path (in the container's root procroot) is the root of a tmpfs mount; and
+ * whether it is read-only. */
+bool rc_criu_tmpfs_root(int procroot, const char *path, bool *ret_rdonly);
+/* Before a (non-lazy) dump of pid: its config's tmpfs mounts given to CRIU as external,
+ * with their copies in *ret (none when the runtime cannot make them: CRIU archives them). */
+int rc_criu_tmpfs_dump_prepare(criu_opts *o, const struct oci_config *cfg, pid_t pid, int imgfd,
+                               struct rc_criu_tmpfs *ret, rc_error_t *err);
+/* At CRIU's "post-dump" (tasks still frozen): the archives and their list into imgfd. */
+int rc_criu_tmpfs_dump_write(const struct rc_criu_tmpfs *t, int imgfd, rc_error_t *err);
+void rc_criu_tmpfs_clear(struct rc_criu_tmpfs *t);
+/* Restore, in its private mount namespace: the image's tmpfs mounts made (the config's
+ * options) and filled, as the external mounts' sources; nothing when the image has none. */
+int rc_criu_tmpfs_restore_prepare(criu_opts *o, const struct oci_config *cfg, int imgfd,
+                                  const char *image_path, const char *work_path, rc_error_t *err);
+/* After the restore, out of the private namespace: the mount points' directories go. */
+void rc_criu_tmpfs_restore_cleanup(const char *work_path);
+
 /* Pages image truncation (runtime/container/criu_image.c): CRIU 3.17 restoring from a
  * pages image shorter than its pagemap says loops for ever. rc_criu_check_pages fails,
  * naming the file, when a pagemap-*.img of the image directory names more pages than its

@@ -752,6 +752,104 @@ def lazy_pages_checkpoint_and_restore(s):
     check(os.path.exists(lazy), f"no {lazy}")
 
 
+TMPFS_LISTING = (
+    'cd /; stat -c "%n %F %a %u:%g %s %t:%T" /dev/shm /dev/shm/data /dev/note /dev/mylink /dev/myfifo /dev/mynode '
+    '/tmp/t/deep; cat /dev/shm/data /dev/note /tmp/t/deep; readlink /dev/mylink; ls -A /dev | tr "\\n" " "; echo; '
+    'for m in /dev /dev/shm /tmp; do awk -v m=$m \'$5 == m {o = $6; for (i = 7; $i != "-"; i++); '
+    'print m, o, $(i + 1), $(i + 3)}\' /proc/self/mountinfo | sed "s/,inode64//"; done')
+
+
+def tmpfs_listing(s, root, cid):
+    """What the container sees of its tmpfs mounts: the entries made in them (type, mode,
+    owner, size, device numbers, content, link target), /dev's names, and each mount's
+    options with its file system's (size, mode)."""
+    return rc_at(s, root, "exec", cid, "sh", "-c", TMPFS_LISTING, check_rc=True).stdout
+
+
+def fill_tmpfs_mounts(s, cid):
+    """Files, a symlink, a fifo and a device node in /dev, a file with a mode and an owner
+    in /dev/shm, a directory tree in /tmp."""
+    rc_at(s, s.root, "exec", cid, "sh", "-c",
+          "echo shm-content > /dev/shm/data && chmod 640 /dev/shm/data && chown 1000:1001 /dev/shm/data && "
+          "echo dev-note > /dev/note && ln -s /dev/shm/data /dev/mylink && mkfifo -m 620 /dev/myfifo && "
+          "mkdir -p /tmp/t && echo deep > /tmp/t/deep", check_rc=True)
+    # no CAP_MKNOD in the container: the node is made from outside
+    pid = s.state(cid)["pid"]
+    os.mknod(f"/proc/{pid}/root/dev/mynode", 0o600 | 0o020000, os.makedev(1, 3))
+
+
+def tmpfs_bundle(s):
+    b, shared = s.bundle(annotations=NET)
+    cfg = os.path.join(b, "config.json")
+    with open(cfg) as f:
+        c = json.load(f)
+    c["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+                        "options": ["nosuid", "nodev", "size=1m", "mode=1777"]})
+    with open(cfg, "w") as f:
+        json.dump(c, f)
+    return b, shared
+
+
+@test
+def tmpfs_contents_survive_checkpoint_restore_and_migrate(s):
+    """/dev, /dev/shm and a /tmp tmpfs are external to CRIU's image (no `tar` of them at
+    the dump or restore): the runtime archives them itself while the container is frozen
+    (run-container-tmpfs.json and one archive each in the image) and fills new tmpfs
+    mounts with the config's options at restore. What the container made in them (a file
+    with its mode and owner, a symlink, a fifo, a device node, a tree) and each mount's
+    options and size are the same after checkpoint and restore, and after a migrate; the
+    restore leaves nothing in its work directory."""
+    b, shared = tmpfs_bundle(s)
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    fill_tmpfs_mounts(s, cid)
+    before = tmpfs_listing(s, s.root, cid)
+    for want in ("/dev/shm/data regular file 640 1000:1001 12", "/dev/myfifo fifo 620", "/dev/mynode character special file 600 0:0 0 1:3",
+                 "/dev/mylink symbolic link", "shm-content", "/dev/shm/data\n", "/dev/shm rw,nosuid,nodev,noexec,relatime tmpfs rw,size=65536k\n",
+                 "/tmp rw,nosuid,nodev,relatime tmpfs rw,size=1024k\n", "/dev rw,nosuid tmpfs rw,size=65536k,mode=755\n"):
+        check(want in before, f"{want!r} not in the listing before the checkpoint:\n{before}")
+    img = os.path.join(s.tmp, "img-tmpfs")
+    s.rc("checkpoint", "--image-path", img, cid)
+    s.ids.remove(cid)
+    with open(os.path.join(img, "run-container-tmpfs.json")) as f:
+        listed = sorted(m["destination"] for m in json.load(f)["mounts"])
+    check(listed == ["/dev", "/dev/shm", "/tmp"], f"archived: {listed}")
+    tars = [f for f in os.listdir(img) if f.startswith("tmpfs-dev-")]
+    check(not tars, f"CRIU archived tmpfs mounts itself: {tars}")
+    at = count(shared)
+    s.restore(b, cid, img)
+    check(counting(shared, at) > at, "the count does not go on")
+    after = tmpfs_listing(s, s.root, cid)
+    check(after == before, f"after restore:\n{after}\nbefore:\n{before}")
+    check(not os.path.exists(os.path.join(img, "run-container-tmpfs")), "the restore's tmpfs mount points are left")
+    dst = os.path.join(s.tmp, "dest-tmpfs")
+    r = rc_at(s, s.root, "migrate", "--to", dst, "--rounds", "1", cid)
+    check(r.returncode == 0, f"migrate: {r.stderr.strip()}")
+    s.ids.remove(cid)
+    after = tmpfs_listing(s, dst, cid)
+    check(after == before, f"after migrate:\n{after}\nbefore:\n{before}")
+    goes_on(shared)
+    rc_at(s, dst, "delete", "--force", cid, check_rc=True)
+    check(not work_dirs(dst) and not work_dirs(s.root), "work directories left")
+
+
+@test
+def restore_from_a_corrupt_tmpfs_archive_fails_cleanly(s):
+    """The archive of /dev/shm cut short, then one with a bad magic: restore fails before
+    CRIU runs, in one line naming the image and the archive, and leaves nothing (no
+    state, cgroup, network attachment, mount point directory)."""
+    b, shared, img = checkpointed(s, "tmpfs-bad")
+    with open(os.path.join(img, "run-container-tmpfs.json")) as f:
+        name = next(m["archive"] for m in json.load(f)["mounts"] if m["destination"] == "/dev/shm")
+    path = os.path.join(img, name)
+    os.truncate(path, os.path.getsize(path) - 30)
+    restore_fails_cleanly(s, b, shared, img, "r-tmpfs-cut", img, name, "truncated at byte", "/dev/shm")
+    check(not os.path.exists(os.path.join(img, "run-container-tmpfs")), "the restore's tmpfs mount points are left")
+    with open(path, "r+b") as f:
+        f.write(b"NOTMAGIC")
+    restore_fails_cleanly(s, b, shared, img, "r-tmpfs-magic", img, name, "bad magic")
+
+
 def main():
     return run("criu_robust suite", __doc__, test.tests, Suite, leftovers)
 
