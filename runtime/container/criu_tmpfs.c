@@ -97,14 +97,15 @@ void rc_criu_tmpfs_clear(struct rc_criu_tmpfs *t)
  * caller's), then back. The copies replace the path fds; one that fails stays -1. */
 static int clone_in_container(pid_t pid, int *fds, size_t n, rc_error_t *err)
 {
-        _cleanup_close_ int self = -1, cwd = -1, target = -1;
+        _cleanup_close_ int self = -1, root = -1, cwd = -1, target = -1;
         char path[64];
 
         self = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+        root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
         snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
         target = open(path, O_RDONLY | O_CLOEXEC);
-        if (self < 0 || cwd < 0 || target < 0)
+        if (self < 0 || root < 0 || cwd < 0 || target < 0)
                 return rc_error_set(err, errno, "tmpfs mounts: open the mount namespaces");
         if (setns(target, CLONE_NEWNS) < 0)
                 return 0; /* CRIU archives them, as before */
@@ -114,8 +115,10 @@ static int clone_in_container(pid_t pid, int *fds, size_t n, rc_error_t *err)
                 close(fds[i]);
                 fds[i] = copy;
         }
-        /* a failure to return is not one to go on from: the runtime would be in the container */
-        if (setns(self, CLONE_NEWNS) < 0 || fchdir(cwd) < 0)
+        /* back, with the root and working directory of before (setns moved both to the
+         * namespace's root); a failure to return is not one to go on from: the runtime
+         * would work in the container's mounts */
+        if (setns(self, CLONE_NEWNS) < 0 || fchdir(root) < 0 || chroot(".") < 0 || fchdir(cwd) < 0)
                 abort();
         return 0;
 }
@@ -278,6 +281,9 @@ int rc_criu_tmpfs_restore_prepare(criu_opts *o, const struct oci_config *cfg, in
         if (ret == 0 &&
             (size_t)snprintf(dir, sizeof(dir), "%s/%s", work_path, RC_CRIU_TMPFS_DIR) >= sizeof(dir))
                 ret = rc_error_set(err, ENAMETOOLONG, "restore: `%s/%s`", work_path, RC_CRIU_TMPFS_DIR);
+        /* what a killed restore left (its mounts were in its own namespace: empty here) */
+        if (ret == 0)
+                rc_criu_tmpfs_restore_cleanup(work_path);
         if (ret == 0 && mkdir(dir, 0700) < 0)
                 ret = rc_error_set(err, errno, "restore: create `%s`", dir);
         for (size_t i = 0; ret == 0 && i < json_array_size(mounts); i++) {

@@ -124,9 +124,11 @@ def killed_at(s, name, what, want_restored=None):
     out = gc_until_settled(s, dst)
     check("settled 1 killed migrate" in out, f"gc: {out!r}")
     here = where(s, cid, [src, dst])
+    restored = status_at(s, src, cid) == "running" and s.state(cid)["created"] != created
     if want_restored is not None:
-        restored = status_at(s, src, cid) == "running" and s.state(cid)["created"] != created
         check(restored == want_restored, f"restored at the source: {restored}, expected {want_restored}")
+    elif here == src:
+        print(f"  ({'restored at the source' if restored else 'never stopped at the source'})")
     goes_on(shared)
     s.ids.remove(cid)
     final_check(s, cid, shared, src, dst)
@@ -142,10 +144,13 @@ def migrate_killed_in_a_pre_dump_round_runs_at_the_source(s):
 
 
 @test
-def migrate_killed_in_the_final_dump_is_restored_at_the_source(s):
+def migrate_killed_in_the_final_dump_runs_at_the_source(s):
     """Killed once the final dump began: criu ends the dump (the container stops), and gc
-    restores the final image at the source; the count goes on from there."""
-    here = killed_at(s, "final/dump.log", "the final dump", want_restored=True)
+    restores the final image at the source; or, when the kill came before migrate had
+    answered CRIU's post-dump notification (where the runtime archives the tmpfs mounts),
+    CRIU resumes the container, which never stopped. Either way it runs at the source and
+    the count goes on from there."""
+    here = killed_at(s, "final/dump.log", "the final dump")
     check(here == s.root, f"runs at {here}, not at the source")
 
 
