@@ -228,8 +228,11 @@ def migrate_over_a_socket_to_another_host_keeps_serving_through_the_port(s):
     """A container on host A's bridge network with a published port, migrated to host B
     over a unix socket (migrate-receive there): the rounds report pages and bytes sent,
     the client reaches the same process (its count goes on) through B's address and the
-    same port, A has nothing left (state, lease, veth) and neither side a work directory."""
+    same port, A has nothing left (state, lease, veth) and neither side a work directory.
+    A file the container made in /dev/shm is there at B (the tmpfs archives, files of the
+    image of the runtime's own, went over the stream)."""
     before = s.start_server("web")
+    s.a.rc("exec", "web", "sh", "-c", "echo shm-mark > /dev/shm/mark && chmod 604 /dev/shm/mark")
     p, out = s.receiver()
     r = s.a.rc("migrate", "--to", f"unix:{s.sock}", "web")
     lines = r.stdout.splitlines()
@@ -243,6 +246,8 @@ def migrate_over_a_socket_to_another_host_keeps_serving_through_the_port(s):
     st = s.b.state("web")
     check(st is not None and st["status"] == "running", f"at rcm-b: {st}")
     check(s.a.state("web") is None, "rcm-a still has the container")
+    mark = s.b.rc("exec", "web", "sh", "-c", "stat -c %a /dev/shm/mark; cat /dev/shm/mark").stdout
+    check(mark == "604\nshm-mark\n", f"/dev/shm/mark at rcm-b: {mark!r}")
     after = wait_for(lambda: count_at("rcm-b"), 60, "the server at rcm-b's address")
     check(after > before, f"the count at rcm-b is {after}, it was {before} at rcm-a: not the same process")
     check(count_at("rcm-b") >= after, "the count went back")
