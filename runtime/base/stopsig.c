@@ -5,7 +5,7 @@
 #include <sys/file.h>
 #include <time.h>
 
-static void stop_set(sigset_t *set)
+void rc_stop_signal_set(sigset_t *set)
 {
         sigemptyset(set);
         sigaddset(set, SIGINT);
@@ -24,7 +24,7 @@ int rc_stop_signals_block(sigset_t *old, rc_error_t *err)
         sigset_t set;
         int r;
 
-        stop_set(&set);
+        rc_stop_signal_set(&set);
         r = pthread_sigmask(SIG_BLOCK, &set, old);
         if (r != 0)
                 return rc_error_set(err, r, "block the stop signals");
@@ -50,7 +50,7 @@ int rc_stop_signal_take(void)
 
         if (!rc_stop_signal_pending())
                 return 0;
-        stop_set(&set);
+        rc_stop_signal_set(&set);
         /* only a blocked signal can be pending: sigtimedwait takes it without delivering it */
         do
                 sig = sigtimedwait(&set, &si, &now);

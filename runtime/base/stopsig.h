@@ -14,6 +14,9 @@
 /* Pure: whether sig is one of the four. */
 bool rc_stop_signal_is(int sig);
 
+/* Pure: *set = the four. */
+void rc_stop_signal_set(sigset_t *set);
+
 /* Block the four in the calling thread (threads created afterwards inherit the mask;
  * so do forked children, which restore their own before they exec); *old (may be NULL)
  * receives the previous mask. */

@@ -21,6 +21,7 @@
 
 #include "runtime/base/cleanup.h"
 #include "runtime/base/fsutil.h"
+#include "runtime/base/stopsig.h"
 #include "runtime/base/syscalls.h"
 #include "runtime/container/state.h"
 #include "runtime/container/sync.h"
@@ -464,13 +465,19 @@ void rc_init_main(struct rc_init_args *a)
                                 .gate_arg = &r,
                                 .init = a->init ? &reaper : NULL};
         rc_error_t err = NULL;
-        sigset_t none;
+        sigset_t mask;
         int ret;
 
         close(a->lock_fd); /* the parent's lock must end with the parent */
         rc_selfprotect_release(); /* not for the container's processes (selfprotect.h) */
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        /* Our own init (`sandbox`, whose stop signals are blocked from its start, so from
+         * this clone on) keeps them blocked until its loop takes them: PID 1 of the pid
+         * namespace, it would drop one that came before (runtime/isolation/reaper.h). */
+        if (a->init)
+                rc_stop_signal_set(&mask);
+        else
+                sigemptyset(&mask);
+        sigprocmask(SIG_SETMASK, &mask, NULL);
         die_with_runtime(a->sync_fd);
         prctl(PR_SET_NAME, "rc:init", 0, 0, 0);
 

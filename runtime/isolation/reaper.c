@@ -124,13 +124,18 @@ int rc_reaper_exec(const struct rc_reaper *r, const char *path, char *const *arg
         static char *const empty[] = {NULL};
         static char stack[CHILD_STACK] __attribute__((aligned(16)));
         struct child c = {.path = path, .argv = argv, .envp = envp != NULL ? envp : empty};
-        sigset_t all;
+        sigset_t all, stop;
         pid_t pid;
         int status;
 
         sigfillset(&all);
         if (sigprocmask(SIG_BLOCK, &all, &c.mask) < 0)
                 return rc_error_set(err, errno, "init: block signals");
+        /* the caller held the stop signals until now; the process gets none blocked */
+        rc_stop_signal_set(&stop);
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sigismember(&stop, sig) == 1)
+                        sigdelset(&c.mask, sig);
         pid = clone(child_main, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
         if (pid < 0 || c.error != 0) {
                 int e = pid < 0 ? errno : c.error;

@@ -19,9 +19,11 @@
  * among them, so `start` sees its EOF when the process is executed, as without an init.
  * A pid namespace's init gets no signal it has no handler for, unless the signal is
  * blocked (blocked signals queue): all are blocked before the clone and taken with
- * sigwaitinfo; the child restores the mask, becomes a process group of its own and,
- * when stdin is its controlling terminal, that terminal's foreground group (so a ^C on
- * a container's terminal reaches the process once, not through the init a second time).
+ * sigwaitinfo (the caller keeps the stop signals blocked from its own clone on, so that
+ * none is lost before this); the child restores the mask without the stop signals,
+ * becomes a process group of its own and, when stdin is its controlling terminal, that
+ * terminal's foreground group (so a ^C on a container's terminal reaches the process
+ * once, not through the init a second time).
  *
  * The init keeps the credentials, capabilities and seccomp filter of the process: the
  * clone happens after all of them, in place of execve. */
