@@ -9,6 +9,7 @@
 
 #include "runtime/base/cleanup.h"
 #include "runtime/base/fsutil.h"
+#include "runtime/base/stopsig.h"
 #include "runtime/image/image.h"
 
 enum { OPT_CACHE = 256 };
@@ -108,8 +109,21 @@ static int pull(struct cli_context *ctx, const char *cache, const struct cli_pul
                         return rc_error_set(err, ENOMEM, "image pull");
                 ref = named;
         }
-        if (rc_image_open(cache, ref, &p->opts, &ctx->rt.log, &img, err) < 0)
+        /* as for `sandbox`: a stop signal (^C) ends the transfer or the unpack at its next
+         * check, what was not finished is undone and a partial download stays for the next
+         * pull (runtime/base/stopsig.h); the status is then 128+N, as for a shell's child */
+        if (rc_stop_signals_block(NULL, err) < 0)
                 return -1;
+        if (rc_image_open(cache, ref, &p->opts, &ctx->rt.log, &img, err) < 0) {
+                int sig = rc_stop_signal_take();
+
+                if (sig == 0)
+                        return -1;
+                rc_error_free(err);
+                ctx->error_status = 128 + sig;
+                return rc_error_set_status(err, ECANCELED, "image pull: stopped by SIG%s",
+                                           sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+        }
         printf("%s\n", img->manifest_digest);
         rc_image_free(img);
         return 0;
