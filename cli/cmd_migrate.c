@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_TO = 800, OPT_ROUNDS, OPT_WORK_PATH, OPT_TCP, OPT_UNIX, OPT_LOCKS };
+enum { OPT_TO = 800, OPT_ROUNDS, OPT_WORK_PATH, OPT_TCP, OPT_UNIX, OPT_LOCKS, OPT_POST_COPY };
 
 static void print_round(void *data, const struct rc_migrate_round *r)
 {
@@ -27,6 +27,7 @@ int cli_cmd_migrate(struct cli_context *ctx, int argc, char **argv, rc_error_t *
                 {"to", required_argument, NULL, OPT_TO},
                 {"rounds", required_argument, NULL, OPT_ROUNDS},
                 {"work-path", required_argument, NULL, OPT_WORK_PATH},
+                {"post-copy", no_argument, NULL, OPT_POST_COPY},
                 {"tcp-established", no_argument, NULL, OPT_TCP},
                 {"ext-unix-sk", no_argument, NULL, OPT_UNIX},
                 {"file-locks", no_argument, NULL, OPT_LOCKS},
@@ -63,6 +64,9 @@ int cli_cmd_migrate(struct cli_context *ctx, int argc, char **argv, rc_error_t *
                         if (cli_path_absolute(optarg, &work, err) < 0)
                                 goto out;
                         break;
+                case OPT_POST_COPY:
+                        o.post_copy = true;
+                        break;
                 case OPT_TCP:
                         o.tcp_established = true;
                         break;
@@ -89,7 +93,8 @@ int cli_cmd_migrate(struct cli_context *ctx, int argc, char **argv, rc_error_t *
         o.work_path = work;
         if (rc_container_migrate(&ctx->rt, argv[optind], &o, &downtime, err) < 0)
                 goto out;
-        printf("downtime: %u ms (final dump to running at %s%s)\n", downtime, unix_to ? "unix:" : "", to);
+        printf("downtime: %u ms (final dump to running at %s%s%s)\n", downtime, unix_to ? "unix:" : "", to,
+               o.post_copy ? "; the memory followed after" : "");
         ret = 0;
 out:
         free(to);

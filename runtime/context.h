@@ -46,6 +46,10 @@ struct rc_runtime {
         /* The caller's NOTIFY_SOCKET (create, run, start; runtime/container/notify.h), NULL: none. */
         const char *notify_socket;
         unsigned slow_paths; /* enum rc_slow_path bits; 0 outside tests */
+        /* migrate --post-copy on one host: the cgroup (a state's cgroup path) the frozen
+         * source is in while a copy is restored into it; a delete through this runtime of
+         * a container in it kills that container's init only and leaves the cgroup. */
+        const char *shared_cgroup;
 };
 
 /* The state root in force: `root`, or the default when it is NULL or "". */

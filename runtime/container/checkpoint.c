@@ -483,6 +483,27 @@ static int dump_opts(const struct rc_runtime *rt, criu_opts *o, const struct oci
         return write_descriptors(o, imgfd, st->pid, err);
 }
 
+/* After a post-copy dump: whether the copy restored under opts->handover_root is in
+ * this container's cgroup (the same host and path), which the source must then leave. */
+static bool handed_over(const struct rc_runtime *rt, const struct rc_checkpoint_opts *opts,
+                        const struct oci_state *st)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+        struct rc_runtime at = *rt;
+        struct oci_state *there = NULL;
+        bool same;
+
+        if (opts->handover_root == NULL || st->cgroup_path == NULL)
+                return false;
+        at.root = opts->handover_root;
+        if (rc_container_state(&at, st->id, &there, &e) < 0)
+                return false;
+        same = there->cgroup_path != NULL && strcmp(there->cgroup_path, st->cgroup_path) == 0 &&
+               there->systemd_cgroup == st->systemd_cgroup;
+        oci_state_free(there);
+        return same;
+}
+
 /* The dump proper, the state directory locked; *created: the image directory was made
  * here (the caller removes it again if the checkpoint fails). */
 static int checkpoint_locked(const struct rc_runtime *rt, int rootfd, int dirfd, const struct oci_state *st,
@@ -541,7 +562,9 @@ static int checkpoint_locked(const struct rc_runtime *rt, int rootfd, int dirfd,
         }
         /* CRIU killed the processes: the container goes, as with runc */
         if (!opts->leave_running && !opts->pre_dump)
-                ret = rc_container_delete_locked(rt, rootfd, dirfd, id, cfg, true, err);
+                ret = handed_over(rt, opts, st)
+                              ? rc_container_delete_handed_over(rt, rootfd, dirfd, id, cfg, err)
+                              : rc_container_delete_locked(rt, rootfd, dirfd, id, cfg, true, err);
 out:
         rc_checkpoint_unmark(dirfd, &markfd);
         rc_criu_tmpfs_clear(&tmpfs);

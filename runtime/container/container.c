@@ -388,8 +388,10 @@ static int create_container(struct create_run *c, pid_t *ret_pid, rc_error_t *er
                 if (rc_network_detach(rt, c->id, c->dirfd, &ignored) < 0)
                         rc_log(&rt->log, RC_LOG_WARNING, "%s", ignored->msg);
                 rc_error_free(&ignored);
-                /* a cgroup that cannot be removed keeps its record for `delete --force` */
-                if (c->cg != NULL && rc_cgroup_destroy(c->cg, &ignored) < 0)
+                /* a cgroup that cannot be removed keeps its record for `delete --force`;
+                 * one that a frozen post-copy source is in too stays its (rc_runtime) */
+                if (c->cg != NULL && !rc_cgroup_shared(rt, c->cg->path) &&
+                    rc_cgroup_destroy(c->cg, &ignored) < 0)
                         rc_log(&rt->log, RC_LOG_WARNING, "%s (run \"delete --force %s\")", ignored->msg,
                                c->id);
                 else

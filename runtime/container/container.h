@@ -163,6 +163,11 @@ struct rc_checkpoint_opts {
         bool has_status_fd; /* status_fd gets a NUL byte (then is closed) once a lazy dump
                              * serves its pages (runc's --status-fd) */
         int status_fd;
+        /* migrate --post-copy: the state root the container is being restored under while
+         * this lazy dump serves its memory. Once the dump ends (CRIU killed the tasks), a
+         * cgroup the restored copy there is in too (same host, same path) is left to it:
+         * the source's delete removes its state and network attachment only. */
+        const char *handover_root;
 };
 
 /* Dump a running container into opts->criu.image_path (created 0700 if missing). Unless
@@ -201,6 +206,11 @@ struct rc_migrate_opts {
         const char *to_unix;
         const char *work_path; /* images and logs; NULL: <root>/@migrate-<id>.XXXXXX, removed after */
         unsigned max_rounds; /* pre-dump rounds at most (0: 4) */
+        /* post-copy (to_root only): no pre-dump rounds; the final dump leaves the memory
+         * with the frozen source, whose CRIU serves it on a loopback page server; the
+         * restore at the destination runs the container at once and `criu lazy-pages`
+         * moves the memory as it faults and in the background; then the source goes */
+        bool post_copy;
         bool tcp_established;
         bool ext_unix_sk;
         bool file_locks;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "runtime/base/error.h"
@@ -24,6 +25,17 @@ void rc_cgroup_status_overlay(struct oci_state *s);
  * rc_container_delete_known otherwise; the lock stays the caller's to drop. */
 int rc_container_delete_locked(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id,
                                const struct oci_config *cfg, bool force, rc_error_t *err);
+/* Whether `path` (a cgroup path as a state has it) is rt->shared_cgroup: a frozen
+ * post-copy source's, which a delete through rt leaves alone. */
+static inline bool rc_cgroup_shared(const struct rc_runtime *rt, const char *path)
+{
+        return rt->shared_cgroup != NULL && path != NULL && strcmp(rt->shared_cgroup, path) == 0;
+}
+/* The same after a post-copy dump whose cgroup the restored copy has taken (see
+ * rc_checkpoint_opts.handover_root): once the init CRIU killed is gone, the network
+ * attachment and the state go, the cgroup (and what runs in it) stays. */
+int rc_container_delete_handed_over(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id,
+                                    const struct oci_config *cfg, rc_error_t *err);
 
 /* CRIU's half of restore (runtime/container/checkpoint.c); the create path does the rest. */
 struct rc_criu_restore {

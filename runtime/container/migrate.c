@@ -23,16 +23,23 @@
  * migrate finishes its dump or restore first. A work directory with a record whose lock
  * is free belongs to a migrate that died: `gc` at the root that holds it, and the next
  * migrate of that id, settle it (runtime/container/migrate_gc.c). */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,6 +115,7 @@ struct migration {
         unsigned rounds; /* pre-dumps done */
         bool keep; /* the final image is all that is left of the container */
         bool shipping_failed; /* the final dump is made, sending it failed */
+        char *cgroup; /* post-copy: the source's cgroup path (NULL: none) */
 };
 
 static void criu_opts_of(const struct migration *m, struct rc_criu_opts *c, const char *image)
@@ -198,12 +206,17 @@ int rc_migrate_restore(const struct rc_runtime *rt, const char *root, const char
 }
 
 /* The final image restored under `root`, detached, from the saved config. */
-static int restore_at(const struct migration *m, const char *root, rc_error_t *err)
+static int restore_at(const struct migration *m, const char *root, bool lazy, rc_error_t *err)
 {
+        struct rc_runtime rt = *m->rt;
         struct rc_criu_opts c;
 
         criu_opts_of(m, &c, NULL);
-        return rc_migrate_restore(m->rt, root, m->id, m->work, m->bundle, &c, err);
+        c.lazy_pages = lazy;
+        /* post-copy: a failed restore's delete must not empty the frozen source's cgroup */
+        if (lazy)
+                rt.shared_cgroup = m->cgroup;
+        return rc_migrate_restore(&rt, root, m->id, m->work, m->bundle, &c, err);
 }
 
 /* The final image restored at the destination: under to_root, or by the receiver.
@@ -215,7 +228,7 @@ static int restore_there(struct migration *m, bool *ret_unknown, rc_error_t *err
         int n;
 
         if (m->sock < 0)
-                return restore_at(m, m->o->to_root, err);
+                return restore_at(m, m->o->to_root, false, err);
         n = snprintf(req, sizeof(req), "{\"tcpEstablished\":%s,\"extUnixSk\":%s,\"fileLocks\":%s}",
                      m->o->tcp_established ? "true" : "false", m->o->ext_unix_sk ? "true" : "false",
                      m->o->file_locks ? "true" : "false");
@@ -232,6 +245,238 @@ static int restore_there(struct migration *m, bool *ret_unknown, rc_error_t *err
                 return rc_error_wrap(err, "restore at `%s`", m->o->to_unix);
         }
         return 0;
+}
+
+/* ---- post-copy ----------------------------------------------------------------------
+ * The final dump runs in a child (it lasts until every page is over) with
+ * --lazy-pages: CRIU dumps all but the memory, freezes the tasks, tells the status pipe,
+ * then serves the pages on 127.0.0.1:PORT. Here, once told, the restore at the
+ * destination starts `criu lazy-pages` on that port and runs the container; the child's
+ * dump ends when the daemon has every page, and the source goes (its cgroup stays when
+ * the restored copy is in it: rc_checkpoint_opts.handover_root). No pre-dump rounds:
+ * CRIU 3.17's lazy restore takes no pages from a parent image.
+ * If the restore fails, a bogus request to the page server ("poke") makes CRIU's lazy
+ * transfer fail, and CRIU then lets the tasks run on at the source; the
+ * network lock its dump left in the container's namespace is removed here. If this
+ * process dies before its restore returned, the child (PR_SET_PDEATHSIG) pokes the page
+ * server itself: if `criu lazy-pages` had not connected yet, the source runs on (gc
+ * removes the network lock; a restored copy there gets no memory and dies: gc deletes
+ * it). CRIU 3.17's page server takes any end of its one connection as a finished
+ * transfer and then kills the source: a lazy-pages daemon that connected and died (its
+ * restore failed after CRIU had handed it the tasks) loses the container. After the
+ * restore the memory is at both ends until the transfer ends: if the source's criu dies
+ * then, the restored container has lost the pages it had not yet got. */
+
+static int lazy_port; /* the child's, for its signal handler */
+static volatile int *restore_done; /* shared with the child (MAP_SHARED): the restore ran it */
+
+/* Make a lazy dump that serves nobody yet fail: connect to its page server and send one
+ * request of a command it does not know (CRIU's page_server_iov: cmd, nr_pages, vaddr,
+ * dst_id; a connection closed without a request counts as a transfer that is done, and
+ * CRIU would kill the tasks). Async-signal-safe. */
+static void poke(int port)
+{
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        const uint32_t bogus[6] = {0x7e7e}; /* no PS_IOV_* command */
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0)
+                return;
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+                (void)!write(fd, bogus, sizeof(bogus));
+        close(fd);
+}
+
+static void on_parent_death(int sig)
+{
+        (void)sig;
+        if (restore_done != NULL && !*restore_done)
+                poke(lazy_port);
+}
+
+/* A loopback TCP port free now (CRIU binds it right after). */
+static int free_port(int *ret, rc_error_t *err)
+{
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof(a);
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+            getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+                return rc_error_set(err, errno, "migrate --post-copy: a loopback port for the page server");
+        *ret = ntohs(a.sin_port);
+        return 0;
+}
+
+struct lazy_dump {
+        pid_t pid;
+        int ready; /* the status pipe's read end: a NUL byte once CRIU serves the pages */
+        int errfd; /* the child's error message, on failure */
+        int port;
+};
+
+/* The child: the lazy final dump; its error (if any) into errfd; exits 0 or 1. */
+static void lazy_dump_child(struct migration *m, pid_t parent, int status_fd, int errfd, int port)
+{
+        struct rc_checkpoint_opts co = {
+                .has_status_fd = true, .status_fd = status_fd, .handover_root = m->o->to_root};
+        struct sigaction sa = {.sa_handler = on_parent_death, .sa_flags = SA_RESTART};
+        rc_error_t e = NULL;
+        char image[PATH_MAX + 16], spec[32];
+
+        lazy_port = port;
+        if (sigaction(SIGTERM, &sa, NULL) < 0 || prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+                _exit(1); /* the dump never began: the container runs on */
+        snprintf(image, sizeof(image), "%s/final", m->work);
+        snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
+        co.page_server = spec;
+        criu_opts_of(m, &co.criu, image);
+        co.criu.lazy_pages = true;
+        if (rc_container_checkpoint(m->rt, m->id, &co, &e) < 0) {
+                (void)!write(errfd, e->msg, strlen(e->msg));
+                _exit(1);
+        }
+        _exit(0);
+}
+
+static int lazy_dump_start(struct migration *m, struct lazy_dump *d, rc_error_t *err)
+{
+        char image[PATH_MAX + 16];
+        int sp[2], ep[2];
+        pid_t parent = getpid();
+
+        snprintf(image, sizeof(image), "%s/final", m->work);
+        if (mkdir(image, 0700) < 0 && errno != EEXIST)
+                return rc_error_set(err, errno, "migrate \"%s\": image directory `%s`", m->id, image);
+        if (free_port(&d->port, err) < 0)
+                return -1;
+        if (pipe2(sp, O_CLOEXEC) < 0)
+                return rc_error_set(err, errno, "migrate --post-copy: pipe");
+        if (pipe2(ep, O_CLOEXEC) < 0) {
+                int e = errno;
+                close(sp[0]);
+                close(sp[1]);
+                return rc_error_set(err, e, "migrate --post-copy: pipe");
+        }
+        fflush(stdout);
+        fflush(stderr);
+        d->pid = fork();
+        if (d->pid == 0) {
+                close(sp[0]);
+                close(ep[0]);
+                lazy_dump_child(m, parent, sp[1], ep[1], d->port);
+        }
+        close(sp[1]);
+        close(ep[1]);
+        d->ready = sp[0];
+        d->errfd = ep[0];
+        if (d->pid < 0) {
+                int e = errno;
+                close(sp[0]);
+                close(ep[0]);
+                return rc_error_set(err, e, "migrate --post-copy: fork");
+        }
+        return 0;
+}
+
+/* The child's end: 0 if its dump succeeded; else -1 with its error. */
+static int lazy_dump_wait(struct lazy_dump *d, rc_error_t *err)
+{
+        char msg[2048];
+        ssize_t n, len = 0;
+        int status = 0;
+
+        while ((n = read(d->errfd, msg + len, sizeof(msg) - 1 - (size_t)len)) > 0 ||
+               (n < 0 && errno == EINTR))
+                len += n > 0 ? n : 0;
+        msg[len] = '\0';
+        close(d->errfd);
+        close(d->ready);
+        while (waitpid(d->pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+        if (len > 0)
+                return rc_error_set(err, 0, "%s", msg);
+        return rc_error_set(err, 0, "the dump (pid %d) ended with status %d", (int)d->pid, status);
+}
+
+static int migrate_post_copy(struct migration *m, unsigned *ret_downtime_ms, rc_error_t *err)
+{
+        struct rc_migrate_round r = {.round = 1, .final = true};
+        _cleanup_error_ rc_error_t dump = NULL, unlock = NULL;
+        struct lazy_dump d = {.pid = -1};
+        struct timespec t0;
+        char image[PATH_MAX + 16];
+        struct oci_state *st = NULL;
+        ssize_t n;
+        char c = 1;
+
+        if (rc_container_state(m->rt, m->id, &st, err) < 0)
+                return rc_error_wrap(err, "migrate");
+        if (st->cgroup_path != NULL && (m->cgroup = strdup(st->cgroup_path)) == NULL) {
+                oci_state_free(st);
+                return rc_error_set(err, ENOMEM, "migrate: cgroup path");
+        }
+        oci_state_free(st);
+        restore_done =
+                mmap(NULL, sizeof(*restore_done), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (restore_done == MAP_FAILED) {
+                restore_done = NULL;
+                return rc_error_set(err, errno, "migrate --post-copy: mmap");
+        }
+        *restore_done = 0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (lazy_dump_start(m, &d, err) < 0)
+                return -1;
+        while ((n = read(d.ready, &c, 1)) < 0 && errno == EINTR)
+                ;
+        if (n != 1 || c != '\0') {
+                /* the dump failed before it served anything: CRIU let the tasks run on */
+                lazy_dump_wait(&d, err);
+                return rc_error_wrap(err, "migrate \"%s\" to `%s`: final dump (post-copy)", m->id,
+                                     destination(m));
+        }
+        snprintf(image, sizeof(image), "%s/final", m->work);
+        r.pages = image_pages(image);
+        r.ms = ms_since(&t0);
+        if (m->o->on_round != NULL)
+                m->o->on_round(m->o->data, &r);
+        if (rc_write_file_atomic(m->workfd, RC_MIGRATE_RESTORING, "", 0, 0600, err) == 0 &&
+            restore_at(m, m->o->to_root, true, err) == 0) {
+                *restore_done = 1;
+                *ret_downtime_ms = ms_since(&t0);
+                /* the memory streams in; the source goes once it is all over */
+                if (lazy_dump_wait(&d, &dump) == 0)
+                        return 0;
+                m->keep = true;
+                return rc_error_set(
+                        err, 0,
+                        "migrate \"%s\": the container runs at `%s`, but the source's dump failed "
+                        "while it served the memory (pages not yet moved are lost: the "
+                        "container may fault on them): %s",
+                        m->id, m->o->to_root, dump->msg);
+        }
+        unlinkat(m->workfd, RC_MIGRATE_RESTORING, 0);
+        /* the restore failed: the source's tasks are still frozen in the dump */
+        poke(d.port);
+        if (lazy_dump_wait(&d, &dump) == 0) {
+                m->keep = true;
+                return rc_error_wrap(
+                        err,
+                        "migrate \"%s\" (post-copy: the restore failed after the source's memory "
+                        "had all been served; the container runs nowhere)",
+                        m->id);
+        }
+        if (rc_criu_unlock_network(m->rt, m->rt->root, m->id, &unlock) < 0)
+                return rc_error_wrap(
+                        err,
+                        "migrate \"%s\" (the container runs at the source again, but its network "
+                        "stays locked: %s)",
+                        m->id, unlock->msg);
+        return rc_error_wrap(err, "migrate \"%s\" (the container runs at the source again)", m->id);
 }
 
 static int migrate_in(struct migration *m, unsigned *ret_downtime_ms, rc_error_t *err)
@@ -270,7 +515,7 @@ static int migrate_in(struct migration *m, unsigned *ret_downtime_ms, rc_error_t
                         m->id, m->work);
         }
         /* back where it was: the container must not be lost */
-        if (restore_at(m, m->rt->root, &back) == 0)
+        if (restore_at(m, m->rt->root, false, &back) == 0)
                 return rc_error_wrap(err, "migrate \"%s\" (the container runs at the source again)", m->id);
         m->keep = true;
         return rc_error_wrap(err,
@@ -339,6 +584,15 @@ static int check_destination(const struct rc_runtime *rt, const struct rc_migrat
 {
         if ((o->to_root == NULL) == (o->to_unix == NULL))
                 return rc_error_set(err, 0, "migrate: one destination: a state root or a unix socket");
+        if (o->post_copy && o->to_unix != NULL)
+                return rc_error_set(
+                        err, 0,
+                        "migrate --post-copy: only to a state root (--to ROOT): the source's page "
+                        "server is not relayed over the stream of --to unix:PATH");
+        if (o->post_copy && o->max_rounds > 0)
+                return rc_error_set(err, 0,
+                                    "migrate --post-copy makes no pre-dump rounds (CRIU 3.17's lazy restore "
+                                    "takes no pages from a parent image): --rounds does not apply");
         if (o->to_unix != NULL)
                 return 0;
         if (o->to_root[0] != '/')
@@ -431,7 +685,8 @@ int rc_container_migrate(const struct rc_runtime *rt, const char *id, const stru
         if (ret == 0) {
                 ret = make_work(&m, under, made, err);
                 if (ret == 0)
-                        ret = migrate_in(&m, ret_downtime_ms, err);
+                        ret = o->post_copy ? migrate_post_copy(&m, ret_downtime_ms, err)
+                                           : migrate_in(&m, ret_downtime_ms, err);
                 /* the images served their purpose (or the container runs at the source again) */
                 if (m.made && !m.keep)
                         rc_remove_tree_at(AT_FDCWD, m.work, NULL);
@@ -442,5 +697,6 @@ int rc_container_migrate(const struct rc_runtime *rt, const char *id, const stru
                 close(m.sock);
         free(m.config);
         free(m.bundle);
+        free(m.cgroup);
         return ret;
 }

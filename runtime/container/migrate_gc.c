@@ -5,10 +5,11 @@
  * that finishes its request first: it is left alone. Otherwise, exactly one copy of the
  * container must run afterwards:
  *   - the source still runs it: the migrate died before its final dump ended (CRIU
- *     leaves the tasks alive when a dump fails); if a criu killed mid-dump left its
- *     cgroup frozen (it shows as paused: migrate never starts from a paused container),
- *     it is thawed, and a network lock (nftables table) it left in the container's own
- *     network namespace goes;
+ *     leaves the tasks alive when a dump fails; a post-copy restore that began and
+ *     failed leaves a dead copy at the destination, which goes); if a criu killed
+ *     mid-dump left its cgroup frozen (it shows as paused: migrate never starts from a
+ *     paused container), it is thawed, and a network lock (nftables table) it left in
+ *     the container's own network namespace goes;
  *   - else the destination runs it (the migrate died after its restore there): what is
  *     left of the source's state goes;
  *   - else the final dump killed it: whatever a restore at the destination left there
@@ -32,6 +33,7 @@
 #include "runtime/base/cleanup.h"
 #include "runtime/base/fsutil.h"
 #include "runtime/container/container.h"
+#include "runtime/container/criu.h"
 #include "runtime/container/internal.h"
 #include "runtime/container/state.h"
 #include "runtime/net/firewall.h"
@@ -163,6 +165,26 @@ out:
         return ret;
 }
 
+/* A post-copy restore's copy at the destination that does not run, deleted: it may be
+ * in the source's cgroup (one host), which the delete must leave to the source. */
+static int delete_dead_copy(const struct rc_runtime *rt, const struct record *r, rc_error_t *err)
+{
+        enum oci_status d = OCI_STATUS_STOPPED;
+        struct rc_runtime src = *rt, sh = *rt;
+        struct oci_state *st = NULL;
+        int there = status_at(rt, r->destination, r->id, &d, err), ret;
+
+        if (there <= 0 || d == OCI_STATUS_RUNNING || d == OCI_STATUS_PAUSED)
+                return there < 0 ? -1 : 0;
+        src.root = r->source;
+        if (rc_container_state(&src, r->id, &st, err) < 0)
+                return -1;
+        sh.shared_cgroup = st->cgroup_path;
+        ret = delete_at(&sh, r->destination, r->id, err);
+        oci_state_free(st);
+        return ret;
+}
+
 /* Where the container runs after the dead migrate; 0 when it is settled (the work
  * directory may go), 1 when it must stay without an error (a receiver over a socket may
  * have restored it: nobody here can tell), -1 when it is not settled (it stays). */
@@ -177,8 +199,15 @@ static int settle(const struct rc_runtime *rt, const char *work, int workfd, con
         at = status_at(rt, r->source, r->id, &s, err);
         if (at < 0)
                 return -1;
-        if (at > 0 && s == OCI_STATUS_RUNNING)
+        if (at > 0 && s == OCI_STATUS_RUNNING) {
+                /* a post-copy restore that began may have left a dead copy there */
+                if (faccessat(workfd, RC_MIGRATE_RESTORING, F_OK, 0) == 0 &&
+                    strncmp(dest, "unix:", 5) != 0 &&
+                    faccessat(workfd, "final/" RC_CRIU_LAZY, F_OK, 0) == 0 &&
+                    delete_dead_copy(rt, r, err) < 0)
+                        return -1;
                 return rc_criu_unlock_network(rt, r->source, r->id, err);
+        }
         if (at > 0 && s == OCI_STATUS_PAUSED) {
                 struct rc_runtime src = *rt;
 
@@ -214,6 +243,14 @@ static int settle(const struct rc_runtime *rt, const char *work, int workfd, con
         if (fstatat(workfd, "final/inventory.img", &sb, 0) < 0) {
                 rc_log(&rt->log, RC_LOG_WARNING,
                        "gc: container \"%s\" of a killed migrate runs nowhere and `%s` has no final image",
+                       r->id, work);
+                return 0;
+        }
+        if (faccessat(workfd, "final/" RC_CRIU_LAZY, F_OK, 0) == 0) {
+                /* a post-copy dump's: the memory was served, never written here */
+                rc_log(&rt->log, RC_LOG_WARNING,
+                       "gc: container \"%s\" of a killed post-copy migrate runs nowhere (its final image "
+                       "in `%s` has no memory)",
                        r->id, work);
                 return 0;
         }

@@ -596,9 +596,26 @@ static int stop_for_delete(const struct loaded *l, int rootfd, int dirfd, const 
         return 0;
 }
 
-/* delete proper, with what is known of the container in l */
+/* The init of a container that shares its cgroup with another copy (post-copy: the
+ * source's tasks that CRIU killed, or a failed restore's) killed and waited for: the
+ * cgroup is not signalled (the other copy is in it); its pid namespace goes with it. */
+static int kill_init_only(const struct oci_state *s, rc_error_t *err)
+{
+        _cleanup_close_ int pidfd = open_verified_pidfd(s->pid, s->pid_start_time);
+
+        if (pidfd < 0)
+                return 0;
+        if (rc_pidfd_send_signal(pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+                return rc_error_set(err, errno, "kill the init (pid %d) of container \"%s\"", (int)s->pid,
+                                    s->id);
+        return wait_gone(pidfd, s->pid, s->id, err);
+}
+
+/* delete proper, with what is known of the container in l; handed_over: the cgroup is
+ * another copy's too (rc_container_delete_handed_over, rc_runtime.shared_cgroup) */
 static int delete_loaded(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id,
-                         const struct oci_config *cfg, const struct loaded *l, bool force, rc_error_t *err)
+                         const struct oci_config *cfg, const struct loaded *l, bool force, bool handed_over,
+                         rc_error_t *err)
 {
         _cleanup_error_ rc_error_t e = NULL;
         struct oci_config *loaded = NULL;
@@ -614,10 +631,11 @@ static int delete_loaded(const struct rc_runtime *rt, int rootfd, int dirfd, con
         if (cfg == NULL)
                 cfg = loaded;
         poststop = l->saved != OCI_STATUS_CREATING && cfg != NULL && cfg->hooks[OCI_HOOK_POSTSTOP].n > 0;
-        ret = stop_for_delete(l, rootfd, dirfd, id, force, err);
+        handed_over = handed_over || rc_cgroup_shared(rt, l->s->cgroup_path);
+        ret = handed_over ? kill_init_only(l->s, err) : stop_for_delete(l, rootfd, dirfd, id, force, err);
         /* the final usage goes to the state dir (for poststop hooks, which can still ask
          * `events --stats`), then the cgroup (and what is left in it) goes */
-        if (ret == 0)
+        if (ret == 0 && !handed_over)
                 ret = rc_cgroup_finish(rt, dirfd, l->s, poststop, err);
         if (ret == 0 && poststop)
                 run_poststop(rt, l->s, cfg);
@@ -629,17 +647,29 @@ static int delete_loaded(const struct rc_runtime *rt, int rootfd, int dirfd, con
         return ret;
 }
 
-int rc_container_delete_locked(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id,
-                               const struct oci_config *cfg, bool force, rc_error_t *err)
+static int delete_locked(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id,
+                         const struct oci_config *cfg, bool force, bool handed_over, rc_error_t *err)
 {
         struct loaded l;
         int ret;
 
         if (load_state(rt, dirfd, id, true, &l, err) < 0)
                 return -1;
-        ret = delete_loaded(rt, rootfd, dirfd, id, cfg, &l, force, err);
+        ret = delete_loaded(rt, rootfd, dirfd, id, cfg, &l, force, handed_over, err);
         loaded_clear(&l);
         return ret;
+}
+
+int rc_container_delete_locked(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id,
+                               const struct oci_config *cfg, bool force, rc_error_t *err)
+{
+        return delete_locked(rt, rootfd, dirfd, id, cfg, force, false, err);
+}
+
+int rc_container_delete_handed_over(const struct rc_runtime *rt, int rootfd, int dirfd, const char *id,
+                                    const struct oci_config *cfg, rc_error_t *err)
+{
+        return delete_locked(rt, rootfd, dirfd, id, cfg, true, true, err);
 }
 
 int rc_container_delete(const struct rc_runtime *rt, const char *id, bool force, rc_error_t *err)
@@ -689,7 +719,7 @@ int rc_container_delete_reaped(const struct rc_runtime *rt, int rootfd, const ch
         if (!records_init_of(dirfd, s))
                 return rc_container_delete_locked(rt, rootfd, dirfd, id, cfg, true, err);
         s->status = OCI_STATUS_STOPPED; /* its init reaped by the caller */
-        return delete_loaded(rt, rootfd, dirfd, id, cfg, &l, true, err);
+        return delete_loaded(rt, rootfd, dirfd, id, cfg, &l, true, false, err);
 }
 
 /* ---- list --------------------------------------------------------------------------- */

@@ -8,10 +8,13 @@ The container runs `/probe dirty MIB RATE /shared/stamps`: a working set of MIB 
 millisecond its CLOCK_MONOTONIC time appended to /shared/stamps (a bind mount). The
 downtime of a candidate is the largest gap between two stamps while it moves the
 container: the time the writer did not run, measured the same way for all, without
-trusting any runtime's own account. Candidates, A B C, PAIRS rounds after a warm-up:
+trusting any runtime's own account. Candidates, A B C D, PAIRS rounds after a warm-up:
 
   migrate         run-container migrate --to OTHER_ROOT (pre-dump rounds, final dump,
                   restore); its own reported downtime is printed beside the stamps'
+  post-copy       run-container migrate --post-copy --to OTHER_ROOT (the final dump
+                  without the memory, the restore, then the memory through
+                  `criu lazy-pages`: a writer's fault on a page not yet there is a gap too)
   stop-and-copy   run-container checkpoint, then restore --detach, same root
   runc            runc checkpoint, then restore -d (runc 1.1.5)
 
@@ -144,12 +147,13 @@ class Bench:
     def image(self, cid):
         return os.path.join(self.work.path, f"img-{cid}")
 
-    def migrate(self, r):
-        cid = f"m{r}"
+    def migrate(self, r, post_copy=False):
+        cid = f"{'p' if post_copy else 'm'}{r}"
         self.start(self.rc, cid)
         wp = self.image(cid)  # kept (--work-path) for CRIU's statistics of the final dump
         t0 = time.monotonic_ns()
-        out = run(self.rc.argv("migrate", "--to", self.dest, "--work-path", wp, cid), capture=True)
+        out = run(self.rc.argv("migrate", *(["--post-copy"] if post_copy else []), "--to", self.dest, "--work-path",
+                               wp, cid), capture=True)
         total = (time.monotonic_ns() - t0) / 1e6
         m = re.search(r"^downtime: (\d+) ms", out, re.M)
         rounds = [line for line in out.splitlines() if line.startswith("round ")]
@@ -158,7 +162,7 @@ class Bench:
         run([self.rc.binary, "--root", self.dest, "delete", "--force", cid])
         keep_logs(wp, cid)
         shutil.rmtree(wp)
-        print(f"  migrate {cid}: {mv.line()}; {'; '.join(rounds)}", flush=True)
+        print(f"  migrate{' --post-copy' if post_copy else ''} {cid}: {mv.line()}; {'; '.join(rounds)}", flush=True)
         return mv
 
     def stop_and_copy(self, rt, cid):
@@ -223,17 +227,20 @@ def main():
         print(f"writer: {mib} MiB working set, {rate} MiB/s of it written, a stamp every ms", flush=True)
         print(f"crun checkpoint: {crun_says(crun, bundle)}", flush=True)
         b = Bench(work, bundle, os.path.join(shared, "stamps"), rc, runc)
-        cands = [("migrate", b.migrate), ("stop-and-copy", lambda r: b.stop_and_copy(rc, f"s{r}")),
+        cands = [("migrate", b.migrate), ("post-copy", lambda r: b.migrate(r, post_copy=True)),
+                 ("stop-and-copy", lambda r: b.stop_and_copy(rc, f"s{r}")),
                  ("runc", lambda r: b.stop_and_copy(runc, f"r{r}"))]
         res = B.alternate(cands, pairs, warmup=1)
-        ratios = [("migrate", "stop-and-copy"), ("migrate", "runc"), ("stop-and-copy", "runc")]
+        ratios = [("migrate", "stop-and-copy"), ("post-copy", "stop-and-copy"), ("post-copy", "migrate"),
+                  ("migrate", "runc"), ("post-copy", "runc"), ("stop-and-copy", "runc")]
         B.note("writer", {"mib": mib, "rate_mib_s": rate})
         B.report(f"downtime (largest gap in the writer's stamps), {mib} MiB at {rate} MiB/s", res, ratios,
                  metric="downtime_ms", fmt="{:.0f}")
         B.report("total time of the move (command start to end)", res, ratios, metric="total_ms", fmt="{:.0f}")
-        B.report("migrate's own reported downtime (final dump to running) against the stamps'",
-                 {"reported": [Move(m.reported_ms or 0, 0) for m in res["migrate"]], "stamps": res["migrate"]},
-                 [("reported", "stamps")], metric="downtime_ms", fmt="{:.0f}")
+        for name in ("migrate", "post-copy"):
+            B.report(f"{name}'s own reported downtime (final dump to running) against the stamps'",
+                     {"reported": [Move(m.reported_ms or 0, 0) for m in res[name]], "stamps": res[name]},
+                     [("reported", "stamps")], metric="downtime_ms", fmt="{:.0f}")
     except B.Failed as e:
         B.die(str(e))
     finally:

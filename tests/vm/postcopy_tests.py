@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""migrate --post-copy: runs INSIDE the tests/vm guest, as criu_tests.py (whose Suite,
+counter container and leftovers check it reuses), started by tests/vm/vm-tests.sh:
+
+    postcopy_tests.py RUNTIME WORKDIR [TEST...]
+
+The final dump leaves the memory with the frozen source, whose CRIU serves it on a
+loopback page server; the restore under the other root runs the container at once and
+`criu lazy-pages` moves the memory after. The counter keeps its count in the shell's
+memory: a count that goes on at the destination is memory that came over lazily.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+from criu_tests import Suite, answers_hello, count, counting, leftovers
+from criu_robust_tests import NET, gc_until_settled, kill_when, rc_at, start_migrate, status_at, where, work_dirs
+from vmsuite import Registry, check, run
+
+test = Registry()
+
+
+def uffd_ok():
+    r = subprocess.run(["criu", "check", "--feature", "uffd-noncoop"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    return r.returncode == 0
+
+
+@test
+def post_copy_migrate_runs_at_the_destination_and_its_memory_follows(s):
+    """migrate --post-copy to another root: one round (the final dump, no pre-dumps), the
+    downtime line; the count (held in the shell's memory) goes on at the destination,
+    which answers on its port; the source root has no state, no work directory is left,
+    and the source's dump ended (every page moved): the migrate returned only then."""
+    check(uffd_ok(), "criu check --feature uffd-noncoop fails in this guest")
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 5)
+    dest = os.path.join(s.tmp, "dest-post")
+    r = s.rc("migrate", "--post-copy", "--to", dest, cid, timeout=300)
+    s.ids.remove(cid)
+    lines = r.stdout.splitlines()
+    print(f"  ({'; '.join(lines)})")
+    rounds = [x for x in lines if x.startswith("round ")]
+    check(len(rounds) == 1 and "(final dump)" in rounds[0], f"rounds: {lines}")
+    check(lines[-1].startswith("downtime: ") and "memory followed" in lines[-1], f"no downtime line: {lines}")
+    at = count(shared)
+    check(status_at(s, dest, cid) == "running", f"at the destination: {status_at(s, dest, cid)}")
+    check(counting(shared, at) > at, "the count does not go on at the destination")
+    check(status_at(s, s.root, cid) is None, "the source still has the container")
+    check(not work_dirs(dest), "the work directory was left")
+    r = rc_at(s, dest, "exec", cid, "nc", "127.0.0.1", "8080", timeout=60)
+    check(r.returncode == 0 and "hello" in r.stdout, f"exec at the destination: {r.stderr.strip()}")
+    rc_at(s, dest, "delete", "--force", cid, check_rc=True)
+
+
+@test
+def post_copy_whose_restore_fails_runs_at_the_source_again(s):
+    """The destination already has a state of that id: the restore there fails after the
+    lazy dump froze the source and serves its memory; migrate makes that dump fail, CRIU
+    lets the tasks run on, migrate removes the network lock the dump left: the same
+    process counts on at the source and its listener answers; the error says so."""
+    check(uffd_ok(), "criu check --feature uffd-noncoop fails in this guest")
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    pid = s.state(cid)["pid"]
+    dest = os.path.join(s.tmp, "dest-busy-post")
+    os.makedirs(os.path.join(dest, cid))
+    r = s.rc("migrate", "--post-copy", "--to", dest, cid, check_rc=False, timeout=300)
+    print(f"  ({r.stderr.strip()})")
+    check(r.returncode != 0 and "runs at the source again" in r.stderr, f"migrate: {r.stderr!r}")
+    st = s.state(cid)
+    check(st["status"] == "running" and st["pid"] == pid, f"at the source: {st}")
+    at = count(shared)
+    check(counting(shared, at) > at, "the count does not go on at the source")
+    check(answers_hello(s, cid), "the listener does not answer at the source (network still locked?)")
+    check(not work_dirs(dest), "the work directory was left")
+    shutil.rmtree(dest)
+
+
+@test
+def post_copy_whose_restore_fails_in_the_shared_cgroup_runs_at_the_source_again(s):
+    """One host, one network root: the frozen source still holds its published port,
+    so the restore at the other root fails in the create path, after it made the
+    container's cgroup, which is the source's too: the failed copy's delete kills its own
+    init only and leaves the cgroup, the source's tasks run on (the same init counts on,
+    its listener answers), and no cgroup, lease or state is left but the source's."""
+    check(uffd_ok(), "criu check --feature uffd-noncoop fails in this guest")
+    b, shared = s.bundle(annotations={**NET, "run-container.ports": "18089:8080/tcp"})
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    pid = s.state(cid)["pid"]
+    dest = os.path.join(s.tmp, "dest-port-post")
+    r = s.rc("migrate", "--post-copy", "--to", dest, cid, check_rc=False, timeout=300)
+    print(f"  ({r.stderr.strip()})")
+    check(r.returncode != 0 and "runs at the source again" in r.stderr, f"migrate: {r.stderr!r}")
+    st = s.state(cid)
+    check(st["status"] == "running" and st["pid"] == pid, f"at the source: {st}")
+    at = count(shared)
+    check(counting(shared, at) > at, "the count does not go on at the source")
+    check(answers_hello(s, cid), "the listener does not answer at the source")
+    check(status_at(s, dest, cid) is None and not work_dirs(dest), "the destination has something left")
+
+
+@test
+def post_copy_argument_errors_change_nothing(s):
+    """--post-copy with --rounds or to a socket: refused before anything is dumped."""
+    b, shared = s.bundle()
+    cid = s.run_detached(b)
+    counting(shared, 2)
+    pid = s.state(cid)["pid"]
+    dest = os.path.join(s.tmp, "dest-args")
+    r = s.rc("migrate", "--post-copy", "--rounds", "2", "--to", dest, cid, check_rc=False)
+    check(r.returncode != 0 and "--rounds does not apply" in r.stderr, f"--rounds: {r.stderr!r}")
+    r = s.rc("migrate", "--post-copy", "--to", f"unix:{s.tmp}/none.sock", cid, check_rc=False)
+    check(r.returncode != 0 and "only to a state root" in r.stderr, f"unix: {r.stderr!r}")
+    st = s.state(cid)
+    check(st["status"] == "running" and st["pid"] == pid, f"the container changed: {st}")
+    check(not os.path.exists(dest), "the destination was made")
+
+
+@test
+def post_copy_migrate_killed_once_the_dump_serves_runs_exactly_once(s):
+    """migrate --post-copy SIGKILLed (alone, not its dump) once it reported the final
+    dump: either its restore went on and the dump ended (the copy runs at the
+    destination), or the dump child saw its parent die and made the dump fail (the
+    source runs on); gc at the destination settles the rest: exactly one copy runs and
+    it counts on."""
+    check(uffd_ok(), "criu check --feature uffd-noncoop fails in this guest")
+    b, shared = s.bundle()
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    dest = os.path.join(s.tmp, "dest-kill-post")
+    p = start_migrate(s, s.root, dest, cid, "--post-copy")
+    first = p.stdout.readline()
+    p.kill()
+    p.communicate()
+    check(first.startswith("round 1 (final dump)"), f"migrate printed {first!r}")
+    time.sleep(3)
+    print(f"  (after the kill: source {status_at(s, s.root, cid)}, destination {status_at(s, dest, cid)})")
+    for w in work_dirs(dest):
+        for log in ("final/dump.log", "final/restore.log", "final/lazy-pages.log"):
+            path = os.path.join(w, log)
+            if os.path.exists(path):
+                with open(path) as f:
+                    tail = [x for x in f.read().splitlines() if "Error" in x or "FAIL" in x or "finished" in x]
+                print(f"  ({log}: {tail[-4:]})")
+    out = gc_until_settled(s, dest)
+    print(f"  (gc: {out or 'nothing to say'})")
+    here = where(s, cid, [s.root, dest])
+    print(f"  (runs at {'the source' if here == s.root else 'the destination'})")
+    at = count(shared)
+    check(counting(shared, at, timeout=60) > at, "the count does not go on")
+    if here == s.root:
+        s.ids.remove(cid)
+        rc_at(s, s.root, "delete", "--force", cid, check_rc=True)
+    else:
+        s.ids.remove(cid)
+        rc_at(s, dest, "delete", "--force", cid, check_rc=True)
+
+
+def main():
+    return run("postcopy suite", __doc__, test.tests, Suite, leftovers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
