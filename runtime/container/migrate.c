@@ -454,9 +454,9 @@ static int migrate_post_copy(struct migration *m, unsigned *ret_downtime_ms, rc_
                 m->keep = true;
                 return rc_error_set(
                         err, 0,
-                        "migrate \"%s\": the container runs at `%s`, but the source's dump failed "
-                        "while it served the memory (pages not yet moved are lost: the "
-                        "container may fault on them): %s",
+                        "migrate \"%s\": the container runs at `%s`, but the source's dump ended "
+                        "with an error (if it failed while it served the memory, the pages not "
+                        "moved by then are lost to the container): %s",
                         m->id, m->o->to_root, dump->msg);
         }
         unlinkat(m->workfd, RC_MIGRATE_RESTORING, 0);
