@@ -13,9 +13,6 @@ import pytest
 
 from conftest import pid_alive, wait_for
 
-pytestmark = pytest.mark.run_container_only(
-    "moves run-container's state directory aside by hand (its layout is run-container's own)")
-
 
 def test_run_deletes_its_own_container(rt, bundle):
     """The usual case: nothing of the container is left after run."""
@@ -27,6 +24,8 @@ def test_run_deletes_its_own_container(rt, bundle):
     assert rt.cmd("state", cid).returncode != 0
 
 
+@pytest.mark.run_container_only(
+    "moves run-container's state directory aside by hand (its layout is run-container's own)")
 def test_run_deletes_a_container_made_again_as_delete_force(rt, bundle, workdir):
     """run's container is moved aside and another one created under the same id; when
     run's init exits, run deletes the new one as `delete --force` would (kills its init,
