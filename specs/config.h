@@ -310,6 +310,10 @@ struct oci_seccomp {
         char *listener_metadata;
         struct oci_seccomp_syscall *syscalls;
         size_t n_syscalls;
+        /* made by oci_default_seccomp_build from the tables compiled into this program, and
+         * its architectures and syscalls not changed since: the program's build id names
+         * them in the filter cache's key (runtime/isolation/seccomp_cache.h) */
+        bool builtin;
 };
 
 /* linux.memoryPolicy, for set_mempolicy(2): validated, lowered to the kernel's values. */

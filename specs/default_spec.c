@@ -675,7 +675,8 @@ int oci_default_seccomp_build(struct oci_seccomp *ret, rc_error_t *err)
         struct oci_seccomp s = {.present = true,
                                 .default_action = OCI_SECCOMP_ERRNO,
                                 .has_default_errno_ret = true,
-                                .default_errno_ret = EPERM};
+                                .default_errno_ret = EPERM,
+                                .builtin = true};
 
         s.architectures = seccomp_archs[0] != NULL ? strv_dup(seccomp_archs, &s.n_architectures) : NULL;
         s.syscalls = calloc(1 + n_rules, sizeof(*s.syscalls));

@@ -3,9 +3,11 @@
 #include "runtime/isolation/seccomp_cache.h"
 
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <link.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,56 @@ static void put_str(FILE *f, const char *s)
                 fwrite_unlocked(s, 1, len, f);
 }
 
+struct build_id {
+        uintptr_t addr; /* in the object sought */
+        bool found; /* the object holding addr */
+        char hex[2 * 64 + 1]; /* its NT_GNU_BUILD_ID, "" if it has none */
+};
+
+/* The GNU build id note among an object's PT_NOTE segments, in hex. */
+static void note_build_id(const struct dl_phdr_info *info, const ElfW(Phdr) * ph, char *hex, size_t cap)
+{
+        const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+
+        while ((size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
+                const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
+                size_t name = (n->n_namesz + 3) & ~(size_t)3, desc = (n->n_descsz + 3) & ~(size_t)3;
+                const unsigned char *d = (const unsigned char *)p + sizeof(*n) + name;
+
+                if ((size_t)(end - p) - sizeof(*n) < name + desc)
+                        return;
+                if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp(n + 1, "GNU", 4) == 0 &&
+                    n->n_descsz > 0 && 2 * n->n_descsz < cap) {
+                        for (size_t i = 0; i < n->n_descsz; i++) {
+                                hex[2 * i] = "0123456789abcdef"[d[i] >> 4];
+                                hex[2 * i + 1] = "0123456789abcdef"[d[i] & 15];
+                        }
+                        hex[2 * n->n_descsz] = '\0';
+                        return;
+                }
+                p += sizeof(*n) + name + desc;
+        }
+}
+
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *data)
+{
+        struct build_id *b = data;
+
+        (void)size;
+        for (int i = 0; i < info->dlpi_phnum && !b->found; i++) {
+                const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+                uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+
+                b->found = ph->p_type == PT_LOAD && b->addr >= start && b->addr - start < ph->p_memsz;
+        }
+        if (!b->found)
+                return 0;
+        for (int i = 0; i < info->dlpi_phnum && b->hex[0] == '\0'; i++)
+                if (info->dlpi_phdr[i].p_type == PT_NOTE)
+                        note_build_id(info, &info->dlpi_phdr[i], b->hex, sizeof(b->hex));
+        return 1;
+}
+
 int rc_seccomp_cache_key(const struct oci_seccomp *s, const char *compiler, char **ret, size_t *ret_len,
                          rc_error_t *err)
 {
@@ -63,6 +115,19 @@ int rc_seccomp_cache_key(const struct oci_seccomp *s, const char *compiler, char
         fprintf(f, "\nnative %" PRIu32 "\ndefault %d %d %u flags %u\narchitectures %zu",
                 seccomp_arch_native(), (int)s->default_action, s->has_default_errno_ret,
                 s->default_errno_ret, s->flags, s->n_architectures);
+        /* the built-in profile: the build id of the program holding its tables (a hash of
+         * all its bytes) names it; without one, it is written out as any other */
+        if (s->builtin) {
+                struct build_id b = {.addr = (uintptr_t)&oci_default_seccomp_build};
+
+                dl_iterate_phdr(find_build_id, &b);
+                if (b.hex[0] != '\0') {
+                        fprintf(f, " builtin");
+                        put_str(f, b.hex);
+                        fputc('\n', f);
+                        goto done;
+                }
+        }
         for (size_t i = 0; i < s->n_architectures; i++)
                 put_str(f, s->architectures[i]);
         fprintf(f, "\nsyscalls %zu\n", s->n_syscalls);
@@ -77,6 +142,7 @@ int rc_seccomp_cache_key(const struct oci_seccomp *s, const char *compiler, char
                                 sc->args[j].value, sc->args[j].value_two);
                 fputc('\n', f);
         }
+done:
         if (fclose(f) != 0 || buf == NULL) {
                 free(buf);
                 return rc_error_set(err, ENOMEM, "seccomp cache key");

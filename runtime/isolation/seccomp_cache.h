@@ -8,7 +8,11 @@
  * The key is everything the BPF depends on, written out in full: the profile as parsed
  * (default action, architectures, every rule with its conditions; not the listener,
  * which only decides the load flags), the native architecture, libseccomp's version, the
- * kernel release, and this runtime's version and the builds of seccomp.c and this file. The file holds the
+ * kernel release, and this runtime's version and the builds of seccomp.c and this file. The
+ * built-in default profile (oci_seccomp.builtin) is named instead of its rules by the build
+ * id of the program holding its tables (--build-id hashes every byte of the program, so any
+ * change to the tables changes it); a program without
+ * a build id writes it out in full. The file holds the
  * whole key and is used only when its key equals ours byte for byte: the hash only names
  * the file, so no collision can substitute another profile's filter. Files are written
  * atomically (rename), 0600, in a 0700 directory of the state root; one found with

@@ -370,6 +370,10 @@ Test(sandbox, seccomp_built_without_parsing_equals_the_parsed_profile)
         cr_assert_eq(oci_config_parse(json, len, "copy", &copy, &err), 0, "%s", err ? err->msg : "");
         from_spec = parse_default_spec(false);
         cr_assert(built->linux_.seccomp.present);
+        cr_assert(built->linux_.seccomp.builtin);
+        cr_assert(!copy->linux_.seccomp.builtin && !from_spec->linux_.seccomp.builtin);
+        /* the rules written out (the cache's key names the built-in profile by the build id) */
+        built->linux_.seccomp.builtin = false;
         cr_assert_eq(rc_seccomp_key(&built->linux_.seccomp, &k_built, &kl1, &err), 0);
         cr_assert_eq(rc_seccomp_key(&copy->linux_.seccomp, &k_copy, &kl2, &err), 0);
         cr_assert_eq(rc_seccomp_key(&from_spec->linux_.seccomp, &k_spec, &kl3, &err), 0);

@@ -310,3 +310,40 @@ Test(seccomp_cache, another_build_of_the_compiler_is_another_key)
         free(b);
         oci_config_free(c);
 }
+
+/* The built-in default profile is named by the program's build id, not by its rules: a
+ * short key, which tells it from the same rules written out (a parsed copy of the default
+ * spec's profile), and still carries the fields outside the tables. */
+Test(seccomp_cache, builtin_profile_is_named_by_the_build_id)
+{
+        struct oci_seccomp a = {0}, b = {0};
+        char *ka = NULL, *kb = NULL, *full = NULL, *flagged = NULL;
+        size_t la = 0, lb = 0, lf = 0, lg = 0;
+        rc_error_t err = NULL;
+
+        cr_assert_eq(oci_default_seccomp_build(&a, &err), 0);
+        cr_assert_eq(oci_default_seccomp_build(&b, &err), 0);
+        cr_assert(a.builtin);
+        cr_assert_eq(rc_seccomp_key(&a, &ka, &la, &err), 0);
+        cr_assert_eq(rc_seccomp_key(&b, &kb, &lb, &err), 0);
+        cr_assert_str_eq(ka, kb);
+        cr_assert_not_null(strstr(ka, " builtin "),
+                           "no build id in the key (linked without --build-id?):\n%s", ka);
+        cr_assert_null(strstr(ka, "syscalls"));
+        cr_assert_lt(la, 1024);
+        b.flags = 1;
+        cr_assert_eq(rc_seccomp_key(&b, &flagged, &lg, &err), 0);
+        cr_assert_str_neq(ka, flagged);
+        b.flags = 0;
+        b.builtin = false;
+        cr_assert_eq(rc_seccomp_key(&b, &full, &lf, &err), 0);
+        cr_assert_not_null(strstr(full, "syscalls"));
+        cr_assert_null(strstr(full, " builtin "));
+        cr_assert_gt(lf, la);
+        free(ka);
+        free(kb);
+        free(full);
+        free(flagged);
+        oci_seccomp_clear(&a);
+        oci_seccomp_clear(&b);
+}
