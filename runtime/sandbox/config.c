@@ -620,7 +620,6 @@ static void gen_resources(json_gen *g, const struct rc_sandbox_opts *o, const js
         json_gen_object_close(g);
 }
 
-/* *linux_at: where the object's members start, for splice_seccomp. */
 /* A rootless sandbox maps one id, the caller's: to the job's user (bwrap's --uid), so that
  * `--user N` runs as N, owning what the caller owns; root (0) by default. */
 static void gen_own_idmap(json_gen *g, unsigned long container_id, unsigned long host_id)
@@ -634,11 +633,19 @@ static void gen_own_idmap(json_gen *g, unsigned long container_id, unsigned long
         json_gen_array_close(g);
 }
 
+/* The default seccomp profile (unless --security-opt seccomp=unconfined) comes first in
+ * the linux object: *seccomp_at and *seccomp_end are where its member starts and ends in
+ * the document (equal without one), for the copy the parser is given (parse_config). */
 static void gen_linux(json_gen *g, const struct rc_sandbox_opts *o, const json_node *dflt,
-                      const struct job_ids *ids, size_t *linux_at)
+                      const struct job_ids *ids, size_t *seccomp_at, size_t *seccomp_end)
 {
         json_gen_object_open(g);
-        *linux_at = json_gen_tell(g);
+        *seccomp_at = json_gen_tell(g);
+        if (!o->seccomp_unconfined) {
+                json_gen_string(g, "seccomp");
+                oci_default_seccomp_gen(g);
+        }
+        *seccomp_end = json_gen_tell(g);
         for (size_t k = 0; k < json_object_size(dflt); k++) {
                 const char *key = json_object_key(dflt, k);
                 const json_node *v = json_object_value(dflt, k);
@@ -711,7 +718,7 @@ static int gen_annotations(json_gen *g, const struct rc_sandbox_opts *o, rc_erro
 
 static int gen_config(json_gen *g, const struct rc_sandbox_opts *o, const struct rc_image *img,
                       const char *const *lower, const char *id, const char *root_path, uint64_t tmpfs_size,
-                      const json_node *dflt, size_t *linux_at, rc_error_t *err)
+                      const json_node *dflt, size_t *seccomp_at, size_t *seccomp_end, rc_error_t *err)
 {
         struct job_ids ids = {0};
         char hostname[64];
@@ -737,7 +744,8 @@ static int gen_config(json_gen *g, const struct rc_sandbox_opts *o, const struct
                         if (gen_mounts(g, o, v, tmpfs_size, err) < 0)
                                 return -1;
                 } else if (strcmp(key, "linux") == 0) {
-                        gen_linux(g, o, v, &ids, linux_at); /* after "process", as in the default spec */
+                        /* after "process", as in the default spec */
+                        gen_linux(g, o, v, &ids, seccomp_at, seccomp_end);
                 } else {
                         json_gen_node(g, v);
                 }
@@ -748,39 +756,30 @@ static int gen_config(json_gen *g, const struct rc_sandbox_opts *o, const struct
         return 0;
 }
 
-/* Put "seccomp": <the default profile> first in the linux object of the generated
- * document, at the offset gen_linux noted right after its '{'. */
-static int splice_seccomp(char **doc, size_t *len, size_t at, rc_error_t *err)
+/* The same checks as any config.json: a bad option value fails here, not later. The
+ * default seccomp profile (most of the document, at [at, end)) is not parsed: the parser
+ * gets a copy without it, and it is built straight into the result. */
+static int parse_config(const char *doc, size_t len, size_t at, size_t end, bool seccomp,
+                        struct oci_config **ret, rc_error_t *err)
 {
-        static const char key[] = "\"seccomp\":";
-        _cleanup_json_gen_ json_gen *g = json_gen_new(false);
-        _cleanup_free_ char *profile = NULL;
-        size_t plen = 0, n, klen = sizeof(key) - 1;
-        bool comma;
-        char *out;
+        _cleanup_free_ char *rest = NULL;
 
-        if (g == NULL)
-                return rc_error_set(err, ENOMEM, "sandbox config");
-        oci_default_seccomp_gen(g);
-        if (json_gen_finish(g, &profile, &plen, err) < 0)
-                return -1;
-        if (at == 0 || at >= *len || (*doc)[at - 1] != '{')
+        if (at > end || end > len || (seccomp && (at == 0 || doc[at - 1] != '{' || at == end)))
                 return rc_error_set(err, EINVAL, "sandbox config: no linux object for the seccomp profile");
-        comma = (*doc)[at] != '}';
-        n = *len + klen + plen + (comma ? 1 : 0);
-        out = malloc(n + 1);
-        if (out == NULL)
+        if (end < len && doc[end] == ',')
+                end++; /* the member after it */
+        rest = malloc(len - (end - at) + 1);
+        if (rest == NULL)
                 return rc_error_set(err, ENOMEM, "sandbox config");
-        memcpy(out, *doc, at);
-        memcpy(out + at, key, klen);
-        memcpy(out + at + klen, profile, plen);
-        if (comma)
-                out[at + klen + plen] = ',';
-        memcpy(out + n - (*len - at), *doc + at, *len - at);
-        out[n] = '\0';
-        free(*doc);
-        *doc = out;
-        *len = n;
+        memcpy(rest, doc, at);
+        memcpy(rest + at, doc + end, len - end);
+        rest[len - (end - at)] = '\0';
+        if (oci_config_parse(rest, len - (end - at), "sandbox config", ret, err) < 0)
+                return -1;
+        if (seccomp && oci_default_seccomp_build(&(*ret)->linux_.seccomp, err) < 0) {
+                oci_config_free(TAKE_PTR(*ret));
+                return -1;
+        }
         return 0;
 }
 
@@ -791,7 +790,7 @@ int rc_sandbox_config(const struct rc_sandbox_opts *o, const struct rc_image *im
         _cleanup_free_ char *spec = NULL;
         json_node *dflt = NULL;
         json_gen *g = NULL;
-        size_t linux_at = 0;
+        size_t seccomp_at = 0, seccomp_end = 0;
         struct oci_config *cfg = NULL;
         size_t len = 0;
         int r;
@@ -806,20 +805,14 @@ int rc_sandbox_config(const struct rc_sandbox_opts *o, const struct rc_image *im
                 json_free(dflt);
                 return rc_error_set(err, ENOMEM, "sandbox config");
         }
-        r = gen_config(g, o, img, lower, id, root_path, tmpfs_size, dflt, &linux_at, err);
+        r = gen_config(g, o, img, lower, id, root_path, tmpfs_size, dflt, &seccomp_at, &seccomp_end, err);
         json_free(dflt);
         if (r == 0)
                 r = json_gen_finish(g, ret, ret_len, err);
         json_gen_free(g);
         if (r < 0)
                 return -1;
-        /* the same checks as any config.json: a bad option value fails here, not later.
-         * The default seccomp profile (most of the document) is not parsed: it is built
-         * straight into the config, and spliced into the copy for the state directory. */
-        if (oci_config_parse(*ret, *ret_len, "sandbox config", &cfg, err) < 0 ||
-            (!o->seccomp_unconfined && (oci_default_seccomp_build(&cfg->linux_.seccomp, err) < 0 ||
-                                        splice_seccomp(ret, ret_len, linux_at, err) < 0))) {
-                oci_config_free(cfg);
+        if (parse_config(*ret, *ret_len, seccomp_at, seccomp_end, !o->seccomp_unconfined, &cfg, err) < 0) {
                 free(*ret);
                 *ret = NULL;
                 return -1;
