@@ -421,6 +421,9 @@ static int open_channels(struct exec_run *x, rc_error_t *err)
                         return -1;
                 x->relay_fd = sv[0];
                 x->console_fd = sv[1];
+                /* the pty is made with the caller's size: `stty size` as the first command
+                 * sees it, not 0x0 until the relay starts */
+                rc_relay_initial_size(STDIN_FILENO, STDOUT_FILENO, &x->proc->console_size);
         }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return rc_error_set(err, errno, "socketpair");

@@ -54,16 +54,31 @@ int rc_relay_exit_status(int wstatus)
         return 255;
 }
 
-/* The window size of the caller's terminal (stdin, else stdout) onto the pty. */
+/* The window size of the caller's terminal (stdin, else stdout); false when neither is a
+ * terminal or its size is unset (0x0). */
+static bool caller_winsize(int in_fd, int out_fd, struct winsize *ws)
+{
+        if (ioctl(in_fd, TIOCGWINSZ, ws) < 0 && ioctl(out_fd, TIOCGWINSZ, ws) < 0)
+                return false;
+        return ws->ws_row != 0 || ws->ws_col != 0;
+}
+
+void rc_relay_initial_size(int in_fd, int out_fd, struct oci_console_size *size)
+{
+        struct winsize ws;
+
+        if (!caller_winsize(in_fd, out_fd, &ws))
+                return;
+        *size = (struct oci_console_size){.present = true, .height = ws.ws_row, .width = ws.ws_col};
+}
+
+/* The window size of the caller's terminal onto the pty. */
 static void copy_winsize(const struct rc_relay *r)
 {
         struct winsize ws;
 
-        if (ioctl(r->in_fd, TIOCGWINSZ, &ws) < 0 && ioctl(r->out_fd, TIOCGWINSZ, &ws) < 0)
-                return;
-        if (ws.ws_row == 0 && ws.ws_col == 0)
-                return;
-        (void)ioctl(r->master, TIOCSWINSZ, &ws);
+        if (caller_winsize(r->in_fd, r->out_fd, &ws))
+                (void)ioctl(r->master, TIOCSWINSZ, &ws);
 }
 
 int rc_relay_start(struct rc_relay *r, int master, int in_fd, int out_fd, rc_error_t *err)

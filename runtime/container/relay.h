@@ -17,6 +17,7 @@
 #include <termios.h>
 
 #include "runtime/base/error.h"
+#include "specs/config.h"
 
 /* Block every catchable signal (not SIGKILL, SIGSTOP or the synchronous faults) and
  * return a signalfd (O_CLOEXEC) for them; *old receives the previous mask. Children
@@ -40,6 +41,12 @@ struct rc_relay {
         struct termios saved;
         struct rc_relay_buf to_master;
 };
+
+/* The caller's terminal size (in_fd, else out_fd) as the size the pty gets when it is
+ * created, before the process runs: rc_relay_start sets the same size only after the
+ * master came back, by when an exec'd process may already have read 0x0. Left as it is
+ * when neither fd is a terminal with a size. */
+void rc_relay_initial_size(int in_fd, int out_fd, struct oci_console_size *size);
 
 /* Take `master` (ownership passes to r; -1 for no terminal), put in_fd in raw mode if
  * it is a tty and copy its window size to the pty. */
