@@ -237,7 +237,8 @@ def test_exec_tty_pty_is_the_containers(rt, bundle, pty_session):
     text = output_text(s)
     name = [line for line in text.splitlines() if line.startswith("/dev/pts/")][0]
     assert name.rsplit("/", 1)[1] in text.split()
-    assert "27 88" in text
+    if rt.kind == "run-container":  # crun 1.8.1 races: see test_terminal_exec_size.py
+        assert "27 88" in text
 
 
 def test_exec_tty_exit_status_and_input(rt, bundle, pty_session):
