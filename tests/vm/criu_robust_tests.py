@@ -379,18 +379,25 @@ def a_checkpoint_killed_while_frozen_is_settled_by_gc(s):
     check(counting(shared, at, timeout=60) > at, "the count does not go on")
 
 
+def settled_at_the_lock_by(s, tag, *command):
+    """A checkpoint killed once CRIU locked the network, then `command ... CID`: the
+    container runs, no lock table or marker is left, its listener answers through loopback."""
+    cid, shared, pid, _, events = killed_checkpoint(s, tag, locked)
+    check(criu_lock_tables(pid), "the lock table went with the kill: nothing left to remove")
+    s.rc(*command, cid)
+    what = f"after {command[0]}"
+    check(status_at(s, s.root, cid) == "running", f"{what}: {status_at(s, s.root, cid)}")
+    check(criu_lock_tables(pid) == [], f"lock tables {what}: {criu_lock_tables(pid)}")
+    check(not os.path.exists(os.path.join(s.root, cid, "checkpoint")), "the marker is left")
+    check(answers_hello(s, cid), f"the listener does not answer through loopback {what}")
+
+
 @test
 def a_checkpoint_killed_while_frozen_is_settled_by_resume(s):
     """Killed once CRIU has locked the network (CRIU holds the tasks by ptrace then, the
     cgroup thawed: the container runs again when criu dies, its network blocked), settled
     by `resume` (not gc): the container runs, no lock table is left, the listener answers."""
-    cid, shared, pid, _, events = killed_checkpoint(s, "resume", locked)
-    check(criu_lock_tables(pid), "the lock table went with the kill: nothing left to remove")
-    s.rc("resume", cid)
-    check(status_at(s, s.root, cid) == "running", f"after resume: {status_at(s, s.root, cid)}")
-    check(criu_lock_tables(pid) == [], f"lock tables after resume: {criu_lock_tables(pid)}")
-    check(not os.path.exists(os.path.join(s.root, cid, "checkpoint")), "the marker is left")
-    check(answers_hello(s, cid), "the listener does not answer through loopback after resume")
+    settled_at_the_lock_by(s, "resume", "resume")
 
 
 @test
@@ -398,13 +405,7 @@ def a_checkpoint_killed_at_the_network_lock_is_settled_by_the_next_checkpoint(s)
     """No gc: the next checkpoint of the container settles the killed one (the lock table
     and the marker go) and then dumps; the container runs on (--leave-running) and its
     listener answers through loopback."""
-    cid, shared, pid, _, events = killed_checkpoint(s, "next", locked)
-    check(criu_lock_tables(pid), "the lock table went with the kill: nothing left to remove")
-    s.rc("checkpoint", "--leave-running", "--image-path", os.path.join(s.tmp, "img-next"), cid)
-    check(status_at(s, s.root, cid) == "running", f"after the next checkpoint: {status_at(s, s.root, cid)}")
-    check(criu_lock_tables(pid) == [], f"lock tables after the next checkpoint: {criu_lock_tables(pid)}")
-    check(not os.path.exists(os.path.join(s.root, cid, "checkpoint")), "the marker is left")
-    check(answers_hello(s, cid), "the listener does not answer through loopback")
+    settled_at_the_lock_by(s, "next", "checkpoint", "--leave-running", "--image-path", os.path.join(s.tmp, "img-next"))
 
 
 @test

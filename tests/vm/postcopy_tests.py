@@ -57,6 +57,18 @@ def post_copy_migrate_runs_at_the_destination_and_its_memory_follows(s):
     rc_at(s, dest, "delete", "--force", cid, check_rc=True)
 
 
+def failed_post_copy_runs_on_at_the_source(s, cid, shared, pid, dest):
+    """migrate --post-copy of cid to dest fails, saying the container runs at the source
+    again: it is the same init there and its count goes on."""
+    r = s.rc("migrate", "--post-copy", "--to", dest, cid, check_rc=False, timeout=300)
+    print(f"  ({r.stderr.strip()})")
+    check(r.returncode != 0 and "runs at the source again" in r.stderr, f"migrate: {r.stderr!r}")
+    st = s.state(cid)
+    check(st["status"] == "running" and st["pid"] == pid, f"at the source: {st}")
+    at = count(shared)
+    check(counting(shared, at) > at, "the count does not go on at the source")
+
+
 @test
 def post_copy_whose_restore_fails_runs_at_the_source_again(s):
     """The destination already has a state of that id: the restore there fails after the
@@ -70,13 +82,7 @@ def post_copy_whose_restore_fails_runs_at_the_source_again(s):
     pid = s.state(cid)["pid"]
     dest = os.path.join(s.tmp, "dest-busy-post")
     os.makedirs(os.path.join(dest, cid))
-    r = s.rc("migrate", "--post-copy", "--to", dest, cid, check_rc=False, timeout=300)
-    print(f"  ({r.stderr.strip()})")
-    check(r.returncode != 0 and "runs at the source again" in r.stderr, f"migrate: {r.stderr!r}")
-    st = s.state(cid)
-    check(st["status"] == "running" and st["pid"] == pid, f"at the source: {st}")
-    at = count(shared)
-    check(counting(shared, at) > at, "the count does not go on at the source")
+    failed_post_copy_runs_on_at_the_source(s, cid, shared, pid, dest)
     check(answers_hello(s, cid), "the listener does not answer at the source (network still locked?)")
     check(not work_dirs(dest), "the work directory was left")
     shutil.rmtree(dest)
@@ -95,13 +101,7 @@ def post_copy_whose_restore_fails_in_the_shared_cgroup_runs_at_the_source_again(
     counting(shared, 3)
     pid = s.state(cid)["pid"]
     dest = os.path.join(s.tmp, "dest-port-post")
-    r = s.rc("migrate", "--post-copy", "--to", dest, cid, check_rc=False, timeout=300)
-    print(f"  ({r.stderr.strip()})")
-    check(r.returncode != 0 and "runs at the source again" in r.stderr, f"migrate: {r.stderr!r}")
-    st = s.state(cid)
-    check(st["status"] == "running" and st["pid"] == pid, f"at the source: {st}")
-    at = count(shared)
-    check(counting(shared, at) > at, "the count does not go on at the source")
+    failed_post_copy_runs_on_at_the_source(s, cid, shared, pid, dest)
     check(answers_hello(s, cid), "the listener does not answer at the source")
     check(status_at(s, dest, cid) is None and not work_dirs(dest), "the destination has something left")
 
