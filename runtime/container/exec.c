@@ -841,6 +841,9 @@ static int exec_in(struct exec_run *x, int *ret_status, rc_error_t *err)
         sigset_t old;
         int ret = -1;
 
+        /* the detached mount's grace period passes while we read the state, not in the
+         * process or at our exit (selfprotect.h) */
+        rc_selfprotect_release_async();
         if (load_container(x, err) < 0 || rc_exec_build_process(x->cfg, x->o, &x->proc, err) < 0 ||
             check_options(x, err) < 0 || open_init(x, err) < 0 || open_cgroup(x, err) < 0 ||
             open_channels(x, err) < 0)

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,6 +59,43 @@ void rc_selfprotect_release(void)
         if (exe_mount_fd >= 0)
                 close(exe_mount_fd);
         exe_mount_fd = -1;
+}
+
+/* The thread of rc_selfprotect_release_async. It has a copy of our fd table and exits at
+ * once: its exit closes the copies, the detached mount's fd the last reference, and the
+ * grace period of the mount's dissolution is waited for in this thread's exit. It touches
+ * no C library state (it shares our TLS: no CLONE_SETTLS); glibc's clone makes its return
+ * a SYS_exit of the thread alone. */
+static char release_stack[4096] __attribute__((aligned(64)));
+
+static int release_main(void *arg)
+{
+        (void)arg;
+        return 0;
+}
+
+void rc_selfprotect_release_async(void)
+{
+        /* a thread, reaped by the kernel; no CLONE_FILES: a table of its own */
+        const int flags = CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;
+        sigset_t all, old;
+        int tid;
+
+        if (exe_mount_fd < 0)
+                return;
+        /* process-directed signals must keep finding us (a signalfd, the relay's
+         * forwarding), never the thread */
+        sigfillset(&all);
+        if (sigprocmask(SIG_SETMASK, &all, &old) < 0) {
+                rc_selfprotect_release();
+                return;
+        }
+        tid = clone(release_main, release_stack + sizeof(release_stack), flags, NULL);
+        /* ours goes right away (not the last reference: the thread's copy is, unless it
+         * already exited), so that no child forked later inherits it */
+        rc_selfprotect_release();
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        (void)tid; /* on failure the close above was the last reference: we waited there */
 }
 
 static int fill_memfd(int mfd, rc_error_t *err)

@@ -2,7 +2,8 @@
 """`exec` of /bin/true into a running container: run-container against crun.
 
 Usage: tests/bench/bench_exec.py [-n PAIRS] [-b RUN_CONTAINER] [--against BASELINE]
-                                 [--config runc-spec|podman-default|ctr-oci-spec]  (as root)
+                                 [--config runc-spec|podman-default|ctr-oci-spec] [--detach]
+                                 (as root)
 
 Each runtime first creates and starts one container running busybox's `sleep` (with the
 config of --config, see bench_run.py --help, default runc-spec; with a terminal, the pty
@@ -11,10 +12,15 @@ this order, run-container `exec CONTAINER /bin/true` and crun's (crun without a 
 manager), and prints the medians of wall and CPU time and the medians of the paired
 ratios. A benchmark, not a test: it fails only if a container or an exec does.
 
+--detach: `exec --detach --pid-file FILE CONTAINER /bin/true` instead, as engines' shims
+call it: the command returns once the process has executed, and /bin/true exits on its
+own afterwards.
+
 --against BASELINE: one more candidate, another run-container binary (a build of the tree
 before a change, say) with a state root and a container of its own, timed in the same
 rounds; prints run-container/baseline, the A B figure of a change.
 """
+import os
 import sys
 
 import benchlib as B
@@ -25,6 +31,7 @@ def main():
     pairs = B.int_arg(argv, "-n", 30)
     rc_bin = B.run_container_binary(B.str_arg(argv, "-b"))
     config = B.str_arg(argv, "--config", "runc-spec")
+    detach = "--detach" in argv
     B.enter_private_mount_ns()
     work = B.Workdir("exec")
     rts, consoles = [], []
@@ -41,11 +48,16 @@ def main():
             B.run_quiet(rt.argv("start", "x"))
 
         def exec_true(rt):
-            return lambda r: B.measure(rt.argv("exec", "x", "/bin/true"))
+            if not detach:
+                return lambda r: B.measure(rt.argv("exec", "x", "/bin/true"))
+            pid_file = os.path.join(work.path, f"{rt.name}.pid")
+            return lambda r: B.measure(rt.argv("exec", "--detach", "--pid-file", pid_file, "x", "/bin/true"))
 
         res = B.alternate([(rt.name, exec_true(rt)) for rt in rts], pairs, warmup=2)
-        print(f"exec of /bin/true, config {config}; {B.machine()}; {rts[1].version()}")
+        how = "exec --detach --pid-file" if detach else "exec"
+        print(f"{how} of /bin/true, config {config}; {B.machine()}; {rts[1].version()}")
         B.note("config", config)
+        B.note("detach", detach)
         B.note("crun", rts[1].version())
         ratios = [("run-container", "crun")]
         if baseline is not None:
