@@ -74,7 +74,7 @@ void rc_selfprotect_release(void);
 
 /* The same without waiting: a thread of ours takes a copy of the fd table and exits at
  * once; its exit drops the last reference and waits for the grace period while the
- * caller goes on (the process' exit waits for the thread, which has long finished by
+ * caller goes on (the caller's exit waits for the thread, which has long finished by
  * then). Our fd is closed on return: no child forked later inherits it. Where the thread
  * cannot be made (or exited before our close), the close here waits, as
  * rc_selfprotect_release does. */
