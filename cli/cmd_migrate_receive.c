@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_LISTEN = 820 };
+enum { OPT_LISTEN = 820, OPT_TIMEOUT };
 
 static void print_listening(void *data)
 {
@@ -20,6 +20,7 @@ int cli_cmd_migrate_receive(struct cli_context *ctx, int argc, char **argv, rc_e
         static const struct option longopts[] = {
                 {"listen", required_argument, NULL, OPT_LISTEN},
                 {"bundle", required_argument, NULL, 'b'},
+                {"timeout", required_argument, NULL, OPT_TIMEOUT},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -43,6 +44,13 @@ int cli_cmd_migrate_receive(struct cli_context *ctx, int argc, char **argv, rc_e
                         if (cli_path_absolute(optarg + 5, &listen, err) < 0)
                                 goto out;
                         break;
+                case OPT_TIMEOUT:
+                        if (cli_parse_uint(optarg, 86400, &o.timeout_s) < 0 || o.timeout_s == 0) {
+                                rc_error_set(err, 0, "invalid --timeout \"%s\": expected 1 to 86400 seconds",
+                                             optarg);
+                                goto out;
+                        }
+                        break;
                 case 'b':
                         free(bundle);
                         bundle = NULL;
@@ -64,8 +72,12 @@ int cli_cmd_migrate_receive(struct cli_context *ctx, int argc, char **argv, rc_e
         o.data = listen;
         if (rc_container_migrate_receive(&ctx->rt, &o, &r, err) < 0)
                 goto out;
-        printf("restored \"%s\" (pid %d; %u image files, %llu KiB received)\n", r.id, (int)r.pid, r.files,
+        printf("restored \"%s\" (pid %d; %u image files, %llu KiB received", r.id, (int)r.pid, r.files,
                (unsigned long long)((r.bytes + 1023) / 1024));
+        if (r.page_bytes > 0)
+                printf("; then the memory: %llu KiB over the page channel",
+                       (unsigned long long)((r.page_bytes + 1023) / 1024));
+        printf(")\n");
         ret = 0;
 out:
         free(listen);

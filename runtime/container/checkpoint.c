@@ -374,12 +374,24 @@ static int set_page_server(criu_opts *o, const char *spec, rc_error_t *err)
 /* checkpoint --lazy-pages (runc's): CRIU dumps all but the memory, then serves it from
  * the frozen tasks at the page server address until `criu lazy-pages` of the restore has
  * fetched every page; the address goes with the image (RC_CRIU_LAZY). */
-static int set_lazy_dump(criu_opts *o, const struct rc_checkpoint_opts *opts, int imgfd, rc_error_t *err)
+int rc_criu_write_lazy(int imgfd, const char *page_server, rc_error_t *err)
 {
         _cleanup_json_gen_ json_gen *g = json_gen_new(false);
         _cleanup_free_ char *doc = NULL;
         size_t len = 0;
 
+        if (g == NULL)
+                return rc_error_set(err, ENOMEM, "%s", RC_CRIU_LAZY);
+        json_gen_object_open(g);
+        json_gen_kv_string(g, "pageServer", page_server);
+        json_gen_object_close(g);
+        if (json_gen_finish(g, &doc, &len, err) < 0)
+                return -1;
+        return rc_write_file_atomic(imgfd, RC_CRIU_LAZY, doc, len, 0600, err);
+}
+
+static int set_lazy_dump(criu_opts *o, const struct rc_checkpoint_opts *opts, int imgfd, rc_error_t *err)
+{
         if (opts->pre_dump)
                 return rc_error_set(err, 0, "--lazy-pages and --pre-dump: a pre-dump has no lazy part");
         if (opts->page_server == NULL)
@@ -388,14 +400,7 @@ static int set_lazy_dump(criu_opts *o, const struct rc_checkpoint_opts *opts, in
                                     "serves the memory to the restore)");
         rc_criu_request(o)->has_lazy_pages = true;
         rc_criu_request(o)->lazy_pages = true;
-        if (g == NULL)
-                return rc_error_set(err, ENOMEM, "%s", RC_CRIU_LAZY);
-        json_gen_object_open(g);
-        json_gen_kv_string(g, "pageServer", opts->page_server);
-        json_gen_object_close(g);
-        if (json_gen_finish(g, &doc, &len, err) < 0)
-                return -1;
-        return rc_write_file_atomic(imgfd, RC_CRIU_LAZY, doc, len, 0600, err);
+        return rc_criu_write_lazy(imgfd, opts->page_server, err);
 }
 
 /* libcriu's notify callback takes no data pointer: the --status-fd of this process's one

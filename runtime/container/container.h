@@ -206,10 +206,11 @@ struct rc_migrate_opts {
         const char *to_unix;
         const char *work_path; /* images and logs; NULL: <root>/@migrate-<id>.XXXXXX, removed after */
         unsigned max_rounds; /* pre-dump rounds at most (0: 4) */
-        /* post-copy (to_root only): no pre-dump rounds; the final dump leaves the memory
-         * with the frozen source, whose CRIU serves it on a loopback page server; the
-         * restore at the destination runs the container at once and `criu lazy-pages`
-         * moves the memory as it faults and in the background; then the source goes */
+        /* post-copy: no pre-dump rounds; the final dump leaves the memory with the frozen
+         * source, whose CRIU serves it on a loopback page server; the restore at the
+         * destination runs the container at once and `criu lazy-pages` moves the memory
+         * as it faults and in the background (to_unix: over the page channel,
+         * migrate_wire.h); then the source goes */
         bool post_copy;
         bool tcp_established;
         bool ext_unix_sk;
@@ -232,6 +233,9 @@ struct rc_migrate_receive_opts {
         const char
                 *listen_path; /* the unix socket to make (nothing or a stale socket there), removed after */
         const char *bundle; /* the bundle here (absolute); NULL: the source's bundle path */
+        /* give up on a source that sends nothing for this long once it connected (its
+         * hello, a round's frames, a post-copy page channel); 0: RC_MIGRATE_RECEIVE_TIMEOUT_S */
+        unsigned timeout_s;
         void (*on_listening)(void *data); /* told once the socket accepts connections */
         void *data;
 };
@@ -241,13 +245,18 @@ struct rc_migrate_received {
         pid_t pid; /* its init here */
         uint64_t bytes; /* image bytes received */
         unsigned files;
+        uint64_t page_bytes; /* post-copy: the page channel's bytes (both ways) after the restore */
 };
+
+#define RC_MIGRATE_RECEIVE_TIMEOUT_S 120
 
 /* Accept one migration on listen_path (from a peer of this uid): check that the id is
  * free here and that the bundle with its rootfs and the container's network exist
  * (else refuse: the source then dumps nothing), take the image rounds into <root>/@migrate-<id>.XXXXXX,
  * restore the container from them with the source's config and this bundle, detached, and tell the source
- * how it went. The work directory and the socket go in every case. */
+ * how it went. Post-copy: the memory comes after the restore over the page channel
+ * (migrate_wire.h); this returns once it all came. The work directory and the socket go
+ * in every case. */
 int rc_container_migrate_receive(const struct rc_runtime *rt, const struct rc_migrate_receive_opts *o,
                                  struct rc_migrate_received *ret, rc_error_t *err);
 

@@ -142,6 +142,8 @@ int rc_criu_lazy_pages_start(const char *address, int port, const char *image_pa
 /* run-container's own, written by checkpoint --lazy-pages: where the dump serves the
  * memory ({"pageServer": "ADDRESS:PORT"}), for restore --lazy-pages. */
 #define RC_CRIU_LAZY "run-container-lazy.json"
+/* Write it into the image directory imgfd: the dump serves the memory at page_server. */
+int rc_criu_write_lazy(int imgfd, const char *page_server, rc_error_t *err);
 #define RC_CRIU_LAZY_LOG "lazy-pages.log"
 /* The key of the container's network namespace, which is external to the image: restore
  * gives CRIU a namespace made (and plumbed) by the create path (runc's and crun's key). */

@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,17 +222,18 @@ static int restore_at(const struct migration *m, const char *root, bool lazy, rc
 
 /* The final image restored at the destination: under to_root, or by the receiver.
  * *ret_unknown: the request went out and the answer did not come back. */
-static int restore_there(struct migration *m, bool *ret_unknown, rc_error_t *err)
+static int restore_there(struct migration *m, bool lazy, bool *ret_unknown, rc_error_t *err)
 {
         _cleanup_free_ char *msg = NULL;
-        char req[128];
+        char req[160];
         int n;
 
         if (m->sock < 0)
-                return restore_at(m, m->o->to_root, false, err);
-        n = snprintf(req, sizeof(req), "{\"tcpEstablished\":%s,\"extUnixSk\":%s,\"fileLocks\":%s}",
+                return restore_at(m, m->o->to_root, lazy, err);
+        n = snprintf(req, sizeof(req),
+                     "{\"tcpEstablished\":%s,\"extUnixSk\":%s,\"fileLocks\":%s,\"lazyPages\":%s}",
                      m->o->tcp_established ? "true" : "false", m->o->ext_unix_sk ? "true" : "false",
-                     m->o->file_locks ? "true" : "false");
+                     m->o->file_locks ? "true" : "false", lazy ? "true" : "false");
         /* a receiver gone before it read the request has restored nothing */
         if (rc_mw_send(m->sock, MW_RESTORE, req, (size_t)n, err) < 0)
                 return rc_error_wrap(err, "restore request to `%s`", m->o->to_unix);
@@ -265,7 +267,11 @@ static int restore_there(struct migration *m, bool *ret_unknown, rc_error_t *err
  * transfer and then kills the source: a lazy-pages daemon that connected and died (its
  * restore failed after CRIU had handed it the tasks) loses the container. After the
  * restore the memory is at both ends until the transfer ends: if the source's criu dies
- * then, the restored container has lost the pages it had not yet got. */
+ * then, the restored container has lost the pages it had not yet got.
+ * To a receiver (to_unix) the final image goes over the stream, then the page channel
+ * (a second connection, migrate_wire.h) is opened and a child relays it to the page
+ * server, connecting there only once the receiver's `criu lazy-pages` spoke (until then
+ * a poke can still make the dump fail); then the restore request goes. */
 
 static int lazy_port; /* the child's, for its signal handler */
 static volatile int *restore_done; /* shared with the child (MAP_SHARED): the restore ran it */
@@ -403,6 +409,72 @@ static int lazy_dump_wait(struct lazy_dump *d, rc_error_t *err)
         return rc_error_set(err, 0, "the dump (pid %d) ended with status %d", (int)d->pid, status);
 }
 
+#define RELAY_NOBODY 2 /* the page channel ended before the receiver's daemon spoke */
+
+/* The page channel's relay at the source: exits 0 once both directions ended,
+ * RELAY_NOBODY when the channel ended before its first byte (nothing was connected to
+ * the page server), 1 on an error. */
+static void page_relay_child(struct migration *m, int chan, int port)
+{
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        struct pollfd p = {.fd = chan, .events = POLLIN};
+        uint64_t bytes = 0;
+        ssize_t n;
+        char c;
+        int ps, r;
+
+        close(m->sock);
+        do
+                r = poll(&p, 1, -1);
+        while (r < 0 && errno == EINTR);
+        do
+                n = recv(chan, &c, 1, MSG_PEEK);
+        while (n < 0 && errno == EINTR);
+        if (n <= 0)
+                _exit(RELAY_NOBODY);
+        ps = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (ps < 0 || connect(ps, (struct sockaddr *)&a, sizeof(a)) < 0)
+                _exit(1);
+        _exit(rc_mw_relay(ps, chan, 0, &bytes, NULL) < 0 ? 1 : 0);
+}
+
+/* The page channel opened (PAGES with the id) and its relay started. */
+static int page_channel_start(struct migration *m, int port, pid_t *ret_pid, rc_error_t *err)
+{
+        _cleanup_close_ int chan = -1;
+        pid_t pid;
+
+        if (rc_mw_connect(m->o->to_unix, &chan, err) < 0 ||
+            rc_mw_send(chan, MW_PAGES, m->id, strlen(m->id), err) < 0)
+                return rc_error_wrap(err, "migrate \"%s\": page channel to `%s`", m->id, m->o->to_unix);
+        fflush(stdout);
+        fflush(stderr);
+        pid = fork();
+        if (pid == 0)
+                page_relay_child(m, chan, port);
+        if (pid < 0)
+                return rc_error_set(err, errno, "migrate --post-copy: fork");
+        *ret_pid = pid;
+        return 0;
+}
+
+/* The relay's exit code (after a kill: it relayed nothing that matters); -1: none. */
+static int page_relay_end(pid_t *pid, bool kill_it)
+{
+        int status = 0;
+
+        if (*pid <= 0)
+                return -1;
+        if (kill_it)
+                kill(*pid, SIGKILL);
+        while (waitpid(*pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        *pid = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 static int migrate_post_copy(struct migration *m, unsigned *ret_downtime_ms, rc_error_t *err)
 {
         struct rc_migrate_round r = {.round = 1, .final = true};
@@ -411,6 +483,8 @@ static int migrate_post_copy(struct migration *m, unsigned *ret_downtime_ms, rc_
         struct timespec t0;
         char image[PATH_MAX + 16];
         struct oci_state *st = NULL;
+        bool ok, unknown = false;
+        pid_t relay = -1;
         ssize_t n;
         char c = 1;
 
@@ -441,15 +515,21 @@ static int migrate_post_copy(struct migration *m, unsigned *ret_downtime_ms, rc_
         }
         snprintf(image, sizeof(image), "%s/final", m->work);
         r.pages = image_pages(image);
+        ok = m->sock < 0 || rc_mw_send_dir(m->sock, m->workfd, "final", &r.sent_bytes, err) == 0;
+        if (!ok)
+                rc_error_wrap(err, "migrate \"%s\": send the final round to `%s`", m->id, m->o->to_unix);
         r.ms = ms_since(&t0);
-        if (m->o->on_round != NULL)
+        if (ok && m->o->on_round != NULL)
                 m->o->on_round(m->o->data, &r);
-        if (rc_write_file_atomic(m->workfd, RC_MIGRATE_RESTORING, "", 0, 0600, err) == 0 &&
-            restore_at(m, m->o->to_root, true, err) == 0) {
+        ok = ok && rc_write_file_atomic(m->workfd, RC_MIGRATE_RESTORING, "", 0, 0600, err) == 0;
+        ok = ok && (m->sock < 0 || page_channel_start(m, d.port, &relay, err) == 0);
+        if (ok && restore_there(m, true, &unknown, err) == 0) {
                 *restore_done = 1;
                 *ret_downtime_ms = ms_since(&t0);
                 /* the memory streams in; the source goes once it is all over */
-                if (lazy_dump_wait(&d, &dump) == 0)
+                ok = lazy_dump_wait(&d, &dump) == 0;
+                page_relay_end(&relay, false);
+                if (ok)
                         return 0;
                 m->keep = true;
                 return rc_error_set(
@@ -457,9 +537,25 @@ static int migrate_post_copy(struct migration *m, unsigned *ret_downtime_ms, rc_
                         "migrate \"%s\": the container runs at `%s`, but the source's dump ended "
                         "with an error (if it failed while it served the memory, the pages not "
                         "moved by then are lost to the container): %s",
-                        m->id, m->o->to_root, dump->msg);
+                        m->id, destination(m), dump->msg);
+        }
+        /* the answer was lost after the receiver took the request: if its `criu
+         * lazy-pages` spoke on the page channel, the restore there got the tasks */
+        if (unknown && page_relay_end(&relay, false) != RELAY_NOBODY) {
+                *restore_done = 1;
+                m->keep = true;
+                if (lazy_dump_wait(&d, &dump) == 0)
+                        return rc_error_wrap(err,
+                                             "migrate \"%s\" (the destination's answer was lost, but its "
+                                             "restore fetched all the memory: the container runs there)",
+                                             m->id);
+                return rc_error_wrap(err,
+                                     "migrate \"%s\" (the destination's answer was lost while its restore "
+                                     "fetched the memory, and the transfer failed: %s)",
+                                     m->id, dump->msg);
         }
         unlinkat(m->workfd, RC_MIGRATE_RESTORING, 0);
+        page_relay_end(&relay, true);
         /* the restore failed: the source's tasks are still frozen in the dump */
         poke(d.port);
         if (lazy_dump_wait(&d, &dump) == 0) {
@@ -499,7 +595,7 @@ static int migrate_in(struct migration *m, unsigned *ret_downtime_ms, rc_error_t
         /* (a work directory too full for the marker gets no restore there: back to the source) */
         if (!m->shipping_failed &&
             rc_write_file_atomic(m->workfd, RC_MIGRATE_RESTORING, "", 0, 0600, err) == 0 &&
-            restore_there(m, &unknown, err) == 0) {
+            restore_there(m, false, &unknown, err) == 0) {
                 *ret_downtime_ms = ms_since(&t0);
                 return 0;
         }
@@ -568,6 +664,7 @@ static int hello(struct migration *m, rc_error_t *err)
         json_gen_kv_int(g, "protocol", MW_PROTOCOL);
         json_gen_kv_string(g, "id", m->id);
         json_gen_kv_string(g, "bundle", m->bundle);
+        json_gen_kv_bool(g, "postCopy", m->o->post_copy);
         json_gen_string(g, "config");
         json_gen_node(g, cfg);
         json_gen_object_close(g);
@@ -584,11 +681,6 @@ static int check_destination(const struct rc_runtime *rt, const struct rc_migrat
 {
         if ((o->to_root == NULL) == (o->to_unix == NULL))
                 return rc_error_set(err, 0, "migrate: one destination: a state root or a unix socket");
-        if (o->post_copy && o->to_unix != NULL)
-                return rc_error_set(
-                        err, 0,
-                        "migrate --post-copy: only to a state root (--to ROOT): the source's page "
-                        "server is not relayed over the stream of --to unix:PATH");
         if (o->post_copy && o->max_rounds > 0)
                 return rc_error_set(err, 0,
                                     "migrate --post-copy makes no pre-dump rounds (CRIU 3.17's lazy restore "

@@ -5,12 +5,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -141,6 +143,9 @@ static int send_all(int sock, const void *buf, size_t len, rc_error_t *err)
 
                 if (n < 0 && errno == EINTR)
                         continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        return rc_error_set(err, ETIMEDOUT,
+                                            "send: the peer took nothing within the timeout");
                 if (n < 0)
                         return errno == EPIPE || errno == ECONNRESET ? peer_gone(sock, errno, err)
                                                                      : rc_error_set(err, errno, "send");
@@ -160,6 +165,9 @@ static int recv_all(int sock, void *buf, size_t len, rc_error_t *err)
 
                 if (n < 0 && errno == EINTR)
                         continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        return rc_error_set(err, ETIMEDOUT,
+                                            "receive: the peer sent nothing within the timeout");
                 if (n < 0)
                         return rc_error_set(err, errno, "receive");
                 if (n == 0)
@@ -382,6 +390,10 @@ int rc_mw_recv_file(int sock, int workfd, const char *payload, size_t len, uint6
 
                 if (r < 0 && errno == EINTR)
                         continue;
+                if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        return rc_error_set(err, ETIMEDOUT,
+                                            "receive image `%s`: the source sent nothing within the timeout",
+                                            name);
                 if (r < 0)
                         return rc_error_set(err, errno, "receive image `%s`", name);
                 if (r == 0)
@@ -422,5 +434,75 @@ int rc_mw_make_link(int workfd, const char *payload, size_t len, rc_error_t *err
                 return -1;
         if (symlinkat(target, dirfd, base) < 0)
                 return rc_error_set(err, errno, "link `%s`", payload);
+        return 0;
+}
+
+int rc_mw_set_timeout(int sock, unsigned seconds, rc_error_t *err)
+{
+        struct timeval tv = {.tv_sec = (time_t)seconds};
+
+        if (setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+            setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+                return rc_error_set(err, errno, "socket timeout");
+        return 0;
+}
+
+int rc_mw_relay(int a, int b, unsigned idle_s, uint64_t *ret_bytes, rc_error_t *err)
+{
+        struct {
+                int from, to;
+                bool open;
+        } d[2] = {{a, b, true}, {b, a, true}};
+        _cleanup_free_ char *buf = malloc(CHUNK);
+
+        *ret_bytes = 0;
+        if (buf == NULL)
+                return rc_error_set(err, ENOMEM, "relay buffer");
+        while (d[0].open || d[1].open) {
+                struct pollfd p[2];
+                int n = 0, dir[2], r;
+
+                for (int i = 0; i < 2; i++)
+                        if (d[i].open) {
+                                dir[n] = i;
+                                p[n++] = (struct pollfd){.fd = d[i].from, .events = POLLIN};
+                        }
+                r = poll(p, (nfds_t)n, idle_s > 0 ? (int)idle_s * 1000 : -1);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return rc_error_set(err, errno, "relay: poll");
+                if (r == 0)
+                        return rc_error_set(err, ETIMEDOUT, "relay: nothing moved for %u s", idle_s);
+                for (int k = 0; k < n; k++) {
+                        int i = dir[k];
+                        ssize_t got;
+
+                        if (p[k].revents == 0)
+                                continue;
+                        got = recv(d[i].from, buf, CHUNK, MSG_DONTWAIT);
+                        if (got < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+                                continue;
+                        if (got < 0)
+                                return rc_error_set(err, errno, "relay: receive");
+                        if (got == 0) {
+                                /* an end of stream goes on as one */
+                                if (shutdown(d[i].to, SHUT_WR) < 0 && errno != ENOTCONN)
+                                        return rc_error_set(err, errno, "relay: shutdown");
+                                d[i].open = false;
+                                continue;
+                        }
+                        for (ssize_t off = 0; off < got;) {
+                                ssize_t w = send(d[i].to, buf + off, (size_t)(got - off), MSG_NOSIGNAL);
+
+                                if (w < 0 && errno == EINTR)
+                                        continue;
+                                if (w < 0)
+                                        return rc_error_set(err, errno, "relay: send");
+                                off += w;
+                        }
+                        *ret_bytes += (uint64_t)got;
+                }
+        }
         return 0;
 }

@@ -13,9 +13,23 @@
  *   per round (pre-1, pre-2, ..., final), once CRIU wrote it at the source:
  *   FILE u64 size + "DIR/NAME", then size bytes ->   (DIR: pre-N or final)
  *   LINK "DIR/NAME" NUL "../DIR2"                ->   (CRIU's `parent` link)
- *   RESTORE {"tcpEstablished","extUnixSk","fileLocks"} ->
+ *   RESTORE {"tcpEstablished","extUnixSk","fileLocks","lazyPages"} ->
  *                                                <- OK "restoring" (the request is taken)
  *                                                <- OK "pid N" | ERROR "why"
+ *
+ * Post-copy (HELLO has "postCopy": true; one round, final, without the memory): the
+ * receiver keeps listening after the HELLO, and before its RESTORE (with "lazyPages":
+ * true) the source opens a second connection to the same socket, the page channel:
+ *   PAGES "ID"                                   ->   (then raw bytes both ways)
+ * It carries CRIU's page-server protocol between the receiver's `criu lazy-pages` (it
+ * connects to a loopback port of the receiver, relayed onto the channel) and the
+ * source's lazy dump (its loopback page server, connected to once the channel's first
+ * byte comes); each side passes an end of stream on as a shutdown(SHUT_WR). The memory
+ * has moved when both directions have ended.
+ *
+ * The receiver gives up on a source that sends nothing for its timeout (SO_RCVTIMEO:
+ * status ETIMEDOUT) while it waits for a frame or a file's bytes, and on a page channel
+ * that moves nothing for that long.
  *
  * An ERROR may come at any time; the receiver closes after it. The source keeps its own
  * copy of every image, so a failed or refused restore, or a connection lost before the
@@ -38,6 +52,7 @@ enum mw_type {
         MW_RESTORE = 4,
         MW_OK = 5,
         MW_ERROR = 6,
+        MW_PAGES = 7,
 };
 
 int rc_mw_connect(const char *path, int *ret_sock, rc_error_t *err);
@@ -60,3 +75,12 @@ int rc_mw_send_dir(int sock, int workfd, const char *dir, uint64_t *sent, rc_err
 int rc_mw_recv_file(int sock, int workfd, const char *payload, size_t len, uint64_t *received,
                     rc_error_t *err);
 int rc_mw_make_link(int workfd, const char *payload, size_t len, rc_error_t *err);
+
+/* Sends and receives on sock block for at most `seconds` (0: no limit); one that runs
+ * out fails with status ETIMEDOUT. */
+int rc_mw_set_timeout(int sock, unsigned seconds, rc_error_t *err);
+/* Bytes both ways between the stream sockets a and b until both directions ended (an
+ * end of stream read from one is passed on as shutdown(SHUT_WR) of the other), or an
+ * error, or (idle_s > 0) idle_s seconds in which nothing moved (status ETIMEDOUT).
+ * *ret_bytes: what went over, both ways. */
+int rc_mw_relay(int a, int b, unsigned idle_s, uint64_t *ret_bytes, rc_error_t *err);
