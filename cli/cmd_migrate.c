@@ -12,9 +12,27 @@
 
 enum { OPT_TO = 800, OPT_ROUNDS, OPT_WORK_PATH, OPT_TCP, OPT_UNIX, OPT_LOCKS, OPT_POST_COPY };
 
+/* What each number is: CRIU's counts for the round (pages written; after round 1 those
+ * dirtied since the round before, the others skipped as unchanged), else the pages in the
+ * round's image files. */
 static void print_round(void *data, const struct rc_migrate_round *r)
 {
+        if (r->transfer) {
+                printf("after the restore: %" PRIu64 " pages moved from the source's page server, %u ms\n",
+                       r->pages_lazy, r->ms);
+                fflush(stdout);
+                return;
+        }
         printf("round %u%s: %" PRIu64 " pages", r->round, r->final ? " (final dump)" : "", r->pages);
+        if (!r->stats)
+                printf(" in the image");
+        else if (r->round == 1)
+                printf(" written (all the private memory)");
+        else
+                printf(" written (dirtied since round %u; %" PRIu64 " unchanged, not written again)",
+                       r->round - 1, r->pages_skipped);
+        if (r->pages_lazy > 0)
+                printf(", %" PRIu64 " pages left for after the restore", r->pages_lazy);
         if (r->sent_bytes > 0)
                 printf(", %" PRIu64 " KiB sent", (r->sent_bytes + 1023) / 1024);
         printf(", %u ms\n", r->ms);

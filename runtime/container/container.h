@@ -193,7 +193,19 @@ int rc_container_restore(const struct rc_runtime *rt, const char *id, const stru
 struct rc_migrate_round {
         unsigned round; /* 1, 2, ...; the last one is the final dump */
         bool final;
-        uint64_t pages; /* memory pages this round wrote (the dirty ones after the first) */
+        /* post-copy: not a round but the transfer that followed the restore (told once
+         * the source's dump ended; pages_lazy: what it moved) */
+        bool transfer;
+        bool stats; /* the counts are CRIU's own (its stats-dump); else pages is the size of
+                     * the round's pages-*.img files and the others are 0 */
+        /* memory pages this round wrote (CRIU's pages_written): in round 1 every private
+         * page of the tasks; after it, with CRIU's dirty tracking (track_mem), only those
+         * dirtied (or mapped) since the round before */
+        uint64_t pages;
+        uint64_t pages_skipped; /* unchanged since the round before: not written again, its
+                                 * image has them (pages_skipped_parent) */
+        uint64_t pages_lazy; /* post-copy: left with the source's page server, moved after
+                              * the restore (pages_lazy) */
         unsigned ms; /* how long the round took (with sending it to a to_unix destination) */
         uint64_t sent_bytes; /* to a to_unix destination: the stream's bytes of this round */
 };

@@ -191,6 +191,22 @@ void rc_criu_tmpfs_restore_cleanup(const char *work_path);
 int rc_criu_pagemap_need(const uint8_t *buf, size_t len, uint32_t *ret_pages_id, uint64_t *ret_pages);
 int rc_criu_check_pages(int imgfd, const char *image_path, rc_error_t *err);
 
+/* CRIU's statistics of a dump or pre-dump (its stats.proto, the image file `stats-dump`
+ * it writes into its work directory, the image directory unless one is given). With
+ * dirty tracking and a parent image, a page not written since the parent's dump is
+ * skipped: pages_written are then the pages dirtied since (and pages new since). */
+#define RC_CRIU_DUMP_STATS "stats-dump"
+struct rc_criu_dump_stats {
+        uint64_t pages_scanned; /* the tasks' private pages CRIU looked at */
+        uint64_t pages_skipped_parent; /* unchanged since the parent image: not written */
+        uint64_t pages_written; /* into this image's pages-*.img (or to a page server) */
+        uint64_t pages_lazy; /* left with a lazy dump's page server, moved after the restore */
+        uint64_t frozen_us, memdump_us, memwrite_us;
+};
+/* -1 if buf is not such an image. */
+int rc_criu_dump_stats_parse(const uint8_t *buf, size_t len, struct rc_criu_dump_stats *ret);
+int rc_criu_dump_stats(int dirfd, struct rc_criu_dump_stats *ret, rc_error_t *err);
+
 /* A failed libcriu call (ret < 0): the error says what failed and CRIU's own reason,
  * the first "Error (file:line): " line of `log` in the work directory (workfd), or
  * libcriu's return value when there is none; and where the log is (work_path; NULL: the

@@ -37,7 +37,7 @@ static int varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
 
 /* The varint fields of one protobuf message (field numbers 1-4; others skipped); *seen:
  * a bit per field present. */
-static int fields(const uint8_t *p, const uint8_t *end, uint64_t v[5], unsigned *seen)
+static int fields_n(const uint8_t *p, const uint8_t *end, uint64_t *v, unsigned nv, unsigned *seen)
 {
         *seen = 0;
         while (p < end) {
@@ -49,7 +49,7 @@ static int fields(const uint8_t *p, const uint8_t *end, uint64_t v[5], unsigned 
                 case 0:
                         if (varint(&p, end, &x) < 0)
                                 return -1;
-                        if ((key >> 3) >= 1 && (key >> 3) <= 4) {
+                        if ((key >> 3) >= 1 && (key >> 3) < nv) {
                                 v[key >> 3] = x;
                                 *seen |= 1u << (key >> 3);
                         }
@@ -74,6 +74,11 @@ static int fields(const uint8_t *p, const uint8_t *end, uint64_t v[5], unsigned 
                 }
         }
         return 0;
+}
+
+static int fields(const uint8_t *p, const uint8_t *end, uint64_t v[5], unsigned *seen)
+{
+        return fields_n(p, end, v, 5, seen);
 }
 
 static uint32_t u32_at(const uint8_t *p)
@@ -164,4 +169,82 @@ int rc_criu_check_pages(int imgfd, const char *image_path, rc_error_t *err)
                         ret = check_one(imgfd, image_path, d->d_name, err);
         closedir(dir);
         return ret;
+}
+
+#define IMG_SERVICE_MAGIC 0x55105940u /* before a service image's own magic */
+#define STATS_MAGIC 0x57093306u
+
+/* The length-delimited field `field` of the message p..end (the last one). */
+static int submessage(const uint8_t *p, const uint8_t *end, unsigned field, const uint8_t **ret_p,
+                      const uint8_t **ret_end)
+{
+        bool found = false;
+
+        while (p < end) {
+                uint64_t key, x;
+
+                if (varint(&p, end, &key) < 0)
+                        return -1;
+                if ((key & 7) == 0) {
+                        if (varint(&p, end, &x) < 0)
+                                return -1;
+                        continue;
+                }
+                if ((key & 7) == 1 || (key & 7) == 5) {
+                        if ((size_t)(end - p) < ((key & 7) == 1 ? 8u : 4u))
+                                return -1;
+                        p += (key & 7) == 1 ? 8 : 4;
+                        continue;
+                }
+                if ((key & 7) != 2 || varint(&p, end, &x) < 0 || x > (uint64_t)(end - p))
+                        return -1;
+                if ((key >> 3) == field) {
+                        *ret_p = p;
+                        *ret_end = p + x;
+                        found = true;
+                }
+                p += x;
+        }
+        return found ? 0 : -1;
+}
+
+int rc_criu_dump_stats_parse(const uint8_t *buf, size_t len, struct rc_criu_dump_stats *ret)
+{
+        const uint8_t *p = buf, *end = buf + len, *dp, *dend;
+        uint64_t v[10] = {0};
+        unsigned seen;
+        uint32_t n;
+
+        if (len >= 4 && (u32_at(p) == IMG_SERVICE_MAGIC || u32_at(p) == IMG_COMMON_MAGIC))
+                p += 4;
+        if (end - p < 8 || u32_at(p) != STATS_MAGIC)
+                return -1;
+        n = u32_at(p + 4);
+        p += 8;
+        if (n > (uint64_t)(end - p) || submessage(p, p + n, 1, &dp, &dend) < 0 ||
+            fields_n(dp, dend, v, 10, &seen) < 0)
+                return -1;
+        /* pages_scanned, pages_skipped_parent and pages_written are required */
+        if ((seen & (1u << 5 | 1u << 6 | 1u << 7)) != (1u << 5 | 1u << 6 | 1u << 7))
+                return -1;
+        *ret = (struct rc_criu_dump_stats){.frozen_us = v[2],
+                                           .memdump_us = v[3],
+                                           .memwrite_us = v[4],
+                                           .pages_scanned = v[5],
+                                           .pages_skipped_parent = v[6],
+                                           .pages_written = v[7],
+                                           .pages_lazy = v[9]};
+        return 0;
+}
+
+int rc_criu_dump_stats(int dirfd, struct rc_criu_dump_stats *ret, rc_error_t *err)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+
+        if (rc_read_file_at(dirfd, RC_CRIU_DUMP_STATS, 1 << 16, &buf, &len, err) < 0)
+                return -1;
+        if (rc_criu_dump_stats_parse((const uint8_t *)buf, len, ret) < 0)
+                return rc_error_set(err, EINVAL, "%s: not CRIU's dump statistics", RC_CRIU_DUMP_STATS);
+        return 0;
 }

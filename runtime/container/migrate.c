@@ -47,6 +47,7 @@
 #include "runtime/base/cleanup.h"
 #include "runtime/base/fsutil.h"
 #include "runtime/container/container.h"
+#include "runtime/container/criu.h"
 #include "runtime/container/internal.h"
 #include "runtime/container/migrate_wire.h"
 #include "runtime/container/state.h"
@@ -62,7 +63,7 @@ static unsigned ms_since(const struct timespec *t0)
         return (unsigned)((t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
-/* Pages in the pages-*.img files of an image directory. */
+/* Pages in the pages-*.img files of an image directory (CRIU's statistics missing). */
 static uint64_t image_pages(const char *dir)
 {
         _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -81,6 +82,24 @@ static uint64_t image_pages(const char *dir)
         }
         closedir(d);
         return bytes / (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* What the round in image directory `dir` moved: CRIU's own counts, else the pages in
+ * its pages images. */
+static void round_counts(const char *dir, struct rc_migrate_round *r)
+{
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_error_ rc_error_t e = NULL;
+        struct rc_criu_dump_stats st;
+
+        if (fd >= 0 && rc_criu_dump_stats(fd, &st, &e) == 0) {
+                r->stats = true;
+                r->pages = st.pages_written;
+                r->pages_skipped = st.pages_skipped_parent;
+                r->pages_lazy = st.pages_lazy;
+                return;
+        }
+        r->pages = image_pages(dir);
 }
 
 /* The source's bundle and the config create saved. */
@@ -169,7 +188,8 @@ static int do_round(struct migration *m, bool final, uint64_t *ret_pages, rc_err
                                      : m->sock < 0 ? " (the destination is full)"
                                                    : " (the work directory is full)",
                                      final ? "final" : "pre-dump", r.round);
-        r.pages = *ret_pages = image_pages(image);
+        round_counts(image, &r);
+        *ret_pages = r.pages;
         if (m->sock >= 0 &&
             rc_mw_send_dir(m->sock, m->workfd, strrchr(image, '/') + 1, &r.sent_bytes, err) < 0) {
                 /* before the final round the container still runs at the source; after
@@ -514,7 +534,7 @@ static int migrate_post_copy(struct migration *m, unsigned *ret_downtime_ms, rc_
                                      destination(m));
         }
         snprintf(image, sizeof(image), "%s/final", m->work);
-        r.pages = image_pages(image);
+        round_counts(image, &r);
         ok = m->sock < 0 || rc_mw_send_dir(m->sock, m->workfd, "final", &r.sent_bytes, err) == 0;
         if (!ok)
                 rc_error_wrap(err, "migrate \"%s\": send the final round to `%s`", m->id, m->o->to_unix);
@@ -527,10 +547,18 @@ static int migrate_post_copy(struct migration *m, unsigned *ret_downtime_ms, rc_
                 *restore_done = 1;
                 *ret_downtime_ms = ms_since(&t0);
                 /* the memory streams in; the source goes once it is all over */
+                clock_gettime(CLOCK_MONOTONIC, &t0);
                 ok = lazy_dump_wait(&d, &dump) == 0;
                 page_relay_end(&relay, false);
-                if (ok)
+                if (ok) {
+                        struct rc_migrate_round t = {.round = 1, .final = true, .transfer = true};
+
+                        round_counts(image, &t);
+                        t.ms = ms_since(&t0);
+                        if (t.stats && m->o->on_round != NULL)
+                                m->o->on_round(m->o->data, &t);
                         return 0;
+                }
                 m->keep = true;
                 return rc_error_set(
                         err, 0,

@@ -4,7 +4,7 @@ then says nothing, or stops in the middle of a round, is given up after --timeou
 an ERROR frame and an exit that say so, and nothing is left under the receiver's root; a
 post-copy restore request whose page channel does not come, or comes with another id,
 is refused the same way. The real post-copy over a socket and a SIGSTOPped migrate run
-in tests/vm/mtransport_tests.py.
+in tests/vm/migrate_remote_tests.py.
 
 crun has no migration: run-container only."""
 

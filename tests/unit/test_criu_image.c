@@ -1,6 +1,7 @@
 /* Unit tests for runtime/container/criu_image.c: the pages a CRIU pagemap image puts in its
  * pages image, read from hand-made images in CRIU's format. */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -95,4 +96,62 @@ Test(criu_image, truncated_or_foreign_data_is_not_a_pagemap)
         u32(&m, 0x54564319u);
         u32(&m, 0x56084025u);
         cr_assert_eq(rc_criu_pagemap_need(m.b, m.n, &id, &pages), -1, "no head");
+}
+
+/* stats-dump: the service magic, STATS_MAGIC, then one StatsEntry whose field 1 is the
+ * DumpStatsEntry (kv: its varint fields). */
+static struct img stats(bool service_magic, const uint64_t *kv)
+{
+        struct img m = {0};
+        uint8_t dump[128], entry[160];
+        size_t dl = 0, el = 0;
+
+        for (; kv[0] != 0; kv += 2) {
+                dl += varint(dump + dl, kv[0] << 3);
+                dl += varint(dump + dl, kv[1]);
+        }
+        el += varint(entry + el, 1u << 3 | 2);
+        el += varint(entry + el, dl);
+        memcpy(entry + el, dump, dl);
+        el += dl;
+        if (service_magic)
+                u32(&m, 0x55105940u);
+        u32(&m, 0x57093306u);
+        u32(&m, (uint32_t)el);
+        memcpy(m.b + m.n, entry, el);
+        m.n += el;
+        return m;
+}
+
+Test(criu_image, dump_stats_give_written_skipped_and_lazy_pages)
+{
+        /* freezing 1, frozen 2, memdump 3, memwrite 4 (µs), scanned 5, skipped_parent 6,
+         * written 7, irmap 8, lazy 9, page_pipes 10 */
+        struct img m = stats(true, (const uint64_t[]){1, 10, 2, 250000, 3, 30, 4, 40, 5, 70000, 6, 65000, 7,
+                                                      5000, 9, 123, 10, 3, 0});
+        struct rc_criu_dump_stats st;
+
+        cr_assert_eq(rc_criu_dump_stats_parse(m.b, m.n, &st), 0);
+        cr_assert_eq(st.pages_scanned, 70000);
+        cr_assert_eq(st.pages_skipped_parent, 65000);
+        cr_assert_eq(st.pages_written, 5000);
+        cr_assert_eq(st.pages_lazy, 123);
+        cr_assert_eq(st.frozen_us, 250000);
+        m = stats(false, (const uint64_t[]){5, 9, 6, 0, 7, 9, 0});
+        cr_assert_eq(rc_criu_dump_stats_parse(m.b, m.n, &st), 0, "without the service magic");
+        cr_assert_eq(st.pages_written, 9);
+        cr_assert_eq(st.pages_lazy, 0);
+}
+
+Test(criu_image, dump_stats_without_their_counts_or_truncated_are_refused)
+{
+        struct rc_criu_dump_stats st;
+        struct img m = stats(true, (const uint64_t[]){5, 9, 7, 9, 0}); /* no pages_skipped_parent */
+
+        cr_assert_eq(rc_criu_dump_stats_parse(m.b, m.n, &st), -1);
+        m = stats(true, (const uint64_t[]){5, 9, 6, 0, 7, 9, 0});
+        cr_assert_eq(rc_criu_dump_stats_parse(m.b, m.n - 1, &st), -1);
+        cr_assert_eq(rc_criu_dump_stats_parse(m.b, 6, &st), -1);
+        m = pagemap(1);
+        cr_assert_eq(rc_criu_dump_stats_parse(m.b, m.n, &st), -1, "another image");
 }

@@ -452,7 +452,9 @@ def migrate_to_another_root(s):
     lines = r.stdout.splitlines()
     rounds = [x for x in lines if x.startswith("round ")]
     check(len(rounds) >= 2 and "(final dump)" in rounds[-1], f"rounds: {lines}")
-    check(all(" pages, " in x for x in rounds), f"rounds without pages: {rounds}")
+    check(" pages written (all the private memory), " in rounds[0]
+          and all(f" pages written (dirtied since round {i};" in x for i, x in enumerate(rounds[1:], 1)),
+          f"rounds without CRIU's counts: {rounds}")
     check(lines[-1].startswith("downtime: "), f"no downtime line: {lines}")
     print(f"  ({'; '.join(lines)})")
     at = count(shared)

@@ -238,7 +238,7 @@ def migrate_over_a_socket_to_another_host_keeps_serving_through_the_port(s):
     lines = r.stdout.splitlines()
     rounds = [x for x in lines if x.startswith("round ")]
     check(len(rounds) >= 2 and "(final dump)" in rounds[-1], f"rounds: {lines}")
-    check(all(" pages, " in x and " KiB sent, " in x for x in rounds), f"rounds without pages or bytes: {rounds}")
+    check(all(" pages written (" in x and " KiB sent, " in x for x in rounds), f"rounds without pages or bytes: {rounds}")
     check(lines[-1].startswith("downtime: "), f"no downtime line: {lines}")
     print(f"  ({'; '.join(lines)})")
     check(p.wait(timeout=120) == 0, f"migrate-receive: exit {p.returncode}: {read(out + '.err')}")

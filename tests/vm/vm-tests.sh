@@ -8,6 +8,7 @@
 # migrate: live migration over a unix socket between two "hosts" (network namespaces);
 # criu_robust: migrate killed at any moment and settled by gc, a full destination, bad images;
 # postcopy: migrate --post-copy (the memory follows the restored container), its failure paths;
+# migrate_remote: post-copy over a unix socket (the page channel), a receiver's --timeout;
 # rootless: memory and pids limits for an unprivileged user in a delegated cgroup)
 # against real containers, in ONE tests/vm boot;
 # the systemd suite (the systemd cgroup driver) in a second boot with systemd as PID 1
@@ -15,7 +16,7 @@
 # their sum. Exits non-zero if anything failed (or with run-in-vm.sh's 124/125/126).
 #
 # usage: tests/vm/vm-tests.sh [run-in-vm.sh options] [-- SUITE [TEST_NAME...]]
-#        SUITE is cgroup, sandbox, engines, criu, migrate, criu_robust, postcopy, rootless or systemd; default: all, every test
+#        SUITE is cgroup, sandbox, engines, criu, migrate, criu_robust, postcopy, migrate_remote, rootless or systemd; default: all, every test
 # env:   BUILD_DIR (default <repo>/build; set up with meson if missing)
 set -euo pipefail
 
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
 	*) vm_opts+=("$1"); shift ;;
 	esac
 done
-suites=(cgroup sandbox engines criu migrate criu_robust postcopy rootless systemd)
+suites=(cgroup sandbox engines criu migrate criu_robust postcopy migrate_remote rootless systemd)
 if [ $# -gt 0 ]; then
 	suites=("$1")
 	shift
