@@ -18,7 +18,7 @@ enum { OPT_TO = 800, OPT_ROUNDS, OPT_WORK_PATH, OPT_TCP, OPT_UNIX, OPT_LOCKS, OP
 static void print_round(void *data, const struct rc_migrate_round *r)
 {
         if (r->transfer) {
-                printf("after the restore: %" PRIu64 " pages moved from the source's page server, %u ms\n",
+                printf("after the restore: %" PRIu64 " pages moved from the source's page server in %u ms\n",
                        r->pages_lazy, r->ms);
                 fflush(stdout);
                 return;
@@ -32,7 +32,8 @@ static void print_round(void *data, const struct rc_migrate_round *r)
                 printf(" written (dirtied since round %u; %" PRIu64 " unchanged, not written again)",
                        r->round - 1, r->pages_skipped);
         if (r->pages_lazy > 0)
-                printf(", %" PRIu64 " pages left for after the restore", r->pages_lazy);
+                printf(", %" PRIu64 " left with the source's page server for after the restore",
+                       r->pages_lazy);
         if (r->sent_bytes > 0)
                 printf(", %" PRIu64 " KiB sent", (r->sent_bytes + 1023) / 1024);
         printf(", %u ms\n", r->ms);

@@ -205,7 +205,8 @@ struct rc_migrate_round {
         uint64_t pages_skipped; /* unchanged since the round before: not written again, its
                                  * image has them (pages_skipped_parent) */
         uint64_t pages_lazy; /* post-copy: left with the source's page server, moved after
-                              * the restore (pages_lazy) */
+                              * the restore (counted in the final image's pagemaps: CRIU
+                              * writes a lazy dump's statistics only at its end) */
         unsigned ms; /* how long the round took (with sending it to a to_unix destination) */
         uint64_t sent_bytes; /* to a to_unix destination: the stream's bytes of this round */
 };

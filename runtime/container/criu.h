@@ -190,11 +190,16 @@ void rc_criu_tmpfs_restore_cleanup(const char *work_path);
  * -1 if it is not one. */
 int rc_criu_pagemap_need(const uint8_t *buf, size_t len, uint32_t *ret_pages_id, uint64_t *ret_pages);
 int rc_criu_check_pages(int imgfd, const char *image_path, rc_error_t *err);
+/* The pages a lazy dump's pagemaps leave to its page server (moved after the restore). */
+int rc_criu_pagemap_lazy(const uint8_t *buf, size_t len, uint64_t *ret_lazy);
+int rc_criu_image_lazy_pages(int imgfd, uint64_t *ret, rc_error_t *err);
 
 /* CRIU's statistics of a dump or pre-dump (its stats.proto, the image file `stats-dump`
- * it writes into its work directory, the image directory unless one is given). With
- * dirty tracking and a parent image, a page not written since the parent's dump is
- * skipped: pages_written are then the pages dirtied since (and pages new since). */
+ * it writes into its work directory, the image directory unless one is given, once the
+ * dump ended). With dirty tracking and a parent image, a page not written since the
+ * parent's dump is skipped: pages_written are then the pages dirtied since (and pages
+ * new since). A lazy dump (3.17) writes them only once its page server ended, with a
+ * pages_lazy of 0 (seen in tests/vm): its pagemaps tell (rc_criu_image_lazy_pages). */
 #define RC_CRIU_DUMP_STATS "stats-dump"
 struct rc_criu_dump_stats {
         uint64_t pages_scanned; /* the tasks' private pages CRIU looked at */

@@ -16,6 +16,7 @@
 
 #define IMG_COMMON_MAGIC 0x54564319u /* before the image's own magic (CRIU's magic.h) */
 #define PE_PARENT (1u << 0) /* the page is in the parent image (CRIU's pagemap.h) */
+#define PE_LAZY (1u << 1) /* may come after the restore (alone: only on a page server) */
 #define PE_PRESENT (1u << 2) /* in pages-<id>.img (PE_LAZY alone: only on a page server) */
 #define PAGEMAP_MAX (64u << 20)
 
@@ -89,10 +90,13 @@ static uint32_t u32_at(const uint8_t *p)
         return v;
 }
 
-int rc_criu_pagemap_need(const uint8_t *buf, size_t len, uint32_t *ret_pages_id, uint64_t *ret_pages)
+/* A pagemap image's pages id, the pages it puts in its pages image and those it leaves
+ * to a lazy dump's page server. */
+static int pagemap_count(const uint8_t *buf, size_t len, uint32_t *ret_pages_id, uint64_t *ret_pages,
+                         uint64_t *ret_lazy)
 {
         const uint8_t *p = buf, *end = buf + len;
-        uint64_t pages = 0;
+        uint64_t pages = 0, lazy = 0;
         bool head = true;
 
         if (len < 4)
@@ -120,39 +124,34 @@ int rc_criu_pagemap_need(const uint8_t *buf, size_t len, uint32_t *ret_pages_id,
                 /* flags absent (older images): present unless in_parent */
                 if (seen & (1u << 4) ? (v[4] & PE_PRESENT) && !(v[4] & PE_PARENT) : !v[3])
                         pages += v[2];
+                else if ((seen & (1u << 4)) && (v[4] & PE_LAZY) && !(v[4] & PE_PARENT))
+                        lazy += v[2];
         }
         if (head)
                 return -1;
         *ret_pages = pages;
+        *ret_lazy = lazy;
         return 0;
 }
 
-/* One pagemap image against its pages image; a pagemap we cannot read is CRIU's to judge. */
-static int check_one(int imgfd, const char *image_path, const char *name, rc_error_t *err)
+int rc_criu_pagemap_need(const uint8_t *buf, size_t len, uint32_t *ret_pages_id, uint64_t *ret_pages)
 {
-        _cleanup_error_ rc_error_t e = NULL;
-        _cleanup_free_ char *buf = NULL;
-        char pages_name[64];
-        uint64_t need = 0;
-        uint32_t id = 0;
-        struct stat st;
-        size_t len = 0;
+        uint64_t lazy;
 
-        if (rc_read_file_at(imgfd, name, PAGEMAP_MAX, &buf, &len, &e) < 0 ||
-            rc_criu_pagemap_need((const uint8_t *)buf, len, &id, &need) < 0 || need == 0)
-                return 0;
-        snprintf(pages_name, sizeof(pages_name), "pages-%u.img", id);
-        if (fstatat(imgfd, pages_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return rc_error_set(err, errno, "image `%s`: %s (%s names %llu pages there)", image_path,
-                                    pages_name, name, (unsigned long long)need);
-        if ((uint64_t)st.st_size < need * (uint64_t)sysconf(_SC_PAGESIZE))
-                return rc_error_set(err, 0, "image `%s`: %s is truncated: %lld bytes, %s names %llu pages",
-                                    image_path, pages_name, (long long)st.st_size, name,
-                                    (unsigned long long)need);
-        return 0;
+        return pagemap_count(buf, len, ret_pages_id, ret_pages, &lazy);
 }
 
-int rc_criu_check_pages(int imgfd, const char *image_path, rc_error_t *err)
+int rc_criu_pagemap_lazy(const uint8_t *buf, size_t len, uint64_t *ret_lazy)
+{
+        uint64_t pages;
+        uint32_t id;
+
+        return pagemap_count(buf, len, &id, &pages, ret_lazy);
+}
+
+/* fn for each pagemap-*.img of the image directory, until one fails. */
+static int each_pagemap(int imgfd, const char *image_path,
+                        int (*fn)(int imgfd, const char *name, void *data), void *data, rc_error_t *err)
 {
         int fd = fcntl(imgfd, F_DUPFD_CLOEXEC, 0);
         struct dirent *d;
@@ -166,9 +165,66 @@ int rc_criu_check_pages(int imgfd, const char *image_path, rc_error_t *err)
         }
         while (ret == 0 && (d = readdir(dir)) != NULL)
                 if (strncmp(d->d_name, "pagemap-", 8) == 0)
-                        ret = check_one(imgfd, image_path, d->d_name, err);
+                        ret = fn(imgfd, d->d_name, data);
         closedir(dir);
         return ret;
+}
+
+struct check {
+        const char *image_path;
+        rc_error_t *err;
+};
+
+/* One pagemap image against its pages image; a pagemap we cannot read is CRIU's to judge. */
+static int check_one(int imgfd, const char *name, void *data)
+{
+        const struct check *c = data;
+        _cleanup_error_ rc_error_t e = NULL;
+        _cleanup_free_ char *buf = NULL;
+        char pages_name[64];
+        uint64_t need = 0;
+        uint32_t id = 0;
+        struct stat st;
+        size_t len = 0;
+
+        if (rc_read_file_at(imgfd, name, PAGEMAP_MAX, &buf, &len, &e) < 0 ||
+            rc_criu_pagemap_need((const uint8_t *)buf, len, &id, &need) < 0 || need == 0)
+                return 0;
+        snprintf(pages_name, sizeof(pages_name), "pages-%u.img", id);
+        if (fstatat(imgfd, pages_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return rc_error_set(c->err, errno, "image `%s`: %s (%s names %llu pages there)",
+                                    c->image_path, pages_name, name, (unsigned long long)need);
+        if ((uint64_t)st.st_size < need * (uint64_t)sysconf(_SC_PAGESIZE))
+                return rc_error_set(
+                        c->err, 0, "image `%s`: %s is truncated: %lld bytes, %s names %llu pages",
+                        c->image_path, pages_name, (long long)st.st_size, name, (unsigned long long)need);
+        return 0;
+}
+
+int rc_criu_check_pages(int imgfd, const char *image_path, rc_error_t *err)
+{
+        struct check c = {.image_path = image_path, .err = err};
+
+        return each_pagemap(imgfd, image_path, check_one, &c, err);
+}
+
+static int add_lazy(int imgfd, const char *name, void *data)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+        _cleanup_free_ char *buf = NULL;
+        uint64_t lazy = 0;
+        size_t len = 0;
+
+        if (rc_read_file_at(imgfd, name, PAGEMAP_MAX, &buf, &len, &e) == 0 &&
+            rc_criu_pagemap_lazy((const uint8_t *)buf, len, &lazy) == 0)
+                *(uint64_t *)data += lazy;
+        return 0;
+}
+
+int rc_criu_image_lazy_pages(int imgfd, uint64_t *ret, rc_error_t *err)
+{
+        *ret = 0;
+        return each_pagemap(imgfd, "", add_lazy, ret, err);
 }
 
 #define IMG_SERVICE_MAGIC 0x55105940u /* before a service image's own magic */

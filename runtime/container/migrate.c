@@ -85,21 +85,23 @@ static uint64_t image_pages(const char *dir)
 }
 
 /* What the round in image directory `dir` moved: CRIU's own counts, else the pages in
- * its pages images. */
-static void round_counts(const char *dir, struct rc_migrate_round *r)
+ * its pages images. lazy: a lazy dump that serves its memory now (its statistics come
+ * at its end): the pages its pagemaps leave to the page server. */
+static void round_counts(const char *dir, bool lazy, struct rc_migrate_round *r)
 {
         _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_error_ rc_error_t e = NULL;
         struct rc_criu_dump_stats st;
 
-        if (fd >= 0 && rc_criu_dump_stats(fd, &st, &e) == 0) {
+        if (!lazy && fd >= 0 && rc_criu_dump_stats(fd, &st, &e) == 0) {
                 r->stats = true;
                 r->pages = st.pages_written;
                 r->pages_skipped = st.pages_skipped_parent;
-                r->pages_lazy = st.pages_lazy;
                 return;
         }
         r->pages = image_pages(dir);
+        if (lazy && fd >= 0)
+                (void)rc_criu_image_lazy_pages(fd, &r->pages_lazy, &e);
 }
 
 /* The source's bundle and the config create saved. */
@@ -188,7 +190,7 @@ static int do_round(struct migration *m, bool final, uint64_t *ret_pages, rc_err
                                      : m->sock < 0 ? " (the destination is full)"
                                                    : " (the work directory is full)",
                                      final ? "final" : "pre-dump", r.round);
-        round_counts(image, &r);
+        round_counts(image, false, &r);
         *ret_pages = r.pages;
         if (m->sock >= 0 &&
             rc_mw_send_dir(m->sock, m->workfd, strrchr(image, '/') + 1, &r.sent_bytes, err) < 0) {
@@ -443,8 +445,12 @@ static void page_relay_child(struct migration *m, int chan, int port)
         uint64_t bytes = 0;
         ssize_t n;
         char c;
-        int ps, r;
+        int ps, r, null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
+        /* it may outlive migrate (the transfer goes on): not with migrate's output */
+        if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+                _exit(1);
+        prctl(PR_SET_NAME, "rc-page-relay");
         close(m->sock);
         do
                 r = poll(&p, 1, -1);
@@ -534,7 +540,7 @@ static int migrate_post_copy(struct migration *m, unsigned *ret_downtime_ms, rc_
                                      destination(m));
         }
         snprintf(image, sizeof(image), "%s/final", m->work);
-        round_counts(image, &r);
+        round_counts(image, true, &r);
         ok = m->sock < 0 || rc_mw_send_dir(m->sock, m->workfd, "final", &r.sent_bytes, err) == 0;
         if (!ok)
                 rc_error_wrap(err, "migrate \"%s\": send the final round to `%s`", m->id, m->o->to_unix);
@@ -551,11 +557,11 @@ static int migrate_post_copy(struct migration *m, unsigned *ret_downtime_ms, rc_
                 ok = lazy_dump_wait(&d, &dump) == 0;
                 page_relay_end(&relay, false);
                 if (ok) {
-                        struct rc_migrate_round t = {.round = 1, .final = true, .transfer = true};
+                        struct rc_migrate_round t = {
+                                .round = 1, .final = true, .transfer = true, .pages_lazy = r.pages_lazy};
 
-                        round_counts(image, &t);
                         t.ms = ms_since(&t0);
-                        if (t.stats && m->o->on_round != NULL)
+                        if (m->o->on_round != NULL)
                                 m->o->on_round(m->o->data, &t);
                         return 0;
                 }

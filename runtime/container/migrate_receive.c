@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -251,6 +252,7 @@ static void relay_child(struct receive *rc, int tcp, int chan, int res)
         uint64_t bytes = 0;
         int daemon = -1, r;
 
+        prctl(PR_SET_NAME, "rc-page-relay");
         close(rc->sock);
         do
                 r = poll(&p, 1, (int)rc->timeout_s * 1000);

@@ -71,6 +71,20 @@ Test(criu_image, present_pages_count_parent_and_lazy_only_ones_do_not)
         cr_assert_eq(pages, 8);
 }
 
+Test(criu_image, a_lazy_dump_leaves_its_lazy_only_pages_to_the_page_server)
+{
+        struct img m = pagemap(3);
+        uint64_t lazy = 0;
+
+        record(&m, (const uint64_t[]){1, 0x400000, 2, 3, 4, 1u << 2, 0}); /* present */
+        record(&m, (const uint64_t[]){1, 0x600000, 2, 13, 4, 1u << 1, 0}); /* lazy only */
+        record(&m, (const uint64_t[]){1, 0x700000, 2, 5, 4, (1u << 1) | (1u << 2), 0}); /* lazy+present */
+        record(&m, (const uint64_t[]){1, 0x800000, 2, 7, 4, (1u << 1) | (1u << 0), 0}); /* in the parent */
+        cr_assert_eq(rc_criu_pagemap_lazy(m.b, m.n, &lazy), 0);
+        cr_assert_eq(lazy, 13);
+        cr_assert_eq(rc_criu_pagemap_lazy(m.b, m.n - 1, &lazy), -1);
+}
+
 Test(criu_image, entries_without_flags_are_present_unless_in_parent)
 {
         struct img m = pagemap(2);

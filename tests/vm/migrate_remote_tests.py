@@ -108,8 +108,9 @@ def remote_leftovers(s):
 
 @test
 def post_copy_over_a_socket_runs_at_b_and_its_memory_follows(s):
-    """migrate --post-copy --to unix:PATH: one round (the final dump, no memory in it),
-    the downtime line; migrate-receive says the memory came over the page channel; at B
+    """migrate --post-copy --to unix:PATH: one round (the final dump, no memory in it:
+    the pages it left for after the restore hold the working set), the line of the
+    transfer, the downtime line; migrate-receive says the memory came over the page channel; at B
     the same process counts on (through B's address and port) and the md5 of its 4 MiB
     working set, taken again from its memory, is the one it took at the start; A has
     nothing left, neither side a work directory, the socket is gone."""
@@ -124,6 +125,12 @@ def post_copy_over_a_socket_runs_at_b_and_its_memory_follows(s):
     rounds = [x for x in lines if x.startswith("round ")]
     check(len(rounds) == 1 and "(final dump)" in rounds[0] and " KiB sent" in rounds[0], f"rounds: {lines}")
     check(lines[-1].startswith("downtime: ") and "memory followed" in lines[-1], f"no downtime line: {lines}")
+    left = int(rounds[0].split(" left with the source's page server")[0].split()[-1]) \
+        if " left with the source's page server for after the restore" in rounds[0] else 0
+    check(left >= 1024, f"the final dump left {left} pages for after the restore, not the 4 MiB working set")
+    moved = [x for x in lines if x.startswith("after the restore: ")]
+    check(moved == [f"after the restore: {left} pages moved from the source's page server in "
+                    f"{moved[0].split(' in ')[-1]}"] if moved else False, f"no transfer line: {lines}")
     check(p.wait(timeout=300) == 0, f"migrate-receive: exit {p.returncode}: {read(out + '.err')}")
     said = read(out)
     print(f"  (receiver: {said.strip().splitlines()[-1]})")
