@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,40 @@ static int make_dir(int dirfd, const char *name, mode_t mode, const char *base, 
         return 0;
 }
 
+/* ov->upper_dirs, each with its mode whatever the umask; one that exists (an --upper of an
+ * earlier job) is left as it is. */
+static int make_upper_dirs(const struct rc_overlay *ov, int dirfd, rc_error_t *err)
+{
+        _cleanup_close_ int upper = -1;
+
+        if (ov->n_upper_dirs == 0)
+                return 0;
+        upper = openat(dirfd, "upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (upper < 0)
+                return rc_error_set(err, errno, "open `%s/upper`", ov->dir);
+        for (size_t i = 0; i < ov->n_upper_dirs; i++) {
+                const char *path = ov->upper_dirs[i].path, *slash = strrchr(path, '/');
+                _cleanup_close_ int parent = -1;
+                char buf[PATH_MAX];
+
+                if (slash != NULL) {
+                        snprintf(buf, sizeof(buf), "%.*s", (int)(slash - path), path);
+                        parent = rc_root_open(upper, buf, O_PATH | O_DIRECTORY, 0, RC_ROOT_NO_SYMLINKS);
+                        if (parent < 0)
+                                return rc_error_set(err, -parent, "open `%s/upper/%s`", ov->dir, buf);
+                }
+                if (mkdirat(parent >= 0 ? parent : upper, slash != NULL ? slash + 1 : path, 0700) < 0) {
+                        if (errno == EEXIST)
+                                continue;
+                        return rc_error_set(err, errno, "create `%s/upper/%s`", ov->dir, path);
+                }
+                if (fchmodat(parent >= 0 ? parent : upper, slash != NULL ? slash + 1 : path,
+                             ov->upper_dirs[i].mode & 07777, 0) < 0)
+                        return rc_error_set(err, errno, "chmod `%s/upper/%s`", ov->dir, path);
+        }
+        return 0;
+}
+
 /* The tmpfs (when asked) and the directories in ov->dir; *ret_empty is the empty bottom
  * layer a read-only overlay with one lower layer needs, else NULL. */
 static int prepare_dir(const struct rc_overlay *ov, char **ret_empty, rc_error_t *err)
@@ -143,7 +178,7 @@ static int prepare_dir(const struct rc_overlay *ov, char **ret_empty, rc_error_t
                 return rc_error_set(err, errno, "open overlay directory `%s`", ov->dir);
         if (!ov->read_only) {
                 if (make_dir(fd, "upper", 0755, ov->dir, err) < 0 ||
-                    make_dir(fd, "work", 0700, ov->dir, err) < 0)
+                    make_dir(fd, "work", 0700, ov->dir, err) < 0 || make_upper_dirs(ov, fd, err) < 0)
                         return -1;
                 if (!ov->private_tmp)
                         return 0;

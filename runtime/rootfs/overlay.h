@@ -27,6 +27,11 @@
 
 #include "runtime/base/error.h"
 
+struct rc_overlay_dir {
+        const char *path; /* relative to upper/, no "..": its parent is listed before it */
+        mode_t mode;
+};
+
 struct rc_overlay {
         const char *const *lower; /* absolute paths, bottom layer first, NULL-terminated */
         const char *dir; /* absolute: holds upper/ and work/ (or empty/) */
@@ -35,6 +40,8 @@ struct rc_overlay {
         uint64_t tmpfs_size; /* its size in bytes; 0: the kernel's default (half the RAM) */
         bool private_tmp; /* with tmpfs and an upper: dir/tmp (tmp_mode) bound on /tmp */
         mode_t tmp_mode;
+        const struct rc_overlay_dir *upper_dirs; /* made in upper/ before the mount */
+        size_t n_upper_dirs;
 };
 
 /* Pure: one lower directory escaped for overlayfs' option syntax ('\\', ':' and ','

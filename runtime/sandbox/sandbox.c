@@ -37,6 +37,7 @@ struct sandbox {
         char *base; /* --rootfs, resolved */
         const char **lower; /* NULL-terminated, bottom first (borrowed strings) */
         struct rc_overlay ov;
+        struct rc_overlay_dir own_dirs[3]; /* ov.upper_dirs (unmapped_dirs) */
         char *config;
         size_t config_len;
         struct oci_config *cfg; /* config, parsed (lent to create) */
@@ -166,6 +167,11 @@ static bool mounts_tmp(const char *spec, bool volume)
         return rc_path_equal(path, "/tmp");
 }
 
+static bool ours(const struct stat *st)
+{
+        return st->st_uid == geteuid() && st->st_gid == getegid();
+}
+
 /* May the job's /tmp be the upper tmpfs's own directory (rc_overlay.private_tmp)? Only
  * when nothing would be hidden or changed by it: no --tmpfs or -v of /tmp, and in the
  * base /tmp is an empty directory, the topmost layer's owned by us (the init makes the
@@ -200,7 +206,9 @@ static bool plain_tmp(const struct sandbox *s, mode_t *ret_mode)
                 }
                 if (!S_ISDIR(st.st_mode))
                         return false; /* a symlink, or a whiteout hiding the layers below */
-                if (!found && (st.st_uid != geteuid() || st.st_gid != getegid()))
+                /* a rootless job's /tmp may be ours instead of a world-writable one of an id its
+                 * namespace does not map (unmapped_dirs) */
+                if (!found && !ours(&st) && (geteuid() == 0 || !(st.st_mode & S_IWOTH)))
                         return false;
                 if (!found)
                         *ret_mode = st.st_mode & 07777;
@@ -224,6 +232,54 @@ static bool plain_tmp(const struct sandbox *s, mode_t *ret_mode)
                 }
         }
         return found;
+}
+
+/* The base's directory at path (relative): what the topmost layer that has it holds, no
+ * symlink followed. 1 and *st for a directory, 0 when no layer has it, -1 for anything
+ * else (a symlink, a whiteout, an error). */
+static int base_dir(const struct sandbox *s, const char *path, struct stat *st)
+{
+        size_t n = 0;
+
+        while (s->lower[n] != NULL)
+                n++;
+        while (n-- > 0) {
+                _cleanup_close_ int root = -1, fd = -1;
+
+                root = open(s->lower[n], O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (root < 0)
+                        return -1;
+                fd = rc_root_open(root, path, O_PATH | O_DIRECTORY, 0, RC_ROOT_NO_SYMLINKS);
+                if (fd == -ENOENT)
+                        continue;
+                if (fd < 0 || fstat(fd, st) < 0)
+                        return -1;
+                return 1;
+        }
+        return 0;
+}
+
+/* A rootless job's user namespace maps one id, the caller's: overlayfs cannot copy up a
+ * directory of another owner (EOVERFLOW), so the world-writable /tmp and /var/tmp of a
+ * root-owned base would take no file. Each such one (and /var, its parent) becomes a
+ * directory of the upper layer, ours, with the base's mode, made before the mount
+ * (rc_overlay.upper_dirs): the job owns it, as bwrap's --tmpfs /tmp or podman's /tmp. */
+static void unmapped_dirs(struct sandbox *s)
+{
+        struct stat var, st;
+        size_t n = 0;
+
+        if (geteuid() == 0 || s->o->read_only)
+                return;
+        if (!s->ov.private_tmp && base_dir(s, "tmp", &st) == 1 && !ours(&st) && (st.st_mode & S_IWOTH))
+                s->own_dirs[n++] = (struct rc_overlay_dir){"tmp", st.st_mode};
+        if (base_dir(s, "var/tmp", &st) == 1 && !ours(&st) && (st.st_mode & S_IWOTH) &&
+            base_dir(s, "var", &var) == 1) {
+                s->own_dirs[n++] = (struct rc_overlay_dir){"var", var.st_mode};
+                s->own_dirs[n++] = (struct rc_overlay_dir){"var/tmp", st.st_mode};
+        }
+        s->ov.upper_dirs = s->own_dirs;
+        s->ov.n_upper_dirs = n;
 }
 
 /* <root>/@sandbox/<id>/{rootfs,overlay}, recorded before they exist. */
@@ -253,6 +309,7 @@ static int make_dirs(struct sandbox *s, rc_error_t *err)
                 .tmpfs_size = o->upper_size > 0 ? (uint64_t)o->upper_size : s->tmpfs_size,
         };
         s->ov.private_tmp = s->ov.tmpfs && !o->read_only && plain_tmp(s, &s->ov.tmp_mode);
+        unmapped_dirs(s);
         return 0;
 }
 
