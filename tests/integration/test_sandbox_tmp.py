@@ -140,9 +140,10 @@ def test_rootless_image_job_gets_the_upper_tmp(urt, busybox_layout):
     assert r.stdout.split("\n")[:3] == ["tmpfs", "1777 0", "x"], r.stdout
 
 
-def test_rootless_base_of_another_owner_keeps_the_overlay_tmp(urt, base_rootfs):
-    # the session's rootfs is root's: its /tmp stays the overlay's, with the owner the
-    # job's user namespace does not map (a copy-up there fails, as anywhere in that base)
+def test_rootless_base_of_another_owner_gets_the_callers_tmp(urt, base_rootfs):
+    # the session's rootfs is root's, an id the job's user namespace does not map: its
+    # empty world-writable /tmp becomes the upper tmpfs's, the caller's (the job's root),
+    # which takes files (test_rootless_sandbox_tmp.py)
     r = urt.cmd("sandbox", "--rootfs", base_rootfs, "--net", "host", "--", "sh", "-c",
-                f"{TMP_MOUNTS}; stat -c %u /tmp", timeout=120)
-    assert r.returncode == 0 and r.stdout == "65534\n", (r.stdout, r.stderr)
+                f"{TMP_MOUNTS}; stat -c '%u %a' /tmp", timeout=120)
+    assert r.returncode == 0 and r.stdout == "tmpfs\n0 1777\n", (r.stdout, r.stderr)
