@@ -97,11 +97,20 @@ static int list_rows(const char *cache, bool json, rc_error_t *err)
         return json ? print_json(rows, n, err) : print_table(rows, n, err);
 }
 
+/* The status of a command a stop signal ended: 128+N, as for a shell's child. */
+static int stopped(struct cli_context *ctx, int sig, const char *after, rc_error_t *err)
+{
+        ctx->error_status = 128 + sig;
+        return rc_error_set_status(err, ECANCELED, "image pull: stopped by SIG%s%s",
+                                   sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", after);
+}
+
 static int pull(struct cli_context *ctx, const char *cache, const struct cli_pull *p, const char *ref,
                 rc_error_t *err)
 {
         _cleanup_free_ char *named = NULL;
         struct rc_image *img = NULL;
+        int sig;
 
         /* a pull is from a registry: a bare REF is never a local path here */
         if (strncmp(ref, "docker://", 9) != 0 && strncmp(ref, "registry:", 9) != 0) {
@@ -111,22 +120,28 @@ static int pull(struct cli_context *ctx, const char *cache, const struct cli_pul
         }
         /* as for `sandbox`: a stop signal (^C) ends the transfer or the unpack at its next
          * check, what was not finished is undone and a partial download stays for the next
-         * pull (runtime/base/stopsig.h); the status is then 128+N, as for a shell's child */
+         * pull (runtime/base/stopsig.h) */
         if (rc_stop_signals_block(NULL, err) < 0)
                 return -1;
         if (rc_image_open(cache, ref, &p->opts, &ctx->rt.log, &img, err) < 0) {
-                int sig = rc_stop_signal_take();
-
+                sig = rc_stop_signal_take();
                 if (sig == 0)
                         return -1;
                 rc_error_free(err);
-                ctx->error_status = 128 + sig;
-                return rc_error_set_status(err, ECANCELED, "image pull: stopped by SIG%s",
-                                           sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+                return stopped(ctx, sig, "", err);
         }
         printf("%s\n", img->manifest_digest);
         rc_image_free(img);
-        return 0;
+        if (fflush(stdout) != 0)
+                return rc_error_set(err, errno, "image pull: write the digest");
+        /* one that came after the last check, up to the digest's write (which may wait on a
+         * full pipe): the status says so all the same, as for a command the signal had ended
+         * there, but the image, complete, stays in the cache (skopeo and podman, ended by a
+         * late ^C, leave what they stored) */
+        sig = rc_stop_signal_take();
+        return sig == 0 ? 0
+                        : stopped(ctx, sig, " after the pull had completed (the image stays in the cache)",
+                                  err);
 }
 
 /* ls, prune and pull share their options: --cache; --format for ls; the pull options. */
