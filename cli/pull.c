@@ -1,6 +1,6 @@
 /* Options and the progress line of pulls from a registry, shared by `image pull` and
  * `sandbox --image docker://...`: --creds, --authfile and --tls-verify as podman and
- * skopeo spell them; --registries-conf for short names (podman's
+ * skopeo spell them; --registries-conf for short names and [[registry]] tables (podman's
  * CONTAINERS_REGISTRIES_CONF as an option). */
 #include "cli/cli.h"
 

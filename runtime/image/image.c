@@ -506,6 +506,7 @@ static int resolve(struct rc_image *img, int layoutfd, const char *tag, const ch
  * blobs are fetched into. */
 struct pull_session {
         struct rc_registry_ref ref;
+        struct rc_pull_opts opts; /* the caller's, insecure for an insecure source */
         struct rc_registry *g;
         char *tmpname;
         int layoutfd;
@@ -523,17 +524,98 @@ static void pull_end(struct pull_session *p, struct rc_layer_cache *c)
 }
 
 static int pull_begin(struct pull_session *p, struct rc_layer_cache *c, const char *ref,
-                      const struct rc_pull_opts *pull, const struct rc_logger *log, rc_error_t *err)
+                      const struct rc_pull_opts *pull, bool insecure, const struct rc_logger *log,
+                      rc_error_t *err)
 {
         *p = (struct pull_session){.layoutfd = -1};
+        if (pull != NULL)
+                p->opts = *pull;
+        p->opts.tls_verify_off = p->opts.tls_verify_off || insecure;
         if (rc_registry_ref_parse(ref + strlen(RC_IMAGE_REGISTRY_PREFIX), &p->ref, err) < 0)
                 return -1;
         p->layoutfd = rc_layer_cache_mktemp(c, "pull", &p->tmpname, err);
-        if (p->layoutfd < 0 || rc_registry_open(&p->ref, c->fd, pull, log, &p->g, err) < 0) {
+        if (p->layoutfd < 0 || rc_registry_open(&p->ref, c->fd, &p->opts, log, &p->g, err) < 0) {
                 pull_end(p, c);
                 return -1;
         }
         return 0;
+}
+
+/* HOST/REPO[:TAG][@DIGEST] of a registry reference, as registries.conf prefixes match it. */
+static char *registry_name(const char *ref)
+{
+        struct rc_registry_ref r;
+        _cleanup_error_ rc_error_t e = NULL;
+        char *name = NULL;
+
+        if (rc_registry_ref_parse(ref + strlen(RC_IMAGE_REGISTRY_PREFIX), &r, &e) < 0)
+                return NULL;
+        if (asprintf(&name, "%s/%s%s%s%s%s", r.host, r.repo, r.tag ? ":" : "", r.tag ? r.tag : "",
+                     r.digest ? "@" : "", r.digest ? r.digest : "") < 0)
+                name = NULL;
+        rc_registry_ref_clear(&r);
+        return name;
+}
+
+/* The session on the first source of ref (registries.conf's mirrors, then its location)
+ * that gives the manifest, *d; img->source names that source. */
+static int pull_top(struct rc_image *img, struct pull_session *p, struct rc_layer_cache *c, const char *ref,
+                    const struct rc_pull_opts *pull, const struct rc_logger *log, struct rc_descriptor *d,
+                    rc_error_t *err)
+{
+        _cleanup_free_ char *name = registry_name(ref), *tried = NULL;
+        struct rc_registries_conf conf;
+        struct rc_pull_source *src = NULL;
+        size_t n = 0;
+        int r, status = 0;
+
+        if (name == NULL)
+                return rc_error_set(err, ENOMEM, "pull `%s`", ref);
+        if (rc_registries_conf_load(pull ? pull->registries_conf : NULL, &conf, err) < 0)
+                return -1;
+        r = rc_registries_pull_sources(&conf, name, &src, &n, err);
+        rc_registries_conf_clear(&conf);
+        if (r < 0)
+                return -1;
+        r = -1;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *from = NULL;
+                rc_error_t e = NULL;
+                char *more;
+
+                if (asprintf(&from, "%s%s", RC_IMAGE_REGISTRY_PREFIX, src[i].ref) < 0) {
+                        rc_error_set(err, ENOMEM, "pull `%s`", ref);
+                        break;
+                }
+                if (n > 1 || strcmp(src[i].ref, name) != 0)
+                        rc_log(log, RC_LOG_INFO, "image %s: trying %s%s", ref, from,
+                               src[i].mirror ? " (a mirror, registries.conf)" : "");
+                r = pull_begin(p, c, from, pull, src[i].insecure, log, &e);
+                if (r == 0 && (r = rc_registry_fetch_top(p->g, &p->ref, p->layoutfd, d, &e)) < 0)
+                        pull_end(p, c);
+                if (r == 0) {
+                        img->source = TAKE_PTR(from);
+                        img->source_insecure = src[i].insecure;
+                        break;
+                }
+                /* given up for a stop signal: no other source */
+                if (e->status == ECANCELED || n == 1) {
+                        rc_error_move(err, &e);
+                        break;
+                }
+                status = e->status;
+                if (asprintf(&more, "%s%s%s: %s", tried ? tried : "", tried ? "; " : "", from, e->msg) < 0)
+                        more = NULL;
+                rc_error_free(&e);
+                free(tried);
+                tried = more;
+        }
+        if (r < 0 && *err == NULL)
+                rc_error_set_status(err, status,
+                                    "pull `%s`: none of its %zu sources (registries.conf) gave it: %s", name,
+                                    n, tried ? tried : "");
+        rc_pull_sources_free(src, n);
+        return r;
 }
 
 /* A registry image: its manifest, config and missing layers pulled into the session's
@@ -547,12 +629,9 @@ static int open_registry(struct rc_image *img, struct rc_layer_cache *c, const c
 
         img->source_is_registry = true;
         img->pull = pull;
-        if ((img->source = strdup(ref)) == NULL)
-                return rc_error_set(err, ENOMEM, "open image");
-        if (pull_begin(&p, c, ref, pull, log, err) < 0)
+        if (pull_top(img, &p, c, ref, pull, log, &d, err) < 0)
                 return -1;
-        ret = rc_registry_fetch_top(p.g, &p.ref, p.layoutfd, &d, err);
-        if (ret == 0) {
+        {
                 struct rc_blob_fetcher fetch = {.fetch = rc_registry_fetch, .data = p.g};
 
                 ret = resolve_from(img, p.layoutfd, &fetch, &d, err);
@@ -573,7 +652,7 @@ int rc_image_pull_blobs(const char *cache_dir, const struct rc_image *img, char 
 
         if (rc_layer_cache_open(cache_dir, &c, err) < 0)
                 return -1;
-        if (pull_begin(&p, &c, img->source, img->pull, log, err) < 0) {
+        if (pull_begin(&p, &c, img->source, img->pull, img->source_insecure, log, err) < 0) {
                 rc_layer_cache_close(&c);
                 return -1;
         }

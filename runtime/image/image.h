@@ -38,7 +38,8 @@ struct rc_image {
         char **layer_media_types; /* same order as layer_digests */
         uint64_t *layer_sizes; /* compressed blob sizes */
         char *source; /* absolute path of the layout directory or archive file; the reference
-                       * of a registry image */
+                       * a registry image was pulled from (a mirror, say: registries.conf) */
+        bool source_insecure; /* that one is [[registry]] insecure */
         bool source_is_archive;
         bool source_is_registry;
         const struct rc_pull_opts *pull; /* a registry image's: the caller's, kept for a commit */

@@ -220,8 +220,27 @@ struct rc_short_alias {
         char *name, *value; /* "busybox" -> "docker.io/library/busybox" */
         char *origin; /* "FILE:LINE" */
 };
+/* A [[registry.mirror]] table. */
+enum rc_mirror_pull { RC_MIRROR_PULL_ALL, RC_MIRROR_PULL_DIGEST_ONLY, RC_MIRROR_PULL_TAG_ONLY };
+struct rc_registry_mirror {
+        char *location; /* HOST[:PORT][/PATH] */
+        bool insecure;
+        enum rc_mirror_pull pull_from; /* pull-from-mirror */
+        bool pull_from_set;
+        char *origin; /* "FILE:LINE" of its header */
+};
+/* A [[registry]] table: where the names under `prefix` are pulled from. */
+struct rc_registry_entry {
+        char *prefix; /* HOST[:PORT][/PATH], or *.DOMAIN (a wildcard: any host below it) */
+        char *location; /* NULL: the prefix itself */
+        bool insecure, blocked, mirror_by_digest_only;
+        struct rc_registry_mirror *mirrors;
+        size_t n_mirrors;
+        char *origin; /* "FILE:LINE" of its header */
+};
 /* What containers-registries.conf(5) files say about short names, merged in their order
- * (a later file's search list and mode replace, its aliases override one by one). */
+ * (a later file's search list and mode replace, its aliases override one by one, its
+ * [[registry]] tables replace those of the same prefix). */
 struct rc_registries_conf {
         char **search; /* unqualified-search-registries (or version 1's [registries.search]) */
         size_t n_search;
@@ -230,6 +249,8 @@ struct rc_registries_conf {
         size_t n_aliases;
         char **files; /* read, in order (for messages) */
         size_t n_files;
+        struct rc_registry_entry *registries;
+        size_t n_registries;
 };
 /* Merge one file's text into conf; errors name path and line. */
 int rc_registries_conf_parse(const char *buf, size_t len, const char *path, struct rc_registries_conf *conf,
@@ -246,3 +267,16 @@ bool rc_image_ref_is_qualified(const char *ref);
  * are several and the mode is enforcing: nothing ever prompts). */
 int rc_short_name_resolve(const struct rc_registries_conf *conf, const char *ref, char ***ret, size_t *ret_n,
                           rc_error_t *err);
+
+/* Where a pull of `name` (HOST/REPO[:TAG][@DIGEST], qualified) goes, in the order to try
+ * (containers-registries.conf(5)): the mirrors of its [[registry]] table (the one of the
+ * longest matching prefix) that take this kind of reference, then its location; `name`
+ * itself without a table. Refused (EACCES) when the table blocks it. */
+struct rc_pull_source {
+        char *ref; /* HOST/REPO[:TAG][@DIGEST] */
+        bool insecure; /* plain http and unchecked certificates allowed */
+        bool mirror;
+};
+int rc_registries_pull_sources(const struct rc_registries_conf *conf, const char *name,
+                               struct rc_pull_source **ret, size_t *ret_n, rc_error_t *err);
+void rc_pull_sources_free(struct rc_pull_source *v, size_t n);

@@ -42,6 +42,7 @@ struct tval {
         char **strv; /* T_ARRAY of strings only (else NULL, not_strings set) */
         size_t n;
         bool not_strings;
+        bool b; /* T_BOOL */
 };
 
 static void tval_clear(struct tval *v)
@@ -350,6 +351,7 @@ static int parse_value(struct cursor *c, struct tval *v, unsigned depth, rc_erro
         size_t n = (size_t)(c->p - start);
         if ((n == 4 && !strncmp(start, "true", 4)) || (n == 5 && !strncmp(start, "false", 5))) {
                 v->kind = T_BOOL;
+                v->b = n == 4;
                 return 0;
         }
         size_t sign = n > 0 && (*start == '+' || *start == '-'), digits = 0;
@@ -474,9 +476,204 @@ struct file_state {
         char *table; /* the current table's dotted path ('\x1f' between parts), "" for the root */
         bool array_table; /* from a [[header]] */
         bool seen_search, seen_mode, seen_aliases_table, v1, v2;
+        size_t first_registry; /* conf->registries from here on are this file's */
         char **seen_aliases;
         size_t n_seen_aliases;
 };
+
+/* ---- [[registry]] tables --------------------------------------------------------------- */
+
+static int set_bool(struct cursor *c, const char *key, const struct tval *v, bool *out, rc_error_t *err)
+{
+        if (v->kind != T_BOOL)
+                return rc_error_set_status(err, EINVAL, "%s:%u: %s: expected true or false", c->path,
+                                           c->line, key);
+        *out = v->b;
+        return 0;
+}
+
+static int set_string(struct cursor *c, const char *key, struct tval *v, char **out, rc_error_t *err)
+{
+        if (v->kind != T_STRING)
+                return rc_error_set_status(err, EINVAL, "%s:%u: %s: expected a string", c->path, c->line,
+                                           key);
+        free(*out);
+        *out = TAKE_PTR(v->str);
+        return 0;
+}
+
+/* A key of the current [[registry]] or [[registry.mirror]] table; others are ignored, as
+ * by the containers libraries. */
+static int set_registry_key(struct rc_registries_conf *conf, struct cursor *c, const struct file_state *f,
+                            const char *key, struct tval *v, rc_error_t *err)
+{
+        struct rc_registry_entry *e = &conf->registries[conf->n_registries - 1];
+
+        if (strcmp(f->table, "registry") != 0) {
+                struct rc_registry_mirror *m = &e->mirrors[e->n_mirrors - 1];
+
+                if (strcmp(key, "location") == 0)
+                        return set_string(c, key, v, &m->location, err);
+                if (strcmp(key, "insecure") == 0)
+                        return set_bool(c, key, v, &m->insecure, err);
+                if (strcmp(key, "pull-from-mirror") != 0)
+                        return 0;
+                if (v->kind == T_STRING && (strcmp(v->str, "all") == 0 || v->str[0] == '\0'))
+                        m->pull_from = RC_MIRROR_PULL_ALL;
+                else if (v->kind == T_STRING && strcmp(v->str, "digest-only") == 0)
+                        m->pull_from = RC_MIRROR_PULL_DIGEST_ONLY;
+                else if (v->kind == T_STRING && strcmp(v->str, "tag-only") == 0)
+                        m->pull_from = RC_MIRROR_PULL_TAG_ONLY;
+                else
+                        return syntax(c, err,
+                                      "pull-from-mirror: expected \"all\", \"digest-only\" or \"tag-only\"");
+                m->pull_from_set = true;
+                return 0;
+        }
+        if (strcmp(key, "prefix") == 0)
+                return set_string(c, key, v, &e->prefix, err);
+        if (strcmp(key, "location") == 0)
+                return set_string(c, key, v, &e->location, err);
+        if (strcmp(key, "insecure") == 0)
+                return set_bool(c, key, v, &e->insecure, err);
+        if (strcmp(key, "blocked") == 0)
+                return set_bool(c, key, v, &e->blocked, err);
+        if (strcmp(key, "mirror-by-digest-only") == 0)
+                return set_bool(c, key, v, &e->mirror_by_digest_only, err);
+        if (strcmp(key, "mirror") == 0)
+                return syntax(c, err,
+                              "mirror: an inline array is not read here: write each mirror as a "
+                              "[[registry.mirror]] table");
+        return 0;
+}
+
+/* A [[registry]] or [[registry.mirror]] header: a new table at the end. */
+static int add_registry_table(struct rc_registries_conf *conf, struct cursor *c, const struct file_state *f,
+                              bool mirror, rc_error_t *err)
+{
+        char *origin = NULL;
+
+        if (mirror && conf->n_registries == f->first_registry)
+                return syntax(c, err, "[[registry.mirror]] before any [[registry]] of this file");
+        if (asprintf(&origin, "%s:%u", c->path, c->line) < 0)
+                return rc_error_set(err, ENOMEM, "%s", c->path);
+        if (mirror) {
+                struct rc_registry_entry *e = &conf->registries[conf->n_registries - 1];
+                struct rc_registry_mirror *m = realloc(e->mirrors, (e->n_mirrors + 1) * sizeof(*m));
+
+                if (m == NULL) {
+                        free(origin);
+                        return rc_error_set(err, ENOMEM, "%s", c->path);
+                }
+                e->mirrors = m;
+                m[e->n_mirrors++] = (struct rc_registry_mirror){.origin = origin};
+                return 0;
+        }
+        struct rc_registry_entry *v = realloc(conf->registries, (conf->n_registries + 1) * sizeof(*v));
+
+        if (v == NULL) {
+                free(origin);
+                return rc_error_set(err, ENOMEM, "%s", c->path);
+        }
+        conf->registries = v;
+        v[conf->n_registries++] = (struct rc_registry_entry){.origin = origin};
+        return 0;
+}
+
+static void registry_entry_clear(struct rc_registry_entry *e)
+{
+        for (size_t i = 0; i < e->n_mirrors; i++) {
+                free(e->mirrors[i].location);
+                free(e->mirrors[i].origin);
+        }
+        free(e->mirrors);
+        free(e->prefix);
+        free(e->location);
+        free(e->origin);
+        *e = (struct rc_registry_entry){0};
+}
+
+/* HOST[:PORT][/PATH]: no scheme, no wildcard, no empty component. */
+static bool location_valid(const char *s)
+{
+        return s[0] != '\0' && s[0] != '/' && s[strlen(s) - 1] != '/' && strstr(s, "//") == NULL &&
+               strstr(s, "://") == NULL && strchr(s, '*') == NULL && strpbrk(s, " \t") == NULL;
+}
+
+static int check_location(const char *origin, const char *what, const char *s, rc_error_t *err)
+{
+        if (!location_valid(s))
+                return rc_error_set_status(err, EINVAL,
+                                           "%s: %s \"%s\": expected HOST[:PORT][/PATH] (no scheme, no "
+                                           "wildcard)",
+                                           origin, what, s);
+        return 0;
+}
+
+/* At the end of a file: its [[registry]] tables checked (a prefix defaults to the
+ * location), and those of earlier files with the same prefix dropped. */
+static int finish_registries(struct rc_registries_conf *conf, size_t first, rc_error_t *err)
+{
+        for (size_t i = first; i < conf->n_registries; i++) {
+                struct rc_registry_entry *e = &conf->registries[i];
+                bool wildcard;
+
+                if (e->prefix == NULL && e->location == NULL)
+                        return rc_error_set_status(
+                                err, EINVAL, "%s: [[registry]]: neither prefix nor location", e->origin);
+                if (e->location != NULL && check_location(e->origin, "location", e->location, err) < 0)
+                        return -1;
+                if (e->prefix == NULL && (e->prefix = strdup(e->location)) == NULL)
+                        return rc_error_set(err, ENOMEM, "%s", e->origin);
+                wildcard = strncmp(e->prefix, "*.", 2) == 0;
+                if (wildcard && (e->prefix[2] == '\0' || strpbrk(e->prefix + 2, "*/:@") != NULL))
+                        return rc_error_set_status(err, EINVAL, "%s: prefix \"%s\": a wildcard is *.DOMAIN",
+                                                   e->origin, e->prefix);
+                if (wildcard && e->location != NULL)
+                        return rc_error_set_status(err, EINVAL,
+                                                   "%s: prefix \"%s\": a wildcard prefix takes no location",
+                                                   e->origin, e->prefix);
+                if (!wildcard && check_location(e->origin, "prefix", e->prefix, err) < 0)
+                        return -1;
+                for (size_t k = 0; k < e->n_mirrors; k++) {
+                        const struct rc_registry_mirror *m = &e->mirrors[k];
+
+                        if (m->location == NULL)
+                                return rc_error_set_status(
+                                        err, EINVAL, "%s: [[registry.mirror]]: no location", m->origin);
+                        if (check_location(m->origin, "mirror location", m->location, err) < 0)
+                                return -1;
+                        if (m->pull_from_set && e->mirror_by_digest_only)
+                                return rc_error_set_status(
+                                        err, EINVAL,
+                                        "%s: pull-from-mirror with the [[registry]]'s mirror-by-digest-only "
+                                        "(%s): give one of them",
+                                        m->origin, e->origin);
+                }
+                for (size_t k = first; k < i; k++)
+                        if (strcmp(conf->registries[k].prefix, e->prefix) == 0)
+                                return rc_error_set_status(err, EINVAL,
+                                                           "%s: [[registry]] prefix \"%s\" is given twice "
+                                                           "(first at %s)",
+                                                           e->origin, e->prefix, conf->registries[k].origin);
+        }
+        for (size_t i = 0; i < first;) {
+                bool replaced = false;
+
+                for (size_t k = first; k < conf->n_registries && !replaced; k++)
+                        replaced = strcmp(conf->registries[i].prefix, conf->registries[k].prefix) == 0;
+                if (!replaced) {
+                        i++;
+                        continue;
+                }
+                registry_entry_clear(&conf->registries[i]);
+                memmove(&conf->registries[i], &conf->registries[i + 1],
+                        (conf->n_registries - i - 1) * sizeof(conf->registries[0]));
+                conf->n_registries--;
+                first--;
+        }
+        return 0;
+}
 
 static int set_key(struct rc_registries_conf *conf, struct cursor *c, struct file_state *f, const char *key,
                    struct tval *v, rc_error_t *err)
@@ -528,10 +725,13 @@ static int set_key(struct rc_registries_conf *conf, struct cursor *c, struct fil
                                       "\"disabled\"");
                 return 0;
         }
-        return 0; /* another setting ([[registry]] and the like): not used here */
+        if (f->array_table &&
+            (strcmp(f->table, "registry") == 0 || strcmp(f->table, "registry\x1fmirror") == 0))
+                return strchr(key, '\x1f') != NULL ? 0 : set_registry_key(conf, c, f, key, v, err);
+        return 0; /* another setting: not used here */
 }
 
-static int header(struct cursor *c, struct file_state *f, rc_error_t *err)
+static int header(struct rc_registries_conf *conf, struct cursor *c, struct file_state *f, rc_error_t *err)
 {
         bool array = c->end - c->p >= 2 && c->p[1] == '[';
         _cleanup_free_ char *path = NULL;
@@ -554,6 +754,17 @@ static int header(struct cursor *c, struct file_state *f, rc_error_t *err)
                 f->v1 = true;
         else if (strcmp(path, "registry") == 0 || strncmp(path, "registry\x1f", 9) == 0)
                 f->v2 = true;
+        if (strcmp(path, "registry") == 0 || strcmp(path, "registry\x1fmirror") == 0) {
+                if (!array)
+                        return syntax(
+                                c, err,
+                                strcmp(path, "registry") == 0
+                                        ? "[registry]: expected [[registry]] (an array of tables)"
+                                        : "[registry.mirror]: expected [[registry.mirror]] (an array of "
+                                          "tables)");
+                if (add_registry_table(conf, c, f, strcmp(path, "registry") != 0, err) < 0)
+                        return -1;
+        }
         free(f->table);
         f->table = TAKE_PTR(path);
         f->array_table = array;
@@ -586,7 +797,7 @@ int rc_registries_conf_parse(const char *buf, size_t len, const char *path, stru
                              rc_error_t *err)
 {
         struct cursor c = {.p = buf, .end = buf + len, .path = path, .line = 1};
-        struct file_state f = {.table = strdup("")};
+        struct file_state f = {.table = strdup(""), .first_registry = conf->n_registries};
         int r = f.table ? 0 : rc_error_set(err, ENOMEM, "%s", path);
 
         if (memchr(buf, '\0', len) != NULL)
@@ -598,10 +809,12 @@ int rc_registries_conf_parse(const char *buf, size_t len, const char *path, stru
                 if (*c.p == '\n' || *c.p == '#')
                         r = end_of_line(&c, err);
                 else if (*c.p == '[')
-                        r = header(&c, &f, err);
+                        r = header(conf, &c, &f, err);
                 else
                         r = key_value(conf, &c, &f, err);
         }
+        if (r == 0)
+                r = finish_registries(conf, f.first_registry, err);
         if (r == 0 && f.v1 && f.v2)
                 r = rc_error_set_status(
                         err, EINVAL, "%s: mixes the version 1 format ([registries.*]) with version 2", path);
@@ -618,6 +831,9 @@ void rc_registries_conf_clear(struct rc_registries_conf *conf)
                 free(conf->aliases[i].origin);
         }
         free(conf->aliases);
+        for (size_t i = 0; i < conf->n_registries; i++)
+                registry_entry_clear(&conf->registries[i]);
+        free(conf->registries);
         rc_strv_free(conf->search);
         rc_strv_free(conf->files);
         *conf = (struct rc_registries_conf){0};
@@ -790,5 +1006,91 @@ int rc_short_name_resolve(const struct rc_registries_conf *conf, const char *ref
                         return rc_error_set(err, ENOMEM, "image `%s`", ref);
                 }
         *ret = out, *ret_n = count;
+        return 0;
+}
+
+/* ---- [[registry]]: where a name is pulled from ---------------------------------------------- */
+
+/* How much of name (HOST/REPO[:TAG][@DIGEST]) prefix matches: its length, for a wildcard
+ * the host's; 0 when it does not. A prefix matches up to a '/', '@' or the end, and up to
+ * a ':' only after a repository (HOST/REPO:TAG; a prefix "HOST" takes no "HOST:PORT"). */
+static size_t prefix_match(const char *prefix, const char *name)
+{
+        size_t host = strcspn(name, "/"), n = strlen(prefix), sfx;
+
+        if (strncmp(prefix, "*.", 2) == 0) {
+                sfx = n - 1; /* ".DOMAIN" */
+                return host > sfx && strncmp(name + host - sfx, prefix + 1, sfx) == 0 ? host : 0;
+        }
+        if (strncmp(name, prefix, n) != 0)
+                return 0;
+        if (name[n] == '\0' || name[n] == '/' || name[n] == '@' || (name[n] == ':' && n > host))
+                return n;
+        return 0;
+}
+
+void rc_pull_sources_free(struct rc_pull_source *v, size_t n)
+{
+        for (size_t i = 0; v != NULL && i < n; i++)
+                free(v[i].ref);
+        free(v);
+}
+
+static int add_source(struct rc_pull_source *v, size_t *n, const char *location, const char *rest,
+                      bool insecure, bool mirror)
+{
+        if (asprintf(&v[*n].ref, "%s%s", location, rest) < 0)
+                return -ENOMEM;
+        v[*n].insecure = insecure;
+        v[*n].mirror = mirror;
+        (*n)++;
+        return 0;
+}
+
+int rc_registries_pull_sources(const struct rc_registries_conf *conf, const char *name,
+                               struct rc_pull_source **ret, size_t *ret_n, rc_error_t *err)
+{
+        const struct rc_registry_entry *e = NULL;
+        bool by_digest = strchr(name, '@') != NULL;
+        struct rc_pull_source *v;
+        size_t best = 0, n = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < conf->n_registries; i++) {
+                size_t m = prefix_match(conf->registries[i].prefix, name);
+
+                /* the longest match; a literal prefix over a wildcard of the same length */
+                if (m > best || (m == best && m > 0 && e != NULL && e->prefix[0] == '*')) {
+                        best = m;
+                        e = &conf->registries[i];
+                }
+        }
+        if (e != NULL && e->blocked)
+                return rc_error_set_status(err, EACCES,
+                                           "pull `%s`: blocked by registries.conf: [[registry]] at %s "
+                                           "(prefix \"%s\", blocked = true)",
+                                           name, e->origin, e->prefix);
+        v = calloc(e != NULL ? e->n_mirrors + 1 : 1, sizeof(*v));
+        if (v == NULL)
+                return rc_error_set(err, ENOMEM, "pull `%s`", name);
+        for (size_t i = 0; e != NULL && i < e->n_mirrors && r == 0; i++) {
+                const struct rc_registry_mirror *m = &e->mirrors[i];
+
+                if ((e->mirror_by_digest_only || m->pull_from == RC_MIRROR_PULL_DIGEST_ONLY) && !by_digest)
+                        continue;
+                if (m->pull_from == RC_MIRROR_PULL_TAG_ONLY && by_digest)
+                        continue;
+                r = add_source(v, &n, m->location, name + best, m->insecure, true);
+        }
+        if (r == 0)
+                r = e != NULL && e->location != NULL
+                            ? add_source(v, &n, e->location, name + best, e->insecure, false)
+                            : add_source(v, &n, name, "", e != NULL && e->insecure, false);
+        if (r < 0) {
+                rc_pull_sources_free(v, n);
+                return rc_error_set(err, ENOMEM, "pull `%s`", name);
+        }
+        *ret = v;
+        *ret_n = n;
         return 0;
 }

@@ -256,7 +256,6 @@ Test(registries_conf, the_toml_registries_conf_uses)
                 "insecure = true\n"
                 "blocked = false\n"
                 "n = -3\n"
-                "mirror = [ { location = \"m.example.com\", insecure = false }, {} ]\n"
                 "[[registry.mirror]]\n"
                 "location = \"n.example.com\"\n",
                 &c);
@@ -346,4 +345,121 @@ Test(registries_conf, short_names_resolve_as_podman)
         cr_expect_lt(rc_short_name_resolve(&c, "x", &v, &n, &err), 0);
         cr_expect(strstr(err->msg, "no alias and no unqualified-search-registries") != NULL, "%s", err->msg);
         rc_error_free(&err);
+}
+
+/* ---- [[registry]]: mirrors, locations, blocking ------------------------------------------- */
+
+/* The sources of name, "REF[!]" each ('!' for an insecure one, '~' after a mirror). */
+static void sources_are(const struct rc_registries_conf *c, const char *name, const char *const *want)
+{
+        struct rc_pull_source *v = NULL;
+        rc_error_t err = NULL;
+        size_t n = 0, k = 0;
+
+        cr_assert_eq(rc_registries_pull_sources(c, name, &v, &n, &err), 0, "%s: %s", name,
+                     err ? err->msg : "");
+        for (; want[k] != NULL; k++) {
+                char got[512];
+
+                cr_assert_lt(k, n, "%s: %zu sources, wanted more", name, n);
+                snprintf(got, sizeof(got), "%s%s%s", v[k].ref, v[k].insecure ? "!" : "",
+                         v[k].mirror ? "~" : "");
+                cr_expect_str_eq(got, want[k], "%s: source %zu", name, k);
+        }
+        cr_expect_eq(n, k, "%s: %zu sources, wanted %zu", name, n, k);
+        rc_pull_sources_free(v, n);
+}
+
+#define SOURCES(c, name, ...) sources_are(c, name, (const char *const[]){__VA_ARGS__, NULL})
+
+Test(registries_conf, mirrors_then_the_location_as_containers_image)
+{
+        struct rc_registries_conf c = {0};
+
+        conf_ok("[[registry]]\n"
+                "prefix = \"example.com/foo\"\n"
+                "location = \"internal.example.net/bar\"\n"
+                "[[registry.mirror]]\n"
+                "location = \"m0.local/mirror-for-foo\"\n"
+                "[[registry.mirror]]\n"
+                "location = \"m1.local:5000/mirrors/foo\"\n"
+                "insecure = true\n"
+                "[[registry.mirror]]\n"
+                "location = \"m2.local\"\n"
+                "pull-from-mirror = \"digest-only\"\n"
+                "[[registry.mirror]]\n"
+                "location = \"m3.local\"\n"
+                "pull-from-mirror = \"tag-only\"\n"
+                "[[registry]]\n"
+                "location = \"example.com\"\n"
+                "insecure = true\n"
+                "[[registry]]\n"
+                "prefix = \"*.wild.io\"\n"
+                "[[registry.mirror]]\n"
+                "location = \"wm.local/w\"\n"
+                "[[registry]]\n"
+                "location = \"digests.io\"\n"
+                "mirror-by-digest-only = true\n"
+                "[[registry.mirror]]\n"
+                "location = \"dm.local\"\n"
+                "[[registry]]\n"
+                "prefix = \"bad.io\"\n"
+                "blocked = true\n",
+                &c);
+        cr_assert_eq(c.n_registries, 5);
+        SOURCES(&c, "example.com/foo/image:latest", "m0.local/mirror-for-foo/image:latest~",
+                "m1.local:5000/mirrors/foo/image:latest!~", "m3.local/image:latest~",
+                "internal.example.net/bar/image:latest");
+        SOURCES(&c, "example.com/foo/image@sha256:ab", "m0.local/mirror-for-foo/image@sha256:ab~",
+                "m1.local:5000/mirrors/foo/image@sha256:ab!~", "m2.local/image@sha256:ab~",
+                "internal.example.net/bar/image@sha256:ab");
+        /* the longest prefix wins; a prefix ends at '/', not inside a component */
+        SOURCES(&c, "example.com/foobar/x:1", "example.com/foobar/x:1!");
+        SOURCES(&c, "example.com:5000/x:1", "example.com:5000/x:1");
+        SOURCES(&c, "other.io/x:1", "other.io/x:1");
+        SOURCES(&c, "a.b.wild.io/x:1", "wm.local/w/x:1~", "a.b.wild.io/x:1");
+        SOURCES(&c, "wild.io/x:1", "wild.io/x:1");
+        SOURCES(&c, "digests.io/x:1", "digests.io/x:1");
+        SOURCES(&c, "digests.io/x@sha256:ab", "dm.local/x@sha256:ab~", "digests.io/x@sha256:ab");
+        {
+                struct rc_pull_source *v = NULL;
+                rc_error_t err = NULL;
+                size_t n = 0;
+
+                cr_assert_lt(rc_registries_pull_sources(&c, "bad.io/team/x:1", &v, &n, &err), 0);
+                cr_expect_eq(err->status, EACCES);
+                cr_expect(strstr(err->msg, "t.conf:27") != NULL && strstr(err->msg, "\"bad.io\"") != NULL &&
+                                  strstr(err->msg, "blocked") != NULL,
+                          "%s", err->msg);
+                rc_error_free(&err);
+        }
+        /* a later file's table replaces the one of the same prefix */
+        conf_ok("[[registry]]\nprefix = \"bad.io\"\nlocation = \"good.io\"\n", &c);
+        cr_assert_eq(c.n_registries, 5);
+        SOURCES(&c, "bad.io/team/x:1", "good.io/team/x:1");
+        rc_registries_conf_clear(&c);
+}
+
+Test(registries_conf, registry_table_errors_name_file_and_line)
+{
+        conf_bad("[[registry]]\nlocation = \"a.io\"\nmirror = [{location = \"m.io\"}]\n",
+                 "t.conf:3:", "[[registry.mirror]]");
+        conf_bad("[[registry]]\ninsecure = \"yes\"\n", "t.conf:2:", "expected true or false");
+        conf_bad("[[registry]]\nlocation = 5\n", "t.conf:2:", "expected a string");
+        conf_bad("[registry]\nlocation = \"a.io\"\n", "t.conf:1:", "expected [[registry]]");
+        conf_bad("[[registry.mirror]]\nlocation = \"a.io\"\n", "t.conf:1:", "before any [[registry]]");
+        conf_bad("\n[[registry]]\nblocked = true\n", "t.conf:2:", "neither prefix nor location");
+        conf_bad("[[registry]]\nlocation = \"http://a.io\"\n", "t.conf:1:", "no scheme");
+        conf_bad("[[registry]]\nprefix = \"*.a.io\"\nlocation = \"b.io\"\n", "t.conf:1:", "no location");
+        conf_bad("[[registry]]\nprefix = \"*a.io\"\n", "t.conf:1:", "HOST[:PORT]");
+        conf_bad("[[registry]]\nlocation = \"a.io\"\n[[registry.mirror]]\ninsecure = true\n",
+                 "t.conf:3:", "no location");
+        conf_bad("[[registry]]\nlocation = \"a.io\"\n[[registry.mirror]]\nlocation = \"m.io\"\n"
+                 "pull-from-mirror = \"some\"\n",
+                 "t.conf:5:", "pull-from-mirror");
+        conf_bad("[[registry]]\nlocation = \"a.io\"\nmirror-by-digest-only = true\n[[registry.mirror]]\n"
+                 "location = \"m.io\"\npull-from-mirror = \"all\"\n",
+                 "t.conf:4:", "give one of them");
+        conf_bad("[[registry]]\nlocation = \"a.io\"\n[[registry]]\nprefix = \"a.io\"\n",
+                 "t.conf:3:", "given twice (first at t.conf:1)");
 }
