@@ -813,11 +813,14 @@ int rc_registries_conf_parse(const char *buf, size_t len, const char *path, stru
                 else
                         r = key_value(conf, &c, &f, err);
         }
-        if (r == 0)
-                r = finish_registries(conf, f.first_registry, err);
         if (r == 0 && f.v1 && f.v2)
                 r = rc_error_set_status(
                         err, EINVAL, "%s: mixes the version 1 format ([registries.*]) with version 2", path);
+        if (r == 0)
+                r = finish_registries(conf, f.first_registry, err);
+        /* a file in error adds no table (they may lack their prefix) */
+        while (r < 0 && conf->n_registries > f.first_registry)
+                registry_entry_clear(&conf->registries[--conf->n_registries]);
         free(f.table);
         rc_strv_free(f.seen_aliases);
         return r;

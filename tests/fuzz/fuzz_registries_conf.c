@@ -1,6 +1,7 @@
 /* libFuzzer target: registries.conf text (runtime/image/registries_conf.c). A file either
  * fails with a message naming it, or merges into the configuration; a second file over
- * that one, then a short name resolved, never crash or leak. */
+ * that one, then a short name resolved and a name's pull sources ([[registry]]), never
+ * crash or leak. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 rc_strv_free(v);
         else
                 rc_error_free(&err);
+        {
+                struct rc_pull_source *src = NULL;
+
+                if (rc_registries_pull_sources(&c, "a.io/b/c:1", &src, &n, &err) == 0)
+                        rc_pull_sources_free(src, n);
+                else
+                        rc_error_free(&err);
+        }
         rc_registries_conf_clear(&c);
         return 0;
 }
