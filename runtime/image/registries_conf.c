@@ -504,12 +504,12 @@ static int set_string(struct cursor *c, const char *key, struct tval *v, char **
 
 /* A key of the current [[registry]] or [[registry.mirror]] table; others are ignored, as
  * by the containers libraries. */
-static int set_registry_key(struct rc_registries_conf *conf, struct cursor *c, const struct file_state *f,
-                            const char *key, struct tval *v, rc_error_t *err)
+static int set_registry_key(struct rc_registries_conf *conf, struct cursor *c, bool mirror, const char *key,
+                            struct tval *v, rc_error_t *err)
 {
         struct rc_registry_entry *e = &conf->registries[conf->n_registries - 1];
 
-        if (strcmp(f->table, "registry") != 0) {
+        if (mirror) {
                 struct rc_registry_mirror *m = &e->mirrors[e->n_mirrors - 1];
 
                 if (strcmp(key, "location") == 0)
@@ -540,14 +540,64 @@ static int set_registry_key(struct rc_registries_conf *conf, struct cursor *c, c
                 return set_bool(c, key, v, &e->blocked, err);
         if (strcmp(key, "mirror-by-digest-only") == 0)
                 return set_bool(c, key, v, &e->mirror_by_digest_only, err);
-        if (strcmp(key, "mirror") == 0)
-                return syntax(c, err,
-                              "mirror: an inline array is not read here: write each mirror as a "
-                              "[[registry.mirror]] table");
         return 0;
 }
 
-/* A [[registry]] or [[registry.mirror]] header: a new table at the end. */
+static int add_registry_table(struct rc_registries_conf *conf, struct cursor *c, const struct file_state *f,
+                              bool mirror, rc_error_t *err);
+
+/* `mirror = [ { location = "...", insecure = true }, ... ]` in a [[registry]] table: the
+ * inline form of [[registry.mirror]] tables. */
+static int parse_mirrors(struct rc_registries_conf *conf, struct cursor *c, const struct file_state *f,
+                         rc_error_t *err)
+{
+        skip_ws(c, false);
+        if (at_end(c) || *c->p != '[')
+                return syntax(c, err, "mirror: expected an array of inline tables");
+        c->p++;
+        for (;;) {
+                skip_ws(c, true);
+                if (!at_end(c) && *c->p == ']') {
+                        c->p++;
+                        return 0;
+                }
+                if (at_end(c) || *c->p != '{')
+                        return syntax(c, err, "mirror: expected an inline table ({ location = \"...\" })");
+                if (add_registry_table(conf, c, f, true, err) < 0)
+                        return -1;
+                c->p++;
+                skip_ws(c, false);
+                while (at_end(c) || *c->p != '}') {
+                        _cleanup_free_ char *key = NULL;
+                        struct tval item = {0};
+                        int r;
+
+                        if (parse_key_eq(c, &key, err) < 0)
+                                return -1;
+                        r = parse_value(c, &item, 1, err);
+                        if (r == 0 && strchr(key, '\x1f') == NULL)
+                                r = set_registry_key(conf, c, true, key, &item, err);
+                        tval_clear(&item);
+                        if (r < 0)
+                                return -1;
+                        skip_ws(c, false);
+                        if (!at_end(c) && *c->p == ',') {
+                                c->p++;
+                                skip_ws(c, false);
+                        } else if (at_end(c) || *c->p != '}') {
+                                return syntax(c, err, "expected ',' or '}' in an inline table");
+                        }
+                }
+                c->p++;
+                skip_ws(c, true);
+                if (!at_end(c) && *c->p == ',')
+                        c->p++;
+                else if (at_end(c) || *c->p != ']')
+                        return syntax(c, err, "expected ',' or ']' in an array");
+        }
+}
+
+/* A [[registry]] or [[registry.mirror]] header (or an inline mirror): a new table at the end. */
 static int add_registry_table(struct rc_registries_conf *conf, struct cursor *c, const struct file_state *f,
                               bool mirror, rc_error_t *err)
 {
@@ -727,7 +777,9 @@ static int set_key(struct rc_registries_conf *conf, struct cursor *c, struct fil
         }
         if (f->array_table &&
             (strcmp(f->table, "registry") == 0 || strcmp(f->table, "registry\x1fmirror") == 0))
-                return strchr(key, '\x1f') != NULL ? 0 : set_registry_key(conf, c, f, key, v, err);
+                return strchr(key, '\x1f') != NULL
+                               ? 0
+                               : set_registry_key(conf, c, strcmp(f->table, "registry") != 0, key, v, err);
         return 0; /* another setting: not used here */
 }
 
@@ -781,6 +833,8 @@ static int key_value(struct rc_registries_conf *conf, struct cursor *c, struct f
 
         if (parse_key_eq(c, &key, err) < 0)
                 return -1;
+        if (f->array_table && strcmp(f->table, "registry") == 0 && strcmp(key, "mirror") == 0)
+                return parse_mirrors(conf, c, f, err) < 0 ? -1 : end_of_line(c, err);
         r = parse_value(c, &v, 0, err);
         if (r == 0) {
                 unsigned here = c->line;

@@ -433,17 +433,29 @@ Test(registries_conf, mirrors_then_the_location_as_containers_image)
                           "%s", err->msg);
                 rc_error_free(&err);
         }
+        /* mirrors as an inline array of inline tables, the same */
+        conf_ok("[[registry]]\nlocation = \"inline.io\"\n"
+                "mirror = [ { location = \"i0.local\", insecure = true },\n"
+                "           { location = \"i1.local/x\", pull-from-mirror = \"tag-only\" }, ]\n",
+                &c);
+        SOURCES(&c, "inline.io/a:1", "i0.local/a:1!~", "i1.local/x/a:1~", "inline.io/a:1");
+        SOURCES(&c, "inline.io/a@sha256:ab", "i0.local/a@sha256:ab!~", "inline.io/a@sha256:ab");
+        cr_assert_eq(c.n_registries, 6);
         /* a later file's table replaces the one of the same prefix */
         conf_ok("[[registry]]\nprefix = \"bad.io\"\nlocation = \"good.io\"\n", &c);
-        cr_assert_eq(c.n_registries, 5);
+        cr_assert_eq(c.n_registries, 6);
         SOURCES(&c, "bad.io/team/x:1", "good.io/team/x:1");
         rc_registries_conf_clear(&c);
 }
 
 Test(registries_conf, registry_table_errors_name_file_and_line)
 {
-        conf_bad("[[registry]]\nlocation = \"a.io\"\nmirror = [{location = \"m.io\"}]\n",
-                 "t.conf:3:", "[[registry.mirror]]");
+        conf_bad("[[registry]]\nlocation = \"a.io\"\nmirror = [{location = \"m.io\"}, {}]\n",
+                 "t.conf:3:", "no location");
+        conf_bad("[[registry]]\nlocation = \"a.io\"\nmirror = \"m.io\"\n",
+                 "t.conf:3:", "array of inline tables");
+        conf_bad("[[registry]]\nlocation = \"a.io\"\nmirror = [{location = \"m.io\"\n",
+                 "t.conf:3:", "inline table");
         conf_bad("[[registry]]\ninsecure = \"yes\"\n", "t.conf:2:", "expected true or false");
         conf_bad("[[registry]]\nlocation = 5\n", "t.conf:2:", "expected a string");
         conf_bad("[registry]\nlocation = \"a.io\"\n", "t.conf:1:", "expected [[registry]]");
