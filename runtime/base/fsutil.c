@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -481,6 +482,24 @@ int rc_root_ensure_target(int rootfd, const char *path, bool is_file, unsigned r
 void rc_fd_path(int fd, char buf[RC_FD_PATH_MAX])
 {
         snprintf(buf, RC_FD_PATH_MAX, "/proc/self/fd/%d", fd);
+}
+
+int rc_mount_at_fd(const char *source, int fd, const char *type, unsigned long flags, const void *data,
+                   int cwdfd)
+{
+        char path[RC_FD_PATH_MAX];
+        int r, e;
+
+        if (cwdfd < 0 || fchdir(fd) < 0) {
+                rc_fd_path(fd, path);
+                return mount(source, path, type, flags, data);
+        }
+        r = mount(source, ".", type, flags, data);
+        e = errno;
+        if (fchdir(cwdfd) < 0)
+                return -1;
+        errno = e;
+        return r;
 }
 
 int rc_open_in_root(int rootfd, const char *path, int flags, mode_t mode, rc_error_t *err)

@@ -110,3 +110,13 @@ bool rc_path_under(const char *path, const char *dir);
 /* "/proc/self/fd/N" for fd. */
 #define RC_FD_PATH_MAX 32
 void rc_fd_path(int fd, char buf[RC_FD_PATH_MAX]);
+
+/* mount(2) with the target given as an fd. A directory is reached as the cwd (fchdir,
+ * then "."), and cwdfd becomes the cwd again afterwards: in a new process the walk of
+ * "/proc/self/fd/N" makes /proc/PID, its fd directory and the fd's entry first (~4 us
+ * a mount in a fresh init, against ~0.5 us for the two fchdir). Anything else (a file,
+ * or cwdfd < 0) is mounted through "/proc/self/fd/N". The result is the same mount:
+ * both name the fd's mount and dentry. Returns mount(2)'s result and errno; -1 with
+ * fchdir's errno when the cwd could not be restored. */
+int rc_mount_at_fd(const char *source, int fd, const char *type, unsigned long flags, const void *data,
+                   int cwdfd);

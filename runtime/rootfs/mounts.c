@@ -4,7 +4,7 @@
  * strings onto a host path. Bind mounts use the new mount API: open_tree(OPEN_TREE_CLONE)
  * of the host source, then move_mount onto the target fd; the fd of the cloned tree then
  * names the new mount for the remount pass and the propagation calls. Other filesystems
- * are mounted with mount(2) onto "/proc/self/fd/N" of the target fd. Per mount that is
+ * are mounted with mount(2) onto the target fd (rc_mount_at_fd). Per mount that is
  * typically 2 to 5 system calls; nothing is stat'ed unless a decision needs it. */
 #include <dirent.h>
 #include <errno.h>
@@ -307,13 +307,14 @@ static int mount_fs_fallback(const struct rc_rootfs_ctx *ctx, const struct oci_m
  * it); on a v1 or hybrid host the v1 layout runc and crun give (cgroup_mount.c). Returns 1
  * when skipped. */
 static int mount_cgroup(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m, int dst,
-                        const char *target, const struct rc_mount_plan *plan, rc_error_t *err)
+                        const struct rc_mount_plan *plan, rc_error_t *err)
 {
         const char *data = type_is(m, "cgroup2") ? plan->data : NULL;
 
         if (!rc_fs_is_cgroup2("/sys/fs/cgroup"))
                 return rc_cgroup_mount_v1_layout(ctx, m, dst, err);
-        if (mount(m->source ? m->source : "cgroup2", target, "cgroup2", plan->mount_flags, data) == 0)
+        if (rc_mount_at_fd(m->source ? m->source : "cgroup2", dst, "cgroup2", plan->mount_flags, data,
+                           ctx->cwdfd) == 0)
                 return 0;
         switch (errno) {
         case EPERM:
@@ -442,7 +443,6 @@ static int copy_up(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m, i
 {
         _cleanup_close_ int to =
                 rc_root_open(ctx->rootfd, m->destination, O_RDONLY | O_DIRECTORY, 0, target_rflags(m));
-        char path[RC_FD_PATH_MAX];
         struct stat st;
         int r;
 
@@ -458,8 +458,7 @@ static int copy_up(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m, i
                                     m->destination);
         if (!(flags & MS_RDONLY))
                 return 0;
-        rc_fd_path(to, path);
-        if (mount(NULL, path, NULL, MS_REMOUNT | flags, data) < 0)
+        if (rc_mount_at_fd(NULL, to, NULL, MS_REMOUNT | flags, data, ctx->cwdfd) < 0)
                 return rc_error_set(err, errno, "remount `%s` read-only", m->destination);
         return 0;
 }
@@ -470,16 +469,14 @@ static int mount_fs(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m,
 {
         unsigned long flags = plan->mount_flags;
         _cleanup_close_ int dst = -1, copyfrom = -1;
-        char target[RC_FD_PATH_MAX];
 
         if (m->type == NULL)
                 return rc_error_set(err, EINVAL, "mount on `%s`: no filesystem type", m->destination);
         dst = rc_root_ensure_target(ctx->rootfd, m->destination, false, target_rflags(m));
         if (dst < 0)
                 return target_error(m, dst, err);
-        rc_fd_path(dst, target);
         if (type_is(m, "cgroup") || type_is(m, "cgroup2"))
-                return mount_cgroup(ctx, m, dst, target, plan, err);
+                return mount_cgroup(ctx, m, dst, plan, err);
         /* a read-only /dev is mounted rw to create the nodes; rc_rootfs_finish remounts it */
         if (rc_path_equal(m->destination, "/dev"))
                 flags &= ~(unsigned long)MS_RDONLY;
@@ -490,11 +487,12 @@ static int mount_fs(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m,
                         return rc_error_set(err, errno, "tmpcopyup: open `%s`", m->destination);
         }
         if (copyfrom >= 0) {
-                if (mount(mount_what(m), target, m->type, flags & ~(unsigned long)MS_RDONLY, plan->data) < 0)
+                if (rc_mount_at_fd(mount_what(m), dst, m->type, flags & ~(unsigned long)MS_RDONLY,
+                                   plan->data, ctx->cwdfd) < 0)
                         return rc_error_set(err, errno, "mount `%s` on `%s`", mount_what(m), m->destination);
                 return copy_up(ctx, m, copyfrom, flags, plan->data, err);
         }
-        if (mount(mount_what(m), target, m->type, flags, plan->data) == 0)
+        if (rc_mount_at_fd(mount_what(m), dst, m->type, flags, plan->data, ctx->cwdfd) == 0)
                 return 0;
         if (errno == EPERM && ctx->in_userns && (type_is(m, "sysfs") || type_is(m, "mqueue")))
                 return mount_fs_fallback(ctx, m, err);
@@ -508,20 +506,19 @@ static int mount_fs(const struct rc_rootfs_ctx *ctx, const struct oci_mount *m,
 
 /* The remount pass of a bind mount. In a user namespace, flags inherited from the host
  * (nosuid, nodev, ...) are locked: when the kernel says EPERM, keep them and retry. */
-static int remount_bind(int mntfd, unsigned long flags, const char *dest, rc_error_t *err)
+static int remount_bind(int mntfd, unsigned long flags, const char *dest, int cwdfd, rc_error_t *err)
 {
-        char path[RC_FD_PATH_MAX];
         struct statvfs sv;
         unsigned long keep;
 
-        rc_fd_path(mntfd, path);
-        if (mount(NULL, path, NULL, flags, NULL) == 0)
+        if (rc_mount_at_fd(NULL, mntfd, NULL, flags, NULL, cwdfd) == 0)
                 return 0;
         if (errno == EPERM && fstatvfs(mntfd, &sv) == 0) {
                 keep = rc_statvfs_mount_flags(sv.f_flag);
                 if (flags & ATIME_MASK)
                         keep &= ~ATIME_MASK;
-                if ((flags | keep) != flags && mount(NULL, path, NULL, flags | keep, NULL) == 0)
+                if ((flags | keep) != flags &&
+                    rc_mount_at_fd(NULL, mntfd, NULL, flags | keep, NULL, cwdfd) == 0)
                         return 0;
                 errno = EPERM;
         }
@@ -530,16 +527,15 @@ static int remount_bind(int mntfd, unsigned long flags, const char *dest, rc_err
 
 /* Propagation flags take one mount(2) call each; private/slave before shared so that
  * "slave,shared" yields a shared slave. */
-static int set_propagation(int mntfd, unsigned long propagation, const char *dest, rc_error_t *err)
+static int set_propagation(int mntfd, unsigned long propagation, const char *dest, int cwdfd,
+                           rc_error_t *err)
 {
         static const unsigned long order[] = {MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_UNBINDABLE};
-        char path[RC_FD_PATH_MAX];
 
-        rc_fd_path(mntfd, path);
         for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
                 if (!(propagation & order[i]))
                         continue;
-                if (mount(NULL, path, NULL, order[i] | (propagation & MS_REC), NULL) < 0)
+                if (rc_mount_at_fd(NULL, mntfd, NULL, order[i] | (propagation & MS_REC), NULL, cwdfd) < 0)
                         return rc_error_set(err, errno, "set propagation of `%s`", dest);
         }
         return 0;
@@ -573,9 +569,11 @@ static int mount_finish(const struct rc_rootfs_ctx *ctx, const struct oci_mount 
                         return rc_error_set(err, -reopened, "open mount `%s`", m->destination);
                 mntfd = reopened;
         }
-        if (plan->remount_flags && remount_bind(mntfd, plan->remount_flags, m->destination, err) < 0)
+        if (plan->remount_flags &&
+            remount_bind(mntfd, plan->remount_flags, m->destination, ctx->cwdfd, err) < 0)
                 return -1;
-        if (plan->propagation && set_propagation(mntfd, plan->propagation, m->destination, err) < 0)
+        if (plan->propagation &&
+            set_propagation(mntfd, plan->propagation, m->destination, ctx->cwdfd, err) < 0)
                 return -1;
         if ((m->attr_set || m->attr_clr) && set_recursive_attrs(mntfd, m, err) < 0)
                 return -1;
@@ -617,14 +615,23 @@ static bool netns_blind(const struct oci_mount *m)
 int rc_mounts_setup(struct rc_rootfs_ctx *ctx, rc_error_t *err)
 {
         const struct oci_config *cfg = ctx->cfg;
+        int ret = 0;
 
-        for (size_t i = 0; i < cfg->n_mounts; i++) {
+        /* without it (an unreadable cwd) every mount goes through /proc/self/fd */
+        ctx->cwdfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        for (size_t i = 0; i < cfg->n_mounts && ret == 0; i++) {
                 const struct oci_mount *m = &cfg->mounts[i];
-                if (ctx->join_netns != NULL && !netns_blind(m) && rc_rootfs_join_netns(ctx, i, err) < 0)
-                        return -1;
-                if (mount_one(ctx, m, err) < 0)
-                        return rc_error_wrap(err, ".mounts[%zu]", i);
-                rc_log(ctx->log, RC_LOG_DEBUG, "mounted `%s` on `%s`", mount_what(m), m->destination);
+                if (ctx->join_netns != NULL && !netns_blind(m) && rc_rootfs_join_netns(ctx, i, err) < 0) {
+                        ret = -1;
+                } else if (mount_one(ctx, m, err) < 0) {
+                        ret = rc_error_wrap(err, ".mounts[%zu]", i);
+                } else {
+                        rc_log(ctx->log, RC_LOG_DEBUG, "mounted `%s` on `%s`", mount_what(m),
+                               m->destination);
+                }
         }
-        return 0;
+        if (ctx->cwdfd >= 0)
+                close(ctx->cwdfd);
+        ctx->cwdfd = -1;
+        return ret;
 }

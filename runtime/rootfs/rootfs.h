@@ -55,6 +55,9 @@ struct rc_rootfs_ctx {
         bool early_protect;
         /* internal: the index of the first mount after the early work (SIZE_MAX: none) */
         size_t early_at;
+        /* internal: the cwd (the bundle) as an O_PATH fd while rc_mounts_setup runs, for
+         * rc_mount_at_fd; -1 outside it */
+        int cwdfd;
         /* Optional, one per cfg mount: an O_PATH fd of the bind mount's source, opened
          * before the init became root of its user namespace, or -1: used when the source
          * path is refused to that root (a state directory only the host's root may
