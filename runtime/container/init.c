@@ -304,7 +304,8 @@ static int init_setup(struct init_run *r, rc_error_t *err)
                                     .cwd_late = a->exec_check_at_start,
                                     .log = a->log,
                                     .rootfs_dirfd = -1,
-                                    .rootfd = -1};
+                                    .rootfd = -1,
+                                    .cgroups_at_clone = a->cgroups_at_clone};
         struct rc_sync_msg m = {0};
         _cleanup_close_ int rootfs_dirfd = -1;
         int *bind_src_fds = NULL;

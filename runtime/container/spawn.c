@@ -5,11 +5,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
 #include "runtime/base/syscalls.h"
 #include "runtime/cgroup/cgroup.h"
 #include "runtime/container/state.h"
@@ -27,8 +29,35 @@ struct spawn_run {
         pid_t init_pid; /* the container init */
         bool move_to_cgroup; /* no CLONE_INTO_CGROUP: the parent moves the init */
         bool cgroupns_late; /* the init unshares its cgroup namespace on CGROUPNS */
+        char *cgroups_at_clone; /* rc_init_args; owned */
         struct rc_spawn_paths paths;
 };
+
+/* The init's v1 cgroups as the host names them, for the v1 layout at a "cgroup" mount
+ * (runtime/rootfs/rootfs.h: cgroups_at_clone): when the init gets a cgroup namespace of
+ * its own, from its birth or unshared before anything moves it, on a host whose
+ * /sys/fs/cgroup is not cgroup2. Its v1 cgroups are then ours (CLONE_INTO_CGROUP places
+ * it in cgroup2 alone), and inside the namespace /proc/self/cgroup will show "/" for
+ * each. NULL otherwise, or when the file cannot be read (the init mounts the
+ * hierarchies afresh then). */
+static char *read_cgroups_at_clone(const struct oci_config *cfg, const struct rc_ns_plan *plan)
+{
+        _cleanup_error_ rc_error_t ignored = NULL;
+        char *text = NULL;
+        bool mounted = false;
+
+        if (!(plan->clone_flags & CLONE_NEWCGROUP))
+                return NULL;
+        for (size_t i = 0; i < cfg->n_mounts && !mounted; i++)
+                mounted = cfg->mounts[i].type != NULL && !cfg->mounts[i].is_bind &&
+                          (strcmp(cfg->mounts[i].type, "cgroup") == 0 ||
+                           strcmp(cfg->mounts[i].type, "cgroup2") == 0);
+        if (!mounted || rc_fs_is_cgroup2("/sys/fs/cgroup"))
+                return NULL;
+        if (rc_read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 16, &text, NULL, &ignored) < 0)
+                return NULL;
+        return text;
+}
 
 /* A network annotation (or one that cannot be read: attach reports it). */
 static bool has_network(const struct oci_config *cfg, rc_error_t *ignored)
@@ -234,6 +263,7 @@ static int clone_init(struct spawn_run *r, rc_error_t *err)
                 r->plan.clone_flags &= ~CLONE_NEWCGROUP;
                 ia.cgroupns_after_move = r->cgroupns_late = true;
         }
+        ia.cgroups_at_clone = r->cgroups_at_clone = read_cgroups_at_clone(s->cfg, &r->plan);
         ia.unprivileged = geteuid() != 0;
         ca.flags = r->plan.direct ? (uint64_t)r->plan.clone_flags : 0;
         if (r->paths.netns_deferred) {
@@ -375,6 +405,7 @@ int rc_spawn_container(struct rc_spawn *s, pid_t *ret_pid, rc_error_t *err)
                 return -1;
         ret = clone_init(&r, err);
         rc_ns_plan_close(&r.plan);
+        free(r.cgroups_at_clone); /* the init has its copy */
         if (ret < 0)
                 return -1;
         ret = place_in_cgroup(&r, err);

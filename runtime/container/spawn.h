@@ -76,6 +76,7 @@ struct rc_init_args {
         bool init; /* stay as the process' small init (runtime/isolation/reaper.h); sync_fd stays for EXIT */
         bool cgroupns_after_move; /* not cloned into its new cgroup namespace: CGROUPNS says
                                    * the parent has moved it into its cgroup */
+        const char *cgroups_at_clone; /* runtime/rootfs/rootfs.h; NULL: none */
         /* The runtime is not root: dumpable while it writes our id maps and attaches our
          * network (pasta), since /proc/PID of a non-dumpable process belongs to root
          * (runtime/isolation/namespaces.h); exec.fifo stays the runtime's, for `start`

@@ -10,8 +10,12 @@
  * container gets instead what runc and crun give it on such a host, the v1 layout: a tmpfs
  * with each v1 hierarchy the init belongs to (/proc/self/cgroup) at its name below, read-only,
  * nosuid, nodev, noexec. In the host's cgroup namespace each is a bind of the init's own
- * cgroup directory (as crun 1.8.1 does); in a cgroup namespace of its own a fresh v1 mount of
- * the same controllers, which the kernel roots at the namespace's cgroup (as runc does).
+ * cgroup directory (as crun 1.8.1 does). In a cgroup namespace of its own runc mounts each
+ * hierarchy afresh, which the kernel roots at the namespace's cgroup: the same directory.
+ * When the runtime read the init's cgroups before the namespace hid their host paths
+ * (rootfs.h: cgroups_at_clone) the init binds them instead, with private propagation as a
+ * fresh mount has (an open_tree clone, mount_setattr and move_mount against fsopen,
+ * fsconfig, the superblock lookup and fsmount); otherwise it mounts them afresh.
  * Controllers mounted together (cpu,cpuacct) get a symlink per name, as on the host. The
  * tmpfs is made read-only at the end when the mount says ro (runc; crun leaves it writable).
  * Each step costs tens of microseconds. */
@@ -20,6 +24,7 @@
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -27,6 +32,7 @@
 #include <unistd.h>
 
 #include "runtime/base/cleanup.h"
+#include "runtime/base/fsutil.h"
 #include "runtime/base/log.h"
 #include "runtime/base/syscalls.h"
 #include "runtime/rootfs/cgroup_mount.h"
@@ -60,10 +66,11 @@ static int fresh_v1(const char *controllers)
         return (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, HIERARCHY_ATTRS);
 }
 
-/* A detached bind of the init's own cgroup in the hierarchy mounted at V1_ROOT dir. */
-static int bind_v1(const char *dir, const char *path)
+/* A detached bind of the init's own cgroup in the hierarchy mounted at V1_ROOT dir;
+ * propagation: 0 (the source's) or MS_PRIVATE. */
+static int bind_v1(const char *dir, const char *path, unsigned long propagation)
 {
-        struct mount_attr attr = {.attr_set = HIERARCHY_ATTRS};
+        struct mount_attr attr = {.attr_set = HIERARCHY_ATTRS, .propagation = propagation};
         char src[4096];
         int fd;
 
@@ -93,9 +100,11 @@ static int add_symlinks(int tmpfd, const char *dir, rc_error_t *err)
         return 0;
 }
 
-/* One line of /proc/self/cgroup ("N:controllers:path"): its hierarchy at dir below tmpfd. */
+/* One line of /proc/self/cgroup ("N:controllers:path"): its hierarchy at dir below tmpfd.
+ * own_cgroupns: the init has a cgroup namespace of its own; fresh: the line was read in
+ * it (its path is "/"), so the hierarchy is mounted afresh there. */
 static int add_hierarchy(const struct rc_rootfs_ctx *ctx, int tmpfd, char *line, bool own_cgroupns,
-                         rc_error_t *err)
+                         bool fresh, rc_error_t *err)
 {
         char *ctrl = strchr(line, ':'), *path, *dir;
         _cleanup_close_ int mfd = -1;
@@ -104,7 +113,7 @@ static int add_hierarchy(const struct rc_rootfs_ctx *ctx, int tmpfd, char *line,
                 return 0; /* the cgroup2 line ("0::/...") or nothing */
         *path++ = '\0';
         dir = strncmp(ctrl, "name=", 5) == 0 ? ctrl + 5 : ctrl;
-        mfd = own_cgroupns ? fresh_v1(ctrl) : bind_v1(dir, path);
+        mfd = fresh ? fresh_v1(ctrl) : bind_v1(dir, path, own_cgroupns ? MS_PRIVATE : 0);
         if (mfd < 0) {
                 /* not mounted at V1_ROOT on this host, or refused (a user namespace) */
                 rc_log(ctx->log, RC_LOG_DEBUG, "cgroup v1 hierarchy `%s`: %s: skipped", ctrl,
@@ -146,21 +155,24 @@ int rc_cgroup_mount_v1_layout(const struct rc_rootfs_ctx *ctx, const struct oci_
 {
         const struct oci_namespace *ns = oci_config_namespace(ctx->cfg, OCI_NS_CGROUP);
         struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+        bool fresh = ns != NULL && ctx->cgroups_at_clone == NULL;
         _cleanup_close_ int tmpfd = -1;
-        _cleanup_fclose_ FILE *f = NULL;
-        char line[4096];
+        _cleanup_free_ char *text = NULL;
+        char *save = NULL;
 
         tmpfd = mount_tmpfs(dstfd, m->destination, err);
         if (tmpfd < 0)
                 return -1;
-        f = fopen("/proc/self/cgroup", "re");
-        if (f == NULL)
-                return rc_error_set(err, errno, "%s: open /proc/self/cgroup", m->destination);
-        while (fgets(line, sizeof(line), f) != NULL) {
-                line[strcspn(line, "\n")] = '\0';
-                if (add_hierarchy(ctx, tmpfd, line, ns != NULL, err) < 0)
-                        return -1;
+        if (ctx->cgroups_at_clone != NULL) {
+                text = strdup(ctx->cgroups_at_clone);
+                if (text == NULL)
+                        return rc_error_set(err, ENOMEM, "%s", m->destination);
+        } else if (rc_read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 16, &text, NULL, err) < 0) {
+                return rc_error_wrap(err, "%s", m->destination);
         }
+        for (char *line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+                if (add_hierarchy(ctx, tmpfd, line, ns != NULL, fresh, err) < 0)
+                        return -1;
         if ((m->flags & MS_RDONLY) && rc_mount_setattr(tmpfd, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
                 return rc_error_set(err, errno, "remount `%s` read-only", m->destination);
         return 0;

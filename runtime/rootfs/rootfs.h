@@ -63,6 +63,13 @@ struct rc_rootfs_ctx {
          * path is refused to that root (a state directory only the host's root may
          * enter, such as the one of a network's /etc/hosts). */
         const int *bind_src_fds;
+        /* Optional: /proc/self/cgroup as the runtime read it just before the init got a
+         * cgroup namespace of its own (runtime/container/spawn.c), on a host with v1
+         * hierarchies. Inside that namespace /proc/self/cgroup shows "/" for each; with
+         * the host's paths the v1 layout binds the init's cgroup directories (the same
+         * root as a fresh mount in the namespace, without its superblock lookup and
+         * fs_context). NULL: fresh v1 mounts in the namespace. */
+        const char *cgroups_at_clone;
 };
 
 /* Open the sources of the bind mounts of cfg (rootfs.h: bind_src_fds); NULL on ENOMEM.
