@@ -416,6 +416,13 @@ static struct dump_tmpfs {
 static int on_dump_notify(char *action, criu_notify_arg_t na)
 {
         (void)na;
+        /* a lazy dump comes here after post-dump (CRIU's cr_dump_finish: post-dump, then
+         * the page server, which tells status-ready once it listens), the tasks frozen
+         * still: if their tmpfs archives failed, no restore may begin (it would find
+         * them missing); refused, the page server does not start, the dump fails and
+         * CRIU lets the tasks run on */
+        if (strcmp(action, "status-ready") == 0 && dump_tmpfs != NULL && dump_tmpfs->err != NULL)
+                return -1;
         if (strcmp(action, "status-ready") == 0 && dump_status_fd >= 0) {
                 if (write(dump_status_fd, "", 1) != 1)
                         return -1;
@@ -477,8 +484,7 @@ static int dump_opts(const struct rc_runtime *rt, criu_opts *o, const struct oci
                 return rc_error_wrap(err, "%s/config.json", st->bundle);
         if (add_masked_dirs(o, cfg, st->pid, NULL, err) < 0)
                 return -1;
-        /* a lazy dump's post-dump comes after the restore has read the mounts */
-        if (!opts->criu.lazy_pages && rc_criu_tmpfs_dump_prepare(o, cfg, st->pid, imgfd, tmpfs, err) < 0)
+        if (rc_criu_tmpfs_dump_prepare(o, cfg, st->pid, imgfd, tmpfs, err) < 0)
                 return -1;
         if (tmpfs->n > 0)
                 criu_local_set_notify_cb(o, on_dump_notify);

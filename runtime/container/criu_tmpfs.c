@@ -12,9 +12,11 @@
  *   run-container-tmpfs-N.img, and the list as RC_CRIU_TMPFS;
  * - at restore, in the restore's private mount namespace: a new tmpfs with the config's
  *   options for each, filled from its archive, is the external mount's source.
- * Not for a lazy dump (its post-dump comes after the restore has begun) nor for a runtime
- * that is not root (it cannot enter the container's mount namespace): CRIU archives
- * those as before. */
+ * A lazy dump (post-copy) too: CRIU 3.17 sends its post-dump before it starts the page
+ * server and tells status-ready, the tasks frozen until the last page is over, so the
+ * archives are in the image before any restore can read it (and a failed archive
+ * refuses status-ready: checkpoint.c). Not for a runtime that is not root (it cannot
+ * enter the container's mount namespace): CRIU archives those as before. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -17,8 +17,9 @@ import sys
 import time
 
 from criu_tests import Suite, answers_hello, count, counting, leftovers
-from criu_robust_tests import NET, gc_until_settled, kill_when, rc_at, start_migrate, status_at, where, work_dirs
-from vmsuite import Registry, check, run
+from criu_robust_tests import (NET, fill_tmpfs_mounts, gc_until_settled, kill_when, rc_at, start_migrate, status_at,
+                               tmpfs_bundle, tmpfs_listing, where, work_dirs)
+from vmsuite import Fail, Registry, check, run
 
 test = Registry()
 
@@ -162,6 +163,121 @@ def post_copy_migrate_killed_once_the_dump_serves_runs_exactly_once(s):
     else:
         s.ids.remove(cid)
         rc_at(s, dest, "delete", "--force", cid, check_rc=True)
+
+
+@test
+def tmpfs_contents_survive_lazy_checkpoint_restore_and_post_copy_migrate(s):
+    """A lazy dump archives /dev, /dev/shm and a /tmp tmpfs itself too (CRIU sends its
+    post-dump before the page server serves: the archives are in the image before the
+    status fd says ready): checkpoint --lazy-pages has run-container-tmpfs.json and no
+    `tar` of CRIU's, restore --lazy-pages into a new id refills them, and migrate
+    --post-copy of that copy again: what the container made in them and each mount's
+    options are the same at every step."""
+    check(uffd_ok(), "criu check --feature uffd-noncoop fails in this guest")
+    b, shared = tmpfs_bundle(s)
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    fill_tmpfs_mounts(s, cid)
+    before = tmpfs_listing(s, s.root, cid)
+    check("shm-content" in before and "/tmp rw,nosuid,nodev,relatime tmpfs rw,size=1024k\n" in before,
+          f"listing before the checkpoint:\n{before}")
+    img = os.path.join(s.tmp, "img-lazy-tmpfs")
+    rfd, wfd = os.pipe()
+    p = subprocess.Popen([s.runtime, "--root", s.root, "checkpoint", "--lazy-pages", "--page-server",
+                          "127.0.0.1:27278", "--status-fd", str(wfd), "--image-path", img, cid],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         pass_fds=(wfd,))
+    os.close(wfd)
+    try:
+        ready = os.read(rfd, 1)
+    finally:
+        os.close(rfd)
+    if ready != b"\0":
+        _, err = p.communicate(timeout=120)
+        raise Fail(f"status fd: {ready!r}; checkpoint: exit {p.returncode}: {err.strip()}")
+    with open(os.path.join(img, "run-container-tmpfs.json")) as f:
+        listed = sorted(m["destination"] for m in json.load(f)["mounts"])
+    tars = [f for f in os.listdir(img) if f.startswith("tmpfs-dev-")]
+    new = f"{cid}-lazy"
+    try:
+        check(listed == ["/dev", "/dev/shm", "/tmp"], f"archived: {listed}")
+        check(not tars, f"CRIU archived tmpfs mounts itself: {tars}")
+        s.restore(b, new, img, "--lazy-pages")
+    finally:
+        _, err = p.communicate(timeout=180)
+    check(p.returncode == 0, f"checkpoint --lazy-pages: exit {p.returncode}: {err.strip()}")
+    s.ids.remove(cid)
+    after = tmpfs_listing(s, s.root, new)
+    check(after == before, f"after restore --lazy-pages:\n{after}\nbefore:\n{before}")
+    check(not os.path.exists(os.path.join(img, "run-container-tmpfs")), "the restore's tmpfs mount points are left")
+    dest = os.path.join(s.tmp, "dest-post-tmpfs")
+    r = s.rc("migrate", "--post-copy", "--to", dest, new, timeout=300)
+    s.ids.remove(new)
+    after = tmpfs_listing(s, dest, new)
+    check(after == before, f"after migrate --post-copy:\n{after}\nbefore:\n{before}")
+    at = count(shared)
+    check(counting(shared, at) > at, "the count does not go on at the destination")
+    check(not work_dirs(dest), "the work directory was left")
+    rc_at(s, dest, "delete", "--force", new, check_rc=True)
+
+
+@test
+def post_copy_whose_tmpfs_archive_cannot_be_written_runs_on_at_the_source(s):
+    """The destination root on a 1 MiB tmpfs, 4 MiB in the container's /dev/shm: the lazy
+    dump's images fit, the archive of /dev/shm does not; post-dump fails, so the dump
+    refuses to serve (no restore begins): migrate fails in one line naming the archive,
+    the same init counts on at the source, its listener answers (the network lock is
+    gone) and nothing is left at the destination."""
+    check(uffd_ok(), "criu check --feature uffd-noncoop fails in this guest")
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    rc_at(s, s.root, "exec", cid, "dd", "if=/dev/urandom", "of=/dev/shm/big", "bs=64k", "count=64", check_rc=True)
+    pid = s.state(cid)["pid"]
+    dest = os.path.join(s.tmp, "dest-post-full")
+    os.mkdir(dest)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dest], check=True)
+    try:
+        r = s.rc("migrate", "--post-copy", "--to", dest, cid, check_rc=False, timeout=300)
+        err = r.stderr.strip()
+        print(f"  ({err})")
+        check(r.returncode != 0 and len(err.splitlines()) == 1, f"migrate: exit {r.returncode}: {err!r}")
+        check("archive the tmpfs on `/dev/shm`" in err and "No space left on device" in err, f"error: {err!r}")
+        st = s.state(cid)
+        check(st["status"] == "running" and st["pid"] == pid, f"at the source: {st}")
+        at = count(shared)
+        check(counting(shared, at) > at, "the count does not go on at the source")
+        check(answers_hello(s, cid), "the listener does not answer at the source (network still locked?)")
+        check(os.listdir(dest) == [], f"left at the destination: {os.listdir(dest)}")
+    finally:
+        subprocess.run(["umount", dest], check=True)
+
+
+@test
+def post_copy_whose_tmpfs_archive_cannot_be_restored_runs_at_the_source_again(s):
+    """The container's /tmp (size=1m in the config) remounted from outside to 4 MiB and
+    given 2 MiB: the archive is made, but the restore's new tmpfs has the config's
+    size and cannot take it; the restore fails before CRIU runs, after the lazy dump
+    froze the source: migrate makes that dump fail, the same init counts on at the
+    source and answers, and the error names /tmp."""
+    check(uffd_ok(), "criu check --feature uffd-noncoop fails in this guest")
+    b, shared = tmpfs_bundle(s)
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    pid = s.state(cid)["pid"]
+    subprocess.run(["nsenter", "-t", str(pid), "-m", "-p", "mount", "-o", "remount,size=4m", "/tmp"], check=True)
+    rc_at(s, s.root, "exec", cid, "dd", "if=/dev/urandom", "of=/tmp/big", "bs=64k", "count=32", check_rc=True)
+    dest = os.path.join(s.tmp, "dest-post-big")
+    r = s.rc("migrate", "--post-copy", "--to", dest, cid, check_rc=False, timeout=300)
+    err = r.stderr.strip()
+    print(f"  ({err})")
+    check(r.returncode != 0 and "runs at the source again" in err and "/tmp" in err, f"migrate: {err!r}")
+    st = s.state(cid)
+    check(st["status"] == "running" and st["pid"] == pid, f"at the source: {st}")
+    at = count(shared)
+    check(counting(shared, at) > at, "the count does not go on at the source")
+    check(answers_hello(s, cid), "the listener does not answer at the source (network still locked?)")
+    check(status_at(s, dest, cid) is None and not work_dirs(dest), "the destination has something left")
 
 
 def main():
