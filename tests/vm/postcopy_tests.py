@@ -195,18 +195,23 @@ def tmpfs_contents_survive_lazy_checkpoint_restore_and_post_copy_migrate(s):
     if ready != b"\0":
         _, err = p.communicate(timeout=120)
         raise Fail(f"status fd: {ready!r}; checkpoint: exit {p.returncode}: {err.strip()}")
-    with open(os.path.join(img, "run-container-tmpfs.json")) as f:
-        listed = sorted(m["destination"] for m in json.load(f)["mounts"])
-    tars = [f for f in os.listdir(img) if f.startswith("tmpfs-dev-")]
     new = f"{cid}-lazy"
     try:
-        check(listed == ["/dev", "/dev/shm", "/tmp"], f"archived: {listed}")
-        check(not tars, f"CRIU archived tmpfs mounts itself: {tars}")
         s.restore(b, new, img, "--lazy-pages")
-    finally:
-        _, err = p.communicate(timeout=180)
+    except Fail:
+        p.kill()  # it would serve the pages to nobody until killed
+        p.communicate()
+        raise
+    _, err = p.communicate(timeout=180)
     check(p.returncode == 0, f"checkpoint --lazy-pages: exit {p.returncode}: {err.strip()}")
     s.ids.remove(cid)
+    tmpfs_list = os.path.join(img, "run-container-tmpfs.json")
+    check(os.path.exists(tmpfs_list), f"no {tmpfs_list}: {sorted(os.listdir(img))}")
+    with open(tmpfs_list) as f:
+        listed = sorted(m["destination"] for m in json.load(f)["mounts"])
+    check(listed == ["/dev", "/dev/shm", "/tmp"], f"archived: {listed}")
+    tars = [f for f in os.listdir(img) if f.startswith("tmpfs-dev-")]
+    check(not tars, f"CRIU archived tmpfs mounts itself: {tars}")
     after = tmpfs_listing(s, s.root, new)
     check(after == before, f"after restore --lazy-pages:\n{after}\nbefore:\n{before}")
     check(not os.path.exists(os.path.join(img, "run-container-tmpfs")), "the restore's tmpfs mount points are left")
