@@ -11,68 +11,12 @@ import json
 import os
 import socket
 import struct
-import subprocess
 
 import pytest
 
-from conftest import wait_for
+from migrate_peer import ERROR, FILE, HELLO, LINK, OK, RESTORE, Receiver, frame, recv_frame
 
 pytestmark = pytest.mark.run_container_only("crun has no live migration")
-
-HELLO, FILE, LINK, RESTORE, OK, ERROR = 1, 2, 3, 4, 5, 6
-
-
-def frame(t, payload=b""):
-    return struct.pack(">II", t, len(payload)) + payload
-
-
-def recv_frame(s):
-    head = b""
-    while len(head) < 8:
-        chunk = s.recv(8 - len(head))
-        if not chunk:
-            return None, None
-        head += chunk
-    t, n = struct.unpack(">II", head)
-    data = b""
-    while len(data) < n:
-        chunk = s.recv(n - len(data))
-        assert chunk, "the receiver closed in the middle of a frame"
-        data += chunk
-    return t, data.decode()
-
-
-class Receiver:
-    """migrate-receive under its own state root, its output in files."""
-
-    def __init__(self, rt, workdir, bundle_path, global_args=()):
-        self.root = os.path.join(workdir, "dest")
-        self.sock = os.path.join(workdir, "m.sock")
-        self.out = os.path.join(workdir, "recv.out")
-        self.err = os.path.join(workdir, "recv.err")
-        with open(self.out, "w") as o, open(self.err, "w") as e:
-            self.p = subprocess.Popen([rt.binary, *global_args, "--root", self.root, "migrate-receive", "--listen",
-                                       f"unix:{self.sock}", "--bundle", bundle_path],
-                                      stdin=subprocess.DEVNULL, stdout=o, stderr=e)
-        rt.procs.append(self.p)
-        wait_for(lambda: "listening on" in open(self.out).read() or self.p.poll() is not None, 10,
-                 what="migrate-receive to listen")
-        assert self.p.poll() is None, open(self.err).read()
-
-    def finish(self):
-        self.p.wait(timeout=30)
-        return self.p.returncode, open(self.err).read()
-
-    def work_dirs(self):
-        return [e for e in os.listdir(self.root) if e.startswith("@migrate")] if os.path.isdir(self.root) else []
-
-    def connect_and_hello(self, cid, config):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(30)
-        s.connect(self.sock)
-        hello = {"protocol": 1, "id": cid, "bundle": "/nonexistent-at-the-source", "config": config}
-        s.sendall(frame(HELLO, json.dumps(hello).encode()))
-        return s
 
 
 def running(rt, bundle):

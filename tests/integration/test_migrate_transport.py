@@ -8,85 +8,17 @@ in tests/vm/migrate_remote_tests.py.
 
 crun has no migration: run-container only."""
 
-import json
 import os
 import socket
 import struct
-import subprocess
 import time
 
 import pytest
 
 from conftest import wait_for
+from migrate_peer import ERROR, FILE, OK, PAGES, RESTORE, Receiver, frame, recv_frame
 
 pytestmark = pytest.mark.run_container_only("crun has no live migration")
-
-HELLO, FILE, LINK, RESTORE, OK, ERROR, PAGES = 1, 2, 3, 4, 5, 6, 7
-
-
-def frame(t, payload=b""):
-    return struct.pack(">II", t, len(payload)) + payload
-
-
-def recv_frame(s):
-    head = b""
-    while len(head) < 8:
-        chunk = s.recv(8 - len(head))
-        if not chunk:
-            return None, None
-        head += chunk
-    t, n = struct.unpack(">II", head)
-    data = b""
-    while len(data) < n:
-        chunk = s.recv(n - len(data))
-        assert chunk, "the receiver closed in the middle of a frame"
-        data += chunk
-    return t, data.decode()
-
-
-class Receiver:
-    """migrate-receive --timeout 2 under its own state root, its output in files."""
-
-    def __init__(self, rt, workdir, bundle_path, *extra):
-        self.root = os.path.join(workdir, "dest")
-        self.sock = os.path.join(workdir, "m.sock")
-        self.out = os.path.join(workdir, "recv.out")
-        self.err = os.path.join(workdir, "recv.err")
-        with open(self.out, "w") as o, open(self.err, "w") as e:
-            self.p = subprocess.Popen([rt.binary, "--root", self.root, "migrate-receive", "--listen",
-                                       f"unix:{self.sock}", "--bundle", bundle_path, *extra],
-                                      stdin=subprocess.DEVNULL, stdout=o, stderr=e)
-        rt.procs.append(self.p)
-        wait_for(lambda: "listening on" in open(self.out).read() or self.p.poll() is not None, 10,
-                 what="migrate-receive to listen")
-        assert self.p.poll() is None, open(self.err).read()
-
-    def finish(self, timeout=30):
-        self.p.wait(timeout=timeout)
-        return self.p.returncode, open(self.err).read()
-
-    def work_dirs(self):
-        return [e for e in os.listdir(self.root) if e.startswith("@migrate")] if os.path.isdir(self.root) else []
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(30)
-        s.connect(self.sock)
-        return s
-
-    def hello(self, cid, config, post_copy=False):
-        s = self.connect()
-        hello = {"protocol": 1, "id": cid, "bundle": "/nonexistent-at-the-source", "config": config,
-                 "postCopy": post_copy}
-        s.sendall(frame(HELLO, json.dumps(hello).encode()))
-        assert recv_frame(s) == (OK, "ready")
-        return s
-
-    def assert_left_nothing(self):
-        assert self.work_dirs() == [], self.work_dirs()
-        assert not os.path.exists(self.sock), "the socket was left"
-        left = [e for e in os.listdir(self.root) if e != "@seccomp-cache"] if os.path.isdir(self.root) else []
-        assert left == [], left
 
 
 def test_a_source_silent_in_the_middle_of_a_file_is_given_up(rt, bundle, workdir):
@@ -94,7 +26,7 @@ def test_a_source_silent_in_the_middle_of_a_file_is_given_up(rt, bundle, workdir
     migrate): after --timeout the receiver answers ERROR, exits 1 saying how long it
     waited, and removes what it had received."""
     b = bundle(["/bin/true"])
-    recv = Receiver(rt, workdir, b.path, "--timeout", "2")
+    recv = Receiver(rt, workdir, b.path, extra=("--timeout", "2"))
     t0 = time.monotonic()
     with recv.hello("mute1", b.config) as s:
         s.sendall(frame(FILE, struct.pack(">Q", 5) + b"pre-1/inventory.img") + b"12345")
@@ -111,7 +43,7 @@ def test_a_source_silent_in_the_middle_of_a_file_is_given_up(rt, bundle, workdir
 
 def test_a_source_silent_between_rounds_is_given_up(rt, bundle, workdir):
     b = bundle(["/bin/true"])
-    recv = Receiver(rt, workdir, b.path, "--timeout", "2")
+    recv = Receiver(rt, workdir, b.path, extra=("--timeout", "2"))
     with recv.hello("mute2", b.config) as s:
         s.sendall(frame(FILE, struct.pack(">Q", 5) + b"pre-1/inventory.img") + b"12345")
         t, msg = recv_frame(s)
@@ -123,7 +55,7 @@ def test_a_source_silent_between_rounds_is_given_up(rt, bundle, workdir):
 
 def test_a_peer_that_connects_and_says_nothing_is_given_up(rt, bundle, workdir):
     b = bundle(["/bin/true"])
-    recv = Receiver(rt, workdir, b.path, "--timeout", "2")
+    recv = Receiver(rt, workdir, b.path, extra=("--timeout", "2"))
     with recv.connect():
         code, err = recv.finish()
     assert code != 0 and "sent nothing for 2 s (--timeout)" in err, err
@@ -142,7 +74,7 @@ def test_a_post_copy_restore_whose_page_channel_does_not_come_is_refused(rt, bun
     request without one (no second connection within --timeout) is answered ERROR before
     anything is restored, and nothing stays."""
     b = bundle(["/bin/true"])
-    recv = Receiver(rt, workdir, b.path, "--timeout", "2")
+    recv = Receiver(rt, workdir, b.path, extra=("--timeout", "2"))
     with recv.hello("lazy1", b.config, post_copy=True) as s:
         assert os.path.exists(recv.sock), "the socket went before the page channel came"
         s.sendall(frame(FILE, struct.pack(">Q", 5) + b"final/inventory.img") + b"12345")
@@ -156,7 +88,7 @@ def test_a_post_copy_restore_whose_page_channel_does_not_come_is_refused(rt, bun
 
 def test_a_page_channel_for_another_container_is_refused(rt, bundle, workdir):
     b = bundle(["/bin/true"])
-    recv = Receiver(rt, workdir, b.path, "--timeout", "5")
+    recv = Receiver(rt, workdir, b.path, extra=("--timeout", "5"))
     with recv.hello("lazy2", b.config, post_copy=True) as s:
         s.sendall(frame(FILE, struct.pack(">Q", 5) + b"final/inventory.img") + b"12345")
         with recv.connect() as chan:
@@ -173,7 +105,7 @@ def test_a_lazy_restore_request_after_a_pre_copy_hello_is_refused(rt, bundle, wo
     """The socket went after a pre-copy hello: a page channel cannot come, so a restore
     request with lazy pages is a protocol error."""
     b = bundle(["/bin/true"])
-    recv = Receiver(rt, workdir, b.path, "--timeout", "5")
+    recv = Receiver(rt, workdir, b.path, extra=("--timeout", "5"))
     with recv.hello("lazy3", b.config) as s:
         assert not os.path.exists(recv.sock), "the socket stayed after a pre-copy hello"
         s.sendall(frame(RESTORE, b'{"lazyPages":true}'))
