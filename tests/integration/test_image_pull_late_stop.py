@@ -16,19 +16,11 @@ import subprocess
 import pytest
 
 from conftest import RUNTIME, wait_for
-from test_registry import Registry, busybox_layout, cache_state, layer_gets, layout_image  # noqa: F401 (fixture)
+from test_registry import busybox_layout, cache_state, layer_gets, layout_image, registry  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.run_container_only("image pull is run-container's own command")
 
 F_SETPIPE_SZ = 1031
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory, busybox_layout):
-    reg = Registry(str(tmp_path_factory.mktemp("registry")))
-    reg.push(f"{busybox_layout}:latest", "busybox:latest")
-    yield reg
-    reg.stop()
 
 
 def blocked_writing_stdout(pid):

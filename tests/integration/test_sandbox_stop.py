@@ -23,18 +23,10 @@ import threading
 import pytest
 
 from conftest import wait_for
-from test_registry import HOST_ARCH, Proxy, Registry, busybox_layout, cache_state, layout_image  # noqa: F401
+from test_registry import HOST_ARCH, Proxy, busybox_layout, cache_state, layout_image, registry  # noqa: F401 (fixtures)
 from test_sandbox import Sandbox, leftovers, sb  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.run_container_only("sandbox is run-container's own command")
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory, busybox_layout):
-    reg = Registry(str(tmp_path_factory.mktemp("registry")))
-    reg.push(f"{busybox_layout}:latest", "busybox:latest")
-    yield reg
-    reg.stop()
 
 
 class StallingProxy(Proxy):
