@@ -611,23 +611,23 @@ static int add_registry_table(struct rc_registries_conf *conf, struct cursor *c,
                 struct rc_registry_entry *e = &conf->registries[conf->n_registries - 1];
                 struct rc_registry_mirror *m = realloc(e->mirrors, (e->n_mirrors + 1) * sizeof(*m));
 
-                if (m == NULL) {
-                        free(origin);
-                        return rc_error_set(err, ENOMEM, "%s", c->path);
+                if (m != NULL) {
+                        e->mirrors = m;
+                        m[e->n_mirrors++] = (struct rc_registry_mirror){.origin = origin};
+                        return 0;
                 }
-                e->mirrors = m;
-                m[e->n_mirrors++] = (struct rc_registry_mirror){.origin = origin};
-                return 0;
-        }
-        struct rc_registry_entry *v = realloc(conf->registries, (conf->n_registries + 1) * sizeof(*v));
+        } else {
+                struct rc_registry_entry *v =
+                        realloc(conf->registries, (conf->n_registries + 1) * sizeof(*v));
 
-        if (v == NULL) {
-                free(origin);
-                return rc_error_set(err, ENOMEM, "%s", c->path);
+                if (v != NULL) {
+                        conf->registries = v;
+                        v[conf->n_registries++] = (struct rc_registry_entry){.origin = origin};
+                        return 0;
+                }
         }
-        conf->registries = v;
-        v[conf->n_registries++] = (struct rc_registry_entry){.origin = origin};
-        return 0;
+        free(origin);
+        return rc_error_set(err, ENOMEM, "%s", c->path);
 }
 
 static void registry_entry_clear(struct rc_registry_entry *e)
