@@ -234,6 +234,7 @@ struct rc_registry_entry {
         char *prefix; /* HOST[:PORT][/PATH], or *.DOMAIN (a wildcard: any host below it) */
         char *location; /* NULL: the prefix itself */
         bool insecure, blocked, mirror_by_digest_only;
+        bool v1; /* from version 1's [registries.insecure] or [registries.block] */
         struct rc_registry_mirror *mirrors;
         size_t n_mirrors;
         char *origin; /* "FILE:LINE" of its header */

@@ -725,6 +725,45 @@ static int finish_registries(struct rc_registries_conf *conf, size_t first, rc_e
         return 0;
 }
 
+/* Version 1's `[registries.insecure]` and `[registries.block]`: `registries = [...]` names
+ * registries (HOST[:PORT][/PATH]) each of which becomes a table of its own prefix with
+ * insecure or blocked set, one table for a registry both lists name (containers-image's
+ * conversion of the version 1 format). */
+static int set_v1_list(struct rc_registries_conf *conf, struct cursor *c, const struct file_state *f,
+                       bool blocked, struct tval *v, rc_error_t *err)
+{
+        const char *what = blocked ? "[registries.block]" : "[registries.insecure]";
+
+        if (v->kind != T_ARRAY || v->not_strings)
+                return rc_error_set_status(err, EINVAL, "%s:%u: %s registries: expected an array of strings",
+                                           c->path, c->line, what);
+        for (size_t i = 0; i < v->n; i++) {
+                struct rc_registry_entry *e = NULL;
+
+                for (size_t k = f->first_registry; k < conf->n_registries && e == NULL; k++)
+                        if (strcmp(conf->registries[k].prefix, v->strv[i]) == 0)
+                                e = &conf->registries[k];
+                if (e == NULL) {
+                        if (!location_valid(v->strv[i]))
+                                return rc_error_set_status(err, EINVAL,
+                                                           "%s:%u: %s registries: \"%s\": expected "
+                                                           "HOST[:PORT][/PATH] (no scheme, no wildcard)",
+                                                           c->path, c->line, what, v->strv[i]);
+                        if (add_registry_table(conf, c, f, false, err) < 0)
+                                return -1;
+                        e = &conf->registries[conf->n_registries - 1];
+                        e->v1 = true;
+                        if ((e->prefix = strdup(v->strv[i])) == NULL)
+                                return rc_error_set(err, ENOMEM, "%s", c->path);
+                }
+                if (blocked)
+                        e->blocked = true;
+                else
+                        e->insecure = true;
+        }
+        return 0;
+}
+
 static int set_key(struct rc_registries_conf *conf, struct cursor *c, struct file_state *f, const char *key,
                    struct tval *v, rc_error_t *err)
 {
@@ -757,6 +796,11 @@ static int set_key(struct rc_registries_conf *conf, struct cursor *c, struct fil
                 conf->n_search = v->n;
                 return 0;
         }
+        /* \037 is \x1f, the parts' separator ("\x1fb" would be one hex escape) */
+        if (!f->array_table && strcmp(key, "registries") == 0 &&
+            (strcmp(f->table, "registries\x1finsecure") == 0 ||
+             strcmp(f->table, "registries\037block") == 0))
+                return set_v1_list(conf, c, f, strcmp(f->table, "registries\037block") == 0, v, err);
         if (root && strcmp(key, "short-name-mode") == 0) {
                 const char *s = v->kind == T_STRING ? v->str : NULL;
 
@@ -1122,6 +1166,11 @@ int rc_registries_pull_sources(const struct rc_registries_conf *conf, const char
                         e = &conf->registries[i];
                 }
         }
+        if (e != NULL && e->blocked && e->v1)
+                return rc_error_set_status(err, EACCES,
+                                           "pull `%s`: blocked by registries.conf: [registries.block] at %s "
+                                           "(registry \"%s\")",
+                                           name, e->origin, e->prefix);
         if (e != NULL && e->blocked)
                 return rc_error_set_status(err, EACCES,
                                            "pull `%s`: blocked by registries.conf: [[registry]] at %s "

@@ -93,6 +93,20 @@ def test_a_blocked_registry_is_refused_naming_the_entry(names, registry):
     assert "blocked" not in r.stderr, r.stderr
 
 
+def test_a_version_1_block_list_refuses_the_pull(names, registry):
+    """The version 1 format's `[registries.block]` (as podman reads it; before, only its
+    search list was applied and a blocked registry was pulled from)."""
+    conf = names.conf(f'[registries.search]\nregistries = []\n'
+                      f'[registries.block]\nregistries = ["{registry.host}"]\n')
+    since = len(registry.requests())
+    r = names.pull(f"docker://{registry.host}/mirrored/team/busybox:latest", "--registries-conf", conf)
+    assert r.returncode != 0
+    assert r.stderr.strip().endswith(
+        f"pull `{registry.host}/mirrored/team/busybox:latest`: blocked by registries.conf: "
+        f'[registries.block] at {conf}:4 (registry "{registry.host}")'), r.stderr
+    assert registry.requests()[since:] == []
+
+
 def test_pull_from_mirror_digest_only(names, registry, busybox_layout):
     digest, _, _ = layout_image(busybox_layout)
     dead = f"127.0.0.1:{free_port()}"

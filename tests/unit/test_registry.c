@@ -448,6 +448,39 @@ Test(registries_conf, mirrors_then_the_location_as_containers_image)
         rc_registries_conf_clear(&c);
 }
 
+/* Version 1's insecure and block lists: one table per registry named, as containers-image
+ * converts them. */
+Test(registries_conf, version_1_insecure_and_block_lists)
+{
+        struct rc_registries_conf c = {0};
+        struct rc_pull_source *v = NULL;
+        rc_error_t err = NULL;
+        size_t n = 0;
+
+        conf_ok("[registries.search]\nregistries = [\"docker.io\"]\n"
+                "[registries.insecure]\nregistries = [\"plain.local:5000\", \"both.io\"]\n"
+                "[registries.block]\nregistries = [\"bad.io\", \"both.io\"]\n",
+                &c);
+        cr_assert_eq(c.n_registries, 3);
+        SOURCES(&c, "plain.local:5000/x:1", "plain.local:5000/x:1!");
+        SOURCES(&c, "plain.local/x:1", "plain.local/x:1");
+        SOURCES(&c, "docker.io/library/x:1", "docker.io/library/x:1");
+        for (int i = 0; i < 2; i++) {
+                cr_assert_lt(
+                        rc_registries_pull_sources(&c, i ? "both.io/x:1" : "bad.io/team/x:1", &v, &n, &err),
+                        0);
+                cr_expect_eq(err->status, EACCES);
+                cr_expect(strstr(err->msg, "t.conf:") != NULL && strstr(err->msg, "blocked") != NULL, "%s",
+                          err->msg);
+                rc_error_free(&err);
+        }
+        rc_registries_conf_clear(&c);
+        conf_bad("[registries.insecure]\nregistries = \"a.io\"\n", "t.conf:2:", "array of strings");
+        conf_bad("[registries.block]\nregistries = [\"https://a.io\"]\n", "t.conf:2:", "no scheme");
+        conf_bad("[registries.block]\nregistries = [\"a.io\"]\n[[registry]]\nlocation = \"b.io\"\n",
+                 "t.conf", "version 1");
+}
+
 Test(registries_conf, registry_table_errors_name_file_and_line)
 {
         conf_bad("[[registry]]\nlocation = \"a.io\"\nmirror = [{location = \"m.io\"}, {}]\n",
