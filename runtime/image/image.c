@@ -560,21 +560,21 @@ static char *registry_name(const char *ref)
 /* The session on the first source of ref (registries.conf's mirrors, then its location)
  * that gives the manifest, *d; img->source names that source. */
 static int pull_top(struct rc_image *img, struct pull_session *p, struct rc_layer_cache *c, const char *ref,
-                    const struct rc_pull_opts *pull, const struct rc_logger *log, struct rc_descriptor *d,
-                    rc_error_t *err)
+                    const struct rc_pull_opts *pull, const struct rc_registries_conf *conf,
+                    const struct rc_logger *log, struct rc_descriptor *d, rc_error_t *err)
 {
         _cleanup_free_ char *name = registry_name(ref), *tried = NULL;
-        struct rc_registries_conf conf;
+        struct rc_registries_conf own = {0};
         struct rc_pull_source *src = NULL;
         size_t n = 0;
         int r, status = 0;
 
         if (name == NULL)
                 return rc_error_set(err, ENOMEM, "pull `%s`", ref);
-        if (rc_registries_conf_load(pull ? pull->registries_conf : NULL, &conf, err) < 0)
+        if (conf == NULL && rc_registries_conf_load(pull ? pull->registries_conf : NULL, &own, err) < 0)
                 return -1;
-        r = rc_registries_pull_sources(&conf, name, &src, &n, err);
-        rc_registries_conf_clear(&conf);
+        r = rc_registries_pull_sources(conf ? conf : &own, name, &src, &n, err);
+        rc_registries_conf_clear(&own);
         if (r < 0)
                 return -1;
         r = -1;
@@ -619,9 +619,11 @@ static int pull_top(struct rc_image *img, struct pull_session *p, struct rc_laye
 }
 
 /* A registry image: its manifest, config and missing layers pulled into the session's
- * temp layout (registry.c), then unpacked like a local one. */
+ * temp layout (registry.c), then unpacked like a local one. conf: registries.conf as the
+ * short name's resolution read it (NULL: read here). */
 static int open_registry(struct rc_image *img, struct rc_layer_cache *c, const char *ref,
-                         const struct rc_pull_opts *pull, const struct rc_logger *log, rc_error_t *err)
+                         const struct rc_pull_opts *pull, const struct rc_registries_conf *conf,
+                         const struct rc_logger *log, rc_error_t *err)
 {
         struct pull_session p;
         struct rc_descriptor d = {0};
@@ -629,7 +631,7 @@ static int open_registry(struct rc_image *img, struct rc_layer_cache *c, const c
 
         img->source_is_registry = true;
         img->pull = pull;
-        if (pull_top(img, &p, c, ref, pull, log, &d, err) < 0)
+        if (pull_top(img, &p, c, ref, pull, conf, log, &d, err) < 0)
                 return -1;
         {
                 struct rc_blob_fetcher fetch = {.fetch = rc_registry_fetch, .data = p.g};
@@ -708,7 +710,8 @@ static int open_local(struct rc_image *img, struct rc_layer_cache *c, const char
 }
 
 static int open_one(const char *cache_dir, const char *ref, const struct rc_pull_opts *pull,
-                    const struct rc_logger *log, struct rc_image **ret, rc_error_t *err)
+                    const struct rc_registries_conf *conf, const struct rc_logger *log,
+                    struct rc_image **ret, rc_error_t *err)
 {
         bool registry = strncmp(ref, RC_IMAGE_REGISTRY_PREFIX, strlen(RC_IMAGE_REGISTRY_PREFIX)) == 0;
         struct rc_layer_cache c;
@@ -734,7 +737,8 @@ static int open_one(const char *cache_dir, const char *ref, const struct rc_pull
                 rc_image_free(img);
                 return -1;
         }
-        r = registry ? open_registry(img, &c, ref, pull, log, err) : open_local(img, &c, ref, log, err);
+        r = registry ? open_registry(img, &c, ref, pull, conf, log, err)
+                     : open_local(img, &c, ref, log, err);
         rc_layer_cache_close(&c);
         if (r < 0) {
                 rc_error_wrap(err, "open image `%s`", ref);
@@ -789,7 +793,7 @@ static int open_named(const char *cache_dir, const char *ref, const char *name,
                                 err, "open image `%s` (no such local path: taken as an image name)", ref);
                 return rc_error_wrap(err, "open image `%s`", ref);
         }
-        rc_registries_conf_clear(&conf);
+        /* each candidate's pull takes its sources from the same reading of the files */
         for (size_t i = 0; i < n && r < 0; i++) {
                 _cleanup_free_ char *full = NULL;
                 rc_error_t e = NULL;
@@ -801,7 +805,7 @@ static int open_named(const char *cache_dir, const char *ref, const char *name,
                 }
                 if (n > 1 || strcmp(cands[i], name) != 0)
                         rc_log(log, RC_LOG_INFO, "image %s: trying %s", ref, full);
-                r = open_one(cache_dir, full, pull, log, ret, &e);
+                r = open_one(cache_dir, full, pull, &conf, log, ret, &e);
                 if (r == 0)
                         break;
                 /* given up for a stop signal: no other candidate */
@@ -821,6 +825,7 @@ static int open_named(const char *cache_dir, const char *ref, const char *name,
                                     "open image `%s`: not found in any of the %zu search registries: %s",
                                     ref, n, tried ? tried : "");
         rc_strv_free(cands);
+        rc_registries_conf_clear(&conf);
         if (r == 0) {
                 char *as_given = strdup(ref);
 
@@ -841,7 +846,7 @@ int rc_image_open(const char *cache_dir, const char *ref, const struct rc_pull_o
 
         if (name != NULL)
                 return open_named(cache_dir, ref, name, pull, log, ret, err);
-        return open_one(cache_dir, ref, pull, log, ret, err);
+        return open_one(cache_dir, ref, pull, NULL, log, ret, err);
 }
 
 void rc_image_free(struct rc_image *img)

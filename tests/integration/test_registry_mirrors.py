@@ -107,6 +107,23 @@ def test_a_version_1_block_list_refuses_the_pull(names, registry):
     assert registry.requests()[since:] == []
 
 
+def test_a_short_name_reads_the_files_once(names, registry, busybox_layout):
+    """The search registries and the candidate's [[registry]] table come from one reading of
+    the file (before, the pull of each candidate read the files again: a file rewritten
+    between the two could resolve a name with one version and pull it with another)."""
+    digest, _, _ = layout_image(busybox_layout)
+    conf = names.conf(f'unqualified-search-registries = ["{registry.host}"]\n'
+                      f'[[registry]]\nlocation = "{registry.host}/mirrored"\n')
+    trace = os.path.join(names.workdir, "trace")
+    r = names.run("image", "pull", "--cache", names.cache, "--registries-conf", conf, "mirrored/team/busybox:latest",
+                  wrap=["strace", "-f", "-qq", "-e", "trace=openat,open", "-o", trace])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"{digest}\n"
+    with open(trace) as f:
+        opens = [line for line in f if f'"{conf}"' in line]
+    assert len(opens) == 1, opens
+
+
 def test_pull_from_mirror_digest_only(names, registry, busybox_layout):
     digest, _, _ = layout_image(busybox_layout)
     dead = f"127.0.0.1:{free_port()}"

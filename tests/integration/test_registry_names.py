@@ -42,13 +42,13 @@ class Names:
             f.write(text)
         return path
 
-    def run(self, *args, conf=None, cwd=None, timeout=120):
+    def run(self, *args, conf=None, cwd=None, timeout=120, wrap=()):
         env = {k: v for k, v in os.environ.items()
                if k not in ("REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR", "CONTAINERS_REGISTRIES_CONF")}
         env["HOME"] = self.home
         if conf is not None:
             env["CONTAINERS_REGISTRIES_CONF"] = conf
-        return subprocess.run([RUNTIME, "--root", self.root, *args], capture_output=True, text=True,
+        return subprocess.run([*wrap, RUNTIME, "--root", self.root, *args], capture_output=True, text=True,
                               stdin=subprocess.DEVNULL, timeout=timeout, env=env, cwd=cwd or self.workdir)
 
     def sandbox(self, image, *cmd, opts=(), **kw):
