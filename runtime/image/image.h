@@ -75,8 +75,20 @@ void rc_image_free(struct rc_image *img);
  * whiteouts) as a new layer on top of `base` (NULL: a single-layer image) into the OCI
  * image layout `dest` ("DIR[:TAG]", created if missing), with the base's config
  * carried over. */
+/* The owners the upper layer's files had in the container's user namespace: a host id in
+ * [outside, outside + size) of a range is inside + (id - outside); one no range holds is
+ * recorded as the overflow id (65534), as the container saw it. */
+struct rc_commit_idmap {
+        uint32_t inside, outside, size;
+};
+struct rc_commit_ids {
+        const struct rc_commit_idmap *uid, *gid;
+        size_t n_uid, n_gid;
+};
+/* ids: NULL for the owners as they are on disk (no user namespace). */
 int rc_image_commit(const char *cache_dir, const struct rc_image *base, const char *upper_dir,
-                    const char *dest, const struct rc_logger *log, rc_error_t *err);
+                    const char *dest, const struct rc_commit_ids *ids, const struct rc_logger *log,
+                    rc_error_t *err);
 
 /* `image ls` / `image prune`: the cached layers and their sizes; prune removes layers no
  * image under use references (all of them when nothing runs). */

@@ -102,6 +102,7 @@ struct hardlink {
 
 struct walker {
         struct archive *tar;
+        const struct rc_commit_ids *ids; /* NULL: the owners as on disk */
         const struct rc_logger *log;
         struct hardlink *links;
         size_t n_links;
@@ -228,6 +229,16 @@ static const char *hardlink_target(struct walker *w, const struct stat *st, cons
 
 static int walk(struct walker *w, int dirfd, const char *prefix, rc_error_t *err);
 
+#define OVERFLOW_ID 65534u /* what an id the user namespace does not map shows as */
+
+static uint32_t id_inside(const struct rc_commit_idmap *map, size_t n, uint32_t id)
+{
+        for (size_t i = 0; i < n; i++)
+                if (id >= map[i].outside && id - map[i].outside < map[i].size)
+                        return map[i].inside + (id - map[i].outside);
+        return OVERFLOW_ID;
+}
+
 static int add_entry(struct walker *w, int dirfd, const char *name, const char *path, const struct stat *st,
                      rc_error_t *err)
 {
@@ -241,6 +252,10 @@ static int add_entry(struct walker *w, int dirfd, const char *name, const char *
         if (e == NULL)
                 return rc_error_set(err, ENOMEM, "commit");
         archive_entry_copy_stat(e, st);
+        if (w->ids != NULL) {
+                archive_entry_set_uid(e, id_inside(w->ids->uid, w->ids->n_uid, (uint32_t)st->st_uid));
+                archive_entry_set_gid(e, id_inside(w->ids->gid, w->ids->n_gid, (uint32_t)st->st_gid));
+        }
         archive_entry_set_pathname(e, path);
         r = read_xattrs(dirfd, name, path, e, &flags, err);
         if (r == 0 && (flags & (OVL_REDIRECT | OVL_METACOPY)))
@@ -419,14 +434,14 @@ static int open_writers(struct gz_sink *gs, struct tar_sink *ts, struct archive 
         return 0;
 }
 
-static int write_layer(int layoutfd, int upperfd, const struct rc_logger *log, struct layer_out *out,
-                       rc_error_t *err)
+static int write_layer(int layoutfd, int upperfd, const struct rc_commit_ids *ids,
+                       const struct rc_logger *log, struct layer_out *out, rc_error_t *err)
 {
         struct rc_blob_tmp t = {.dirfd = -1, .fd = -1};
         struct gz_sink gs = {.fd = -1};
         struct tar_sink ts = {0};
         struct archive *tar = NULL;
-        struct walker w = {.log = log, .buf = malloc(CHUNK)};
+        struct walker w = {.ids = ids, .log = log, .buf = malloc(CHUNK)};
         int r = -1;
 
         if (w.buf == NULL)
@@ -718,12 +733,13 @@ static int open_dest(const char *path, rc_error_t *err)
 }
 
 static int commit_into(const char *cache_dir, int destfd, const struct rc_image *base, int upperfd,
-                       const char *tag, const struct rc_logger *log, rc_error_t *err)
+                       const char *tag, const struct rc_commit_ids *ids, const struct rc_logger *log,
+                       rc_error_t *err)
 {
         struct layer_out layer = {0};
         _cleanup_free_ char *config = NULL, *config_digest = NULL, *manifest = NULL, *manifest_digest = NULL;
         size_t config_len = 0, manifest_len = 0;
-        int r = write_layer(destfd, upperfd, log, &layer, err);
+        int r = write_layer(destfd, upperfd, ids, log, &layer, err);
 
         if (r == 0)
                 r = copy_base_blobs(cache_dir, base, destfd, log, err);
@@ -746,7 +762,8 @@ static int commit_into(const char *cache_dir, int destfd, const struct rc_image 
 }
 
 int rc_image_commit(const char *cache_dir, const struct rc_image *base, const char *upper_dir,
-                    const char *dest, const struct rc_logger *log, rc_error_t *err)
+                    const char *dest, const struct rc_commit_ids *ids, const struct rc_logger *log,
+                    rc_error_t *err)
 {
         struct rc_image_ref ref;
         _cleanup_close_ int destfd = -1, upperfd = -1;
@@ -767,7 +784,8 @@ int rc_image_commit(const char *cache_dir, const struct rc_image *base, const ch
         else
                 r = destfd = open_dest(ref.path, err);
         if (r >= 0)
-                r = commit_into(cache_dir, destfd, base, upperfd, ref.tag ? ref.tag : "latest", log, err);
+                r = commit_into(cache_dir, destfd, base, upperfd, ref.tag ? ref.tag : "latest", ids, log,
+                                err);
         rc_image_ref_clear(&ref);
         if (r < 0)
                 return rc_error_wrap(err, "commit to `%s`", dest);

@@ -36,6 +36,7 @@
         X(archive_entry_rdevmajor)                                                                          \
         X(archive_entry_rdevminor)                                                                          \
         X(archive_entry_set_filetype)                                                                       \
+        X(archive_entry_set_gid)                                                                            \
         X(archive_entry_set_hardlink)                                                                       \
         X(archive_entry_set_mtime)                                                                          \
         X(archive_entry_set_pathname)                                                                       \
@@ -44,6 +45,7 @@
         X(archive_entry_set_rdevminor)                                                                      \
         X(archive_entry_set_size)                                                                           \
         X(archive_entry_set_symlink)                                                                        \
+        X(archive_entry_set_uid)                                                                            \
         X(archive_entry_size)                                                                               \
         X(archive_entry_size_is_set)                                                                        \
         X(archive_entry_symlink)                                                                            \
@@ -131,6 +133,7 @@ int rc_image_curl_load(rc_error_t *err);
 #define archive_entry_rdevmajor (*rc_dl_archive_entry_rdevmajor)
 #define archive_entry_rdevminor (*rc_dl_archive_entry_rdevminor)
 #define archive_entry_set_filetype (*rc_dl_archive_entry_set_filetype)
+#define archive_entry_set_gid (*rc_dl_archive_entry_set_gid)
 #define archive_entry_set_hardlink (*rc_dl_archive_entry_set_hardlink)
 #define archive_entry_set_mtime (*rc_dl_archive_entry_set_mtime)
 #define archive_entry_set_pathname (*rc_dl_archive_entry_set_pathname)
@@ -139,6 +142,7 @@ int rc_image_curl_load(rc_error_t *err);
 #define archive_entry_set_rdevminor (*rc_dl_archive_entry_set_rdevminor)
 #define archive_entry_set_size (*rc_dl_archive_entry_set_size)
 #define archive_entry_set_symlink (*rc_dl_archive_entry_set_symlink)
+#define archive_entry_set_uid (*rc_dl_archive_entry_set_uid)
 #define archive_entry_size (*rc_dl_archive_entry_size)
 #define archive_entry_size_is_set (*rc_dl_archive_entry_size_is_set)
 #define archive_entry_symlink (*rc_dl_archive_entry_symlink)

@@ -386,6 +386,8 @@ static int run_container(struct sandbox *s, int *ret_status, rc_error_t *err)
 static int commit(struct sandbox *s, int status, rc_error_t *err)
 {
         _cleanup_free_ char *upper = NULL;
+        _cleanup_free_ struct rc_commit_idmap *uid = NULL, *gid = NULL;
+        struct rc_commit_ids ids;
 
         if (s->o->commit == NULL)
                 return 0;
@@ -398,7 +400,26 @@ static int commit(struct sandbox *s, int status, rc_error_t *err)
         }
         if (asprintf(&upper, "%s/upper", s->ovl_dir) < 0)
                 return rc_error_set(err, ENOMEM, "--commit");
-        if (rc_image_commit(cache_of(s->o), s->img, upper, s->o->commit, &s->rt->log, err) < 0)
+        /* in a user namespace (rootless) the layer records the owners the job saw */
+        if (s->cfg->has_linux && s->cfg->linux_.n_uid_mappings > 0) {
+                const struct oci_linux *l = &s->cfg->linux_;
+
+                uid = calloc(l->n_uid_mappings, sizeof(*uid));
+                gid = calloc(l->n_gid_mappings + 1, sizeof(*gid));
+                if (uid == NULL || gid == NULL)
+                        return rc_error_set(err, ENOMEM, "--commit");
+                for (size_t i = 0; i < l->n_uid_mappings; i++)
+                        uid[i] = (struct rc_commit_idmap){l->uid_mappings[i].container_id,
+                                                          l->uid_mappings[i].host_id,
+                                                          l->uid_mappings[i].size};
+                for (size_t i = 0; i < l->n_gid_mappings; i++)
+                        gid[i] = (struct rc_commit_idmap){l->gid_mappings[i].container_id,
+                                                          l->gid_mappings[i].host_id,
+                                                          l->gid_mappings[i].size};
+                ids = (struct rc_commit_ids){uid, gid, l->n_uid_mappings, l->n_gid_mappings};
+        }
+        if (rc_image_commit(cache_of(s->o), s->img, upper, s->o->commit, uid ? &ids : NULL, &s->rt->log,
+                            err) < 0)
                 return rc_error_wrap(err, "--commit \"%s\"", s->o->commit);
         return 0;
 }

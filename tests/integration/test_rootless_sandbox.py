@@ -9,6 +9,7 @@ import random
 import signal
 import socket
 import subprocess
+import tarfile
 import time
 
 import pytest
@@ -80,6 +81,25 @@ def test_job_as_another_user(urt, busybox_layout):
     r = sandbox(urt, "--image", busybox_layout, "--", "sh", "-c", "id -u; cat /proc/self/uid_map")
     assert r.returncode == 0 and r.stdout.split() == ["0", "0", str(urt.user.uid), "1"], r.stdout + r.stderr
     assert leftovers(urt) == []
+
+def test_commit_records_the_owners_the_job_saw(urt, busybox_layout):
+    """A rootless job's files are the caller's on the host (its one mapped id); the layer
+    --commit writes records them as the job saw them: root's, or --user's (before: the
+    caller's host uid and gid: the image, run by root or elsewhere, had the job's files
+    owned by a stranger)."""
+    from test_image import layer_digests
+    dest = os.path.join(urt.home, "committed")
+    for user, want in ((None, (0, 0)), ("1000:1001", (1000, 1001))):
+        args = ["-u", user, "-w", "/tmp"] if user else []
+        r = sandbox(urt, "--image", busybox_layout, *args, "--commit", f"{dest}:v", "--", "sh", "-c",
+                    "echo made > /tmp/made && mkdir /tmp/d")
+        assert r.returncode == 0, r.stderr
+        with tarfile.open(os.path.join(dest, "blobs", "sha256", layer_digests(dest, "v")[-1].split(":")[1])) as tar:
+            owners = {m.name: (m.uid, m.gid) for m in tar.getmembers()}
+        assert owners["tmp/made"] == want and owners["tmp/d"] == want, owners
+    r = sandbox(urt, "--image", f"{dest}:v", "--", "cat", "/tmp/made")
+    assert r.returncode == 0 and r.stdout == "made\n", r.stderr
+
 
 def test_image_cache_is_the_users(urt, busybox_layout):
     r = sandbox(urt, "--image", busybox_layout, "--", "sh", "-c", "echo hello")

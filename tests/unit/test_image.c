@@ -683,7 +683,7 @@ Test(image, commit_converts_whiteouts_back_and_the_new_tag_sees_the_change)
         write_file(path_of("up/dir/b"), "b\n");
 
         snprintf(ref, sizeof(ref), "%s:v2", path_of("L"));
-        cr_assert_eq(rc_image_commit(cache, base, path_of("up"), ref, NULL, &err), 0, "%s",
+        cr_assert_eq(rc_image_commit(cache, base, path_of("up"), ref, NULL, NULL, &err), 0, "%s",
                      err ? err->msg : "");
         img = open_ok(ref);
         cr_assert_eq(img->n_layers, 2);
@@ -727,7 +727,7 @@ Test(image, commit_into_a_new_layout_copies_the_base_blobs)
         cr_assert_eq(mkdir(path_of("up"), 0755), 0);
         write_file(path_of("up/added"), "added\n");
         snprintf(ref, sizeof(ref), "%s/new/layout:snap", tmpdir);
-        cr_assert_eq(rc_image_commit(cache, base, path_of("up"), ref, NULL, &err), 0, "%s",
+        cr_assert_eq(rc_image_commit(cache, base, path_of("up"), ref, NULL, NULL, &err), 0, "%s",
                      err ? err->msg : "");
         snprintf(p, sizeof(p), "%s/blobs/sha256/%s", path_of("new/layout"), l.digest + 7);
         cr_assert_eq(access(p, F_OK), 0, "base layer blob copied");
@@ -741,7 +741,7 @@ Test(image, commit_into_a_new_layout_copies_the_base_blobs)
         cr_assert_str_eq(read_text(p), "added\n");
         rc_image_free(img);
         /* a second commit with the same tag moves it; the index keeps one entry per tag */
-        cr_assert_eq(rc_image_commit(cache, NULL, path_of("up"), ref, NULL, &err), 0, "%s",
+        cr_assert_eq(rc_image_commit(cache, NULL, path_of("up"), ref, NULL, NULL, &err), 0, "%s",
                      err ? err->msg : "");
         img = open_ok(ref);
         cr_assert_eq(img->n_layers, 1, "single-layer image without a base");
@@ -761,7 +761,7 @@ Test(image, commit_keeps_fractions_in_the_base_config)
         cr_assert_eq(mkdir(path_of("up"), 0755), 0);
         write_file(path_of("up/f"), "f\n");
         snprintf(ref, sizeof(ref), "%s:frac", path_of("L"));
-        cr_assert_eq(rc_image_commit(cache, base, path_of("up"), ref, NULL, &err), 0, "%s",
+        cr_assert_eq(rc_image_commit(cache, base, path_of("up"), ref, NULL, NULL, &err), 0, "%s",
                      err ? err->msg : "");
         img = open_ok(ref);
         cr_assert_not_null(strstr(img->config_json, "\"x-ratio\":0.25"), "%s", img->config_json);
@@ -908,7 +908,7 @@ Test(image, opens_an_oci_archive)
         write_file(path_of("up/f"), "f\n");
         rc_error_t err = NULL;
         snprintf(ref, sizeof(ref), "%s:c", path_of("dest"));
-        cr_assert_eq(rc_image_commit(cache, img, path_of("up"), ref, NULL, &err), 0, "%s",
+        cr_assert_eq(rc_image_commit(cache, img, path_of("up"), ref, NULL, NULL, &err), 0, "%s",
                      err ? err->msg : "");
         rc_image_free(img);
         img = open_ok(ref);
