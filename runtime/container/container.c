@@ -228,7 +228,7 @@ static int restore_processes(struct create_run *c, pid_t *ret_pid, rc_error_t *e
                         return rc_error_set(err, errno, "%s: .linux.namespaces: network namespace `%s`",
                                             c->config_path, net->path);
         } else if (net != NULL) {
-                ret = rc_netns_make(&netns, &lo, err);
+                ret = rc_netns_make(-1, &netns, &lo, err);
                 if (ret == 0)
                         ret = rc_nl_lo_up(&lo, err);
                 else if (lo.fd >= 0)

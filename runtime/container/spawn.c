@@ -163,7 +163,7 @@ static int send_netns(struct spawn_run *r, rc_error_t *err)
         _cleanup_error_ rc_error_t why = NULL;
         _cleanup_close_ int fd = -1;
         struct rc_nl_lo lo;
-        int ret = rc_netns_make(&fd, &lo, &why);
+        int ret = rc_netns_make(r->sync_fd, &fd, &lo, &why);
 
         if (ret == -2) {
                 *err = TAKE_PTR(why);

@@ -8,12 +8,14 @@
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/sockios.h>
 #include <linux/veth.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -404,29 +406,46 @@ int rc_nl_loopback_up(rc_error_t *err)
         return rc_nl_lo_up(&lo, err);
 }
 
-int rc_netns_make(int *ret_fd, struct rc_nl_lo *ret_lo, rc_error_t *err)
+/* The network namespace a socket belongs to (SIOCGSKNS, O_CLOEXEC): no walk of
+ * /proc/self/ns/net, whose lookups in the process' /proc directory are most of that
+ * open's cost. -1 where the kernel refuses (before 4.9, or without CAP_NET_ADMIN over the
+ * namespace's owner): the caller then opens it through /proc. */
+static int socket_netns(int sock)
 {
-        _cleanup_close_ int own = -1, fd = -1;
+        return sock >= 0 ? ioctl(sock, SIOCGSKNS, 0) : -1;
+}
+
+/* ns/net is a magic link: plain openat on the verified procfs */
+static int proc_netns(const char *what, rc_error_t *err)
+{
         int procfd = rc_proc_fd(err);
+
+        if (procfd < 0)
+                return -1;
+        int fd = openat(procfd, "self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return rc_error_set(err, errno, "open %s", what);
+        return fd;
+}
+
+int rc_netns_make(int our_sock, int *ret_fd, struct rc_nl_lo *ret_lo, rc_error_t *err)
+{
+        _cleanup_close_ int own = socket_netns(our_sock), fd = -1;
 
         *ret_fd = -1;
         ret_lo->fd = -1;
-        if (procfd < 0)
+        if (own < 0 && (own = proc_netns("our network namespace", err)) < 0)
                 return -1;
-        /* ns/net is a magic link: plain openat on the verified procfs */
-        own = openat(procfd, "self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (own < 0)
-                return rc_error_set(err, errno, "open our network namespace");
         /* joining the namespace we are in is allowed exactly when returning to it is */
         if (setns(own, CLONE_NEWNET) < 0)
                 return rc_error_set(err, errno, "join our own network namespace");
         if (unshare(CLONE_NEWNET) < 0)
                 return rc_error_set(err, errno, "create a network namespace");
-        fd = openat(procfd, "self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                rc_error_set(err, errno, "open the new network namespace");
-        else if (rc_nl_lo_open(ret_lo, err) < 0)
-                close(TAKE_FD(fd));
+        if (rc_nl_lo_open(ret_lo, err) == 0) {
+                fd = socket_netns(ret_lo->fd);
+                if (fd < 0 && (fd = proc_netns("the new network namespace", err)) < 0)
+                        close(TAKE_FD(ret_lo->fd));
+        }
         if (setns(own, CLONE_NEWNET) < 0) {
                 int e = errno;
                 if (ret_lo->fd >= 0)

@@ -70,8 +70,10 @@ int rc_nl_loopback_up(rc_error_t *err);
 bool rc_nl_ifname_valid(const char *name);
 
 /* unshare(CLONE_NEWNET), open it (*ret_fd, O_CLOEXEC) and an rtnetlink socket in it
- * (*ret_lo, for rc_nl_lo_up once the init has the namespace), and setns() back.
+ * (*ret_lo, for rc_nl_lo_up once the init has the namespace), and setns() back. our_sock:
+ * a socket in the caller's network namespace (the sync socket), or -1; both namespaces
+ * are then taken from sockets (SIOCGSKNS), /proc only where the kernel refuses that.
  * Returns 0; -1 with *ret_fd = ret_lo->fd = -1 when no namespace could be made (the
  * runtime is still in its own: the init may try itself); -2 when the runtime could not
  * return to its own network namespace (it must not go on). */
-int rc_netns_make(int *ret_fd, struct rc_nl_lo *ret_lo, rc_error_t *err);
+int rc_netns_make(int our_sock, int *ret_fd, struct rc_nl_lo *ret_lo, rc_error_t *err);
