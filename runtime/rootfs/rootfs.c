@@ -40,7 +40,7 @@ static unsigned long rootfs_propagation(const struct rc_rootfs_ctx *ctx)
 
 /* Step 1: "/" rslave by default. An unbindable "/" could not be bound below, so it is
  * made rprivate now and unbindable at the end. */
-static int isolate_root(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
+static unsigned long isolation_propagation(const struct rc_rootfs_ctx *ctx)
 {
         unsigned long prop = rootfs_propagation(ctx);
 
@@ -48,7 +48,12 @@ static int isolate_root(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
                 prop = MS_REC | MS_SLAVE;
         if (prop & MS_UNBINDABLE)
                 prop = (prop & MS_REC) | MS_PRIVATE;
-        if (mount(NULL, "/", NULL, prop, NULL) < 0)
+        return prop;
+}
+
+static int isolate_root(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
+{
+        if (mount(NULL, "/", NULL, isolation_propagation(ctx), NULL) < 0)
                 return rc_error_set(err, errno, "set propagation of `/`");
         return 0;
 }
@@ -260,7 +265,18 @@ int rc_rootfs_prepare(struct rc_rootfs_ctx *ctx, rc_error_t *err)
 }
 
 /* pivot_root(".", ".") stacks the old root on top of the new one; it is then made
- * rslave (so the unmount cannot propagate anywhere) and lazily detached. */
+ * rslave (so the unmount cannot propagate anywhere) and lazily detached. Step 1 made the
+ * whole tree rslave or rprivate already unless rootfsPropagation asked for a shared or
+ * a non-recursive one: every mount of the old root is one of those copies, or came
+ * into a slave by propagation and is a slave itself (the rootfs bind, and all mounted
+ * into it, went with pivot_root to the new root). */
+static bool old_root_isolated(const struct rc_rootfs_ctx *ctx)
+{
+        unsigned long prop = isolation_propagation(ctx);
+
+        return (prop & MS_REC) && (prop & (MS_SLAVE | MS_PRIVATE)) && !(prop & MS_SHARED);
+}
+
 static int pivot(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
 {
         _cleanup_close_ int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -273,7 +289,7 @@ static int pivot(const struct rc_rootfs_ctx *ctx, rc_error_t *err)
                 return rc_error_set(err, errno, "pivot_root to `%s`", ctx->rootfs);
         if (fchdir(oldroot) < 0)
                 return rc_error_set(err, errno, "chdir to the old root");
-        if (mount(NULL, ".", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+        if (!old_root_isolated(ctx) && mount(NULL, ".", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 return rc_error_set(err, errno, "make the old root rslave");
         if (umount2(".", MNT_DETACH) < 0)
                 return rc_error_set(err, errno, "detach the old root");
