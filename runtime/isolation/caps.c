@@ -46,7 +46,7 @@ static void cap_name(unsigned cap, char *buf, size_t size)
         cap_free(name);
 }
 
-int rc_caps_prepare(const struct oci_capabilities *c, rc_error_t *err)
+int rc_caps_prepare(const struct oci_capabilities *c, uid_t uid, rc_error_t *err)
 {
         unsigned n = kernel_cap_count();
 
@@ -72,8 +72,9 @@ int rc_caps_prepare(const struct oci_capabilities *c, rc_error_t *err)
                 if (in_set > 0)
                         return rc_error_set(err, EPERM, "drop `%s` from the bounding set", name);
         }
-        /* keep the permitted set across setresuid() to a non-zero uid */
-        if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        /* keep the permitted set across setresuid() to a non-zero uid, the one switch that
+         * clears it; uid 0 keeps it anyway (and each prctl here commits new credentials) */
+        if (uid != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
                 return rc_error_set(err, errno, "prctl PR_SET_KEEPCAPS 1");
         return 0;
 }
@@ -180,12 +181,16 @@ int rc_caps_set(const struct rc_caps_sets *s, rc_error_t *err)
                 {(uint32_t)(s->effective >> 32), (uint32_t)(s->permitted >> 32),
                  (uint32_t)(s->inheritable >> 32)},
         };
+        int keep;
 
         if (!s->present)
                 return drop_inherited(err);
         if (cap_set(d, err) < 0)
                 return -1;
-        if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+        keep = prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0);
+        if (keep < 0)
+                return rc_error_set(err, errno, "prctl PR_GET_KEEPCAPS");
+        if (keep > 0 && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
                 return rc_error_set(err, errno, "prctl PR_SET_KEEPCAPS 0");
         return set_ambient(s->ambient, err);
 }

@@ -201,7 +201,7 @@ static int become_user(struct pre *s, rc_error_t *err)
 {
         const struct oci_process *p = s->x->proc;
 
-        if (rc_caps_prepare(&p->caps, err) < 0 ||
+        if (rc_caps_prepare(&p->caps, p->user.uid, err) < 0 ||
             rc_process_set_ids(&p->user, s->setgroups_denied, err) < 0 || rc_caps_set(&s->caps, err) < 0)
                 return -1;
         if (s->pdeathsig != 0 && prctl(PR_SET_PDEATHSIG, s->pdeathsig, 0, 0, 0) < 0)

@@ -98,8 +98,12 @@ static const char *child_caps(void *arg, char *buf, size_t size)
         struct oci_process p = {.user = {.uid = uid, .gid = uid}};
         rc_error_t err = NULL;
 
-        if (rc_caps_prepare(&c, &err) < 0)
+        if (rc_caps_prepare(&c, uid, &err) < 0)
                 return fail_with(buf, size, "prepare", &err);
+        /* KEEPCAPS only for the switch that would clear the permitted set */
+        if (prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0) != (uid != 0))
+                return uid != 0 ? "KEEPCAPS not set before a switch to a non-zero uid"
+                                : "KEEPCAPS set for a switch to uid 0";
         if (rc_process_set_user(&p, &err) < 0)
                 return fail_with(buf, size, "set_user", &err);
         if (rc_caps_apply(&c, &err) < 0)
@@ -137,7 +141,7 @@ static const char *child_caps_exec(void *arg, char *buf, size_t size)
         int out = (int)(intptr_t)arg;
 
         p.args = args;
-        if (rc_caps_prepare(&c, &err) < 0 || rc_process_set_user(&p, &err) < 0 ||
+        if (rc_caps_prepare(&c, p.user.uid, &err) < 0 || rc_process_set_user(&p, &err) < 0 ||
             rc_caps_apply(&c, &err) < 0)
                 return fail_with(buf, size, "setup", &err);
         if (dup2(out, 1) < 0)
@@ -190,7 +194,7 @@ static const char *child_unknown_caps(void *arg, char *buf, size_t size)
                                      .ambient = 0};
         rc_error_t err = NULL;
 
-        if (rc_caps_prepare(&c, &err) < 0 || rc_caps_apply(&c, &err) < 0)
+        if (rc_caps_prepare(&c, 0, &err) < 0 || rc_caps_apply(&c, &err) < 0)
                 return fail_with(buf, size, "caps", &err);
         return check_sets(buf, size, SET, 0);
 }
@@ -248,7 +252,7 @@ Test(caps, absent_is_noop)
         _cleanup_error_ rc_error_t err = NULL;
         uint64_t before = bounding_mask();
 
-        cr_assert_eq(rc_caps_prepare(&c, &err), 0);
+        cr_assert_eq(rc_caps_prepare(&c, 0, &err), 0);
         cr_assert_eq(rc_caps_apply(&c, &err), 0);
         cr_assert_eq(bounding_mask(), before);
         cr_assert_null(err);
