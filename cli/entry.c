@@ -1,6 +1,7 @@
 /* The program's entry point (entry.h). Until the C library is initialised this file may
- * call nothing of it, use no errno and read no data that holds a pointer (a static PIE
- * relocates itself in _start): tables are arrays of characters, strings are compared here.
+ * call nothing of it, use no errno and read no data that holds a pointer (a static PIE, the
+ * default build, relocates itself in _start): tables are arrays of characters, strings are
+ * compared here.
  * meson.build compiles it with -fno-stack-protector (no TLS yet) and -fno-builtin. */
 #include "cli/entry.h"
 

@@ -1,9 +1,9 @@
 /* The program's entry point (cli/entry.c) and the two facts of the command line it shares
  * with main.c: the global options and the commands that enter containers.
  *
- * In a static PIE build on x86-64 (meson.build) the program starts at rc_entry, before
- * the C library: when the command enters containers (create, run, exec, sandbox) and the
- * binary is not protected yet, it re-executes from a read-only bind there and then
+ * In a static build on x86-64 (meson.build; a PIE or not) the program starts at rc_entry,
+ * before the C library: when the command enters containers (create, run, exec, sandbox)
+ * and the binary is not protected yet, it re-executes from a read-only bind there and then
  * (runtime/isolation/selfprotect.h), so the first process never starts the C library
  * (on this 2-core KVM host that start costs ~0.3 ms CPU: relocation, its page faults,
  * and glibc's CPU and cache detection, one cpuid and VM exit per leaf). Everything else

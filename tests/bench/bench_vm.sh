@@ -4,7 +4,10 @@
 # smoke-test bundle, run-container against crun and runc, and a container under
 # memory.max = 512 KiB. See bench_vm_guest.py.
 #
-# Usage: tests/bench/bench_vm.sh [-n PAIRS] [-b RUN_CONTAINER] [-c CONFIGS|none] [-x] [-j JSON]   (as root)
+# Usage: tests/bench/bench_vm.sh [-n PAIRS] [-b RUN_CONTAINER] [-a BASELINE] [-c CONFIGS|none] [-x] [-j JSON]
+#                                  (as root)
+#   -a: one more candidate on the configs, another run-container binary (a build before a
+#       change): the A B of a change, paired in one guest
 #   -c: the configs (comma-separated; default runc-spec,podman-default,ctr-oci-spec)
 #   -x: only the configs (not the smoke-test bundle, 512 KiB and sandbox sections)
 #   -j: the figures as JSON into file JSON (for figures.py)
@@ -19,26 +22,36 @@ rc_bin=${RUNTIME:-${BUILD_DIR:-$repo/build}/run-container}
 configs=runc-spec,podman-default,ctr-oci-spec
 extra=()
 json=
-while getopts "n:b:c:xj:h" opt; do
+baseline=
+while getopts "n:b:a:c:xj:h" opt; do
         case "$opt" in
         n) pairs=$OPTARG ;;
         b) rc_bin=$OPTARG ;;
+        a) baseline=$OPTARG ;;
         c) configs=$OPTARG ;;
         x) extra+=(--no-example) ;;
         j) json=$OPTARG ;;
-        *) sed -n '7,10p' "$0" | sed 's/^# //' >&2; exit 2 ;;
+        *) sed -n '7,13p' "$0" | sed 's/^# //' >&2; exit 2 ;;
         esac
 done
 [ "$(id -u)" = 0 ] || { echo "$0: needs root" >&2; exit 1; }
 [ -x "$rc_bin" ] || { echo "$0: no run-container at $rc_bin (build first)" >&2; exit 1; }
 rc_bin=$(realpath "$rc_bin")
+if [ -n "$baseline" ]; then
+        [ -x "$baseline" ] || { echo "$0: -a: no run-container at $baseline" >&2; exit 1; }
+        baseline=$(realpath "$baseline")
+        extra+=(--against "$baseline")
+fi
 
 # Not under /tmp: the guest's /tmp is a fresh tmpfs; shared with the guest by --rw.
 work=$(mktemp -d /var/tmp/rc-bench-vm-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 bash "$repo/rootfs-examples/busybox.sh" "$work/rootfs" >/dev/null
 rw=(--rw "$work")
-case "$rc_bin" in /tmp/* | /run/*) rw+=(--rw "$(dirname "$rc_bin")") ;; esac
+# the guest's /tmp and /run are its own: a binary there is shared with it
+for bin in "$rc_bin" ${baseline:+"$baseline"}; do
+        case "$bin" in /tmp/* | /run/*) rw+=(--rw "$(dirname "$bin")") ;; esac
+done
 
 [ -n "$json" ] && extra+=(--json "$work/figures.json")
 

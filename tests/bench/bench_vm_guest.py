@@ -2,7 +2,7 @@
 """The cgroup figures, run inside the tests/vm guest (pure cgroup v2) by bench_vm.sh.
 
 Usage (in the guest): bench_vm_guest.py WORKDIR RUN_CONTAINER [PAIRS] [--configs A,B,C|none]
-                                        [--no-example] [--json PATH]
+                                        [--against BASELINE] [--no-example] [--json PATH]
 
 0. For each config engines send (--configs, default runc-spec, podman-default,
    ctr-oci-spec: tests/integration/configs/ rewritten as bench_run.py --config does, see
@@ -13,6 +13,8 @@ Usage (in the guest): bench_vm_guest.py WORKDIR RUN_CONTAINER [PAIRS] [--configs
    --console-socket). Each runtime makes the container's cgroup (crun and runc with
    their default cgroupfs manager); podman's config mounts /sys/fs/cgroup without a cgroup
    namespace, which here (pure cgroup v2) is a cgroup2 mount for all three runtimes.
+   --against BASELINE: another run-container binary (a build before a change) as one
+   more candidate there (benchlib.baseline_runtime), with run-container/baseline.
 1. `run` of /bin/true with make-bundle.sh's smoke-test config, a cgroup and the same
    memory limit: run-container, crun and runc, taking turns A B C, PAIRS rounds after a
    warm-up; medians and the medians of the paired ratios.
@@ -41,8 +43,8 @@ def limit(nbytes):
     return edit
 
 
-def run_configs(work, rootfs, rts, configs, pairs):
-    """0: `run` of each config with a 64 MiB memory limit, A B C."""
+def run_configs(work, rootfs, rts, configs, pairs, baseline=None):
+    """0: `run` of each config with a 64 MiB memory limit, A B C (D: baseline)."""
     for config in configs:
         bundle, cfg = B.corpus_bundle(work, rootfs, config, ["/bin/true"])
         cfg["linux"].setdefault("resources", {})["memory"] = {"limit": 64 << 20}
@@ -53,13 +55,15 @@ def run_configs(work, rootfs, rts, configs, pairs):
             return lambda r: B.measure_with_console(
                 work, cfg, lambda c: rt.argv("run", *c, "--bundle", bundle, f"{tag}{r}"))
 
-        cands = rts
+        cands = rts + ([baseline] if baseline is not None else [])
         ratios = [("run-container", "crun"), ("run-container", "runc"), ("crun", "runc")]
+        if baseline is not None:
+            ratios.append(("run-container", "baseline"))
         if cfg["process"].get("terminal"):
             # `runc run` in the foreground makes and relays a pty of its own from a terminal
             # on its stdin, and refuses --console-socket unless detached
-            cands = [rt for rt in rts if rt.name != "runc"]
-            ratios = ratios[:1]
+            cands = [rt for rt in cands if rt.name != "runc"]
+            ratios = [r for r in ratios if "runc" not in r]
             print(f"config {config}: runc left out (a terminal: `runc run` refuses --console-socket in the "
                   "foreground)")
         res = B.alternate([(rt.name, run(rt)) for rt in cands], pairs)
@@ -75,14 +79,14 @@ def main():
     configs = B.str_arg(args, "--configs", ",".join(B.CORPUS_CONFIGS))
     json_path = B.str_arg(args, "--json")
     example = "--no-example" not in args
-    for flag in ("--configs", "--json"):
+    for flag in ("--configs", "--json", "--against"):
         if flag in args:
             i = args.index(flag)
             del args[i:i + 2]
     args = [a for a in args if a != "--no-example"]
     if len(args) < 2:
-        B.die("usage: bench_vm_guest.py WORKDIR RUN_CONTAINER [PAIRS] [--configs A,B,C|none] [--no-example] "
-              "[--json PATH]")
+        B.die("usage: bench_vm_guest.py WORKDIR RUN_CONTAINER [PAIRS] [--configs A,B,C|none] [--against BASELINE] "
+              "[--no-example] [--json PATH]")
     workdir, rc_bin = args[0], args[1]
     pairs = int(args[2]) if len(args) > 2 else 20
     configs = [] if configs == "none" else configs.split(",")
@@ -91,7 +95,7 @@ def main():
             B.die(f"--configs: `{c}` is not one of {', '.join(B.CORPUS_CONFIGS)}")
     B.enter_private_mount_ns(net=True)  # bridges, veths and nft tables vanish with it
     work = B.Workdir("vm")
-    rts = []
+    rts, baseline = [], None
     try:
         # the guest's own tmpfs, not the host's 9p share: through 9p every exec re-read the
         # binary (and an overlay over it even more), which no real host does
@@ -105,7 +109,8 @@ def main():
         B.note("crun", rts[1].version())
         B.note("runc", rts[2].version())
         B.note("guest", B.machine_facts())
-        run_configs(work, rootfs, rts, configs, pairs)
+        baseline = B.baseline_runtime(work, sys.argv[1:])
+        run_configs(work, rootfs, rts, configs, pairs, baseline)
         if not example:
             return 0
 
@@ -144,7 +149,7 @@ def main():
     except B.Failed as e:
         B.die(str(e))
     finally:
-        for rt in rts:
+        for rt in rts + ([baseline] if baseline is not None else []):
             rt.cleanup()
         work.cleanup()
         if json_path is not None:
