@@ -10,7 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_TO = 800, OPT_ROUNDS, OPT_WORK_PATH, OPT_TCP, OPT_UNIX, OPT_LOCKS, OPT_POST_COPY };
+enum {
+        OPT_TO = 800,
+        OPT_ROUNDS,
+        OPT_WORK_PATH,
+        OPT_TCP,
+        OPT_UNIX,
+        OPT_LOCKS,
+        OPT_POST_COPY,
+        OPT_LAZY_PARENT
+};
 
 /* What each number is: CRIU's counts for the round (pages written; after round 1 those
  * dirtied since the round before, the others skipped as unchanged), else the pages in the
@@ -34,6 +43,11 @@ static void print_round(void *data, const struct rc_migrate_round *r)
         if (r->pages_lazy > 0)
                 printf(", %" PRIu64 " left with the source's page server for after the restore",
                        r->pages_lazy);
+        if (r->pages_lazy_local > 0)
+                printf(", %" PRIu64 " pages left for after the restore (read from the image as they fault)",
+                       r->pages_lazy_local);
+        if (r->note != NULL)
+                printf(", %s", r->note);
         if (r->sent_bytes > 0)
                 printf(", %" PRIu64 " KiB sent", (r->sent_bytes + 1023) / 1024);
         printf(", %u ms\n", r->ms);
@@ -47,6 +61,7 @@ int cli_cmd_migrate(struct cli_context *ctx, int argc, char **argv, rc_error_t *
                 {"rounds", required_argument, NULL, OPT_ROUNDS},
                 {"work-path", required_argument, NULL, OPT_WORK_PATH},
                 {"post-copy", no_argument, NULL, OPT_POST_COPY},
+                {"lazy-parent", no_argument, NULL, OPT_LAZY_PARENT},
                 {"tcp-established", no_argument, NULL, OPT_TCP},
                 {"ext-unix-sk", no_argument, NULL, OPT_UNIX},
                 {"file-locks", no_argument, NULL, OPT_LOCKS},
@@ -85,6 +100,9 @@ int cli_cmd_migrate(struct cli_context *ctx, int argc, char **argv, rc_error_t *
                         break;
                 case OPT_POST_COPY:
                         o.post_copy = true;
+                        break;
+                case OPT_LAZY_PARENT:
+                        o.lazy_parent = true;
                         break;
                 case OPT_TCP:
                         o.tcp_established = true;

@@ -882,7 +882,8 @@ static int restore_in_private_root(const struct rc_criu_restore *r, criu_opts *o
 }
 
 /* restore --lazy-pages: `criu lazy-pages` started on the image's page server (a wildcard
- * address is reached through loopback), and CRIU told to use it. */
+ * address is reached through loopback), or (lazy_local) on the image itself, and CRIU
+ * told to use it. */
 static int start_lazy_restore(criu_opts *o, const struct rc_criu_opts *c, pid_t *ret_pid, rc_error_t *err)
 {
         _cleanup_close_ int imgfd = open(c->image_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -894,6 +895,15 @@ static int start_lazy_restore(criu_opts *o, const struct rc_criu_opts *c, pid_t 
 
         if (imgfd < 0)
                 return rc_error_set(err, errno, "restore: image path `%s`", c->image_path);
+        if (c->lazy_local) {
+                if (rc_criu_lazy_pages_start(NULL, 0, c->image_path,
+                                             c->work_path != NULL ? c->work_path : c->image_path, ret_pid,
+                                             err) < 0)
+                        return rc_error_wrap(err, "restore --lazy-pages");
+                rc_criu_request(o)->has_lazy_pages = true;
+                rc_criu_request(o)->lazy_pages = true;
+                return 0;
+        }
         if (rc_read_file_at(imgfd, RC_CRIU_LAZY, 4096, &doc, &len, err) < 0)
                 return rc_error_wrap(err,
                                      "restore --lazy-pages: image `%s` (made by checkpoint --lazy-pages?)",

@@ -146,6 +146,9 @@ struct rc_criu_opts {
         bool file_locks;
         enum rc_criu_cg_mode cg_mode;
         bool lazy_pages; /* runc's --lazy-pages (see rc_checkpoint_opts.page_server) */
+        bool lazy_local; /* restore with lazy_pages: `criu lazy-pages` reads the pages the
+                          * image's pagemaps mark lazy from the image itself (no page
+                          * server; migrate --lazy-parent) */
         bool empty_netns; /* runc's --empty-ns network: the network namespaces are made
                            * empty, their interfaces, addresses and routes not dumped */
         int hold_fd; /* > 0: kept open in the criu process while it lives (a lock); 0: none */
@@ -207,6 +210,10 @@ struct rc_migrate_round {
         uint64_t pages_lazy; /* post-copy: left with the source's page server, moved after
                               * the restore (counted in the final image's pagemaps: CRIU
                               * writes a lazy dump's statistics only at its end) */
+        /* --lazy-parent, the final dump: the pages the restore leaves to the local `criu
+         * lazy-pages` (0: none, the restore reads them all first) */
+        uint64_t pages_lazy_local;
+        const char *note; /* --lazy-parent: why the images could not be folded (NULL: they were) */
         unsigned ms; /* how long the round took (with sending it to a to_unix destination) */
         uint64_t sent_bytes; /* to a to_unix destination: the stream's bytes of this round */
 };
@@ -225,6 +232,14 @@ struct rc_migrate_opts {
          * as it faults and in the background (to_unix: over the page channel,
          * migrate_wire.h); then the source goes */
         bool post_copy;
+        /* pre-copy, then a restore that runs the container before the memory is back:
+         * each round's pages folded into the first pre-dump's pages image as it arrives
+         * (in place), the final image's pagemaps rewritten to take every page from there,
+         * its own (the pages dirtied since the last round) restored first and the rest by
+         * a local `criu lazy-pages` from that file as the container faults on them and in
+         * the background; to_root only. If the images cannot be folded (a page the first
+         * pre-dump has not), the restore reads them all first, as without it. */
+        bool lazy_parent;
         bool tcp_established;
         bool ext_unix_sk;
         bool file_locks;

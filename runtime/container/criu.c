@@ -156,23 +156,11 @@ int rc_criu_lazy_pages_start(const char *address, int port, const char *image_pa
                              pid_t *ret_pid, rc_error_t *err)
 {
         char portstr[16], status[16];
-        char *argv[] = {"criu",
-                        "lazy-pages",
-                        "--page-server",
-                        "--address",
-                        (char *)address,
-                        "--port",
-                        portstr,
-                        "--images-dir",
-                        (char *)image_path,
-                        "--work-dir",
-                        (char *)work_path,
-                        "--log-file",
-                        RC_CRIU_LAZY_LOG,
-                        "-v4",
-                        "--status-fd",
-                        status,
-                        NULL};
+        char *argv[] = {"criu", "lazy-pages", "--images-dir", (char *)image_path, "--work-dir",
+                        (char *)work_path, "--log-file", RC_CRIU_LAZY_LOG, "-v4", "--status-fd", status,
+                        /* address NULL: the pages from the image directory itself */
+                        address != NULL ? "--page-server" : NULL, "--address", (char *)address, "--port",
+                        portstr, NULL};
         _cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         _cleanup_close_ int rd = -1;
         int p[2], pp[2], st;

@@ -126,7 +126,8 @@ void rc_criu_swrk_finish(struct rc_criu_swrk *w);
  * tasks as they fault, through the socket it makes in work_path, where the restore's criu
  * finds it. Started detached (not the runtime's child: it lives on after the restore,
  * until every page is over, then exits), with /dev/null as its stdio; returns once it
- * is ready (its --status-fd), with its pid, or fails with its log's first error. */
+ * is ready (its --status-fd), with its pid, or fails with its log's first error.
+ * address NULL: no page server, the lazy pages are read from image_path itself. */
 int rc_criu_lazy_pages_start(const char *address, int port, const char *image_path, const char *work_path,
                              pid_t *ret_pid, rc_error_t *err);
 
@@ -193,6 +194,42 @@ int rc_criu_check_pages(int imgfd, const char *image_path, rc_error_t *err);
 /* The pages a lazy dump's pagemaps leave to its page server (moved after the restore). */
 int rc_criu_pagemap_lazy(const uint8_t *buf, size_t len, uint64_t *ret_lazy);
 int rc_criu_image_lazy_pages(int imgfd, uint64_t *ret, rc_error_t *err);
+
+/* migrate --lazy-parent (runtime/container/criu_image.c): the pages of a later round of
+ * pre-copy folded into the first pre-dump's pages image (the base), and the final image's
+ * pagemaps rewritten to take every page from there, the final dump's own pages eager,
+ * the others lazy where CRIU may restore them so; a restore with a local `criu
+ * lazy-pages` then runs the tasks before the memory is back. */
+struct rc_criu_fold_copy {
+        uint64_t from, to, len; /* bytes: the round's pages file to the base's */
+};
+struct rc_criu_fold {
+        struct rc_criu_fold_copy *copies;
+        size_t n_copies, cap_copies;
+        uint32_t base_pages_id, top_pages_id;
+        uint8_t *pagemap; /* final: the new pagemap image */
+        size_t pagemap_len;
+        uint64_t lazy_pages, eager_pages; /* final: of the new pagemap */
+};
+/* The plan for one pagemap image of a round (top) against the base's: 0; -2 (*why says
+ * what) if the round has a page the base has not, or (final) the final's pages are not
+ * the base's; -1 if either is no pagemap image. */
+int rc_criu_pagemap_fold(const uint8_t *base, size_t blen, const uint8_t *top, size_t tlen, bool final,
+                         uint32_t new_pages_id, struct rc_criu_fold *ret, const char **why);
+void rc_criu_fold_free(struct rc_criu_fold *f);
+struct rc_criu_fold_stats {
+        uint64_t folded_pages; /* written into the base */
+        uint64_t lazy_pages, eager_pages; /* final: restored after / before the tasks run */
+        unsigned rewritten; /* final: processes whose pagemap now takes the base's pages */
+        unsigned unfolded; /* processes left to the chain of images (forked since the base,
+                            * or with a page the base has not: why says which first) */
+        char why[256];
+};
+/* Fold image directory dirfd (a pre-dump after the base, or final) into basefd, process
+ * by process (a process that cannot be folded is marked so in the base and left as CRIU
+ * wrote it, in this round and after); every plan is made before anything is written. */
+int rc_criu_fold_image(int basefd, const char *base_path, int dirfd, const char *dir_path, bool final,
+                       struct rc_criu_fold_stats *st, rc_error_t *err);
 
 /* CRIU's statistics of a dump or pre-dump (its stats.proto, the image file `stats-dump`
  * it writes into its work directory, the image directory unless one is given, once the

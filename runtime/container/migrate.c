@@ -138,6 +138,9 @@ struct migration {
         bool keep; /* the final image is all that is left of the container */
         bool shipping_failed; /* the final dump is made, sending it failed */
         char *cgroup; /* post-copy: the source's cgroup path (NULL: none) */
+        bool fold_broken; /* --lazy-parent: a round could not be folded (fold_note says why) */
+        bool lazy_restore; /* --lazy-parent: the final image was folded */
+        char fold_note[512];
 };
 
 static void criu_opts_of(const struct migration *m, struct rc_criu_opts *c, const char *image)
@@ -162,6 +165,43 @@ static bool work_full(const struct migration *m)
         struct statvfs sv;
 
         return fstatvfs(m->workfd, &sv) == 0 && (sv.f_bavail == 0 || (sv.f_files > 0 && sv.f_favail == 0));
+}
+
+/* --lazy-parent: a round after the first folded into pre-1 (criu_image.c); the final's
+ * pagemaps rewritten. What cannot be folded is left as CRIU wrote it (the restore reads
+ * those pages first); the round's line says so. */
+static void fold_round(struct migration *m, const char *image, bool final, struct rc_migrate_round *r)
+{
+        _cleanup_close_ int basefd = -1, dirfd = -1;
+        _cleanup_error_ rc_error_t e = NULL;
+        struct rc_criu_fold_stats st = {0};
+        char base[PATH_MAX + 16];
+
+        if (m->fold_broken)
+                return;
+        snprintf(base, sizeof(base), "%s/pre-1", m->work);
+        basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dirfd = open(image, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (basefd < 0 || dirfd < 0)
+                rc_error_set(&e, errno, "open `%s`", basefd < 0 ? base : image);
+        else if (rc_criu_fold_image(basefd, base, dirfd, image, final, &st, &e) == 0) {
+                m->lazy_restore = final && st.rewritten > 0;
+                r->pages_lazy_local = final ? st.lazy_pages : 0;
+                if (st.unfolded > 0) {
+                        snprintf(m->fold_note, sizeof(m->fold_note),
+                                 "%u process%s not folded for a lazy restore%s%s%s", st.unfolded,
+                                 st.unfolded > 1 ? "es" : "",
+                                 st.why[0] ? " (" : " (not in round 1, or refused in a round before)",
+                                 st.why, st.why[0] ? ")" : "");
+                        r->note = m->fold_note;
+                }
+                return;
+        }
+        /* an image that cannot be read or written: the rounds after are not folded and
+         * the restore reads every page first */
+        m->fold_broken = true;
+        snprintf(m->fold_note, sizeof(m->fold_note), "not folded for a lazy restore (%s)", e->msg);
+        r->note = m->fold_note;
 }
 
 /* One pre-dump (final: the dump) round; *ret_pages: what it wrote. */
@@ -192,6 +232,8 @@ static int do_round(struct migration *m, bool final, uint64_t *ret_pages, rc_err
                                      final ? "final" : "pre-dump", r.round);
         round_counts(image, false, &r);
         *ret_pages = r.pages;
+        if (m->o->lazy_parent && (final || m->rounds > 0))
+                fold_round(m, image, final, &r);
         if (m->sock >= 0 &&
             rc_mw_send_dir(m->sock, m->workfd, strrchr(image, '/') + 1, &r.sent_bytes, err) < 0) {
                 /* before the final round the container still runs at the source; after
@@ -236,6 +278,7 @@ static int restore_at(const struct migration *m, const char *root, bool lazy, rc
 
         criu_opts_of(m, &c, NULL);
         c.lazy_pages = lazy;
+        c.lazy_local = lazy && !m->o->post_copy; /* --lazy-parent: from the folded image */
         /* post-copy: a failed restore's delete must not empty the frozen source's cgroup */
         if (lazy)
                 rt.shared_cgroup = m->cgroup;
@@ -629,7 +672,7 @@ static int migrate_in(struct migration *m, unsigned *ret_downtime_ms, rc_error_t
         /* (a work directory too full for the marker gets no restore there: back to the source) */
         if (!m->shipping_failed &&
             rc_write_file_atomic(m->workfd, RC_MIGRATE_RESTORING, "", 0, 0600, err) == 0 &&
-            restore_there(m, false, &unknown, err) == 0) {
+            restore_there(m, m->lazy_restore, &unknown, err) == 0) {
                 *ret_downtime_ms = ms_since(&t0);
                 return 0;
         }
@@ -719,6 +762,12 @@ static int check_destination(const struct rc_runtime *rt, const struct rc_migrat
                 return rc_error_set(err, 0,
                                     "migrate --post-copy makes no pre-dump rounds (CRIU 3.17's lazy restore "
                                     "takes no pages from a parent image): --rounds does not apply");
+        if (o->lazy_parent && (o->post_copy || o->to_unix != NULL))
+                return rc_error_set(
+                        err, 0, "migrate --lazy-parent: %s",
+                        o->post_copy
+                                ? "not with --post-copy (it has no pre-dump rounds to fold)"
+                                : "to a state root only (a migrate-receive restores from its own copy)");
         if (o->to_unix != NULL)
                 return 0;
         if (o->to_root[0] != '/')

@@ -8,13 +8,17 @@ The container runs `/probe dirty MIB RATE /shared/stamps`: a working set of MIB 
 millisecond its CLOCK_MONOTONIC time appended to /shared/stamps (a bind mount). The
 downtime of a candidate is the largest gap between two stamps while it moves the
 container: the time the writer did not run, measured the same way for all, without
-trusting any runtime's own account. Candidates, A B C D, PAIRS rounds after a warm-up:
+trusting any runtime's own account. Candidates, A B C D E, PAIRS rounds after a warm-up:
 
   migrate         run-container migrate --to OTHER_ROOT (pre-dump rounds, final dump,
                   restore); its own reported downtime is printed beside the stamps'
   post-copy       run-container migrate --post-copy --to OTHER_ROOT (the final dump
                   without the memory, the restore, then the memory through
                   `criu lazy-pages`: a writer's fault on a page not yet there is a gap too)
+  lazy-parent     run-container migrate --lazy-parent --to OTHER_ROOT (pre-dump rounds
+                  as migrate, then only the last round's dirty pages restored before
+                  the container runs, the rest by a local `criu lazy-pages` from the
+                  folded images: a fault on a page not yet there is a gap too)
   stop-and-copy   run-container checkpoint, then restore --detach, same root
   runc            runc checkpoint, then restore -d (runc 1.1.5)
 
@@ -152,12 +156,13 @@ class Bench:
     def image(self, cid):
         return os.path.join(self.work.path, f"img-{cid}")
 
-    def migrate(self, r, post_copy=False):
-        cid = f"{'p' if post_copy else 'm'}{r}"
+    def migrate(self, r, post_copy=False, lazy_parent=False):
+        cid = f"{'p' if post_copy else 'h' if lazy_parent else 'm'}{r}"
+        opt = ["--post-copy"] if post_copy else ["--lazy-parent"] if lazy_parent else []
         self.start(self.rc, cid)
         wp = self.image(cid)  # kept (--work-path) for CRIU's statistics of the final dump
         t0 = time.monotonic_ns()
-        out = run(self.rc.argv("migrate", *(["--post-copy"] if post_copy else []), "--to", self.dest, "--work-path",
+        out = run(self.rc.argv("migrate", *opt, "--to", self.dest, "--work-path",
                                wp, cid), capture=True)
         total = (time.monotonic_ns() - t0) / 1e6
         m = re.search(r"^downtime: (\d+) ms", out, re.M)
@@ -167,7 +172,7 @@ class Bench:
         run([self.rc.binary, "--root", self.dest, "delete", "--force", cid])
         keep_logs(wp, cid)
         shutil.rmtree(wp)
-        print(f"  migrate{' --post-copy' if post_copy else ''} {cid}: {mv.line()}; {'; '.join(rounds)}", flush=True)
+        print(f"  migrate{''.join(' ' + o for o in opt)} {cid}: {mv.line()}; {'; '.join(rounds)}", flush=True)
         return mv
 
     def stop_and_copy(self, rt, cid):
@@ -233,16 +238,18 @@ def main():
         print(f"crun checkpoint: {crun_says(crun, bundle)}", flush=True)
         b = Bench(work, bundle, os.path.join(shared, "stamps"), rc, runc)
         cands = [("migrate", b.migrate), ("post-copy", lambda r: b.migrate(r, post_copy=True)),
+                 ("lazy-parent", lambda r: b.migrate(r, lazy_parent=True)),
                  ("stop-and-copy", lambda r: b.stop_and_copy(rc, f"s{r}")),
                  ("runc", lambda r: b.stop_and_copy(runc, f"r{r}"))]
         res = B.alternate(cands, pairs, warmup=1)
         ratios = [("migrate", "stop-and-copy"), ("post-copy", "stop-and-copy"), ("post-copy", "migrate"),
+                  ("lazy-parent", "stop-and-copy"), ("lazy-parent", "migrate"), ("lazy-parent", "post-copy"),
                   ("migrate", "runc"), ("post-copy", "runc"), ("stop-and-copy", "runc")]
         B.note("writer", {"mib": mib, "rate_mib_s": rate})
         B.report(f"downtime (largest gap in the writer's stamps), {mib} MiB at {rate} MiB/s", res, ratios,
                  metric="downtime_ms", fmt="{:.0f}")
         B.report("total time of the move (command start to end)", res, ratios, metric="total_ms", fmt="{:.0f}")
-        for name in ("migrate", "post-copy"):
+        for name in ("migrate", "post-copy", "lazy-parent"):
             B.report(f"{name}'s own reported downtime (final dump to running) against the stamps'",
                      {"reported": [Move(m.reported_ms or 0, 0) for m in res[name]], "stamps": res[name]},
                      [("reported", "stamps")], metric="downtime_ms", fmt="{:.0f}")

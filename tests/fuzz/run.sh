@@ -6,7 +6,7 @@
 # Environment:
 #   FUZZ_SECONDS   time per target (default 60)
 #   FUZZ_TARGETS   space-separated subset of: config state seccomp mount_options signal
-#                  registries_conf
+#                  registries_conf criu_pagemap
 #   FUZZ_JOBS      parallel fuzzing processes per target (default 1)
 #
 # The build is `CC=clang meson setup -Dfuzz=true -Dtests=disabled BUILD_DIR` (ASan and
@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=${1:-$repo/build-fuzz}
 seconds=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-config state seccomp mount_options signal registries_conf}
+targets=${FUZZ_TARGETS:-config state seccomp mount_options signal registries_conf criu_pagemap}
 jobs=${FUZZ_JOBS:-1}
 
 if ! command -v clang >/dev/null; then

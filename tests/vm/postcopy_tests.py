@@ -8,18 +8,21 @@ The final dump leaves the memory with the frozen source, whose CRIU serves it on
 loopback page server; the restore under the other root runs the container at once and
 `criu lazy-pages` moves the memory after. The counter keeps its count in the shell's
 memory: a count that goes on at the destination is memory that came over lazily.
+migrate --lazy-parent (pre-copy rounds, then the pages not dirtied since the last one
+restored lazily by a local `criu lazy-pages` from the folded images) is here too.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 
-from criu_tests import Suite, answers_hello, count, counting, leftovers
+from criu_tests import Suite, answers_hello, count, counting, leftovers, read
 from criu_robust_tests import (NET, fill_tmpfs_mounts, gc_until_settled, kill_when, rc_at, start_migrate, status_at,
                                tmpfs_bundle, tmpfs_listing, where, work_dirs)
-from vmsuite import Fail, Registry, check, run
+from vmsuite import Fail, Registry, check, run, wait_for
 
 test = Registry()
 
@@ -283,6 +286,74 @@ def post_copy_whose_tmpfs_archive_cannot_be_restored_runs_at_the_source_again(s)
     check(counting(shared, at) > at, "the count does not go on at the source")
     check(answers_hello(s, cid), "the listener does not answer at the source (network still locked?)")
     check(status_at(s, dest, cid) is None and not work_dirs(dest), "the destination has something left")
+
+# migrate --lazy-parent: a counter whose shell holds 4 MiB of random text in a variable
+# (never written anywhere), its md5 taken at the start into /shared/sum0; touching
+# /shared/check makes the shell take the md5 again from its memory into /shared/sum.
+# The text is written once, before the first pre-dump: after the move those pages come
+# from the folded image through `criu lazy-pages`, not before the shell runs.
+LAZY_WORKSET = ("x=$(head -c 4194304 /dev/urandom | base64); echo \"$x\" | md5sum >/shared/sum0; i=0; "
+                "while :; do i=$((i+1)); echo $i >/shared/count; "
+                "if [ -e /shared/check ]; then rm /shared/check; echo \"$x\" | md5sum >/shared/sum.new; "
+                "mv /shared/sum.new /shared/sum; fi; sleep 0.1; done")
+
+
+@test
+def lazy_parent_migrate_restores_the_last_dirty_pages_first_and_the_rest_lazily(s):
+    """migrate --lazy-parent --rounds 2 to another root (images kept with --work-path):
+    the final round leaves at least the 4 MiB working set for after the restore, a local
+    `criu lazy-pages` served it (its log in the final image: pages copied through
+    userfaultfd), the count goes on at the destination and the md5 of the
+    working set taken from the shell's memory there is the one of the start; nothing at
+    the source."""
+    check(uffd_ok(), "criu check --feature uffd-noncoop fails in this guest")
+    b, shared = s.bundle(args=["sh", "-c", LAZY_WORKSET])
+    cid = s.run_detached(b)
+    wait_for(lambda: os.path.exists(os.path.join(shared, "sum0")) and count(shared) > 3, 120, "the working set")
+    dest = os.path.join(s.tmp, "dest-lazy-parent")
+    wp = os.path.join(s.tmp, "wp-lazy-parent")
+    r = s.rc("migrate", "--lazy-parent", "--rounds", "2", "--to", dest, "--work-path", wp, cid, timeout=300)
+    s.ids.remove(cid)
+    lines = r.stdout.splitlines()
+    print(f"  ({'; '.join(lines)})")
+    final = [x for x in lines if "(final dump)" in x]
+    # (a `sleep` of the loop forked since round 1 is left to the chain: it says so)
+    check(len(final) == 1 and "not folded for a lazy restore (image" not in r.stdout, f"rounds: {lines}")
+    m = re.search(r"(\d+) pages left for after the restore", final[0])
+    check(m and int(m.group(1)) >= 1024, f"the final dump left too little for after the restore: {final[0]}")
+    check(status_at(s, dest, cid) == "running", f"at the destination: {status_at(s, dest, cid)}")
+    check(status_at(s, s.root, cid) is None, "the source still has the container")
+    at = count(shared)
+    check(counting(shared, at) > at, "the count does not go on at the destination")
+    with open(os.path.join(shared, "check"), "w"):
+        pass
+    wait_for(lambda: os.path.exists(os.path.join(shared, "sum")), 120, "the shell to take the md5 from its memory")
+    now, start = (read(os.path.join(shared, n)).split()[0] for n in ("sum", "sum0"))
+    check(now == start, f"the working set at the destination: md5 {now}, at the start {start}")
+    # the daemon's summary comes once every page is over
+    log = os.path.join(wp, "final", "lazy-pages.log")
+    copied = wait_for(lambda: [int(x) for x in re.findall(r"UFFD transferred pages: \((\d+)/", read(log))], 120,
+                      "criu lazy-pages to end")
+    check(max(copied) >= 1024, f"criu lazy-pages copied {copied} pages")
+    rc_at(s, dest, "delete", "--force", cid, check_rc=True)
+    shutil.rmtree(wp)
+
+
+@test
+def lazy_parent_argument_errors_change_nothing(s):
+    """--lazy-parent with --post-copy, or to a unix socket: refused in one line before any
+    dump; the container counts on at the source."""
+    b, shared = s.bundle()
+    cid = s.run_detached(b)
+    counting(shared, 3)
+    for extra, want in ((["--post-copy", "--to", os.path.join(s.tmp, "d1")], "--post-copy"),
+                        (["--to", "unix:" + os.path.join(s.tmp, "none.sock")], "state root")):
+        r = s.rc("migrate", "--lazy-parent", *extra, cid, check_rc=False)
+        check(r.returncode != 0 and want in r.stderr and len(r.stderr.strip().splitlines()) == 1,
+              f"migrate --lazy-parent {' '.join(extra)}: exit {r.returncode}: {r.stderr.strip()}")
+    check(s.state(cid)["status"] == "running", "the container stopped")
+    at = count(shared)
+    check(counting(shared, at) > at, "the count does not go on at the source")
 
 
 def main():

@@ -7,7 +7,7 @@
 # --leave-running, a new id, twice from one image, bad images, runc's side by side;
 # migrate: live migration over a unix socket between two "hosts" (network namespaces);
 # criu_robust: migrate killed at any moment and settled by gc, a full destination, bad images;
-# postcopy: migrate --post-copy (the memory follows the restored container), its failure paths;
+# postcopy: migrate --post-copy (the memory follows the restored container), its failure paths, and migrate --lazy-parent (pre-copy, then a local lazy restore);
 # migrate_remote: post-copy over a unix socket (the page channel), a receiver's --timeout;
 # rootless: memory and pids limits for an unprivileged user in a delegated cgroup)
 # against real containers, in ONE tests/vm boot;
