@@ -488,9 +488,9 @@ static int process_setup(struct exec_run *x, rc_error_t *err)
         while (x->go_fd[0] >= 0 && read(x->go_fd[0], &c, 1) < 0 && errno == EINTR)
                 ;
         close_fd(&x->go_fd[0]);
-        /* without a terminal of its own, out of the caller's session: TIOCSTI on an
-         * inherited tty fails (with one, rc_terminal_make_controlling makes it) */
-        if (!x->proc->terminal && setsid() < 0)
+        /* out of the caller's session: TIOCSTI on an inherited tty fails; a terminal of
+         * its own becomes the new session's controlling one */
+        if (setsid() < 0)
                 return rc_error_set(err, errno, "setsid");
         if (enter_root(x, err) < 0 || setup_terminal(x, err) < 0)
                 return -1;

@@ -144,10 +144,6 @@ int rc_terminal_recv(int sockfd, int *ret_fd, rc_error_t *err)
 
 int rc_terminal_make_controlling(int slave, rc_error_t *err)
 {
-        /* EPERM: a process group leader, i.e. already the leader of its own session
-         * (the init makes one first thing); TIOCSCTTY says if it is not */
-        if (setsid() < 0 && errno != EPERM)
-                return rc_error_set(err, errno, "setsid");
         if (ioctl(slave, TIOCSCTTY, 0) < 0)
                 return rc_error_set(err, errno, "make the pty the controlling terminal (TIOCSCTTY)");
         for (int fd = 0; fd <= 2; fd++) {

@@ -20,6 +20,6 @@ int rc_terminal_send(int sockfd, int master, const char *name, rc_error_t *err);
 /* Receive an fd sent with rc_terminal_send (used by tests and by `run`'s relay). */
 int rc_terminal_recv(int sockfd, int *ret_fd, rc_error_t *err);
 
-/* setsid() (unless already a session leader), TIOCSCTTY on slave, dup2 it onto 0, 1
- * and 2. */
+/* TIOCSCTTY on slave, dup2 it onto 0, 1 and 2. The caller leads a session of its own
+ * (setsid: the init's first step, exec's process before it enters the root). */
 int rc_terminal_make_controlling(int slave, rc_error_t *err);

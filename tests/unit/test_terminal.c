@@ -245,7 +245,7 @@ Test(terminal, make_controlling_in_child)
                 rc_error_t err = NULL;
                 int fd = slave;
 
-                if (rc_terminal_make_controlling(fd, &err) < 0)
+                if (setsid() < 0 || rc_terminal_make_controlling(fd, &err) < 0)
                         _exit(10);
                 for (int i = 0; i <= 2; i++) {
                         if (!isatty(i))
