@@ -22,9 +22,11 @@
  * (namespace_unlock; 1-6 ms on a loaded host, most of a start). The re-executed process
  * keeps it (close-on-exec again, rc_selfprotect) and lets it go with
  * rc_selfprotect_release where it waits anyway: run and sandbox once the process runs.
- * `exec` hands it to a thread at its start (rc_selfprotect_release_async): whoever held
- * the last copy waited there on `exec`'s critical path before (the process, between its
- * clone and its execve, in 18 of 20 `exec`s traced). The children that enter a container
+ * `exec`, `create` and `run --detach` hand it to a thread at their start
+ * (rc_selfprotect_release_async): whoever held the last copy waited there on their
+ * critical path before (`exec`'s process, between its clone and its execve, in 18 of 20
+ * `exec`s traced; the exit of `create` and `run --detach`, before their caller's wake, in
+ * 40 of 40). The children that enter a container
  * close their copy first thing, so no container process ever holds it; until it is
  * closed only this non-dumpable process does.
  *
@@ -72,10 +74,11 @@ int rc_selfprotect(char *const argv[], rc_error_t *err);
  * processes), the parent where it waits anyway. */
 void rc_selfprotect_release(void);
 
-/* The same without waiting: a thread of ours takes a copy of the fd table and exits at
- * once; its exit drops the last reference and waits for the grace period while the
- * caller goes on (the caller's exit waits for the thread, which has long finished by
+/* The same without waiting: a thread of ours takes a copy of the fd table and exits once
+ * we closed ours; its exit drops the last reference and waits for the grace period while
+ * the caller goes on (the caller's exit waits for the thread, which has long finished by
  * then). Our fd is closed on return: no child forked later inherits it. Where the thread
- * cannot be made (or exited before our close), the close here waits, as
- * rc_selfprotect_release does. */
+ * cannot be made, the close here waits, as rc_selfprotect_release does. While the thread
+ * lives the caller must not create or join a user namespace (EINVAL for a process with
+ * two threads) nor count on being single-threaded. */
 void rc_selfprotect_release_async(void);
