@@ -127,7 +127,9 @@ void rc_selfprotect_release_async(void)
         rc_selfprotect_release();
         if (tid > 0) {
                 __atomic_store_n(&released_ours, 1, __ATOMIC_RELEASE);
-                syscall(SYS_futex, &released_ours, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+                /* cannot fail for our own word; if it did, the thread would wait until
+                 * our exit ends it, and the grace period would be there, as without it */
+                (void)syscall(SYS_futex, &released_ours, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
         }
         sigprocmask(SIG_SETMASK, &old, NULL);
         /* on failure the close above was the last reference: we waited there */
