@@ -78,16 +78,21 @@ def test_every_source_failing_names_each(names, registry):
     assert not os.path.isdir(os.path.join(names.cache, "sha256")) or os.listdir(os.path.join(names.cache, "sha256")) == []
 
 
-def test_a_blocked_registry_is_refused_naming_the_entry(names, registry):
-    conf = names.conf(f'# a CI host that may not pull from {registry.host}\n\n'
-                      f'[[registry]]\nprefix = "{registry.host}/mirrored"\nblocked = true\n')
+def pull_is_blocked(names, registry, conf, entry):
+    """A pull of registry's mirrored/team/busybox refused before any request, naming entry."""
     since = len(registry.requests())
     r = names.pull(f"docker://{registry.host}/mirrored/team/busybox:latest", "--registries-conf", conf)
     assert r.returncode != 0
     assert r.stderr.strip().endswith(
-        f"pull `{registry.host}/mirrored/team/busybox:latest`: blocked by registries.conf: [[registry]] at "
-        f'{conf}:3 (prefix "{registry.host}/mirrored", blocked = true)'), r.stderr
+        f"pull `{registry.host}/mirrored/team/busybox:latest`: blocked by registries.conf: {entry}"), r.stderr
     assert registry.requests()[since:] == []
+
+
+def test_a_blocked_registry_is_refused_naming_the_entry(names, registry):
+    conf = names.conf(f'# a CI host that may not pull from {registry.host}\n\n'
+                      f'[[registry]]\nprefix = "{registry.host}/mirrored"\nblocked = true\n')
+    pull_is_blocked(names, registry, conf,
+                    f'[[registry]] at {conf}:3 (prefix "{registry.host}/mirrored", blocked = true)')
     # a prefix is a whole component: another repository of the host is not blocked
     r = names.pull(f"docker://{registry.host}/mirrored-not/x:latest", "--registries-conf", conf)
     assert "blocked" not in r.stderr, r.stderr
@@ -98,13 +103,7 @@ def test_a_version_1_block_list_refuses_the_pull(names, registry):
     search list was applied and a blocked registry was pulled from)."""
     conf = names.conf(f'[registries.search]\nregistries = []\n'
                       f'[registries.block]\nregistries = ["{registry.host}"]\n')
-    since = len(registry.requests())
-    r = names.pull(f"docker://{registry.host}/mirrored/team/busybox:latest", "--registries-conf", conf)
-    assert r.returncode != 0
-    assert r.stderr.strip().endswith(
-        f"pull `{registry.host}/mirrored/team/busybox:latest`: blocked by registries.conf: "
-        f'[registries.block] at {conf}:4 (registry "{registry.host}")'), r.stderr
-    assert registry.requests()[since:] == []
+    pull_is_blocked(names, registry, conf, f'[registries.block] at {conf}:4 (registry "{registry.host}")')
 
 
 def test_a_short_name_reads_the_files_once(names, registry, busybox_layout):
