@@ -26,6 +26,13 @@ enum {
  * round's image files. */
 static void print_round(void *data, const struct rc_migrate_round *r)
 {
+        if (r->transfer && r->pages_lazy_local > 0) {
+                printf("memory complete after %u ms (from the final dump's start; %" PRIu64
+                       " pages lazily, from the local images)\n",
+                       r->ms, r->pages_lazy_local);
+                fflush(stdout);
+                return;
+        }
         if (r->transfer) {
                 printf("after the restore: %" PRIu64 " pages moved from the source's page server in %u ms\n",
                        r->pages_lazy, r->ms);
@@ -128,6 +135,8 @@ int cli_cmd_migrate(struct cli_context *ctx, int argc, char **argv, rc_error_t *
         else
                 o.to_root = to;
         o.work_path = work;
+        /* tests/vm only: see rc_criu_opts.test_stop_lazy_daemon */
+        o.test_stop_lazy_daemon = getenv("RC_TEST_STOP_LAZY_DAEMON") != NULL;
         if (rc_container_migrate(&ctx->rt, argv[optind], &o, &downtime, err) < 0)
                 goto out;
         printf("downtime: %u ms (final dump to running at %s%s%s)\n", downtime, unix_to ? "unix:" : "", to,

@@ -665,6 +665,7 @@ out:
 /* libcriu's notify callback takes no data pointer: the one restore of this process. */
 static struct restore_notify {
         const struct rc_criu_restore *r;
+        pid_t stop_lazy; /* rc_criu_opts.test_stop_lazy_daemon: the daemon to stop */
         rc_error_t err;
 } * notify_ctx;
 
@@ -693,6 +694,13 @@ static int on_notify(char *action, criu_notify_arg_t na)
                 return -1;
         if (strcmp(action, "setup-namespaces") == 0)
                 return r->namespaces_ready(r->arg, criu_notify_pid(na), &n->err) < 0 ? -1 : 0;
+        /* (the test hook: the tasks' memory is in place, save the lazy pages, and they
+         * run once CRIU has told the daemon the restore finished, which sets it copying
+         * the rest: stopped here, it copies nothing more) */
+        if (strcmp(action, "post-restore") == 0 && n->stop_lazy > 0 && kill(n->stop_lazy, SIGSTOP) < 0) {
+                rc_error_set(&n->err, errno, "stop `criu lazy-pages` (test hook)");
+                return -1;
+        }
         if (strcmp(action, "post-restore") == 0)
                 return r->restored(r->arg, criu_notify_pid(na), &n->err) < 0 ? -1 : 0;
         if (strcmp(action, "orphan-pts-master") == 0 && r->console_socket != NULL)
@@ -844,12 +852,12 @@ static int leave_private_root(int ns, rc_error_t *err)
 /* The restore proper, in the private mount namespace: the directories are opened here,
  * as CRIU works from them (it mounts its cgroup yard in the work directory, which must
  * then be on a mount of the namespace it runs in). */
-static int restore_in_private_root(const struct rc_criu_restore *r, criu_opts *o, pid_t *ret_pid,
+static int restore_in_private_root(const struct rc_criu_restore *r, criu_opts *o, pid_t lazy, pid_t *ret_pid,
                                    rc_error_t *err)
 {
         const struct rc_criu_opts *c = &r->opts->criu;
         const char *work_path = c->work_path != NULL ? c->work_path : c->image_path;
-        struct restore_notify n = {.r = r};
+        struct restore_notify n = {.r = r, .stop_lazy = c->test_stop_lazy_daemon ? lazy : 0};
         struct rc_criu_swrk swrk = {.sock = -1};
         _cleanup_close_ int imgfd = -1, workfd = -1, netns_fd = -1;
         char what[1200], masked[PATH_MAX];
@@ -896,9 +904,11 @@ static int start_lazy_restore(criu_opts *o, const struct rc_criu_opts *c, pid_t 
         if (imgfd < 0)
                 return rc_error_set(err, errno, "restore: image path `%s`", c->image_path);
         if (c->lazy_local) {
+                /* its images are the only copy of the lazy pages: it holds the caller's
+                 * lock on them until it ends */
                 if (rc_criu_lazy_pages_start(NULL, 0, c->image_path,
-                                             c->work_path != NULL ? c->work_path : c->image_path, ret_pid,
-                                             err) < 0)
+                                             c->work_path != NULL ? c->work_path : c->image_path, c->hold_fd,
+                                             ret_pid, err) < 0)
                         return rc_error_wrap(err, "restore --lazy-pages");
                 rc_criu_request(o)->has_lazy_pages = true;
                 rc_criu_request(o)->lazy_pages = true;
@@ -921,7 +931,8 @@ static int start_lazy_restore(criu_opts *o, const struct rc_criu_opts *c, pid_t 
                      : strcmp(addr, "::") == 0 || strcmp(addr, "[::]") == 0 ? "::1"
                                                                             : addr;
         if (rc_criu_lazy_pages_start(connect_to, port, c->image_path,
-                                     c->work_path != NULL ? c->work_path : c->image_path, ret_pid, err) < 0)
+                                     c->work_path != NULL ? c->work_path : c->image_path, 0, ret_pid,
+                                     err) < 0)
                 return rc_error_wrap(err, "restore --lazy-pages");
         rc_criu_request(o)->has_lazy_pages = true;
         rc_criu_request(o)->lazy_pages = true;
@@ -944,7 +955,7 @@ int rc_criu_restore(const struct rc_criu_restore *r, pid_t *ret_pid, rc_error_t 
         if (ret == 0)
                 ret = private_root(r->rootfs, &ns, err);
         if (ret == 0)
-                ret = restore_in_private_root(r, o, ret_pid, err);
+                ret = restore_in_private_root(r, o, lazy, ret_pid, err);
         if (ns >= 0 && leave_private_root(ns, ret == 0 ? err : NULL) < 0 && ret == 0) {
                 kill(*ret_pid, SIGKILL);
                 ret = -1;
@@ -964,5 +975,7 @@ int rc_criu_restore(const struct rc_criu_restore *r, pid_t *ret_pid, rc_error_t 
         /* the daemon serves no one now (it is not ours to reap: see its start) */
         if (ret < 0 && lazy > 0)
                 kill(lazy, SIGKILL);
+        if (ret == 0 && r->opts->criu.lazy_pid != NULL)
+                *r->opts->criu.lazy_pid = lazy;
         return ret;
 }

@@ -151,7 +151,18 @@ struct rc_criu_opts {
                           * server; migrate --lazy-parent) */
         bool empty_netns; /* runc's --empty-ns network: the network namespaces are made
                            * empty, their interfaces, addresses and routes not dumped */
-        int hold_fd; /* > 0: kept open in the criu process while it lives (a lock); 0: none */
+        int hold_fd; /* > 0: kept open in the criu process while it lives (a lock); 0: none;
+                      * with lazy_local the `criu lazy-pages` holds it too, until it ends */
+        /* restore with lazy_local: the `criu lazy-pages` daemon's pid is stored here (the
+         * caller's child if it is a subreaper: see rc_criu_lazy_pages_start); NULL: none */
+        pid_t *lazy_pid;
+        /* test hook (migrate, RC_TEST_STOP_LAZY_DAEMON in the environment): the lazy_local
+         * daemon is stopped (SIGSTOP) at CRIU's post-restore, once the tasks' memory is in
+         * place but for the lazy pages and before the daemon starts copying those: the
+         * restored tasks wait on their first lazy page until a SIGCONT, or a SIGKILL of
+         * the daemon (earlier, it would stop the restore itself: the restorer's mremaps
+         * wait for the daemon to take their userfaultfd events) */
+        bool test_stop_lazy_daemon;
 };
 
 struct rc_checkpoint_opts {
@@ -211,7 +222,8 @@ struct rc_migrate_round {
                               * the restore (counted in the final image's pagemaps: CRIU
                               * writes a lazy dump's statistics only at its end) */
         /* --lazy-parent, the final dump: the pages the restore leaves to the local `criu
-         * lazy-pages` (0: none, the restore reads them all first) */
+         * lazy-pages` (0: none, the restore reads them all first); with transfer: what
+         * that daemon moved, told once it ended (ms: since the final dump began) */
         uint64_t pages_lazy_local;
         const char *note; /* --lazy-parent: why the images could not be folded (NULL: they were) */
         unsigned ms; /* how long the round took (with sending it to a to_unix destination) */
@@ -238,8 +250,14 @@ struct rc_migrate_opts {
          * its own (the pages dirtied since the last round) restored first and the rest by
          * a local `criu lazy-pages` from that file as the container faults on them and in
          * the background; to_root only. If the images cannot be folded (a page the first
-         * pre-dump has not), the restore reads them all first, as without it. */
+         * pre-dump has not), the restore reads them all first, as without it. The
+         * migrate then waits for the daemon (it is the migrate's child: a subreaper) and
+         * keeps the images until it ends: a daemon that fails before the memory is
+         * complete leaves the restored copy on zero pages, so that copy is killed and the
+         * final image restored again, eagerly (an error says so: the container runs at
+         * the destination from its checkpoint). */
         bool lazy_parent;
+        bool test_stop_lazy_daemon; /* see rc_criu_opts.test_stop_lazy_daemon */
         bool tcp_established;
         bool ext_unix_sk;
         bool file_locks;

@@ -153,7 +153,7 @@ static int lazy_pages_failed(pid_t pid, const char *work_path, rc_error_t *err)
 }
 
 int rc_criu_lazy_pages_start(const char *address, int port, const char *image_path, const char *work_path,
-                             pid_t *ret_pid, rc_error_t *err)
+                             int hold_fd, pid_t *ret_pid, rc_error_t *err)
 {
         char portstr[16], status[16];
         char *argv[] = {"criu", "lazy-pages", "--images-dir", (char *)image_path, "--work-dir",
@@ -184,7 +184,8 @@ int rc_criu_lazy_pages_start(const char *address, int port, const char *image_pa
         pid = fork();
         if (pid == 0) {
                 /* the middle child: forks the daemon, tells its pid, exits (the daemon is
-                 * then nobody's child here); async-signal-safe calls only */
+                 * then the child of the nearest subreaper: init, or a caller that waits
+                 * for it, as migrate --lazy-parent); async-signal-safe calls only */
                 sigset_t none;
                 pid_t d;
 
@@ -194,7 +195,7 @@ int rc_criu_lazy_pages_start(const char *address, int port, const char *image_pa
                         sigemptyset(&none);
                         sigprocmask(SIG_SETMASK, &none, NULL);
                         if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
-                            fcntl(p[1], F_SETFD, 0) < 0)
+                            fcntl(p[1], F_SETFD, 0) < 0 || (hold_fd > 0 && fcntl(hold_fd, F_SETFD, 0) < 0))
                                 _exit(127);
                         execve(RC_CRIU_PATH, argv, environ);
                         _exit(127);

@@ -125,11 +125,14 @@ void rc_criu_swrk_finish(struct rc_criu_swrk *w);
  * server at address:port (the checkpoint that serves it) and hands it to the restored
  * tasks as they fault, through the socket it makes in work_path, where the restore's criu
  * finds it. Started detached (not the runtime's child: it lives on after the restore,
- * until every page is over, then exits), with /dev/null as its stdio; returns once it
- * is ready (its --status-fd), with its pid, or fails with its log's first error.
- * address NULL: no page server, the lazy pages are read from image_path itself. */
+ * until every page is over, then exits 0; 1 on an error), in a session of its own, with
+ * /dev/null as its stdio; returns once it is ready (its --status-fd), with its pid, or
+ * fails with its log's first error. A caller that is a subreaper (PR_SET_CHILD_SUBREAPER)
+ * gets it as its child (the middle process that forked it has exited on return) and can
+ * wait for it. address NULL: no page server, the lazy pages are read from image_path
+ * itself. hold_fd: as rc_criu_swrk_start's, held by the daemon until it ends. */
 int rc_criu_lazy_pages_start(const char *address, int port, const char *image_path, const char *work_path,
-                             pid_t *ret_pid, rc_error_t *err);
+                             int hold_fd, pid_t *ret_pid, rc_error_t *err);
 
 /* The log CRIU writes into the work directory, and the image CRIU's callers keep next to
  * its own: what fds 0-2 of the init were (runc's and crun's descriptors.json, a JSON

@@ -140,6 +140,8 @@ struct migration {
         char *cgroup; /* post-copy: the source's cgroup path (NULL: none) */
         bool fold_broken; /* --lazy-parent: a round could not be folded (fold_note says why) */
         bool lazy_restore; /* --lazy-parent: the final image was folded */
+        uint64_t lazy_pages; /* --lazy-parent: what the final image leaves to the daemon */
+        pid_t lazy_daemon; /* --lazy-parent: the restore's `criu lazy-pages` (our child) */
         char fold_note[512];
 };
 
@@ -186,7 +188,8 @@ static void fold_round(struct migration *m, const char *image, bool final, struc
                 rc_error_set(&e, errno, "open `%s`", basefd < 0 ? base : image);
         else if (rc_criu_fold_image(basefd, base, dirfd, image, final, &st, &e) == 0) {
                 m->lazy_restore = final && st.rewritten > 0;
-                r->pages_lazy_local = final ? st.lazy_pages : 0;
+                m->lazy_pages = final ? st.lazy_pages : 0;
+                r->pages_lazy_local = m->lazy_pages;
                 if (st.unfolded > 0) {
                         snprintf(m->fold_note, sizeof(m->fold_note),
                                  "%u process%s not folded for a lazy restore%s%s%s", st.unfolded,
@@ -271,7 +274,7 @@ int rc_migrate_restore(const struct rc_runtime *rt, const char *root, const char
 }
 
 /* The final image restored under `root`, detached, from the saved config. */
-static int restore_at(const struct migration *m, const char *root, bool lazy, rc_error_t *err)
+static int restore_at(struct migration *m, const char *root, bool lazy, rc_error_t *err)
 {
         struct rc_runtime rt = *m->rt;
         struct rc_criu_opts c;
@@ -279,6 +282,8 @@ static int restore_at(const struct migration *m, const char *root, bool lazy, rc
         criu_opts_of(m, &c, NULL);
         c.lazy_pages = lazy;
         c.lazy_local = lazy && !m->o->post_copy; /* --lazy-parent: from the folded image */
+        c.lazy_pid = &m->lazy_daemon;
+        c.test_stop_lazy_daemon = m->o->test_stop_lazy_daemon;
         /* post-copy: a failed restore's delete must not empty the frozen source's cgroup */
         if (lazy)
                 rt.shared_cgroup = m->cgroup;
@@ -652,6 +657,96 @@ static int migrate_post_copy(struct migration *m, unsigned *ret_downtime_ms, rc_
         return rc_error_wrap(err, "migrate \"%s\" (the container runs at the source again)", m->id);
 }
 
+/* ---- --lazy-parent: after the restore -------------------------------------------------
+ * The restored container runs while its local `criu lazy-pages` copies the rest of its
+ * memory from the images in the work directory, which are then the only copy of those
+ * pages. migrate is a subreaper (migrate_in): the daemon, forked through a middle process
+ * that exits, is its child, and migrate waits for it (and keeps the images) until it ends:
+ * exit 0 once every lazy page is in the tasks. If it fails or is killed before that, the
+ * kernel unregisters the ranges it served and the tasks would find zero pages where the
+ * rest of their memory was: the copy is killed at once and the final image restored
+ * again, eagerly (CRIU reads the pages the pagemaps mark lazy too, unless asked for a lazy
+ * restore), so the container runs from its checkpoint. A migrate killed meanwhile leaves
+ * the daemon running; it holds the work directory's lock until it ends, and gc settles
+ * the directory after that. */
+
+/* The restored copy at the destination killed (better stopped than running on zero
+ * pages) and the final image restored there again, reading every page first. */
+static int restart_eagerly(struct migration *m, const char *how, rc_error_t *err)
+{
+        _cleanup_error_ rc_error_t e = NULL;
+        struct rc_runtime at = *m->rt;
+        int st;
+
+        at.root = m->o->to_root;
+        if (rc_container_delete(&at, m->id, true, &e) < 0 && e->status != ENOENT) {
+                m->keep = true;
+                return rc_error_set(err, 0,
+                                    "migrate \"%s\": `criu lazy-pages` %s before the container's memory was "
+                                    "complete at `%s`, and stopping the container there failed: %s (its "
+                                    "image is kept in `%s/final`)",
+                                    m->id, how, m->o->to_root, e->msg, m->work);
+        }
+        /* the killed init was ours (a subreaper's); nothing else of ours has ended */
+        while (waitpid(-1, &st, WNOHANG) > 0)
+                ;
+        rc_error_free(&e);
+        if (restore_at(m, m->o->to_root, false, &e) < 0) {
+                m->keep = true;
+                return rc_error_set(err, 0,
+                                    "migrate \"%s\": `criu lazy-pages` %s before the container's memory was "
+                                    "complete at `%s`: the container was stopped, and restoring it again "
+                                    "from its checkpoint failed: %s (its image is kept in `%s/final`)",
+                                    m->id, how, m->o->to_root, e->msg, m->work);
+        }
+        return rc_error_set(err, 0,
+                            "migrate \"%s\": `criu lazy-pages` %s before the container's memory was "
+                            "complete: the container was restarted at `%s` from its checkpoint (what it "
+                            "did after the move was lost)",
+                            m->id, how, m->o->to_root);
+}
+
+/* How a child ended, for messages. */
+static void describe_end(int st, char *buf, size_t len)
+{
+        if (WIFEXITED(st))
+                snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
+        else if (WIFSIGNALED(st))
+                snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+        else
+                snprintf(buf, len, "ended (wait status 0x%x)", (unsigned)st);
+}
+
+/* t0: when the final dump began (the memory-complete time counts from there, as the
+ * downtime does: the daemon starts copying before the restore has returned) */
+static int await_lazy_daemon(struct migration *m, const struct timespec *t0, rc_error_t *err)
+{
+        struct rc_migrate_round t = {
+                .round = m->rounds + 1, .final = true, .transfer = true, .pages_lazy_local = m->lazy_pages};
+        char how[96];
+        int st = 0;
+        pid_t p;
+
+        while ((p = waitpid(m->lazy_daemon, &st, 0)) < 0 && errno == EINTR)
+                ;
+        if (p < 0) {
+                /* not ours after all: it may still serve the pages from the images */
+                m->keep = true;
+                return rc_error_set(err, errno,
+                                    "migrate \"%s\": the container runs at `%s`, but its `criu lazy-pages` "
+                                    "(pid %d) cannot be waited for (its images are kept in `%s/final`)",
+                                    m->id, m->o->to_root, (int)m->lazy_daemon, m->work);
+        }
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+                t.ms = ms_since(t0);
+                if (m->o->on_round != NULL)
+                        m->o->on_round(m->o->data, &t);
+                return 0;
+        }
+        describe_end(st, how, sizeof(how));
+        return restart_eagerly(m, how, err);
+}
+
 static int migrate_in(struct migration *m, unsigned *ret_downtime_ms, rc_error_t *err)
 {
         unsigned max = m->o->max_rounds ? m->o->max_rounds : DEFAULT_ROUNDS;
@@ -660,6 +755,9 @@ static int migrate_in(struct migration *m, unsigned *ret_downtime_ms, rc_error_t
         bool unknown = false;
         struct timespec t0;
 
+        /* --lazy-parent: the restore's `criu lazy-pages` will be ours to wait for */
+        if (m->o->lazy_parent && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+                return rc_error_set(err, errno, "migrate --lazy-parent: become a subreaper");
         /* pre-copy while the container runs, until the dirty set stops shrinking */
         while (m->rounds < max && pages < prev) {
                 prev = m->rounds == 0 ? UINT64_MAX : pages;
@@ -674,7 +772,7 @@ static int migrate_in(struct migration *m, unsigned *ret_downtime_ms, rc_error_t
             rc_write_file_atomic(m->workfd, RC_MIGRATE_RESTORING, "", 0, 0600, err) == 0 &&
             restore_there(m, m->lazy_restore, &unknown, err) == 0) {
                 *ret_downtime_ms = ms_since(&t0);
-                return 0;
+                return m->lazy_restore && m->lazy_daemon > 0 ? await_lazy_daemon(m, &t0, err) : 0;
         }
         if (!unknown)
                 unlinkat(m->workfd, RC_MIGRATE_RESTORING, 0); /* what the destination has is not ours */

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -321,6 +322,9 @@ def lazy_parent_migrate_restores_the_last_dirty_pages_first_and_the_rest_lazily(
     check(len(final) == 1 and "not folded for a lazy restore (image" not in r.stdout, f"rounds: {lines}")
     m = re.search(r"(\d+) pages left for after the restore", final[0])
     check(m and int(m.group(1)) >= 1024, f"the final dump left too little for after the restore: {final[0]}")
+    # migrate ends once its `criu lazy-pages` has moved every lazy page
+    m = re.search(r"memory complete after \d+ ms \(from the final dump.s start; (\d+) pages lazily", r.stdout)
+    check(m and int(m.group(1)) >= 1024, f"no memory complete line: {lines}")
     check(status_at(s, dest, cid) == "running", f"at the destination: {status_at(s, dest, cid)}")
     check(status_at(s, s.root, cid) is None, "the source still has the container")
     at = count(shared)
@@ -337,6 +341,122 @@ def lazy_parent_migrate_restores_the_last_dirty_pages_first_and_the_rest_lazily(
     check(max(copied) >= 1024, f"criu lazy-pages copied {copied} pages")
     rc_at(s, dest, "delete", "--force", cid, check_rc=True)
     shutil.rmtree(wp)
+
+
+def lazy_daemon_of(pid):
+    """The `criu lazy-pages` whose parent is process pid (migrate, a subreaper), and its
+    state letter; (None, None) if there is none. (Told by its name: the restore's `criu
+    swrk`, migrate's child too, is gone once the restore ended; a stopped one is first.)"""
+    found = []
+    for d in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) != pid:
+                continue  # (not the tasks' cmdline: a lazy task's may not be there yet)
+            comm = read(f"/proc/{d}/comm").strip()
+        except (OSError, IndexError, ValueError):
+            continue
+        if comm == "criu":
+            found.append((fields[0] != "T", int(d), fields[0]))
+    return min(found)[1:] if found else (None, None)
+
+
+def lazy_migrate_with_stopped_daemon(s, name):
+    """A counter with the 4 MiB working set, migrated with --lazy-parent to a new root
+    with the test hook RC_TEST_STOP_LAZY_DAEMON: the restore's `criu lazy-pages` is
+    stopped (SIGSTOP) once ready, so the restored shell waits on its first lazy page.
+    Returns once the container runs at the destination with its daemon still stopped,
+    as (cid, shared, dest, migrate's Popen, the daemon's pid)."""
+    check(uffd_ok(), "criu check --feature uffd-noncoop fails in this guest")
+    b, shared = s.bundle(args=["sh", "-c", LAZY_WORKSET])
+    cid = s.run_detached(b)
+    wait_for(lambda: os.path.exists(os.path.join(shared, "sum0")) and count(shared) > 3, 120, "the working set")
+    dest = os.path.join(s.tmp, name)
+    p = subprocess.Popen([s.runtime, "--root", s.root, "migrate", "--lazy-parent", "--rounds", "2", "--to", dest,
+                          cid], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True, env=dict(os.environ, RC_TEST_STOP_LAZY_DAEMON="1"))
+    s.ids.remove(cid)
+
+    def stopped_and_restored():
+        if p.poll() is not None:
+            raise Fail(f"migrate ended first: exit {p.returncode}: {p.communicate()}")
+        pid, state = lazy_daemon_of(p.pid)
+        return pid if state == "T" and status_at(s, dest, cid) == "running" else None
+    try:
+        daemon = wait_for(stopped_and_restored, 120, "the restore with its stopped criu lazy-pages")
+    except Fail:
+        # what each side was doing, for the report
+        print(f"  (daemon {lazy_daemon_of(p.pid)}, at the destination: {status_at(s, dest, cid)})")
+        for w in work_dirs(dest):
+            for log in ("final/restore.log", "final/lazy-pages.log"):
+                print(f"  ({log}: {read(os.path.join(w, log)).splitlines()[-6:]})")
+        p.kill()
+        raise
+    return cid, shared, dest, p, daemon
+
+
+def check_working_set(shared):
+    """The md5 of the working set, taken again from the shell's memory, is the start's."""
+    for n in ("sum", "check"):
+        if os.path.exists(os.path.join(shared, n)):
+            os.unlink(os.path.join(shared, n))
+    with open(os.path.join(shared, "check"), "w"):
+        pass
+    wait_for(lambda: os.path.exists(os.path.join(shared, "sum")), 120, "the shell to take the md5 from its memory")
+    now, start = (read(os.path.join(shared, n)).split()[0] for n in ("sum", "sum0"))
+    check(now == start, f"the working set: md5 {now}, at the start {start}")
+
+
+@test
+def lazy_parent_daemon_killed_before_the_memory_is_complete_restarts_the_container(s):
+    """migrate --lazy-parent whose `criu lazy-pages` is SIGKILLed while the restored
+    container still waits for its lazy pages (held by the test hook): migrate kills that
+    copy (it would run on zero pages) and restores the final image again, eagerly; it
+    exits non-zero saying in one line that the container was restarted from its
+    checkpoint; the container runs at the destination only, counts on, and the md5 of its
+    working set is the start's; no work directory is left."""
+    cid, shared, dest, p, daemon = lazy_migrate_with_stopped_daemon(s, "dest-lazy-killed")
+    os.kill(daemon, signal.SIGKILL)
+    out, err = p.communicate(timeout=300)
+    print(f"  ({'; '.join(out.splitlines()[-2:])}; stderr: {err.strip()})")
+    check(p.returncode != 0 and "restarted at" in err and "from its checkpoint" in err
+          and "killed by signal 9" in err and len(err.strip().splitlines()) == 1,
+          f"migrate: exit {p.returncode}: {err.strip()}")
+    check("memory complete" not in out, f"migrate said the memory was complete: {out}")
+    check(where(s, cid, [s.root, dest]) == dest, "the container does not run at the destination")
+    check(not work_dirs(dest), f"work directories left: {work_dirs(dest)}")
+    check(lazy_daemon_of(p.pid) == (None, None) and not os.path.exists(f"/proc/{daemon}"), "the daemon is left")
+    at = count(shared)
+    check(counting(shared, at) > at, "the count does not go on at the destination")
+    check_working_set(shared)
+    rc_at(s, dest, "delete", "--force", cid, check_rc=True)
+
+
+@test
+def lazy_parent_migrate_killed_while_its_daemon_serves_leaves_the_images_to_it_until_it_ends(s):
+    """migrate --lazy-parent SIGKILLed (alone) after the restore, while its `criu
+    lazy-pages` still has the container's pages to copy (stopped by the test hook): the
+    daemon lives on; gc at the destination leaves the work directory (the daemon holds its
+    lock) while the daemon lives, and removes it once the daemon has ended; the source
+    has nothing left. (The daemon is ended with SIGKILL: a SIGCONT would not let it go on,
+    CRIU's epoll_wait fails with EINTR after a stop. With migrate gone nobody sees how it
+    ended, so the container's memory is not checked here: README, the hole left.)"""
+    cid, shared, dest, p, daemon = lazy_migrate_with_stopped_daemon(s, "dest-lazy-migrate-killed")
+    p.kill()
+    p.communicate()
+    time.sleep(1)
+    check(os.path.exists(f"/proc/{daemon}"), "criu lazy-pages died with migrate")
+    for _ in range(2):
+        r = rc_at(s, dest, "gc", check_rc=True)
+        check(len(work_dirs(dest)) == 1, f"gc removed the images the daemon serves: {r.stdout} {r.stderr}")
+    os.kill(daemon, signal.SIGKILL)
+    wait_for(lambda: not os.path.exists(f"/proc/{daemon}"), 120, "criu lazy-pages to end")
+    out = gc_until_settled(s, dest)
+    print(f"  (gc: {out or 'nothing to say'})")
+    check(status_at(s, s.root, cid) is None, "the source still has the container")
+    check(status_at(s, dest, cid) is not None, "the destination has no container")
+    rc_at(s, dest, "delete", "--force", cid, check_rc=True)
 
 
 @test
