@@ -740,8 +740,10 @@ static int set_v1_list(struct rc_registries_conf *conf, struct cursor *c, const 
         for (size_t i = 0; i < v->n; i++) {
                 struct rc_registry_entry *e = NULL;
 
+                /* this file's version 1 tables (a [[registry]] above, which makes the file
+                 * an error at its end, may have no prefix yet) */
                 for (size_t k = f->first_registry; k < conf->n_registries && e == NULL; k++)
-                        if (strcmp(conf->registries[k].prefix, v->strv[i]) == 0)
+                        if (conf->registries[k].v1 && strcmp(conf->registries[k].prefix, v->strv[i]) == 0)
                                 e = &conf->registries[k];
                 if (e == NULL) {
                         if (!location_valid(v->strv[i]))

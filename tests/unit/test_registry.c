@@ -479,6 +479,9 @@ Test(registries_conf, version_1_insecure_and_block_lists)
         conf_bad("[registries.block]\nregistries = [\"https://a.io\"]\n", "t.conf:2:", "no scheme");
         conf_bad("[registries.block]\nregistries = [\"a.io\"]\n[[registry]]\nlocation = \"b.io\"\n",
                  "t.conf", "version 1");
+        /* a [[registry]] without its prefix yet above a version 1 list (the fuzzer's) */
+        conf_bad("[[registry]]\nlocation = \"b.io\"\n[registries.block]\nregistries = [\"a.io\"]\n",
+                 "t.conf", "version 1");
 }
 
 Test(registries_conf, registry_table_errors_name_file_and_line)
