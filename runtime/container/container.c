@@ -401,21 +401,15 @@ static int create_container(struct create_run *c, pid_t *ret_pid, rc_error_t *er
         return ret;
 }
 
-/* create and run --detach: the binary's detached mount (runtime/isolation/selfprotect.h)
- * is handed to a short-lived thread first thing, so that its RCU grace period passes
- * while we create, not at our exit, where the caller waited for it (as `exec --detach`
- * did). Safe while the thread lives (it is gone long before our exit): this process never
- * creates or joins a user namespace, which a threaded process may not (EINVAL): the init
- * does that in its own process (runtime/container/init.c, the stage of a path-given
- * namespace too); what we do ourselves is allowed to a threaded process: clone3 with
- * namespace flags and CLONE_INTO_CGROUP, setns and unshare of network namespaces
- * (runtime/net/netlink.c), the idmap writes, hooks and helpers as children; and the thread
- * shares no fs state (no CLONE_FS). The init no longer inherits a copy to close. */
-static void release_exe_mount_early(void)
-{
-        rc_selfprotect_release_async();
-}
-
+/* create and run --detach call rc_selfprotect_release_async first thing: the binary's detached
+ * mount (runtime/isolation/selfprotect.h) is handed to a short-lived thread, so that its RCU grace
+ * period passes while we create, not at our exit, where the caller waited for it (as `exec --detach` did).
+ * Safe while the thread lives (it is gone long before our exit): this process never creates or joins a user
+ * namespace, which a threaded process may not (EINVAL): the init does that in its own process
+ * (runtime/container/init.c, the stage of a path-given namespace too); what we do ourselves is allowed to a
+ * threaded process: clone3 with namespace flags and CLONE_INTO_CGROUP, setns and unshare of network
+ * namespaces (runtime/net/netlink.c), the idmap writes, hooks and helpers as children; and the thread shares
+ * no fs state (no CLONE_FS). The init no longer inherits a copy to close. */
 int rc_container_create(const struct rc_runtime *rt, const char *id, const struct rc_create_opts *o,
                         rc_error_t *err)
 {
@@ -423,7 +417,7 @@ int rc_container_create(const struct rc_runtime *rt, const char *id, const struc
         pid_t pid;
         int ret;
 
-        release_exe_mount_early();
+        rc_selfprotect_release_async();
         ret = create_container(&c, &pid, err);
         create_run_clear(&c);
         return ret;
@@ -712,7 +706,7 @@ int rc_container_run(const struct rc_runtime *rt, const char *id, const struct r
 
         *ret_status = 0;
         if (ro->detach)
-                release_exe_mount_early();
+                rc_selfprotect_release_async();
         if (!ro->detach && !ro->no_subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
                 return rc_error_set(err, errno, "become a subreaper");
         /* create and start under one hold of the lock, with the state and config in memory;
