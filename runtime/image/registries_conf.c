@@ -1,9 +1,10 @@
 /* Short names (`--image busybox`, `alpine:3.18`) resolved as podman resolves them, from
  * containers-registries.conf(5) files: the `[aliases]` table, `unqualified-search-registries`
- * and `short-name-mode`. Debian 12 has no C TOML library, so the files are read by a
- * small strict reader of the TOML that registries.conf uses (see below); what it does not
- * know is an error naming the file and line, never a guess. */
+ * and `short-name-mode`; [[registry]] tables and version 1's [registries.*] lists for
+ * where a name is pulled from. The files are read by the small strict TOML reader of
+ * toml.c; what it does not know is an error naming the file and line, never a guess. */
 #include "runtime/image/internal.h"
+#include "runtime/image/toml.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -18,354 +19,6 @@
 #include "runtime/base/fsutil.h"
 
 #define CONF_MAX (1024u * 1024u)
-#define DEPTH_MAX 16
-
-/* ---- the TOML subset -------------------------------------------------------------------
- *
- * Comments; `[table]` and `[[array.of.tables]]` headers with bare or quoted, dotted keys;
- * `key = value` lines; values: basic "strings" (escapes \b \t \n \f \r \" \\ \uXXXX
- * \UXXXXXXXX), 'literal strings', true/false, decimal integers, arrays (over several
- * lines, with comments and a trailing comma) and { inline = tables }. Not read (an
- * error): multi-line strings, floats, dates. */
-
-struct cursor {
-        const char *p, *end;
-        const char *path;
-        unsigned line;
-};
-
-enum tkind { T_STRING, T_BOOL, T_INT, T_ARRAY, T_TABLE };
-
-struct tval {
-        enum tkind kind;
-        char *str; /* T_STRING */
-        char **strv; /* T_ARRAY of strings only (else NULL, not_strings set) */
-        size_t n;
-        bool not_strings;
-        bool b; /* T_BOOL */
-};
-
-static void tval_clear(struct tval *v)
-{
-        free(v->str);
-        rc_strv_free(v->strv);
-        *v = (struct tval){0};
-}
-
-static int syntax(struct cursor *c, rc_error_t *err, const char *what)
-{
-        return rc_error_set_status(err, EINVAL, "%s:%u: %s", c->path, c->line, what);
-}
-
-static bool at_end(const struct cursor *c)
-{
-        return c->p >= c->end;
-}
-
-/* Spaces and tabs; with newlines also newlines and comments (inside arrays). */
-static void skip_ws(struct cursor *c, bool newlines)
-{
-        while (!at_end(c)) {
-                if (*c->p == ' ' || *c->p == '\t' || (*c->p == '\r' && c->p + 1 < c->end && c->p[1] == '\n'))
-                        c->p++;
-                else if (newlines && *c->p == '\n')
-                        c->p++, c->line++;
-                else if (newlines && *c->p == '#')
-                        while (!at_end(c) && *c->p != '\n')
-                                c->p++;
-                else
-                        break;
-        }
-}
-
-/* The rest of the line: nothing but a comment. */
-static int end_of_line(struct cursor *c, rc_error_t *err)
-{
-        skip_ws(c, false);
-        if (!at_end(c) && *c->p == '#')
-                while (!at_end(c) && *c->p != '\n')
-                        c->p++;
-        if (!at_end(c) && *c->p != '\n')
-                return syntax(c, err, "unexpected text after the value (one key = value per line)");
-        if (!at_end(c))
-                c->p++, c->line++;
-        return 0;
-}
-
-static int put_utf8(char *out, size_t *n, unsigned long cp)
-{
-        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0)
-                return -1;
-        if (cp < 0x80) {
-                out[(*n)++] = (char)cp;
-        } else if (cp < 0x800) {
-                out[(*n)++] = (char)(0xC0 | (cp >> 6));
-                out[(*n)++] = (char)(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-                out[(*n)++] = (char)(0xE0 | (cp >> 12));
-                out[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-                out[(*n)++] = (char)(0x80 | (cp & 0x3F));
-        } else {
-                out[(*n)++] = (char)(0xF0 | (cp >> 18));
-                out[(*n)++] = (char)(0x80 | ((cp >> 12) & 0x3F));
-                out[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-                out[(*n)++] = (char)(0x80 | (cp & 0x3F));
-        }
-        return 0;
-}
-
-static int escape(struct cursor *c, char *out, size_t *n, rc_error_t *err)
-{
-        static const char from[] = "btnfr\"\\", to[] = "\b\t\n\f\r\"\\";
-        const char *k;
-        unsigned long cp = 0;
-        int digits;
-
-        if (at_end(c))
-                return syntax(c, err, "unterminated string");
-        k = strchr(from, *c->p);
-        if (k != NULL && *c->p != '\0') {
-                out[(*n)++] = to[k - from];
-                c->p++;
-                return 0;
-        }
-        if (*c->p != 'u' && *c->p != 'U')
-                return syntax(c, err, "unknown escape sequence in a string");
-        digits = *c->p++ == 'u' ? 4 : 8;
-        for (int i = 0; i < digits; i++, c->p++) {
-                char h = at_end(c) ? '\0' : *c->p;
-                int v = h >= '0' && h <= '9'   ? h - '0'
-                        : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                        : h >= 'A' && h <= 'F' ? h - 'A' + 10
-                                               : -1;
-                if (v < 0)
-                        return syntax(c, err, "bad \\u escape in a string");
-                cp = cp * 16 + (unsigned long)v;
-        }
-        if (put_utf8(out, n, cp) < 0)
-                return syntax(c, err, "bad \\u escape in a string (not a character)");
-        return 0;
-}
-
-/* "basic" or 'literal', on one line. */
-static int parse_string(struct cursor *c, char **ret, rc_error_t *err)
-{
-        char quote = *c->p++;
-        const char *start = c->p;
-        _cleanup_free_ char *out = NULL;
-        size_t n = 0;
-
-        if (c->end - c->p >= 2 && c->p[0] == quote && c->p[1] == quote)
-                return syntax(c, err, "multi-line strings are not supported here");
-        out = malloc((size_t)(c->end - start) + 1);
-        if (out == NULL)
-                return rc_error_set(err, ENOMEM, "%s", c->path);
-        for (;;) {
-                if (at_end(c) || *c->p == '\n')
-                        return syntax(c, err, "unterminated string");
-                if (*c->p == quote) {
-                        c->p++;
-                        break;
-                }
-                if ((unsigned char)*c->p < 0x20 && *c->p != '\t')
-                        return syntax(c, err, "control character in a string");
-                if (quote == '"' && *c->p == '\\') {
-                        c->p++;
-                        if (escape(c, out, &n, err) < 0)
-                                return -1;
-                        continue;
-                }
-                out[n++] = *c->p++;
-        }
-        out[n] = '\0';
-        *ret = TAKE_PTR(out);
-        return 0;
-}
-
-static bool bare_char(char ch)
-{
-        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-               ch == '_' || ch == '-';
-}
-
-/* One key: bare or quoted. */
-static int parse_key(struct cursor *c, char **ret, rc_error_t *err)
-{
-        const char *start;
-
-        skip_ws(c, false);
-        if (!at_end(c) && (*c->p == '"' || *c->p == '\''))
-                return parse_string(c, ret, err);
-        start = c->p;
-        while (!at_end(c) && bare_char(*c->p))
-                c->p++;
-        if (c->p == start)
-                return syntax(c, err, "expected a key");
-        *ret = strndup(start, (size_t)(c->p - start));
-        return *ret ? 0 : rc_error_set(err, ENOMEM, "%s", c->path);
-}
-
-/* A dotted key, joined with '\x1f' between its parts (a quoted part may hold dots). */
-static int parse_key_path(struct cursor *c, char **ret, rc_error_t *err)
-{
-        _cleanup_free_ char *path = NULL;
-
-        for (;;) {
-                _cleanup_free_ char *k = NULL;
-                char *joined;
-
-                if (parse_key(c, &k, err) < 0)
-                        return -1;
-                if (asprintf(&joined, "%s%s%s", path ? path : "", path ? "\x1f" : "", k) < 0)
-                        return rc_error_set(err, ENOMEM, "%s", c->path);
-                free(path);
-                path = joined;
-                skip_ws(c, false);
-                if (at_end(c) || *c->p != '.')
-                        break;
-                c->p++;
-        }
-        *ret = TAKE_PTR(path);
-        return 0;
-}
-
-static int parse_value(struct cursor *c, struct tval *v, unsigned depth, rc_error_t *err);
-
-static int parse_array(struct cursor *c, struct tval *v, unsigned depth, rc_error_t *err)
-{
-        unsigned opened = c->line;
-        size_t n = 0;
-
-        c->p++;
-        v->kind = T_ARRAY;
-        v->strv = calloc(1, sizeof(char *));
-        if (v->strv == NULL)
-                return rc_error_set(err, ENOMEM, "%s", c->path);
-        for (;;) {
-                struct tval item = {0};
-                char **nv;
-
-                skip_ws(c, true);
-                if (!at_end(c) && *c->p == ']') {
-                        c->p++;
-                        break;
-                }
-                if (parse_value(c, &item, depth + 1, err) < 0) {
-                        tval_clear(&item);
-                        return -1;
-                }
-                if (item.kind != T_STRING) {
-                        v->not_strings = true;
-                        tval_clear(&item);
-                } else if ((nv = realloc(v->strv, (n + 2) * sizeof(char *))) == NULL) {
-                        tval_clear(&item);
-                        return rc_error_set(err, ENOMEM, "%s", c->path);
-                } else {
-                        v->strv = nv;
-                        v->strv[n++] = TAKE_PTR(item.str);
-                        v->strv[n] = NULL;
-                }
-                skip_ws(c, true);
-                if (!at_end(c) && *c->p == ',') {
-                        c->p++;
-                        continue;
-                }
-                if (at_end(c))
-                        return rc_error_set_status(err, EINVAL, "%s:%u: unterminated array (no ']')",
-                                                   c->path, opened);
-                if (*c->p != ']')
-                        return syntax(c, err, "expected ',' or ']' in an array");
-        }
-        v->n = n;
-        return 0;
-}
-
-/* { key = value, ... } on one line: read and dropped (nothing here needs one). */
-/* A dotted key and the '=' after it (spaces around it skipped before the value). */
-static int parse_key_eq(struct cursor *c, char **ret, rc_error_t *err)
-{
-        if (parse_key_path(c, ret, err) < 0)
-                return -1;
-        skip_ws(c, false);
-        if (at_end(c) || *c->p != '=')
-                return syntax(c, err, "expected '=' after a key");
-        c->p++;
-        return 0;
-}
-
-static int parse_inline_table(struct cursor *c, struct tval *v, unsigned depth, rc_error_t *err)
-{
-        c->p++;
-        v->kind = T_TABLE;
-        skip_ws(c, false);
-        if (!at_end(c) && *c->p == '}') {
-                c->p++;
-                return 0;
-        }
-        for (;;) {
-                _cleanup_free_ char *key = NULL;
-                struct tval item = {0};
-                int r;
-
-                if (parse_key_eq(c, &key, err) < 0)
-                        return -1;
-                r = parse_value(c, &item, depth + 1, err);
-                tval_clear(&item);
-                if (r < 0)
-                        return -1;
-                skip_ws(c, false);
-                if (!at_end(c) && *c->p == ',') {
-                        c->p++;
-                        continue;
-                }
-                if (at_end(c) || *c->p != '}')
-                        return syntax(c, err, "expected ',' or '}' in an inline table");
-                c->p++;
-                return 0;
-        }
-}
-
-static int parse_value(struct cursor *c, struct tval *v, unsigned depth, rc_error_t *err)
-{
-        const char *start;
-
-        *v = (struct tval){0};
-        if (depth > DEPTH_MAX)
-                return syntax(c, err, "values nested too deeply");
-        skip_ws(c, false);
-        if (at_end(c) || *c->p == '\n')
-                return syntax(c, err, "expected a value");
-        switch (*c->p) {
-        case '"':
-        case '\'':
-                v->kind = T_STRING;
-                return parse_string(c, &v->str, err);
-        case '[':
-                return parse_array(c, v, depth, err);
-        case '{':
-                return parse_inline_table(c, v, depth, err);
-        }
-        start = c->p;
-        while (!at_end(c) && (bare_char(*c->p) || *c->p == '+' || *c->p == '.' || *c->p == ':'))
-                c->p++;
-        size_t n = (size_t)(c->p - start);
-        if ((n == 4 && !strncmp(start, "true", 4)) || (n == 5 && !strncmp(start, "false", 5))) {
-                v->kind = T_BOOL;
-                v->b = n == 4;
-                return 0;
-        }
-        size_t sign = n > 0 && (*start == '+' || *start == '-'), digits = 0;
-        while (sign + digits < n &&
-               ((start[sign + digits] >= '0' && start[sign + digits] <= '9') || start[sign + digits] == '_'))
-                digits++;
-        if (digits > 0 && sign + digits == n) {
-                v->kind = T_INT;
-                return 0;
-        }
-        return syntax(c, err,
-                      "unsupported value (expected a string, true, false, an integer, an array or "
-                      "an inline table)");
-}
 
 /* ---- registries.conf ------------------------------------------------------------------- */
 
@@ -411,8 +64,8 @@ static bool short_name_valid(const char *name)
         return true;
 }
 
-static int set_alias(struct rc_registries_conf *conf, struct cursor *c, const char *name, struct tval *v,
-                     char ***seen, size_t *n_seen, rc_error_t *err)
+static int set_alias(struct rc_registries_conf *conf, struct rc_toml_cursor *c, const char *name,
+                     struct rc_toml_value *v, char ***seen, size_t *n_seen, rc_error_t *err)
 {
         struct rc_registry_ref check;
         _cleanup_error_ rc_error_t e = NULL;
@@ -423,7 +76,7 @@ static int set_alias(struct rc_registries_conf *conf, struct cursor *c, const ch
                 if (strcmp((*seen)[i], name) == 0)
                         return rc_error_set_status(err, EINVAL, "%s:%u: alias \"%s\" given twice", c->path,
                                                    c->line, name);
-        if (v->kind != T_STRING)
+        if (v->kind != RC_TOML_STRING)
                 return rc_error_set_status(err, EINVAL, "%s:%u: alias \"%s\": the value is not a string",
                                            c->path, c->line, name);
         if (name[0] == '\0' || rc_image_ref_is_qualified(name) || name_length(name) != strlen(name) ||
@@ -483,18 +136,20 @@ struct file_state {
 
 /* ---- [[registry]] tables --------------------------------------------------------------- */
 
-static int set_bool(struct cursor *c, const char *key, const struct tval *v, bool *out, rc_error_t *err)
+static int set_bool(struct rc_toml_cursor *c, const char *key, const struct rc_toml_value *v, bool *out,
+                    rc_error_t *err)
 {
-        if (v->kind != T_BOOL)
+        if (v->kind != RC_TOML_BOOL)
                 return rc_error_set_status(err, EINVAL, "%s:%u: %s: expected true or false", c->path,
                                            c->line, key);
         *out = v->b;
         return 0;
 }
 
-static int set_string(struct cursor *c, const char *key, struct tval *v, char **out, rc_error_t *err)
+static int set_string(struct rc_toml_cursor *c, const char *key, struct rc_toml_value *v, char **out,
+                      rc_error_t *err)
 {
-        if (v->kind != T_STRING)
+        if (v->kind != RC_TOML_STRING)
                 return rc_error_set_status(err, EINVAL, "%s:%u: %s: expected a string", c->path, c->line,
                                            key);
         free(*out);
@@ -504,8 +159,8 @@ static int set_string(struct cursor *c, const char *key, struct tval *v, char **
 
 /* A key of the current [[registry]] or [[registry.mirror]] table; others are ignored, as
  * by the containers libraries. */
-static int set_registry_key(struct rc_registries_conf *conf, struct cursor *c, bool mirror, const char *key,
-                            struct tval *v, rc_error_t *err)
+static int set_registry_key(struct rc_registries_conf *conf, struct rc_toml_cursor *c, bool mirror,
+                            const char *key, struct rc_toml_value *v, rc_error_t *err)
 {
         struct rc_registry_entry *e = &conf->registries[conf->n_registries - 1];
 
@@ -518,15 +173,16 @@ static int set_registry_key(struct rc_registries_conf *conf, struct cursor *c, b
                         return set_bool(c, key, v, &m->insecure, err);
                 if (strcmp(key, "pull-from-mirror") != 0)
                         return 0;
-                if (v->kind == T_STRING && (strcmp(v->str, "all") == 0 || v->str[0] == '\0'))
+                if (v->kind == RC_TOML_STRING && (strcmp(v->str, "all") == 0 || v->str[0] == '\0'))
                         m->pull_from = RC_MIRROR_PULL_ALL;
-                else if (v->kind == T_STRING && strcmp(v->str, "digest-only") == 0)
+                else if (v->kind == RC_TOML_STRING && strcmp(v->str, "digest-only") == 0)
                         m->pull_from = RC_MIRROR_PULL_DIGEST_ONLY;
-                else if (v->kind == T_STRING && strcmp(v->str, "tag-only") == 0)
+                else if (v->kind == RC_TOML_STRING && strcmp(v->str, "tag-only") == 0)
                         m->pull_from = RC_MIRROR_PULL_TAG_ONLY;
                 else
-                        return syntax(c, err,
-                                      "pull-from-mirror: expected \"all\", \"digest-only\" or \"tag-only\"");
+                        return rc_toml_error(
+                                c, err,
+                                "pull-from-mirror: expected \"all\", \"digest-only\" or \"tag-only\"");
                 m->pull_from_set = true;
                 return 0;
         }
@@ -543,68 +199,54 @@ static int set_registry_key(struct rc_registries_conf *conf, struct cursor *c, b
         return 0;
 }
 
-static int add_registry_table(struct rc_registries_conf *conf, struct cursor *c, const struct file_state *f,
-                              bool mirror, rc_error_t *err);
+static int add_registry_table(struct rc_registries_conf *conf, struct rc_toml_cursor *c,
+                              const struct file_state *f, bool mirror, rc_error_t *err);
+
+/* A key of an inline mirror table (the rc_toml_entry_fn of parse_mirrors). */
+static int mirror_key(void *data, struct rc_toml_cursor *c, const char *key, struct rc_toml_value *v,
+                      rc_error_t *err)
+{
+        return strchr(key, '\x1f') == NULL ? set_registry_key(data, c, true, key, v, err) : 0;
+}
 
 /* `mirror = [ { location = "...", insecure = true }, ... ]` in a [[registry]] table: the
  * inline form of [[registry.mirror]] tables. */
-static int parse_mirrors(struct rc_registries_conf *conf, struct cursor *c, const struct file_state *f,
-                         rc_error_t *err)
+static int parse_mirrors(struct rc_registries_conf *conf, struct rc_toml_cursor *c,
+                         const struct file_state *f, rc_error_t *err)
 {
-        skip_ws(c, false);
-        if (at_end(c) || *c->p != '[')
-                return syntax(c, err, "mirror: expected an array of inline tables");
+        rc_toml_skip_ws(c, false);
+        if (rc_toml_at_end(c) || *c->p != '[')
+                return rc_toml_error(c, err, "mirror: expected an array of inline tables");
         c->p++;
         for (;;) {
-                skip_ws(c, true);
-                if (!at_end(c) && *c->p == ']') {
+                rc_toml_skip_ws(c, true);
+                if (!rc_toml_at_end(c) && *c->p == ']') {
                         c->p++;
                         return 0;
                 }
-                if (at_end(c) || *c->p != '{')
-                        return syntax(c, err, "mirror: expected an inline table ({ location = \"...\" })");
-                if (add_registry_table(conf, c, f, true, err) < 0)
+                if (rc_toml_at_end(c) || *c->p != '{')
+                        return rc_toml_error(c, err,
+                                             "mirror: expected an inline table ({ location = \"...\" })");
+                /* its values one deep; a trailing comma taken */
+                if (add_registry_table(conf, c, f, true, err) < 0 ||
+                    rc_toml_inline_table(c, 0, true, mirror_key, conf, err) < 0)
                         return -1;
-                c->p++;
-                skip_ws(c, false);
-                while (at_end(c) || *c->p != '}') {
-                        _cleanup_free_ char *key = NULL;
-                        struct tval item = {0};
-                        int r;
-
-                        if (parse_key_eq(c, &key, err) < 0)
-                                return -1;
-                        r = parse_value(c, &item, 1, err);
-                        if (r == 0 && strchr(key, '\x1f') == NULL)
-                                r = set_registry_key(conf, c, true, key, &item, err);
-                        tval_clear(&item);
-                        if (r < 0)
-                                return -1;
-                        skip_ws(c, false);
-                        if (!at_end(c) && *c->p == ',') {
-                                c->p++;
-                                skip_ws(c, false);
-                        } else if (at_end(c) || *c->p != '}') {
-                                return syntax(c, err, "expected ',' or '}' in an inline table");
-                        }
-                }
-                c->p++;
-                skip_ws(c, true);
-                if (!at_end(c) && *c->p == ',')
+                rc_toml_skip_ws(c, true);
+                if (!rc_toml_at_end(c) && *c->p == ',')
                         c->p++;
-                else if (at_end(c) || *c->p != ']')
-                        return syntax(c, err, "expected ',' or ']' in an array");
+                else if (rc_toml_at_end(c) || *c->p != ']')
+                        return rc_toml_error(c, err, "expected ',' or ']' in an array");
         }
 }
 
 /* A [[registry]] or [[registry.mirror]] header (or an inline mirror): a new table at the end. */
-static int add_registry_table(struct rc_registries_conf *conf, struct cursor *c, const struct file_state *f,
-                              bool mirror, rc_error_t *err)
+static int add_registry_table(struct rc_registries_conf *conf, struct rc_toml_cursor *c,
+                              const struct file_state *f, bool mirror, rc_error_t *err)
 {
         char *origin = NULL;
 
         if (mirror && conf->n_registries == f->first_registry)
-                return syntax(c, err, "[[registry.mirror]] before any [[registry]] of this file");
+                return rc_toml_error(c, err, "[[registry.mirror]] before any [[registry]] of this file");
         if (asprintf(&origin, "%s:%u", c->path, c->line) < 0)
                 return rc_error_set(err, ENOMEM, "%s", c->path);
         if (mirror) {
@@ -729,12 +371,12 @@ static int finish_registries(struct rc_registries_conf *conf, size_t first, rc_e
  * registries (HOST[:PORT][/PATH]) each of which becomes a table of its own prefix with
  * insecure or blocked set, one table for a registry both lists name (containers-image's
  * conversion of the version 1 format). */
-static int set_v1_list(struct rc_registries_conf *conf, struct cursor *c, const struct file_state *f,
-                       bool blocked, struct tval *v, rc_error_t *err)
+static int set_v1_list(struct rc_registries_conf *conf, struct rc_toml_cursor *c, const struct file_state *f,
+                       bool blocked, struct rc_toml_value *v, rc_error_t *err)
 {
         const char *what = blocked ? "[registries.block]" : "[registries.insecure]";
 
-        if (v->kind != T_ARRAY || v->not_strings)
+        if (v->kind != RC_TOML_ARRAY || v->not_strings)
                 return rc_error_set_status(err, EINVAL, "%s:%u: %s registries: expected an array of strings",
                                            c->path, c->line, what);
         for (size_t i = 0; i < v->n; i++) {
@@ -766,23 +408,24 @@ static int set_v1_list(struct rc_registries_conf *conf, struct cursor *c, const 
         return 0;
 }
 
-static int set_key(struct rc_registries_conf *conf, struct cursor *c, struct file_state *f, const char *key,
-                   struct tval *v, rc_error_t *err)
+static int set_key(struct rc_registries_conf *conf, struct rc_toml_cursor *c, struct file_state *f,
+                   const char *key, struct rc_toml_value *v, rc_error_t *err)
 {
         bool root = f->table[0] == '\0' && strchr(key, '\x1f') == NULL;
 
         if (!f->array_table && strcmp(f->table, "aliases") == 0 && strchr(key, '\x1f') != NULL)
-                return syntax(c, err,
-                              "[aliases]: a dotted key makes a table, not an alias (quote the name)");
+                return rc_toml_error(c, err,
+                                     "[aliases]: a dotted key makes a table, not an alias (quote the name)");
         if (!f->array_table && strcmp(f->table, "aliases") == 0)
                 return f->v2 = true, set_alias(conf, c, key, v, &f->seen_aliases, &f->n_seen_aliases, err);
         if ((root && strcmp(key, "unqualified-search-registries") == 0) ||
             (!f->array_table && strcmp(f->table, "registries\x1fsearch") == 0 &&
              strcmp(key, "registries") == 0)) {
                 if (f->seen_search)
-                        return syntax(c, err, "the search registries are given twice");
-                if (v->kind != T_ARRAY || v->not_strings)
-                        return syntax(c, err, "unqualified-search-registries: expected an array of strings");
+                        return rc_toml_error(c, err, "the search registries are given twice");
+                if (v->kind != RC_TOML_ARRAY || v->not_strings)
+                        return rc_toml_error(c, err,
+                                             "unqualified-search-registries: expected an array of strings");
                 for (size_t i = 0; i < v->n; i++)
                         if (v->strv[i][0] == '\0' || strchr(v->strv[i], '/') != NULL)
                                 return rc_error_set_status(
@@ -804,10 +447,10 @@ static int set_key(struct rc_registries_conf *conf, struct cursor *c, struct fil
              strcmp(f->table, "registries\037block") == 0))
                 return set_v1_list(conf, c, f, strcmp(f->table, "registries\037block") == 0, v, err);
         if (root && strcmp(key, "short-name-mode") == 0) {
-                const char *s = v->kind == T_STRING ? v->str : NULL;
+                const char *s = v->kind == RC_TOML_STRING ? v->str : NULL;
 
                 if (f->seen_mode)
-                        return syntax(c, err, "short-name-mode is given twice");
+                        return rc_toml_error(c, err, "short-name-mode is given twice");
                 f->seen_mode = true;
                 if (s != NULL && (s[0] == '\0' || strcmp(s, "permissive") == 0))
                         conf->mode = RC_SHORT_NAME_PERMISSIVE;
@@ -816,9 +459,9 @@ static int set_key(struct rc_registries_conf *conf, struct cursor *c, struct fil
                 else if (s != NULL && strcmp(s, "disabled") == 0)
                         conf->mode = RC_SHORT_NAME_DISABLED;
                 else
-                        return syntax(c, err,
-                                      "short-name-mode: expected \"enforcing\", \"permissive\" or "
-                                      "\"disabled\"");
+                        return rc_toml_error(c, err,
+                                             "short-name-mode: expected \"enforcing\", \"permissive\" or "
+                                             "\"disabled\"");
                 return 0;
         }
         if (f->array_table &&
@@ -829,23 +472,17 @@ static int set_key(struct rc_registries_conf *conf, struct cursor *c, struct fil
         return 0; /* another setting: not used here */
 }
 
-static int header(struct rc_registries_conf *conf, struct cursor *c, struct file_state *f, rc_error_t *err)
+static int header(struct rc_registries_conf *conf, struct rc_toml_cursor *c, struct file_state *f,
+                  rc_error_t *err)
 {
-        bool array = c->end - c->p >= 2 && c->p[1] == '[';
         _cleanup_free_ char *path = NULL;
+        bool array;
 
-        c->p += array ? 2 : 1;
-        if (parse_key_path(c, &path, err) < 0)
+        if (rc_toml_header(c, &path, &array, err) < 0)
                 return -1;
-        skip_ws(c, false);
-        if (c->end - c->p < (array ? 2 : 1) || c->p[0] != ']' || (array && c->p[1] != ']'))
-                return syntax(c, err,
-                              array ? "expected ']]' to close the table header"
-                                    : "expected ']' to close the table header");
-        c->p += array ? 2 : 1;
         if (!array && strcmp(path, "aliases") == 0) {
                 if (f->seen_aliases_table)
-                        return syntax(c, err, "the [aliases] table is given twice");
+                        return rc_toml_error(c, err, "the [aliases] table is given twice");
                 f->seen_aliases_table = true;
         }
         if (strncmp(path, "registries\x1f", 11) == 0)
@@ -854,7 +491,7 @@ static int header(struct rc_registries_conf *conf, struct cursor *c, struct file
                 f->v2 = true;
         if (strcmp(path, "registry") == 0 || strcmp(path, "registry\x1fmirror") == 0) {
                 if (!array)
-                        return syntax(
+                        return rc_toml_error(
                                 c, err,
                                 strcmp(path, "registry") == 0
                                         ? "[registry]: expected [[registry]] (an array of tables)"
@@ -866,22 +503,22 @@ static int header(struct rc_registries_conf *conf, struct cursor *c, struct file
         free(f->table);
         f->table = TAKE_PTR(path);
         f->array_table = array;
-        return end_of_line(c, err);
+        return rc_toml_end_of_line(c, err);
 }
 
-static int key_value(struct rc_registries_conf *conf, struct cursor *c, struct file_state *f,
+static int key_value(struct rc_registries_conf *conf, struct rc_toml_cursor *c, struct file_state *f,
                      rc_error_t *err)
 {
         _cleanup_free_ char *key = NULL;
-        struct tval v = {0};
+        struct rc_toml_value v = {0};
         unsigned line = c->line;
         int r;
 
-        if (parse_key_eq(c, &key, err) < 0)
+        if (rc_toml_key_eq(c, &key, err) < 0)
                 return -1;
         if (f->array_table && strcmp(f->table, "registry") == 0 && strcmp(key, "mirror") == 0)
-                return parse_mirrors(conf, c, f, err) < 0 ? -1 : end_of_line(c, err);
-        r = parse_value(c, &v, 0, err);
+                return parse_mirrors(conf, c, f, err) < 0 ? -1 : rc_toml_end_of_line(c, err);
+        r = rc_toml_parse_value(c, &v, 0, err);
         if (r == 0) {
                 unsigned here = c->line;
 
@@ -889,30 +526,21 @@ static int key_value(struct rc_registries_conf *conf, struct cursor *c, struct f
                 r = set_key(conf, c, f, key, &v, err);
                 c->line = here;
         }
-        tval_clear(&v);
-        return r < 0 ? -1 : end_of_line(c, err);
+        rc_toml_value_clear(&v);
+        return r < 0 ? -1 : rc_toml_end_of_line(c, err);
 }
 
 int rc_registries_conf_parse(const char *buf, size_t len, const char *path, struct rc_registries_conf *conf,
                              rc_error_t *err)
 {
-        struct cursor c = {.p = buf, .end = buf + len, .path = path, .line = 1};
+        struct rc_toml_cursor c = {.p = buf, .end = buf + len, .path = path, .line = 1};
         struct file_state f = {.table = strdup(""), .first_registry = conf->n_registries};
         int r = f.table ? 0 : rc_error_set(err, ENOMEM, "%s", path);
 
         if (memchr(buf, '\0', len) != NULL)
                 r = rc_error_set_status(err, EINVAL, "%s: a NUL byte (not a text file)", path);
-        while (r == 0 && !at_end(&c)) {
-                skip_ws(&c, false);
-                if (at_end(&c))
-                        break;
-                if (*c.p == '\n' || *c.p == '#')
-                        r = end_of_line(&c, err);
-                else if (*c.p == '[')
-                        r = header(conf, &c, &f, err);
-                else
-                        r = key_value(conf, &c, &f, err);
-        }
+        while (r == 0 && (r = rc_toml_next_line(&c, err)) > 0)
+                r = *c.p == '[' ? header(conf, &c, &f, err) : key_value(conf, &c, &f, err);
         if (r == 0 && f.v1 && f.v2)
                 r = rc_error_set_status(
                         err, EINVAL, "%s: mixes the version 1 format ([registries.*]) with version 2", path);
