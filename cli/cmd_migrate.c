@@ -135,8 +135,9 @@ int cli_cmd_migrate(struct cli_context *ctx, int argc, char **argv, rc_error_t *
         else
                 o.to_root = to;
         o.work_path = work;
-        /* tests/vm only: see rc_criu_opts.test_stop_lazy_daemon */
+        /* tests/vm only: see rc_criu_opts.test_stop_lazy_daemon, rc_migrate_opts.test_stop_in_removal */
         o.test_stop_lazy_daemon = getenv("RC_TEST_STOP_LAZY_DAEMON") != NULL;
+        o.test_stop_in_removal = getenv("RC_TEST_STOP_IN_REMOVAL") != NULL;
         if (rc_container_migrate(&ctx->rt, argv[optind], &o, &downtime, err) < 0)
                 goto out;
         printf("downtime: %u ms (final dump to running at %s%s%s)\n", downtime, unix_to ? "unix:" : "", to,

@@ -258,6 +258,10 @@ struct rc_migrate_opts {
          * the destination from its checkpoint). */
         bool lazy_parent;
         bool test_stop_lazy_daemon; /* see rc_criu_opts.test_stop_lazy_daemon */
+        /* test hook (tests/vm, RC_TEST_STOP_IN_REMOVAL in the environment): once its
+         * record is retired, the migrate removes the `restoring` marker and stops itself
+         * (SIGSTOP), for a test to kill it where a removal had gone part of the way */
+        bool test_stop_in_removal;
         bool tcp_established;
         bool ext_unix_sk;
         bool file_locks;

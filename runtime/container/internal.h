@@ -63,9 +63,19 @@ int rc_criu_restore_address(const struct rc_runtime *rt, struct oci_config *cfg,
 /* migrate's work directory (runtime/container/migrate.c) and its record. */
 #define RC_MIGRATE_WORK_PREFIX "@migrate-"
 #define RC_MIGRATE_RECORD "migrate.json"
+/* The record renamed once the migrate is settled (the container runs where it should):
+ * a directory with it is only removed. A work directory is removed in readdir order,
+ * which on tmpfs is newest first: `restoring` went before final/inventory.img, and a
+ * migrate (or gc) killed between the two left a record that asked for a restore at the
+ * source while the destination ran the container. */
+#define RC_MIGRATE_DONE "migrate.done"
 /* Made just before the restore at the destination begins, removed if it fails: what the
  * destination then has of the container's id may be migrate's to clean. */
 #define RC_MIGRATE_RESTORING "restoring"
+
+/* Work directory `workfd` done with: its record renamed to RC_MIGRATE_DONE, before
+ * anything of it is removed. */
+int rc_migrate_work_retire(int workfd, const char *work, rc_error_t *err);
 
 /* Restore the final image of migrate work directory `work` (work/final, work/config.json)
  * as container `id` under state root `root`, detached, with flags' CRIU options. */

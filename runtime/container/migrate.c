@@ -4,7 +4,8 @@
  * Work directory (default <to_root>/@migrate-<id>.XXXXXX, '@': no container id has it):
  *   migrate.json  where the container comes from and goes: {"id", "source" (the source's
  *                 state root), "destination" (to_root, or "unix:PATH"), "bundle", the
- *                 CRIU flags}, written before any CRIU round
+ *                 CRIU flags}, written before any CRIU round; renamed migrate.done once
+ *                 the migrate is settled, before the directory is removed
  *   restoring     made just before the restore at the destination is asked for, removed
  *                 if it fails (so gc knows whether the destination may have the container)
  *   config.json   the container's config as create saved it (the source's state goes
@@ -960,9 +961,20 @@ int rc_container_migrate(const struct rc_runtime *rt, const char *id, const stru
                 if (ret == 0)
                         ret = o->post_copy ? migrate_post_copy(&m, ret_downtime_ms, err)
                                            : migrate_in(&m, ret_downtime_ms, err);
-                /* the images served their purpose (or the container runs at the source again) */
-                if (m.made && !m.keep)
+                /* the images served their purpose (or the container runs at the source
+                 * again): the record goes first, so that nothing settles them again if
+                 * this process dies while they are removed (a caller's work path keeps
+                 * its images) */
+                if (m.workfd >= 0 && !m.keep && rc_migrate_work_retire(m.workfd, m.work, NULL) == 0 &&
+                    m.made) {
+                        if (o->test_stop_in_removal) {
+                                /* stopped where a removal in readdir order (tmpfs:
+                                 * newest first) would be after its first entry */
+                                unlinkat(m.workfd, RC_MIGRATE_RESTORING, 0);
+                                raise(SIGSTOP);
+                        }
                         rc_remove_tree_at(AT_FDCWD, m.work, NULL);
+                }
         }
         if (m.workfd >= 0)
                 close(m.workfd);

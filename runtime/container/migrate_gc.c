@@ -18,7 +18,9 @@
  * Then the work directory goes; it stays (with an error) only when that restore fails,
  * since it then holds the only copy of the container, and (with a warning) when the
  * migrate went to a socket and its receiver may have restored it. A directory without a
- * record (a migrate-receive's, which holds the same lock) goes once its lock is free. */
+ * record (a migrate-receive's, which holds the same lock) goes once its lock is free; one
+ * whose record was retired (RC_MIGRATE_DONE: its migrate or gc was killed while it removed
+ * a settled directory) goes at once. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -60,8 +62,19 @@ static char *dup_string(const json_node *root, const char *key)
         return s != NULL ? strdup(s) : NULL;
 }
 
-/* 1: read; 0: there is none (a migrate-receive's directory, or a migrate killed before it
- * wrote one, which had done nothing yet). */
+int rc_migrate_work_retire(int workfd, const char *work, rc_error_t *err)
+{
+        if (renameat(workfd, RC_MIGRATE_RECORD, workfd, RC_MIGRATE_DONE) < 0 && errno != ENOENT)
+                return rc_error_set(err, errno, "`%s`: rename %s to %s", work, RC_MIGRATE_RECORD,
+                                    RC_MIGRATE_DONE);
+        return 0;
+}
+
+#define RECORD_RETIRED 2
+
+/* 1: read; RECORD_RETIRED: the directory was settled, only not all removed; 0: there is
+ * none (a migrate-receive's directory, or a migrate killed before it wrote one, which had
+ * done nothing yet). */
 static int read_record(int workfd, const char *work, struct record *r, rc_error_t *err)
 {
         _cleanup_error_ rc_error_t e = NULL;
@@ -71,7 +84,9 @@ static int read_record(int workfd, const char *work, struct record *r, rc_error_
 
         if (rc_read_file_at(workfd, RC_MIGRATE_RECORD, 65536, &doc, &len, &e) < 0) {
                 if (e->status == ENOENT)
-                        return 0;
+                        return faccessat(workfd, RC_MIGRATE_DONE, F_OK, AT_SYMLINK_NOFOLLOW) == 0
+                                       ? RECORD_RETIRED
+                                       : 0;
                 rc_error_move(err, &e);
                 return rc_error_wrap(err, "`%s`", work);
         }
@@ -294,14 +309,17 @@ static int recover(const struct rc_runtime *rt, int rootfd, const char *name, bo
                         return errno == EWOULDBLOCK ? 0 : rc_error_set(err, errno, "lock `%s`", name);
         snprintf(work, sizeof(work), "%s/%s", rc_state_root_path(rt->root), name);
         ret = read_record(workfd, work, &r, err);
-        if (ret > 0)
+        if (ret == RECORD_RETIRED)
+                ret = 0;
+        else if (ret > 0)
                 ret = settle(rt, work, workfd, &r, err);
         else if (ret == 0)
                 ret = unrecorded_settled(workfd) ? 0 : 1;
         record_clear(&r);
         if (ret != 0)
                 return ret < 0 ? -1 : 0;
-        if (rc_remove_tree_at(rootfd, name, err) < 0)
+        /* settled: the record goes first, in case this process dies in the removal */
+        if (rc_migrate_work_retire(workfd, work, err) < 0 || rc_remove_tree_at(rootfd, name, err) < 0)
                 return -1;
         return 1;
 }

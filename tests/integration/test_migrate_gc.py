@@ -126,3 +126,20 @@ def test_a_corrupt_record_fails_gc_after_the_rest_is_done(rt, dest):
     assert len(err.splitlines()) == 1 and "migrate.json" in err and bad in err, err
     assert not os.path.exists(dead), "the other leftover was not cleaned"
     assert os.path.exists(bad)
+
+
+def test_a_retired_work_directory_is_only_removed(rt, dest):
+    """A migrate (or gc) killed while it removed a settled work directory leaves it part
+    of the way: its record was renamed migrate.done first, so the directory is only
+    removed, young as it is, and nothing is restored from the final image it still has
+    (its `restoring` marker gone, a record there read as a migrate killed before its
+    restore, and gc restored a second copy at the source)."""
+    path = leftover(dest, "moved", old=False, files=("final/inventory.img", "config.json"))
+    with open(os.path.join(path, "migrate.done"), "w") as f:
+        json.dump(record(rt, "moved", dest), f)
+    r = run_gc(rt, dest)
+    assert r.returncode == 0, r.stderr
+    assert "settled 1 killed migrate" in r.stdout, r.stdout
+    assert not os.path.exists(path), os.listdir(path)
+    assert "restor" not in r.stderr, r.stderr
+    assert rt.cmd("state", "moved").returncode != 0

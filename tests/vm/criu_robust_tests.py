@@ -203,6 +203,44 @@ def migrate_killed_at_spread_out_moments_runs_exactly_once(s):
     final_check(s, cid, shared, *roots)
 
 
+def stopped(pid):
+    try:
+        return read(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()[0] == "T"
+    except IndexError:
+        return False
+
+
+@test
+def migrate_killed_while_it_removes_its_work_directory_runs_once(s):
+    """Killed once the container runs at the destination, while the migrate removes its
+    work directory (RC_TEST_STOP_IN_REMOVAL stops it after its record was retired and its
+    `restoring` marker went, as a removal in tmpfs's order begins): gc only removes what
+    is left, and the container runs at the destination alone. Before the record was
+    retired first, gc read such a directory as a migrate killed before its restore and
+    restored a second copy at the source (CI saw the spread-out kills leave the container
+    at both roots once)."""
+    b, shared = s.bundle(annotations=NET)
+    cid = s.run_detached(b)
+    counting(shared, 5)
+    src, dst = s.root, os.path.join(s.tmp, "dest-removal")
+    p = subprocess.Popen([s.runtime, "--root", src, "migrate", "--to", dst, "--rounds", "1", cid],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True, env=dict(os.environ, RC_TEST_STOP_IN_REMOVAL="1"))
+    wait_for(lambda: p.poll() is not None or stopped(p.pid), 120, "migrate to stop in its removal", interval=0.02)
+    if p.poll() is not None:
+        out, err = p.communicate()
+        raise Fail(f"migrate ended (exit {p.returncode}) instead of stopping: {err.strip()}")
+    p.kill()
+    p.communicate()
+    check(work_dirs(dst), "the stopped migrate had removed its work directory")
+    out = gc_until_settled(s, dst)
+    check("settled 1 killed migrate" in out, f"gc: {out!r}")
+    s.ids.remove(cid)
+    check(where(s, cid, [src, dst]) == dst, "not at the destination")
+    goes_on(shared)
+    rc_at(s, dst, "delete", "--force", cid, check_rc=True)
+
+
 @test
 def the_next_migrate_settles_a_killed_one(s):
     """No gc: the next migrate of the container to that root waits for the killed one's
