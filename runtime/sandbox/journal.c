@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -211,6 +210,20 @@ static int open_journal_dir(const char *root, bool create, int *ret_fd, char **r
         return 1;
 }
 
+/* The owner's lock, taken without waiting: a POSIX record lock (F_SETLK), which belongs to
+ * the process that took it and goes when that process dies. Not flock(2): its lock belongs
+ * to the open file, so a child still holding a copy of the fd (the container init, until
+ * it executes the job) kept the journal locked for a moment after the sandbox was killed,
+ * and a gc run then took the sandbox for a live one. -1 with errno (EAGAIN or EACCES:
+ * another process holds it). The owner never opens its journal a second time: closing any
+ * fd of the file would drop the lock. */
+static int lock_journal(int fd)
+{
+        struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+
+        return fcntl(fd, F_SETLK, &l);
+}
+
 /* Give the unnamed, locked file with its owner record its name. */
 static int link_journal(struct rc_journal *j, const char *name, rc_error_t *err)
 {
@@ -250,7 +263,7 @@ int rc_journal_create(const char *root, const char *id, struct rc_journal **ret,
                 rc_error_set(err, errno, "create journal in `%s` (O_TMPFILE)", j->dir_path);
                 goto fail;
         }
-        if (flock(j->fd, LOCK_EX) < 0) {
+        if (lock_journal(j->fd) < 0) {
                 rc_error_set(err, errno, "lock journal of sandbox \"%s\"", id);
                 goto fail;
         }
@@ -482,7 +495,7 @@ static int claim_orphan(int dirfd, const char *dir_path, const char *name, struc
                 rc_journal_free(j);
                 return rc_error_set(err, ENOMEM, "gc");
         }
-        if (j->fd < 0 || flock(j->fd, LOCK_EX | LOCK_NB) < 0 || !still_linked(dirfd, name, j->fd)) {
+        if (j->fd < 0 || lock_journal(j->fd) < 0 || !still_linked(dirfd, name, j->fd)) {
                 rc_journal_free(j); /* gone, or in use */
                 return 1;
         }

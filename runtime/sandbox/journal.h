@@ -14,8 +14,10 @@
  *
  * The file is created unnamed (O_TMPFILE), locked, given the owner record and only then
  * linked under its name, so a journal never exists without its owner nor unlocked while
- * the owner lives: the owner holds flock(LOCK_EX) on it for its whole life. Teardown
- * first stops the container (nothing may run while its directories go), then undoes
+ * the owner lives: the owner holds a POSIX write lock (fcntl F_SETLK) on it for its whole
+ * life, a lock of the process, not of the open file, so that no child holding a copy of
+ * the fd (the container init before it executes the job) keeps it after the owner died.
+ * Teardown first stops the container (nothing may run while its directories go), then undoes
  * the records newest first, tolerating pieces already gone, and removes the journal
  * last. `gc` tears down every journal whose lock it can take and whose owner is gone. */
 #pragma once
@@ -46,7 +48,7 @@ struct rc_journal_entry {
 };
 
 struct rc_journal {
-        int fd; /* O_APPEND, flock()ed by the owner */
+        int fd; /* O_APPEND, write-locked (fcntl F_SETLK) by the owner */
         int dirfd; /* <root>/@sandbox */
         char *id;
         char *dir_path; /* "<root>/@sandbox" */

@@ -1,6 +1,7 @@
 /* sandbox: the generated config, overlay options, journal records. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,9 +11,11 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "runtime/base/cleanup.h"
+#include "runtime/context.h"
 #include "runtime/image/image.h"
 #include "runtime/isolation/reaper.h"
 #include "runtime/isolation/seccomp.h"
@@ -352,6 +355,63 @@ Test(sandbox, journal_roundtrip)
         rc_error_free(&err);
         cr_assert_eq(rc_journal_owner_parse("12", &pid, &start), -1);
         cr_assert_eq(rc_journal_format(RC_JOURNAL_DIR_CREATED, "/x", buf, 6), -1);
+}
+
+/* The owner's lock is the owner process's: a child holding a copy of the journal's fd (the
+ * container init before it executes the job) does not keep it once the owner is dead, so
+ * the gc run right after a kill -9 of the sandbox finds it an orphan; a live owner's
+ * journal is left alone. */
+Test(sandbox, journal_lock_goes_with_its_owner_not_its_children)
+{
+        char tmp[] = "/tmp/rc-test-journal-XXXXXX", root[64], path[128], cmd[96];
+        struct rc_runtime rt = {.root = root};
+        int ready[2], quit[2], go[2], status = 0;
+        rc_error_t err = NULL;
+        size_t removed = 9;
+        char c = 0;
+        pid_t owner;
+
+        cr_assert_not_null(mkdtemp(tmp));
+        snprintf(root, sizeof(root), "%s/root", tmp);
+        snprintf(path, sizeof(path), "%s/" RC_JOURNAL_DIR "/sb1" RC_JOURNAL_SUFFIX, root);
+        cr_assert_eq(mkdir(root, 0700), 0);
+        cr_assert_eq(pipe2(ready, O_CLOEXEC), 0);
+        cr_assert_eq(pipe2(quit, O_CLOEXEC), 0);
+        cr_assert_eq(pipe2(go, O_CLOEXEC), 0);
+
+        owner = fork();
+        cr_assert_geq(owner, 0);
+        if (owner == 0) {
+                struct rc_journal *j = NULL;
+                rc_error_t e = NULL;
+
+                close(go[1]); /* the child ends at EOF too, when the test ends early */
+                if (rc_journal_create(rc_state_root_path(root), "sb1", &j, &e) < 0)
+                        _exit(1);
+                pid_t child = fork(); /* a copy of the journal's fd, as the init has */
+                if (child < 0)
+                        _exit(1);
+                if (child == 0) {
+                        _exit(read(go[0], &c, 1) < 0);
+                }
+                if (write(ready[1], "r", 1) != 1 || read(quit[0], &c, 1) < 0)
+                        _exit(1);
+                _exit(0); /* killed, as it were: the journal stays */
+        }
+        cr_assert_eq(read(ready[0], &c, 1), 1);
+        cr_assert_eq(rc_gc(&rt, 0, &removed, &err), 0, "%s", err ? err->msg : "");
+        cr_assert_eq(removed, 0, "a live owner's journal was taken");
+        cr_assert_eq(access(path, F_OK), 0);
+        cr_assert_eq(write(quit[1], "q", 1), 1);
+        cr_assert_eq(waitpid(owner, &status, 0), owner);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        /* the owner's child still holds its copy of the fd */
+        cr_assert_eq(rc_gc(&rt, 0, &removed, &err), 0, "%s", err ? err->msg : "");
+        cr_assert_eq(removed, 1, "the dead owner's journal was left to its child's copy of the fd");
+        cr_assert(access(path, F_OK) < 0 && errno == ENOENT);
+        cr_assert_eq(write(go[1], "g", 1), 1);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+        cr_assert_eq(system(cmd), 0);
 }
 
 /* The profile the sandbox builds straight into its config is the one the copy in the
