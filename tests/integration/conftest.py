@@ -359,6 +359,21 @@ def _per_test_timeout():
     signal.signal(signal.SIGALRM, old)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    yield
+    signal.alarm(0)  # the limit is the test's (see pytest_runtest_teardown)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """The time limit ends before the teardown: _per_test_timeout's own teardown comes last,
+    so the alarm of a slow test went off in another fixture's teardown and cut it short
+    (a workdir left in /tmp, half removed). Each teardown step has its own timeout."""
+    signal.alarm(0)
+    yield
+
+
 @pytest.fixture(scope="session")
 def root_required():
     if os.geteuid() != 0:
@@ -413,11 +428,21 @@ def workdir(root_required):
     d = tempfile.mkdtemp(prefix="rc-", dir="/tmp")
     os.chmod(d, 0o711)  # a user namespace's root (an unprivileged host uid) must reach the bundle
     yield d
-    # A test that failed half-way (a timeout, a killed runtime) may leave a container's
-    # processes behind: they were started by this test, and hold its directory.
-    for pid in pids_holding(d):
+    remove_test_dir(d)
+
+
+def remove_test_dir(d):
+    """Removes a test's directory. A test that failed half-way (a timeout, a killed runtime)
+    may leave a container's processes behind: they were started by this test, and hold the
+    directory. They are gone before the removal: one killed in the middle of a call (an
+    unpack's file creation) still makes that file."""
+    pids = pids_holding(d)
+    for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while any(pid_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
     shutil.rmtree(d, ignore_errors=True)
 
 

@@ -18,11 +18,12 @@ import os
 import signal
 import subprocess
 import tarfile
+import tempfile
 import threading
 
 import pytest
 
-from conftest import wait_for
+from conftest import remove_test_dir, wait_for
 from test_registry import HOST_ARCH, Proxy, busybox_layout, cache_state, layout_image, registry  # noqa: F401 (fixtures)
 from test_sandbox import Sandbox, leftovers, sb  # noqa: F401 (fixtures)
 
@@ -182,14 +183,28 @@ def many_files_layout(tmp_path_factory):
     return d
 
 
+@pytest.fixture
+def unpack_cache():
+    """The layer cache the many-files layout is unpacked into, on a tmpfs (/dev/shm) when
+    there is one: on the test machines' /tmp (ext4 without a journal) a file created soon
+    after many were deleted waits for ext4's scan of the recently deleted inodes, and
+    40000 of them took 30 s and more under load instead of 2, which with the teardown's
+    removal of the layer went past the 120 s a test has (a timeout seen in CI)."""
+    with open("/proc/self/mounts") as f:
+        shm = any(line.split()[1:3] == ["/dev/shm", "tmpfs"] for line in f)
+    d = tempfile.mkdtemp(prefix="rc-cache-", dir="/dev/shm" if shm else "/tmp")
+    yield os.path.join(d, "cache")
+    remove_test_dir(d)
+
+
 def unpacking(cache):
     tmp = os.path.join(cache, "tmp")
     return os.path.isdir(tmp) and any(e.startswith("unpack-") for e in os.listdir(tmp))
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
-def test_a_stop_signal_during_an_unpack(sb, rt, many_files_layout, sig):
-    cache = os.path.join(rt.workdir, "cache")
+def test_a_stop_signal_during_an_unpack(sb, rt, many_files_layout, unpack_cache, sig):
+    cache = unpack_cache
     p, report = start(sb, rt, f"unpack{int(sig)}", "--image", many_files_layout, "--image-cache", cache,
                       "--", "true")
     wait_for(lambda: unpacking(cache) or p.poll() is not None, timeout=60, interval=0.005,
@@ -203,10 +218,10 @@ def test_a_stop_signal_during_an_unpack(sb, rt, many_files_layout, sig):
     assert cache_state(cache) == {"layers": [], "downloads": [], "tmp": []}
 
 
-def test_a_stop_signal_while_waiting_for_another_unpack(sb, rt, many_files_layout):
+def test_a_stop_signal_while_waiting_for_another_unpack(sb, rt, many_files_layout, unpack_cache):
     """A second sandbox waits for the first one's unpack of the same layer (its lock):
     the signal ends that wait too, and the first one goes on."""
-    cache = os.path.join(rt.workdir, "cache")
+    cache = unpack_cache
     first, first_report = start(sb, rt, "unpacker", "--image", many_files_layout, "--image-cache", cache,
                                 "--", "true")
     wait_for(lambda: unpacking(cache) or first.poll() is not None, timeout=60, interval=0.005,
@@ -229,8 +244,8 @@ def test_a_stop_signal_while_waiting_for_another_unpack(sb, rt, many_files_layou
     assert len(cache_state(cache)["layers"]) == 1 and cache_state(cache)["tmp"] == []
 
 
-def test_sigkill_during_an_unpack_then_gc(sb, rt, many_files_layout):
-    cache = os.path.join(rt.workdir, "cache")
+def test_sigkill_during_an_unpack_then_gc(sb, rt, many_files_layout, unpack_cache):
+    cache = unpack_cache
     p, _ = start(sb, rt, "unpackk9", "--image", many_files_layout, "--image-cache", cache, "--", "true")
     wait_for(lambda: unpacking(cache) or p.poll() is not None, timeout=60, interval=0.005,
              what="the unpack to start")
@@ -275,19 +290,20 @@ from test_sandbox import sandbox_veths  # noqa: E402
 
 
 @pytest.mark.parametrize("point", ["setup", "created"])
-def test_a_stop_signal_with_a_network_leaves_no_lease_or_veth(nrt, host, base_rootfs, many_files_layout, point):
+def test_a_stop_signal_with_a_network_leaves_no_lease_or_veth(nrt, host, base_rootfs, many_files_layout,
+                                                              unpack_cache, point):
     """The network is made by the create: stopped before it there is none; stopped once
     it exists, the address, the port claim and the veth go with the job."""
     name = f"net-{point}"
     report = os.path.join(nrt.workdir, f"{name}.json")
-    base = ["--image", many_files_layout, "--image-cache", os.path.join(nrt.workdir, "cache")] \
+    base = ["--image", many_files_layout, "--image-cache", unpack_cache] \
         if point == "setup" else ["--rootfs", base_rootfs]
     p = subprocess.Popen(nrt.argv("sandbox", "--no-gc", "--name", name, "--report", report, "--net", "default",
                                   "-p", "8091:80/tcp", "--stop-timeout", "2", *base, "--", "sleep", "1000"),
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     nrt.procs.append(p)
     if point == "setup":
-        wait_for(lambda: unpacking(os.path.join(nrt.workdir, "cache")) or p.poll() is not None, timeout=60,
+        wait_for(lambda: unpacking(unpack_cache) or p.poll() is not None, timeout=60,
                  interval=0.005, what="the unpack to start")
     else:
         wait_for(lambda: (nrt.leases() and sandbox_veths(host)) or p.poll() is not None, timeout=30,
