@@ -97,12 +97,28 @@ class Registry:
                 self.proc.kill()
                 self.proc.wait()
 
-    def requests(self):
-        """(method, path, status, bytes) of every request logged so far."""
+    def _logged(self):
         with open(self.log) as f:
             return [(m.group(1), m.group(2), int(m.group(3)), int(m.group(4)))
                     for m in re.finditer(r'"(GET|HEAD|PUT|POST|PATCH|DELETE) (\S+) HTTP/[0-9.]+" (\d+) (\d+)',
                                          f.read())]
+
+    def requests(self):
+        """(method, path, status, bytes) of every request answered so far. docker-registry
+        logs a request once its handler has returned, a moment after the client had the
+        whole answer (CI saw the first pull's layer GET logged after the second pull had
+        begun): a request of our own (a "barrier", left out of the list) is made, and its
+        line waited for, so that the lines of the requests answered before it are there."""
+        barrier = f"/v2/_barrier/{secrets.token_hex(8)}"
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request("GET", barrier)
+            conn.getresponse().read()
+        finally:
+            conn.close()
+        wait_for(lambda: any(r[1] == barrier for r in self._logged()), timeout=10,
+                 what="docker-registry to log a request")
+        return [r for r in self._logged() if not r[1].startswith("/v2/_barrier/")]
 
     def blob_path(self, digest):
         hexd = digest.split(":", 1)[1]
