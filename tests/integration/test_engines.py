@@ -311,25 +311,29 @@ def read_line(f, timeout):
     return line
 
 
-def test_ctr_run(containerd):
-    """The job's output reaches ctr, its stdin's end reaches the job, and its exit status is
-    ctr's. The job exits only once its line came out of ctr: Debian 12's ctr (containerd
-    1.6) closes its ends of the output FIFOs as soon as it hears of the exit, before they
-    are drained (containerd PR 8643), so a job that prints and exits at once sometimes has
-    its output dropped by ctr, with crun as with run-container (seen in CI: empty output)."""
-    p = subprocess.Popen(containerd.ctr_argv("run", "--rm", *ctr_run_opts(), IMAGE, "ctr-run", "sh", "-c",
-                                             "echo from-ctr; read -r line; exit 5"),
+def ctr_job(containerd, *args, line, code):
+    """Runs `ctr ARGS... sh -c 'echo LINE; read; exit CODE'`: the job's output reaches ctr,
+    its stdin's end reaches the job, and its exit status is ctr's. The job exits only once
+    its line came out of ctr: Debian 12's ctr (containerd 1.6) closes its ends of the
+    output FIFOs as soon as it hears of the exit, before they are drained (containerd PR
+    8643), so a job that prints and exits at once sometimes has its output dropped by ctr,
+    with crun as with run-container (seen in CI: empty output of `ctr run`)."""
+    p = subprocess.Popen(containerd.ctr_argv(*args, "sh", "-c", f"echo {line}; read -r line; exit {code}"),
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        line = read_line(p.stdout, timeout=60)
-        assert line.replace(b"\r", b"") == b"from-ctr\n", line
+        got = read_line(p.stdout, timeout=60)
+        assert got.replace(b"\r", b"") == f"{line}\n".encode(), got
         out, err = p.communicate(timeout=60)  # stdin closed: `read` sees its end
     finally:
         if p.poll() is None:
             p.kill()
             p.wait(timeout=10)
-    assert p.returncode == 5, err.decode(errors="replace") + containerd.log_tail()
+    assert p.returncode == code, err.decode(errors="replace") + containerd.log_tail()
     assert out == b""
+
+
+def test_ctr_run(containerd):
+    ctr_job(containerd, "run", "--rm", *ctr_run_opts(), IMAGE, "ctr-run", line="from-ctr", code=5)
 
 
 @pytest.fixture
@@ -344,9 +348,7 @@ def ctr_task(containerd):
 
 
 def test_ctr_detached_exec_kill_rm(containerd, ctr_task):
-    r = containerd.ctr("tasks", "exec", "--exec-id", "e1", ctr_task, "sh", "-c", "echo in-exec; exit 4")
-    assert r.returncode == 4, r.stderr
-    assert r.stdout.replace("\r", "") == "in-exec\n"
+    ctr_job(containerd, "tasks", "exec", "--exec-id", "e1", ctr_task, line="in-exec", code=4)
     r = containerd.ctr("tasks", "exec", "--exec-id", "e2", ctr_task, "/no/such/binary")
     assert r.returncode != 0
     assert 'exec: "/no/such/binary": no such file or directory' in r.stderr, r.stderr
