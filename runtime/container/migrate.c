@@ -133,6 +133,7 @@ struct migration {
         char *config; /* the saved config's text */
         size_t config_len;
         int workfd; /* locked while the migration lives (and by each criu it starts) */
+        bool locked; /* the lock is ours (a caller's work path may be another migrate's) */
         bool made; /* the work directory was made here */
         int sock; /* to_unix: the stream to the receiver; else -1 */
         unsigned rounds; /* pre-dumps done */
@@ -921,6 +922,7 @@ static int make_work(struct migration *m, const char *under, bool made, rc_error
         if (flock(m->workfd, LOCK_EX | LOCK_NB) < 0)
                 return rc_error_set(err, errno == EWOULDBLOCK ? EBUSY : errno,
                                     "migrate: work directory `%s` is in use by another migrate", m->work);
+        m->locked = true;
         if (write_record(m, err) < 0)
                 return -1;
         return rc_write_file_atomic(m->workfd, "config.json", m->config, m->config_len, 0600, err);
@@ -965,8 +967,7 @@ int rc_container_migrate(const struct rc_runtime *rt, const char *id, const stru
                  * again): the record goes first, so that nothing settles them again if
                  * this process dies while they are removed (a caller's work path keeps
                  * its images) */
-                if (m.workfd >= 0 && !m.keep && rc_migrate_work_retire(m.workfd, m.work, NULL) == 0 &&
-                    m.made) {
+                if (m.locked && !m.keep && rc_migrate_work_retire(m.workfd, m.work, NULL) == 0 && m.made) {
                         if (o->test_stop_in_removal) {
                                 /* stopped where a removal in readdir order (tmpfs:
                                  * newest first) would be after its first entry */
@@ -974,6 +975,8 @@ int rc_container_migrate(const struct rc_runtime *rt, const char *id, const stru
                                 raise(SIGSTOP);
                         }
                         rc_remove_tree_at(AT_FDCWD, m.work, NULL);
+                } else if (m.made && !m.locked) {
+                        rmdir(m.work); /* made here, then not opened: empty */
                 }
         }
         if (m.workfd >= 0)

@@ -143,3 +143,24 @@ def test_a_retired_work_directory_is_only_removed(rt, dest):
     assert not os.path.exists(path), os.listdir(path)
     assert "restor" not in r.stderr, r.stderr
     assert rt.cmd("state", "moved").returncode != 0
+
+
+def test_a_work_path_in_use_keeps_its_migrates_record(rt, bundle, dest, workdir):
+    """A second migrate given the --work-path another one holds is refused, and leaves that
+    migrate's record alone (renaming it would tell gc there is nothing to settle)."""
+    b = bundle(["/bin/sh", "-c", "exec sleep 1000"])
+    cid = rt.create(b).cid
+    assert rt.cmd("start", cid).returncode == 0
+    work = os.path.join(workdir, "work-in-use")
+    os.mkdir(work, 0o700)
+    with open(os.path.join(work, "migrate.json"), "w") as f:
+        json.dump(record(rt, cid, dest, b.path), f)
+    fd = os.open(work, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        r = rt.cmd("migrate", "--work-path", work, "--to", dest, cid)
+        assert r.returncode != 0 and "in use by another migrate" in r.stderr, r.stderr
+        assert sorted(os.listdir(work)) == ["migrate.json"]
+    finally:
+        os.close(fd)
+    assert rt.state(cid)["status"] == "running"
